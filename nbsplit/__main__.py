@@ -1,0 +1,4 @@
+from nbsplit.cli import main
+
+if __name__ == "__main__":
+    main()

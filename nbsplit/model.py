@@ -1,0 +1,288 @@
+"""The frozen objects that flow through nbsplit: read -> analyze -> classify -> plan -> render.
+
+Every stage of the flow is a pure function over these objects; only ``nbsplit.read`` and
+``nbsplit.write`` touch the disk. They are a contract between modules (and, through the plan
+JSON, with users), so change them deliberately.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+CellKind = Literal["code", "markdown", "raw"]
+NotebookFormat = Literal["ipynb", "databricks", "percent"]
+Severity = Literal["error", "warning"]
+Origin = Literal["tag", "directive", "heuristic", "heading", "neighbour", "rule", "default"]
+
+
+class Stage(str, Enum):
+    """The seven pipeline stages in order, plus ``setup`` (shared) and ``skip`` (excluded)."""
+
+    DATA_PREP = "data-prep"
+    EDA = "eda"
+    FEATURIZATION = "featurization"
+    TRAINING = "training"
+    EVALUATION = "evaluation"
+    PREDICTION = "prediction"
+    MONITORING = "monitoring"
+    SETUP = "setup"
+    SKIP = "skip"
+
+    @property
+    def order(self) -> int:
+        """1..7 for pipeline stages, 0 for setup (runs first), 99 for skip."""
+        return _ORDER[self]
+
+    @property
+    def is_pipeline(self) -> bool:
+        return self not in (Stage.SETUP, Stage.SKIP)
+
+    @property
+    def title(self) -> str:
+        return _TITLES[self]
+
+    def __str__(self) -> str:  # so f-strings and click show the slug
+        return self.value
+
+
+PIPELINE_STAGES: tuple[Stage, ...] = (
+    Stage.DATA_PREP,
+    Stage.EDA,
+    Stage.FEATURIZATION,
+    Stage.TRAINING,
+    Stage.EVALUATION,
+    Stage.PREDICTION,
+    Stage.MONITORING,
+)
+ALL_SLUGS: tuple[str, ...] = tuple(s.value for s in Stage)
+
+_ORDER = {s: i + 1 for i, s in enumerate(PIPELINE_STAGES)} | {Stage.SETUP: 0, Stage.SKIP: 99}
+_TITLES = {
+    Stage.DATA_PREP: "Data prep",
+    Stage.EDA: "Exploratory data analysis",
+    Stage.FEATURIZATION: "Featurization",
+    Stage.TRAINING: "Model training and testing",
+    Stage.EVALUATION: "Model evaluation",
+    Stage.PREDICTION: "Prediction",
+    Stage.MONITORING: "Monitoring",
+    Stage.SETUP: "Setup",
+    Stage.SKIP: "Skipped",
+}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell of the source notebook.
+
+    ``index`` is the cell's position in the source (0-based, every cell counted, empty ones
+    included; for Databricks source the order of ``# COMMAND ----------`` cells, header
+    excluded). It is a public contract: the plan JSON, the manifest and every message use it.
+
+    ``language`` is ``python`` for ordinary code cells; Databricks magic cells carry the magic's
+    language (``sql``, ``sh``, ``pip``, ``run``, ``scala``, ``r``, ``md``). Their ``source`` keeps
+    the magic line (``%sql\\nSELECT ...``) without the ``# MAGIC`` prefixes.
+    """
+
+    index: int
+    kind: CellKind
+    source: str
+    tags: tuple[str, ...] = ()
+    id: str | None = None
+    language: str = "python"
+    title: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    outputs: tuple[Mapping[str, Any], ...] = field(default=(), compare=False, hash=False)
+    execution_count: int | None = field(default=None, compare=False, hash=False)
+
+    @property
+    def first_line(self) -> str:
+        for line in self.source.splitlines():
+            if line.strip():
+                return line.strip()
+        return ""
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.source.strip()
+
+
+@dataclass(frozen=True)
+class Notebook:
+    """A notebook read from disk, whatever its format."""
+
+    path: Path
+    format: NotebookFormat
+    cells: tuple[Cell, ...]
+    metadata: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    language: str = "python"
+    # The file's text exactly as read, so writers can preserve every byte they do not change.
+    text: str = field(default="", compare=False, hash=False, repr=False)
+
+    @property
+    def code_cells(self) -> tuple[Cell, ...]:
+        return tuple(c for c in self.cells if c.kind == "code")
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call found in a cell, with its callee resolved through the cell's imports.
+
+    ``name`` is the dotted callee: ``pandas.read_csv`` (from ``pd.read_csv`` after
+    ``import pandas as pd``), ``sklearn.metrics.roc_auc_score`` (after ``from sklearn.metrics
+    import roc_auc_score``), ``df.groupby`` for a method on a local name, ``df.groupby().mean``
+    for a chained call, ``spark.read.csv``. ``receiver`` is the local variable the call is a
+    method of (``df`` for ``df.groupby(...)``, ``model`` for ``model.fit(X, y)``), else None.
+    ``args`` are the root names that appear in the arguments (``("X_test",)`` for
+    ``model.predict(X_test)``); ``keywords`` the keyword names (``("inplace",)``).
+    """
+
+    name: str
+    receiver: str | None = None
+    args: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+
+    @property
+    def method(self) -> str:
+        return self.name.rsplit(".", 1)[-1]
+
+
+@dataclass(frozen=True)
+class FunctionInfo:
+    """A function or class defined at a cell's top level."""
+
+    name: str
+    free_names: frozenset[str]  # globals the body reads (resolved when it is called)
+    calls: tuple[Call, ...] = ()
+    is_class: bool = False
+
+
+@dataclass(frozen=True)
+class CellFacts:
+    """What a code cell does, from one libcst pass (or a text-level fallback).
+
+    - ``defines``: names bound at the cell's top level (assignments, for/with targets, imports,
+      def/class, walrus).
+    - ``reads``: names whose value may come from before the cell: loaded before (or without) a
+      binding in the same cell, builtins excluded. Calling a helper reads the helper's name;
+      the plan adds the helper's free names.
+    - ``mutates``: names possibly changed in place: ``df["x"] = ...``, ``obj.attr = ...``,
+      ``x += ...``, ``df.dropna(inplace=True)``, known mutating methods (``fit``, ``append``,
+      ``update``, ``extend``, ``sort``, ...). A mutated name is also in ``reads``.
+    - ``imports``: (bound name, qualified name), e.g. ("pd", "pandas"),
+      ("train_test_split", "sklearn.model_selection.train_test_split").
+    - ``calls``: calls at the cell's top level (function bodies excluded), source order.
+    - ``functions``: top-level def/class with their free names and calls.
+    - ``attributes``: attribute names accessed anywhere (``shape``, ``best_params_``, ``coef_``).
+    - ``strings``: string literals (capped), e.g. file names such as ``"test.csv"``.
+    - ``magics``: IPython magic and shell lines as written (``%matplotlib inline``, ``!pip ...``).
+    - ``display_only``: the cell binds and mutates nothing and only shows values (bare
+      expressions, ``print``/``display`` of them, plots are not counted here).
+    - ``parsed``: False when libcst could not parse the cell and text-level analysis was used;
+      ``error`` then holds the parser's message.
+    """
+
+    index: int
+    defines: frozenset[str] = frozenset()
+    reads: frozenset[str] = frozenset()
+    mutates: frozenset[str] = frozenset()
+    imports: tuple[tuple[str, str], ...] = ()
+    calls: tuple[Call, ...] = ()
+    functions: tuple[FunctionInfo, ...] = ()
+    attributes: frozenset[str] = frozenset()
+    strings: tuple[str, ...] = ()
+    magics: tuple[str, ...] = ()
+    display_only: bool = False
+    parsed: bool = True
+    error: str | None = None
+
+    @property
+    def import_only(self) -> bool:
+        """The cell only imports (and maybe runs magics)."""
+        bound = {alias for alias, _ in self.imports}
+        return bool(self.imports) and self.defines <= bound and not self.calls
+
+    @property
+    def writes(self) -> frozenset[str]:
+        """Names whose value after this cell may differ from before it."""
+        return self.defines | self.mutates
+
+
+@dataclass(frozen=True)
+class Classification:
+    """The stage of one cell, how sure we are, and why (reasons a person can read)."""
+
+    index: int
+    stage: Stage
+    confidence: float
+    origin: Origin
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A problem found while reading, classifying, planning or checking.
+
+    ``code`` is the ``NBS###`` rule code where the problem is one of ``nbsplit check``'s rules.
+    """
+
+    severity: Severity
+    message: str
+    cell: int | None = None
+    code: str | None = None
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """One value crossing a stage boundary.
+
+    ``name`` is the variable; ``version`` the source index of the cell that last wrote it before
+    the consumer reads it (so an EDA cell between two data-prep cells loads the intermediate
+    value); ``producer`` the stage that saves it, right after ``version`` ran;
+    ``consumer`` the stage that loads it, before ``before_cell`` (a source index).
+    """
+
+    name: str
+    version: int
+    producer: Stage
+    consumer: Stage
+    before_cell: int
+
+    @property
+    def key(self) -> str:
+        """The file/table stem the value is stored under (stable, readable)."""
+        return f"{self.name}__c{self.version}"
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """One stage notebook: its cells (source indices, in order; setup cells it needs included),
+    what it loads (name -> producing stage) and saves, and the stages it depends on."""
+
+    stage: Stage
+    cells: tuple[int, ...]
+    loads: Mapping[str, Stage] = field(default_factory=dict)
+    saves: tuple[str, ...] = ()
+    depends_on: tuple[Stage, ...] = ()
+    handoffs_in: tuple[Handoff, ...] = ()
+    handoffs_out: tuple[Handoff, ...] = ()
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    """Everything render needs: the notebook, per-cell facts and stages, and the stage plans."""
+
+    notebook: Notebook
+    facts: tuple[CellFacts | None, ...]  # None for markdown/raw cells
+    classifications: tuple[Classification, ...]
+    stages: tuple[StagePlan, ...]
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    def stage_of(self, index: int) -> Stage:
+        return self.classifications[index].stage
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.severity == "error" for d in self.diagnostics)
