@@ -268,6 +268,12 @@ class StagePlan:
     depends_on: tuple[Stage, ...] = ()
     handoffs_in: tuple[Handoff, ...] = ()
     handoffs_out: tuple[Handoff, ...] = ()
+    # Import statements this stage needs (source text copied verbatim from the notebook, one
+    # statement each), emitted in a generated imports cell: imported names never cross as data.
+    imports: tuple[str, ...] = ()
+    # Source of function/class definitions this stage calls but that live in another stage's
+    # cell (copied verbatim), emitted in a generated helpers cell: functions never cross as data.
+    helpers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
