@@ -1,0 +1,215 @@
+"""The ``nbsplit`` command line: options -> one library call -> exit code.
+
+Nothing else lives here. Every ``NbsplitError`` becomes one line on stderr and its exit code
+(2 for bad input or usage); an unexpected exception becomes one line too (set NBSPLIT_DEBUG=1
+for the traceback), because a user must never be handed a traceback for a bad notebook.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import click
+
+from nbsplit import __version__
+from nbsplit.config import Config, load_config
+from nbsplit.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, NbsplitError
+from nbsplit.model import PIPELINE_STAGES
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_NOTEBOOK = click.Path(path_type=Path)  # existence is checked by the reader, with our message
+_STAGE_CHOICE = click.Choice([s.value for s in PIPELINE_STAGES])
+
+
+def _edge(func: F) -> F:
+    """Turn errors into one stderr line and an exit code; commands return their exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            code = func(*args, **kwargs)
+        except NbsplitError as exc:
+            click.echo(f"nbsplit: error: {exc.format()}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("nbsplit: interrupted", err=True)
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # the last line of defence: never a traceback for users
+            if os.environ.get("NBSPLIT_DEBUG"):
+                raise
+            line = " ".join(str(exc).split()) or type(exc).__name__
+            click.echo(f"nbsplit: internal error: {type(exc).__name__}: {line} "
+                       "(set NBSPLIT_DEBUG=1 for details)", err=True)
+            sys.exit(EXIT_USAGE)
+        sys.exit(code or EXIT_OK)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _config_for(path: Path, threshold: float | None = None) -> Config:
+    config = load_config(path)
+    if threshold is not None:
+        from dataclasses import replace
+
+        if not 0 <= threshold <= 1:
+            raise NbsplitError(f"--threshold must be in 0..1, got {threshold}")
+        config = replace(config, threshold=threshold)
+    return config
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="nbsplit")
+def cli() -> None:
+    """Split a monolithic data-science notebook into MLOps pipeline stages.
+
+    Stages, in pipeline order: data-prep, eda, featurization, training, evaluation,
+    prediction, monitoring (plus setup, shared by stages, and skip).
+    """
+
+
+@cli.command()
+@click.argument("notebook", type=_NOTEBOOK)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="table for people, json for tools (a stable contract).")
+@click.option("--strict", is_flag=True, help="Backward dependencies are errors instead of moving cells.")
+@click.option("--threshold", type=float, default=None,
+              help="Confidence under which a cell is reported as uncertain (default 0.6 or [tool.nbsplit]).")
+def plan(notebook: Path, fmt: str, strict: bool, threshold: float | None) -> int:
+    """Classify every cell of NOTEBOOK and show the split: stages, loads, saves, DAG."""
+    from nbsplit.api import plan_notebook
+    from nbsplit.plan import plan_to_json
+
+    config = _config_for(notebook, threshold)
+    result = plan_notebook(notebook, config, strict=strict)
+    if fmt == "json":
+        click.echo(json.dumps(plan_to_json(result), indent=2, ensure_ascii=False))
+    else:
+        from nbsplit.report import print_plan
+
+        print_plan(result, config)
+    return EXIT_PROBLEMS if result.has_errors else EXIT_OK
+
+
+@cli.command()
+@click.argument("notebook", type=_NOTEBOOK)
+@click.option("--write", is_flag=True, help="Add the tags to NOTEBOOK in place (atomic).")
+@click.option("--overwrite", is_flag=True, help="Replace existing nbsplit: stage tags too.")
+def tag(notebook: Path, write: bool, overwrite: bool) -> int:
+    """Show the nbsplit:<stage> tags the classifier would add; --write adds them.
+
+    Other metadata, outputs and cell ids are kept byte for byte; existing tags are never
+    removed. A Databricks source file gets '# nbsplit: <stage>' directives instead.
+    """
+    from nbsplit.report import print_tag_changes
+    from nbsplit.tagging import apply_tags, plan_tags
+
+    config = _config_for(notebook)
+    changes = plan_tags(notebook, config, overwrite=overwrite)
+    print_tag_changes(notebook, changes, written=write)
+    if write and changes.to_add:
+        apply_tags(changes)
+    return EXIT_PROBLEMS if changes.has_errors else EXIT_OK
+
+
+@cli.command()
+@click.argument("notebook", type=_NOTEBOOK)
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="Output folder for the stage notebooks, job and manifest.")
+@click.option("--format", "fmt", type=click.Choice(["ipynb", "databricks", "percent"]), default=None,
+              help="Stage notebook format (default ipynb or [tool.nbsplit] format).")
+@click.option("--force", is_flag=True, help="Replace a non-empty --out folder.")
+@click.option("--dry-run", is_flag=True, help="Print what would be written; write nothing.")
+@click.option("--templates", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder of Jinja templates that override the built-in ones.")
+@click.option("--keep-outputs", is_flag=True, help="Keep the source cells' outputs in the stages.")
+@click.option("--strict", is_flag=True, help="Backward dependencies are errors instead of moving cells.")
+@click.option("--job-name", default=None, help="Databricks job name (default: the notebook name).")
+@click.option("--spark-version", default=None, help="Databricks Runtime ML version of the job cluster.")
+@click.option("--node-type", default=None, help="Node type of the job cluster (cloud specific).")
+@click.option("--cluster-json", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="A new_cluster spec (JSON file) for the job cluster.")
+@click.option("--existing-cluster-id", default=None, help="Run the tasks on this existing cluster.")
+@click.option("--serverless", is_flag=True, help="Run the tasks on serverless compute.")
+def convert(notebook: Path, out: Path, fmt: str | None, force: bool, dry_run: bool,
+            templates: Path | None, keep_outputs: bool, strict: bool, job_name: str | None,
+            spark_version: str | None, node_type: str | None, cluster_json: Path | None,
+            existing_cluster_id: str | None, serverless: bool) -> int:
+    """Split NOTEBOOK into stage notebooks in --out, with a Databricks job and a manifest."""
+    from nbsplit.convert import convert_notebook
+    from nbsplit.render.job import JobOptions
+
+    if sum(map(bool, (cluster_json, existing_cluster_id, serverless))) > 1:
+        raise NbsplitError("choose one of --cluster-json, --existing-cluster-id and --serverless")
+    config = _config_for(notebook)
+    job_kwargs = {k: v for k, v in {
+        "name": job_name, "spark_version": spark_version, "node_type_id": node_type,
+        "cluster_json": cluster_json, "existing_cluster_id": existing_cluster_id,
+        "serverless": serverless or None}.items() if v is not None}
+    result = convert_notebook(
+        notebook, out, fmt=fmt or config.format, force=force, dry_run=dry_run, templates=templates,
+        keep_outputs=keep_outputs, strict=strict, config=config, job_options=JobOptions(**job_kwargs),
+    )
+    from nbsplit.report import print_convert_result
+
+    print_convert_result(result, dry_run=dry_run)
+    return EXIT_OK
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--only", "only", type=_STAGE_CHOICE, default=None, help="Run this stage only.")
+@click.option("--from", "from_stage", type=_STAGE_CHOICE, default=None,
+              help="Run this stage and everything downstream, reusing saved handoffs.")
+@click.option("--parallel", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Run up to N independent stages at once.")
+@click.option("--compare", is_flag=True,
+              help="Also run the source notebook and check the split reproduces its outputs.")
+@click.option("--timeout", type=click.IntRange(min=1), default=1800, show_default=True,
+              help="Seconds allowed per cell.")
+def run(folder: Path, only: str | None, from_stage: str | None, parallel: int, compare: bool,
+        timeout: int) -> int:
+    """Run a converted FOLDER locally, following its job.json (MLflow, Spark, dbutils built in)."""
+    from nbsplit.run import run_folder
+
+    if only and from_stage:
+        raise NbsplitError("choose one of --only and --from")
+    result = run_folder(folder, only=only, from_stage=from_stage, parallel=parallel,
+                        compare=compare, timeout=timeout)
+    return EXIT_OK if result.ok else EXIT_PROBLEMS
+
+
+@cli.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--require-tags", is_flag=True, default=None,
+              help="Every non-empty code cell must carry an nbsplit: stage tag.")
+@click.option("--stages", "stages_dir", type=click.Path(path_type=Path), default=None,
+              help="A converted folder that must be up to date with the notebook.")
+@click.option("--fix", is_flag=True, help="Add the inferred tags to untagged cells (exit 1 if changed).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--threshold", type=float, default=None, help="Confidence under which cells are reported.")
+def check(files: tuple[Path, ...], require_tags: bool | None, stages_dir: Path | None, fix: bool,
+          fmt: str, threshold: float | None) -> int:
+    """Check notebooks stay splittable: valid tags, no backward dependencies, fresh stages."""
+    from nbsplit.check import check_files, format_json, format_text
+
+    if not files:
+        return EXIT_OK
+    config = _config_for(files[0], threshold)
+    report = check_files(list(files), config=config, require_tags=require_tags,
+                         stages_dir=stages_dir, fix=fix)
+    click.echo(format_json(report) if fmt == "json" else format_text(report))
+    return report.exit_code
+
+
+def main() -> None:
+    cli(prog_name="nbsplit")
+
+
