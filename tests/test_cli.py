@@ -1,0 +1,159 @@
+"""The command line's contract: exit codes, one-line errors naming the file, never a traceback.
+
+These run the real console entry point in a subprocess (as users and pre-commit do), so import
+side effects and sys.exit paths are exercised for real.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from nbsplit.model import PIPELINE_STAGES
+
+
+def nbsplit(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "nbsplit", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=120)
+
+
+def write_nb(path: Path, cells: list, **metadata: object) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = cells
+    nb.metadata.update(metadata)
+    nbformat.write(nb, path)
+    return path
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_version_and_help() -> None:
+    proc = nbsplit("--version")
+    assert proc.returncode == 0 and "nbsplit, version" in proc.stdout
+    for command in ("plan", "tag", "convert", "run", "check"):
+        proc = nbsplit(command, "--help")
+        assert proc.returncode == 0, proc.stderr
+        assert "Usage:" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "make, needle",
+    [
+        pytest.param(lambda p: p / "missing.ipynb", "", id="missing-file"),
+        pytest.param(lambda p: p, "", id="directory"),
+        pytest.param(lambda p: (p / "empty.ipynb").write_text("") or p / "empty.ipynb", "empty.ipynb",
+                     id="empty-file"),
+        pytest.param(lambda p: (p / "bin.ipynb").write_bytes(b"\x00\x01\x02PK\x03\x04" * 20)
+                     or p / "bin.ipynb", "bin.ipynb", id="binary-file"),
+        pytest.param(lambda p: (p / "bad.ipynb").write_text('{"cells": [\n  {"a": 1,,}\n]}')
+                     or p / "bad.ipynb", "line 2", id="invalid-json-line-column"),
+        pytest.param(lambda p: (p / "list.ipynb").write_text('[1, 2, 3]') or p / "list.ipynb",
+                     "list.ipynb", id="json-not-a-notebook"),
+        pytest.param(lambda p: write_nb(p / "r.ipynb", [nbformat.v4.new_code_cell("x <- 1")],
+                                        kernelspec={"name": "ir", "language": "R", "display_name": "R"}),
+                     "r.ipynb", id="r-kernel"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(tmp_path: Path, make, needle: str) -> None:
+    path = make(tmp_path)
+    proc = nbsplit("plan", str(path))
+    assert_one_line_error(proc, path.name, needle)
+
+
+def test_unknown_slug_names_cell_and_suggests(tmp_path: Path) -> None:
+    cells = [nbformat.v4.new_code_cell("import pandas as pd"),
+             nbformat.v4.new_code_cell("df = pd.read_csv('x.csv')")]
+    cells[1].metadata["tags"] = ["nbsplit:data_prep"]
+    path = write_nb(tmp_path / "nb.ipynb", cells)
+    proc = nbsplit("plan", str(path))
+    assert proc.returncode in (1, 2), proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "data-prep" in out and "data_prep" in out
+    assert "Traceback" not in out
+
+
+def test_plan_json_contract(tmp_path: Path) -> None:
+    cells = [
+        nbformat.v4.new_markdown_cell("# Churn model"),
+        nbformat.v4.new_code_cell("import pandas as pd\nfrom sklearn.linear_model import LogisticRegression"),
+        nbformat.v4.new_code_cell("df = pd.read_csv('churn.csv')\ndf = df.dropna()"),
+        nbformat.v4.new_code_cell("df.describe()"),
+        nbformat.v4.new_code_cell("X = df.drop(columns=['churn'])\ny = df['churn']"),
+        nbformat.v4.new_code_cell("model = LogisticRegression().fit(X, y)"),
+        nbformat.v4.new_code_cell(""),
+    ]
+    path = write_nb(tmp_path / "nb.ipynb", cells)
+    proc = nbsplit("plan", str(path), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert set(data) >= {"source", "cells", "stages", "diagnostics"}
+    assert [c["index"] for c in data["cells"]] == list(range(len(cells)))
+    slugs = {s.value for s in PIPELINE_STAGES} | {"setup", "skip"}
+    for c in data["cells"]:
+        assert set(c) >= {"index", "cell_type", "stage", "confidence", "origin", "reasons"}
+        assert c["stage"] in slugs and 0.0 <= c["confidence"] <= 1.0
+    assert data["cells"][5]["stage"] == "training"
+    assert data["cells"][6]["stage"] == "skip"
+    for s in data["stages"]:
+        assert set(s) >= {"name", "cells", "loads", "saves", "depends_on"}
+
+
+def test_plan_table_mentions_every_cell(tmp_path: Path) -> None:
+    cells = [nbformat.v4.new_code_cell("import pandas as pd"),
+             nbformat.v4.new_code_cell("df = pd.read_csv('churn.csv')"),
+             nbformat.v4.new_code_cell("df.head()")]
+    path = write_nb(tmp_path / "nb.ipynb", cells)
+    proc = nbsplit("plan", str(path))
+    assert proc.returncode == 0, proc.stderr
+    assert "pd.read_csv" in proc.stdout and "df.head()" in proc.stdout
+    assert "data-prep" in proc.stdout and "eda" in proc.stdout
+
+
+def test_tag_shows_then_writes_and_keeps_everything_else(tmp_path: Path) -> None:
+    cells = [nbformat.v4.new_code_cell("import pandas as pd"),
+             nbformat.v4.new_code_cell("df = pd.read_csv('churn.csv')"),
+             nbformat.v4.new_code_cell("df.head()")]
+    cells[2].outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "   a\n0  1"},
+                                               execution_count=3)]
+    cells[0].metadata["tags"] = ["keep-me"]
+    path = write_nb(tmp_path / "nb.ipynb", cells)
+    before = path.read_text()
+    proc = nbsplit("tag", str(path))
+    assert proc.returncode == 0, proc.stderr
+    assert "would add" in proc.stdout and path.read_text() == before
+    proc = nbsplit("tag", str(path), "--write")
+    assert proc.returncode == 0, proc.stderr
+    after = nbformat.read(path, as_version=4)
+    assert "keep-me" in after.cells[0].metadata["tags"]
+    assert "nbsplit:eda" in after.cells[2].metadata["tags"]
+    assert after.cells[2].outputs == cells[2].outputs
+    assert [c.id for c in after.cells] == [c.id for c in cells]
+    # A second run finds nothing more to add.
+    proc = nbsplit("tag", str(path))
+    assert "nothing to tag" in proc.stdout
+
+
+def test_core_does_not_import_heavy_packages(tmp_path: Path) -> None:
+    path = write_nb(tmp_path / "nb.ipynb", [nbformat.v4.new_code_cell("import mlflow\nmlflow.autolog()")])
+    code = (
+        "import sys, runpy\n"
+        f"sys.argv = ['nbsplit', 'plan', {str(path)!r}, '--format', 'json']\n"
+        "from nbsplit.cli import cli\n"
+        "try:\n    cli()\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('mlflow', 'pyspark', 'pandas', 'sklearn') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "HEAVY []" in proc.stdout, proc.stdout + proc.stderr
