@@ -1,0 +1,92 @@
+"""Execute the sample notebooks in place, so they are stored with their outputs like real ones.
+
+Usage (from anywhere)::
+
+    python sample_notebooks/execute_samples.py                 # every *.ipynb here
+    python sample_notebooks/execute_samples.py churn_pandas    # only the named ones
+
+Each notebook runs top to bottom in a fresh ``python3`` kernel with the working directory set to
+``sample_notebooks/``. Tags and other cell metadata are kept; no per-cell timing metadata is
+recorded, so re-running gives the same file except for the one ``%time`` output in
+``messy_sales``. Before each notebook, run artefacts (MLflow store, Spark warehouse, outputs) are
+removed, so registered-model versions restart at 1 and outputs do not depend on earlier runs;
+they are removed again at the end.
+
+``messy_sales.ipynb`` then gets a realistic, non-increasing ``execution_count`` sequence: it is
+meant to look like a notebook whose cells were run out of order (its code still runs in order).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+HERE = Path(__file__).resolve().parent
+ARTEFACTS = ("mlruns", "mlflow.db", "spark-warehouse", "metastore_db", "derby.log", "outputs", "predictions")
+
+# Shown as the execution counts of messy_sales' code cells, in cell order: the author re-ran a
+# few cells after editing them, so counts jump back and forth.
+MESSY_COUNTS = (
+    1, 2, 3, 4, 5, 6, 9, 7, 8, 10, 11, 12, 14, 13, 15, 16, 17, 18, 23, 19, 20, 21, 22, 24, 25,
+    31, 26, 27, 28, 29, 30, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45,
+)
+
+
+def clean_artefacts(folder: Path = HERE) -> None:
+    for name in ARTEFACTS:
+        path = folder / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def execute(path: Path, timeout: int = 600) -> nbformat.NotebookNode:
+    """Run one notebook in a fresh kernel with cwd = the notebook's folder and return it."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        record_timing=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    client.execute()
+    return nb
+
+
+def shuffle_execution_counts(nb: nbformat.NotebookNode) -> None:
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    if len(code) > len(MESSY_COUNTS):
+        raise SystemExit(f"messy_sales has {len(code)} code cells; extend MESSY_COUNTS")
+    for cell, count in zip(code, MESSY_COUNTS):
+        cell.execution_count = count
+        for out in cell.outputs:
+            if out.get("output_type") == "execute_result":
+                out["execution_count"] = count
+
+
+def main(names: list[str]) -> int:
+    paths = sorted(HERE.glob("*.ipynb"))
+    if names:
+        paths = [p for p in paths if p.stem in names]
+    for path in paths:
+        clean_artefacts()
+        start = time.perf_counter()
+        nb = execute(path)
+        if path.stem == "messy_sales":
+            shuffle_execution_counts(nb)
+        nbformat.write(nb, path)
+        size = path.stat().st_size / 1024
+        print(f"{path.name:28s} {time.perf_counter() - start:6.1f} s {size:7.1f} KB")
+    clean_artefacts()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
