@@ -1,0 +1,110 @@
+"""How long `nbsplit plan` takes on a 1,000-cell notebook, stage by stage.
+
+Run: python benchmarks/bench_plan.py [--cells 1000] [--repeat 3]
+
+Prints a table: best-of-N seconds for read, analyze, classify, plan and the whole command in a
+fresh process (what a user waits for, imports included). Goal: about a second for 1,000 cells.
+Machines are shared and noisy: read the ratios, not single numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+# Cells in the shape real notebooks have: many short display cells, cleaning, plots, models.
+CELL_POOL = [
+    "import pandas as pd\nimport numpy as np\nimport matplotlib.pyplot as plt\nimport seaborn as sns",
+    "%matplotlib inline\nimport warnings\nwarnings.filterwarnings('ignore')",
+    "df{i} = pd.read_csv('data/train.csv')\ndf{i}.head()",
+    "df{i}.shape",
+    "df{i}.info()",
+    "df{i}.describe()",
+    "df{i}['Age'].fillna(df{i}['Age'].median(), inplace=True)\ndf{i}.drop_duplicates(inplace=True)",
+    "df{i} = df{i}.rename(columns=str.lower)\ndf{i}['date'] = pd.to_datetime(df{i}['date'])",
+    "df{i}['target'].value_counts()",
+    "plt.figure(figsize=(8, 4))\nsns.histplot(df{i}['age'], bins=30)\nplt.title('Age')\nplt.show()",
+    "corr = df{i}.corr(numeric_only=True)\nsns.heatmap(corr, annot=True)",
+    "df{i}.groupby('segment')['spend'].agg(['mean', 'count'])",
+    "df{i}['ratio'] = df{i}['a'] / (df{i}['b'] + 1)\ndf{i} = pd.get_dummies(df{i}, columns=['city'])",
+    "from sklearn.preprocessing import StandardScaler\nscaler = StandardScaler()\nX{i} = scaler.fit_transform(df{i}.drop(columns=['target']))\ny{i} = df{i}['target']",
+    "from sklearn.model_selection import train_test_split\nX_train, X_test, y_train, y_test = train_test_split(X{i}, y{i}, test_size=0.2, random_state=42)",
+    "from sklearn.ensemble import RandomForestClassifier\nmodel = RandomForestClassifier(n_estimators=100, random_state=0)\nmodel.fit(X_train, y_train)\nprint(model.score(X_test, y_test))",
+    "from sklearn.metrics import roc_auc_score, classification_report\npred = model.predict(X_test)\nprint(classification_report(y_test, pred))\nroc_auc_score(y_test, model.predict_proba(X_test)[:, 1])",
+    "def clean_names(frame):\n    frame.columns = [c.strip().lower().replace(' ', '_') for c in frame.columns]\n    return frame",
+    "new = pd.read_csv('data/new.csv')\nnew['score'] = model.predict_proba(scaler.transform(new))[:, 1]\nnew.to_csv('predictions.csv', index=False)",
+    "from scipy.stats import ks_2samp\nfor col in ['age', 'spend']:\n    print(col, ks_2samp(df{i}[col], new[col]).pvalue)",
+    "!ls data\n%time total = df{i}['spend'].sum()",
+    "print 'python 2 cell'",
+    "# just a note to self",
+    "",
+]
+MD_POOL = ["## Data cleaning", "## Exploratory analysis", "## Feature engineering", "## Modelo",
+           "## Avaliação do modelo", "Some prose about what we saw."]
+
+
+def make_notebook(n: int, seed: int = 0) -> nbformat.NotebookNode:
+    rng = random.Random(seed)
+    nb = nbformat.v4.new_notebook()
+    for i in range(n):
+        if rng.random() < 0.15:
+            nb.cells.append(nbformat.v4.new_markdown_cell(rng.choice(MD_POOL)))
+        else:
+            nb.cells.append(nbformat.v4.new_code_cell(rng.choice(CELL_POOL).format(i=i // 40)))
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    return nb
+
+
+def best(fn, repeat: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return min(times), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cells", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    from nbsplit.analyze import analyze_notebook
+    from nbsplit.classify import classify_notebook
+    from nbsplit.config import Config
+    from nbsplit.plan import build_plan
+    from nbsplit.read import read_notebook
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "big.ipynb"
+        nbformat.write(make_notebook(args.cells), path)
+        t_read, nb = best(lambda: read_notebook(path), args.repeat)
+        t_analyze, facts = best(lambda: analyze_notebook(nb), args.repeat)
+        t_classify, (cls, diags) = best(lambda: classify_notebook(nb, facts, Config()), args.repeat)
+        t_plan, _ = best(lambda: build_plan(nb, facts, cls, diags), args.repeat)
+        t_cli, _ = best(lambda: subprocess.run([sys.executable, "-m", "nbsplit", "plan", str(path),
+                                                "--format", "json"], capture_output=True, check=False),
+                        args.repeat)
+        t_startup, _ = best(lambda: subprocess.run([sys.executable, "-m", "nbsplit", "--version"],
+                                                   capture_output=True, check=False), args.repeat)
+
+    total = t_read + t_analyze + t_classify + t_plan
+    rows = [("read", t_read), ("analyze", t_analyze), ("classify", t_classify), ("plan", t_plan),
+            ("library total", total), ("`nbsplit --version` (startup)", t_startup),
+            ("`nbsplit plan --format json` (process)", t_cli)]
+    print(f"nbsplit plan on {args.cells} cells, best of {args.repeat}")
+    print(f"{'step':<42}{'seconds':>10}{'ms/cell':>10}")
+    for name, secs in rows:
+        print(f"{name:<42}{secs:>10.3f}{secs * 1000 / args.cells:>10.3f}")
+
+
+if __name__ == "__main__":
+    main()
