@@ -1,0 +1,12 @@
+# Databricks notebook source
+# MAGIC %md
+# MAGIC # Title
+
+# COMMAND ----------
+
+x = 1
+
+
+# COMMAND ----------
+# MAGIC %sql
+# MAGIC SELECT 1

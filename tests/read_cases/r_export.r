@@ -1,0 +1,6 @@
+# Databricks notebook source
+library(SparkR)
+
+# COMMAND ----------
+
+df <- read.df("x")

@@ -1,0 +1,2 @@
+// Databricks notebook source
+val x = 1

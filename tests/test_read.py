@@ -1,0 +1,251 @@
+"""read_notebook: format detection, the three readers, and every bad-input error."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nbsplit.errors import EXIT_USAGE, NbsplitError
+from nbsplit.read import read_notebook, read_text
+
+CASES = Path(__file__).parent / "read_cases"
+
+
+# --- ipynb -------------------------------------------------------------------------------
+
+
+def test_ipynb_cells_tags_ids_outputs() -> None:
+    nb = read_notebook(CASES / "titanic.ipynb")
+    assert nb.format == "ipynb"
+    assert [c.kind for c in nb.cells] == ["markdown", "code", "code", "code", "code", "code", "raw"]
+    assert [c.index for c in nb.cells] == list(range(7))
+    assert nb.cells[0].source.startswith("# Titanic survival\n\nPredict")
+    assert nb.cells[1].source == "import pandas as pd\nimport numpy as np\n%matplotlib inline"
+    assert nb.cells[1].tags == ("parameters",)
+    assert nb.cells[3].tags == ("nbsplit:data-prep",)
+    assert nb.cells[3].metadata["scrolled"] is True
+    assert nb.cells[2].id == "load-01"
+    assert nb.cells[2].execution_count == 2
+    assert nb.cells[2].outputs[0]["output_type"] == "execute_result"
+    assert nb.cells[4].source == "" and nb.cells[4].is_empty
+    assert nb.cells[6].metadata == {"format": "text/restructuredtext"}
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert nb.text == (CASES / "titanic.ipynb").read_text(encoding="utf-8")
+
+
+def test_ipynb_without_ids_is_fine() -> None:
+    nb = read_notebook(CASES / "no_ids_indent2.ipynb")
+    assert [c.id for c in nb.cells] == [None, None, None]
+    assert nb.cells[1].tags == ("section",)
+
+
+def test_nbformat3_is_upgraded() -> None:
+    nb = read_notebook(CASES / "old_v3.ipynb")
+    assert [c.kind for c in nb.cells] == ["markdown", "code", "markdown", "code"]
+    assert nb.cells[0].source == "# Old analysis"  # heading cell -> markdown heading
+    assert nb.cells[1].source == "import pandas as pd\ndf = pd.read_csv('data.csv')"
+    assert nb.cells[3].tags == ("nbsplit:eda",)
+    # ids invented by the upgrade would be random: we keep none
+    assert all(c.id is None for c in nb.cells)
+
+
+def test_nbformat2_is_upgraded(tmp_path: Path) -> None:
+    v2 = {"metadata": {"name": ""}, "nbformat": 2, "worksheets": [{"cells": [
+        {"cell_type": "code", "input": "x = 1", "language": "python", "outputs": []},
+        {"cell_type": "markdown", "source": "Notes"}]}]}
+    path = tmp_path / "v2.ipynb"
+    path.write_text(json.dumps(v2))
+    nb = read_notebook(path)
+    assert [(c.kind, c.source) for c in nb.cells] == [("code", "x = 1"), ("markdown", "Notes")]
+
+
+def test_databricks_exported_ipynb_magics_and_titles() -> None:
+    nb = read_notebook(CASES / "databricks_export.ipynb")
+    assert [c.language for c in nb.cells] == ["md", "sql", "python"]
+    assert nb.cells[1].source.startswith("%sql\nSELECT")
+    assert nb.cells[1].title == "Count rows"
+    assert nb.cells[0].title is None
+
+
+def test_ipynb_detected_by_content_with_other_extension(tmp_path: Path) -> None:
+    path = tmp_path / "notebook.txt"
+    shutil.copy(CASES / "titanic.ipynb", path)
+    assert read_notebook(path).format == "ipynb"
+    bare = tmp_path / "notebook"
+    shutil.copy(CASES / "titanic.ipynb", bare)
+    assert len(read_notebook(bare).cells) == 7
+
+
+# --- Databricks source ----------------------------------------------------------------------
+
+
+def test_databricks_source_cells() -> None:
+    nb = read_notebook(CASES / "databricks_churn.py")
+    assert nb.format == "databricks"
+    assert len(nb.cells) == 12
+    kinds = [(c.kind, c.language) for c in nb.cells]
+    assert kinds[:3] == [("markdown", "md"), ("code", "pip"), ("code", "run")]
+    md = nb.cells[0]
+    assert md.source == "# Churn model\n\nTrains a churn classifier on the bronze customer table."
+    assert nb.cells[1].source == "%pip install mlflow>=3.1 scikit-learn==1.5.2"
+    assert nb.cells[2].source == "%run ./00_common"
+    params = nb.cells[3]
+    assert params.title == "Parameters"
+    assert params.source.startswith("dbutils.widgets.text")
+    assert "DBTITLE" not in params.source
+    sql = nb.cells[5]
+    assert (sql.kind, sql.language) == ("code", "sql")
+    assert sql.source == "%sql\nSELECT plan, COUNT(*) AS n\nFROM main.churn.customers\nGROUP BY plan"
+    assert (nb.cells[6].kind, nb.cells[6].source) == ("markdown", '<div style="color: red">Features</div>')
+    assert nb.cells[7].source.startswith("# nbsplit: featurization\n")  # directive stays in the source
+    assert nb.cells[8].source == "%sh\nls /dbfs/tmp" and nb.cells[8].language == "sh"
+    assert nb.cells[9].source == "" and nb.cells[9].kind == "code"  # empty cells count
+    assert nb.cells[10].title == "Hidden title" and nb.cells[10].kind == "markdown"
+    assert nb.cells[10].source == "## Training\n\n* fit a model"
+    assert "\n\n\nmodel = " in nb.cells[11].source  # blank lines inside a cell are kept
+    assert [c.index for c in nb.cells] == list(range(12))
+
+
+def test_databricks_crlf_and_tight_separators() -> None:
+    nb = read_notebook(CASES / "databricks_crlf.py")
+    assert [(c.kind, c.language, c.source) for c in nb.cells] == [
+        ("markdown", "md", "# Title"),
+        ("code", "python", "x = 1"),
+        ("code", "sql", "%sql\nSELECT 1"),
+    ]
+    assert "\r\n" in nb.text
+
+
+def test_databricks_detected_in_txt(tmp_path: Path) -> None:
+    path = tmp_path / "export.txt"
+    shutil.copy(CASES / "databricks_churn.py", path)
+    assert read_notebook(path).format == "databricks"
+
+
+def test_databricks_header_only_first_line_counts(tmp_path: Path) -> None:
+    path = tmp_path / "x.py"
+    path.write_text("# Databricks notebook source\n# MAGIC %md\n# MAGIC Hello\n# MAGIC\n", encoding="utf-8")
+    nb = read_notebook(path)
+    assert [(c.kind, c.source) for c in nb.cells] == [("markdown", "Hello\n")]
+
+
+# --- percent ----------------------------------------------------------------------------------
+
+
+def test_percent_cells_header_tags() -> None:
+    nb = read_notebook(CASES / "percent_churn.py")
+    assert nb.format == "percent"
+    assert nb.metadata["kernelspec"]["language"] == "python"
+    assert nb.metadata["jupytext"]["text_representation"]["format_version"] == "1.3"
+    assert [c.kind for c in nb.cells] == ["markdown", "code", "code", "code", "code", "markdown", "code", "raw"]
+    assert nb.cells[0].source == "# House prices\n\nA regression on the Ames data."
+    assert nb.cells[2].title == "Load"
+    assert nb.cells[2].tags == ("nbsplit:data-prep",)
+    assert nb.cells[3].tags == ("nbsplit:eda", "hide-input")
+    assert nb.cells[4].source == ""
+    assert nb.cells[5].tags == ("nbsplit:training",)
+    assert nb.cells[6].source.startswith("%time\nX_train")  # commented magic is a magic again
+    assert nb.cells[7].source == "a raw cell"
+
+
+def test_percent_code_before_first_marker_and_txt() -> None:
+    nb = read_notebook(CASES / "percent_no_header.txt")
+    assert nb.format == "percent"
+    assert [c.kind for c in nb.cells] == ["code", "markdown", "code"]
+    assert nb.cells[0].source == "import numpy as np\nSEED = 42"
+    assert nb.cells[1].source == "Notes"
+    assert nb.cells[2].title == "Fit model"
+    assert nb.cells[2].source.startswith("# nbsplit: training\n")
+
+
+def test_percent_marker_options() -> None:
+    from nbsplit.read.percent import parse_marker
+
+    m = parse_marker('# %% Some title [markdown] tags=["a", "b"] key="v"')
+    assert m is not None
+    assert (m.kind, m.title, dict(m.options)) == ("markdown", "Some title", {"tags": ["a", "b"], "key": "v"})
+    m = parse_marker("# %% x = 1 and more")
+    assert m is not None and m.title == "x = 1 and more" and dict(m.options) == {}
+    assert parse_marker("x = 1  # %% not a marker") is None
+    assert parse_marker("#%%") is not None
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "needle"),
+    [
+        pytest.param("bad_json.ipynb", "invalid JSON at line 2 column 1", id="bad-json"),
+        pytest.param("not_notebook.json", "not a Jupyter notebook", id="json-not-notebook"),
+        pytest.param("invalid_nb.ipynb", "'outputs' is a required property", id="invalid-notebook"),
+        pytest.param("r_kernel.ipynb", "R notebook", id="r-kernel"),
+        pytest.param("scala_kernel.ipynb", "Scala notebook", id="scala-kernel"),
+        pytest.param("percent_r.py", "R notebook", id="percent-r"),
+        pytest.param("scala_export.scala", "Scala Databricks notebook", id="scala-databricks"),
+        pytest.param("scala_as_py.py", "Scala Databricks notebook", id="scala-databricks-py"),
+        pytest.param("sql_export.sql", "SQL Databricks notebook", id="sql-databricks"),
+        pytest.param("r_export.r", "R Databricks notebook", id="r-databricks"),
+        pytest.param("r_export_as.py", "R Databricks notebook", id="r-databricks-by-content"),
+        pytest.param("plain_script.py", "accepted formats", id="plain-py"),
+    ],
+)
+def test_bad_inputs(name: str, needle: str) -> None:
+    with pytest.raises(NbsplitError) as info:
+        read_notebook(CASES / name)
+    message = str(info.value)
+    assert needle in message
+    assert name in message
+    assert "\n" not in message
+    assert info.value.exit_code == EXIT_USAGE
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(NbsplitError, match=r"nope\.ipynb: no such file"):
+        read_notebook(tmp_path / "nope.ipynb")
+
+
+def test_directory(tmp_path: Path) -> None:
+    folder = tmp_path / "folder.ipynb"
+    folder.mkdir()
+    with pytest.raises(NbsplitError, match=r"folder\.ipynb: is a directory"):
+        read_notebook(folder)
+
+
+@pytest.mark.parametrize("content", [b"", b"  \n\n"], ids=["empty", "blank"])
+def test_empty_file(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "empty.ipynb"
+    path.write_bytes(content)
+    with pytest.raises(NbsplitError, match=r"empty\.ipynb: empty file"):
+        read_notebook(path)
+
+
+@pytest.mark.parametrize("content", [b"\x89PNG\r\n\x1a\n\x00\x00", b"caf\xe9 = 1\n# %%\n"], ids=["nul", "latin1"])
+def test_binary_file(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "image.py"
+    path.write_bytes(content)
+    with pytest.raises(NbsplitError, match=r"image\.py: (binary file|not UTF-8)"):
+        read_notebook(path)
+
+
+def test_unsupported_nbformat_version(tmp_path: Path) -> None:
+    path = tmp_path / "future.ipynb"
+    path.write_text(json.dumps({"nbformat": 9, "cells": [], "metadata": {}}))
+    with pytest.raises(NbsplitError, match="future.ipynb: unsupported nbformat version 9"):
+        read_notebook(path)
+
+
+def test_unknown_text_without_extension(tmp_path: Path) -> None:
+    path = tmp_path / "README"
+    path.write_text("hello world\n")
+    with pytest.raises(NbsplitError, match="README: not a notebook; accepted formats"):
+        read_notebook(path)
+
+
+def test_bom_is_tolerated() -> None:
+    text = "\ufeff# Databricks notebook source\nx = 1\n"
+    nb = read_text(text, "bom.py")
+    assert nb.cells[0].source == "x = 1" and nb.text == text
