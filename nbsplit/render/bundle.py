@@ -1,0 +1,159 @@
+"""The Asset Bundle for a converted split: ``databricks.yml`` and ``resources/<job>.job.yml``.
+
+The job resource is the same job as ``job.json`` (built by :func:`nbsplit.render.job.job_settings`)
+with three differences that make it a bundle: notebook paths are relative to the resource file and
+keep their extension (``../01_data-prep.ipynb``; the CLI strips it on upload), values a team
+changes per target are ``${var.*}`` references declared in ``databricks.yml``, and the bundle's
+dev/prod targets give each deployment its own experiment.
+
+Both files come from Jinja templates (``bundle/databricks.yml.j2``, ``bundle/job.yml.j2``) that a
+``--templates DIR`` can override. Scalars are written as JSON strings, which are valid YAML
+double-quoted scalars, so no value can break the YAML.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+from nbsplit import __version__
+from nbsplit.model import SplitPlan, Stage
+from nbsplit.render.job import JobOptions, job_name, job_settings, new_cluster
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+
+
+def yaml_scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _key(key: Any) -> str:
+    text = str(key)
+    # YAML 1.1 reads bare yes/no/on/off/null as booleans/null: quote them.
+    if _PLAIN_KEY.match(text) and text.lower() not in {"y", "n", "yes", "no", "on", "off",
+                                                       "true", "false", "null"}:
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def to_yaml(value: Any, indent: int = 0) -> str:
+    """Block-style YAML for dicts/lists of scalars (a tiny emitter: no anchors, no flow
+    style except ``{}``/``[]``), ending with a newline."""
+    lines: list[str] = []
+    _emit(value, indent, lines)
+    return "\n".join(lines) + "\n"
+
+
+def _emit(value: Any, indent: int, lines: list[str]) -> None:
+    pad = " " * indent
+    if isinstance(value, Mapping):
+        if not value:
+            lines.append(pad + "{}")
+        for key, item in value.items():
+            _emit_item(pad + _key(key) + ":", item, indent, lines)
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            lines.append(pad + "[]")
+        for item in value:
+            if isinstance(item, Mapping) and item:
+                # "- first_key: ..." then the other keys aligned under the first.
+                sub: list[str] = []
+                _emit(item, indent + 2, sub)
+                sub[0] = pad + "- " + sub[0][indent + 2:]
+                lines.extend(sub)
+            else:
+                _emit_item(pad + "-", item, indent, lines)
+    else:
+        lines.append(pad + yaml_scalar(value))
+
+
+def _emit_item(head: str, item: Any, indent: int, lines: list[str]) -> None:
+    if isinstance(item, Mapping) and item:
+        lines.append(head)
+        _emit(item, indent + 2, lines)
+    elif isinstance(item, (list, tuple)) and item:
+        lines.append(head)
+        _emit(item, indent + 2, lines)
+    elif isinstance(item, Mapping):
+        lines.append(head + " {}")
+    elif isinstance(item, (list, tuple)):
+        lines.append(head + " []")
+    else:
+        lines.append(head + " " + yaml_scalar(item))
+
+
+def bundle_variables(options: JobOptions) -> dict[str, dict[str, Any]]:
+    """The ``variables:`` of databricks.yml (name -> description, default)."""
+    variables: dict[str, dict[str, Any]] = {
+        "catalog": {"description": "Unity Catalog catalog for the handoff volume and the model",
+                    "default": options.catalog},
+        "schema": {"description": "Unity Catalog schema for the handoff volume and the model",
+                   "default": options.schema},
+    }
+    if _uses_default_cluster(options):
+        variables["spark_version"] = {"description": "Databricks Runtime ML of the job cluster",
+                                      "default": options.spark_version}
+        variables["node_type_id"] = {"description": "Node type of the job cluster (cloud specific)",
+                                     "default": options.node_type_id}
+        variables["num_workers"] = {"description": "Workers of the job cluster (0: single node)",
+                                    "default": options.num_workers}
+    return variables
+
+
+def _uses_default_cluster(options: JobOptions) -> bool:
+    return not (options.serverless or options.existing_cluster_id or options.cluster_json)
+
+
+def bundle_job(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: JobOptions) -> dict[str, Any]:
+    """The job resource: job.json's job with relative notebook paths and ``${var.*}`` values."""
+    name = job_name(plan, options)
+    parameters = {
+        "handoff_dir": f"/Volumes/${{var.catalog}}/${{var.schema}}/nbsplit/{name}",
+        "catalog": "${var.catalog}",
+        "schema": "${var.schema}",
+        # One experiment per target, so dev runs never mix with prod runs.
+        "experiment_name": f"/Shared/{name}_${{bundle.target}}",
+        "model_name": f"${{var.catalog}}.${{var.schema}}.{name}_model",
+    }
+    cluster = None
+    if _uses_default_cluster(options):
+        cluster = new_cluster(options, spark_version="${var.spark_version}",
+                              node_type_id="${var.node_type_id}", num_workers="${var.num_workers}")
+    job = job_settings(plan, notebook_files, options,
+                       notebook_path=lambda stage, file_name: f"../{file_name}",
+                       parameters=parameters, cluster=cluster)
+    for task in job["tasks"]:
+        # A bundle translates local paths itself; "source" would only be noise there.
+        task["notebook_task"].pop("source", None)
+    return job
+
+
+def bundle_files(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: JobOptions,
+                 *, templates: Path | None = None) -> dict[str, str]:
+    """``{"databricks.yml": ..., "resources/<job>.job.yml": ...}``."""
+    from nbsplit.render.templating import render
+
+    name = job_name(plan, options)
+    job = bundle_job(plan, notebook_files, options)
+    context = {
+        "version": __version__,
+        "source_name": plan.notebook.path.name,
+        "bundle_name": name,
+        "job_key": name,
+        "job": job,
+        "job_yaml": to_yaml(job),
+        "variables": bundle_variables(options),
+        "yaml_scalar": yaml_scalar,
+    }
+    return {
+        "databricks.yml": render("bundle/databricks.yml.j2", context, user_dir=templates),
+        f"resources/{name}.job.yml": render("bundle/job.yml.j2", context, user_dir=templates),
+    }
