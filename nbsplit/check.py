@@ -1,0 +1,529 @@
+"""``nbsplit check``: keep a team's notebooks splittable (a linter, made for pre-commit).
+
+Each notebook is read, its marks scanned (``nbsplit.check_rules``), then analysed, classified
+and planned with ``strict=True``, so a backward dependency is reported instead of silently
+moving a cell. With ``stages_dir`` the converted folder's manifest must name the notebook and
+hold its current sha256. The rules and their codes are documented in ``nbsplit.check_rules``.
+
+Output is one line per problem, in the format linters use::
+
+    nb.ipynb:cell 7: NBS101 unknown stage tag 'nbsplit:trainig' (did you mean 'nbsplit:training'?)
+    nb.ipynb: NBS107 stages folder pipelines/churn is stale: ... (re-run nbsplit convert ...)
+    2 problems (2 errors, 0 warnings) in 1 file
+
+Exit code (``CheckReport.exit_code``): 1 when any error is reported or ``fix`` changed a file
+(pre-commit's convention: a fixer that changed something fails, so the change is reviewed and
+staged); warnings alone exit 0 unless ``strict``. A ``.py`` file that is neither a Databricks
+source notebook nor a percent script is skipped silently, because pre-commit hands the hook
+every Python file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+from nbsplit.check_rules import RULES, CellMarks, scan_cell
+from nbsplit.config import Config
+from nbsplit.errors import EXIT_OK, EXIT_PROBLEMS, NbsplitError
+from nbsplit.model import Classification, Diagnostic, Notebook, Severity, SplitPlan
+
+__all__ = [
+    "Problem",
+    "FileFix",
+    "CheckReport",
+    "check_files",
+    "format_text",
+    "format_json",
+    "MANIFEST_NAME",
+]
+
+MANIFEST_NAME = "nbsplit-manifest.json"
+STEPS = ("read", "analyze", "classify", "plan", "stages", "fix")
+# Databricks magic cells that cannot carry a '# nbsplit:' directive (the magic must come first
+# and stand alone), so requiring a tag on them would be a rule nobody can satisfy.
+_UNTAGGABLE_LANGUAGES = ("pip", "run", "md", "md-sandbox")
+_EXPLICIT = ("tag", "directive")
+# Codes whose message is easier to act on with the cell's first line beside it.
+_SHOW_FIRST_LINE = {"NBS102", "NBS103", "NBS104", "NBS105", "NBS106"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding. ``cell`` is the cell's source index (None for file-level problems)."""
+
+    path: Path
+    cell: int | None
+    code: str
+    severity: Severity
+    message: str
+    first_line: str = ""
+
+    def format(self) -> str:
+        where = f"{self.path}:cell {self.cell}" if self.cell is not None else f"{self.path}"
+        line = f"{where}: {self.code} {self.message}"
+        if self.first_line and self.code in _SHOW_FIRST_LINE:
+            line += f" | {self.first_line}"
+        return line
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": str(self.path), "cell": self.cell, "code": self.code,
+                "severity": self.severity, "message": self.message, "first_line": self.first_line}
+
+
+@dataclass(frozen=True)
+class FileFix:
+    """What ``fix`` wrote into one file: (cell index, stage slug) pairs, and which of those
+    were classified below the threshold (worth a look before committing)."""
+
+    path: Path
+    tagged: tuple[tuple[int, str], ...]
+    uncertain: tuple[int, ...] = ()
+
+    def format(self) -> str:
+        n = len(self.tagged)
+        line = f"{self.path}: tagged {n} cell{'s' if n != 1 else ''}"
+        if self.uncertain:
+            cells = ", ".join(str(i) for i in self.uncertain)
+            line += f" (review cell{'s' if len(self.uncertain) != 1 else ''} {cells}: low confidence)"
+        return line
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    problems: tuple[Problem, ...] = ()
+    fixes: tuple[FileFix, ...] = ()
+    checked: tuple[Path, ...] = ()
+    skipped: tuple[Path, ...] = ()
+    strict: bool = False
+    # Seconds spent per step over all files (read, analyze, classify, plan, stages, fix).
+    timings: Mapping[str, float] = field(default_factory=dict, compare=False)
+
+    @property
+    def errors(self) -> int:
+        return sum(p.severity == "error" for p in self.problems)
+
+    @property
+    def warnings(self) -> int:
+        return sum(p.severity == "warning" for p in self.problems)
+
+    @property
+    def changed(self) -> bool:
+        return any(f.tagged for f in self.fixes)
+
+    @property
+    def exit_code(self) -> int:
+        if self.errors or self.changed or (self.strict and self.warnings):
+            return EXIT_PROBLEMS
+        return EXIT_OK
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.totals: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.totals[name] += time.perf_counter() - start
+
+
+def check_files(
+    paths: Sequence[Path],
+    *,
+    config: Config,
+    require_tags: bool | None = None,
+    stages_dir: Path | None = None,
+    fix: bool = False,
+    threshold: float | None = None,
+    strict: bool = False,
+) -> CheckReport:
+    """Check ``paths``; ``require_tags``/``threshold`` of None take ``config``'s values.
+
+    ``fix`` adds the inferred ``nbsplit:<stage>`` tags to untagged cells (the writer of
+    ``nbsplit tag --write``) before checking; cells that carry any stage tag, a misspelled
+    mark, or a noqa for the tag rules are never touched. ``strict`` makes warnings fail.
+    """
+    require = config.require_tags if require_tags is None else require_tags
+    limit = config.threshold if threshold is None else threshold
+    if not 0 <= limit <= 1:
+        raise NbsplitError(f"threshold must be in 0..1, got {limit}")
+    timer = _Timer()
+    manifests = _load_manifests(stages_dir) if stages_dir is not None else None
+    problems: list[Problem] = []
+    fixes: list[FileFix] = []
+    checked: list[Path] = []
+    skipped: list[Path] = []
+    seen: set[Path] = set()
+    for path in map(Path, paths):
+        key = path.resolve()
+        if key in seen:
+            continue
+        seen.add(key)
+        if not _looks_like_notebook(path):
+            skipped.append(path)
+            continue
+        checked.append(path)
+        if fix:
+            with timer.step("fix"):
+                done = _fix_file(path, config, require)
+            if done is not None:
+                fixes.append(done)
+        found = _check_file(path, config, require, limit, timer)
+        if manifests is not None and not any(p.code == "NBS100" for p in found):
+            with timer.step("stages"):
+                found.extend(_check_stages(path, stages_dir, manifests))  # type: ignore[arg-type]
+        problems.extend(_filter(found, config))
+    return CheckReport(problems=tuple(problems), fixes=tuple(fixes), checked=tuple(checked),
+                       skipped=tuple(skipped), strict=strict, timings=dict(timer.totals))
+
+
+# -- one file ---------------------------------------------------------------------------------
+
+
+def _looks_like_notebook(path: Path) -> bool:
+    """False for a ``.py`` that is plain Python: pre-commit passes every ``.py`` to the hook."""
+    if path.suffix.lower() != ".py" or not path.is_file():
+        return True  # the reader decides (and explains) everything else
+    from nbsplit.read import detect_format
+
+    try:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        detect_format(text, path)
+    except (OSError, NbsplitError):
+        return False
+    return True
+
+
+def _check_file(path: Path, config: Config, require: bool, limit: float, timer: _Timer) -> list[Problem]:
+    from nbsplit.read import read_notebook
+
+    with timer.step("read"):
+        try:
+            nb = read_notebook(path)
+        except NbsplitError as exc:
+            return [_problem(path, None, "NBS100", exc.message if exc.path else exc.format())]
+    marks = [scan_cell(c) for c in nb.cells]
+    found = _mark_problems(nb, marks)
+    try:
+        plan = _plan(nb, marks, config, timer)
+    except NbsplitError as exc:
+        cell = exc.cell
+        found.append(_problem(path, cell, "NBS100", f"cannot be analysed: {exc.message}",
+                              nb.cells[cell].first_line if cell is not None and cell < len(nb.cells) else ""))
+        return _with_marks(found, marks)
+    found.extend(_tag_problems(nb, marks, plan.classifications, require, limit))
+    found.extend(_plan_problems(nb, plan))
+    return _with_marks(found, marks)
+
+
+def _problem(path: Path, cell: int | None, code: str, message: str, first_line: str = "") -> Problem:
+    return Problem(path, cell, code, RULES[code].severity, message, _shorten(first_line))
+
+
+def _shorten(line: str, width: int = 60) -> str:
+    return line if len(line) <= width else line[: width - 3] + "..."
+
+
+def _mark_problems(nb: Notebook, marks: Sequence[CellMarks]) -> list[Problem]:
+    found = []
+    for cell, mark in zip(nb.cells, marks):
+        for bad in mark.bad:
+            what = "stage tag" if bad.kind == "tag" else "directive"
+            if "noqa" in bad.text.lower() and bad.suggestion is None:
+                msg = f"unknown rule code in {what} {bad.text!r} (codes: {', '.join(RULES)})"
+            else:
+                msg = f"unknown {what} {bad.text!r}"
+                msg += f" (did you mean {bad.suggestion!r}?)" if bad.suggestion else _valid_hint(bad.kind)
+            found.append(_problem(nb.path, cell.index, "NBS101", msg, cell.first_line))
+        if len(mark.stages) > 1:
+            tags = " and ".join(f"'nbsplit:{s}'" for s in mark.stages)
+            found.append(_problem(nb.path, cell.index, "NBS102",
+                                  f"cell has two different stage tags {tags} (keep one, or split the cell)",
+                                  cell.first_line))
+    return found
+
+
+def _valid_hint(kind: str) -> str:
+    from nbsplit.model import ALL_SLUGS
+
+    return f" (valid: {', '.join(ALL_SLUGS)})"
+
+
+def _sanitized(nb: Notebook, marks: Sequence[CellMarks]) -> Notebook:
+    """The notebook minus the marks check handles itself (bad marks, noqa, conflicting stage
+    tags), so the classifier neither stops on them nor lets one of two conflicting tags win."""
+    cells = []
+    for cell, mark in zip(nb.cells, marks):
+        conflicted = len(mark.stages) > 1
+        if not mark.bad and not conflicted and not mark.noqa_all and not mark.noqa_codes:
+            cells.append(cell)
+            continue
+
+        def drop(probe: CellMarks) -> bool:
+            return bool(probe.bad or probe.noqa_all or probe.noqa_codes or (conflicted and probe.stages))
+
+        tags = tuple(t for t in cell.tags if not drop(scan_cell(replace(cell, source="", tags=(t,)))))
+        lines = cell.source.split("\n")
+        for i, line in enumerate(lines):
+            stripped = line.strip()
+            if not stripped or stripped.startswith(("%", "!")):
+                continue
+            if not stripped.startswith(("#", "--", "//")):
+                break  # directives live in the leading comments only
+            if drop(scan_cell(replace(cell, source=line, tags=()))):
+                lines[i] = ""  # a blank line keeps line numbers and changes no analysis
+        cells.append(replace(cell, tags=tags, source="\n".join(lines)))
+    return replace(nb, cells=tuple(cells))
+
+
+def _plan(nb: Notebook, marks: Sequence[CellMarks], config: Config, timer: _Timer) -> SplitPlan:
+    from nbsplit.analyze import analyze_notebook
+    from nbsplit.classify import classify_notebook
+    from nbsplit.plan import build_plan
+
+    clean = _sanitized(nb, marks)
+    with timer.step("analyze"):
+        facts = analyze_notebook(clean)
+    with timer.step("classify"):
+        classifications, diagnostics = classify_notebook(clean, facts, config)
+    with timer.step("plan"):
+        # strict: a backward dependency is a problem to report, never a cell moved silently.
+        return build_plan(clean, facts, classifications, diagnostics, strict=True)
+
+
+def _tag_problems(nb: Notebook, marks: Sequence[CellMarks], classifications: Sequence[Classification],
+                  require: bool, limit: float) -> list[Problem]:
+    found = []
+    for cell, mark, result in zip(nb.cells, marks, classifications):
+        if cell.kind != "code" or cell.is_empty or mark.bad:
+            continue
+        if mark.tagged and len(mark.stages) == 1 and result.origin not in _EXPLICIT:
+            found.append(_problem(nb.path, cell.index, "NBS101",
+                                  f"stage mark for '{mark.stages[0]}' is not recognised where it is "
+                                  f"(use the tag 'nbsplit:{mark.stages[0]}' or put "
+                                  f"'# nbsplit: {mark.stages[0]}' on the cell's first line)", cell.first_line))
+            continue
+        if mark.tagged:
+            continue
+        inferred = f"inferred {result.stage.value} at {result.confidence:.2f}"
+        if require:
+            if nb.format == "databricks" and cell.language in _UNTAGGABLE_LANGUAGES:
+                continue
+            how = f"# nbsplit: {result.stage.value}" if nb.format == "databricks" else f"nbsplit:{result.stage.value}"
+            found.append(_problem(nb.path, cell.index, "NBS103",
+                                  f"code cell has no stage tag ({inferred}; add '{how}' or run "
+                                  f"nbsplit check --fix)", cell.first_line))
+        elif result.confidence < limit:
+            why = f"; {result.reasons[0]}" if result.reasons else ""
+            found.append(_problem(nb.path, cell.index, "NBS104",
+                                  f"uncertain stage: {inferred} < {limit:.2f}{why} (tag the cell)",
+                                  cell.first_line))
+    return found
+
+
+def _plan_problems(nb: Notebook, plan: SplitPlan) -> list[Problem]:
+    found = []
+    for diag in plan.diagnostics:
+        code = _plan_code(diag)
+        if code is None:
+            continue
+        cell = diag.cell
+        first = nb.cells[cell].first_line if cell is not None and 0 <= cell < len(nb.cells) else ""
+        found.append(_problem(nb.path, cell, code, diag.message, first))
+    return found
+
+
+def _plan_code(diag: Diagnostic) -> str | None:
+    """The check rule a planner diagnostic belongs to; None for ones check does not report
+    (tag problems come from check's own scan, advice-level notes are not lint)."""
+    if diag.code in ("NBS105", "NBS106"):
+        return diag.code
+    if diag.code is not None or diag.severity != "error":
+        return None
+    text = diag.message.lower()
+    if "cycle" in text:
+        return "NBS106"
+    if any(w in text for w in ("backward", "later stage", "before it is defined", "defined later",
+                               "use-before-define", "used before")):
+        return "NBS105"
+    return None
+
+
+def _with_marks(found: list[Problem], marks: Sequence[CellMarks]) -> list[Problem]:
+    """Drop problems on cells that carry a matching noqa."""
+    kept = []
+    for p in found:
+        if p.cell is not None and 0 <= p.cell < len(marks) and marks[p.cell].suppresses(p.code):
+            continue
+        kept.append(p)
+    return kept
+
+
+def _filter(found: list[Problem], config: Config) -> list[Problem]:
+    ignored = {c.upper() for c in config.ignore}
+    return [p for p in found if p.code not in ignored]
+
+
+# -- --fix ------------------------------------------------------------------------------------
+
+
+def _fix_file(path: Path, config: Config, require: bool) -> FileFix | None:
+    """Tag untagged cells the way ``nbsplit tag --write`` does; None when nothing was written."""
+    from nbsplit.tagging import apply_tags, plan_tags
+
+    try:
+        changes = plan_tags(path, config)
+    except NbsplitError:
+        return None  # reported as NBS100 by the check that follows
+    marks = [scan_cell(c) for c in changes.notebook.cells]
+    rule = "NBS103" if require else "NBS104"
+    to_add = {}
+    for index, slug in sorted(changes.to_add.items()):
+        mark = marks[index]
+        # Never touch a cell someone already marked: tagged, mistyped (the typo is reported),
+        # or exempted with a noqa for the rule that would ask for the tag.
+        if mark.stages or mark.bad or mark.suppresses(rule):
+            continue
+        to_add[index] = slug
+    if not to_add:
+        return None
+    apply_tags(replace(changes, to_add=to_add))
+    uncertain = tuple(i for i in to_add if changes.classification(i).confidence < config.threshold)
+    return FileFix(path, tuple(to_add.items()), uncertain)
+
+
+# -- --stages DIR -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Manifest:
+    folder: Path
+    source: Path | None  # resolved source notebook path
+    sha256: str | None
+    error: str | None = None
+
+
+def _load_manifests(stages_dir: Path) -> list[_Manifest]:
+    """DIR's own manifest, or else the manifests of DIR's sub-folders (one per notebook)."""
+    if not stages_dir.is_dir():
+        return []
+    own = stages_dir / MANIFEST_NAME
+    files = [own] if own.is_file() else sorted(stages_dir.glob(f"*/{MANIFEST_NAME}"))
+    return [_read_manifest(f) for f in files]
+
+
+def _read_manifest(path: Path) -> _Manifest:
+    folder = path.parent
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        source = data["source"]
+        rel, digest = source["path"], source["sha256"]
+        if not isinstance(rel, str) or not isinstance(digest, str):
+            raise TypeError("source.path and source.sha256 must be strings")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        detail = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc).split("\n")[0]
+        return _Manifest(folder, None, None, f"{path} cannot be read ({detail})")
+    return _Manifest(folder, (folder / rel).resolve(), digest.lower())
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _check_stages(path: Path, stages_dir: Path, manifests: list[_Manifest]) -> list[Problem]:
+    convert = f"nbsplit convert {path} --out {{}} --force"
+    if not stages_dir.is_dir():
+        return [_problem(path, None, "NBS108", f"stages folder {stages_dir} does not exist "
+                         f"(run nbsplit convert {path} --out {stages_dir})")]
+    if not manifests:
+        return [_problem(path, None, "NBS108", f"stages folder {stages_dir} has no {MANIFEST_NAME} "
+                         f"(run nbsplit convert {path} --out {stages_dir} --force)")]
+    target = path.resolve()
+    mine = [m for m in manifests if m.source == target]
+    if not mine:
+        broken = [m for m in manifests if m.error]
+        if len(manifests) == 1 and broken:
+            return [_problem(path, None, "NBS108", broken[0].error or "")]
+        if len(manifests) == 1 and manifests[0].folder.resolve() == stages_dir.resolve():
+            other = manifests[0].source
+            return [_problem(path, None, "NBS108",
+                             f"stages folder {stages_dir} was converted from {_display(other)}, "
+                             f"not from this notebook")]
+        return [_problem(path, None, "NBS108", f"no folder under {stages_dir} was converted from this "
+                         f"notebook (run nbsplit convert {path} --out {stages_dir}/{path.stem})")]
+    current = _sha256(path)
+    found = []
+    for m in mine:
+        if m.sha256 != current:
+            found.append(_problem(path, None, "NBS107",
+                                  f"stages folder {_display(m.folder)} is stale: the notebook changed "
+                                  f"since it was converted (re-run {convert.format(_display(m.folder))})"))
+    return found
+
+
+def _display(path: Path | None) -> str:
+    if path is None:
+        return "?"
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+# -- output -----------------------------------------------------------------------------------
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def summary_line(report: CheckReport) -> str:
+    files = {p.path for p in report.problems}
+    skipped = f" ({len(report.skipped)} skipped: not notebooks)" if report.skipped else ""
+    if report.problems:
+        return (f"{_plural(len(report.problems), 'problem')} ({_plural(report.errors, 'error')}, "
+                f"{_plural(report.warnings, 'warning')}) in {_plural(len(files), 'file')}{skipped}")
+    n = len(report.checked)
+    if n == 0:
+        return f"no notebooks to check{skipped}"
+    return f"all {_plural(n, 'file')} OK{skipped}" if n != 1 else f"1 file OK{skipped}"
+
+
+def format_text(report: CheckReport) -> str:
+    """One line per fix and problem (``path:cell N: NBS### message``), then a summary line."""
+    lines = [f.format() for f in report.fixes if f.tagged]
+    lines += [p.format() for p in report.problems]
+    lines.append(summary_line(report))
+    return "\n".join(lines)
+
+
+def format_json(report: CheckReport) -> str:
+    """The report as one JSON object (stable keys, for tools and CI annotations)."""
+    data = {
+        "problems": [p.to_json() for p in report.problems],
+        "fixes": [{"path": str(f.path), "cells": [{"index": i, "stage": s} for i, s in f.tagged],
+                   "uncertain": list(f.uncertain)} for f in report.fixes],
+        "checked": [str(p) for p in report.checked],
+        "skipped": [str(p) for p in report.skipped],
+        "summary": {"files": len(report.checked), "errors": report.errors,
+                    "warnings": report.warnings, "tagged_cells": sum(len(f.tagged) for f in report.fixes)},
+        "exit_code": report.exit_code,
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def rules_table() -> list[tuple[str, str, str]]:
+    """(code, severity, summary) for every rule, for docs and ``--help``."""
+    return [(r.code, r.severity, r.summary) for r in RULES.values()]
+
+
