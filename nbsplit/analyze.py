@@ -1,0 +1,956 @@
+"""Per-cell code analysis: one libcst parse and one walk per cell -> ``CellFacts``.
+
+Why a hand-written walk instead of ``CSTVisitor`` + ``ScopeProvider``: libcst's visitor rebuilds
+every node it passes and the metadata wrapper costs milliseconds per cell, while ``nbsplit plan``
+must handle a thousand cells in about a second. The walk below dispatches on node type, skips
+whitespace nodes, and tracks scopes itself in source (evaluation) order, which is also what makes
+``x = x + 1`` a read of ``x`` before its binding.
+
+Scope rules (documented because the plan depends on them):
+
+- The cell's top level is flow-sensitive: a load reads from before the cell unless the name is
+  *definitely* bound earlier in the cell. Bindings inside ``if`` (without a binding ``else``),
+  loop bodies, ``try`` bodies/handlers and ``match`` cases are only *possibly* bound, so a later
+  load of such a name still counts as a read (its value may come from before the cell); it is in
+  ``defines`` all the same.
+- Function, class, lambda and comprehension bodies have their own locals (Python's rule: bound
+  anywhere in the body means local, unless declared ``global``/``nonlocal``). Free names of a
+  top-level ``def``/``class`` go to its ``FunctionInfo``; free names of lambdas and
+  comprehensions at the top level are reads of the cell (they usually run right away).
+- Augmented assignment ``x += 1`` at top level mutates ``x`` (and reads it); it is not in
+  ``defines``. ``del x`` mutates ``x``.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, Mapping
+
+import libcst as cst
+
+from nbsplit.analyze_text import (
+    BUILTIN_NAMES,
+    DATABRICKS_LANGS,
+    MUTATING_METHODS,
+    SQL_LEN,
+    STRING_CAP,
+    STRING_LEN,
+    Masked,
+    fallback_facts,
+    literal_text,
+    mask_ipython,
+    parse_error_message,
+    sql_writes,
+)
+from nbsplit.model import Call, Cell, CellFacts, FunctionInfo, Notebook
+
+__all__ = ["analyze_cell", "analyze_source", "analyze_notebook", "MUTATING_METHODS",
+           "SIDE_EFFECT_METHODS"]
+
+# Calls that write files/tables/runs or change global state: a cell making one is not
+# "display only" even though it is a bare expression. Plot calls are deliberately absent.
+SIDE_EFFECT_METHODS: frozenset[str] = frozenset({
+    "to_csv", "to_parquet", "to_excel", "to_json", "to_pickle", "to_sql", "to_feather", "to_hdf",
+    "to_stata", "to_orc", "to_delta", "to_table", "to_spark_io",
+    "saveAsTable", "insertInto", "save", "saveAsTextFile", "savefig", "save_model", "dump",
+    "write", "writelines", "start", "awaitTermination",
+    "register_model", "createOrReplaceTempView", "createTempView", "createGlobalTempView",
+    "createOrReplaceGlobalTempView", "set_option", "filterwarnings", "simplefilter", "seed",
+    "manual_seed", "set_seed", "set_random_seed", "run_line_magic", "run_cell_magic", "system",
+    "download", "chdir", "makedirs", "mkdir", "remove", "unlink", "rmtree", "copyfile",
+    "set_tracking_uri", "set_registry_uri", "set_experiment", "autolog", "start_run", "end_run",
+    "set_tag", "set_tags", "use", "set_theme", "set_style", "set_context", "set_palette",
+    "basicConfig", "setLevel", "upload", "upload_file", "put", "post", "mount", "unmount",
+    "rm", "cp", "mv", "install", "login", "init", "log",
+})
+_MLFLOW_WRITE_PREFIXES = ("log", "set_", "start_run", "end_run", "register", "autolog", "create",
+                          "delete", "save", "enable", "disable", "transition")
+
+_Node = cst.CSTNode
+
+
+class _Scope:
+    __slots__ = ("kind", "parent", "bound", "loads", "globals", "imports")
+
+    def __init__(self, kind: str, parent: _Scope | None) -> None:
+        self.kind = kind  # module, function, class, lambda, comp
+        self.parent = parent
+        self.bound: set[str] = set()
+        self.loads: dict[str, None] = {}  # insertion-ordered set
+        self.globals: set[str] = set()
+        self.imports: dict[str, str] = {}
+
+
+class _Owner:
+    """Accumulates a top-level def/class while its body is walked."""
+
+    __slots__ = ("name", "is_class", "free", "calls")
+
+    def __init__(self, name: str, is_class: bool) -> None:
+        self.name = name
+        self.is_class = is_class
+        self.free: dict[str, None] = {}
+        self.calls: list[Call] = []
+
+
+class _Walker:
+    def __init__(self, imports: Mapping[str, str], shadowed: frozenset[str]) -> None:
+        self.module = _Scope("module", None)
+        self.scope = self.module
+        self.import_map: dict[str, str] = dict(imports)
+        self.shadowed = shadowed
+        self.defines: set[str] = set()
+        self.definite: set[str] = set()
+        self.reads: set[str] = set()
+        self.mutates: set[str] = set()
+        self.imports: list[tuple[str, str]] = []
+        self.calls: list[Call] = []
+        self.functions: list[FunctionInfo] = []
+        self.attributes: set[str] = set()
+        self.strings: list[str] = []
+        self.owner: _Owner | None = None
+        self.collectors: list[tuple[_Scope, list[str]]] = []
+        self.side_effect = False
+        n = cst
+        self._expr: dict[type, Callable[[_Node], None]] = {
+            n.Name: self.e_name, n.Attribute: self.e_attribute, n.Call: self.e_call,
+            n.Subscript: self.e_subscript, n.SimpleString: self.e_string,
+            n.ConcatenatedString: self.e_concat, n.FormattedString: self.e_fstring,
+            n.Integer: _noop, n.Float: _noop, n.Imaginary: _noop, n.Ellipsis: _noop,
+            n.BinaryOperation: self.e_binop, n.BooleanOperation: self.e_binop,
+            n.UnaryOperation: self.e_unary, n.Comparison: self.e_compare,
+            n.IfExp: self.e_ifexp, n.Tuple: self.e_elements, n.List: self.e_elements,
+            n.Set: self.e_elements, n.Dict: self.e_dict, n.StarredElement: self.e_value,
+            n.Element: self.e_value, n.Lambda: self.e_lambda, n.NamedExpr: self.e_walrus,
+            n.ListComp: self.e_comp, n.SetComp: self.e_comp, n.GeneratorExp: self.e_comp,
+            n.DictComp: self.e_comp, n.Await: self.e_await, n.Yield: self.e_yield,
+            n.From: self.e_from,
+        }
+        self._stmt: dict[type, Callable[[_Node], None]] = {
+            n.SimpleStatementLine: self.s_small_body, n.SimpleStatementSuite: self.s_small_body,
+            n.Expr: self.s_expr, n.Assign: self.s_assign, n.AnnAssign: self.s_annassign,
+            n.AugAssign: self.s_augassign, n.Del: self.s_del, n.Pass: _noop, n.Break: _noop,
+            n.Continue: _noop, n.Return: self.s_return, n.Raise: self.s_raise,
+            n.Assert: self.s_assert, n.Global: self.s_global, n.Nonlocal: self.s_global,
+            n.Import: self.s_import, n.ImportFrom: self.s_importfrom, n.If: self.s_if,
+            n.For: self.s_for, n.While: self.s_while, n.Try: self.s_try, n.TryStar: self.s_try,
+            n.With: self.s_with, n.FunctionDef: self.s_def, n.ClassDef: self.s_class,
+            n.Match: self.s_match,
+        }
+
+    # -- dispatch --------------------------------------------------------------------------
+
+    def expr(self, node: _Node | None) -> None:
+        if node is None:
+            return
+        handler = self._expr.get(type(node))
+        if handler is not None:
+            handler(node)
+        else:
+            self.generic(node)
+
+    def stmt(self, node: _Node) -> None:
+        handler = self._stmt.get(type(node))
+        if handler is not None:
+            handler(node)
+        else:
+            self.generic(node)
+
+    def generic(self, node: _Node) -> None:
+        """Walk the children of a node we have no rule for (rare syntax), loading names."""
+        for child in node.children:
+            if isinstance(child, (cst.BaseExpression, cst.Arg, cst.Element, cst.BaseDictElement)):
+                if isinstance(child, cst.Arg):
+                    self.expr(child.value)
+                else:
+                    self.expr(child)
+            elif isinstance(child, (cst.BaseStatement, cst.BaseSmallStatement)):
+                self.stmt(child)
+            elif isinstance(child, (cst.BaseSuite, cst.Else, cst.Finally, cst.Annotation)):
+                self.generic(child)
+
+    def block(self, suite: _Node) -> None:
+        for s in suite.body:  # IndentedBlock and SimpleStatementSuite alike
+            self.stmt(s)
+
+    # -- names -----------------------------------------------------------------------------
+
+    def is_builtin(self, name: str) -> bool:
+        return name in BUILTIN_NAMES and name not in self.shadowed
+
+    def load(self, name: str) -> None:
+        scope = self.scope
+        if scope is self.module:
+            if name not in self.definite and not self.is_builtin(name):
+                self.reads.add(name)
+        else:
+            scope.loads[name] = None
+        if self.collectors:
+            target, names = self.collectors[-1]
+            if target is scope:
+                names.append(name)
+
+    def bind(self, name: str, scope: _Scope | None = None, record: bool = True) -> None:
+        scope = scope or self.scope
+        if scope is self.module:
+            self.definite.add(name)
+            if record:
+                self.defines.add(name)
+                self.import_map.pop(name, None)  # rebinding an import alias shadows it
+        elif name in scope.globals:
+            scope.loads[name] = None  # a write to a global: the function uses that name
+        else:
+            scope.bound.add(name)
+
+    def is_nested_local(self, name: str) -> bool:
+        """Bound in a lambda/comprehension between here and the cell's top level."""
+        scope = self.scope
+        while scope is not self.module and scope is not None:
+            if name in scope.bound:
+                return True
+            scope = scope.parent
+        return False
+
+    def mutate(self, name: str) -> None:
+        if self.owner is None and not self.is_nested_local(name):
+            self.mutates.add(name)
+
+    def resolve_import(self, name: str) -> str | None:
+        scope = self.scope
+        while scope is not None:
+            if scope is self.module:
+                return self.import_map.get(name)
+            if name in scope.imports:
+                return scope.imports[name]
+            if name in scope.bound:
+                return None
+            scope = scope.parent
+        return None
+
+    def push(self, kind: str) -> _Scope:
+        self.scope = _Scope(kind, self.scope)
+        return self.scope
+
+    def pop(self) -> None:
+        """Leave the current scope, handing its free names to whoever resolves them."""
+        scope = self.scope
+        if scope.kind == "function":
+            free = [n for n in scope.loads if n not in scope.bound or n in scope.globals]
+        else:
+            free = [n for n in scope.loads if n not in scope.bound]
+        parent = scope.parent
+        assert parent is not None
+        self.scope = parent
+        target = parent
+        while target.kind == "class" and target.parent is not None:
+            target = target.parent  # class bodies do not enclose nested scopes
+        if target is self.module and self.owner is not None:
+            self.owner.free.update(dict.fromkeys(free))
+        elif target is parent:
+            for n in free:
+                self.load(n)
+        else:
+            for n in free:
+                target.loads[n] = None
+
+    # -- expressions -----------------------------------------------------------------------
+
+    def e_name(self, node: cst.Name) -> None:
+        self.load(node.value)
+
+    def e_attribute(self, node: cst.Attribute) -> None:
+        self.attributes.add(node.attr.value)
+        self.expr(node.value)
+
+    def e_subscript(self, node: cst.Subscript) -> None:
+        self.expr(node.value)
+        self.slices(node)
+
+    def slices(self, node: cst.Subscript) -> None:
+        for el in node.slice:
+            s = el.slice
+            if type(s) is cst.Index:
+                self.expr(s.value)
+            else:
+                self.expr(s.lower)
+                self.expr(s.upper)
+                self.expr(s.step)
+
+    def add_string(self, text: str) -> None:
+        if len(self.strings) < STRING_CAP:
+            self.strings.append(text[:STRING_LEN])
+
+    def e_string(self, node: cst.SimpleString) -> None:
+        if len(self.strings) < STRING_CAP:
+            text = literal_text(node.value)
+            if text is not None:
+                self.add_string(text)
+
+    def e_concat(self, node: cst.ConcatenatedString) -> None:
+        self.expr(node.left)
+        self.expr(node.right)
+
+    def e_fstring(self, node: cst.FormattedString) -> None:
+        self.fparts(node.parts)
+
+    def fparts(self, parts: Iterable[_Node]) -> None:
+        for part in parts:
+            if type(part) is cst.FormattedStringText:
+                if part.value:
+                    self.add_string(part.value)
+            else:
+                self.expr(part.expression)  # type: ignore[attr-defined]
+                spec = getattr(part, "format_spec", None)
+                if spec:
+                    self.fparts(spec)
+
+    def e_binop(self, node: _Node) -> None:
+        self.expr(node.left)  # type: ignore[attr-defined]
+        self.expr(node.right)  # type: ignore[attr-defined]
+
+    def e_unary(self, node: cst.UnaryOperation) -> None:
+        self.expr(node.expression)
+
+    def e_compare(self, node: cst.Comparison) -> None:
+        self.expr(node.left)
+        for c in node.comparisons:
+            self.expr(c.comparator)
+
+    def e_ifexp(self, node: cst.IfExp) -> None:
+        self.expr(node.test)
+        self.expr(node.body)
+        self.expr(node.orelse)
+
+    def e_elements(self, node: _Node) -> None:
+        for el in node.elements:  # type: ignore[attr-defined]
+            self.expr(el.value)
+
+    def e_value(self, node: _Node) -> None:
+        self.expr(node.value)  # type: ignore[attr-defined]
+
+    def e_dict(self, node: cst.Dict) -> None:
+        for el in node.elements:
+            if type(el) is cst.DictElement:
+                self.expr(el.key)
+            self.expr(el.value)
+
+    def e_await(self, node: cst.Await) -> None:
+        self.expr(node.expression)
+
+    def e_yield(self, node: cst.Yield) -> None:
+        self.expr(node.value)
+
+    def e_from(self, node: cst.From) -> None:
+        self.expr(node.item)
+
+    def e_walrus(self, node: cst.NamedExpr) -> None:
+        self.expr(node.value)
+        scope = self.scope
+        while scope.kind == "comp" and scope.parent is not None:
+            scope = scope.parent  # PEP 572: binds in the enclosing non-comprehension scope
+        if type(node.target) is cst.Name:
+            self.bind(node.target.value, scope)
+        else:
+            self.expr(node.target)
+
+    def e_lambda(self, node: cst.Lambda) -> None:
+        params = node.params
+        for p in _all_params(params):
+            self.expr(p.default)
+        self.push("lambda")
+        for p in _all_params(params):
+            self.bind(p.name.value)
+        self.expr(node.body)
+        self.pop()
+
+    def e_comp(self, node: _Node) -> None:
+        for_in: cst.CompFor = node.for_in  # type: ignore[attr-defined]
+        self.expr(for_in.iter)  # the first iterable runs in the enclosing scope
+        self.push("comp")
+        first = True
+        comp: cst.CompFor | None = for_in
+        while comp is not None:
+            if not first:
+                self.expr(comp.iter)
+            first = False
+            self.store(comp.target)
+            for cond in comp.ifs:
+                self.expr(cond.test)
+            comp = comp.inner_for_in
+        if type(node) is cst.DictComp:
+            self.expr(node.key)
+            self.expr(node.value)
+        else:
+            self.expr(node.elt)  # type: ignore[attr-defined]
+        self.pop()
+
+    def e_call(self, node: cst.Call) -> None:
+        func = node.func
+        self.expr(func)
+        collected: list[str] = []
+        self.collectors.append((self.scope, collected))
+        for arg in node.args:
+            self.expr(arg.value)
+        self.collectors.pop()
+        if self.collectors and self.collectors[-1][0] is self.scope:
+            self.collectors[-1][1].extend(collected)
+        self.record_call(node, collected)
+
+    def record_call(self, node: cst.Call, collected: list[str]) -> None:
+        name, root, via_import, method_of_chain, chain_has_call = self.callee(node.func)
+        keywords = tuple(a.keyword.value for a in node.args if a.keyword is not None)
+        receiver = None
+        if root is not None and not via_import and method_of_chain:
+            if self.owner is not None or not self.is_nested_local(root):
+                receiver = root
+        args: list[str] = []
+        for n in collected:
+            if n in args or self.is_builtin(n) or self.resolve_import(n) is not None:
+                continue
+            args.append(n)
+        call = Call(name, receiver=receiver, args=tuple(args), keywords=keywords)
+        if self.owner is not None:
+            self.owner.calls.append(call)
+            return
+        self.calls.append(call)
+        method = call.method
+        inplace = any(a.keyword is not None and a.keyword.value == "inplace"
+                      and not (type(a.value) is cst.Name and a.value.value in ("False", "None"))
+                      for a in node.args)
+        mutating = inplace or (method_of_chain and method in MUTATING_METHODS)
+        if receiver is not None and not chain_has_call and mutating:
+            self.mutate(receiver)
+        if mutating or self.is_side_effect(name, method, node):
+            self.side_effect = True
+
+    def is_side_effect(self, name: str, method: str, node: cst.Call) -> bool:
+        if method in SIDE_EFFECT_METHODS:
+            return True
+        if ".write." in name or ".writeStream." in name or name.startswith("mlflow.") and \
+                method.startswith(_MLFLOW_WRITE_PREFIXES):
+            return True
+        if method == "sql" and node.args:
+            first = node.args[0].value
+            if type(first) is cst.SimpleString:
+                text = literal_text(first.value) or ""
+                return sql_writes(text)
+        return False
+
+    def callee(self, func: _Node) -> tuple[str, str | None, bool, bool, bool]:
+        """(dotted name, root variable, root is an import, is a method, chain has a call)."""
+        segments: list[str] = []
+        node = func
+        while True:
+            t = type(node)
+            if t is cst.Attribute:
+                segments.append(node.attr.value)
+                node = node.value
+            elif t is cst.Call:
+                segments.append("()")
+                node = node.func
+            elif t is cst.Subscript:
+                segments.append("[]")
+                node = node.value
+            else:
+                break
+        root: str | None = None
+        via_import = False
+        if type(node) is cst.Name:
+            root = node.value
+            qualified = self.resolve_import(root)
+            if qualified is not None:
+                base, via_import = qualified, True
+            else:
+                base = root
+        else:
+            base = _BASE_NAMES.get(type(node), "<expr>")
+        name = base
+        for seg in reversed(segments):
+            name += seg if seg in ("()", "[]") else "." + seg
+        is_method = bool(segments) and segments[0] not in ("()", "[]")
+        chain_has_call = "()" in segments[1:]
+        return name, root, via_import, is_method, chain_has_call
+
+    # -- targets ---------------------------------------------------------------------------
+
+    def store(self, target: _Node) -> None:
+        t = type(target)
+        if t is cst.Name:
+            self.bind(target.value)
+        elif t is cst.Tuple or t is cst.List:
+            for el in target.elements:
+                self.store(el.value)
+        elif t is cst.StarredElement:
+            self.store(target.value)
+        elif t is cst.Attribute:
+            self.attributes.add(target.attr.value)
+            self.expr(target.value)
+            self.mutate_root(target)
+        elif t is cst.Subscript:
+            self.expr(target.value)
+            self.slices(target)
+            self.mutate_root(target)
+        else:
+            self.expr(target)
+
+    def mutate_root(self, target: _Node) -> None:
+        node = target
+        while type(node) in (cst.Attribute, cst.Subscript):
+            node = node.value  # type: ignore[attr-defined]
+        if type(node) is cst.Name:
+            self.mutate(node.value)
+
+    # -- statements ------------------------------------------------------------------------
+
+    def s_small_body(self, node: _Node) -> None:
+        for s in node.body:  # type: ignore[attr-defined]
+            self.stmt(s)
+
+    def s_expr(self, node: cst.Expr) -> None:
+        self.expr(node.value)
+
+    def s_assign(self, node: cst.Assign) -> None:
+        self.expr(node.value)
+        for t in node.targets:
+            self.store(t.target)
+
+    def s_annassign(self, node: cst.AnnAssign) -> None:
+        self.expr(node.annotation.annotation)
+        if node.value is not None:
+            self.expr(node.value)
+            self.store(node.target)
+        elif type(node.target) is not cst.Name:
+            self.expr(node.target)
+
+    def s_augassign(self, node: cst.AugAssign) -> None:
+        target = node.target
+        if type(target) is cst.Name:
+            self.load(target.value)
+            if self.scope is self.module:
+                self.mutate(target.value)
+            else:
+                self.bind(target.value)
+        else:
+            self.store(target)
+        self.expr(node.value)
+
+    def s_del(self, node: cst.Del) -> None:
+        self.delete(node.target)
+
+    def delete(self, target: _Node) -> None:
+        t = type(target)
+        if t is cst.Name:
+            self.load(target.value)
+            if self.scope is self.module:
+                self.mutate(target.value)
+                self.definite.discard(target.value)
+        elif t is cst.Tuple or t is cst.List:
+            for el in target.elements:
+                self.delete(el.value)
+        else:
+            self.store(target)
+
+    def s_return(self, node: cst.Return) -> None:
+        self.expr(node.value)
+
+    def s_raise(self, node: cst.Raise) -> None:
+        self.expr(node.exc)
+        if node.cause is not None:
+            self.expr(node.cause.item)
+
+    def s_assert(self, node: cst.Assert) -> None:
+        self.expr(node.test)
+        self.expr(node.msg)
+
+    def s_global(self, node: _Node) -> None:
+        if self.scope is not self.module:
+            for item in node.names:  # type: ignore[attr-defined]
+                self.scope.globals.add(item.name.value)
+
+    def add_import(self, alias: str, qualified: str) -> None:
+        if alias == "*":
+            if self.scope is self.module:
+                self.imports.append(("*", qualified))
+            return
+        self.bind(alias)
+        if self.scope is self.module:
+            self.imports.append((alias, qualified))
+            self.import_map[alias] = qualified
+        else:
+            self.scope.imports[alias] = qualified
+
+    def s_import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            qualified = _dotted(alias.name)
+            if alias.asname is not None:
+                self.add_import(_dotted(alias.asname.name), qualified)
+            else:
+                top = qualified.split(".", 1)[0]
+                self.add_import(top, top)
+
+    def s_importfrom(self, node: cst.ImportFrom) -> None:
+        prefix = "." * len(node.relative) + (_dotted(node.module) if node.module else "")
+        if isinstance(node.names, cst.ImportStar):
+            self.add_import("*", prefix)
+            return
+        sep = "" if prefix.endswith(".") or not prefix else "."
+        for alias in node.names:
+            name = _dotted(alias.name)
+            bound = _dotted(alias.asname.name) if alias.asname is not None else name
+            self.add_import(bound, f"{prefix}{sep}{name}")
+
+    def at_module(self) -> bool:
+        return self.scope is self.module
+
+    def s_if(self, node: cst.If) -> None:
+        if not self.at_module():
+            self.expr(node.test)
+            self.block(node.body)
+            orelse = node.orelse
+            if orelse is not None:
+                self.stmt(orelse) if type(orelse) is cst.If else self.block(orelse.body)
+            return
+        before = set(self.definite)
+        finals: list[set[str]] = []
+        has_else = False
+        branch: _Node | None = node
+        while branch is not None:
+            self.definite = set(before)
+            if type(branch) is cst.If:
+                self.expr(branch.test)
+                self.block(branch.body)
+                finals.append(self.definite)
+                branch = branch.orelse
+            else:
+                self.block(branch.body)  # type: ignore[attr-defined]
+                finals.append(self.definite)
+                has_else = True
+                branch = None
+        self.definite = before | set.intersection(*finals) if has_else else before
+
+    def s_for(self, node: cst.For) -> None:
+        self.expr(node.iter)
+        before = set(self.definite) if self.at_module() else None
+        self.store(node.target)
+        self.block(node.body)
+        if node.orelse is not None:
+            self.block(node.orelse.body)
+        if before is not None:
+            self.definite = before  # the loop may run zero times
+
+    def s_while(self, node: cst.While) -> None:
+        before = set(self.definite) if self.at_module() else None
+        self.expr(node.test)
+        self.block(node.body)
+        if node.orelse is not None:
+            self.block(node.orelse.body)
+        if before is not None:
+            self.definite = before
+
+    def s_try(self, node: _Node) -> None:
+        at_module = self.at_module()
+        before = set(self.definite)
+        self.block(node.body)  # type: ignore[attr-defined]
+        if node.orelse is not None:  # type: ignore[attr-defined]
+            self.block(node.orelse.body)  # type: ignore[attr-defined]
+        finals = [self.definite]
+        for handler in node.handlers:  # type: ignore[attr-defined]
+            if at_module:
+                self.definite = set(before)
+            self.expr(handler.type)
+            name = handler.name.name if handler.name is not None else None
+            if type(name) is cst.Name:
+                self.bind(name.value, record=not at_module)  # deleted after the handler
+            self.block(handler.body)
+            if at_module:
+                if type(name) is cst.Name:
+                    self.definite.discard(name.value)
+                finals.append(self.definite)
+        if at_module:
+            self.definite = before | set.intersection(*finals)
+        if node.finalbody is not None:  # type: ignore[attr-defined]
+            self.block(node.finalbody.body)  # type: ignore[attr-defined]
+
+    def s_with(self, node: cst.With) -> None:
+        for item in node.items:
+            self.expr(item.item)
+            if item.asname is not None:
+                self.store(item.asname.name)
+        self.block(node.body)
+
+    def s_match(self, node: cst.Match) -> None:
+        self.expr(node.subject)
+        before = set(self.definite) if self.at_module() else None
+        for case in node.cases:
+            if before is not None:
+                self.definite = set(before)
+            self.pattern(case.pattern)
+            self.expr(case.guard)
+            self.block(case.body)
+        if before is not None:
+            self.definite = before
+
+    def pattern(self, p: _Node | None) -> None:
+        if p is None:
+            return
+        t = type(p)
+        if t is cst.MatchAs:
+            self.pattern(p.pattern)
+            if p.name is not None:
+                self.bind(p.name.value)
+        elif t is cst.MatchStar:
+            if p.name is not None:
+                self.bind(p.name.value)
+        elif t is cst.MatchValue:
+            self.expr(p.value)
+        elif t is cst.MatchList or t is cst.MatchTuple:
+            for el in p.patterns:
+                self.pattern(el if type(el) is cst.MatchStar else el.value)
+        elif t is cst.MatchMapping:
+            for el in p.elements:
+                self.expr(el.key)
+                self.pattern(el.pattern)
+            if p.rest is not None:
+                self.bind(p.rest.value)
+        elif t is cst.MatchClass:
+            self.expr(p.cls)
+            for el in p.patterns:
+                self.pattern(el.value)
+            for kw in p.kwds:
+                self.pattern(kw.pattern)
+        elif t is cst.MatchOr:
+            for el in p.patterns:
+                self.pattern(el.pattern)
+
+    def s_def(self, node: cst.FunctionDef) -> None:
+        for d in node.decorators:
+            self.expr(d.decorator)
+        params = node.params
+        for p in _all_params(params):
+            self.expr(p.default)
+            if p.annotation is not None:
+                self.expr(p.annotation.annotation)
+        if node.returns is not None:
+            self.expr(node.returns.annotation)
+        name = node.name.value
+        self.bind(name)
+        owner = self.enter_owner(name, is_class=False)
+        self.push("function")
+        for p in _all_params(params):
+            self.bind(p.name.value)
+        self.block(node.body)
+        self.pop()
+        self.leave_owner(owner)
+
+    def s_class(self, node: cst.ClassDef) -> None:
+        for d in node.decorators:
+            self.expr(d.decorator)
+        for arg in (*node.bases, *node.keywords):
+            self.expr(arg.value)
+        name = node.name.value
+        owner = self.enter_owner(name, is_class=True)
+        self.push("class")
+        self.block(node.body)
+        self.pop()
+        self.leave_owner(owner)
+        self.bind(name)
+
+    def enter_owner(self, name: str, is_class: bool) -> _Owner | None:
+        if self.owner is None and self.at_module():
+            self.owner = _Owner(name, is_class)
+            return self.owner
+        return None
+
+    def leave_owner(self, owner: _Owner | None) -> None:
+        if owner is None:
+            return
+        self.owner = None
+        free = frozenset(n for n in owner.free if not self.is_builtin(n))
+        self.functions.append(FunctionInfo(owner.name, free, tuple(owner.calls), owner.is_class))
+
+
+_BASE_NAMES: dict[type, str] = {
+    cst.SimpleString: "str", cst.ConcatenatedString: "str", cst.FormattedString: "str",
+    cst.List: "list", cst.ListComp: "list", cst.Dict: "dict", cst.DictComp: "dict",
+    cst.Set: "set", cst.SetComp: "set", cst.Tuple: "tuple", cst.Integer: "int",
+    cst.Float: "float",
+}
+
+
+def _noop(node: _Node) -> None:
+    return None
+
+
+def _all_params(params: cst.Parameters) -> list[cst.Param]:
+    found = [*params.posonly_params, *params.params]
+    if isinstance(params.star_arg, cst.Param):
+        found.append(params.star_arg)
+    found.extend(params.kwonly_params)
+    if params.star_kwarg is not None:
+        found.append(params.star_kwarg)
+    return found
+
+
+def _dotted(node: _Node) -> str:
+    if type(node) is cst.Name:
+        return node.value
+    if type(node) is cst.Attribute:
+        return _dotted(node.value) + "." + node.attr.value
+    return ""
+
+
+def _is_display_statement(module: cst.Module) -> bool:
+    """Every top-level statement is a bare expression (masked magics count as nothing)."""
+    seen = False
+    for stmt in module.body:
+        if type(stmt) is not cst.SimpleStatementLine:
+            return False
+        for small in stmt.body:
+            if type(small) is cst.Expr:
+                seen = True
+            elif type(small) is not cst.Pass:
+                return False
+    return seen
+
+
+def _databricks_facts(source: str, index: int, language: str) -> CellFacts:
+    """A Databricks magic cell (``%sql``, ``%sh``, ``%pip``, ...): not Python, never parsed."""
+    lines = source.split("\n")
+    first = next((ln.strip() for ln in lines if ln.strip()), f"%{language}")
+    body_lines = list(lines)
+    for i, ln in enumerate(body_lines):
+        if ln.strip():
+            if ln.strip().startswith("%"):
+                body_lines[i] = ln.strip()[1 + len(language):] if \
+                    ln.strip()[1:].lower().startswith(language.lower()) else ""
+            break
+    body = "\n".join(body_lines).strip()
+    strings: tuple[str, ...] = ()
+    defines: frozenset[str] = frozenset()
+    display_only = False
+    if language == "sql":
+        strings = (body[:SQL_LEN],) if body else ()
+        # Databricks binds the last query's result to ``_sqldf`` for the next Python cell.
+        defines = frozenset({"_sqldf"})
+        display_only = bool(body) and not any(sql_writes(s) for s in body.split(";") if s.strip())
+    return CellFacts(index=index, defines=defines, strings=strings, magics=(first,),
+                     display_only=display_only, parsed=True)
+
+
+def _databricks_language(source: str) -> str | None:
+    """``%sql`` (alone on the first line) in a Python cell of a Databricks ipynb export."""
+    for line in source.split("\n"):
+        stripped = line.strip()
+        if stripped:
+            if stripped.startswith("%") and not stripped.startswith("%%"):
+                lang = stripped[1:].lower()
+                if lang in DATABRICKS_LANGS and lang not in ("pip", "run"):
+                    return lang
+            return None
+    return None
+
+
+def _analyze(source: str, index: int, language: str, imports: Mapping[str, str],
+             shadowed: frozenset[str]) -> tuple[CellFacts, dict[str, str]]:
+    language = (language or "python").lower()
+    if language != "python":
+        return _databricks_facts(source, index, language), dict(imports)
+    lang = _databricks_language(source)
+    if lang is not None:
+        return _databricks_facts(source, index, lang), dict(imports)
+    masked: Masked | None = None
+    try:
+        masked = mask_ipython(source)
+        if not masked.python_body:
+            reads = frozenset(n for n in masked.shell_reads if n not in BUILTIN_NAMES)
+            return CellFacts(index=index, defines=frozenset(masked.defines), reads=reads,
+                             strings=tuple(masked.strings), magics=tuple(masked.magics),
+                             display_only=masked.quiet, parsed=True), dict(imports)
+        module = cst.parse_module(masked.source)
+    except cst.ParserSyntaxError as exc:
+        return _fallback(index, source, parse_error_message(exc), imports, masked, shadowed)
+    except Exception as exc:  # noqa: BLE001 - analysis must never stop a plan
+        return _fallback(index, source, f"cannot parse: {type(exc).__name__}: {exc}", imports,
+                         masked, shadowed)
+    try:
+        return _walk(module, index, masked, imports, shadowed)
+    except Exception as exc:  # noqa: BLE001 - e.g. RecursionError on absurd nesting
+        return _fallback(index, source, f"cannot analyse: {type(exc).__name__}: {exc}", imports,
+                         masked, shadowed)
+
+
+def _fallback(index: int, source: str, error: str, imports: Mapping[str, str],
+              masked: Masked | None, shadowed: frozenset[str]) -> tuple[CellFacts, dict[str, str]]:
+    try:
+        return fallback_facts(index, source, error, imports, masked, shadowed)
+    except Exception:  # noqa: BLE001 - last resort: say nothing rather than raise
+        return CellFacts(index=index, parsed=False, error=error), dict(imports)
+
+
+def _walk(module: cst.Module, index: int, masked: Masked, imports: Mapping[str, str],
+          shadowed: frozenset[str]) -> tuple[CellFacts, dict[str, str]]:
+    w = _Walker(imports, shadowed)
+    for stmt in module.body:
+        w.stmt(stmt)
+    reads = set(w.reads)
+    for name in masked.shell_reads:
+        if name not in w.defines and not w.is_builtin(name):
+            reads.add(name)
+    defines = w.defines | set(masked.defines)
+    display_only = (not defines and not w.mutates and not w.side_effect and masked.quiet
+                    and _is_display_statement(module))
+    strings = (masked.strings + w.strings)[:STRING_CAP]
+    facts = CellFacts(
+        index=index,
+        defines=frozenset(defines),
+        reads=frozenset(reads),
+        mutates=frozenset(w.mutates),
+        imports=tuple(w.imports),
+        calls=tuple(w.calls),
+        functions=tuple(w.functions),
+        attributes=frozenset(w.attributes),
+        strings=tuple(strings),
+        magics=tuple(masked.magics),
+        display_only=display_only,
+        parsed=True,
+    )
+    return facts, w.import_map
+
+
+def analyze_source(source: str, index: int = 0, language: str = "python", *,
+                   imports: Mapping[str, str] | None = None,
+                   shadowed: Iterable[str] = ()) -> CellFacts:
+    """Facts about one cell's source. Never raises.
+
+    ``imports`` maps names bound by earlier cells' imports to qualified names (``{"pd":
+    "pandas"}``) so calls resolve across cells; ``shadowed`` lists builtin names that earlier
+    cells rebound (``id = test["Id"]``), which then count as reads like any other name.
+    """
+    facts, _ = _analyze(source, index, language, imports or {}, frozenset(shadowed))
+    return facts
+
+
+def analyze_cell(cell: Cell, *, imports: Mapping[str, str] | None = None) -> CellFacts:
+    """Facts about one code cell (markdown/raw cells give empty facts)."""
+    if cell.kind != "code":
+        return CellFacts(index=cell.index)
+    return analyze_source(cell.source, cell.index, cell.language, imports=imports)
+
+
+def analyze_notebook(nb: Notebook) -> tuple[CellFacts | None, ...]:
+    """Facts for every cell, in order (None for markdown/raw cells).
+
+    Imports accumulate from cell to cell, as they do in a kernel: ``pd.read_csv`` in cell 5
+    resolves to ``pandas.read_csv`` through ``import pandas as pd`` in cell 0.
+    """
+    imports: dict[str, str] = {}
+    shadowed: set[str] = set()
+    out: list[CellFacts | None] = []
+    for cell in nb.cells:
+        if cell.kind != "code":
+            out.append(None)
+            continue
+        facts, imports = _analyze(cell.source, cell.index, cell.language, imports,
+                                  frozenset(shadowed))
+        shadowed.update(n for n in facts.defines if n in BUILTIN_NAMES)
+        out.append(facts)
+    return tuple(out)
