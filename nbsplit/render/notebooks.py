@@ -1,0 +1,295 @@
+"""Render a ``SplitPlan`` into stage notebooks (``NN_<slug>.ipynb`` or ``.py``).
+
+Each stage notebook is, in order: a header (markdown), the parameters cell (tagged
+``parameters`` for papermill; widgets on Databricks), the imports and helpers the stage needs,
+the handoff runtime, then the stage's source cells in source order with generated load cells
+right before the cell that first needs a value and save cells right after the cell that made
+it, and finally any MLflow instrumentation. Every generated cell is marked
+(``metadata.nbsplit.generated`` in ipynb, a hidden ``# DBTITLE 0,nbsplit: <kind>`` title in
+Databricks source); every source cell keeps its source byte for byte, its tags and metadata
+(plus ``metadata.nbsplit.source_index``).
+
+Rendering is pure: the same plan and options give the same text, byte for byte (no random
+cell ids, no timestamps). ``RenderedStage.placements`` records where every source cell went, for
+the manifest.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nbsplit.model import Cell, Handoff, NotebookFormat, SplitPlan, Stage, StagePlan
+from nbsplit.render.handoff import DEFAULT_PARAMETER_NAMES, runtime_source
+from nbsplit.render.templating import render
+
+__all__ = [
+    "PARAMETER_NAMES",
+    "RenderOptions",
+    "RenderedStage",
+    "default_parameters",
+    "render_stages",
+    "stage_file_name",
+]
+
+PARAMETER_NAMES = DEFAULT_PARAMETER_NAMES
+HANDOFF_SUBDIR = ".nbsplit/handoffs"
+RNG_STATE = "__rng_state__"
+# Variables whose names look like evaluation metrics (logged to MLflow by the evaluation stage).
+METRIC_NAME = re.compile(r"acc|auc|rmse|mse|f1|precision|recall|score|mae|r2|loss", re.IGNORECASE)
+# The source registers a model itself: then nbsplit does not register another one.
+_REGISTERS = re.compile(r"register_model|registered_model_name|create_model_version|set_registered_model_alias")
+_KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How to render. ``out`` is the output folder and ``source`` the source notebook path; only
+    their relative position matters (the default ``handoff_dir`` is relative to the source's
+    folder, the working directory stages run in)."""
+
+    out: Path
+    fmt: NotebookFormat = "ipynb"
+    keep_outputs: bool = False
+    templates: Path | None = None
+    parameters: Mapping[str, str] | None = None  # overrides of default_parameters()
+
+
+@dataclass(frozen=True)
+class RenderedStage:
+    stage: Stage
+    file: str
+    text: str
+    cells: tuple[Cell, ...]
+    # source index -> positions of the cells made from it in this notebook
+    placements: Mapping[int, int] = field(default_factory=dict)
+
+
+def stage_file_name(stage: Stage, fmt: NotebookFormat = "ipynb") -> str:
+    return f"{stage.order:02d}_{stage.value}.{'ipynb' if fmt == 'ipynb' else 'py'}"
+
+
+def default_parameters(source: Path, out: Path) -> dict[str, str]:
+    """The parameter defaults written into every stage notebook (and the manifest)."""
+    source_dir = Path(os.path.abspath(source)).parent
+    handoffs = Path(os.path.abspath(out)) / HANDOFF_SUBDIR
+    stem = source.stem
+    slug = re.sub(r"[^0-9a-zA-Z]+", "_", stem).strip("_").lower() or "notebook"
+    return {
+        "handoff_dir": Path(os.path.relpath(handoffs, source_dir)).as_posix(),
+        "catalog": "main",
+        "schema": "default",
+        "experiment_name": f"/Shared/nbsplit/{slug}",
+        "model_name": f"{slug}_model",
+    }
+
+
+def render_stages(plan: SplitPlan, options: RenderOptions) -> tuple[RenderedStage, ...]:
+    """One ``RenderedStage`` per non-empty pipeline stage of ``plan``, in pipeline order."""
+    parameters = default_parameters(plan.notebook.path, options.out) | dict(options.parameters or {})
+    consumers = _consumers(plan)
+    registers = any(_REGISTERS.search(c.source) for c in plan.notebook.cells if c.kind == "code")
+    has_training_models = False
+    rendered: list[RenderedStage] = []
+    for stage_plan in sorted(plan.stages, key=lambda s: s.stage.order):
+        if not stage_plan.stage.is_pipeline or not stage_plan.cells:
+            continue
+        builder = _StageBuilder(plan, stage_plan, options, parameters, consumers)
+        if stage_plan.stage is Stage.TRAINING and not registers:
+            has_training_models = builder.add_mlflow_training()
+        if stage_plan.stage is Stage.EVALUATION and has_training_models:
+            builder.add_mlflow_evaluation()
+        rendered.append(builder.finish())
+    return tuple(rendered)
+
+
+def _consumers(plan: SplitPlan) -> dict[str, list[Stage]]:
+    """handoff key -> the stages that load it, in pipeline order."""
+    out: dict[str, list[Stage]] = {}
+    for stage_plan in plan.stages:
+        for h in stage_plan.handoffs_in:
+            out.setdefault(h.key, [])
+            if h.consumer not in out[h.key]:
+                out[h.key].append(h.consumer)
+    for stages in out.values():
+        stages.sort(key=lambda s: s.order)
+    return out
+
+
+class _StageBuilder:
+    def __init__(self, plan: SplitPlan, stage_plan: StagePlan, options: RenderOptions,
+                 parameters: Mapping[str, str], consumers: Mapping[str, list[Stage]]) -> None:
+        self.plan = plan
+        self.sp = stage_plan
+        self.stage = stage_plan.stage
+        self.options = options
+        self.parameters = parameters
+        self.consumers = consumers
+        self.cells: list[Cell] = []
+        self.placements: dict[int, int] = {}
+        self.tail: list[tuple[str, str]] = []  # generated cells after the final save
+        self._body()
+
+    # -- assembling --------------------------------------------------------------------------
+
+    def _render(self, name: str, **context: Any) -> str:
+        return render(f"notebook/{name}", context, user_dir=self.options.templates).rstrip("\n")
+
+    def _generated(self, kind: str, source: str, cell_kind: str = "code", tags: tuple[str, ...] = ()) -> None:
+        position = len(self.cells)
+        if self.options.fmt == "databricks":
+            metadata: dict[str, Any] = {"dbtitle_show": "0"}
+            title: str | None = f"nbsplit: {kind}"
+        else:
+            metadata, title = {"nbsplit": {"generated": kind}}, None
+        self.cells.append(Cell(
+            index=position, kind=cell_kind, source=source, tags=tags, id=self._cell_id(position),
+            language="md" if cell_kind == "markdown" else "python", title=title, metadata=metadata,
+        ))
+
+    def _user(self, index: int) -> None:
+        src = self.plan.notebook.cells[index]
+        position = len(self.cells)
+        metadata = dict(src.metadata)
+        if self.options.fmt == "ipynb":
+            metadata["nbsplit"] = {**dict(metadata.get("nbsplit") or {}), "source_index": index}
+        keep = self.options.keep_outputs and src.kind == "code"
+        self.cells.append(Cell(
+            index=position, kind=src.kind, source=src.source, tags=src.tags, id=self._cell_id(position),
+            language=src.language, title=src.title, metadata=metadata,
+            outputs=src.outputs if keep else (), execution_count=src.execution_count if keep else None,
+        ))
+        self.placements.setdefault(index, position)
+
+    def _cell_id(self, position: int) -> str:
+        return f"{self.stage.value}-{position:03d}"
+
+    def _body(self) -> None:
+        sp, notebook = self.sp, self.plan.notebook
+        loads = _dedupe(sp.handoffs_in)
+        saves = _dedupe(sp.handoffs_out)
+        self._generated("header", self._render(
+            "header.md.j2",
+            stage={"slug": self.stage.value, "title": self.stage.title, "order": self.stage.order},
+            source_name=notebook.path.name,
+            source_dir=notebook.path.parent.name or ".",
+            out_name=self.options.out.name or str(self.options.out),
+            loads=[_handoff_context(h, self.consumers) for h in loads],
+            saves=[_handoff_context(h, self.consumers) for h in saves],
+            upstream=[s.value for s in sorted(sp.depends_on, key=lambda s: s.order)],
+        ), cell_kind="markdown")
+        self._generated("parameters", self._render("parameters.py.j2", parameters=self.parameters),
+                        tags=("parameters",))
+        if sp.imports:
+            self._generated("imports", self._render("imports.py.j2", imports=list(sp.imports)))
+        if sp.helpers:
+            self._generated("helpers", self._render("helpers.py.j2", helpers=list(sp.helpers)))
+        self._generated("runtime", runtime_source(list(self.parameters), templates=self.options.templates))
+
+        cells = list(sp.cells)
+        loads_before: dict[int | None, list[Handoff]] = {}
+        for h in loads:
+            target = next((c for c in cells if c >= h.before_cell), None)
+            loads_before.setdefault(target, []).append(h)
+        saves_after: dict[int | None, list[Handoff]] = {}
+        for h in saves:
+            saves_after.setdefault(h.version if h.version in cells else None, []).append(h)
+        for index in cells:
+            if index in loads_before:
+                self._load_cell(loads_before[index])
+            self._user(index)
+            if index in saves_after:
+                self._save_cell(saves_after[index])
+        if None in loads_before:
+            self._load_cell(loads_before[None])
+        if None in saves_after:
+            self._save_cell(saves_after[None])
+
+    def _load_cell(self, handoffs: Sequence[Handoff]) -> None:
+        self._generated("load", self._render(
+            "load.py.j2", handoffs=[_handoff_context(h, self.consumers) for h in handoffs]))
+
+    def _save_cell(self, handoffs: Sequence[Handoff]) -> None:
+        self._generated("save", self._render(
+            "save.py.j2", handoffs=[_handoff_context(h, self.consumers) for h in handoffs]))
+
+    # -- MLflow instrumentation ----------------------------------------------------------------
+
+    def add_mlflow_training(self) -> bool:
+        """A final cell logging the models training hands on; False when there is nothing to log."""
+        preference = {Stage.PREDICTION: 0, Stage.EVALUATION: 1}
+        saves = [h for h in _dedupe(self.sp.handoffs_out) if h.name != RNG_STATE]
+        ranked = sorted(saves, key=lambda h: (min((preference.get(c, 2) for c in self.consumers.get(h.key, [h.consumer]))), -h.version))
+        candidates: list[str] = []
+        for h in ranked:
+            if h.name not in candidates:
+                candidates.append(h.name)
+        if not candidates:  # nothing handed on: consider every name training defines
+            for index in self.sp.cells:
+                facts = self.plan.facts[index] if index < len(self.plan.facts) else None
+                if facts is not None and self.plan.stage_of(index) is Stage.TRAINING:
+                    candidates.extend(sorted(n for n in facts.defines if n not in candidates and not n.startswith("_")))
+        if not candidates:
+            return False
+        self._generated("mlflow", self._render("mlflow_training.py.j2", candidates=candidates))
+        return True
+
+    def add_mlflow_evaluation(self) -> None:
+        metrics: list[str] = []
+        for index in self.sp.cells:
+            facts = self.plan.facts[index] if index < len(self.plan.facts) else None
+            if facts is None or self.plan.stage_of(index) is not Stage.EVALUATION:
+                continue
+            for name in sorted(facts.defines):
+                if METRIC_NAME.search(name) and not name.startswith("_") and name not in metrics:
+                    metrics.append(name)
+        if metrics:
+            self._generated("mlflow", self._render("mlflow_evaluation.py.j2", metrics=metrics))
+
+    # -- output --------------------------------------------------------------------------------
+
+    def finish(self) -> RenderedStage:
+        fmt = self.options.fmt
+        cells = tuple(self.cells)
+        if fmt == "ipynb":
+            from nbsplit.read.ipynb import dumps_ipynb
+
+            metadata = {
+                "kernelspec": dict(_KERNELSPEC),
+                "language_info": {"name": "python"},
+                "nbsplit": {"source": self.plan.notebook.path.name, "stage": self.stage.value},
+            }
+            text = dumps_ipynb(cells, metadata)
+        elif fmt == "databricks":
+            from nbsplit.read.databricks import dump_databricks
+
+            text = dump_databricks(cells)
+        else:
+            from nbsplit.read.percent import dump_percent
+
+            text = dump_percent(cells, {"kernelspec": dict(_KERNELSPEC)})
+        return RenderedStage(self.stage, stage_file_name(self.stage, fmt), text, cells, dict(self.placements))
+
+
+def _dedupe(handoffs: Sequence[Handoff]) -> list[Handoff]:
+    """One handoff per key (a value loaded or saved once), keeping the earliest need."""
+    seen: dict[str, Handoff] = {}
+    for h in sorted(handoffs, key=lambda h: (h.before_cell, h.version, h.name)):
+        seen.setdefault(h.key, h)
+    return sorted(seen.values(), key=lambda h: (h.before_cell, h.version, h.name))
+
+
+def _handoff_context(h: Handoff, consumers: Mapping[str, list[Stage]]) -> dict[str, Any]:
+    return {
+        "name": h.name,
+        "key": h.key,
+        "version": h.version,
+        "producer": h.producer.value,
+        "consumer": h.consumer.value,
+        "consumers": [s.value for s in consumers.get(h.key, [h.consumer])],
+        "before_cell": h.before_cell,
+    }

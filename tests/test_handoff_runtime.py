@@ -1,0 +1,194 @@
+"""The handoff runtime emitted into stage notebooks, exercised directly: render, exec, round-trip.
+
+Each round trip saves in one namespace and loads in a fresh one (as two stage notebooks do),
+then checks the value came back identical, type for type.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nbsplit.render.handoff import runtime_source
+
+
+def _namespace(handoff_dir: Path) -> dict[str, Any]:
+    ns: dict[str, Any] = {"__name__": "__main__", "handoff_dir": str(handoff_dir), "catalog": "main",
+                          "schema": "default", "experiment_name": "e", "model_name": "m"}
+    exec(compile(runtime_source(), "<runtime>", "exec"), ns)
+    return ns
+
+
+def _round_trip(tmp_path: Path, value: Any, key: str = "value__c3") -> tuple[Any, str]:
+    _namespace(tmp_path)["_nbsplit_save"](key, value)
+    meta = json.loads((tmp_path / f"{key}.nbsplit.json").read_text())
+    return _namespace(tmp_path)["_nbsplit_load"](key), meta["kind"]
+
+
+def test_runtime_is_plain_python_without_nbsplit() -> None:
+    source = runtime_source()
+    assert "nbsplit." not in source.replace("nbsplit.json", "")  # no import of the nbsplit package
+    compile(source, "<runtime>", "exec")
+
+
+def test_pandas_frame_with_rich_dtypes_goes_through_parquet_exactly(tmp_path: Path) -> None:
+    df = pd.DataFrame({
+        "cat": pd.Categorical(["a", "b", "a"], categories=["b", "a"], ordered=True),
+        "when": pd.to_datetime(["2024-01-01", "2024-02-01", None]),
+        "n": pd.array([1, None, 3], dtype="Int64"),
+        "x": [0.1, float("nan"), 2.5],
+        "s": ["p", "q", None],
+    })
+    back, kind = _round_trip(tmp_path, df)
+    assert kind == "parquet"
+    pd.testing.assert_frame_equal(back, df, check_exact=True)
+    assert list(back.dtypes.astype(str)) == list(df.dtypes.astype(str))
+
+
+def test_pandas_multiindex_and_non_string_columns_round_trip(tmp_path: Path) -> None:
+    index = pd.MultiIndex.from_tuples([("x", 1), ("x", 2), ("y", 1)], names=["grp", "k"])
+    df = pd.DataFrame({0: [1, 2, 3], 1: [4.0, 5.0, 6.0]}, index=index)
+    back, _ = _round_trip(tmp_path, df)
+    pd.testing.assert_frame_equal(back, df, check_exact=True, check_column_type=True)
+    assert list(back.columns) == [0, 1] and isinstance(back.columns[0], (int, np.integer))
+    assert back.index.names == ["grp", "k"]
+
+
+def test_pandas_frame_that_parquet_would_change_falls_back_to_pickle(tmp_path: Path) -> None:
+    mixed = pd.DataFrame({"m": [1, "two", 3.0]})  # pyarrow refuses mixed object columns
+    back, kind = _round_trip(tmp_path, mixed)
+    assert kind == "pickle"
+    pd.testing.assert_frame_equal(back, mixed)
+    assert [type(v) for v in back["m"]] == [int, str, float]
+    assert not (tmp_path / "value__c3.parquet").exists()
+
+
+def test_pandas_series_named_and_unnamed(tmp_path: Path) -> None:
+    unnamed = pd.Series([3, 1, 2], index=["a", "b", "c"])
+    back, kind = _round_trip(tmp_path, unnamed, "s__c1")
+    assert kind == "parquet-series" and back.name is None
+    pd.testing.assert_series_equal(back, unnamed, check_exact=True)
+    counts = pd.Series(["x", "y", "x"]).value_counts()
+    back, _ = _round_trip(tmp_path, counts, "vc__c2")
+    pd.testing.assert_series_equal(back, counts, check_exact=True)
+
+
+def test_numpy_array_and_sklearn_pipeline(tmp_path: Path) -> None:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), np.tile([0, 1], 20)
+    arr, kind = _round_trip(tmp_path, X, "X__c4")
+    assert kind == "pickle" and arr.dtype == X.dtype and np.array_equal(arr, X)
+    pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    back, kind = _round_trip(tmp_path, pipe, "pipe__c5")
+    assert kind == "pickle"
+    assert np.array_equal(back.predict_proba(X), pipe.predict_proba(X))
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        pytest.param({"a": 1, "b": [1.5, None, "x", True]}, "json", id="json-dict"),
+        pytest.param([1, 2, 3], "json", id="json-list"),
+        pytest.param("text", "json", id="json-str"),
+        pytest.param((1, 2), "pickle", id="tuple-stays-tuple"),
+        pytest.param({1: "a", 2: "b"}, "pickle", id="int-keys"),
+        pytest.param({(1, 2): "pair"}, "pickle", id="tuple-keys"),
+        pytest.param([1.0, float("inf")], "pickle", id="inf"),
+        pytest.param({"m": np.float64(0.5)}, "pickle", id="numpy-scalar"),
+        pytest.param({"s": {1, 2}}, "pickle", id="set"),
+    ],
+)
+def test_plain_values_round_trip_exactly(tmp_path: Path, value: Any, kind: str) -> None:
+    back, got_kind = _round_trip(tmp_path, value)
+    assert got_kind == kind
+    assert back == value and type(back) is type(value)
+    if isinstance(value, dict):
+        assert [type(k) for k in back] == [type(k) for k in value]
+        assert [type(v) for v in back.values()] == [type(v) for v in value.values()]
+
+
+def test_nan_survives(tmp_path: Path) -> None:
+    back, kind = _round_trip(tmp_path, float("nan"))
+    assert kind == "pickle" and math.isnan(back)
+
+
+def test_rng_state_reproduces_the_next_draws(tmp_path: Path) -> None:
+    np.random.seed(7)
+    random.seed(7)
+    np.random.rand(5)
+    random.random()
+    producer = _namespace(tmp_path)
+    producer["_nbsplit_save"]("__rng_state____c2", producer["_nbsplit_rng_state"]())
+    expected = (np.random.rand(3).tolist(), [random.random() for _ in range(3)])
+    np.random.seed(999)  # a fresh stage starts elsewhere
+    random.seed(999)
+    consumer = _namespace(tmp_path)
+    consumer["_nbsplit_set_rng_state"](consumer["_nbsplit_load"]("__rng_state____c2"))
+    assert (np.random.rand(3).tolist(), [random.random() for _ in range(3)]) == expected
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda p: open(p / "f.txt", "w"), id="open-file"),
+        pytest.param(lambda p: (i for i in range(3)), id="generator"),
+        pytest.param(lambda p: threading.Lock(), id="lock"),
+        pytest.param(lambda p: (lambda x: x), id="lambda"),
+    ],
+)
+def test_unpicklable_value_names_variable_cell_and_advice(tmp_path: Path, make: Any) -> None:
+    value = make(tmp_path)
+    ns = _namespace(tmp_path / "h")
+    with pytest.raises(ns["NbsplitHandoffError"]) as info:
+        ns["_nbsplit_save"]("conn__c12", value)
+    message = str(info.value)
+    assert "'conn'" in message and "source cell 12" in message
+    assert "recreate it in the consumer stage or tag its cell nbsplit:setup" in message
+    assert not list((tmp_path / "h").glob("conn__c12*"))  # nothing half-written
+    if hasattr(value, "close"):
+        value.close()
+
+
+def test_missing_handoff_says_which_stage_to_run(tmp_path: Path) -> None:
+    ns = _namespace(tmp_path)
+    with pytest.raises(ns["NbsplitHandoffError"], match=r"'df' \(made in source cell 4\) was not found"):
+        ns["_nbsplit_load"]("df__c4")
+
+
+def test_parameters_are_captured_when_the_runtime_cell_runs(tmp_path: Path) -> None:
+    ns = _namespace(tmp_path / "a")
+    ns["handoff_dir"] = str(tmp_path / "b")  # the notebook reusing a parameter name later
+    ns["_nbsplit_save"]("x__c1", 1)
+    assert (tmp_path / "a" / "x__c1.json").read_text() == "1"
+
+
+@pytest.mark.slow
+def test_spark_dataframe_round_trips_through_parquet_locally(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setenv("PYSPARK_PYTHON", sys.executable)
+    monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
+    from pyspark.sql import SparkSession
+
+    spark = (SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false")
+             .config("spark.sql.shuffle.partitions", "1").getOrCreate())
+    try:
+        sdf = spark.createDataFrame([(1, "a", 0.5), (2, "b", None)], "id INT, name STRING, score DOUBLE")
+        back, kind = _round_trip(tmp_path, sdf, "sdf__c2")
+        assert kind == "spark-parquet"
+        assert back.schema == sdf.schema
+        assert sorted(back.collect()) == sorted(sdf.collect())
+    finally:
+        spark.stop()
