@@ -110,6 +110,7 @@ class _Walker:
         self.owner: _Owner | None = None
         self.collectors: list[tuple[_Scope, list[str]]] = []
         self.side_effect = False
+        self.branch_depth = 0  # > 0 inside a conditional block of the top level
         n = cst
         self._expr: dict[type, Callable[[_Node], None]] = {
             n.Name: self.e_name, n.Attribute: self.e_attribute, n.Call: self.e_call,
@@ -195,7 +196,10 @@ class _Walker:
             self.definite.add(name)
             if record:
                 self.defines.add(name)
-                self.import_map.pop(name, None)  # rebinding an import alias shadows it
+                if not self.branch_depth:
+                    # rebinding an import alias shadows it; a fallback such as
+                    # ``except ImportError: xgb = None`` does not
+                    self.import_map.pop(name, None)
         elif name in scope.globals:
             scope.loads[name] = None  # a write to a global: the function uses that name
         else:
@@ -613,6 +617,7 @@ class _Walker:
         finals: list[set[str]] = []
         has_else = False
         branch: _Node | None = node
+        self.branch_depth += 1
         while branch is not None:
             self.definite = set(before)
             if type(branch) is cst.If:
@@ -625,30 +630,36 @@ class _Walker:
                 finals.append(self.definite)
                 has_else = True
                 branch = None
+        self.branch_depth -= 1
         self.definite = before | set.intersection(*finals) if has_else else before
 
     def s_for(self, node: cst.For) -> None:
         self.expr(node.iter)
         before = set(self.definite) if self.at_module() else None
+        self.branch_depth += 1
         self.store(node.target)
         self.block(node.body)
         if node.orelse is not None:
             self.block(node.orelse.body)
+        self.branch_depth -= 1
         if before is not None:
             self.definite = before  # the loop may run zero times
 
     def s_while(self, node: cst.While) -> None:
         before = set(self.definite) if self.at_module() else None
+        self.branch_depth += 1
         self.expr(node.test)
         self.block(node.body)
         if node.orelse is not None:
             self.block(node.orelse.body)
+        self.branch_depth -= 1
         if before is not None:
             self.definite = before
 
     def s_try(self, node: _Node) -> None:
         at_module = self.at_module()
         before = set(self.definite)
+        self.branch_depth += 1
         self.block(node.body)  # type: ignore[attr-defined]
         if node.orelse is not None:  # type: ignore[attr-defined]
             self.block(node.orelse.body)  # type: ignore[attr-defined]
@@ -665,6 +676,7 @@ class _Walker:
                 if type(name) is cst.Name:
                     self.definite.discard(name.value)
                 finals.append(self.definite)
+        self.branch_depth -= 1
         if at_module:
             self.definite = before | set.intersection(*finals)
         if node.finalbody is not None:  # type: ignore[attr-defined]
@@ -680,12 +692,14 @@ class _Walker:
     def s_match(self, node: cst.Match) -> None:
         self.expr(node.subject)
         before = set(self.definite) if self.at_module() else None
+        self.branch_depth += 1
         for case in node.cases:
             if before is not None:
                 self.definite = set(before)
             self.pattern(case.pattern)
             self.expr(case.guard)
             self.block(case.body)
+        self.branch_depth -= 1
         if before is not None:
             self.definite = before
 
