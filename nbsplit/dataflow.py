@@ -1,0 +1,670 @@
+"""Versioned dataflow across stages: the engine behind ``nbsplit.plan``.
+
+The stages together must compute exactly what the monolith computed, each stage notebook running
+alone in a fresh process. The engine therefore walks the kept (non-``skip``) code cells in source
+order, like the monolith runs them, and for every name a cell reads records the cell that last
+wrote it (its *version*). Whether that read becomes local, an import statement, a copied helper
+definition, a copied setup cell or a saved/loaded value (a ``Handoff``) depends only on the stage
+of the reader and of the writer:
+
+- writer bound the name by an ``import``        -> the stage gets the import statement;
+- writer bound it by ``def``/``class``           -> the stage gets the definition (functions cannot
+  cross as data), and calling it reads its free names *at the call* (transitively);
+- writer is a ``setup`` cell                     -> the setup cell is copied into the stage;
+- writer is in the reader's stage                -> local;
+- otherwise                                      -> the writer's stage saves the value right after
+  the writer ran and the reader's stage loads it right before the first cell that needs it.
+
+Writes are ``defines | mutates``: ``df.dropna(inplace=True)`` makes a new version of ``df``. Mutations
+of names bound by imports or ``def`` (``plt.rcParams[...] = ...``) do not make data versions: a
+module cannot be saved; they stay with their cell. Hidden global random state is the pseudo-name
+``__rng_state__`` (see ``RNG_STATE``), read and written by global RNG draws, written by seeding.
+
+Cells are placed in stage notebooks in *source order*, copied setup cells included (not hoisted to
+the top): a setup cell later in the notebook that rebinds a constant must not run before the
+cells that read the earlier value.
+
+Import and ``def`` statements are extracted with the standard ``ast`` module rather than libcst:
+``ast.get_source_segment`` gives the verbatim text, it is 10-50x faster, and only the few cells
+that export imports or helpers to another stage are parsed at all (lazily, once), which keeps
+planning a 1,000-cell notebook in milliseconds.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Literal, Sequence
+
+from nbsplit.analyze_text import mask_ipython
+from nbsplit.model import (
+    PIPELINE_STAGES,
+    Cell,
+    CellFacts,
+    Classification,
+    Diagnostic,
+    FunctionInfo,
+    Handoff,
+    Notebook,
+    Stage,
+)
+
+RNG_STATE = "__rng_state__"
+"""Pseudo-name for the hidden global random state of ``numpy.random`` and ``random``. A handoff
+with this name means: save ``np.random.get_state()``/``random.getstate()`` after the producing
+cell and restore them before the consuming cell."""
+
+# Names a notebook runtime provides without any cell defining them (Databricks, IPython).
+RUNTIME_NAMES: frozenset[str] = frozenset({
+    "spark", "sc", "sqlContext", "dbutils", "display", "displayHTML", "getArgument", "table",
+    "get_ipython", "In", "Out", "_", "__", "___", "exit", "quit", "__name__", "__builtins__",
+    "__doc__", "__spec__", "__loader__", "__package__",
+})
+_BUILTINS: frozenset[str] = frozenset(dir(builtins))
+
+_RNG_NOT_GLOBAL = frozenset({
+    "default_rng", "Generator", "RandomState", "SeedSequence", "BitGenerator", "PCG64",
+    "PCG64DXSM", "MT19937", "Philox", "SFC64", "Random", "SystemRandom", "getstate",
+})
+_RNG_SEED = frozenset({"seed", "setstate", "set_state"})
+
+# Writers whose value cannot be pickled: (callee suffix match, description).
+_UNPICKLABLE_CALLS = (
+    "open", "io.open", "sqlite3.connect", "psycopg2.connect", "pymysql.connect", "pyodbc.connect",
+    "mysql.connector.connect", "create_engine", "sqlalchemy.create_engine", "getOrCreate",
+    "requests.Session", "threading.Lock", "socket.socket",
+)
+
+BindKind = Literal["import", "def", "data"]
+Move = tuple[int, Stage, Stage, str]  # cell, from, to, reason
+
+
+def rng_effect(call_name: str) -> Literal["seed", "draw"] | None:
+    """How a call touches the global RNG: ``np.random.seed`` seeds, ``np.random.rand`` draws,
+    ``np.random.default_rng(0)`` (a private generator) does not touch it."""
+    for prefix in ("numpy.random.", "np.random.", "random."):
+        if call_name.startswith(prefix):
+            rest = call_name[len(prefix):]
+            if not rest or not rest.isidentifier():  # chained: default_rng().normal
+                return None
+            if rest in _RNG_SEED:
+                return "seed"
+            if rest in _RNG_NOT_GLOBAL:
+                return None
+            return "draw"
+    return None
+
+
+# --------------------------------------------------------------------------- source extraction
+
+def mask_magics(source: str) -> str:
+    """The cell as parseable Python with the same line numbers (``nbsplit.analyze``'s masking:
+    magics, shell and help lines become ``pass``; a non-Python cell magic masks everything)."""
+    return mask_ipython(source).source
+
+
+@dataclass(frozen=True)
+class TopStatement:
+    """A top-level statement of a cell that binds imports or defines a function/class."""
+
+    position: int  # order of the statement in the cell
+    text: str  # verbatim source
+    imports: frozenset[str] = frozenset()
+    defs: frozenset[str] = frozenset()
+    star: bool = False
+
+
+def _import_binds(node: ast.Import | ast.ImportFrom) -> tuple[frozenset[str], bool]:
+    names, star = set(), False
+    for alias in node.names:
+        if alias.name == "*":
+            star = True
+        elif alias.asname:
+            names.add(alias.asname)
+        else:
+            names.add(alias.name.split(".")[0] if isinstance(node, ast.Import) else alias.name)
+    return frozenset(names), star
+
+
+def _nested_imports(node: ast.AST) -> tuple[frozenset[str], bool]:
+    names: set[str] = set()
+    star = False
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (ast.Import, ast.ImportFrom)):
+            b, s = _import_binds(n)
+            names |= b
+            star = star or s
+        elif not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(n))
+    return frozenset(names), star
+
+
+_STAR_IMPORT = re.compile(r"^\s*from\s+[\w.]+\s+import\s+\*", re.MULTILINE)
+_IMPORT_LINE = re.compile(r"^(?:import\s+[\w.]+.*|from\s+[\w.]+\s+import\s+[^(\\]+)$")
+
+
+def top_statements(source: str) -> tuple[TopStatement, ...] | None:
+    """Import and def/class statements at a cell's top level, verbatim. None when the cell does
+    not parse even with magics masked (then only single-line imports are recovered)."""
+    masked = mask_magics(source)
+    lines = source.splitlines(keepends=True)
+    try:
+        tree = ast.parse(masked)
+    except (SyntaxError, ValueError):
+        found = []
+        for i, ln in enumerate(source.splitlines()):
+            if _IMPORT_LINE.match(ln):
+                try:
+                    node = ast.parse(ln).body[0]
+                except SyntaxError:
+                    continue
+                binds, star = _import_binds(node)  # type: ignore[arg-type]
+                found.append(TopStatement(i, ln.rstrip(), imports=binds, star=star))
+        return tuple(found) if found else None
+    out = []
+    for pos, node in enumerate(tree.body):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            binds, star = _import_binds(node)
+            text = ast.get_source_segment(masked, node) or ""
+            out.append(TopStatement(pos, text, imports=binds, star=star))
+            continue
+        start = node.lineno
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if node.decorator_list:
+                start = min(start, min(d.lineno for d in node.decorator_list))
+            text = "".join(lines[start - 1: node.end_lineno]).rstrip()
+            out.append(TopStatement(pos, text, defs=frozenset({node.name})))
+            continue
+        # try/if/with at the top level that imports (try: import x / except ImportError: ...)
+        binds, star = _nested_imports(node)
+        defs = frozenset(
+            n.name for n in ast.walk(node)
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and n in getattr(node, "body", []) + getattr(node, "orelse", [])
+        )
+        if binds or star or defs:
+            text = "".join(lines[start - 1: node.end_lineno]).rstrip()
+            out.append(TopStatement(pos, text, imports=binds, defs=defs, star=star))
+    return tuple(out)
+
+
+def _stored_names(node: ast.AST) -> set[str]:
+    """Names a top-level statement binds outside nested scopes."""
+    out: set[str] = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            out.add(n.id)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(n.name)
+        elif isinstance(n, (ast.Import, ast.ImportFrom)):
+            out |= _import_binds(n)[0]
+        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
+                              ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            stack.extend(ast.iter_child_nodes(n))
+    return out
+
+
+def rebound_as_data(source: str, names: Sequence[str]) -> set[str]:
+    """Which of ``names`` (bound by an import or def in the cell) the cell's last top-level
+    binding makes an ordinary value."""
+    try:
+        tree = ast.parse(mask_magics(source))
+    except (SyntaxError, ValueError):
+        return set()
+    wanted = set(names)
+    kind: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for n in _import_binds(node)[0] & wanted:
+                kind[n] = "import"
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if node.name in wanted:
+                kind[node.name] = "def"
+        else:
+            for n in _stored_names(node) & wanted:
+                kind[n] = "data"
+    return {n for n, k in kind.items() if k == "data"}
+
+
+def _dotted(node: ast.AST) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    if isinstance(node, ast.Call):  # SparkSession.builder.getOrCreate() chains
+        inner = _dotted(node.func)
+        return f"{inner}()." + ".".join(reversed(parts)) if inner else None
+    return None
+
+
+def unpicklable_binding(source: str, name: str) -> str | None:
+    """Describe how ``name`` is bound to a value that cannot be saved (``open(...)``, a lambda, a
+    generator expression, a database connection), or None."""
+    try:
+        tree = ast.parse(mask_magics(source))
+    except (SyntaxError, ValueError):
+        return None
+    found = None
+    for node in tree.body:
+        value = None
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            value = node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) \
+                and node.target.id == name:
+            value = node.value
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                if isinstance(item.optional_vars, ast.Name) and item.optional_vars.id == name:
+                    value = item.context_expr
+        if value is None:
+            continue
+        found = None  # a later plain rebinding wins
+        if isinstance(value, ast.Lambda):
+            found = "a lambda"
+        elif isinstance(value, ast.GeneratorExp):
+            found = "a generator expression"
+        elif isinstance(value, ast.Call):
+            callee = _dotted(value.func) or ""
+            tail = callee.rsplit(").", 1)[-1]
+            for bad in _UNPICKLABLE_CALLS:
+                if callee == bad or tail == bad or callee.endswith("." + bad) \
+                        or tail.endswith("." + bad):
+                    found = f"{callee}(...)"
+                    break
+    return found
+
+
+# --------------------------------------------------------------------------- the engine
+
+
+@dataclass
+class _CellInfo:
+    cell: Cell
+    facts: CellFacts
+    imports: frozenset[str]
+    functions: dict[str, FunctionInfo]
+    rng: Literal["seed", "draw"] | None
+
+    @cached_property
+    def binds(self) -> dict[str, BindKind]:
+        kinds: dict[str, BindKind] = {}
+        for n in self.facts.defines:
+            kinds[n] = "def" if n in self.functions else "import" if n in self.imports else "data"
+        special = [n for n, k in kinds.items() if k != "data"]
+        if special and any(k == "data" for k in kinds.values()) or (
+                special and self.facts.calls and not self.facts.import_only):
+            # a mixed cell may rebind an imported/defined name as data afterwards:
+            # ``r2_score = r2_score(y, p)``, ``clean = udf(clean, StringType())``
+            for n in rebound_as_data(self.cell.source, special):
+                kinds[n] = "data"
+        return kinds
+
+    @cached_property
+    def side_effect_only(self) -> bool:
+        """Binds no data and defines no function (only imports, or nothing): seeds, options,
+        installs, ``%matplotlib inline``. The engine also requires it to mutate no data."""
+        return all(k == "import" for k in self.binds.values()) and not self.functions
+
+
+def _cell_rng(facts: CellFacts) -> Literal["seed", "draw"] | None:
+    effect = None
+    for call in facts.calls:
+        if call.receiver is not None and not call.name.startswith(("np.", "numpy.", "random.")):
+            continue
+        e = rng_effect(call.name)
+        if e == "draw":
+            return "draw"
+        if e == "seed":
+            effect = "seed"
+    return effect
+
+
+@dataclass(frozen=True)
+class Read:
+    name: str
+    writer: int | None
+    kind: BindKind | None
+
+
+@dataclass
+class Flow:
+    """The engine's result: final stages, per-stage contents, with provenance for the manifest."""
+
+    classifications: list[Classification]
+    emitted: list[Stage]
+    cells: dict[Stage, list[int]] = field(default_factory=dict)
+    copies: dict[Stage, set[int]] = field(default_factory=dict)  # setup cells copied in
+    imports: dict[Stage, dict[tuple[int, int], str]] = field(default_factory=dict)
+    helpers: dict[Stage, dict[tuple[int, int], str]] = field(default_factory=dict)
+    handoffs_in: dict[Stage, list[Handoff]] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+class Engine:
+    def __init__(self, nb: Notebook, facts: Sequence[CellFacts | None],
+                 classifications: Sequence[Classification], strict: bool) -> None:
+        if len(facts) != len(nb.cells) or len(classifications) != len(nb.cells):
+            raise ValueError(
+                f"{nb.path}: plan needs one facts entry and one classification per cell "
+                f"({len(nb.cells)} cells, {len(facts)} facts, {len(classifications)} "
+                "classifications)")
+        self.nb = nb
+        self.strict = strict
+        self.classes = list(classifications)
+        self.stage = [c.stage for c in classifications]
+        self.info: dict[int, _CellInfo] = {}
+        for cell, f in zip(nb.cells, facts):
+            if cell.kind != "code" or f is None:
+                continue
+            self.info[cell.index] = _CellInfo(
+                cell=cell, facts=f,
+                imports=frozenset(a for a, _ in f.imports),
+                functions={fi.name: fi for fi in f.functions},
+                rng=_cell_rng(f))
+        self.diags: list[Diagnostic] = []
+        self._stmts: dict[int, tuple[TopStatement, ...] | None] = {}
+        self.reads: dict[int, list[Read]] = {}
+        self.data_writers: set[int] = set()  # cells that made a new data version
+
+    # -- helpers
+    def statements(self, index: int) -> tuple[TopStatement, ...] | None:
+        if index not in self._stmts:
+            self._stmts[index] = top_statements(self.nb.cells[index].source)
+        return self._stmts[index]
+
+    def warn(self, cell: int | None, message: str, severity: str = "warning") -> None:
+        self.diags.append(Diagnostic(severity=severity, message=message, cell=cell))  # type: ignore[arg-type]
+
+    def _kept(self) -> list[int]:
+        return [i for i in sorted(self.info) if self.stage[i] is not Stage.SKIP]
+
+    # -- pass 1: versions, moves, use-before-define
+    def walk(self) -> None:
+        kept = self._kept()
+        writers_all: dict[str, list[int]] = {}
+        skip_writers: dict[str, list[int]] = {}
+        for i in sorted(self.info):
+            inf = self.info[i]
+            if self.stage[i] is Stage.SKIP:
+                for n in set(inf.facts.writes) | ({RNG_STATE} if inf.rng else set()):
+                    skip_writers.setdefault(n, []).append(i)
+            else:
+                for n in inf.facts.defines:
+                    writers_all.setdefault(n, []).append(i)
+        star_before: int | None = None
+
+        binding: dict[str, tuple[BindKind, int]] = {}
+        last: dict[str, int] = {}
+        for c in kept:
+            inf = self.info[c]
+            direct = set(inf.facts.reads)
+            # functions defined in this cell and used here: their free names are read now
+            for fname, fi in inf.functions.items():
+                if any(call.name == fname for call in inf.facts.calls):
+                    direct |= fi.free_names - inf.facts.defines
+            eff, rng = self._closure(direct, binding, inf.rng)
+            if rng == "draw":
+                eff.add(RNG_STATE)
+            reads = []
+            for n in sorted(eff):
+                b = binding.get(n)
+                if b is None:
+                    reads.append(Read(n, None, None))
+                    if n != RNG_STATE:
+                        self._undefined(c, n, writers_all, skip_writers, star_before)
+                    continue
+                kind, bcell = b
+                w = last.get(n, bcell) if kind == "data" else bcell
+                reads.append(Read(n, w, kind))
+                sk = skip_writers.get(n)
+                if sk:
+                    lo = bisect_right(sk, w)
+                    if lo < len(sk) and sk[lo] < c:
+                        self.warn(c, f"cell {c} reads `{n}`, which skipped cell {sk[lo]} changes "
+                                     "before it: the stages run without that change")
+            self.reads[c] = reads
+            self._maybe_move(c, reads)
+            # apply writes
+            for n, kind in inf.binds.items():
+                binding[n] = (kind, c)
+                last[n] = c
+            for n in inf.facts.mutates:
+                b = binding.get(n)
+                if b is not None and b[0] == "data":
+                    last[n] = c
+                    self.data_writers.add(c)
+            if any(k == "data" for k in inf.binds.values()):
+                self.data_writers.add(c)
+            if rng or inf.rng:
+                binding[RNG_STATE] = ("data", c)
+                last[RNG_STATE] = c
+            if star_before is None and (
+                    any(a == "*" or q.endswith("*") for a, q in inf.facts.imports)
+                    or _STAR_IMPORT.search(inf.cell.source)):
+                star_before = c
+
+    def _closure(self, direct: set[str], binding: dict[str, tuple[BindKind, int]],
+                 rng: Literal["seed", "draw"] | None) -> tuple[set[str], str | None]:
+        """Add the free names of every helper reachable from ``direct`` (resolved now)."""
+        eff = set(direct)
+        stack = [n for n in direct]
+        seen: set[tuple[int, str]] = set()
+        while stack:
+            n = stack.pop()
+            b = binding.get(n)
+            if b is None or b[0] != "def" or (b[1], n) in seen:
+                continue
+            seen.add((b[1], n))
+            fi = self.info[b[1]].functions[n]
+            for call in fi.calls:
+                e = rng_effect(call.name)
+                if e == "draw" or (e == "seed" and rng is None):
+                    rng = e
+            for m in fi.free_names:
+                if m not in eff:
+                    eff.add(m)
+                stack.append(m)
+        return eff, rng
+
+    def _undefined(self, c: int, n: str, writers_all: dict[str, list[int]],
+                   skip_writers: dict[str, list[int]], star_before: int | None) -> None:
+        defs = writers_all.get(n, [])
+        pos = bisect_right(defs, c)
+        if pos < len(defs):
+            k = defs[pos]
+            self.warn(c, f"cell {c} reads `{n}` before any cell defines it (cell {k} defines it "
+                         "later): the notebook only works when cells run out of order")
+            return
+        if n in _BUILTINS or n in RUNTIME_NAMES or star_before is not None:
+            return
+        sk = skip_writers.get(n)
+        if sk:
+            self.warn(c, f"cell {c} reads `{n}`, which only skipped cell {sk[0]} defines: "
+                         "unskip that cell or define the name in a kept cell")
+            return
+        self.warn(c, f"cell {c} reads `{n}`, which is never defined in the notebook")
+
+    def _maybe_move(self, c: int, reads: list[Read]) -> None:
+        own = self.stage[c]
+        if not (own.is_pipeline or own is Stage.SETUP):
+            return
+        culprits = []
+        for r in reads:
+            if r.kind != "data" or r.writer is None:
+                continue
+            ws = self.stage[r.writer]
+            if not ws.is_pipeline:
+                continue
+            if own is Stage.SETUP or ws.order > own.order:
+                culprits.append((ws.order, r.name, r.writer, ws))
+        if not culprits:
+            return
+        _, name, writer, target = max(culprits, key=lambda t: (t[0], -t[2]))
+        names = ", ".join(f"`{n}`" for n in sorted({t[1] for t in culprits}))
+        tagged = self.classes[c].origin in ("tag", "directive")
+        if own is Stage.SETUP:
+            what = (f"setup cell {c} reads {names}, computed by cell {writer} ({target}): "
+                    f"it is not shared setup but part of {target}")
+        else:
+            what = (f"cell {c} ({own}{', tagged' if tagged else ''}) reads {names} from cell "
+                    f"{writer} ({target}), a later stage")
+        if self.strict:
+            self.warn(c, f"{what}; tag it nbsplit:{target} or move the cell", "error")
+            return
+        self.warn(c, f"{what}: moved to {target}; tag it nbsplit:{target} or move the cell to "
+                     "silence this")
+        old = self.classes[c]
+        reason = f"moved to {target}: reads `{name}`, which {target} defines in cell {writer}"
+        self.classes[c] = replace(old, stage=target, origin="rule",
+                                  reasons=tuple(old.reasons) + (reason,))
+        self.stage[c] = target
+
+    # -- pass 2: stages, setup copies, imports, helpers, handoffs
+    def place(self) -> Flow:
+        kept = self._kept()
+        emitted = [s for s in PIPELINE_STAGES
+                   if any(self.stage[i] is s and not self.info[i].cell.is_empty for i in kept)]
+        flow = Flow(classifications=self.classes, emitted=emitted)
+        if not emitted:
+            if any(self.stage[c.index] is not Stage.SKIP for c in self.nb.cells):
+                self.warn(None, "no code cell belongs to a pipeline stage: nothing to split")
+            flow.diagnostics = self.diags
+            return flow
+        first = emitted[0]
+        self._reassign_orphans(emitted)
+
+        setup_code = [i for i in kept if self.stage[i] is Stage.SETUP]
+        import_only = {i for i in setup_code if self._import_only(i)}
+        everywhere = [i for i in setup_code if i not in import_only
+                      and self.info[i].side_effect_only and i not in self.data_writers
+                      and not self.info[i].facts.display_only
+                      and not self.info[i].cell.is_empty]
+        members: dict[Stage, set[int]] = {}
+        for s in emitted:
+            own = {i for i in kept if self.stage[i] is s}
+            mem = set(own) | set(everywhere)
+            stack = list(mem)
+            while stack:
+                m = stack.pop()
+                for r in self.reads.get(m, ()):
+                    w = r.writer
+                    if w is not None and r.kind in ("data", "def") and w not in mem \
+                            and self.stage[w] is Stage.SETUP and w not in import_only:
+                        mem.add(w)
+                        stack.append(w)
+            members[s] = mem
+        # setup cells nobody needs still land somewhere (the first stage), never vanish
+        used = set().union(*members.values())
+        for i in setup_code:
+            if i not in import_only and i not in used:
+                members[first].add(i)
+                stack = [i]
+                while stack:
+                    m = stack.pop()
+                    for r in self.reads.get(m, ()):
+                        w = r.writer
+                        if w is not None and r.kind in ("data", "def") and w not in members[first] \
+                                and self.stage[w] is Stage.SETUP and w not in import_only:
+                            members[first].add(w)
+                            stack.append(w)
+
+        unpicklable_seen: set[tuple[str, int]] = set()
+        for s in emitted:
+            mem = members[s]
+            imports: dict[tuple[int, int], str] = {}
+            helpers: dict[tuple[int, int], str] = {}
+            handoffs: dict[tuple[str, int], Handoff] = {}
+            for m in sorted(mem):
+                for r in self.reads.get(m, ()):
+                    w = r.writer
+                    if w is None or w in mem:
+                        continue
+                    if r.kind == "import":
+                        self._add_statement(imports, w, r.name, "import", s, m, mem)
+                    elif r.kind == "def":
+                        self._add_statement(helpers, w, r.name, "def", s, m, mem)
+                    elif (r.name, w) not in handoffs:
+                        handoffs[(r.name, w)] = Handoff(
+                            name=r.name, version=w, producer=self.stage[w], consumer=s,
+                            before_cell=m)
+                        if r.name != RNG_STATE and (r.name, w) not in unpicklable_seen:
+                            unpicklable_seen.add((r.name, w))
+                            how = unpicklable_binding(self.nb.cells[w].source, r.name)
+                            if how:
+                                self.warn(w, f"cell {w} binds `{r.name}` to {how}, which cannot "
+                                             f"be saved for {s} (cell {m}): recreate it in {s} "
+                                             f"or tag cell {w} nbsplit:setup")
+            own_nb = [i for i in mem]
+            own_nb += [c.index for c in self.nb.cells
+                       if c.kind != "code" or c.index not in self.info
+                       if self.stage[c.index] is s or (s is first and self.stage[c.index] is Stage.SETUP)]
+            flow.cells[s] = sorted(set(own_nb))
+            flow.copies[s] = {i for i in mem if self.stage[i] is Stage.SETUP}
+            flow.imports[s] = dict(sorted(imports.items()))
+            flow.helpers[s] = dict(sorted(helpers.items()))
+            flow.handoffs_in[s] = sorted(handoffs.values(), key=lambda h: (h.before_cell, h.name))
+        flow.diagnostics = self.diags
+        return flow
+
+    def _import_only(self, i: int) -> bool:
+        inf = self.info[i]
+        return inf.facts.import_only and not inf.facts.magics and not inf.functions \
+            and inf.rng is None
+
+    def _add_statement(self, into: dict[tuple[int, int], str], w: int, name: str,
+                       kind: str, s: Stage, reader: int, mem: set[int]) -> None:
+        stmts = self.statements(w)
+        match = None
+        for st in stmts or ():
+            if name in (st.imports if kind == "import" else st.defs):
+                match = st  # the last binding statement in the cell wins
+        if match is None:
+            if kind == "def":
+                into[(w, -1)] = self.nb.cells[w].source.rstrip()
+                self.warn(w, f"could not extract the definition of `{name}` from cell {w}; "
+                             f"{s} gets the whole cell")
+            return
+        if (w, match.position) not in into:
+            into[(w, match.position)] = match.text
+            shadow = [m for m in mem if m < reader and name in self.info[m].binds]
+            if shadow:
+                self.warn(reader, f"cell {reader} uses `{name}` from cell {w}, but {s}'s cell "
+                                  f"{max(shadow)} rebinds it first: the stage notebook emits "
+                                  f"the {'import' if kind == 'import' else 'definition'} at its "
+                                  "top, so rename one of them")
+
+    def _reassign_orphans(self, emitted: list[Stage]) -> None:
+        """Markdown/raw/empty cells of a stage without code go with the nearest code section."""
+        order = [c.index for c in self.nb.cells]
+        code_stage = {i: self.stage[i] for i in self._kept()
+                      if self.stage[i].is_pipeline and not self.info[i].cell.is_empty}
+        for i in order:
+            s = self.stage[i]
+            if not s.is_pipeline or s in emitted:
+                continue
+            nxt = next((code_stage[j] for j in order[i + 1:] if j in code_stage), None)
+            prev = next((code_stage[j] for j in reversed(order[:i]) if j in code_stage), None)
+            target = nxt or prev or emitted[0]
+            old = self.classes[i]
+            self.classes[i] = replace(old, stage=target, reasons=tuple(old.reasons) + (
+                f"moved to {target}: {s} has no code cells",))
+            self.stage[i] = target
+
+
+def run(nb: Notebook, facts: Sequence[CellFacts | None],
+        classifications: Sequence[Classification], *, strict: bool = False) -> Flow:
+    engine = Engine(nb, facts, classifications, strict)
+    engine.walk()
+    return engine.place()

@@ -1,0 +1,394 @@
+"""Unit tests of the split plan: one rule each, on small notebooks analysed for real."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from nbsplit.analyze import analyze_notebook
+from nbsplit.model import Cell, Classification, Handoff, Notebook, SplitPlan, Stage, StagePlan
+from nbsplit.plan import RNG_STATE, Placement, build_plan, placements, plan_to_json
+
+S = Stage
+
+
+def notebook(*cells: tuple[str, str], tags: dict[int, str] | None = None) -> tuple:
+    """Cells as (stage slug, source); a source starting with 'md:' is a markdown cell."""
+    out = []
+    for i, (_, src) in enumerate(cells):
+        if src.startswith("md:"):
+            out.append(Cell(index=i, kind="markdown", source=src[3:]))
+        else:
+            out.append(Cell(index=i, kind="code", source=src))
+    nb = Notebook(path=Path("demo.ipynb"), format="ipynb", cells=tuple(out))
+    classes = tuple(
+        Classification(index=i, stage=Stage(slug), confidence=0.9,
+                       origin="tag" if tags and i in tags else "heuristic",
+                       reasons=("test",))
+        for i, (slug, _) in enumerate(cells))
+    return nb, analyze_notebook(nb), classes
+
+
+def plan_of(*cells: tuple[str, str], strict: bool = False) -> SplitPlan:
+    nb, facts, classes = notebook(*cells)
+    return build_plan(nb, facts, classes, strict=strict)
+
+
+def stage(plan: SplitPlan, s: Stage) -> StagePlan:
+    for sp in plan.stages:
+        if sp.stage is s:
+            return sp
+    raise AssertionError(f"no stage {s} in {[sp.stage.value for sp in plan.stages]}")
+
+
+STUBS = ("`load`", "`fit`", "`encode`")  # functions the small examples call without defining
+
+
+def messages(plan: SplitPlan, severity: str | None = None) -> list[str]:
+    return [d.message for d in plan.diagnostics if severity in (None, d.severity)
+            and not ("never defined" in d.message and any(s in d.message for s in STUBS))]
+
+
+PIPELINE = (
+    ("setup", "import pandas as pd\nimport numpy as np\nfrom sklearn.linear_model import LogisticRegression"),
+    ("setup", "from sklearn.metrics import accuracy_score"),
+    ("data-prep", 'df = pd.read_csv("train.csv")\ndf = df.dropna()'),
+    ("eda", "df.describe()"),
+    ("featurization", 'X = df[["a", "b"]].to_numpy()\ny = df["target"]'),
+    ("training", "model = LogisticRegression()\nmodel.fit(X, y)"),
+    ("evaluation", "print(accuracy_score(y, model.predict(X)))"),
+)
+
+
+def test_straight_pipeline_loads_saves_dag_and_imports_where_used() -> None:
+    plan = plan_of(*PIPELINE)
+    assert [sp.stage for sp in plan.stages] == [
+        S.DATA_PREP, S.EDA, S.FEATURIZATION, S.TRAINING, S.EVALUATION]
+    prep, eda, feat, train, ev = plan.stages
+    assert prep.cells == (2,) and prep.loads == {} and prep.saves == ("df",)
+    assert prep.imports == ("import pandas as pd",)
+    assert eda.loads == {"df": S.DATA_PREP} and eda.imports == () and eda.saves == ()
+    assert eda.depends_on == (S.DATA_PREP,)
+    assert feat.loads == {"df": S.DATA_PREP} and feat.saves == ("X", "y")
+    assert train.imports == ("from sklearn.linear_model import LogisticRegression",)
+    assert train.loads == {"X": S.FEATURIZATION, "y": S.FEATURIZATION}
+    assert train.saves == ("model",)
+    # model was fit (mutated) in cell 5: evaluation loads that version
+    assert ev.handoffs_in == (
+        Handoff("X", 4, S.FEATURIZATION, S.EVALUATION, 6),
+        Handoff("model", 5, S.TRAINING, S.EVALUATION, 6),
+        Handoff("y", 4, S.FEATURIZATION, S.EVALUATION, 6),
+    )
+    assert ev.imports == ("from sklearn.metrics import accuracy_score",)
+    assert ev.depends_on == (S.FEATURIZATION, S.TRAINING)
+    # import-only setup cells are not copied into any stage
+    assert all(0 not in sp.cells and 1 not in sp.cells for sp in plan.stages)
+    assert plan.diagnostics == ()
+
+
+def test_interleaved_eda_loads_each_intermediate_version() -> None:
+    plan = plan_of(
+        ("setup", "import pandas as pd"),
+        ("data-prep", 'df = pd.read_csv("x.csv")'),
+        ("eda", "df.shape"),
+        ("data-prep", "df = df.dropna()"),
+        ("eda", "df.describe()"),
+    )
+    prep, eda = plan.stages
+    assert eda.handoffs_in == (
+        Handoff("df", 1, S.DATA_PREP, S.EDA, 2), Handoff("df", 3, S.DATA_PREP, S.EDA, 4))
+    assert eda.loads == {"df": S.DATA_PREP}
+    assert [h.key for h in prep.handoffs_out] == ["df__c1", "df__c3"]
+    assert prep.saves == ("df",)
+    assert prep.cells == (1, 3) and eda.cells == (2, 4)
+
+
+def test_mutation_is_a_new_version() -> None:
+    plan = plan_of(
+        ("data-prep", 'import pandas as pd\ndf = pd.read_csv("x.csv")'),
+        ("featurization", 'df["ratio"] = df.a / df.b'),
+        ("featurization", "df.dropna(inplace=True)"),
+        ("evaluation", "print(len(df))"),
+    )
+    feat, ev = stage(plan, S.FEATURIZATION), stage(plan, S.EVALUATION)
+    assert feat.handoffs_in == (Handoff("df", 0, S.DATA_PREP, S.FEATURIZATION, 1),)
+    assert ev.handoffs_in == (Handoff("df", 2, S.FEATURIZATION, S.EVALUATION, 3),)
+    assert ev.depends_on == (S.FEATURIZATION,)
+    assert feat.saves == ("df",) and feat.handoffs_out[0].version == 2
+
+
+def test_helper_copied_with_its_free_names_loaded() -> None:
+    plan = plan_of(
+        ("setup", "import pandas as pd"),
+        ("data-prep", "THRESH = 3\n\n# keep rows above the threshold\n@staticmethod\ndef clean(d):\n    return d[d.v > THRESH].pipe(norm)"),
+        ("data-prep", "def norm(d):\n    return d / SCALE\nSCALE = 2.0"),
+        ("data-prep", 'raw = pd.read_csv("x.csv")'),
+        ("training", "fit_on = clean(raw)"),
+    )
+    train = stage(plan, S.TRAINING)
+    assert train.helpers == (
+        "@staticmethod\ndef clean(d):\n    return d[d.v > THRESH].pipe(norm)",
+        "def norm(d):\n    return d / SCALE",
+    )
+    assert train.loads == {"THRESH": S.DATA_PREP, "SCALE": S.DATA_PREP, "raw": S.DATA_PREP}
+    assert {h.name for h in train.handoffs_in} == {"THRESH", "SCALE", "raw"}
+    assert train.imports == ()
+    assert placements(plan)[1] == (Placement(S.DATA_PREP, "cell"), Placement(S.TRAINING, "helper"))
+
+
+def test_backward_dependency_moves_the_cell_to_the_producer() -> None:
+    cells = (
+        ("setup", "import matplotlib.pyplot as plt\nfrom sklearn.ensemble import RandomForestClassifier"),
+        ("data-prep", "X, y = load()"),
+        ("training", "model = RandomForestClassifier().fit(X, y)"),
+        ("eda", "plt.bar(range(3), model.feature_importances_)"),
+        ("eda", "plt.hist(X[:, 0])"),
+    )
+    plan = plan_of(*cells)
+    assert plan.stage_of(3) is S.TRAINING
+    assert plan.classifications[3].reasons[-1] == (
+        "moved to training: reads `model`, which training defines in cell 2")
+    assert plan.stage_of(4) is S.EDA
+    (warning,) = [d for d in plan.diagnostics if d.cell == 3]
+    assert warning.severity == "warning"
+    assert "cell 3 (eda) reads `model` from cell 2 (training), a later stage: moved to training" \
+        in warning.message
+    assert stage(plan, S.TRAINING).cells == (2, 3)
+    assert stage(plan, S.EDA).depends_on == (S.DATA_PREP,)
+    assert all(h.producer.order < h.consumer.order for sp in plan.stages for h in sp.handoffs_in)
+
+    strict = plan_of(*cells, strict=True)
+    assert strict.stage_of(3) is S.EDA
+    (err,) = [d for d in strict.diagnostics if d.cell == 3]
+    assert err.severity == "error" and strict.has_errors
+    assert "tag it nbsplit:training" in err.message
+
+
+def test_moves_cascade_until_stable() -> None:
+    plan = plan_of(
+        ("data-prep", "df = load()"),
+        ("training", "model = fit(df)"),
+        ("eda", "imp = model.feature_importances_"),
+        ("eda", "top = imp[:5]"),
+        ("eda", "print(df.shape)"),
+        ("featurization", "Z = top * 2"),
+    )
+    assert [plan.stage_of(i) for i in range(6)] == [
+        S.DATA_PREP, S.TRAINING, S.TRAINING, S.TRAINING, S.EDA, S.TRAINING]
+    assert [sp.stage for sp in plan.stages] == [S.DATA_PREP, S.EDA, S.TRAINING]
+
+
+def test_rng_state_is_a_handoff() -> None:
+    plan = plan_of(
+        ("setup", "import numpy as np\nimport random\nnp.random.seed(42)"),
+        ("data-prep", "noise = np.random.normal(size=10)"),
+        ("eda", "print(noise.mean())"),
+        ("training", "idx = np.random.permutation(10)\nrng = np.random.default_rng(0)"),
+        ("evaluation", "pick = random.choice([1, 2])"),
+    )
+    prep, eda, train, ev = plan.stages
+    # the seeding cell is a side effect: every stage runs it
+    assert all(0 in sp.cells for sp in plan.stages)
+    assert prep.handoffs_in == ()  # the seed copied into data-prep is local
+    assert train.handoffs_in == (Handoff(RNG_STATE, 1, S.DATA_PREP, S.TRAINING, 3),)
+    assert RNG_STATE not in eda.loads
+    assert ev.handoffs_in == (Handoff(RNG_STATE, 3, S.TRAINING, S.EVALUATION, 4),)
+    assert prep.saves == (RNG_STATE, "noise")  # by version, then name
+
+
+def test_setup_copied_only_where_needed_side_effects_everywhere() -> None:
+    plan = plan_of(
+        ("setup", "md:# Churn model"),
+        ("setup", "%matplotlib inline\nimport pandas as pd"),
+        ("setup", "import warnings\nwarnings.filterwarnings('ignore')"),
+        ("setup", "SEED = 42\nTEST_SIZE = 0.2"),
+        ("setup", "def describe(d):\n    return d.describe()"),
+        ("data-prep", 'df = pd.read_csv("x.csv")'),
+        ("eda", "describe(df)"),
+        ("training", "model = fit(df, seed=SEED)"),
+        ("setup", "print('done')"),
+    )
+    prep, eda, train = plan.stages
+    assert prep.cells == (0, 1, 2, 5, 8)  # title + display-only setup in the first stage only
+    assert eda.cells == (1, 2, 4, 6)
+    assert train.cells == (1, 2, 3, 7)
+    assert all(sp.imports == () for sp in plan.stages)  # %matplotlib cell is copied: local
+    where = placements(plan)
+    assert where[3] == (Placement(S.TRAINING, "copy"),)
+    assert where[1] == tuple(Placement(s, "copy") for s in (S.DATA_PREP, S.EDA, S.TRAINING))
+    assert where[0] == (Placement(S.DATA_PREP, "cell"),)
+
+
+def test_import_only_setup_delivers_statements_not_cells() -> None:
+    plan = plan_of(
+        ("setup", "import pandas as pd, numpy as np\nfrom sklearn.model_selection import (\n    train_test_split,\n)\nimport os"),
+        ("data-prep", 'df = pd.read_csv("x.csv")'),
+        ("training", "a, b = train_test_split(df)\nm = np.mean(a)"),
+    )
+    prep, train = plan.stages
+    assert prep.imports == ("import pandas as pd, numpy as np",)
+    assert train.imports == (
+        "import pandas as pd, numpy as np",
+        "from sklearn.model_selection import (\n    train_test_split,\n)")
+    assert placements(plan)[0] == (
+        Placement(S.DATA_PREP, "imports"), Placement(S.TRAINING, "imports"))
+
+
+def test_parallel_branches_do_not_depend_on_each_other() -> None:
+    plan = plan_of(
+        ("data-prep", "df = load()"),
+        ("eda", "df.hist()"),
+        ("featurization", "X = encode(df)"),
+        ("eda", "df.corr()"),
+        ("training", "m = fit(X)"),
+    )
+    assert stage(plan, S.EDA).depends_on == (S.DATA_PREP,)
+    assert stage(plan, S.FEATURIZATION).depends_on == (S.DATA_PREP,)
+    assert stage(plan, S.TRAINING).depends_on == (S.FEATURIZATION,)
+    assert stage(plan, S.DATA_PREP).handoffs_out == (Handoff("df", 0, S.DATA_PREP, S.EDA, 1),)
+
+
+def test_setup_reading_pipeline_data_moves_to_that_stage() -> None:
+    plan = plan_of(
+        ("data-prep", "df = load()"),
+        ("setup", "N_FEATURES = len(df.columns)"),
+        ("training", "m = fit(N_FEATURES)"),
+    )
+    assert plan.stage_of(1) is S.DATA_PREP
+    assert stage(plan, S.TRAINING).loads == {"N_FEATURES": S.DATA_PREP}
+    assert "setup cell 1 reads `df`, computed by cell 0 (data-prep)" in messages(plan)[0]
+
+
+def test_use_before_define_never_defined_and_runtime_names() -> None:
+    plan = plan_of(
+        ("data-prep", "df = spark.table('x')\ndisplay(df)\ndbutils.fs.ls('/')\nprint(sc, sqlContext)"),
+        ("eda", "print(later)"),
+        ("eda", "print(ghost)"),
+        ("data-prep", "later = 1"),
+    )
+    assert messages(plan) == [
+        "cell 1 reads `later` before any cell defines it (cell 3 defines it later): the "
+        "notebook only works when cells run out of order",
+        "cell 2 reads `ghost`, which is never defined in the notebook",
+    ]
+    assert [d.cell for d in plan.diagnostics] == [1, 2]
+    assert stage(plan, S.EDA).loads == {"df": S.DATA_PREP} or stage(plan, S.EDA).loads == {}
+
+
+def test_skipped_cells_go_nowhere_and_reads_of_them_warn() -> None:
+    plan = plan_of(
+        ("data-prep", "df = load()"),
+        ("skip", "df = df.head(100)  # debugging"),
+        ("skip", "tmp = 1"),
+        ("eda", "print(df, tmp)"),
+    )
+    assert all(1 not in sp.cells and 2 not in sp.cells for sp in plan.stages)
+    assert stage(plan, S.EDA).handoffs_in == (Handoff("df", 0, S.DATA_PREP, S.EDA, 3),)
+    assert messages(plan) == [
+        "cell 3 reads `df`, which skipped cell 1 changes before it: the stages run without "
+        "that change",
+        "cell 3 reads `tmp`, which only skipped cell 2 defines: unskip that cell or define "
+        "the name in a kept cell",
+    ]
+    assert placements(plan)[1] == ()
+
+
+def test_unpicklable_handoff_is_flagged() -> None:
+    plan = plan_of(
+        ("setup", "import sqlite3\nfrom sqlalchemy import create_engine"),
+        ("data-prep", "conn = sqlite3.connect('db.sqlite')\nengine = create_engine('sqlite://')\nsquare = lambda v: v * v\nok = 3"),
+        ("eda", "print(conn, engine, square(2), ok)"),
+    )
+    text = messages(plan, "warning")
+    assert text == [
+        "cell 1 binds `conn` to sqlite3.connect(...), which cannot be saved for eda (cell 2): "
+        "recreate it in eda or tag cell 1 nbsplit:setup",
+        "cell 1 binds `engine` to create_engine(...), which cannot be saved for eda (cell 2): "
+        "recreate it in eda or tag cell 1 nbsplit:setup",
+        "cell 1 binds `square` to a lambda, which cannot be saved for eda (cell 2): "
+        "recreate it in eda or tag cell 1 nbsplit:setup",
+    ]
+
+
+def test_imported_name_rebound_as_data_crosses_as_data() -> None:
+    plan = plan_of(
+        ("setup", "import numpy as np"),
+        ("evaluation", "from sklearn.metrics import r2_score\nr2_score = r2_score(y_true, y_pred)"),
+        ("monitoring", "print(r2_score, np.pi)"),
+        ("prediction", "from sklearn.metrics import r2_score"),
+    )
+    ev, pred, mon = plan.stages
+    assert mon.handoffs_in == (Handoff("r2_score", 1, S.EVALUATION, S.MONITORING, 2),)
+    assert mon.imports == ("import numpy as np",)
+
+
+def test_markdown_follows_its_stage_and_orphans_join_the_next_section() -> None:
+    plan = plan_of(
+        ("setup", "md:# Title"),
+        ("data-prep", "md:## Load"),
+        ("data-prep", "df = load()"),
+        ("monitoring", "md:## Drift (nothing here yet)"),
+        ("eda", "md:## Look"),
+        ("eda", "df.head()"),
+    )
+    assert stage(plan, S.DATA_PREP).cells == (0, 1, 2)
+    assert stage(plan, S.EDA).cells == (3, 4, 5)
+    assert plan.stage_of(3) is S.EDA
+    assert plan.classifications[3].reasons[-1] == "moved to eda: monitoring has no code cells"
+
+
+def test_json_contract_and_determinism() -> None:
+    nb, facts, classes = notebook(*PIPELINE)
+    doc = plan_to_json(build_plan(nb, facts, classes))
+    assert json.dumps(doc, sort_keys=True) == json.dumps(
+        plan_to_json(build_plan(nb, facts, classes)), sort_keys=True)
+    assert set(doc) == {"source", "cells", "stages", "diagnostics"}
+    assert doc["source"] == "demo.ipynb"
+    assert set(doc["cells"][0]) == {"index", "cell_type", "stage", "confidence", "origin",
+                                    "reasons"}
+    st = doc["stages"][-1]
+    assert {"name", "cells", "loads", "saves", "depends_on"} <= set(st)
+    assert st["name"] == "evaluation"
+    assert st["loads"] == {"X": "featurization", "model": "training", "y": "featurization"}
+    assert st["depends_on"] == ["featurization", "training"]
+    assert st["handoffs"][1] == {"name": "model", "version": 5, "from": "training",
+                                 "before_cell": 6}
+    assert doc["stages"][0]["saves"] == ["df"]
+    json.dumps(doc)  # serialisable
+
+
+def test_plan_keeps_incoming_diagnostics_first() -> None:
+    from nbsplit.model import Diagnostic
+    nb, facts, classes = notebook(("eda", "print(nothing_here)"))
+    d = Diagnostic("warning", "ambiguous cell", cell=0)
+    plan = build_plan(nb, facts, classes, [d])
+    assert plan.diagnostics[0] is d and len(plan.diagnostics) == 2
+
+
+def test_mismatched_lengths_are_rejected() -> None:
+    nb, facts, classes = notebook(("eda", "x = 1"))
+    with pytest.raises(ValueError, match="one facts entry"):
+        build_plan(nb, facts + (None,), classes)
+
+
+def test_thousand_cells_plan_fast() -> None:
+    cells = [("setup", "import pandas as pd\nimport numpy as np\nSEED = 1")]
+    stages = ["data-prep", "eda", "featurization", "training", "evaluation"]
+    for i in range(1, 1000):
+        s = stages[(i * 5) // 1000]
+        if i % 7 == 0:
+            cells.append((s, f"def h{i}(v):\n    return v + v{i - 1}"))
+        elif i % 3 == 0:
+            cells.append((s, f"v{i} = h{i - i % 7}(v{i - 2}) if {i % 7} else v{i - 1}\nv{i - 1}['c'] = SEED"))
+        else:
+            cells.append((s, f"v{i} = np.log(v{i - 1}) + pd.Series([v{max(0, i - 50)}]).sum()"))
+    nb, facts, classes = notebook(*cells)
+    build_plan(nb, facts, classes)  # warm up
+    t0 = time.perf_counter()
+    plan = build_plan(nb, facts, classes)
+    elapsed = time.perf_counter() - t0
+    assert len(plan.stages) == 5
+    assert elapsed < 0.2, elapsed
