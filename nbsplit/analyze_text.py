@@ -223,7 +223,7 @@ def _mask_line(line: str, out: Masked) -> str | None:
     head = text.strip()
     if text.startswith("%"):
         out.magics.append(head)
-        m = _LINE_MAGIC.match(text.lstrip("%"))
+        m = _LINE_MAGIC.match("%" + text.lstrip("%"))
         name, rest = (m.group(1), m.group(2)) if m else ("", "")
         if name in ("time", "timeit"):
             code = _timeit_code(rest)
@@ -246,7 +246,7 @@ def _mask_line(line: str, out: Masked) -> str | None:
         if sigil == "!":
             out.shell_reads.extend(_BRACE_NAME.findall(rest))
             return f"{indent}{targets} = None{cr}"
-        mm = _LINE_MAGIC.match(rest)
+        mm = _LINE_MAGIC.match("%" + rest.lstrip("%"))
         name, arg = (mm.group(1), mm.group(2)) if mm else ("", "")
         if name in ("time", "timeit") and sigil == "%":
             code = _timeit_code(arg)

@@ -1,0 +1,362 @@
+"""Behaviour of nbsplit.analyze: one cell's source in, CellFacts out.
+
+Each case names only the fields it is about; ``calls`` lists Calls that must be present (with
+their receiver/args/keywords), ``call_names`` the exact names in order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nbsplit.analyze import analyze_cell, analyze_notebook, analyze_source
+from nbsplit.model import Call, Cell, CellFacts, Notebook
+
+SETS = ("defines", "reads", "mutates", "attributes")
+
+
+def check(facts: CellFacts, expected: dict[str, Any]) -> None:
+    for key, want in expected.items():
+        if key in SETS:
+            assert getattr(facts, key) == frozenset(want), key
+        elif key == "reads_include":
+            assert set(want) <= facts.reads, key
+        elif key == "reads_exclude":
+            assert not set(want) & facts.reads, key
+        elif key == "attributes_include":
+            assert set(want) <= facts.attributes
+        elif key == "calls":
+            for call in want:
+                assert call in facts.calls, f"{call} not in {facts.calls}"
+        elif key == "call_names":
+            assert [c.name for c in facts.calls] == list(want)
+        elif key == "functions":
+            assert {f.name: (set(f.free_names), f.is_class) for f in facts.functions} == want
+        else:
+            assert getattr(facts, key) == want, key
+
+
+def case(source: str, id: str, **expected: Any) -> Any:
+    return pytest.param(source, expected, id=id)
+
+
+NAME_CASES = [
+    case("df = df.dropna()", "rebind-reads-and-defines",
+         defines={"df"}, reads={"df"}, mutates=set()),
+    case("for i in range(3):\n    total += i", "augassign-in-loop",
+         defines={"i"}, reads={"total"}, mutates={"total"}),
+    case("x = 1; print(x)", "bound-before-read", defines={"x"}, reads=set()),
+    case("y = [a for a in items]", "comprehension-locals", defines={"y"}, reads={"items"}),
+    case("m = {k: v * w for k, v in pairs.items() if k in keep}", "dictcomp",
+         defines={"m"}, reads={"pairs", "w", "keep"}),
+    case("g = (x + off for row in rows for x in row)", "nested-for-genexp",
+         reads={"rows", "off"}, defines={"g"}),
+    case("def f():\n    return g(df)", "def-free-names",
+         defines={"f"}, reads=set(), functions={"f": ({"g", "df"}, False)}),
+    case("f()", "call-reads-helper", reads={"f"}),
+    case("def f(a, *rest, k=default, **kw):\n    b = a + k\n    return helper(b, rest, kw)",
+         "def-params-are-local", reads={"default"},
+         functions={"f": ({"helper"}, False)}),
+    case("def f():\n    global counter\n    counter = counter + 1", "global-in-function",
+         reads=set(), functions={"f": ({"counter"}, False)}),
+    case("def outer():\n    def inner():\n        return x + y\n    y = 1\n    return inner",
+         "nested-closure", functions={"outer": ({"x"}, False)}),
+    case("class Model(Base):\n    scale = 2\n    def fit(self, X):\n        return scale * X\n",
+         "class-body-not-enclosing", reads={"Base"}, defines={"Model"},
+         functions={"Model": ({"scale"}, True)}),
+    case("with open(p) as fh:\n    text = fh.read()", "with-as",
+         defines={"fh", "text"}, reads={"p"}),
+    case("if (n := len(xs)) > 3:\n    print(n)", "walrus", defines={"n"}, reads={"xs"}),
+    case("ys = [z for x in xs if (z := f(x))]\nprint(z)", "walrus-in-comprehension",
+         defines={"ys", "z"}, reads={"xs", "f"}),
+    case("X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2)",
+         "tuple-unpacking", defines={"X_train", "X_test", "y_train", "y_test"},
+         reads={"train_test_split", "X", "y"}),
+    case("first, *rest = items", "starred-target", defines={"first", "rest"}),
+    case("del x", "del-name", mutates={"x"}, reads={"x"}, defines=set()),
+    case("x = 1\ndel x", "del-local", mutates={"x"}, reads=set(), defines={"x"}),
+    case("del df['tmp']", "del-item", mutates={"df"}, reads={"df"}),
+    case("n = 0\nn += 1", "augassign-after-define", defines={"n"}, mutates={"n"}, reads=set()),
+    case("df.loc[mask, 'a'] = 0", "loc-assignment", mutates={"df"}, reads={"df", "mask"},
+         defines=set()),
+    case("df['c'] = df['a'] * 2", "column-assignment", mutates={"df"}, reads={"df"}),
+    case("obj.attr = 1", "attribute-assignment", mutates={"obj"}, reads={"obj"}),
+    case("df = load()\ndf['c'] = 1", "mutate-local-not-read",
+         mutates={"df"}, reads={"load"}, defines={"df"}),
+    case("if cond:\n    x = 1\nprint(x)", "conditional-binding-still-read",
+         defines={"x"}, reads={"cond", "x"}),
+    case("if cond:\n    x = 1\nelse:\n    x = 2\nprint(x)", "if-else-binds-definitely",
+         defines={"x"}, reads={"cond"}),
+    case("for row in rows:\n    last = row\nprint(last)", "loop-binding-possibly-unbound",
+         reads={"rows", "last"}, defines={"row", "last"}),
+    case("try:\n    import xgboost as xgb\nexcept ImportError as err:\n    xgb = None\n"
+         "print(xgb)", "try-except-both-bind", defines={"xgb"}, reads=set(),
+         imports=(("xgb", "xgboost"),)),
+    case("try:\n    risky()\nexcept Exception as e:\n    print(e)", "except-name-is-local",
+         reads={"risky"}, defines=set()),
+    case("print(len(df), display, id)", "builtins-excluded", reads={"df"}),
+    case("fn = lambda r: r.x + offset", "lambda-free-names-read",
+         defines={"fn"}, reads={"offset"}),
+    case("match cmd:\n    case {'op': op, **rest}:\n        run(op, rest)", "match-pattern",
+         reads={"cmd", "run"}, defines={"op", "rest"}),
+    case("x: int = compute()\ny: str", "annotated", defines={"x"}, reads={"compute"}),
+]
+
+IMPORT_CASES = [
+    case("import pandas as pd", "import-as", imports=(("pd", "pandas"),), defines={"pd"}),
+    case("import matplotlib.pyplot as plt", "dotted-import-as",
+         imports=(("plt", "matplotlib.pyplot"),)),
+    case("import os.path", "dotted-import-binds-top", imports=(("os", "os"),), defines={"os"}),
+    case("from sklearn.model_selection import train_test_split as tts, KFold",
+         "from-import", imports=(("tts", "sklearn.model_selection.train_test_split"),
+                                 ("KFold", "sklearn.model_selection.KFold"))),
+    case("from x import *", "star-import", imports=(("*", "x"),), defines=set()),
+    case("from . import utils\nfrom ..pkg.mod import helper", "relative-imports",
+         imports=(("utils", ".utils"), ("helper", "..pkg.mod.helper"))),
+    case("from sklearn import (\n    metrics,\n    svm,\n)", "parenthesised-from",
+         imports=(("metrics", "sklearn.metrics"), ("svm", "sklearn.svm"))),
+]
+
+CALL_CASES = [
+    case("import pandas as pd\ndf = pd.read_csv('train.csv')", "resolved-through-import",
+         calls=[Call("pandas.read_csv")], strings=("train.csv",)),
+    case("from sklearn.model_selection import train_test_split\n"
+         "X_tr, X_te, y_tr, y_te = train_test_split(X, y)", "from-import-call",
+         calls=[Call("sklearn.model_selection.train_test_split", args=("X", "y"))]),
+    case("df.groupby('a').agg({'b': 'sum'})", "chained-call",
+         call_names=["df.groupby", "df.groupby().agg"],
+         calls=[Call("df.groupby", receiver="df"), Call("df.groupby().agg", receiver="df")]),
+    case("model.fit(X_train, y_train)", "method-with-args",
+         calls=[Call("model.fit", receiver="model", args=("X_train", "y_train"))],
+         mutates={"model"}, display_only=False),
+    case("spark.read.format('csv').load(p)", "spark-chain",
+         calls=[Call("spark.read.format", receiver="spark"),
+                Call("spark.read.format().load", receiver="spark", args=("p",))]),
+    case("from sklearn.ensemble import RandomForestClassifier\n"
+         "clf = RandomForestClassifier(n_estimators=10)", "constructor-keywords",
+         calls=[Call("sklearn.ensemble.RandomForestClassifier", keywords=("n_estimators",))]),
+    case("df.dropna(inplace=True)", "inplace-mutates",
+         calls=[Call("df.dropna", receiver="df", keywords=("inplace",))], mutates={"df"},
+         display_only=False),
+    case("df.dropna(inplace=False)", "inplace-false-does-not-mutate", mutates=set(),
+         display_only=True),
+    case("df['age'].fillna(0, inplace=True)", "inplace-on-column",
+         calls=[Call("df[].fillna", receiver="df", keywords=("inplace",))], mutates={"df"}),
+    case("print(df.head())", "nested-call-included", call_names=["df.head", "print"],
+         calls=[Call("print", args=("df",))]),
+    case("results.append(score)", "list-append", mutates={"results"}),
+    case("cfg.update(extra)", "dict-update", mutates={"cfg"}),
+    case("seen.add(x)", "set-add", mutates={"seen"}),
+    case("df.insert(0, 'id', ids)", "df-insert", mutates={"df"}),
+    case("X2 = scaler.fit_transform(X)", "fit-transform-mutates-estimator",
+         mutates={"scaler"}, defines={"X2"}),
+    case("df.copy().sort_values('a', inplace=True)", "temporary-is-not-mutated",
+         mutates=set()),
+    case("pipe.named_steps['clf'].fit(X, y)", "nested-estimator", mutates={"pipe"}),
+    case("preds = [m.predict(X) for m in models]", "call-in-comprehension",
+         calls=[Call("m.predict", args=("X",))], mutates=set(), reads={"models", "X"}),
+    case("def train(X, y):\n    model = LogisticRegression()\n    model.fit(X, y)\n"
+         "    return model", "calls-in-def-go-to-function", call_names=[], mutates=set(),
+         functions={"train": ({"LogisticRegression"}, False)}),
+    case("', '.join(names)", "string-method", call_names=["str.join"]),
+    case("import numpy as np\nnp.log(df['x'])", "import-alias-not-an-arg", calls=[Call("numpy.log", args=("df",))]),
+    case("get_ipython().run_line_magic('matplotlib', 'inline')", "get-ipython-is-python",
+         call_names=["get_ipython", "get_ipython().run_line_magic"], reads=set(),
+         display_only=False),
+]
+
+MISC_CASES = [
+    case("df.shape\ngrid.best_params_", "attributes",
+         attributes={"shape", "best_params_"}, display_only=True),
+    case("path = f'data/{name}.csv'\nsql = 'SELECT 1' 'FROM t'", "strings-and-fstrings",
+         strings=("data/", ".csv", "SELECT 1", "FROM t")),
+    case("s = r'C:\\data\\x.csv'\nb = b'\\x00'", "raw-and-bytes",
+         strings=("C:\\data\\x.csv", "\x00")),
+    case("df.head()", "display-head", display_only=True),
+    case("df.describe()\nprint(df.shape)\ndisplay(df)", "display-several", display_only=True),
+    case("plt.plot(x, y)\nplt.show()", "plot-is-display", display_only=True),
+    case("df.to_csv('out.csv')", "write-is-not-display", display_only=False),
+    case("plt.savefig('fig.png')", "savefig-is-not-display", display_only=False),
+    case("mlflow.log_metric('auc', auc)", "mlflow-log-not-display", display_only=False),
+    case("np.random.seed(42)", "seed-not-display", display_only=False),
+    case("spark.sql('DROP TABLE IF EXISTS t')", "sql-ddl-not-display", display_only=False),
+    case("spark.sql('SELECT * FROM t').show()", "sql-query-display", display_only=True),
+    case("x = 1", "assignment-not-display", display_only=False),
+    case("", "empty-cell", display_only=False, defines=set(), parsed=True),
+    case("# just a comment", "comment-only", display_only=False, parsed=True),
+    case("'''a docstring'''\n", "string-expression", display_only=True),
+]
+
+MAGIC_CASES = [
+    case("%matplotlib inline\nimport numpy as np", "line-magic",
+         magics=("%matplotlib inline",), imports=(("np", "numpy"),), parsed=True),
+    case("%time x = f()", "time-code-analysed", magics=("%time x = f()",),
+         defines={"x"}, reads={"f"}, call_names=["f"]),
+    case("%timeit -n 10 -r 3 f(x)", "timeit-options-stripped",
+         reads={"f", "x"}, call_names=["f"], display_only=True),
+    case("%%time\nmodel.fit(X, y)", "cell-magic-time",
+         magics=("%%time",), mutates={"model"}, reads={"model", "X", "y"}),
+    case("%%capture out\n!pip install lightgbm\nimport lightgbm", "capture-binds",
+         defines={"out", "lightgbm"}, magics=("%%capture out", "!pip install lightgbm")),
+    case("%%writefile train.py\nimport sys\nprint sys.argv", "writefile-not-python",
+         magics=("%%writefile train.py",), defines=set(), parsed=True, strings=("train.py",)),
+    case("%%sql\nSELECT a, b FROM t WHERE a > 1", "ipython-sql-cell",
+         strings=("SELECT a, b FROM t WHERE a > 1",), parsed=True, defines=set()),
+    case("%%bash\nls -la\nfor f in *; do echo $f; done", "bash-cell",
+         magics=("%%bash",), defines=set(), reads=set(), parsed=True),
+    case("!pip install pandas\nimport pandas as pd", "shell-line",
+         magics=("!pip install pandas",), defines={"pd"}, display_only=False),
+    case("files = !ls data", "shell-assignment", defines={"files"},
+         magics=("files = !ls data",)),
+    case("!cp {src} {dst}", "shell-interpolation-reads", reads={"src", "dst"}),
+    case("df.merge?", "help-suffix", magics=("df.merge?",), reads={"df"}),
+    case("??pd.read_csv", "help-prefix", magics=("??pd.read_csv",), reads={"pd"}),
+    case("for f in files:\n    %time process(f)\n    !echo done", "indented-magics",
+         reads={"files", "process"}, magics=("%time process(f)", "!echo done")),
+    case("%load_ext autoreload \\\n    --quiet\nx = 1", "magic-continuation",
+         magics=("%load_ext autoreload \\",), defines={"x"}, parsed=True),
+    case("x = (a\n     % b)\ny = x % 2", "modulo-not-a-magic",
+         defines={"x", "y"}, reads={"a", "b"}, magics=()),
+    case("q = '''\n%s rows\n!important\n''' % n", "magic-like-text-in-string",
+         magics=(), reads={"n"}, defines={"q"}),
+    case("%pip install scikit-learn", "pip-line-magic", magics=("%pip install scikit-learn",),
+         display_only=False),
+    case("%run ./helpers.ipynb", "run-line-magic", magics=("%run ./helpers.ipynb",)),
+    case("rows = %sql SELECT * FROM t", "line-sql-assignment", defines={"rows"},
+         strings=("SELECT * FROM t",)),
+    case("if True:\n    !ls\n", "magic-alone-in-block", parsed=True),
+]
+
+FALLBACK_CASES = [
+    case("import pandas as pd\ndf = pd.read_csv('a.csv')\nprint 'rows', len(df)",
+         "python2-print", parsed=False, defines={"pd", "df"}, imports=(("pd", "pandas"),),
+         calls=[Call("pandas.read_csv")], strings=("a.csv", "rows")),
+    case("model = build(\nmodel.fit(X", "half-written", parsed=False,
+         reads_include={"build", "X"}),
+    case("<<<<<<< HEAD\nx = 1\n=======\nx = 2\n>>>>>>> branch", "merge-conflict",
+         parsed=False, defines={"x"}),
+    case("df.dropna(inplace=True)\nprint 'ok'", "fallback-inplace", parsed=False,
+         mutates={"df"}, reads_include={"df"}),
+]
+
+
+@pytest.mark.parametrize("source,expected", NAME_CASES + IMPORT_CASES + CALL_CASES
+                         + MISC_CASES + MAGIC_CASES + FALLBACK_CASES)
+def test_cell(source: str, expected: dict[str, Any]) -> None:
+    check(analyze_source(source, 3), expected)
+
+
+def test_fallback_error_is_one_line_with_line_number() -> None:
+    facts = analyze_source("x = 1\nprint 'hello'\n", 7)
+    assert facts.index == 7
+    assert not facts.parsed
+    assert facts.error is not None and "\n" not in facts.error
+    assert facts.error.startswith("line 2")
+
+
+def test_magic_lines_keep_line_numbers_for_errors() -> None:
+    facts = analyze_source("%matplotlib inline\n!ls\nx = (\n")
+    assert not facts.parsed
+    assert facts.error is not None and facts.error.startswith("line 4")
+    assert facts.magics == ("%matplotlib inline", "!ls")
+
+
+def test_parsed_cells_have_no_error() -> None:
+    facts = analyze_source("x = 1")
+    assert facts.parsed and facts.error is None
+
+
+@pytest.mark.parametrize("source,hostile", [
+    ("(" * 400 + ")" * 400, "deep-nesting"),
+    ("\x00\x01 garbage \udcff", "binary"),
+    ("def f(:\n  pass\n" * 50, "repeated-errors"),
+    ("x = '''unterminated", "unterminated-string"),
+])
+def test_never_raises(source: str, hostile: str) -> None:
+    facts = analyze_source(source, 1)
+    assert facts.index == 1
+
+
+@pytest.mark.parametrize("language,source,expected", [
+    pytest.param("sql", "%sql\nSELECT * FROM sales WHERE year = 2024",
+                 {"magics": ("%sql",), "strings": ("SELECT * FROM sales WHERE year = 2024",),
+                  "parsed": True, "display_only": True, "defines": {"_sqldf"}}, id="sql"),
+    pytest.param("sql", "%sql\nCREATE TABLE t AS SELECT 1",
+                 {"display_only": False, "strings": ("CREATE TABLE t AS SELECT 1",)},
+                 id="sql-ddl"),
+    pytest.param("sh", "%sh\nls /dbfs/tmp", {"magics": ("%sh",), "strings": (),
+                                             "parsed": True, "reads": set()}, id="sh"),
+    pytest.param("pip", "%pip install xgboost", {"magics": ("%pip install xgboost",),
+                                                 "calls": []}, id="pip"),
+    pytest.param("run", "%run ./setup", {"magics": ("%run ./setup",)}, id="run"),
+    pytest.param("scala", "%scala\nval x = 1", {"defines": set(), "parsed": True}, id="scala"),
+    pytest.param("md", "%md\n# Title", {"magics": ("%md",)}, id="md"),
+])
+def test_databricks_magic_cells(language: str, source: str, expected: dict[str, Any]) -> None:
+    facts = analyze_cell(Cell(index=2, kind="code", source=source, language=language))
+    assert facts.index == 2
+    check(facts, expected)
+
+
+def test_databricks_sql_in_python_cell_of_an_ipynb_export() -> None:
+    facts = analyze_source("%sql\nSELECT count(*) FROM t")
+    assert facts.magics == ("%sql",)
+    assert facts.strings == ("SELECT count(*) FROM t",)
+
+
+def _notebook(*sources: str, markdown_at: tuple[int, ...] = ()) -> Notebook:
+    cells = []
+    for i, src in enumerate(sources):
+        kind = "markdown" if i in markdown_at else "code"
+        cells.append(Cell(index=i, kind=kind, source=src))
+    return Notebook(path=Path("nb.ipynb"), format="ipynb", cells=tuple(cells))
+
+
+def test_imports_propagate_through_the_notebook() -> None:
+    nb = _notebook(
+        "import pandas as pd\nfrom sklearn.metrics import roc_auc_score",
+        "# Load",
+        "df = pd.read_csv('x.csv')",
+        "auc = roc_auc_score(y_test, proba)",
+        "metrics = {}\nmetrics.update(a=1)",
+        markdown_at=(1,),
+    )
+    facts = analyze_notebook(nb)
+    assert len(facts) == 5 and facts[1] is None
+    assert facts[2] is not None and facts[2].calls == (Call("pandas.read_csv"),)
+    assert facts[3] is not None
+    assert facts[3].calls == (Call("sklearn.metrics.roc_auc_score", args=("y_test", "proba")),)
+    # a name rebound as a variable is no longer the import
+    assert facts[4] is not None
+    assert facts[4].calls == (Call("metrics.update", receiver="metrics", keywords=("a",)),)
+
+
+def test_import_rebound_in_a_later_cell_stops_resolving() -> None:
+    nb = _notebook("from sklearn import metrics", "metrics = {'auc': 0.9}", "metrics.get('auc')")
+    facts = analyze_notebook(nb)
+    assert facts[2] is not None and facts[2].calls[0] == Call("metrics.get", receiver="metrics")
+
+
+def test_analyze_cell_matches_notebook_for_a_single_cell() -> None:
+    cell = Cell(index=4, kind="code", source="import numpy as np\nnp.mean(x)")
+    assert analyze_cell(cell) == analyze_notebook(
+        Notebook(path=Path("n.ipynb"), format="ipynb", cells=(cell,)))[0]
+
+
+def test_markdown_cell_gives_empty_facts() -> None:
+    assert analyze_cell(Cell(index=1, kind="markdown", source="# x = 1")) == CellFacts(index=1)
+
+
+def test_builtin_shadowed_by_an_earlier_cell_is_read() -> None:
+    nb = _notebook("id = test['Id']", "sub = pd.DataFrame({'Id': id})")
+    facts = analyze_notebook(nb)
+    assert facts[1] is not None and "id" in facts[1].reads
+
+
+def test_string_caps() -> None:
+    src = "\n".join(f"s{i} = '{'x' * 300}'" for i in range(80))
+    facts = analyze_source(src)
+    assert len(facts.strings) == 50
+    assert all(len(s) == 200 for s in facts.strings)
