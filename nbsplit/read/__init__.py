@@ -17,11 +17,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 from nbsplit.errors import NbsplitError
-from nbsplit.model import Notebook, NotebookFormat
+from nbsplit.model import Cell, Notebook, NotebookFormat
 
-__all__ = ["read_notebook", "read_text", "detect_format", "ACCEPTED_FORMATS"]
+__all__ = [
+    "read_notebook",
+    "read_text",
+    "detect_format",
+    "dumps_notebook",
+    "ACCEPTED_FORMATS",
+]
 
 ACCEPTED_FORMATS = (
     "accepted formats: .ipynb (Jupyter JSON), Databricks source .py (first line "
@@ -105,3 +112,25 @@ def detect_format(text: str, path: Path | str) -> NotebookFormat:
             path,
         )
     raise NbsplitError(f"not a notebook; {ACCEPTED_FORMATS}", path)
+
+
+def dumps_notebook(cells: Sequence[Cell], fmt: NotebookFormat, metadata: Mapping[str, Any] | None = None) -> str:
+    """File text for ``cells`` in ``fmt`` (``ipynb``, ``databricks`` or ``percent``); deterministic.
+
+    The per-format writers are ``nbsplit.read.ipynb.dumps_ipynb`` (and ``build_ipynb`` for an
+    ``nbformat.NotebookNode``), ``nbsplit.read.databricks.dump_databricks`` and
+    ``nbsplit.read.percent.dump_percent``.
+    """
+    if fmt == "ipynb":
+        from nbsplit.read.ipynb import dumps_ipynb
+
+        return dumps_ipynb(cells, metadata)
+    if fmt == "databricks":
+        from nbsplit.read.databricks import dump_databricks
+
+        return dump_databricks(cells)
+    if fmt == "percent":
+        from nbsplit.read.percent import dump_percent
+
+        return dump_percent(cells, metadata)
+    raise ValueError(f"unknown notebook format {fmt!r}")

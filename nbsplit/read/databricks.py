@@ -88,10 +88,10 @@ def split_chunks(lines: Sequence[str]) -> list[Chunk]:
 
 def unmagic(line: str) -> str:
     """``# MAGIC SELECT 1`` -> ``SELECT 1``; ``# MAGIC`` -> ``""``; other lines unchanged."""
-    if line.rstrip() == MAGIC_PREFIX:
-        return ""
     if line.startswith(MAGIC_PREFIX + " "):
         return line[len(MAGIC_PREFIX) + 1 :]
+    if line.rstrip() == MAGIC_PREFIX:
+        return ""
     return line
 
 
@@ -176,16 +176,26 @@ def cell_to_databricks(cell: Cell) -> str:
         # Databricks has no raw cells: keep the text, as comments, in a Python cell.
         out.extend(f"# {line}" if line else "#" for line in cell.source.split("\n"))
     else:
-        source = cell.source
-        first = source.lstrip("\n").split("\n", 1)[0]
+        source = trim_blank_lines(cell.source)
+        first = source.split("\n", 1)[0]
         if cell.language != "python" and magic_name(first) is None:
             source = f"%{cell.language}\n{source}"
             first = source.split("\n", 1)[0]
         if magic_name(first) is not None:
-            out.extend(_magic(line) for line in source.lstrip("\n").split("\n"))
+            out.extend(_magic(line) for line in source.split("\n"))
         elif source:
             out.append(source)
     return "\n".join(out)
+
+
+def trim_blank_lines(text: str) -> str:
+    """``text`` without blank lines at its start and end (they belong to the cell separator)."""
+    lines = text.split("\n")
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return "\n".join(lines)
 
 
 def _magic(line: str) -> str:

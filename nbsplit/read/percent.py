@@ -42,6 +42,7 @@ from typing import Any, Mapping, Sequence
 
 from nbsplit.errors import NbsplitError
 from nbsplit.model import Cell, CellKind, Notebook
+from nbsplit.read.databricks import trim_blank_lines
 
 __all__ = [
     "read_percent",
@@ -245,7 +246,7 @@ def _cell(index: int, marker: Marker, body: list[str]) -> Cell:
         # A cell magic Jupytext wrote as `language="sql"` with every line commented.
         source = "\n".join([f"%%{language}", *(_uncomment(line) for line in body)])
     else:
-        source = "\n".join(_uncomment(line).lstrip() if line.lstrip().startswith("#") and _is_magic(line)
+        source = "\n".join(_uncomment(line) if line.startswith("#") and _is_magic(line)
                            else line for line in body)
     return Cell(index=index, kind="code", source=source, tags=tags, title=marker.title, metadata=metadata)
 
@@ -253,6 +254,7 @@ def _cell(index: int, marker: Marker, body: list[str]) -> Cell:
 # --- writing -----------------------------------------------------------------------------
 
 
+_HEADER_KEYS = ("jupytext", "kernelspec")
 _CELL_MAGIC_LANGUAGES = {"sql", "bash", "sh", "html", "javascript", "js", "latex", "markdown", "perl",
                          "ruby", "r", "R", "sparksql", "scala", "svg", "writefile"}
 
@@ -260,8 +262,10 @@ _CELL_MAGIC_LANGUAGES = {"sql", "bash", "sh", "html", "javascript", "js", "latex
 def dump_percent(cells: Sequence[Cell], metadata: Mapping[str, Any] | None = None) -> str:
     """Percent-script text for ``cells``; ``metadata`` (notebook metadata) becomes the header."""
     blocks: list[str] = []
-    if metadata:
-        blocks.append("\n".join(["# ---", *(_comment(line) for line in dump_yaml({"jupyter": dict(metadata)})), "# ---"]))
+    # Like Jupytext's default header filter: only what a percent script needs to be re-opened.
+    header = {k: metadata[k] for k in metadata if k in _HEADER_KEYS} if metadata else {}
+    if header:
+        blocks.append("\n".join(["# ---", *(_comment(line) for line in dump_yaml({"jupyter": header})), "# ---"]))
     for cell in cells:
         blocks.append(cell_to_percent(cell))
     return "\n\n".join(blocks) + "\n"
@@ -274,7 +278,8 @@ def cell_to_percent(cell: Cell) -> str:
     title = cell.title if cell.title is not None else meta.get("title")
     type_token = meta.get("percent_type") if cell.kind == "markdown" else None
     depth = meta.get("cell_depth", 0) if isinstance(meta.get("cell_depth", 0), int) else 0
-    body = cell.source.split("\n") if cell.source else []
+    source = trim_blank_lines(cell.source) if cell.kind == "code" else cell.source
+    body = source.split("\n") if source else []
     if cell.kind == "code":
         first = body[0].strip() if body else ""
         magic = first[2:].split(None, 1)[0] if first.startswith("%%") and len(first) > 2 else ""
