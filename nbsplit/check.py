@@ -3,7 +3,11 @@
 Each notebook is read, its marks scanned (``nbsplit.check_rules``), then analysed, classified
 and planned with ``strict=True``, so a backward dependency is reported instead of silently
 moving a cell. With ``stages_dir`` the converted folder's manifest must name the notebook and
-hold its current sha256. The rules and their codes are documented in ``nbsplit.check_rules``.
+hold its current sha256 (DIR is one converted folder, or a folder of converted folders); without
+it, converted folders next to the notebook whose manifest names it are checked for staleness
+too, so the pre-commit hook needs no settings. Stage notebooks inside a converted folder are
+generated output and skipped. The rules and their codes are documented in
+``nbsplit.check_rules``.
 
 Output is one line per problem, in the format linters use::
 
@@ -164,12 +168,13 @@ def check_files(
     checked: list[Path] = []
     skipped: list[Path] = []
     seen: set[Path] = set()
+    sibling_cache: dict[Path, list[_Manifest]] = {}
     for path in map(Path, paths):
         key = path.resolve()
         if key in seen:
             continue
         seen.add(key)
-        if not _looks_like_notebook(path):
+        if not _looks_like_notebook(path) or _is_generated(path):
             skipped.append(path)
             continue
         checked.append(path)
@@ -179,9 +184,12 @@ def check_files(
             if done is not None:
                 fixes.append(done)
         found = _check_file(path, config, require, limit, timer)
-        if manifests is not None and not any(p.code == "NBS100" for p in found):
+        if not any(p.code == "NBS100" for p in found):
             with timer.step("stages"):
-                found.extend(_check_stages(path, stages_dir, manifests))  # type: ignore[arg-type]
+                if manifests is not None:
+                    found.extend(_check_stages(path, stages_dir, manifests))  # type: ignore[arg-type]
+                else:
+                    found.extend(_check_sibling_stages(path, sibling_cache))
         problems.extend(_filter(found, config))
     return CheckReport(problems=tuple(problems), fixes=tuple(fixes), checked=tuple(checked),
                        skipped=tuple(skipped), strict=strict, timings=dict(timer.totals))
@@ -202,6 +210,11 @@ def _looks_like_notebook(path: Path) -> bool:
     except (OSError, NbsplitError):
         return False
     return True
+
+
+def _is_generated(path: Path) -> bool:
+    """A stage notebook inside a folder ``nbsplit convert`` wrote: output, not source."""
+    return (path.parent / MANIFEST_NAME).is_file()
 
 
 def _check_file(path: Path, config: Config, require: bool, limit: float, timer: _Timer) -> list[Problem]:
@@ -332,20 +345,78 @@ def _tag_problems(nb: Notebook, marks: Sequence[CellMarks], classifications: Seq
 
 
 def _plan_problems(nb: Notebook, plan: SplitPlan) -> list[Problem]:
+    def first(cell: int | None) -> str:
+        return nb.cells[cell].first_line if cell is not None and 0 <= cell < len(nb.cells) else ""
+
+    cycles = _cycle_messages(plan)
     found = []
+    reported_cycles: set[int] = set()
     for diag in plan.diagnostics:
         code = _plan_code(diag)
         if code is None:
             continue
-        cell = diag.cell
-        first = nb.cells[cell].first_line if cell is not None and 0 <= cell < len(nb.cells) else ""
-        found.append(_problem(nb.path, cell, code, diag.message, first))
+        if code == "NBS105" and diag.cell in cycles:
+            code, message = "NBS106", cycles[diag.cell]
+            reported_cycles.add(diag.cell)  # type: ignore[arg-type]
+        else:
+            message = diag.message
+        found.append(_problem(nb.path, diag.cell, code, message, first(diag.cell)))
+    for cell, message in cycles.items():
+        if cell not in reported_cycles:
+            found.append(_problem(nb.path, cell, "NBS106", message, first(cell)))
     return found
+
+
+def _cycle_messages(plan: SplitPlan) -> dict[int, str]:
+    """Cell -> NBS106 message, for each backward handoff that closes a cycle between stages.
+
+    With ``strict`` the planner keeps a backward read as a handoff from the later stage, so
+    the stage graph may loop: data-prep loads ``model`` from training, which loads ``df`` from
+    data-prep. A backward read that loops is reported as a cycle (NBS106) naming every cell on
+    the loop; one that does not (an eda cell reading the model) stays NBS105.
+    """
+    from nbsplit.model import Handoff, Stage
+
+    edges: dict[Stage, dict[Stage, Handoff]] = defaultdict(dict)  # consumer -> producer -> first handoff
+    for sp in plan.stages:
+        for h in sorted(sp.handoffs_in, key=lambda h: (h.before_cell, h.version)):
+            if h.producer != h.consumer:
+                edges[h.consumer].setdefault(h.producer, h)
+
+    def path(start: Stage, goal: Stage) -> list[Handoff] | None:
+        """Handoffs along a chain of loads from ``start`` back to ``goal`` (BFS, shortest)."""
+        queue: list[tuple[Stage, list[Handoff]]] = [(start, [])]
+        seen = {start}
+        while queue:
+            stage, trail = queue.pop(0)
+            for producer, h in sorted(edges.get(stage, {}).items(), key=lambda kv: kv[0].order):
+                if producer == goal:
+                    return trail + [h]
+                if producer not in seen:
+                    seen.add(producer)
+                    queue.append((producer, trail + [h]))
+        return None
+
+    out: dict[int, str] = {}
+    for consumer, producers in list(edges.items()):
+        for producer, back in producers.items():
+            if producer.order <= consumer.order:
+                continue  # forward load: fine
+            loop = path(producer, consumer)
+            if loop is None or back.before_cell in out:
+                continue
+            chain = [back, *loop]
+            stages = " -> ".join([consumer.value, *(h.producer.value for h in chain)])
+            steps = "; ".join(f"cell {h.before_cell} ({h.consumer}) reads `{h.name}` from cell {h.version} "
+                              f"({h.producer})" for h in chain)
+            out[back.before_cell] = (f"cycle between stages {stages}: {steps}; tag cell {back.before_cell} "
+                                     f"nbsplit:{producer}, or stop it reading `{back.name}`")
+    return out
 
 
 def _plan_code(diag: Diagnostic) -> str | None:
     """The check rule a planner diagnostic belongs to; None for ones check does not report
-    (tag problems come from check's own scan, advice-level notes are not lint)."""
+    (tag problems come from check's own scan; notes such as 'reads a skipped cell' are not lint)."""
     if diag.code in ("NBS105", "NBS106"):
         return diag.code
     if diag.code is not None or diag.severity != "error":
@@ -353,8 +424,9 @@ def _plan_code(diag: Diagnostic) -> str | None:
     text = diag.message.lower()
     if "cycle" in text:
         return "NBS106"
-    if any(w in text for w in ("backward", "later stage", "before it is defined", "defined later",
-                               "use-before-define", "used before")):
+    # strict planning reports, as errors, reads from a later stage and setup cells that read a
+    # value a pipeline stage computes (both would run before the value exists).
+    if "a later stage" in text or "not shared setup" in text:
         return "NBS105"
     return None
 
@@ -436,12 +508,35 @@ def _read_manifest(path: Path) -> _Manifest:
     return _Manifest(folder, (folder / rel).resolve(), digest.lower())
 
 
+def _check_sibling_stages(path: Path, cache: dict[Path, list[_Manifest]]) -> list[Problem]:
+    """Without ``stages_dir``: converted folders next to the notebook (``<dir>/*/`` with a
+    manifest naming it) must be fresh, so the hook catches a stale pipeline with no settings.
+    Missing folders are fine here: not every notebook is converted."""
+    parent = path.parent.resolve()
+    if parent not in cache:
+        cache[parent] = [_read_manifest(f) for f in sorted(parent.glob(f"*/{MANIFEST_NAME}"))]
+    target = path.resolve()
+    mine = [m for m in cache[parent] if m.error is None and m.source == target]
+    if not mine:
+        return []
+    return _stale(path, mine)
+
+
+def _stale(path: Path, mine: list[_Manifest]) -> list[Problem]:
+    current = _sha256(path)
+    return [
+        _problem(path, None, "NBS107",
+                 f"stages folder {_display(m.folder)} is stale: the notebook changed since it was "
+                 f"converted (re-run nbsplit convert {path} --out {_display(m.folder)} --force)")
+        for m in mine if m.sha256 != current
+    ]
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _check_stages(path: Path, stages_dir: Path, manifests: list[_Manifest]) -> list[Problem]:
-    convert = f"nbsplit convert {path} --out {{}} --force"
     if not stages_dir.is_dir():
         return [_problem(path, None, "NBS108", f"stages folder {stages_dir} does not exist "
                          f"(run nbsplit convert {path} --out {stages_dir})")]
@@ -461,14 +556,7 @@ def _check_stages(path: Path, stages_dir: Path, manifests: list[_Manifest]) -> l
                              f"not from this notebook")]
         return [_problem(path, None, "NBS108", f"no folder under {stages_dir} was converted from this "
                          f"notebook (run nbsplit convert {path} --out {stages_dir}/{path.stem})")]
-    current = _sha256(path)
-    found = []
-    for m in mine:
-        if m.sha256 != current:
-            found.append(_problem(path, None, "NBS107",
-                                  f"stages folder {_display(m.folder)} is stale: the notebook changed "
-                                  f"since it was converted (re-run {convert.format(_display(m.folder))})"))
-    return found
+    return _stale(path, mine)
 
 
 def _display(path: Path | None) -> str:
@@ -489,7 +577,8 @@ def _plural(n: int, word: str) -> str:
 
 def summary_line(report: CheckReport) -> str:
     files = {p.path for p in report.problems}
-    skipped = f" ({len(report.skipped)} skipped: not notebooks)" if report.skipped else ""
+    skipped = (f" ({len(report.skipped)} skipped: not notebooks or generated stages)"
+               if report.skipped else "")
     if report.problems:
         return (f"{_plural(len(report.problems), 'problem')} ({_plural(report.errors, 'error')}, "
                 f"{_plural(report.warnings, 'warning')}) in {_plural(len(files), 'file')}{skipped}")
