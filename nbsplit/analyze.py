@@ -23,7 +23,7 @@ Scope rules (documented because the plan depends on them):
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import libcst as cst
 
@@ -68,6 +68,10 @@ _MLFLOW_WRITE_PREFIXES = ("log", "set_", "start_run", "end_run", "register", "au
 _Node = cst.CSTNode
 
 
+def _noop_method(walker: _Walker, node: _Node) -> None:
+    return None
+
+
 class _Scope:
     __slots__ = ("kind", "parent", "bound", "loads", "globals", "imports")
 
@@ -93,6 +97,10 @@ class _Owner:
 
 
 class _Walker:
+    # type -> unbound handler, filled in after the class body (one dict lookup per node)
+    _EXPR: dict[type, Callable[[_Walker, Any], None]] = {}
+    _STMT: dict[type, Callable[[_Walker, Any], None]] = {}
+
     def __init__(self, imports: Mapping[str, str], shadowed: frozenset[str]) -> None:
         self.module = _Scope("module", None)
         self.scope = self.module
@@ -111,48 +119,21 @@ class _Walker:
         self.collectors: list[tuple[_Scope, list[str]]] = []
         self.side_effect = False
         self.branch_depth = 0  # > 0 inside a conditional block of the top level
-        n = cst
-        self._expr: dict[type, Callable[[_Node], None]] = {
-            n.Name: self.e_name, n.Attribute: self.e_attribute, n.Call: self.e_call,
-            n.Subscript: self.e_subscript, n.SimpleString: self.e_string,
-            n.ConcatenatedString: self.e_concat, n.FormattedString: self.e_fstring,
-            n.Integer: _noop, n.Float: _noop, n.Imaginary: _noop, n.Ellipsis: _noop,
-            n.BinaryOperation: self.e_binop, n.BooleanOperation: self.e_binop,
-            n.UnaryOperation: self.e_unary, n.Comparison: self.e_compare,
-            n.IfExp: self.e_ifexp, n.Tuple: self.e_elements, n.List: self.e_elements,
-            n.Set: self.e_elements, n.Dict: self.e_dict, n.StarredElement: self.e_value,
-            n.Element: self.e_value, n.Lambda: self.e_lambda, n.NamedExpr: self.e_walrus,
-            n.ListComp: self.e_comp, n.SetComp: self.e_comp, n.GeneratorExp: self.e_comp,
-            n.DictComp: self.e_comp, n.Await: self.e_await, n.Yield: self.e_yield,
-            n.From: self.e_from,
-        }
-        self._stmt: dict[type, Callable[[_Node], None]] = {
-            n.SimpleStatementLine: self.s_small_body, n.SimpleStatementSuite: self.s_small_body,
-            n.Expr: self.s_expr, n.Assign: self.s_assign, n.AnnAssign: self.s_annassign,
-            n.AugAssign: self.s_augassign, n.Del: self.s_del, n.Pass: _noop, n.Break: _noop,
-            n.Continue: _noop, n.Return: self.s_return, n.Raise: self.s_raise,
-            n.Assert: self.s_assert, n.Global: self.s_global, n.Nonlocal: self.s_global,
-            n.Import: self.s_import, n.ImportFrom: self.s_importfrom, n.If: self.s_if,
-            n.For: self.s_for, n.While: self.s_while, n.Try: self.s_try, n.TryStar: self.s_try,
-            n.With: self.s_with, n.FunctionDef: self.s_def, n.ClassDef: self.s_class,
-            n.Match: self.s_match,
-        }
-
     # -- dispatch --------------------------------------------------------------------------
 
     def expr(self, node: _Node | None) -> None:
         if node is None:
             return
-        handler = self._expr.get(type(node))
+        handler = self._EXPR.get(type(node))
         if handler is not None:
-            handler(node)
+            handler(self, node)
         else:
             self.generic(node)
 
     def stmt(self, node: _Node) -> None:
-        handler = self._stmt.get(type(node))
+        handler = self._STMT.get(type(node))
         if handler is not None:
-            handler(node)
+            handler(self, node)
         else:
             self.generic(node)
 
@@ -215,7 +196,10 @@ class _Walker:
         return False
 
     def mutate(self, name: str) -> None:
-        if self.owner is None and not self.is_nested_local(name):
+        # ``plt.rcParams[...] = ...`` configures a module: that is setup, not a value to hand
+        # from one stage to the next, so import aliases are never "mutated".
+        if self.owner is None and not self.is_nested_local(name) \
+                and self.resolve_import(name) is None:
             self.mutates.add(name)
 
     def resolve_import(self, name: str) -> str | None:
@@ -782,6 +766,34 @@ class _Walker:
         self.functions.append(FunctionInfo(owner.name, free, tuple(owner.calls), owner.is_class))
 
 
+W = _Walker
+_Walker._EXPR = {
+    cst.Name: W.e_name, cst.Attribute: W.e_attribute, cst.Call: W.e_call,
+    cst.Subscript: W.e_subscript, cst.SimpleString: W.e_string,
+    cst.ConcatenatedString: W.e_concat, cst.FormattedString: W.e_fstring,
+    cst.Integer: _noop_method, cst.Float: _noop_method, cst.Imaginary: _noop_method,
+    cst.Ellipsis: _noop_method, cst.BinaryOperation: W.e_binop, cst.BooleanOperation: W.e_binop,
+    cst.UnaryOperation: W.e_unary, cst.Comparison: W.e_compare, cst.IfExp: W.e_ifexp,
+    cst.Tuple: W.e_elements, cst.List: W.e_elements, cst.Set: W.e_elements, cst.Dict: W.e_dict,
+    cst.StarredElement: W.e_value, cst.Element: W.e_value, cst.Lambda: W.e_lambda,
+    cst.NamedExpr: W.e_walrus, cst.ListComp: W.e_comp, cst.SetComp: W.e_comp,
+    cst.GeneratorExp: W.e_comp, cst.DictComp: W.e_comp, cst.Await: W.e_await,
+    cst.Yield: W.e_yield, cst.From: W.e_from,
+}
+_Walker._STMT = {
+    cst.SimpleStatementLine: W.s_small_body, cst.SimpleStatementSuite: W.s_small_body,
+    cst.Expr: W.s_expr, cst.Assign: W.s_assign, cst.AnnAssign: W.s_annassign,
+    cst.AugAssign: W.s_augassign, cst.Del: W.s_del, cst.Pass: _noop_method,
+    cst.Break: _noop_method, cst.Continue: _noop_method, cst.Return: W.s_return,
+    cst.Raise: W.s_raise, cst.Assert: W.s_assert, cst.Global: W.s_global,
+    cst.Nonlocal: W.s_global, cst.Import: W.s_import, cst.ImportFrom: W.s_importfrom,
+    cst.If: W.s_if, cst.For: W.s_for, cst.While: W.s_while, cst.Try: W.s_try,
+    cst.TryStar: W.s_try, cst.With: W.s_with, cst.FunctionDef: W.s_def,
+    cst.ClassDef: W.s_class, cst.Match: W.s_match,
+}
+del W
+
+
 _BASE_NAMES: dict[type, str] = {
     cst.SimpleString: "str", cst.ConcatenatedString: "str", cst.FormattedString: "str",
     cst.List: "list", cst.ListComp: "list", cst.Dict: "dict", cst.DictComp: "dict",
@@ -790,8 +802,6 @@ _BASE_NAMES: dict[type, str] = {
 }
 
 
-def _noop(node: _Node) -> None:
-    return None
 
 
 def _all_params(params: cst.Parameters) -> list[cst.Param]:
@@ -851,13 +861,21 @@ def _databricks_facts(source: str, index: int, language: str) -> CellFacts:
 
 
 def _databricks_language(source: str) -> str | None:
-    """``%sql`` (alone on the first line) in a Python cell of a Databricks ipynb export."""
+    """The language of a Databricks magic cell kept in a Python cell (an ipynb export).
+
+    ``%sh``/``%md``/``%scala``/``%r``/``%fs`` are not IPython line magics, so they mark such a
+    cell whatever follows them; ``%sql`` does only alone on its line (``%sql SELECT 1`` is
+    ipython-sql's line magic, analysed as one).
+    """
     for line in source.split("\n"):
         stripped = line.strip()
         if stripped:
             if stripped.startswith("%") and not stripped.startswith("%%"):
-                lang = stripped[1:].lower()
-                if lang in DATABRICKS_LANGS and lang not in ("pip", "run"):
+                words = stripped[1:].split(None, 1)
+                lang = words[0].lower() if words else ""
+                if lang == "sql" and len(words) == 1:
+                    return lang
+                if lang in DATABRICKS_LANGS and lang not in ("pip", "run", "sql"):
                     return lang
             return None
     return None
@@ -878,7 +896,8 @@ def _analyze(source: str, index: int, language: str, imports: Mapping[str, str],
             reads = frozenset(n for n in masked.shell_reads if n not in BUILTIN_NAMES)
             return CellFacts(index=index, defines=frozenset(masked.defines), reads=reads,
                              strings=tuple(masked.strings), magics=tuple(masked.magics),
-                             display_only=masked.quiet, parsed=True), dict(imports)
+                             display_only=masked.quiet and not masked.defines,
+                             parsed=True), dict(imports)
         module = cst.parse_module(masked.source)
     except cst.ParserSyntaxError as exc:
         return _fallback(index, source, parse_error_message(exc), imports, masked, shadowed)

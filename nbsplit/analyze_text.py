@@ -33,9 +33,9 @@ SQL_LEN = 4000  # a %sql cell's text is the whole signal, so it gets a longer ca
 
 # Cell magics whose body is Python (analysed); any other cell magic's body is not Python.
 PY_BODY_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "memit",
-                                 "python", "python3", "cache", "skip_if"})
+                                 "python", "python3", "cache", "skip_if", "spark", "pyspark"})
 # Databricks cell languages (first line ``%sql`` alone) that are not Python.
-DATABRICKS_LANGS = frozenset({"sql", "sh", "scala", "r", "md", "fs", "pip", "run", "sql"})
+DATABRICKS_LANGS = frozenset({"sql", "sh", "scala", "r", "md", "fs", "pip", "run"})
 
 _TIMEIT_OPTS = re.compile(r"^(?:-[nrp]\s*\S+\s+|-[tcqo]\s+|-[tcqo]$)*")
 _CAPTURE_OPTS = re.compile(r"--no-(?:stdout|stderr|display)")
@@ -230,7 +230,7 @@ def _mask_line(line: str, out: Masked) -> str | None:
             return indent + (code or "pass") + cr
         if name == "sql" and rest.strip():
             out.strings.append(rest.strip()[:SQL_LEN])
-        if name not in ("matplotlib", "config") or text.startswith("%%"):
+        if name not in ("matplotlib", "config", "python") or text.startswith("%%"):
             out.quiet = False
         return indent + "pass" + cr
     if text.startswith("!"):
