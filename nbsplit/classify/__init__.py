@@ -1,0 +1,184 @@
+"""Classify every cell of a notebook into a pipeline stage, with a confidence and reasons.
+
+``classify_notebook(nb, facts, config)`` runs, in this order:
+
+1. explicit marks (``tags``: ``nbsplit:<slug>`` tags and directives) -> confidence 1.0;
+2. user rules from ``[tool.nbsplit]`` (``rules``) -> 0.95;
+3. empty cells -> ``skip``;
+4. the evidence signals of ``SIGNALS`` (calls, structure, headings), each adding weighted hits
+   to every cell's ``Evidence``;
+5. the sequence decoder (``sequence``): Viterbi over the code cells with a forward-moving
+   transition prior, max-marginal confidences;
+6. helper-only cells take the stage of their callers (``helpers``); markdown and raw cells take
+   the stage of the section they introduce.
+
+Signals are registered in ``SIGNALS`` below, explicitly and in order (structure adjusts what
+calls found: metrics in a cell that also fits are training).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from nbsplit.classify import calls, headings, helpers, rules, sequence, structure, tags
+from nbsplit.classify.context import Context
+from nbsplit.classify.evidence import Evidence
+from nbsplit.config import Config
+from nbsplit.model import CellFacts, Classification, Diagnostic, Notebook, Stage
+
+__all__ = ["classify_notebook", "SIGNALS", "CLASSIFIER_VERSION"]
+
+CLASSIFIER_VERSION = "1"
+
+Signal = Callable[[Context, Sequence[Evidence]], None]
+SIGNALS: dict[str, Signal] = {
+    "calls": calls.apply,
+    "structure": structure.apply,
+    "headings": headings.apply,
+}
+_TEXT_SIGNALS = ("headings", "comments")
+_MAX_REASONS = 3
+
+
+def classify_notebook(
+    nb: Notebook, facts: Sequence[CellFacts | None], config: Config
+) -> tuple[tuple[Classification, ...], tuple[Diagnostic, ...]]:
+    cells = nb.cells
+    if len(facts) != len(cells):
+        raise ValueError(f"{len(facts)} CellFacts for {len(cells)} cells")
+    diags: list[Diagnostic] = []
+    result: list[Classification | None] = [None] * len(cells)
+    forced: dict[int, Stage] = {}
+    ctx = Context.build(nb, facts)
+
+    for cell, f in zip(cells, facts):
+        mark, problems = tags.explicit_mark(cell)
+        diags.extend(problems)
+        if f is not None and not f.parsed and cell.kind == "code":
+            diags.append(Diagnostic("warning", f"could not parse: {f.error or 'syntax error'}; "
+                                    "classified from text only", cell.index))
+        if mark is not None:
+            result[cell.index] = Classification(cell.index, mark.stage, 1.0, mark.origin, (mark.reason,))
+            forced[cell.index] = mark.stage
+            continue
+        if cell.kind == "code" and cell.is_empty:
+            result[cell.index] = Classification(cell.index, Stage.SKIP, 1.0, "default", ("empty cell",))
+            forced[cell.index] = Stage.SKIP
+            continue
+        rule = rules.match_rule(config.rules, cell, f, ctx)
+        if rule is not None:
+            result[cell.index] = Classification(cell.index, rule.stage, rules.CONFIDENCE, "rule", (rule.describe(),))
+            forced[cell.index] = rule.stage
+
+    evidence = [Evidence() for _ in cells]
+    for signal in SIGNALS.values():
+        signal(ctx, evidence)
+
+    # Decode the code cells that are not skipped.
+    seq = [c.index for c in cells if c.kind == "code" and forced.get(c.index) is not Stage.SKIP]
+    emissions: list[list[float]] = []
+    for i in seq:
+        if i in forced:
+            emissions.append([sequence.FORCED if s is forced[i] else 0.0 for s in sequence.LABELS])
+        else:
+            scores = evidence[i].scores()
+            emissions.append([scores.get(s, 0.0) for s in sequence.LABELS])
+    labels, margins, _ = sequence.decode(emissions)
+    decoded = dict(zip(seq, labels))
+    verdicts = helpers.helper_stages(ctx, {i: result[i].stage if result[i] else s for i, s in decoded.items()})
+
+    for pos, i in enumerate(seq):
+        if result[i] is not None:
+            continue
+        verdict = verdicts.get(i)
+        if verdict is not None:
+            result[i] = Classification(i, verdict.stage, verdict.confidence, "heuristic", (verdict.reason,))
+            decoded[i] = verdict.stage
+            continue
+        result[i] = _explain(i, labels[pos], margins[pos], evidence[i], pos, seq, labels)
+
+    _classify_text_cells(nb, result, decoded)
+
+    out = tuple(c for c in result if c is not None)
+    assert len(out) == len(cells)
+    for c, cell in zip(out, cells):
+        if cell.kind == "code" and c.confidence < config.threshold and c.index not in forced:
+            diags.append(Diagnostic(
+                "warning",
+                f"uncertain stage '{c.stage.value}' (confidence {c.confidence:.2f}): "
+                f"{'; '.join(c.reasons) or 'no evidence'}; tag it 'nbsplit:<stage>' to decide",
+                c.index,
+            ))
+    diags.sort(key=lambda d: (d.cell if d.cell is not None else -1, d.severity != "error"))
+    return out, tuple(diags)
+
+
+def _explain(i: int, stage: Stage, margin: float, ev: Evidence, pos: int, seq: list[int],
+             labels: list[Stage]) -> Classification:
+    code_w = ev.stage_weight(stage, exclude=_TEXT_SIGNALS)
+    text_w = ev.stage_weight(stage) - code_w
+    reasons = ev.reasons(stage, _MAX_REASONS)
+    if code_w >= 1.0:
+        origin = "heuristic"
+    elif text_w >= 0.5:
+        origin = "heading"
+    else:
+        origin = "neighbour"
+        context = _context_reason(pos, stage, labels)
+        reasons = [context, *reasons][:_MAX_REASONS]
+    conf = sequence.confidence(margin, contextual=origin == "neighbour")
+    return Classification(i, stage, conf, origin, tuple(reasons))
+
+
+def _context_reason(pos: int, stage: Stage, labels: list[Stage]) -> str:
+    if pos > 0 and labels[pos - 1] is stage:
+        return f"follows {stage.value} cells"
+    if pos + 1 < len(labels) and labels[pos + 1] is stage:
+        return f"precedes {stage.value} cells"
+    return f"between {labels[pos - 1].value if pos else 'start'} and " \
+           f"{labels[pos + 1].value if pos + 1 < len(labels) else 'end'} cells"
+
+
+def _classify_text_cells(nb: Notebook, result: list[Classification | None], decoded: dict[int, Stage]) -> None:
+    """Markdown/raw cells: the stage of the section they introduce; the intro/title is setup."""
+    cells = nb.cells
+    code_positions = [c.index for c in cells if c.kind == "code" and c.index in decoded]
+    first_code = code_positions[0] if code_positions else len(cells)
+    next_code: list[int | None] = [None] * len(cells)
+    upcoming: int | None = None
+    for cell in reversed(cells):
+        next_code[cell.index] = upcoming
+        if cell.kind == "code" and cell.index in decoded:
+            upcoming = cell.index
+    previous: int | None = None
+    for cell in cells:
+        if cell.kind == "code" and cell.index in decoded:
+            previous = cell.index
+            continue
+        if result[cell.index] is not None:
+            continue
+        nxt = next_code[cell.index]
+        heads = headings.headings_of(cell) if cell.kind == "markdown" else []
+        named = [s for h in heads for s, w in h.stages if w >= 1.0]
+        is_title = bool(heads) and heads[0].level == 1 and not named
+        if cell.index < first_code:
+            target = result[nxt] if nxt is not None else None
+            if target is not None and named and target.stage in named and target.stage.is_pipeline:
+                result[cell.index] = Classification(cell.index, target.stage, round(target.confidence * 0.9, 2),
+                                                    "heading", (f"introduces {target.stage.value} cells",))
+            else:
+                result[cell.index] = Classification(cell.index, Stage.SETUP, 0.9, "default",
+                                                    ("notebook title/introduction",))
+            continue
+        if is_title:
+            result[cell.index] = Classification(cell.index, Stage.SETUP, 0.8, "default", ("notebook title",))
+            continue
+        anchor = nxt if nxt is not None else previous
+        if anchor is None or result[anchor] is None:
+            result[cell.index] = Classification(cell.index, Stage.SETUP, 0.5, "default", ("no code cells",))
+            continue
+        target = result[anchor]
+        verb = "introduces" if anchor == nxt else "follows"
+        conf = round(min(target.confidence, 0.95) * 0.9, 2)
+        result[cell.index] = Classification(cell.index, target.stage, conf, "neighbour",
+                                            (f"{verb} {target.stage.value} cells",))

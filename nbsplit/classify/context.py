@@ -1,0 +1,202 @@
+"""Notebook-wide facts the per-cell signals need: import aliases, what variables hold, helpers.
+
+A cell rarely imports what it uses (imports sit in the first cell), and ``model.predict(X_test)``
+only means something once we know that ``model`` is an estimator and ``X_test`` a held-out split.
+``Context`` is built once per notebook, in one linear pass, so every signal can ask:
+
+- ``resolve("pd.read_csv")`` -> ``("pandas.read_csv", True)`` (a module call), or
+  ``("df.fillna", False)`` for a method on a local;
+- ``kind_of("model", cell)`` -> ``"model"`` when an earlier (or the same) cell bound it from an
+  estimator constructor (``model = RandomForestClassifier()``), or from its name alone;
+- which cells define and call which top-level functions (for helper cells).
+
+Example: after ``X_train, X_test, y_train, y_test = train_test_split(X, y)``,
+``kind_of("X_test", i) == "split"``; after ``test = pd.read_csv("test.csv")``,
+``kind_of("test", i) == "file"``.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from nbsplit.classify import api_table as api
+from nbsplit.classify.evidence import Hit
+from nbsplit.model import CellFacts, Notebook, Stage
+
+# "a, b = f(...)" / "model = sklearn.ensemble.RandomForestClassifier(...)" / "best = gs.best_estimator_"
+_ASSIGN = re.compile(
+    r"^[ \t]*(?P<lhs>[A-Za-z_(\[][\w \t,()\[\]]*?)[ \t]*=(?!=)[ \t]*(?P<rhs>[^\n]+)$", re.M
+)
+_CALLEE = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
+_ROOT = re.compile(r"([A-Za-z_]\w*)\s*[\[.]")
+_TOKEN_SPLIT = re.compile(r"[_\d]+|(?<=[a-z])(?=[A-Z])")
+_LOADERS = ("load_model", "joblib.load", "pickle.load", "torch.load", "PipelineModel.load",
+            "dill.load", "cloudpickle.load", "load_from_checkpoint", "from_pretrained")
+_KNOWN_ROOTS = frozenset(k.split(".", 1)[0] for k in api.CALLS)
+
+
+def name_tokens(name: str) -> frozenset[str]:
+    """``rf_model2`` -> {"rf", "model", "rf_model2"}; ``testDF`` -> {"test", "df", "testdf"}."""
+    parts = [p.lower() for p in _TOKEN_SPLIT.split(name) if p]
+    return frozenset(parts) | {name.lower()}
+
+
+@dataclass
+class Context:
+    nb: Notebook
+    facts: Sequence[CellFacts | None]
+    aliases: dict[str, str] = field(default_factory=dict)
+    # variable -> (cell indices, kinds), in source order, for "latest binding at or before cell i"
+    _bind_cells: dict[str, list[int]] = field(default_factory=dict)
+    _bind_kinds: dict[str, list[str]] = field(default_factory=dict)
+    functions: dict[str, int] = field(default_factory=dict)  # function/class name -> defining cell
+    function_hits: dict[str, list[Hit]] = field(default_factory=dict)
+    readers: dict[str, list[int]] = field(default_factory=dict)  # name -> cells reading it
+
+    @classmethod
+    def build(cls, nb: Notebook, facts: Sequence[CellFacts | None]) -> "Context":
+        ctx = cls(nb, facts, dict(api.DEFAULT_ALIASES))
+        imported: dict[str, str] = {}
+        local: set[str] = set()
+        for f in facts:
+            if f is not None:
+                imported.update(f.imports)
+                local |= f.defines
+        # A conventional alias the notebook binds itself (``sc = StandardScaler()``) is a local.
+        for name in local - imported.keys():
+            ctx.aliases.pop(name, None)
+        ctx.aliases.update(imported)
+        for cell, f in zip(nb.cells, facts):
+            if f is None or cell.kind != "code":
+                continue
+            for fn in f.functions:
+                ctx.functions.setdefault(fn.name, cell.index)
+            for name in f.reads:
+                ctx.readers.setdefault(name, []).append(cell.index)
+            ctx._scan_bindings(cell.index, cell.source)
+        return ctx
+
+    # --- names ------------------------------------------------------------------------------
+    def resolve(self, name: str) -> tuple[str, bool]:
+        """The dotted call name with aliases expanded, and whether it is a module call."""
+        name = name.replace("()", "").replace("[]", "")
+        head, _, rest = name.partition(".")
+        qualified = self.aliases.get(head)
+        if qualified is not None and qualified != head or head in _KNOWN_ROOTS:
+            full = (qualified or head) + ("." + rest if rest else "")
+            return full, True
+        if qualified is not None:  # ``import mlflow`` binds mlflow to itself
+            return name, True
+        return name, False
+
+    def kind_of(self, name: str, cell: int) -> str | None:
+        """What ``name`` holds at ``cell``: model, transformer, evaluator, loaded, split, file,
+        predictions, feature_store; from its latest binding, else None."""
+        cells = self._bind_cells.get(name)
+        if cells:
+            pos = bisect_right(cells, cell)
+            if pos:
+                return self._bind_kinds[name][pos - 1]
+        return None
+
+    def receiver_kind(self, name: str, cell: int) -> str | None:
+        """Like ``kind_of`` but falls back to the variable's name (``clf``, ``scaler``)."""
+        kind = self.kind_of(name, cell)
+        if kind is not None:
+            return kind
+        tokens = name_tokens(name)
+        if tokens & api.FEATURE_STORE_TOKENS:
+            return "feature_store"
+        if tokens & api.EVALUATOR_TOKENS:
+            return "evaluator"
+        if tokens & api.TRANSFORMER_TOKENS:
+            return "transformer"
+        if tokens & api.MODEL_TOKENS:
+            return "model"
+        return None
+
+    # --- bindings ----------------------------------------------------------------------------
+    def _scan_bindings(self, index: int, source: str) -> None:
+        if "=" not in source:
+            return
+        for m in _ASSIGN.finditer(source):
+            rhs = m.group("rhs").strip()
+            kind = self._rhs_kind(rhs, index)
+            if kind is None:
+                continue
+            for target in re.split(r"[,()\[\] \t]+", m.group("lhs")):
+                if target.isidentifier():
+                    cells = self._bind_cells.setdefault(target, [])
+                    kinds = self._bind_kinds.setdefault(target, [])
+                    if cells and cells[-1] == index:
+                        kinds[-1] = kind  # the last binding in a cell wins
+                    else:
+                        cells.append(index)
+                        kinds.append(kind)
+
+    def _rhs_kind(self, rhs: str, index: int) -> str | None:
+        if ".best_estimator_" in rhs or ".bestModel" in rhs:
+            return "model"
+        callee_m = _CALLEE.match(rhs)
+        if callee_m is None:
+            return self._derived_kind(rhs, index)
+        callee = callee_m.group(1)
+        if any(callee.endswith(loader) for loader in _LOADERS):
+            return "loaded"
+        resolved, is_module = self.resolve(callee)
+        method = resolved.rsplit(".", 1)[-1]
+        if method in ("train_test_split", "randomSplit", "split"):
+            return "split"
+        if method in ("predict", "predict_proba", "transform") and not is_module:
+            receiver = callee.split(".", 1)[0]
+            if self.receiver_kind(receiver, index) in ("model", "loaded"):
+                return "predictions"
+        if is_module:
+            stage = lookup_call(resolved)
+            if stage is None:
+                return None
+            if resolved.endswith(("FeatureEngineeringClient", "FeatureStoreClient")):
+                return "feature_store"
+            if method.startswith("read_") or resolved.startswith(("spark.read", "spark.table", "spark.sql")):
+                return "file"
+            if stage[0] is Stage.TRAINING and method[:1].isupper():
+                return "model"
+            if stage[0] is Stage.FEATURIZATION and method[:1].isupper():
+                return "transformer"
+            if stage[0] is Stage.EVALUATION and method[:1].isupper() and "Evaluator" in method:
+                return "evaluator"
+            return None
+        if method == "fit":  # lr_model = lr.fit(train_df)
+            receiver = callee.split(".", 1)[0]
+            kind = self.receiver_kind(receiver, index)
+            return "model" if kind in ("model", None) else kind
+        if method in ("table", "sql", "load", "csv", "parquet", "json") and callee.startswith("spark."):
+            return "file"
+        return self._derived_kind(rhs, index)
+
+    def _derived_kind(self, rhs: str, index: int) -> str | None:
+        """``X_test = test_df[features]`` after ``test_df = pd.read_csv("test.csv")``: new data."""
+        m = _ROOT.match(rhs)
+        if m is None:
+            return None
+        root = m.group(1)
+        kind = self.kind_of(root, index)
+        if kind == "newdata" or kind == "file" and name_tokens(root) & (api.TEST_SPLIT_TOKENS | api.NEW_DATA_TOKENS):
+            return "newdata"
+        return None
+
+
+def lookup_call(resolved: str) -> tuple[Stage, float] | None:
+    """Longest key of ``api.CALLS`` that is ``resolved`` or a dotted prefix of it."""
+    name = resolved
+    while True:
+        hit = api.CALLS.get(name)
+        if hit is not None:
+            return hit
+        cut = name.rfind(".")
+        if cut < 0:
+            return None
+        name = name[:cut]

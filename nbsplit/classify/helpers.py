@@ -1,0 +1,80 @@
+"""Signal (after decoding): a cell that only defines functions/classes goes where it is used.
+
+What: for a helper-only cell (``def``/``class`` plus maybe imports and constants), look at the
+cells that call its functions (they read the name), following helpers that call helpers. Used by
+two or more different pipeline stages -> setup ("helper used by eda and training cells"); by one
+stage -> that stage; never called -> left to its context.
+
+Why: DESIGN: "helpers used by two or more stages" are setup, "a helper used by one stage
+belongs to it". The body's own calls say little about where the helper is needed.
+
+Example: ``def plot_dist(df, col): sns.histplot(...)`` called only by eda cells -> eda, origin
+``heuristic``, "helper used by eda cells".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from nbsplit.classify.context import Context
+from nbsplit.model import CellFacts, Stage
+
+
+@dataclass(frozen=True)
+class HelperVerdict:
+    stage: Stage
+    reason: str
+    confidence: float
+
+
+def is_helper_cell(facts: CellFacts | None) -> bool:
+    if facts is None or not facts.functions or facts.calls:
+        return False
+    names = {fn.name for fn in facts.functions} | {alias for alias, _ in facts.imports}
+    rest = facts.defines - names
+    return all(n.isupper() or n.startswith("_") for n in rest)
+
+
+def helper_stages(ctx: Context, decoded: Mapping[int, Stage]) -> dict[int, HelperVerdict]:
+    """Verdicts for helper-only cells whose functions are called somewhere (by cell index)."""
+    helper_cells = {
+        cell.index: facts
+        for cell, facts in zip(ctx.nb.cells, ctx.facts)
+        if cell.kind == "code" and is_helper_cell(facts)
+    }
+    out: dict[int, HelperVerdict] = {}
+    for index, facts in helper_cells.items():
+        users = _users(ctx, index, facts, helper_cells)
+        stages = sorted({decoded[u] for u in users if u in decoded and decoded[u].is_pipeline},
+                        key=lambda s: s.order)
+        if not stages:
+            continue
+        names = ", ".join(s.value for s in stages)
+        if len(stages) >= 2:
+            out[index] = HelperVerdict(Stage.SETUP, f"helper used by {names} cells", 0.85)
+        else:
+            out[index] = HelperVerdict(stages[0], f"helper used by {names} cells", 0.85)
+    return out
+
+
+def _users(ctx: Context, index: int, facts: CellFacts, helper_cells: Mapping[int, CellFacts]) -> set[int]:
+    seen_cells = {index}
+    users: set[int] = set()
+    frontier = [fn.name for fn in facts.functions]
+    seen_names: set[str] = set()
+    while frontier:
+        name = frontier.pop()
+        if name in seen_names:
+            continue
+        seen_names.add(name)
+        for reader in ctx.readers.get(name, ()):
+            if reader in seen_cells:
+                continue
+            seen_cells.add(reader)
+            other = helper_cells.get(reader)
+            if other is not None:  # a helper calling a helper: its users count
+                frontier.extend(fn.name for fn in other.functions)
+            else:
+                users.add(reader)
+    return users

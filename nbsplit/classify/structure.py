@@ -1,0 +1,471 @@
+"""Signal: what a cell does, from its shape (CellFacts) rather than from which API it calls.
+
+What (the main rules; weights in rough nats):
+
+- only imports / magics / installs / ``%run`` / constants -> setup; a cell that only shows values
+  (``df.head()``, ``X.shape``) -> eda;
+- ``.fit`` on an estimator -> training (on a scaler/encoder -> featurization); metrics in a cell
+  that also fits are a "quick test score" of training, so they are weakened;
+- ``.predict``/``.predict_proba``/``.score``/``.transform`` of a model: on a held-out split
+  (``X_test``, ``x_teste``, ``X_val``, names bound by ``train_test_split``/``randomSplit``) ->
+  evaluation; on new data (read from a file like ``test.csv``, ``df_new``, ``submission``) or
+  followed by writing predictions -> prediction;
+- drift statistics (PSI, KS, Wasserstein helpers) -> monitoring; metrics on fresh labels ->
+  monitoring;
+- building ``X``/``y`` or feature lists, derived columns from arithmetic on other columns ->
+  featurization; row filters and value fixes (``df.loc[m, "c"] = v``) -> data-prep;
+- SQL (``%sql`` cells, ``spark.sql("...")`` strings): CREATE/INSERT/MERGE -> data-prep (or
+  featurization for feature tables), SELECT with GROUP BY/COUNT/AVG or DESCRIBE/SHOW -> eda;
+- ``%sh`` / ``!``: installs -> setup, downloads -> data-prep.
+
+Why: the calls signal knows APIs; this one knows idioms: the same ``predict`` call is evaluation
+or prediction depending on what it is applied to and what the cell does next.
+
+Example: ``preds = model.predict(test_df)`` then ``sub.to_csv("submission.csv")`` ->
+prediction ("predicts on new data test_df", "writes predictions"), while
+``print(accuracy_score(y_test, model.predict(X_test)))`` -> evaluation.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from nbsplit.classify import api_table as api
+from nbsplit.classify.context import Context, name_tokens
+from nbsplit.classify.evidence import Evidence
+from nbsplit.model import Call, Cell, CellFacts, Stage
+
+SIGNAL = "structure"
+D, E, F, T, V, P, M, S = (
+    Stage.DATA_PREP, Stage.EDA, Stage.FEATURIZATION, Stage.TRAINING, Stage.EVALUATION,
+    Stage.PREDICTION, Stage.MONITORING, Stage.SETUP,
+)
+
+_FIT = frozenset({"fit", "partial_fit", "fit_generator"})
+_PREDICT = frozenset({"predict", "predict_proba", "predict_log_proba", "decision_function"})
+_WRITERS = frozenset({"to_csv", "to_parquet", "to_sql", "to_excel", "to_json", "saveAsTable",
+                      "insertInto", "save", "parquet", "write_table", "to_feather", "to_pickle"})
+_SAVE_MODEL = frozenset({"save", "save_model", "dump", "save_pretrained", "booster_", "save_weights"})
+_SAFE_CONST_CALLS = frozenset({
+    "os.path.join", "pathlib.Path", "os.getenv", "os.environ.get", "dbutils.widgets.get",
+    "dict", "list", "tuple", "set", "int", "float", "str", "range", "len", "Path", "os.path.expanduser",
+    "datetime.datetime", "datetime.date", "datetime.datetime.now", "datetime.date.today",
+})
+_XY_NAMES = frozenset({
+    "X", "y", "Y", "x", "features", "feature_cols", "feature_columns", "feature_names",
+    "features_list", "feature_list", "target", "target_col", "target_column", "label", "labels",
+    "X_all", "y_all", "X_full", "y_full", "X_data", "y_data", "cat_cols", "num_cols",
+    "categorical_cols", "numerical_cols", "numeric_cols", "numeric_features", "categorical_features",
+    "cat_features", "num_features", "numerical_features", "selected_features", "feature_set",
+    "predictors", "input_cols", "inputCols", "variaveis", "atributos", "features_cols",
+    "X_train_full", "alvo", "objetivo", "caracteristicas",
+})
+_METRIC_TOKENS = frozenset({
+    "accuracy", "acc", "auc", "roc", "rmse", "mse", "mae", "mape", "r2", "f1", "precision",
+    "recall", "logloss", "gini", "cm", "conf", "report", "acuracia", "precisao", "metrics",
+    "metricas", "scores",
+})
+_FRESH_TOKENS = frozenset({"new", "fresh", "recent", "current", "latest", "prod", "production",
+                           "live", "weekly", "monthly", "daily", "incoming", "novo", "novos", "atual"})
+
+_SUBSCRIPT_ASSIGN = re.compile(
+    r"^[ \t]*(\w+)(?:\.loc\[[^\]\n]*?,)?\[?\s*(['\"])([^'\"\n]+)\2\s*\]\s*=(?!=)\s*([^\n]+)$", re.M
+)
+_LOC_FIX = re.compile(r"^[ \t]*\w+\.(?:loc|iloc|at)\[[^\n]*\]\s*=(?!=)", re.M)
+_COLUMN_REF = re.compile(r"\[\s*['\"]([^'\"\n]+)['\"]\s*\]|\.col\(\s*['\"]([^'\"\n]+)['\"]")
+_ARITH = re.compile(r"[\w\])]\s*[-+*/%]\s*[\w(\[]|\*\*")
+_DERIVE_CALLS = re.compile(r"\.(?:dt|map|apply|str)\b|np\.where|np\.log|pd\.cut|pd\.qcut|\.isin\(|F\.when|when\(")
+_ROW_FILTER = re.compile(r"^[ \t]*(\w+)\s*=\s*(\w+)\s*\[\s*~?\(?\s*\2\s*[\[.]", re.M)
+_WITH_COLUMN = re.compile(r"withColumn\(\s*['\"](\w+)['\"]\s*,([^\n]+)")
+_STRING_LITERAL = re.compile(r"(['\"]).*?\1")
+
+_SQL_WRITE = re.compile(r"\b(create\s+(or\s+replace\s+)?(temp(orary)?\s+)?(table|view)|insert\s+(into|overwrite)|merge\s+into|update\s+\w|delete\s+from|copy\s+into|alter\s+table|optimize\s|vacuum\s)", re.I)
+_SQL_SETUP = re.compile(r"^\s*(use\s+(catalog|schema|database)?|create\s+(schema|database|catalog)|set\s+)", re.I)
+_SQL_AGG = re.compile(r"\b(group\s+by|count\s*\(|avg\s*\(|sum\s*\(|min\s*\(|max\s*\(|stddev\w*\s*\(|percentile\w*\s*\(|corr\s*\(|approx_\w+\s*\()", re.I)
+_SQL_SHOW = re.compile(r"^\s*(describe|desc|show)\b", re.I)
+_SQL_SELECT = re.compile(r"\bselect\b[\s\S]+\bfrom\b", re.I)
+_SQL_STATEMENT = re.compile(r"^\s*(select|with|create|insert|merge|update|delete|describe|desc|show|use|copy|alter|optimize|drop)\b", re.I)
+
+_SHELL_INSTALL = re.compile(r"\b(pip3?|conda|mamba|apt(-get)?|uv)\s+(install|update|upgrade)\b|\bpip\s+-q\b")
+_SHELL_FETCH = re.compile(r"\b(wget|curl|unzip|tar\s|gunzip|kaggle\s|gsutil|aws\s+s3|azcopy|git\s+clone|dbfs\s+cp|hdfs|7z)\b")
+_SHELL_LOOK = re.compile(r"^\s*(ls|head|cat|du|wc|tail|file|find)\b", re.M)
+_SETUP_MAGICS = frozenset({"matplotlib", "load_ext", "config", "autoreload", "env", "cd", "reload_ext",
+                           "pip", "conda", "run", "aimport", "precision", "pylab", "install"})
+
+
+def apply(ctx: Context, evidence: Sequence[Evidence]) -> None:
+    for cell, facts, ev in zip(ctx.nb.cells, ctx.facts, evidence):
+        if cell.kind != "code" or cell.is_empty:
+            continue
+        lang = _cell_language(cell)
+        if lang != "python":
+            _language_cell(lang, _body(cell), ev)
+            continue
+        if facts is None:
+            continue
+        _magics(facts, ev)
+        _python_cell(ctx, cell, facts, ev)
+
+
+# --- non-Python cells --------------------------------------------------------------------------
+def _cell_language(cell: Cell) -> str:
+    if cell.language != "python":
+        return cell.language
+    first = cell.first_line
+    if first.startswith("%%"):
+        magic = first[2:].split(None, 1)[0] if len(first) > 2 else ""
+        if magic in ("sql", "sh", "bash", "script", "html", "javascript", "js", "latex", "markdown", "writefile"):
+            return {"bash": "sh", "script": "sh"}.get(magic, magic)
+    elif first.startswith("%"):
+        magic = first[1:].split(None, 1)[0] if len(first) > 1 else ""
+        if magic in ("sql", "sh", "pip", "run", "scala", "r", "fs", "md", "conda") and (
+            magic in ("pip", "run", "conda", "fs") or first == "%" + magic
+        ):
+            return magic
+    return "python"
+
+
+def _body(cell: Cell) -> str:
+    lines = cell.source.strip().split("\n")
+    if lines and lines[0].lstrip().startswith("%"):
+        first = lines[0].lstrip()
+        # %pip install x / %run ./setup keep their argument on the magic line.
+        rest = first.split(None, 1)[1] if " " in first and not first.startswith("%%") else ""
+        return "\n".join([rest, *lines[1:]]).strip()
+    return "\n".join(lines)
+
+
+def _language_cell(lang: str, body: str, ev: Evidence) -> None:
+    if lang in ("pip", "conda"):
+        ev.add(S, 4.0, "installs packages", SIGNAL)
+    elif lang == "run":
+        ev.add(S, 4.0, "runs another notebook (%run)", SIGNAL)
+    elif lang == "sql":
+        sql_evidence(body, ev, displayed=True)
+    elif lang == "sh":
+        shell_evidence(body, ev)
+    elif lang == "fs":
+        ev.add(D, 1.5, "inspects files (%fs)", SIGNAL)
+    elif lang in ("html", "javascript", "latex", "markdown", "md"):
+        ev.add(E, 0.8, f"renders {lang}", SIGNAL)
+    elif lang == "writefile":
+        ev.add(S, 2.0, "writes a file (%%writefile)", SIGNAL)
+
+
+def sql_evidence(sql: str, ev: Evidence, *, displayed: bool, factor: float = 1.0) -> None:
+    text = "\n".join(line for line in sql.split("\n") if not line.strip().startswith("--"))
+    if not text.strip():
+        return
+    if _SQL_WRITE.search(text):
+        lowered = text.lower()
+        if "feature" in lowered:
+            ev.add(F, 3.0 * factor, "writes a feature table with SQL", SIGNAL)
+        elif re.search(r"\bpred|\bscor|inference", lowered):
+            ev.add(P, 2.6 * factor, "writes predictions with SQL", SIGNAL)
+        else:
+            ev.add(D, 3.0 * factor, "creates or changes tables with SQL", SIGNAL)
+        return
+    statements = [s for s in text.split(";") if s.strip()]
+    if statements and all(_SQL_SETUP.match(s) for s in statements):
+        ev.add(S, 3.2 * factor, "selects the catalog/schema", SIGNAL)
+        return
+    if _SQL_SHOW.match(text):
+        ev.add(E, 3.0 * factor, "describes tables with SQL", SIGNAL)
+        return
+    if _SQL_SELECT.search(text):
+        if not displayed:
+            ev.add(D, 2.6 * factor, "loads data with a SQL query", SIGNAL)
+        elif _SQL_AGG.search(text):
+            ev.add(E, 3.0 * factor, "summarises data with SQL (GROUP BY/aggregates)", SIGNAL)
+        else:
+            ev.add(E, 2.2 * factor, "queries and shows data with SQL", SIGNAL)
+
+
+def shell_evidence(cmd: str, ev: Evidence, factor: float = 1.0) -> None:
+    if _SHELL_INSTALL.search(cmd):
+        ev.add(S, 4.0 * factor, "installs packages", SIGNAL)
+    elif _SHELL_FETCH.search(cmd):
+        ev.add(D, 2.8 * factor, "downloads or unpacks data", SIGNAL)
+    elif _SHELL_LOOK.search(cmd):
+        ev.add(D, 1.2 * factor, "looks at files", SIGNAL)
+    elif "nvidia-smi" in cmd or "mkdir" in cmd:
+        ev.add(S, 2.0 * factor, "prepares the environment", SIGNAL)
+
+
+def _magics(facts: CellFacts, ev: Evidence) -> None:
+    if not facts.magics:
+        return
+    only = not facts.calls and not facts.defines and not facts.imports
+    factor = 1.0 if only else 0.5
+    for line in facts.magics:
+        stripped = line.strip()
+        if stripped.startswith("!"):
+            shell_evidence(stripped[1:], ev, factor)
+            continue
+        name = stripped.lstrip("%").split(None, 1)[0] if stripped.lstrip("%") else ""
+        if name in ("sh", "system"):
+            shell_evidence(stripped, ev, factor)
+        elif name in _SETUP_MAGICS:
+            ev.add(S, 3.5 * factor, f"sets up the environment (%{name})", SIGNAL)
+
+
+# --- Python cells ------------------------------------------------------------------------------
+def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> None:
+    i = cell.index
+    own = [c for c in facts.calls]
+    # imports and constants
+    if facts.import_only:
+        ev.add(S, 4.0, "only imports", SIGNAL)
+    elif facts.imports:
+        ev.add(S, 0.7, f"imports {facts.imports[0][1].split('.')[0]}", SIGNAL)
+    bound_by_import = {alias for alias, _ in facts.imports}
+    assigned = facts.defines - bound_by_import - {fn.name for fn in facts.functions}
+    xy = {n for n in assigned if n in _XY_NAMES}
+    if assigned and not facts.mutates and not xy and _only_constants(ctx, facts, assigned):
+        caps = all(n.isupper() or n.startswith("_") for n in assigned)
+        ev.add(S, 3.4 if caps else 2.6, "only sets configuration constants", SIGNAL)
+
+    fits = _fits(ctx, cell, own, ev)
+    predicts = _predicts(ctx, cell, facts, own, ev)
+    writes_predictions = _writes_predictions(ctx, cell, facts, own, predicts, ev)
+
+    if fits:
+        # "A cell that fits and then prints a quick test score is training."
+        if ev.stage_weight(V) > 0:
+            ev.scale(V, 0.3)
+            ev.add(T, 1.0, "fits and then scores the model", SIGNAL)
+        ev.scale(E, 0.5)
+    if writes_predictions or predicts == "new":
+        ev.scale(D, 0.4)
+
+    if xy and not fits and not predicts:
+        name = sorted(xy)[0]
+        ev.add(F, 2.6, f"builds {name} (features/target)", SIGNAL)
+    elif facts.defines and not fits and not predicts and {"X_train", "y_train"} <= facts.defines and not _calls_split(ctx, own):
+        ev.add(F, 1.0, "prepares X_train/y_train", SIGNAL)
+
+    _derived_columns(cell.source, ev)
+    _drift(ctx, facts, own, ev)
+    _metric_names(facts, ev, fits)
+    _spark_sql(ctx, facts, own, ev)
+
+    if facts.display_only:
+        other = max((w for s, w in ev.scores().items() if s not in (E, S)), default=0.0)
+        if other >= 2.0:
+            ev.add(E, 0.6, "only displays values", SIGNAL)
+        elif own:
+            ev.add(E, 2.6, "only displays data", SIGNAL)
+        else:
+            ev.add(E, 1.8, "only displays values", SIGNAL)
+    elif not facts.defines and not facts.mutates and own and _plots_only(ctx, own):
+        ev.add(E, 1.5, "only draws plots", SIGNAL)
+    _ = i
+
+
+def _only_constants(ctx: Context, facts: CellFacts, assigned: frozenset[str] | set[str]) -> bool:
+    for call in facts.calls:
+        resolved, _ = ctx.resolve(call.name)
+        if resolved not in _SAFE_CONST_CALLS and call.name not in _SAFE_CONST_CALLS:
+            return False
+    # Reads of other constants are fine (BASE = ...; PATH = BASE + "/x"); reads of data are not.
+    return all(r.isupper() or r in assigned for r in facts.reads)
+
+
+def _calls_split(ctx: Context, calls: list[Call]) -> bool:
+    for call in calls:
+        method = call.name.replace("()", "").rsplit(".", 1)[-1]
+        if method in ("train_test_split", "randomSplit"):
+            return True
+    return False
+
+
+def _fits(ctx: Context, cell: Cell, calls: list[Call], ev: Evidence) -> bool:
+    fitted = False
+    for call in calls:
+        name, is_module = ctx.resolve(call.name)
+        if is_module or call.receiver is None and "." not in name:
+            continue
+        parts = name.split(".")
+        receiver, method = parts[0], parts[-1]
+        kind = ctx.receiver_kind(receiver, cell.index)
+        data = call.args[0] if call.args else None
+        on = f" on {data}" if data else ""
+        if method in _FIT or (method == "train" and kind == "model"):
+            if kind == "transformer":
+                ev.add(F, 3.0, f"fits {receiver}{on}", SIGNAL)
+            elif kind == "evaluator":
+                continue
+            elif kind == "feature_store":
+                continue
+            else:
+                ev.add(T, 3.6 if kind in ("model", "loaded") else 3.0, f"fits {receiver}{on}", SIGNAL)
+                fitted = True
+        elif method == "fit_transform":
+            if kind == "model":
+                ev.add(T, 2.0, f"fits {receiver}{on}", SIGNAL)
+            else:
+                ev.add(F, 3.0, f"fits and applies {receiver}{on}", SIGNAL)
+        elif method == "fit_predict":
+            ev.add(T, 3.0, f"fits {receiver}{on}", SIGNAL)
+            fitted = True
+        elif method in _SAVE_MODEL and kind in ("model",) and len(parts) >= 2:
+            ev.add(T, 2.6, f"saves {receiver}", SIGNAL)
+        elif "write" in parts[1:-1] and kind == "model":
+            ev.add(T, 2.6, f"saves {receiver}", SIGNAL)
+    return fitted
+
+
+def data_role(ctx: Context, name: str, cell: int) -> str | None:
+    """'test' (held-out split), 'new' (new/unlabeled data), 'train', or None (unknown)."""
+    kind = ctx.kind_of(name, cell)
+    tokens = name_tokens(name)
+    if kind == "newdata":
+        return "new"
+    if kind == "file":
+        return "new" if tokens & (api.TEST_SPLIT_TOKENS | api.NEW_DATA_TOKENS) else None
+    if tokens & api.NEW_DATA_TOKENS:
+        return "new"
+    if tokens & api.TEST_SPLIT_TOKENS:
+        return "test"
+    if tokens & api.TRAIN_TOKENS:
+        return "train"
+    if kind == "split":
+        return "test"
+    return None
+
+
+def _predicts(ctx: Context, cell: Cell, facts: CellFacts, calls: list[Call], ev: Evidence) -> str | None:
+    """Evidence for model application; returns the strongest data role seen ('new' > 'test' > ...)."""
+    roles: list[str] = []
+    for call in calls:
+        name, is_module = ctx.resolve(call.name)
+        if is_module:
+            continue
+        parts = name.split(".")
+        if len(parts) < 2:
+            continue
+        receiver, method = parts[0], parts[-1]
+        kind = ctx.receiver_kind(receiver, cell.index)
+        is_model = kind in ("model", "loaded")
+        if method in _PREDICT or (method in ("transform", "score") and is_model):
+            pass
+        elif method == "evaluate" and kind in ("model", "loaded", "evaluator", None):
+            ev.add(V, 3.0, f"evaluates with {receiver}.evaluate", SIGNAL)
+            roles.append("test")
+            continue
+        else:
+            continue
+        if kind in ("transformer", "feature_store"):
+            continue
+        data_names = [a for a in call.args if a != receiver]
+        role_of = {a: data_role(ctx, a, cell.index) for a in data_names}
+        what = data_names[0] if data_names else "data"
+        if "new" in role_of.values():
+            target = next(a for a, r in role_of.items() if r == "new")
+            ev.add(P, 3.2, f"applies {receiver} to new data {target}", SIGNAL)
+            roles.append("new")
+        elif "test" in role_of.values():
+            target = next(a for a, r in role_of.items() if r == "test")
+            ev.add(V, 3.0, f"{'scores' if method == 'score' else 'predicts'} on held-out {target}", SIGNAL)
+            roles.append("test")
+        elif "train" in role_of.values():
+            ev.add(T, 1.6, f"scores {receiver} on training data", SIGNAL)
+            roles.append("train")
+        else:
+            ev.add(V, 1.3, f"applies {receiver} to {what}", SIGNAL)
+            ev.add(P, 1.1, f"applies {receiver} to {what}", SIGNAL)
+            roles.append("unknown")
+        if kind == "loaded":
+            ev.add(P, 1.5, f"uses a loaded model ({receiver})", SIGNAL)
+    for role in ("new", "test", "train", "unknown"):
+        if role in roles:
+            return role
+    return None
+
+
+def _writes_predictions(ctx: Context, cell: Cell, facts: CellFacts, calls: list[Call],
+                        predicts: str | None, ev: Evidence) -> bool:
+    strings = " ".join(facts.strings).lower()
+    submission = "submission" in strings or "submit" in strings
+    if submission:
+        ev.add(P, 2.2, "mentions a submission", SIGNAL)
+    for call in calls:
+        name, is_module = ctx.resolve(call.name)
+        parts = name.split(".")
+        if is_module or len(parts) < 2 or not (set(parts[1:]) & _WRITERS):
+            continue
+        receiver = parts[0]
+        pred_name = bool(name_tokens(receiver) & api.PREDICTION_NAME_TOKENS)
+        if pred_name or submission or predicts in ("new", "unknown") or re.search(r"pred|scor|inferen|submission", strings):
+            ev.add(P, 3.0, f"writes predictions ({receiver})", SIGNAL)
+            return True
+    return False
+
+
+def _derived_columns(source: str, ev: Evidence) -> None:
+    if "=" not in source:
+        return
+    for m in _SUBSCRIPT_ASSIGN.finditer(source):
+        target, rhs = m.group(3), _STRING_LITERAL.sub("''", m.group(4))
+        refs = {a or b for a, b in _COLUMN_REF.findall(m.group(4))}
+        derived = bool(_ARITH.search(rhs) or _DERIVE_CALLS.search(m.group(4)))
+        if refs and target not in refs and derived:
+            ev.add(F, 2.2, f"derives column '{target}' from other columns", SIGNAL)
+            return
+        if refs and target in refs and _ARITH.search(rhs) and "fillna" not in rhs:
+            ev.add(F, 1.3, f"transforms column '{target}'", SIGNAL)
+            return
+    for m in _WITH_COLUMN.finditer(source):
+        rhs = _STRING_LITERAL.sub("''", m.group(2))
+        if _ARITH.search(rhs) or "when(" in rhs or "datediff" in rhs or "log" in rhs:
+            ev.add(F, 2.0, f"derives column '{m.group(1)}'", SIGNAL)
+            return
+    if _LOC_FIX.search(source):
+        ev.add(D, 1.5, "fixes values in place", SIGNAL)
+    elif _ROW_FILTER.search(source):
+        ev.add(D, 1.6, "filters rows", SIGNAL)
+
+
+def _drift(ctx: Context, facts: CellFacts, calls: list[Call], ev: Evidence) -> None:
+    for call in calls:
+        name, is_module = ctx.resolve(call.name)
+        if is_module:
+            continue
+        tokens = name_tokens(name.rsplit(".", 1)[-1])
+        if tokens & api.DRIFT_TOKENS or "population_stability" in name:
+            ev.add(M, 3.0, f"computes drift ({name})", SIGNAL)
+            return
+    if any(name_tokens(d) & api.DRIFT_TOKENS for d in facts.defines):
+        ev.add(M, 1.6, "computes drift statistics", SIGNAL)
+    # Metrics of fresh labels over time are monitoring, not evaluation.
+    for call in calls:
+        name, is_module = ctx.resolve(call.name)
+        if is_module and name.startswith("sklearn.metrics") and any(name_tokens(a) & _FRESH_TOKENS for a in call.args):
+            ev.add(M, 2.6, f"scores fresh labels ({name.rsplit('.', 1)[-1]})", SIGNAL)
+            return
+
+
+def _metric_names(facts: CellFacts, ev: Evidence, fits: bool) -> None:
+    if fits:
+        return
+    shown = [r for r in facts.reads if name_tokens(r) & _METRIC_TOKENS]
+    if shown and (facts.display_only or not facts.defines):
+        ev.add(V, 1.4, f"shows metric {sorted(shown)[0]}", SIGNAL)
+
+
+def _spark_sql(ctx: Context, facts: CellFacts, calls: list[Call], ev: Evidence) -> None:
+    if not any(ctx.resolve(c.name)[0].endswith(".sql") for c in calls):
+        return
+    for text in facts.strings:
+        if _SQL_STATEMENT.match(text):
+            sql_evidence(text, ev, displayed=not facts.defines, factor=0.9)
+            return
+
+
+def _plots_only(ctx: Context, calls: list[Call]) -> bool:
+    for call in calls:
+        name, is_module = ctx.resolve(call.name)
+        if not is_module or not name.startswith(("matplotlib", "seaborn", "plotly")):
+            return False
+    return True
