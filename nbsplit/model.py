@@ -164,22 +164,33 @@ class CellFacts:
     """What a code cell does, from one libcst pass (or a text-level fallback).
 
     - ``defines``: names bound at the cell's top level (assignments, for/with targets, imports,
-      def/class, walrus).
+      def/class, walrus), conditional bindings included. ``x += 1`` is a mutation, not a define.
     - ``reads``: names whose value may come from before the cell: loaded before (or without) a
-      binding in the same cell, builtins excluded. Calling a helper reads the helper's name;
-      the plan adds the helper's free names.
+      definite binding in the same cell, builtins excluded (IPython's ``display`` etc. too;
+      ``spark``/``dbutils`` and import aliases of earlier cells are reads). A name bound only
+      conditionally (``if``, loop body, ``try``) and loaded after is both defined and read.
+      Calling a helper reads the helper's name; the plan adds the helper's free names.
     - ``mutates``: names possibly changed in place: ``df["x"] = ...``, ``obj.attr = ...``,
-      ``x += ...``, ``df.dropna(inplace=True)``, known mutating methods (``fit``, ``append``,
-      ``update``, ``extend``, ``sort``, ...). A mutated name is also in ``reads``.
+      ``x += ...``, ``del x``, ``df.dropna(inplace=True)``, known mutating methods (``fit``,
+      ``append``, ``update``, ``extend``, ``sort``, ...); never an import alias
+      (``plt.rcParams[...] = ...`` is configuration). A mutated name is also in ``reads``
+      unless the cell bound it before mutating it (``df = load(); df["x"] = 1`` reads no df).
     - ``imports``: (bound name, qualified name), e.g. ("pd", "pandas"),
-      ("train_test_split", "sklearn.model_selection.train_test_split").
-    - ``calls``: calls at the cell's top level (function bodies excluded), source order.
+      ("train_test_split", "sklearn.model_selection.train_test_split"); ("*", module) for
+      ``from module import *``. Top-level imports only (conditional ones included).
+    - ``calls``: calls at the cell's top level, lambdas and comprehensions included, function
+      bodies excluded, in evaluation order: a call in another call's callee or arguments comes
+      first (``df.head`` before ``print`` in ``print(df.head())``).
     - ``functions``: top-level def/class with their free names and calls.
     - ``attributes``: attribute names accessed anywhere (``shape``, ``best_params_``, ``coef_``).
-    - ``strings``: string literals (capped), e.g. file names such as ``"test.csv"``.
+    - ``strings``: string literals (capped), e.g. file names such as ``"test.csv"``; f-strings
+      give their literal parts; a ``%sql`` cell gives its SQL text.
     - ``magics``: IPython magic and shell lines as written (``%matplotlib inline``, ``!pip ...``).
-    - ``display_only``: the cell binds and mutates nothing and only shows values (bare
-      expressions, ``print``/``display`` of them, plots are not counted here).
+    - ``display_only``: the cell binds and mutates nothing and only shows values: every
+      top-level statement is a bare expression (``df.head()``, ``print(...)``, ``display(...)``,
+      plot calls), none of its calls writes or configures (``to_csv``, ``savefig``,
+      ``mlflow.log_*``, seeds, ``set_option``), and no magic other than ``%time``/``%timeit``/
+      ``%matplotlib``/help.
     - ``parsed``: False when libcst could not parse the cell and text-level analysis was used;
       ``error`` then holds the parser's message.
     """
