@@ -249,3 +249,17 @@ def test_bom_is_tolerated() -> None:
     text = "\ufeff# Databricks notebook source\nx = 1\n"
     nb = read_text(text, "bom.py")
     assert nb.cells[0].source == "x = 1" and nb.text == text
+
+
+def test_databricks_exported_ipynb_in_r_is_refused(tmp_path: Path) -> None:
+    raw = json.loads((CASES / "databricks_export.ipynb").read_text())
+    raw["metadata"]["application/vnd.databricks.v1+notebook"]["language"] = "r"
+    path = tmp_path / "r_export.ipynb"
+    path.write_text(json.dumps(raw))
+    with pytest.raises(NbsplitError, match=r"r_export\.ipynb: R notebook"):
+        read_notebook(path)
+
+
+def test_non_python_cell_magics_do_not_make_a_notebook_foreign() -> None:
+    nb = read_notebook(CASES / "databricks_churn.py")  # has %sql and %sh cells
+    assert nb.language == "python"

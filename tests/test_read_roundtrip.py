@@ -137,6 +137,12 @@ def test_ipynb_derived_ids_are_deterministic_and_unique() -> None:
     assert ids[0] == "cell-3" and ids[1] == "cell-7" and len(set(ids)) == 3
     assert dumps_ipynb(cells) == dumps_ipynb(cells)
     nbformat.validate(nb)
+    # generated cells sharing an index, and ids nbformat would reject, still give valid unique ids
+    many = [Cell(index=-1, kind="code", source=str(i)) for i in range(70)] + [
+        Cell(index=0, kind="code", source="z", id="bad id!"), Cell(index=1, kind="code", source="w", id="x" * 80)]
+    built = build_ipynb(many)
+    assert len({c["id"] for c in built.cells}) == len(many)
+    nbformat.validate(built)
 
 
 def test_databricks_writer_turns_magic_first_line_into_magic_cell() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import warnings
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -28,6 +29,7 @@ DATABRICKS_NOTEBOOK_KEY = "application/vnd.databricks.v1+notebook"
 DATABRICKS_CELL_KEY = "application/vnd.databricks.v1+cell"
 # Databricks-exported ipynb keeps non-Python magics as the first line of a code cell.
 _DATABRICKS_MAGICS = {"sql", "sh", "scala", "r", "python", "pip", "run", "fs"}
+_VALID_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _PYTHON_NAMES = {"python", "python2", "python3", "ipython", "ipython2", "ipython3", "pyspark", "py"}
 
 
@@ -177,9 +179,11 @@ def build_ipynb(cells: Sequence[Cell], metadata: Mapping[str, Any] | None = None
             node = v4.new_markdown_cell(source=cell.source, metadata=meta)
         else:
             node = v4.new_raw_cell(source=cell.source, metadata=meta)
-        cell_id = cell.id or f"cell-{cell.index}"
+        base = cell.id if cell.id and _VALID_ID.match(cell.id) else f"cell-{cell.index}".replace("--", "-m")
+        cell_id, n = base, 1
         while cell_id in used:
-            cell_id = f"{cell_id}-x"
+            n += 1
+            cell_id = f"{base[:56]}-{n}"
         used.add(cell_id)
         node["id"] = cell_id
         nb.cells.append(node)
