@@ -24,7 +24,8 @@ returns the new file text, changing nothing else:
 
 - ``.ipynb``: ``nbsplit:<slug>`` is appended to ``metadata.tags`` in the raw JSON, re-dumped
   with the file's own indentation, key order and escaping, so outputs, ids and every other
-  metadata byte stay as they were. Other tags are never removed.
+  metadata byte stay as they were. Other tags are never removed. (A hand-edited file whose
+  layout json.dumps cannot reproduce is re-dumped nbformat-style: same content, new layout.)
 - Databricks source: a directive line is inserted (Python: first line, after ``# DBTITLE``;
   ``%sql``/``%sh``/``%python``/``%r``/``%scala``: right after the magic line). ``%md``,
   ``%pip``, ``%run`` and other magic cells get nothing: those magics must stand alone or are
