@@ -138,16 +138,14 @@ class _Walker:
             self.generic(node)
 
     def generic(self, node: _Node) -> None:
-        """Walk the children of a node we have no rule for (rare syntax), loading names."""
+        """Walk the children of a node we have no rule for (rare or new syntax), loading names."""
         for child in node.children:
-            if isinstance(child, (cst.BaseExpression, cst.Arg, cst.Element, cst.BaseDictElement)):
-                if isinstance(child, cst.Arg):
-                    self.expr(child.value)
-                else:
-                    self.expr(child)
-            elif isinstance(child, (cst.BaseStatement, cst.BaseSmallStatement)):
-                self.stmt(child)
-            elif isinstance(child, (cst.BaseSuite, cst.Else, cst.Finally, cst.Annotation)):
+            t = type(child)
+            if t in self._EXPR:
+                self._EXPR[t](self, child)
+            elif t in self._STMT:
+                self._STMT[t](self, child)
+            elif not isinstance(child, _LEAVES):
                 self.generic(child)
 
     def block(self, suite: _Node) -> None:
@@ -282,7 +280,7 @@ class _Walker:
 
     def fparts(self, parts: Iterable[_Node]) -> None:
         for part in parts:
-            if type(part) is cst.FormattedStringText:
+            if type(part) in _TEXT_PARTS:
                 if part.value:
                     self.add_string(part.value)
             else:
@@ -666,6 +664,10 @@ class _Walker:
         if node.finalbody is not None:  # type: ignore[attr-defined]
             self.block(node.finalbody.body)  # type: ignore[attr-defined]
 
+    def s_typealias(self, node: cst.TypeAlias) -> None:
+        self.expr(node.value)
+        self.bind(node.name.value)
+
     def s_with(self, node: cst.With) -> None:
         for item in node.items:
             self.expr(item.item)
@@ -778,7 +780,7 @@ _Walker._EXPR = {
     cst.StarredElement: W.e_value, cst.Element: W.e_value, cst.Lambda: W.e_lambda,
     cst.NamedExpr: W.e_walrus, cst.ListComp: W.e_comp, cst.SetComp: W.e_comp,
     cst.GeneratorExp: W.e_comp, cst.DictComp: W.e_comp, cst.Await: W.e_await,
-    cst.Yield: W.e_yield, cst.From: W.e_from,
+    cst.Yield: W.e_yield, cst.From: W.e_from, cst.TemplatedString: W.e_fstring,
 }
 _Walker._STMT = {
     cst.SimpleStatementLine: W.s_small_body, cst.SimpleStatementSuite: W.s_small_body,
@@ -789,10 +791,17 @@ _Walker._STMT = {
     cst.Nonlocal: W.s_global, cst.Import: W.s_import, cst.ImportFrom: W.s_importfrom,
     cst.If: W.s_if, cst.For: W.s_for, cst.While: W.s_while, cst.Try: W.s_try,
     cst.TryStar: W.s_try, cst.With: W.s_with, cst.FunctionDef: W.s_def,
-    cst.ClassDef: W.s_class, cst.Match: W.s_match,
+    cst.ClassDef: W.s_class, cst.Match: W.s_match, cst.TypeAlias: W.s_typealias,
 }
 del W
 
+
+# Whitespace, comments and punctuation: nothing to learn below them.
+_LEAVES = (cst.BaseParenthesizableWhitespace, cst.EmptyLine, cst.TrailingWhitespace,
+           cst.Newline, cst.Comment, cst.LeftParen, cst.RightParen, cst.Comma, cst.Dot,
+           cst.BaseBinaryOp, cst.BaseBooleanOp, cst.BaseCompOp, cst.BaseUnaryOp,
+           cst.BaseAugOp, cst.AssignEqual, cst.Colon, cst.Semicolon, cst.ImportStar)
+_TEXT_PARTS = (cst.FormattedStringText, cst.TemplatedStringText)
 
 _BASE_NAMES: dict[type, str] = {
     cst.SimpleString: "str", cst.ConcatenatedString: "str", cst.FormattedString: "str",

@@ -9,9 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import libcst
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nbsplit.analyze import analyze_cell, analyze_notebook, analyze_source
+from nbsplit.analyze_text import mask_ipython
 from nbsplit.model import Call, Cell, CellFacts, Notebook
 
 SETS = ("defines", "reads", "mutates", "attributes")
@@ -376,3 +380,51 @@ def test_string_caps() -> None:
     facts = analyze_source(src)
     assert len(facts.strings) == 50
     assert all(len(s) == 200 for s in facts.strings)
+
+
+@pytest.mark.parametrize("source,expected", [
+    case("type Frame = dict[str, Column]", "type-alias", defines={"Frame"}, reads={"Column"}),
+    case("msg = t'{user} logged in'", "template-string", defines={"msg"}, reads={"user"}),
+    case("async def main():\n    async with session() as s:\n        await fetch(s, url)",
+         "async-def", functions={"main": ({"session", "fetch", "url"}, False)}),
+    case("d = {**base, 'k': v}\nz = m[1:2, ::step]", "dict-unpack-and-slices",
+         reads={"base", "v", "m", "step"}, defines={"d", "z"}),
+    case("@register(name)\ndef f():\n    pass", "decorator-runs-at-definition",
+         reads={"register", "name"}, call_names=["register"]),
+])
+def test_other_syntax(source: str, expected: dict[str, Any]) -> None:
+    check(analyze_source(source), expected)
+
+
+# Lines real cells are made of, valid and not, so that random cells mix magics, strings that
+# look like magics, open brackets and broken code.
+_FRAGMENTS = [
+    "import pandas as pd", "df = pd.read_csv('a.csv')", "df.head()", "%matplotlib inline",
+    "%time x = f(df)", "!pip install x", "files = !ls", "df.merge?", "%%time", "%%bash",
+    "x = (1 +", "     2)", "y = x % 3", "s = '''", "%not a magic inside a string", "'''",
+    "if x:", "    z = 1", "    %time g()", "else:", "    pass", "print 'py2'", "<<<<<<< HEAD",
+    "def f(a):", "    return a.b(c)", "class K:", "    attr = [i for i in r]", "# comment?",
+    "q = f'{a}' \\", "  + 'b'", "del q", "for i in range(3): total += i", "\t!echo {x}",
+    "", "    ", "??np.mean", "lambda: (", ")", "\"unterminated", "x = %sql SELECT 1",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=12))
+def test_any_cell_is_analysed_without_raising(lines: list[str]) -> None:
+    source = "\n".join(lines)
+    facts = analyze_source(source, 5)
+    assert facts.index == 5
+    assert (facts.error is None) == facts.parsed or not source.strip()
+    assert mask_ipython(source).source.count("\n") == source.count("\n")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=12))
+def test_masking_leaves_valid_python_alone(lines: list[str]) -> None:
+    source = "\n".join(lines)
+    try:
+        libcst.parse_module(source)
+    except libcst.ParserSyntaxError:
+        return
+    assert mask_ipython(source).source == source
