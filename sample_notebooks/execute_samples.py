@@ -12,12 +12,17 @@ recorded, so re-running gives the same file except for the one ``%time`` output 
 removed, so registered-model versions restart at 1 and outputs do not depend on earlier runs;
 they are removed again at the end.
 
+The JVM behind Spark writes its own log lines (with timestamps and host names) straight to the
+kernel's stderr; those lines are dropped from the stored outputs so the files stay reproducible.
+Everything the notebook code itself prints is kept.
+
 ``messy_sales.ipynb`` then gets a realistic, non-increasing ``execution_count`` sequence: it is
 meant to look like a notebook whose cells were run out of order (its code still runs in order).
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 import time
@@ -35,6 +40,48 @@ MESSY_COUNTS = (
     1, 2, 3, 4, 5, 6, 9, 7, 8, 10, 11, 12, 14, 13, 15, 16, 17, 18, 23, 19, 20, 21, 22, 24, 25,
     31, 26, 27, 28, 29, 30, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45,
 )
+
+
+# Lines the JVM (log4j, Hadoop, netlib, the JDK launcher) writes to the kernel's stderr.
+JVM_NOISE = re.compile(
+    r"^(\d\d/\d\d/\d\d \d\d:\d\d:\d\d \w+ |WARNING: Using incubator modules|Using Spark's default log4j"
+    r"|Setting default log level|To adjust logging level|netlib-blas|\[Stage \d+:|\s*$)"
+)
+
+
+def drop_jvm_noise(nb: nbformat.NotebookNode) -> None:
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for out in cell.outputs:
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                lines = [ln for ln in out["text"].splitlines(keepends=True) if not JVM_NOISE.match(ln)]
+                if not lines:
+                    continue
+                out["text"] = "".join(lines)
+            kept.append(out)
+        cell.outputs = kept
+
+
+def merge_streams(nb: nbformat.NotebookNode) -> None:
+    """Join consecutive stdout (or stderr) chunks: how output is chunked depends on timing."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        merged: list = []
+        for out in cell.outputs:
+            prev = merged[-1] if merged else None
+            if (
+                prev is not None
+                and out.get("output_type") == "stream"
+                and prev.get("output_type") == "stream"
+                and prev.get("name") == out.get("name")
+            ):
+                prev["text"] += out["text"]
+            else:
+                merged.append(out)
+        cell.outputs = merged
 
 
 def clean_artefacts(folder: Path = HERE) -> None:
@@ -79,6 +126,8 @@ def main(names: list[str]) -> int:
         clean_artefacts()
         start = time.perf_counter()
         nb = execute(path)
+        drop_jvm_noise(nb)
+        merge_streams(nb)
         if path.stem == "messy_sales":
             shuffle_execution_counts(nb)
         nbformat.write(nb, path)
