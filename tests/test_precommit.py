@@ -1,0 +1,113 @@
+"""The pre-commit integration, for real: ``.pre-commit-hooks.yaml`` validates, and
+``pre-commit try-repo <this repo> nbsplit-check`` passes on a clean repository and fails with
+the expected ``NBS1xx`` lines on a mistagged notebook and on a stale converted folder.
+
+try-repo builds the hook's virtualenv by pip-installing this project (core dependencies only)
+from the package index, so the end-to-end test is marked ``network`` (about 15-60 s). It uses
+the hook repository's committed state plus its staged and modified tracked files (untracked
+files are not part of the shadow copy pre-commit makes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat import v4
+
+ROOT = Path(__file__).resolve().parent.parent
+PRE_COMMIT = [sys.executable, "-m", "pre_commit"]
+
+
+def test_hooks_manifest_validates() -> None:
+    proc = subprocess.run([*PRE_COMMIT, "validate-manifest", str(ROOT / ".pre-commit-hooks.yaml")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_hooks_install_only_the_light_core() -> None:
+    import yaml
+
+    hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    assert set(hooks) == {"nbsplit-check", "nbsplit-tag"}
+    for hook in hooks.values():
+        assert hook["language"] == "python"
+        assert "additional_dependencies" not in hook  # pip install . -> core only
+        assert set(hook["types_or"]) == {"jupyter", "python"}
+    assert hooks["nbsplit-check"]["entry"] == "nbsplit check"
+    assert hooks["nbsplit-tag"]["entry"] == "nbsplit check --fix"
+
+
+def write_nb(path: Path, cells: list[tuple[str, list[str]]]) -> Path:
+    nb = v4.new_notebook()
+    for source, tags in cells:
+        cell = v4.new_code_cell(source)
+        if tags:
+            cell.metadata["tags"] = tags
+        nb.cells.append(cell)
+    nbformat.write(nb, path)
+    return path
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, timeout=60)
+
+
+def try_repo(repo: Path, env: dict[str, str], hook: str = "nbsplit-check") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*PRE_COMMIT, "try-repo", str(ROOT), hook, "--all-files"], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.network
+def test_try_repo_passes_clean_repo_and_fails_on_mistagged_and_stale(tmp_path: Path) -> None:
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path / "team"
+    repo.mkdir()
+    env = dict(os.environ, PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"),
+               GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com")
+    env.pop("VIRTUAL_ENV", None)
+    git(repo, "init", "-q")
+    good = write_nb(repo / "churn.ipynb", [
+        ("import pandas as pd", ["nbsplit:setup"]),
+        ("df = pd.read_csv('churn.csv')\ndf = df.dropna()", ["nbsplit:data-prep"]),
+        ("df.describe()", ["nbsplit:eda"]),
+    ])
+    (repo / "helpers.py").write_text("def f(x):\n    return x + 1\n")  # plain module: skipped
+    pipeline = repo / "churn_pipeline"
+    pipeline.mkdir()
+    manifest = {"source": {"path": "../churn.ipynb", "format": "ipynb",
+                           "sha256": hashlib.sha256(good.read_bytes()).hexdigest()}}
+    (pipeline / "nbsplit-manifest.json").write_text(json.dumps(manifest))
+    git(repo, "add", ".")
+
+    clean = try_repo(repo, env)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "Passed" in clean.stdout
+
+    write_nb(repo / "scoring.ipynb", [
+        ("import pandas as pd", ["nbsplit:setup"]),
+        ("new = pd.read_csv('new.csv')", ["nbsplit:predicton"]),
+    ])
+    git(repo, "add", ".")
+    mistagged = try_repo(repo, env)
+    assert mistagged.returncode == 1, mistagged.stdout + mistagged.stderr
+    assert ("scoring.ipynb:cell 1: NBS101 unknown stage tag 'nbsplit:predicton' "
+            "(did you mean 'nbsplit:prediction'?)") in mistagged.stdout
+    assert "churn.ipynb" not in mistagged.stdout.split("Failed", 1)[1]
+
+    (repo / "scoring.ipynb").unlink()
+    manifest["source"]["sha256"] = "0" * 64  # converted from another version of the notebook
+    (pipeline / "nbsplit-manifest.json").write_text(json.dumps(manifest))
+    git(repo, "add", "-A")
+    stale = try_repo(repo, env)
+    assert stale.returncode == 1, stale.stdout + stale.stderr
+    assert "churn.ipynb: NBS107 stages folder" in stale.stdout and "is stale" in stale.stdout
