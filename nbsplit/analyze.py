@@ -993,6 +993,7 @@ def analyze_notebook(nb: Notebook) -> tuple[CellFacts | None, ...]:
             continue
         facts, imports = _analyze(cell.source, cell.index, cell.language, imports,
                                   frozenset(shadowed))
-        shadowed.update(n for n in facts.defines if n in BUILTIN_NAMES)
+        # ``id = test["Id"]`` makes a later ``id`` a real read; ``_`` stays IPython's.
+        shadowed.update(n for n in facts.defines if n in BUILTIN_NAMES and n[0] != "_")
         out.append(facts)
     return tuple(out)

@@ -428,3 +428,10 @@ def test_masking_leaves_valid_python_alone(lines: list[str]) -> None:
     except libcst.ParserSyntaxError:
         return
     assert mask_ipython(source).source == source
+
+
+def test_throwaway_underscore_is_never_a_read() -> None:
+    nb = _notebook("fpr, tpr, _ = roc_curve(y, p)", "for _ in range(3):\n    pass\nprint(_)")
+    facts = analyze_notebook(nb)
+    assert facts[0] is not None and "_" in facts[0].defines
+    assert facts[1] is not None and "_" not in facts[1].reads
