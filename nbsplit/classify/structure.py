@@ -250,8 +250,10 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
     _metric_names(facts, ev, fits)
     _spark_sql(ctx, facts, own, ev)
 
+    if ev.stage_weight(V, exclude=("headings", "comments")) >= 2.5:
+        ev.scale(E, 0.4)  # plots and tables of model results are evaluation
     if facts.display_only:
-        other = max((w for s, w in ev.scores().items() if s not in (E, S)), default=0.0)
+        other = max((w for s, w in ev.scores().items() if s is not E), default=0.0)
         if other >= 2.0:
             ev.add(E, 0.6, "only displays values", SIGNAL)
         elif own:

@@ -1,0 +1,507 @@
+"""Inline before/after cases for every classifier signal, with named negative cases.
+
+Each case builds real ``Cell`` objects, runs the real ``nbsplit.analyze`` on them and classifies
+the whole notebook, so the sequence decoder is always part of the answer (as in real use).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from nbsplit.analyze import analyze_source
+from nbsplit.classify import classify_notebook, sequence
+from nbsplit.classify.headings import stage_words
+from nbsplit.config import Config, Rule
+from nbsplit.model import Cell, Classification, Diagnostic, Notebook, Stage
+
+D, E, F, T, V, P, M, S, K = (
+    Stage.DATA_PREP, Stage.EDA, Stage.FEATURIZATION, Stage.TRAINING, Stage.EVALUATION,
+    Stage.PREDICTION, Stage.MONITORING, Stage.SETUP, Stage.SKIP,
+)
+
+PRELUDE = """import numpy as np
+import pandas as pd
+import seaborn as sns
+import matplotlib.pyplot as plt
+import mlflow
+import joblib
+import pickle
+from scipy.stats import ks_2samp
+from sklearn.model_selection import train_test_split, GridSearchCV, cross_val_score
+from sklearn.preprocessing import StandardScaler, OneHotEncoder
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.metrics import roc_auc_score, accuracy_score, ConfusionMatrixDisplay
+"""
+
+
+def make_cell(i: int, spec) -> Cell:
+    if isinstance(spec, Cell):
+        return Cell(i, spec.kind, spec.source, spec.tags, language=spec.language, title=spec.title)
+    if isinstance(spec, tuple):
+        kind, source = spec
+        return Cell(i, {"md": "markdown"}.get(kind, kind), source)
+    return Cell(i, "code", spec)
+
+
+def classify(specs, config: Config = Config()) -> tuple[tuple[Classification, ...], tuple[Diagnostic, ...]]:
+    cells = tuple(make_cell(i, s) for i, s in enumerate(specs))
+    nb = Notebook(Path("nb.ipynb"), "ipynb", cells)
+    facts = tuple(analyze_source(c.source, c.index) if c.kind == "code" else None for c in cells)
+    return classify_notebook(nb, facts, config)
+
+
+def last_stage(source: str, before: tuple = ()) -> Classification:
+    """Classify ``source`` as the last cell of a notebook that starts with the usual imports."""
+    classes, _ = classify((PRELUDE, *before, source))
+    return classes[-1]
+
+
+# --- calls signal (api_table) --------------------------------------------------------------------
+CALL_CASES = [
+    pytest.param("df = pd.read_csv('data/churn.csv')", D, id="read_csv-is-data-prep"),
+    pytest.param("df = spark.read.format('delta').load('/mnt/raw/orders')", D, id="spark-read-is-data-prep"),
+    pytest.param("df = spark.table('main.raw.orders')", D, id="spark-table-is-data-prep"),
+    pytest.param("roc_auc_score(y_test, p)", V, id="roc_auc-is-evaluation"),
+    pytest.param("sns.pairplot(df, hue='churn')", E, id="pairplot-is-eda"),
+    pytest.param("sns.set_theme(style='whitegrid')", S, id="neg-seaborn-theme-is-setup-not-eda"),
+    pytest.param("tips = sns.load_dataset('tips')", D, id="neg-seaborn-load_dataset-is-data-prep-not-eda"),
+    pytest.param("df = pd.get_dummies(df, columns=['plan'])", F, id="get_dummies-is-featurization"),
+    pytest.param("scaler = StandardScaler()\nX_train_s = scaler.fit_transform(X_train)", F,
+                 id="scaler-fit_transform-is-featurization"),
+    pytest.param("grid = GridSearchCV(RandomForestClassifier(), {'max_depth': [3, 5]}, cv=5)\n"
+                 "grid.fit(X_train, y_train)\ngrid.best_params_", T, id="grid-search-is-training"),
+    pytest.param("scores = cross_val_score(RandomForestClassifier(), X, y, cv=5)\nprint(scores.mean())", T,
+                 id="cross_val_score-is-training"),
+    pytest.param("import xgboost as xgb\ndtrain = xgb.DMatrix(X_train, label=y_train)\n"
+                 "bst = xgb.train(params, dtrain, num_boost_round=100)", T, id="xgb-train-is-training"),
+    pytest.param("joblib.dump(model, 'model.pkl')", T, id="joblib-dump-model-is-training"),
+    pytest.param("with mlflow.start_run():\n    mlflow.log_param('n_estimators', 100)\n"
+                 "    mlflow.sklearn.log_model(model, 'model')", T, id="mlflow-logging-is-training"),
+    pytest.param("result = mlflow.models.evaluate(model_uri, eval_df, targets='churn', model_type='classifier')",
+                 V, id="mlflow-evaluate-is-evaluation"),
+    pytest.param("champion = mlflow.pyfunc.load_model('models:/main.ml.churn@champion')\n"
+                 "scored = champion.predict(new_customers)", P, id="pyfunc-load-predict-is-prediction"),
+    pytest.param("from evidently.report import Report\nfrom evidently.metric_preset import DataDriftPreset\n"
+                 "report = Report(metrics=[DataDriftPreset()])\n"
+                 "report.run(reference_data=train_df, current_data=new_df)", M, id="evidently-is-monitoring"),
+    pytest.param("stat, p = ks_2samp(train_df['age'], new_df['age'])", M, id="ks_2samp-is-monitoring"),
+    pytest.param("dbutils.widgets.text('env', 'dev')", S, id="widgets-are-setup"),
+    pytest.param("fe.create_table(name='main.ml.customer_features', primary_keys=['id'], df=features_df)", F,
+                 id="feature-table-is-featurization"),
+    pytest.param("training_set = fe.create_training_set(df=labels, feature_lookups=lookups, label='churn')", T,
+                 id="create_training_set-is-training"),
+    pytest.param("preds = fe.score_batch(model_uri=uri, df=batch_df)", P, id="score_batch-is-prediction"),
+    pytest.param("import shap\nexplainer = shap.TreeExplainer(model)\nshap_values = explainer.shap_values(X_test)\n"
+                 "shap.summary_plot(shap_values, X_test)", V, id="shap-is-evaluation"),
+    pytest.param("imp = pd.Series(model.feature_importances_, index=X.columns).sort_values()\nimp.plot.barh()", V,
+                 id="feature-importances-are-evaluation"),
+    pytest.param("ConfusionMatrixDisplay.from_estimator(model, X_test, y_test)", V,
+                 id="confusion-display-is-evaluation"),
+    pytest.param("import tensorflow as tf\nmodel = tf.keras.Sequential([tf.keras.layers.Dense(1)])\n"
+                 "model.compile(optimizer='adam', loss='binary_crossentropy')", T, id="keras-build-is-training"),
+    pytest.param("history = model.fit(X_train, y_train, epochs=10, validation_split=0.2)", T,
+                 id="keras-fit-is-training"),
+    pytest.param("loss, acc = model.evaluate(X_test, y_test)", V, id="keras-evaluate-is-evaluation"),
+    pytest.param("for epoch in range(10):\n    optimizer.zero_grad()\n    loss = criterion(net(xb), yb)\n"
+                 "    loss.backward()\n    optimizer.step()", T, id="torch-loop-is-training"),
+    pytest.param("df.describe()", E, id="neg-describe-is-eda-not-data-prep"),
+    pytest.param("df.corr()", E, id="corr-is-eda"),
+]
+
+
+@pytest.mark.parametrize(("source", "expected"), CALL_CASES)
+def test_calls_signal(source: str, expected: Stage) -> None:
+    got = last_stage(source)
+    assert got.stage is expected, got
+
+
+# --- structure signal ----------------------------------------------------------------------------
+STRUCTURE_CASES = [
+    pytest.param("df.head()", E, id="head-alone-is-eda"),
+    pytest.param("df.shape", E, id="shape-alone-is-eda"),
+    pytest.param("df['plan'].value_counts()", E, id="value_counts-is-eda"),
+    pytest.param("df.dropna(inplace=True)", D, id="dropna-is-data-prep"),
+    pytest.param("df = df.drop_duplicates().rename(columns={'Cust ID': 'customer_id'})", D, id="dedupe-rename"),
+    pytest.param("df = df[df['age'] > 0]", D, id="row-filter-is-data-prep"),
+    pytest.param("df.loc[df['age'] > 120, 'age'] = np.nan", D, id="loc-fix-is-data-prep"),
+    pytest.param("full = pd.concat([train, test], ignore_index=True)\n"
+                 "full['Fare'] = full['Fare'].fillna(full['Fare'].median())", D, id="joint-cleaning-is-data-prep"),
+    pytest.param("import pandas as pd\nimport numpy as np", S, id="imports-only-are-setup"),
+    pytest.param("%pip install xgboost", S, id="pip-magic-is-setup"),
+    pytest.param("!pip install -q lightgbm", S, id="shell-pip-is-setup"),
+    pytest.param("SEED = 42\nTEST_SIZE = 0.2\nDATA_DIR = 'data/'", S, id="constants-are-setup"),
+    pytest.param("np.random.seed(42)", S, id="seed-is-setup"),
+    pytest.param("import warnings\nwarnings.filterwarnings('ignore')", S, id="warnings-are-setup"),
+    pytest.param("from pyspark.sql import SparkSession\nspark = SparkSession.builder.appName('x').getOrCreate()", S,
+                 id="spark-session-is-setup"),
+    pytest.param("pd.set_option('display.max_columns', None)", S, id="display-option-is-setup"),
+    pytest.param("import sys\nsys.path.append('..')", S, id="sys-path-is-setup"),
+    pytest.param("X = df.drop('churn', axis=1)\ny = df['churn']", F, id="building-X-y-is-featurization"),
+    pytest.param("df['fare_per_person'] = df['fare'] / df['family_size']", F, id="derived-column-is-featurization"),
+    pytest.param("df['age'] = df['age'].astype(int)", D, id="neg-type-fix-is-data-prep-not-featurization"),
+    pytest.param("X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=42)", T,
+                 id="split-is-training"),
+    pytest.param("train, test = df.randomSplit([0.8, 0.2], seed=42)", T, id="randomSplit-is-training"),
+    pytest.param("model = RandomForestClassifier(n_estimators=200)\nmodel.fit(X_train, y_train)", T,
+                 id="fit-is-training"),
+    pytest.param("model.fit(X_train, y_train)\nprint(roc_auc_score(y_test, model.predict_proba(X_test)[:, 1]))", T,
+                 id="neg-fit-then-quick-score-is-training-not-evaluation"),
+    pytest.param("p = model.predict_proba(X_test)[:, 1]\nprint(roc_auc_score(y_test, p))", V,
+                 id="predict-on-test-with-metric-is-evaluation"),
+    pytest.param("y_pred = model.predict(X_test)", V, id="predict-on-X_test-is-evaluation"),
+    pytest.param("y_pred = modelo.predict(x_teste)", V, id="predict-on-x_teste-is-evaluation"),
+    pytest.param("preds = model.predict(new_df)\n"
+                 "pd.DataFrame({'id': new_df['id'], 'churn': preds}).to_csv('submission.csv', index=False)", P,
+                 id="neg-predict-new-data-and-submission-is-prediction"),
+    pytest.param("model.save('model.h5')", T, id="keras-save-is-training"),
+    pytest.param("loaded = pickle.load(open('model.pkl', 'rb'))\npreds = loaded.predict(new_data)", P,
+                 id="pickle-load-then-predict-is-prediction"),
+    pytest.param("psi = calculate_psi(train_df['score'], new_df['score'])", M, id="psi-helper-is-monitoring"),
+    pytest.param("df = spark.sql('SELECT * FROM main.raw.orders WHERE amount > 0')", D,
+                 id="spark-sql-load-is-data-prep"),
+    pytest.param("display(spark.sql('SELECT country, COUNT(*) AS n FROM orders GROUP BY country'))", E,
+                 id="spark-sql-grouped-display-is-eda"),
+]
+
+
+@pytest.mark.parametrize(("source", "expected"), STRUCTURE_CASES)
+def test_structure_signal(source: str, expected: Stage) -> None:
+    got = last_stage(source)
+    assert got.stage is expected, got
+
+
+SQL_CASES = [
+    pytest.param("%sql\nSELECT country, COUNT(*) AS n, AVG(amount) FROM sales GROUP BY country", E, id="sql-groupby-eda"),
+    pytest.param("%sql\nCREATE OR REPLACE TABLE clean_orders AS SELECT * FROM raw_orders WHERE id IS NOT NULL", D,
+                 id="sql-create-data-prep"),
+    pytest.param("%sql\nCREATE OR REPLACE TABLE customer_features AS SELECT id, COUNT(*) AS n FROM orders GROUP BY id",
+                 F, id="sql-feature-table-featurization"),
+    pytest.param("%sql\nDESCRIBE TABLE main.raw.orders", E, id="sql-describe-eda"),
+    pytest.param("%sh\nwget https://example.com/data.zip && unzip data.zip", D, id="sh-download-data-prep"),
+    pytest.param("%run ./00_setup", S, id="run-is-setup"),
+]
+
+
+@pytest.mark.parametrize(("source", "expected"), SQL_CASES)
+def test_databricks_magic_cells(source: str, expected: Stage) -> None:
+    lang = source.split("\n", 1)[0].lstrip("%").split()[0]
+    cell = Cell(0, "code", source, language=lang if lang in ("sql", "sh", "run") else "python")
+    got = last_stage(cell)
+    assert got.stage is expected, got
+
+
+def test_kaggle_test_csv_predict_is_prediction_not_evaluation() -> None:
+    classes, _ = classify((
+        PRELUDE,
+        "train = pd.read_csv('../input/train.csv')\ntest = pd.read_csv('../input/test.csv')",
+        "X = train.drop('Survived', axis=1)\ny = train['Survived']",
+        "X_train, X_val, y_train, y_val = train_test_split(X, y, test_size=0.2)",
+        "model = RandomForestClassifier()\nmodel.fit(X_train, y_train)",
+        "val_pred = model.predict(X_val)\naccuracy_score(y_val, val_pred)",
+        "X_sub = test[X.columns]\ntest_pred = model.predict(X_sub)",
+        "output = pd.DataFrame({'PassengerId': test.PassengerId, 'Survived': test_pred})\noutput.to_csv('submission.csv', index=False)",
+    ))
+    assert [c.stage for c in classes[1:]] == [D, F, T, T, V, P, P]
+
+
+def test_spark_ml_transform_on_split_is_evaluation() -> None:
+    classes, _ = classify((
+        "from pyspark.ml.classification import LogisticRegression\n"
+        "from pyspark.ml.evaluation import BinaryClassificationEvaluator",
+        "train, test = df.randomSplit([0.8, 0.2], seed=1)",
+        "lr = LogisticRegression(featuresCol='features', labelCol='label')\nlr_model = lr.fit(train)",
+        "predictions = lr_model.transform(test)\nevaluator = BinaryClassificationEvaluator()\n"
+        "auc = evaluator.evaluate(predictions)",
+    ))
+    assert [c.stage for c in classes[1:]] == [T, T, V]
+
+
+def test_joblib_load_then_predict_new_file_is_prediction() -> None:
+    classes, _ = classify((
+        PRELUDE,
+        "model = joblib.load('model.joblib')",
+        "new = pd.read_csv('new_customers.csv')\nnew['churn_score'] = model.predict_proba(new[features])[:, 1]",
+        "new.to_parquet('scored.parquet')",
+    ))
+    assert [c.stage for c in classes[2:]] == [P, P]
+
+
+# --- headings signal -------------------------------------------------------------------------------
+HEADING_WORDS = [
+    pytest.param("Avaliação do modelo", V, id="pt-avaliacao"),
+    pytest.param("Preparação dos dados", D, id="pt-preparacao"),
+    pytest.param("Limpeza", D, id="pt-limpeza"),
+    pytest.param("Análise exploratória", E, id="pt-analise-exploratoria"),
+    pytest.param("Engenharia de atributos", F, id="pt-engenharia"),
+    pytest.param("Treinamento", T, id="pt-treinamento"),
+    pytest.param("Predição", P, id="pt-predicao"),
+    pytest.param("Monitoramento", M, id="pt-monitoramento"),
+    pytest.param("Carregamento dos dados", D, id="pt-carregamento"),
+    pytest.param("Importação das bibliotecas", S, id="pt-importacao-bibliotecas-setup"),
+    pytest.param("Importação dos dados", D, id="neg-pt-importacao-dados-is-data-prep-not-setup"),
+    pytest.param("Preparación de datos", D, id="es-preparacion"),
+    pytest.param("Análisis exploratorio", E, id="es-analisis"),
+    pytest.param("Ingeniería de características", F, id="es-ingenieria"),
+    pytest.param("Entrenamiento", T, id="es-entrenamiento"),
+    pytest.param("Evaluación", V, id="es-evaluacion"),
+    pytest.param("Predicción", P, id="es-prediccion"),
+    pytest.param("Monitoreo", M, id="es-monitoreo"),
+    pytest.param("Data cleaning", D, id="en-cleaning"),
+    pytest.param("Load data", D, id="en-load"),
+    pytest.param("EDA", E, id="en-eda"),
+    pytest.param("Feature engineering", F, id="en-fe"),
+    pytest.param("Modeling", T, id="en-modeling"),
+    pytest.param("Model evaluation", V, id="neg-en-model-evaluation-is-evaluation-not-training"),
+    pytest.param("Feature importance", V, id="neg-feature-importance-is-evaluation-not-featurization"),
+    pytest.param("Inference", P, id="en-inference"),
+    pytest.param("Submission", P, id="en-submission"),
+    pytest.param("Drift", M, id="en-drift"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), HEADING_WORDS)
+def test_heading_words(text: str, expected: Stage) -> None:
+    found = stage_words(text)
+    assert found, text
+    best = max(found, key=lambda sw: sw[1])
+    assert best[0] is expected and best[1] == 1.0, found
+
+
+def test_previsao_is_weaker_than_predicao() -> None:
+    weak = dict(stage_words("Previsão"))
+    strong = dict(stage_words("Predição"))
+    assert weak.get(P, 0) < strong[P]
+
+
+def test_heading_gives_evidence_less_cell_its_stage() -> None:
+    classes, _ = classify((
+        PRELUDE,
+        "df = pd.read_csv('vendas.csv')",
+        ("md", "## Engenharia de features"),
+        "df2 = df.copy()\ncols = ['a', 'b']",
+        "df2 = df2[cols]",
+    ))
+    assert classes[3].stage is F and classes[3].origin == "heading"
+    assert classes[4].stage is F and classes[4].origin == "heading"
+    assert any("Engenharia de features" in r for r in classes[4].reasons)
+
+
+def test_code_wins_over_heading() -> None:
+    classes, _ = classify((PRELUDE, ("md", "## Treinamento do modelo"), "df.head()"))
+    assert classes[2].stage is E
+
+
+def test_databricks_title_is_evidence() -> None:
+    cell = Cell(0, "code", "df2 = df.copy()", title="Feature engineering")
+    classes, _ = classify((PRELUDE, "df = pd.read_csv('x.csv')", cell))
+    assert classes[2].stage is F
+
+
+# --- sequence decoding -------------------------------------------------------------------------------
+def test_viterbi_fills_evidence_less_cell_from_neighbours() -> None:
+    classes, _ = classify((
+        PRELUDE,
+        "model = RandomForestClassifier()\nmodel.fit(X_train, y_train)",
+        "n_trees = len(model.estimators_)",
+        "grid = GridSearchCV(model, {'max_depth': [3, 5]})\ngrid.fit(X_train, y_train)",
+    ))
+    middle = classes[2]
+    assert middle.stage is T and middle.origin == "neighbour"
+    assert 0.4 <= middle.confidence <= 0.7
+    assert "follows training cells" in middle.reasons
+    assert classes[1].confidence >= 0.85
+
+
+def test_decode_prefers_forward_progress() -> None:
+    labels, margins, _ = sequence.decode([
+        [3, 0, 0, 0, 0, 0, 0, 0],
+        [0, 0, 0, 0, 0, 0, 0, 0],
+        [0, 0, 0, 3, 0, 0, 0, 0],
+    ])
+    assert labels[0] is D and labels[2] is T
+    assert labels[1] in (D, T)
+    assert margins[0] > margins[1]
+
+
+def test_setup_is_transparent() -> None:
+    # a setup cell between training cells does not reset progress to the start
+    labels, _, _ = sequence.decode([
+        [0, 0, 0, 3, 0, 0, 0, 0],
+        [0, 0, 0, 0, 0, 0, 0, 4],
+        [0, 0, 0, 0, 0, 0, 0, 0],
+    ])
+    assert labels == [T, S, T]
+
+
+def test_confidence_range() -> None:
+    assert sequence.confidence(4.0, contextual=False) >= 0.9
+    assert sequence.confidence(0.0, contextual=False) == 0.5
+    assert 0.4 <= sequence.confidence(1.0, contextual=True) <= 0.7
+
+
+# --- tags and directives -------------------------------------------------------------------------------
+def test_tag_wins_over_heuristics() -> None:
+    cell = Cell(0, "code", "model.fit(X_train, y_train)", tags=("nbsplit:eda",))
+    got = last_stage(cell)
+    assert (got.stage, got.confidence, got.origin) == (E, 1.0, "tag")
+
+
+def test_directive_wins_over_heuristics() -> None:
+    got = last_stage("# nbsplit: training\ndf.head()")
+    assert (got.stage, got.confidence, got.origin) == (T, 1.0, "directive")
+
+
+def test_directive_after_magic_line() -> None:
+    cell = Cell(0, "code", "%sql\n-- nbsplit: featurization\nSELECT * FROM t", language="sql")
+    got = last_stage(cell)
+    assert (got.stage, got.origin) == (F, "directive")
+
+
+def test_unknown_tag_is_error_with_suggestion() -> None:
+    cell = Cell(0, "code", "df.head()", tags=("nbsplit:trainig",))
+    classes, diags = classify((PRELUDE, cell))
+    errors = [d for d in diags if d.severity == "error"]
+    assert errors == [Diagnostic("error", "unknown stage tag 'nbsplit:trainig' (did you mean 'nbsplit:training'?)", 1)]
+    assert classes[1].stage is E  # still classified by the heuristics
+
+
+def test_unknown_directive_is_error_with_suggestion() -> None:
+    _, diags = classify((PRELUDE, "# nbsplit: evaluaton\nprint(1)"))
+    assert any(d.severity == "error" and "did you mean 'nbsplit: evaluation'" in d.message for d in diags)
+
+
+def test_two_stage_tags_is_error() -> None:
+    cell = Cell(0, "code", "df.head()", tags=("nbsplit:eda", "nbsplit:training"))
+    _, diags = classify((cell,))
+    assert [d.severity for d in diags if "two different stage tags" in d.message] == ["error"]
+
+
+def test_noqa_tag_is_not_a_stage() -> None:
+    cell = Cell(0, "code", "df.head()", tags=("nbsplit:noqa",))
+    classes, diags = classify((PRELUDE, cell))
+    assert classes[1].stage is E and classes[1].origin != "tag"
+    assert not [d for d in diags if d.severity == "error"]
+
+
+def test_tagged_markdown_cell() -> None:
+    classes, _ = classify((PRELUDE, Cell(0, "markdown", "Some notes", tags=("nbsplit:skip",)), "df.head()"))
+    assert classes[1].stage is K and classes[1].origin == "tag"
+
+
+# --- user rules ------------------------------------------------------------------------------------------
+def test_user_call_rule() -> None:
+    config = Config(rules=(Rule(stage=F, call="acme.features.*"),))
+    classes, _ = classify((PRELUDE, "import acme.features as af\nfeats = af.build(df)"), config)
+    got = classes[1]
+    assert (got.stage, got.confidence, got.origin) == (F, 0.95, "rule")
+    assert got.reasons == ("user rule: call acme.features.* -> featurization",)
+
+
+def test_user_source_rule_and_tag_beats_rule() -> None:
+    config = Config(rules=(Rule(stage=D, source=r"spark\.table\(.*bronze"),))
+    tagged = Cell(0, "code", "x = spark.table('main.bronze.events')", tags=("nbsplit:eda",))
+    classes, _ = classify((PRELUDE, "events = spark.table('main.bronze.events').count()", tagged), config)
+    assert (classes[1].stage, classes[1].origin) == (D, "rule")
+    assert (classes[2].stage, classes[2].origin) == (E, "tag")
+
+
+def test_rule_that_does_not_match_leaves_heuristics() -> None:
+    config = Config(rules=(Rule(stage=M, call="acme.*"),))
+    assert classify((PRELUDE, "df.head()"), config)[0][1].stage is E
+
+
+# --- helpers, empty and comment cells ---------------------------------------------------------------------
+HELPER_PLOT = "def plot_dist(frame, col):\n    sns.histplot(frame[col])\n    plt.show()"
+
+
+def test_helper_used_by_one_stage_belongs_to_it() -> None:
+    classes, _ = classify((PRELUDE, "df = pd.read_csv('x.csv')", HELPER_PLOT, "plot_dist(df, 'age')",
+                           "plot_dist(df, 'fare')"))
+    assert classes[2].stage is E and "helper used by eda cells" in classes[2].reasons
+    assert classes[3].stage is E  # calling a plotting helper is eda
+
+
+def test_helper_used_by_two_stages_is_setup() -> None:
+    classes, _ = classify((
+        PRELUDE,
+        "def show(x):\n    print(x)",
+        "df = pd.read_csv('x.csv')",
+        "df.describe()\nshow(df)",
+        "model = RandomForestClassifier()\nmodel.fit(X_train, y_train)\nshow(model)",
+    ))
+    assert classes[1].stage is S and classes[1].reasons == ("helper used by eda, training cells",)
+
+
+def test_helper_never_called_takes_context() -> None:
+    classes, _ = classify((PRELUDE, "model = RandomForestClassifier()\nmodel.fit(X, y)",
+                           "def unused(a):\n    return a", "roc_auc_score(y_test, model.predict(X_test))"))
+    assert classes[2].origin == "neighbour"
+
+
+def test_empty_cell_is_skip() -> None:
+    classes, _ = classify((PRELUDE, "   \n", "df.head()"))
+    assert classes[1] == Classification(1, K, 1.0, "default", ("empty cell",))
+
+
+def test_comment_only_cell_takes_context() -> None:
+    classes, _ = classify((PRELUDE, "df = pd.read_csv('x.csv')\ndf = df.dropna()", "# TODO: look again", "df = df.drop_duplicates()"))
+    assert classes[2].stage is D and classes[2].origin == "neighbour"
+
+
+# --- markdown ------------------------------------------------------------------------------------------------
+def test_markdown_belongs_to_its_section_and_title_is_setup() -> None:
+    classes, _ = classify((
+        ("md", "# Churn model\nPredicts churn."),
+        PRELUDE,
+        ("md", "## Avaliação do modelo"),
+        "print(roc_auc_score(y_test, model.predict_proba(X_test)[:, 1]))",
+        ("raw", "raw text"),
+    ))
+    assert classes[0].stage is S
+    assert classes[2].stage is V
+    assert classes[4].stage is V  # trailing raw cell follows the last section
+
+
+# --- diagnostics and contract --------------------------------------------------------------------------------
+def test_parse_fallback_warning() -> None:
+    _, diags = classify((PRELUDE, "print 'hello'"))
+    assert any(d.severity == "warning" and d.message.startswith("could not parse: ") and d.cell == 1 for d in diags)
+
+
+def test_uncertain_cells_are_warned() -> None:
+    classes, diags = classify((PRELUDE, "a = b"), Config(threshold=0.99))
+    assert any(d.cell == 1 and "uncertain" in d.message for d in diags)
+    _, none = classify((PRELUDE, "a = b"), Config(threshold=0.0))
+    assert not [d for d in none if "uncertain" in d.message]
+
+
+def test_one_classification_per_cell_in_order() -> None:
+    specs = (("md", "# T"), PRELUDE, "", ("raw", "r"), "df.head()", ("md", "text"))
+    classes, _ = classify(specs)
+    assert [c.index for c in classes] == list(range(len(specs)))
+    assert all(0.0 <= c.confidence <= 1.0 and c.reasons for c in classes)
+    assert all(len(c.reasons) <= 3 for c in classes)
+
+
+def test_thousand_cells_fast() -> None:
+    sources = [PRELUDE, "df = pd.read_csv('a.csv')", "df.head()", "df['r'] = df['a'] / df['b']",
+               "model.fit(X_train, y_train)", "print(accuracy_score(y_test, model.predict(X_test)))",
+               "def f(x):\n    return x + 1", "f(df)", "sns.heatmap(df.corr())"]
+    cells = []
+    for i in range(1000):
+        if i % 8 == 0:
+            cells.append(Cell(i, "markdown", "## Feature engineering\nsome words"))
+        else:
+            cells.append(Cell(i, "code", sources[i % len(sources)]))
+    nb = Notebook(Path("big.ipynb"), "ipynb", tuple(cells))
+    facts = tuple(analyze_source(c.source, c.index) if c.kind == "code" else None for c in cells)
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        classes, _ = classify_notebook(nb, facts, Config())
+        best = min(best, time.perf_counter() - start)
+    assert len(classes) == 1000
+    assert best < 0.3, best
