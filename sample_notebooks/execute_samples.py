@@ -108,7 +108,8 @@ def execute(path: Path, timeout: int = 600) -> nbformat.NotebookNode:
 
 
 def shuffle_execution_counts(nb: nbformat.NotebookNode) -> None:
-    code = [c for c in nb.cells if c.cell_type == "code"]
+    # nbclient (like Jupyter) leaves empty cells unnumbered
+    code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
     if len(code) > len(MESSY_COUNTS):
         raise SystemExit(f"messy_sales has {len(code)} code cells; extend MESSY_COUNTS")
     for cell, count in zip(code, MESSY_COUNTS):
