@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections import defaultdict
 from contextlib import contextmanager
@@ -36,7 +37,7 @@ from typing import Any, Iterator, Mapping, Sequence
 from nbsplit.check_rules import RULES, CellMarks, scan_cell
 from nbsplit.config import Config
 from nbsplit.errors import EXIT_OK, EXIT_PROBLEMS, NbsplitError
-from nbsplit.model import Classification, Diagnostic, Notebook, Severity, SplitPlan
+from nbsplit.model import Classification, Diagnostic, Handoff, Notebook, Severity, SplitPlan, Stage
 
 __all__ = [
     "Problem",
@@ -190,6 +191,8 @@ def check_files(
                     found.extend(_check_stages(path, stages_dir, manifests))  # type: ignore[arg-type]
                 else:
                     found.extend(_check_sibling_stages(path, sibling_cache))
+        # linters' order: file-level first, then by cell, then by code
+        found.sort(key=lambda p: (-1 if p.cell is None else p.cell, p.code))
         problems.extend(_filter(found, config))
     return CheckReport(problems=tuple(problems), fixes=tuple(fixes), checked=tuple(checked),
                        skipped=tuple(skipped), strict=strict, timings=dict(timer.totals))
@@ -348,48 +351,69 @@ def _plan_problems(nb: Notebook, plan: SplitPlan) -> list[Problem]:
     def first(cell: int | None) -> str:
         return nb.cells[cell].first_line if cell is not None and 0 <= cell < len(nb.cells) else ""
 
-    cycles = _cycle_messages(plan)
+    loops = _stage_loops(plan)
     found = []
-    reported_cycles: set[int] = set()
     for diag in plan.diagnostics:
         code = _plan_code(diag)
         if code is None:
             continue
-        if code == "NBS105" and diag.cell in cycles:
-            code, message = "NBS106", cycles[diag.cell]
-            reported_cycles.add(diag.cell)  # type: ignore[arg-type]
-        else:
-            message = diag.message
+        message = diag.message
+        if code == "NBS105" and diag.cell is not None and loops:
+            cycle = _cycle_message(plan, diag, loops)
+            if cycle is not None:
+                code, message = "NBS106", cycle
         found.append(_problem(nb.path, diag.cell, code, message, first(diag.cell)))
-    for cell, message in cycles.items():
-        if cell not in reported_cycles:
-            found.append(_problem(nb.path, cell, "NBS106", message, first(cell)))
     return found
 
 
-def _cycle_messages(plan: SplitPlan) -> dict[int, str]:
-    """Cell -> NBS106 message, for each backward handoff that closes a cycle between stages.
+_READS_FROM = re.compile(r"reads (?P<names>.+?) (?:from|computed by) cell (?P<writer>\d+)")
 
-    With ``strict`` the planner keeps a backward read as a handoff from the later stage, so
-    the stage graph may loop: data-prep loads ``model`` from training, which loads ``df`` from
-    data-prep. A backward read that loops is reported as a cycle (NBS106) naming every cell on
-    the loop; one that does not (an eda cell reading the model) stays NBS105.
+
+def _cycle_message(plan: SplitPlan, diag: Diagnostic, loops: dict[tuple[Stage, Stage], list[Handoff]]) -> str | None:
+    """The NBS106 message for a backward read that closes a loop, else None."""
+    m = _READS_FROM.search(diag.message)
+    if m is None or diag.cell is None:
+        return None
+    writer = int(m.group("writer"))
+    if not 0 <= writer < len(plan.classifications):
+        return None
+    consumer, producer = plan.classifications[diag.cell].stage, plan.classifications[writer].stage
+    loop = loops.get((consumer, producer))
+    if loop is None:
+        return None
+    stages = " -> ".join([consumer.value, producer.value, *(h.producer.value for h in loop)])
+    steps = [f"cell {diag.cell} ({consumer}) reads {m.group('names')} from cell {writer} ({producer})"]
+    steps += [f"cell {h.before_cell} ({h.consumer}) reads `{h.name}` from cell {h.version} ({h.producer})"
+              for h in loop]
+    return (f"cycle between stages {stages}: {'; '.join(steps)}; tag cell {diag.cell} "
+            f"nbsplit:{producer}, or stop it reading {m.group('names')}")
+
+
+def _stage_loops(plan: SplitPlan) -> dict[tuple[Stage, Stage], list[Handoff]]:
+    """(consumer, later producer) -> the forward loads that lead from the producer back to the
+    consumer, for each backward load that closes a cycle between stages.
+
+    With ``strict`` the planner keeps a backward read as a load from the later stage, so the
+    stage graph may loop: data-prep loads ``model`` from training, which loads ``df`` from
+    data-prep. Such a read is reported as a cycle (NBS106) naming every cell on the loop; one
+    that does not loop (an eda cell showing the trained model) stays NBS105. Only forward loads
+    make up the way back: a loop through a second backward read is that read's own report, so
+    each message points at the cell to change.
     """
-    from nbsplit.model import Handoff, Stage
-
-    edges: dict[Stage, dict[Stage, Handoff]] = defaultdict(dict)  # consumer -> producer -> first handoff
+    edges: dict[Stage, dict[Stage, Handoff]] = defaultdict(dict)  # consumer -> producer -> first load
     for sp in plan.stages:
         for h in sorted(sp.handoffs_in, key=lambda h: (h.before_cell, h.version)):
             if h.producer != h.consumer:
                 edges[h.consumer].setdefault(h.producer, h)
 
-    def path(start: Stage, goal: Stage) -> list[Handoff] | None:
-        """Handoffs along a chain of loads from ``start`` back to ``goal`` (BFS, shortest)."""
+    def forward_path(start: Stage, goal: Stage) -> list[Handoff] | None:
         queue: list[tuple[Stage, list[Handoff]]] = [(start, [])]
         seen = {start}
         while queue:
             stage, trail = queue.pop(0)
             for producer, h in sorted(edges.get(stage, {}).items(), key=lambda kv: kv[0].order):
+                if producer.order >= stage.order:
+                    continue
                 if producer == goal:
                     return trail + [h]
                 if producer not in seen:
@@ -397,21 +421,14 @@ def _cycle_messages(plan: SplitPlan) -> dict[int, str]:
                     queue.append((producer, trail + [h]))
         return None
 
-    out: dict[int, str] = {}
+    loops: dict[tuple[Stage, Stage], list[Handoff]] = {}
     for consumer, producers in list(edges.items()):
-        for producer, back in producers.items():
-            if producer.order <= consumer.order:
-                continue  # forward load: fine
-            loop = path(producer, consumer)
-            if loop is None or back.before_cell in out:
-                continue
-            chain = [back, *loop]
-            stages = " -> ".join([consumer.value, *(h.producer.value for h in chain)])
-            steps = "; ".join(f"cell {h.before_cell} ({h.consumer}) reads `{h.name}` from cell {h.version} "
-                              f"({h.producer})" for h in chain)
-            out[back.before_cell] = (f"cycle between stages {stages}: {steps}; tag cell {back.before_cell} "
-                                     f"nbsplit:{producer}, or stop it reading `{back.name}`")
-    return out
+        for producer in producers:
+            if producer.order > consumer.order:
+                path = forward_path(producer, consumer)
+                if path is not None:
+                    loops[(consumer, producer)] = path
+    return loops
 
 
 def _plan_code(diag: Diagnostic) -> str | None:
