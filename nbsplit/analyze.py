@@ -60,7 +60,7 @@ SIDE_EFFECT_METHODS: frozenset[str] = frozenset({
     "set_tracking_uri", "set_registry_uri", "set_experiment", "autolog", "start_run", "end_run",
     "set_tag", "set_tags", "use", "set_theme", "set_style", "set_context", "set_palette",
     "basicConfig", "setLevel", "upload", "upload_file", "put", "post", "mount", "unmount",
-    "rm", "cp", "mv", "install", "login", "init", "log",
+    "rm", "cp", "mv", "mkdirs", "install", "login", "init", "log",
 })
 _MLFLOW_WRITE_PREFIXES = ("log", "set_", "start_run", "end_run", "register", "autolog", "create",
                           "delete", "save", "enable", "disable", "transition")
@@ -414,6 +414,8 @@ class _Walker:
         if ".write." in name or ".writeStream." in name or name.startswith("mlflow.") and \
                 method.startswith(_MLFLOW_WRITE_PREFIXES):
             return True
+        if ".widgets." in name and method not in ("get", "getArgument", "getAll"):
+            return True  # dbutils.widgets.text(...) creates a notebook parameter
         if method == "sql" and node.args:
             first = node.args[0].value
             if type(first) is cst.SimpleString:
