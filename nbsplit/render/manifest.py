@@ -1,0 +1,115 @@
+"""``nbsplit-manifest.json``: where every source cell went, what crosses between stages, the DAG.
+
+Shape (keys in this order, JSON with 2-space indent)::
+
+    {"nbsplit_version": "0.1.0", "classifier_version": "...",
+     "source": {"path": "../churn.ipynb", "sha256": "...", "format": "ipynb"},
+     "cells": [{"index": 0, "stage": "setup", "file": "01_data-prep.ipynb", "cell": 5,
+                "also": [{"file": "04_training.ipynb", "cell": 6}]},
+               {"index": 3, "stage": "skip", "file": null, "cell": null}, ...],
+     "handoffs": [{"key": "df__c2", "name": "df", "version": 2, "from": "data-prep",
+                   "to": "eda", "before_cell": 3}, ...],
+     "dag": {"data-prep": [], "eda": ["data-prep"], ...},
+     "stages": [{"name": "data-prep", "file": "01_data-prep.ipynb"}, ...],
+     "parameters": {"handoff_dir": "...", ...}}
+
+``source.path`` is relative to the output folder; ``cell`` is the position of the cell in its
+stage notebook (generated cells counted). A cell whose only content went into a stage's
+generated imports or helpers cell (an import-only setup cell, a helper definition) has
+``"file": null`` and lists those under ``"generated": [{"file", "kind"}]``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from nbsplit import __version__
+from nbsplit.model import SplitPlan
+from nbsplit.render.notebooks import RenderedStage
+
+__all__ = ["MANIFEST_NAME", "manifest", "manifest_json", "classifier_version"]
+
+MANIFEST_NAME = "nbsplit-manifest.json"
+
+
+def classifier_version() -> str:
+    try:
+        import nbsplit.classify as classify
+    except ImportError:  # pragma: no cover - classify is part of the core package
+        return __version__
+    return str(getattr(classify, "CLASSIFIER_VERSION", None) or getattr(classify, "__version__", None) or __version__)
+
+
+def manifest(plan: SplitPlan, stages: Sequence[RenderedStage], out: Path,
+             parameters: Mapping[str, str], *, source_sha256: str | None = None) -> dict[str, Any]:
+    """The manifest as a dict (``manifest_json`` gives its file text)."""
+    notebook = plan.notebook
+    if source_sha256 is None:
+        source_sha256 = hashlib.sha256(notebook.text.encode("utf-8")).hexdigest()
+    source_rel = Path(os.path.relpath(os.path.abspath(notebook.path), os.path.abspath(out))).as_posix()
+    generated = _generated_placements(plan, stages)
+    cells: list[dict[str, Any]] = []
+    for cell in notebook.cells:
+        where = [{"file": s.file, "cell": s.placements[cell.index]} for s in stages if cell.index in s.placements]
+        entry: dict[str, Any] = {
+            "index": cell.index,
+            "stage": plan.stage_of(cell.index).value,
+            "file": where[0]["file"] if where else None,
+            "cell": where[0]["cell"] if where else None,
+        }
+        if len(where) > 1:
+            entry["also"] = where[1:]
+        if generated.get(cell.index):
+            entry["generated"] = generated[cell.index]
+        cells.append(entry)
+    rendered = {s.stage for s in stages}
+    handoffs = []
+    for stage_plan in sorted(plan.stages, key=lambda s: s.stage.order):
+        if stage_plan.stage not in rendered:
+            continue
+        for h in sorted(stage_plan.handoffs_in, key=lambda h: (h.before_cell, h.version, h.name)):
+            handoffs.append({"key": h.key, "name": h.name, "version": h.version, "from": h.producer.value,
+                             "to": h.consumer.value, "before_cell": h.before_cell})
+    by_stage = {sp.stage: sp for sp in plan.stages}
+    dag = {
+        s.stage.value: [d.value for d in sorted(by_stage[s.stage].depends_on, key=lambda d: d.order)]
+        for s in stages
+    }
+    return {
+        "nbsplit_version": __version__,
+        "classifier_version": classifier_version(),
+        "source": {"path": source_rel, "sha256": source_sha256, "format": notebook.format},
+        "cells": cells,
+        "handoffs": handoffs,
+        "dag": dag,
+        "stages": [{"name": s.stage.value, "file": s.file} for s in stages],
+        "parameters": dict(parameters),
+    }
+
+
+def manifest_json(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _generated_placements(plan: SplitPlan, stages: Sequence[RenderedStage]) -> dict[int, list[dict[str, str]]]:
+    """Source cells whose imports/definitions went into generated cells (from the plan)."""
+    try:
+        from nbsplit.plan import placements
+    except ImportError:
+        return {}
+    try:
+        found = placements(plan)
+    except Exception:  # a hand-built plan the planner cannot replay: no extra information
+        return {}
+    files = {s.stage: s.file for s in stages}
+    out: dict[int, list[dict[str, str]]] = {}
+    kinds = {"imports": "imports", "helper": "helpers"}
+    for index, places in found.items():
+        for place in places:
+            if place.how in kinds and place.stage in files:
+                out.setdefault(index, []).append({"file": files[place.stage], "kind": kinds[place.how]})
+    return out
