@@ -473,3 +473,26 @@ def test_timings_cover_each_step(tmp_path: Path) -> None:
 def test_report_is_a_value(tmp_path: Path) -> None:
     report = check(tagged_notebook(tmp_path / "nb.ipynb"))
     assert replace(report, strict=True).exit_code == 0
+
+
+def test_real_convert_output_is_fresh_then_stale(tmp_path: Path) -> None:
+    """With the folder ``nbsplit convert`` writes: fresh right after, stale after an edit;
+    found next to the notebook without --stages; its stage notebooks are skipped as output."""
+    from nbsplit.convert import convert_notebook
+
+    path = tagged_notebook(tmp_path / "nb.ipynb")
+    out = tmp_path / "nb_pipeline"
+    convert_notebook(path, out)
+    stage_notebooks = sorted(out.glob("*.ipynb"))
+    assert stage_notebooks
+    assert check(path, stages_dir=out).problems == ()
+    assert check(path).problems == ()
+    report = check(path, *stage_notebooks)
+    assert report.checked == (path,) and report.skipped == tuple(stage_notebooks)
+
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[3].source = "df.info()"
+    nbformat.write(nb, path)
+    assert codes(check(path, stages_dir=out)) == [("nb.ipynb", None, "NBS107")]
+    assert codes(check(path)) == [("nb.ipynb", None, "NBS107")]  # sibling folder found by itself
+    assert "nb_pipeline" in check(path).problems[0].message
