@@ -718,3 +718,26 @@ DRIFT_TOKENS = frozenset({
     "drift", "psi", "stability", "ks", "wasserstein", "jensenshannon", "js", "kl", "divergence",
     "deriva", "monitor", "monitoring", "monitoramento", "monitoreo", "alert", "alerts",
 })
+
+# Words in the names of the notebook's own functions (``clean_flights``, ``plot_dist``,
+# ``add_calendar_features``, ``rmse``): a call to them hints at a stage.
+FUNCTION_NAME_WORDS: dict[str, tuple[Stage, float]] = {
+    **{w: (D, 1.5) for w in ("load", "read", "clean", "cleanup", "fix", "prep", "prepare", "impute",
+                             "fill", "dedupe", "dedup", "ingest", "parse", "download", "fetch",
+                             "limpar", "limpa", "carregar", "carrega", "ler", "tratar", "limpiar",
+                             "cargar")},
+    **{w: (E, 1.5) for w in ("plot", "plots", "show", "describe", "summary", "summarize", "explore",
+                             "visualize", "viz", "hist", "histogram", "distribution", "inspect",
+                             "profile", "corr", "correlation", "grafico", "plotar", "boxplot",
+                             "countplot", "barplot")},
+    **{w: (F, 1.6) for w in ("feature", "features", "feat", "feats", "encode", "encoding", "scale",
+                             "vectorize", "engineer", "derive", "onehot", "dummies", "bin", "binning",
+                             "featurize", "atributos", "caracteristicas", "variaveis")},
+    **{w: (T, 1.6) for w in ("train", "fit", "tune", "tuning", "crossval", "treinar", "treina",
+                             "entrenar", "hyperopt", "objective")},
+    **{w: (V, 1.6) for w in ("evaluate", "eval", "metric", "metrics", "report", "rmse", "mae", "mape",
+                             "accuracy", "auc", "confusion", "importance", "importances", "avaliar",
+                             "evaluar", "residuals", "gini", "ks")},
+    **{w: (P, 1.6) for w in ("predict", "prediction", "predictions", "inference", "infer", "submit",
+                             "submission", "prever", "predecir")},
+}

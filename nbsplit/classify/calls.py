@@ -15,10 +15,11 @@ confusion_matrix`` anywhere above) -> evaluation 3.0, "calls sklearn.metrics.con
 
 from __future__ import annotations
 
+import builtins
 from typing import Iterable, Sequence
 
 from nbsplit.classify import api_table as api
-from nbsplit.classify.context import Context, lookup_call
+from nbsplit.classify.context import Context, lookup_call, name_tokens
 from nbsplit.classify.evidence import Evidence, Hit
 from nbsplit.model import Call, Stage
 
@@ -65,6 +66,10 @@ def call_hits(ctx: Context, calls: Iterable[Call], cell: int, *, in_function: bo
             if helper is not None and not in_function:
                 for h in helper:
                     hits.append(Hit(h.stage, h.weight * _HELPER_FACTOR, f"calls {resolved}() ({h.reason})", SIGNAL))
+            if resolved in ctx.functions or resolved not in _BUILTINS:
+                word = _function_word(resolved)
+                if word is not None:
+                    hits.append(Hit(word[0], word[1], f"calls {resolved}()", SIGNAL))
             continue
         receiver = parts[0]
         best: Hit | None = None
@@ -87,6 +92,18 @@ def call_hits(ctx: Context, calls: Iterable[Call], cell: int, *, in_function: bo
         if best is not None:
             hits.append(best)
     return hits
+
+
+_BUILTINS = frozenset(dir(builtins))
+
+
+def _function_word(name: str) -> tuple[Stage, float] | None:
+    best: tuple[Stage, float] | None = None
+    for token in name_tokens(name):
+        hint = api.FUNCTION_NAME_WORDS.get(token)
+        if hint is not None and (best is None or hint[1] > best[1]):
+            best = hint
+    return best
 
 
 def _strongest(hits: list[Hit], limit: int = 3) -> list[Hit]:

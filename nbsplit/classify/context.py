@@ -32,6 +32,8 @@ _ASSIGN = re.compile(
 )
 _CALLEE = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
 _ROOT = re.compile(r"([A-Za-z_]\w*)\s*[\[.]")
+_FIRST_ARG = re.compile(r"\s*([A-Za-z_]\w*)")
+_READ_CALL = re.compile(r"\bread_\w+\(|\bspark\.read\b|\bspark\.table\(")
 _TOKEN_SPLIT = re.compile(r"[_\d]+|(?<=[a-z])(?=[A-Z])")
 _LOADERS = ("load_model", "joblib.load", "pickle.load", "torch.load", "PipelineModel.load",
             "dill.load", "cloudpickle.load", "load_from_checkpoint", "from_pretrained")
@@ -102,6 +104,11 @@ class Context:
                 return self._bind_kinds[name][pos - 1]
         return None
 
+    def bound_here(self, name: str, cell: int) -> bool:
+        """Whether ``cell`` itself binds ``name`` (with a kind we recognised)."""
+        cells = self._bind_cells.get(name)
+        return bool(cells) and cell in cells
+
     def receiver_kind(self, name: str, cell: int) -> str | None:
         """Like ``kind_of`` but falls back to the variable's name (``clf``, ``scaler``)."""
         kind = self.kind_of(name, cell)
@@ -116,6 +123,24 @@ class Context:
             return "transformer"
         if tokens & api.MODEL_TOKENS:
             return "model"
+        return None
+
+    def data_role(self, name: str, cell: int) -> str | None:
+        """'test' (held-out split), 'new' (new/unlabeled data), 'train', or None (unknown)."""
+        kind = self.kind_of(name, cell)
+        tokens = name_tokens(name)
+        if kind in ("newdata", "new_predictions"):
+            return "new"
+        if kind == "file":
+            return "new" if tokens & (api.TEST_SPLIT_TOKENS | api.NEW_DATA_TOKENS) else None
+        if tokens & api.NEW_DATA_TOKENS:
+            return "new"
+        if tokens & api.TEST_SPLIT_TOKENS:
+            return "test"
+        if tokens & api.TRAIN_TOKENS:
+            return "train"
+        if kind == "split":
+            return "test"
         return None
 
     # --- bindings ----------------------------------------------------------------------------
@@ -150,10 +175,12 @@ class Context:
         method = resolved.rsplit(".", 1)[-1]
         if method in ("train_test_split", "randomSplit", "split"):
             return "split"
-        if method in ("predict", "predict_proba", "transform") and not is_module:
+        if method in ("predict", "predict_proba", "transform", "score_batch") and not is_module:
             receiver = callee.split(".", 1)[0]
-            if self.receiver_kind(receiver, index) in ("model", "loaded"):
-                return "predictions"
+            if self.receiver_kind(receiver, index) in ("model", "loaded", "feature_store"):
+                arg = _FIRST_ARG.match(rhs, callee_m.end())
+                role = self.data_role(arg.group(1), index) if arg else None
+                return {"new": "new_predictions", "test": "test_predictions"}.get(role or "", "predictions")
         if is_module:
             stage = lookup_call(resolved)
             if stage is None:
@@ -175,6 +202,15 @@ class Context:
             return "model" if kind in ("model", None) else kind
         if method in ("table", "sql", "load", "csv", "parquet", "json") and callee.startswith("spark."):
             return "file"
+        if "." not in callee:  # a local helper: new = clean(new_raw) keeps what its input was
+            arg = _FIRST_ARG.match(rhs, callee_m.end())
+            if arg is not None:
+                inner = self.kind_of(arg.group(1), index)
+                if inner in ("newdata", "file") and self.data_role(arg.group(1), index) == "new":
+                    return "newdata"
+            if _READ_CALL.search(rhs):
+                return "file"
+            return None
         return self._derived_kind(rhs, index)
 
     def _derived_kind(self, rhs: str, index: int) -> str | None:

@@ -43,7 +43,7 @@ _STRONG_PATTERNS: dict[Stage, str] = {
        r"|observab\w*|\balert\w*|\bdecay\b|degrada\w*|over time|ao longo do tempo|a lo largo del tiempo"
        r"|em producao|en produccion|in production",
     P: r"\bpredi(ction|ctions|cting|ct)\b|\bpredicao|\bpredicoes|\bprediccion\w*|\bpredecir|\bpredizer"
-       r"|\binfer(ence|encia|ir|ring)\b|\bscoring\b|batch (scoring|inference|prediction)|\bscore new"
+       r"|\binfer(ence|encia|ir|ring)\b|\bscoring\b|\bscor(e|ing) (the|new|all|future)\b|batch (scoring|inference|prediction)|\bscore new"
        r"|new data|novos dados|nuevos datos|dados novos|submission|\bsubmiss\w*|\bsubmit\w*"
        r"|\bdeploy\w*|\bimplanta\w*|\bdespliegue|\bserving\b|apply(ing)? (the )?model"
        r"|aplica\w* (o |el |do )?modelo|unseen data",

@@ -35,7 +35,7 @@ NEG = -1e9
 _FORWARD = 0.55  # one step forward
 _SKIP = 0.3  # each stage skipped on the way
 _BACK = 2.0
-_BACK_TO = {Stage.EDA: 1.1, Stage.DATA_PREP: 1.3, Stage.FEATURIZATION: 1.6}
+_BACK_TO = {Stage.EDA: 0.8, Stage.DATA_PREP: 0.9, Stage.FEATURIZATION: 1.4}
 _START = 0.15  # per stage skipped before the first pipeline cell
 
 

@@ -74,7 +74,7 @@ _SUBSCRIPT_ASSIGN = re.compile(
 )
 _LOC_FIX = re.compile(r"^[ \t]*\w+\.(?:loc|iloc|at)\[[^\n]*\]\s*=(?!=)", re.M)
 _COLUMN_REF = re.compile(r"\[\s*['\"]([^'\"\n]+)['\"]\s*\]|\.col\(\s*['\"]([^'\"\n]+)['\"]")
-_ARITH = re.compile(r"[\w\])]\s*[-+*/%]\s*[\w(\[]|\*\*")
+_ARITH = re.compile(r"[\w\])]\s*(?:[-+*/%<>]|[<>=!]=)\s*[\w(\[]|\*\*")
 _DERIVE_CALLS = re.compile(r"\.(?:dt|map|apply|str)\b|np\.where|np\.log|pd\.cut|pd\.qcut|\.isin\(|F\.when|when\(")
 _ROW_FILTER = re.compile(r"^[ \t]*(\w+)\s*=\s*(\w+)\s*\[\s*~?\(?\s*\2\s*[\[.]", re.M)
 _WITH_COLUMN = re.compile(r"withColumn\(\s*['\"](\w+)['\"]\s*,([^\n]+)")
@@ -188,7 +188,7 @@ def shell_evidence(cmd: str, ev: Evidence, factor: float = 1.0) -> None:
     elif _SHELL_FETCH.search(cmd):
         ev.add(D, 2.8 * factor, "downloads or unpacks data", SIGNAL)
     elif _SHELL_LOOK.search(cmd):
-        ev.add(D, 1.2 * factor, "looks at files", SIGNAL)
+        ev.add(E, 1.4 * factor, "looks at files", SIGNAL)
     elif "nvidia-smi" in cmd or "mkdir" in cmd:
         ev.add(S, 2.0 * factor, "prepares the environment", SIGNAL)
 
@@ -249,6 +249,10 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
     _drift(ctx, facts, own, ev)
     _metric_names(facts, ev, fits)
     _spark_sql(ctx, facts, own, ev)
+    if not fits:
+        _model_outputs(ctx, cell, facts, own, predicts, ev)
+        _new_data(ctx, cell, facts, predicts, writes_predictions, ev)
+    _changes_data(ctx, cell, facts, ev)
 
     if ev.stage_weight(V, exclude=("headings", "comments")) >= 2.5:
         ev.scale(E, 0.4)  # plots and tables of model results are evaluation
@@ -263,6 +267,54 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
     elif not facts.defines and not facts.mutates and own and _plots_only(ctx, own):
         ev.add(E, 1.5, "only draws plots", SIGNAL)
     _ = i
+
+
+def _model_outputs(ctx: Context, cell: Cell, facts: CellFacts, calls: list[Call], predicts: str | None,
+                   ev: Evidence) -> None:
+    """Looking at predictions: of the held-out split -> evaluation; of new data -> prediction."""
+    i = cell.index
+    test_like, new_like = [], []
+    for name in facts.reads:
+        kind = ctx.kind_of(name, i)
+        if kind == "new_predictions":
+            new_like.append(name)
+        elif kind == "test_predictions" or (
+            kind in ("predictions", None) and name_tokens(name) & api.PREDICTION_NAME_TOKENS
+        ):
+            test_like.append(name)
+        elif ctx.data_role(name, i) == "test" and name[:1] in "yY":
+            test_like.append(name)
+    if new_like and predicts != "test":
+        ev.add(P, 2.2, f"uses predictions on new data ({sorted(new_like)[0]})", SIGNAL)
+    elif test_like and predicts != "new":
+        plots = any(ctx.resolve(c.name)[0].startswith(("matplotlib", "seaborn", "plotly")) for c in calls)
+        if plots:
+            ev.add(V, 2.8, f"plots {', '.join(sorted(test_like)[:2])}", SIGNAL)
+        elif not facts.defines - set(test_like) or facts.display_only or any(
+            ctx.kind_of(n, i) in ("test_predictions", "predictions") for n in test_like
+        ):
+            ev.add(V, 2.2, f"examines {sorted(test_like)[0]}", SIGNAL)
+
+
+def _new_data(ctx: Context, cell: Cell, facts: CellFacts, predicts: str | None, writes: bool,
+              ev: Evidence) -> None:
+    """Loading and preparing new (unlabeled) data for scoring belongs to prediction."""
+    if predicts in ("new",) or writes or ev.stage_weight(M) >= 2.0:
+        return
+    i = cell.index
+    new_names = sorted(n for n in facts.writes | facts.reads if ctx.data_role(n, i) == "new"
+                       and ctx.kind_of(n, i) in ("file", "newdata"))
+    if new_names:
+        ev.add(P, 2.6, f"prepares new data {new_names[0]} for scoring", SIGNAL)
+        ev.scale(D, 0.6)
+        ev.scale(F, 0.6)
+
+
+def _changes_data(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> None:
+    """EDA looks without changing: a cell that rewrites data it read is not eda."""
+    changed = (facts.mutates | (facts.defines & facts.reads)) - {fn.name for fn in facts.functions}
+    if changed and not facts.display_only:
+        ev.scale(E, 0.5)
 
 
 def _only_constants(ctx: Context, facts: CellFacts, assigned: frozenset[str] | set[str]) -> bool:
@@ -319,22 +371,7 @@ def _fits(ctx: Context, cell: Cell, calls: list[Call], ev: Evidence) -> bool:
 
 
 def data_role(ctx: Context, name: str, cell: int) -> str | None:
-    """'test' (held-out split), 'new' (new/unlabeled data), 'train', or None (unknown)."""
-    kind = ctx.kind_of(name, cell)
-    tokens = name_tokens(name)
-    if kind == "newdata":
-        return "new"
-    if kind == "file":
-        return "new" if tokens & (api.TEST_SPLIT_TOKENS | api.NEW_DATA_TOKENS) else None
-    if tokens & api.NEW_DATA_TOKENS:
-        return "new"
-    if tokens & api.TEST_SPLIT_TOKENS:
-        return "test"
-    if tokens & api.TRAIN_TOKENS:
-        return "train"
-    if kind == "split":
-        return "test"
-    return None
+    return ctx.data_role(name, cell)
 
 
 def _predicts(ctx: Context, cell: Cell, facts: CellFacts, calls: list[Call], ev: Evidence) -> str | None:
@@ -362,6 +399,10 @@ def _predicts(ctx: Context, cell: Cell, facts: CellFacts, calls: list[Call], ev:
             continue
         data_names = [a for a in call.args if a != receiver]
         role_of = {a: data_role(ctx, a, cell.index) for a in data_names}
+        for a, role in role_of.items():
+            # Data read from storage in this very cell and scored right away is new data.
+            if role is None and ctx.kind_of(a, cell.index) == "file" and ctx.bound_here(a, cell.index):
+                role_of[a] = "new"
         what = data_names[0] if data_names else "data"
         if "new" in role_of.values():
             target = next(a for a, r in role_of.items() if r == "new")
