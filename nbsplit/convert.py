@@ -77,8 +77,6 @@ def convert_notebook(path: Path | str, out: Path | str, *, fmt: NotebookFormat =
     from nbsplit.api import plan_notebook
 
     path, out = Path(path), Path(out)
-    if path.resolve().is_relative_to(out.resolve()):
-        raise NbsplitError(f"--out {out} contains the notebook itself; choose a folder for the stages only", path)
     plan = plan_notebook(path, config, strict=strict)
     errors = [d for d in plan.diagnostics if d.severity == "error"]
     if errors:
@@ -91,7 +89,7 @@ def convert_notebook(path: Path | str, out: Path | str, *, fmt: NotebookFormat =
     if not dry_run:
         from nbsplit.write import write_tree
 
-        write_tree(files, out, force=force)
+        write_tree(files, out, force=force, protect=[path])
     return ConvertResult(out=out, files=files, plan=plan, stages=stages, written=not dry_run,
                          diagnostics=plan.diagnostics)
 

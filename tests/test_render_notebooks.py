@@ -1,0 +1,206 @@
+"""Rendering a hand-built SplitPlan into stage notebooks: layout, markers, formats, templates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from nbsplit.errors import NbsplitError
+from nbsplit.model import Cell, Classification, Handoff, Notebook, SplitPlan, Stage, StagePlan
+from nbsplit.read.databricks import read_databricks
+from nbsplit.read.percent import read_percent
+from nbsplit.render.notebooks import RenderOptions, default_parameters, render_stages
+
+SRC = Path("/proj/nb/churn.ipynb")
+OUT = Path("/proj/nb/split")
+
+
+def _plan() -> SplitPlan:
+    cells = (
+        Cell(0, "markdown", "# Churn\n\nintro"),
+        Cell(1, "code", "import pandas as pd\nimport numpy as np", tags=("nbsplit:setup",)),
+        Cell(2, "code", "df = pd.DataFrame({'a': [1, 2, 3]})  \n\n", tags=("keep-me",),
+             metadata={"collapsed": True, "custom": {"x": 1}}, outputs=({"output_type": "stream", "name": "stdout",
+                                                                          "text": "hi\n"},), execution_count=4),
+        Cell(3, "code", "%time df.describe()\n"),
+        Cell(4, "code", "df['b'] = df.a * 2"),
+        Cell(5, "code", "model = df.b.sum()\nnp.random.rand()"),
+        Cell(6, "code", "print('scratch')"),
+    )
+    nb = Notebook(SRC, "ipynb", cells)
+    stages = [Stage.SETUP, Stage.SETUP, Stage.DATA_PREP, Stage.EDA, Stage.DATA_PREP, Stage.TRAINING, Stage.SKIP]
+    df_eda = Handoff("df", 2, Stage.DATA_PREP, Stage.EDA, 3)  # the intermediate version
+    df_train = Handoff("df", 4, Stage.DATA_PREP, Stage.TRAINING, 5)
+    rng = Handoff("__rng_state__", 2, Stage.DATA_PREP, Stage.TRAINING, 5)
+    plans = (
+        StagePlan(Stage.DATA_PREP, (0, 2, 4), saves=("df",), handoffs_out=(df_eda, df_train, rng),
+                  imports=("import pandas as pd",)),
+        StagePlan(Stage.EDA, (3,), loads={"df": Stage.DATA_PREP}, depends_on=(Stage.DATA_PREP,),
+                  handoffs_in=(df_eda,)),
+        StagePlan(Stage.TRAINING, (5,), loads={"df": Stage.DATA_PREP}, depends_on=(Stage.DATA_PREP,),
+                  handoffs_in=(df_train, rng), imports=("import numpy as np",),
+                  helpers=("def helper(x):\n    return x\n",)),
+    )
+    return SplitPlan(nb, (None,) * len(cells),
+                     tuple(Classification(i, s, 1.0, "tag") for i, s in enumerate(stages)), plans)
+
+
+def _kinds(cells: tuple[Cell, ...]) -> list[str]:
+    return [c.metadata["nbsplit"].get("generated", f"src{c.metadata['nbsplit'].get('source_index')}")
+            for c in cells]
+
+
+def test_stage_layout_and_handoff_placement() -> None:
+    prep, eda, train = render_stages(_plan(), RenderOptions(out=OUT))
+    assert [s.file for s in (prep, eda, train)] == ["01_data-prep.ipynb", "02_eda.ipynb", "04_training.ipynb"]
+    # saves go right after the cell that made each version
+    assert _kinds(prep.cells) == ["header", "parameters", "imports", "runtime", "src0", "src2", "save", "src4", "save"]
+    assert "_nbsplit_save('df__c2', df)" in prep.cells[6].source
+    assert "_nbsplit_save('__rng_state____c2', _nbsplit_rng_state())" in prep.cells[6].source
+    assert "_nbsplit_save('df__c4', df)" in prep.cells[8].source
+    assert _kinds(eda.cells) == ["header", "parameters", "runtime", "load", "src3"]
+    assert "df = _nbsplit_load('df__c2')" in eda.cells[3].source
+    # loads grouped into one cell right before the first reader; helpers after imports
+    assert _kinds(train.cells)[:6] == ["header", "parameters", "imports", "helpers", "runtime", "load"]
+    load = train.cells[5].source
+    assert "df = _nbsplit_load('df__c4')" in load and "_nbsplit_set_rng_state(_nbsplit_load('__rng_state____c2'))" in load
+    assert prep.placements == {0: 4, 2: 5, 4: 7} and train.placements == {5: 6}
+
+
+def test_source_cells_are_kept_byte_for_byte_with_tags_and_metadata() -> None:
+    plan = _plan()
+    prep = render_stages(plan, RenderOptions(out=OUT))[0]
+    nb = nbformat.reads(prep.text, as_version=4)
+    cell = nb.cells[prep.placements[2]]
+    assert cell.source == plan.notebook.cells[2].source  # trailing spaces and newlines included
+    assert cell.metadata["tags"] == ["keep-me"]
+    assert cell.metadata["custom"] == {"x": 1} and cell.metadata["collapsed"] is True
+    assert cell.metadata["nbsplit"] == {"source_index": 2}
+    assert cell.outputs == [] and cell.execution_count is None
+    kept = render_stages(plan, RenderOptions(out=OUT, keep_outputs=True))[0]
+    kept_cell = nbformat.reads(kept.text, as_version=4).cells[kept.placements[2]]
+    assert kept_cell.outputs[0]["text"] == "hi\n" and kept_cell.execution_count == 4
+
+
+def test_ipynb_is_valid_deterministic_v45_with_python3_kernel() -> None:
+    first = render_stages(_plan(), RenderOptions(out=OUT))
+    again = render_stages(_plan(), RenderOptions(out=OUT))
+    assert [s.text for s in first] == [s.text for s in again]
+    for stage in first:
+        nb = nbformat.reads(stage.text, as_version=4)
+        nbformat.validate(nb)
+        assert (nb.nbformat, nb.nbformat_minor) == (4, 5)
+        assert nb.metadata.kernelspec.name == "python3"
+        ids = [c.id for c in nb.cells]
+        assert len(set(ids)) == len(ids) and all(i.startswith(stage.stage.value) for i in ids)
+        params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(params) == 1 and params[0].metadata["nbsplit"]["generated"] == "parameters"
+
+
+def test_every_generated_code_cell_compiles() -> None:
+    for stage in render_stages(_plan(), RenderOptions(out=OUT)):
+        for cell in stage.cells:
+            if "generated" in cell.metadata["nbsplit"] and cell.kind == "code":
+                compile(cell.source, f"{stage.file}:{cell.index}", "exec")
+
+
+def test_parameters_default_handoff_dir_is_relative_to_source_folder() -> None:
+    params = default_parameters(SRC, OUT)
+    assert params["handoff_dir"] == "split/.nbsplit/handoffs"
+    assert default_parameters(SRC, Path("/proj/out/x"))["handoff_dir"] == "../out/x/.nbsplit/handoffs"
+    prep = render_stages(_plan(), RenderOptions(out=OUT))[0]
+    source = prep.cells[1].source
+    assert "handoff_dir = 'split/.nbsplit/handoffs'" in source
+    assert "dbutils.widgets.text('catalog', catalog)" in source and "except NameError:" in source
+    ns: dict = {}
+    exec(source, ns)  # no dbutils here: the defaults stay
+    assert ns["catalog"] == "main" and ns["model_name"] == "churn_model"
+
+
+def test_databricks_format_round_trips_through_the_reader() -> None:
+    plan = _plan()
+    stages = render_stages(plan, RenderOptions(out=OUT, fmt="databricks"))
+    assert [s.file for s in stages] == ["01_data-prep.py", "02_eda.py", "04_training.py"]
+    text = stages[0].text
+    assert text.startswith("# Databricks notebook source\n")
+    assert "# DBTITLE 0,nbsplit: runtime\n" in text and "# DBTITLE 0,nbsplit: save\n" in text
+    back = read_databricks(text, "01_data-prep.py")
+    assert len(back.cells) == len(stages[0].cells)
+    assert back.cells[stages[0].placements[4]].source == plan.notebook.cells[4].source
+    eda = read_databricks(stages[1].text, "02_eda.py")
+    assert eda.cells[stages[1].placements[3]].source == "%time df.describe()"
+
+
+def test_percent_format_keeps_tags_and_marks_generated_cells() -> None:
+    stages = render_stages(_plan(), RenderOptions(out=OUT, fmt="percent"))
+    back = read_percent(stages[0].text, "01_data-prep.py")
+    assert len(back.cells) == len(stages[0].cells)
+    assert "parameters" in back.cells[1].tags
+    assert back.cells[stages[0].placements[4]].source == "df['b'] = df.a * 2"
+
+
+def test_skip_and_empty_stages_render_nothing() -> None:
+    stages = render_stages(_plan(), RenderOptions(out=OUT))
+    placed = {i for s in stages for i in s.placements}
+    assert 6 not in placed and 1 not in placed  # the skip cell, and a setup cell no stage plan lists
+    assert all(s.stage.is_pipeline for s in stages)
+
+
+def test_mlflow_cells_only_when_training_hands_models_on() -> None:
+    plan = _plan()
+    train = render_stages(plan, RenderOptions(out=OUT))[2]
+    assert "mlflow" not in _kinds(train.cells)  # training hands nothing on and defines nothing known
+    base = plan.stages
+    out_model = Handoff("model", 5, Stage.TRAINING, Stage.EVALUATION, 7)
+    cells = plan.notebook.cells + (Cell(7, "code", "acc = float(model)"),)
+    from nbsplit.model import CellFacts
+
+    facts = (None,) * 7 + (CellFacts(7, defines=frozenset({"acc", "other"})),)
+    plans = (base[0], base[1],
+             StagePlan(Stage.TRAINING, (5,), handoffs_in=base[2].handoffs_in, handoffs_out=(out_model,),
+                       depends_on=(Stage.DATA_PREP,)),
+             StagePlan(Stage.EVALUATION, (7,), handoffs_in=(out_model,), depends_on=(Stage.TRAINING,)))
+    classes = plan.classifications + (Classification(7, Stage.EVALUATION, 1.0, "tag"),)
+    plan2 = SplitPlan(Notebook(SRC, "ipynb", cells), facts, classes, plans)
+    train, evaluation = render_stages(plan2, RenderOptions(out=OUT))[2:]
+    assert _kinds(train.cells)[-2:] == ["save", "mlflow"]
+    assert "['model']" in train.cells[-1].source and "challenger" in train.cells[-1].source
+    assert _kinds(evaluation.cells)[-1] == "mlflow"
+    assert "['acc']" in evaluation.cells[-1].source and "champion" in evaluation.cells[-1].source
+    # a notebook that registers its own model gets no registration from nbsplit
+    own = cells[:5] + (Cell(5, "code", "mlflow.register_model(uri, 'm')"),) + cells[6:]
+    plan3 = SplitPlan(Notebook(SRC, "ipynb", own), facts, classes, plans)
+    kinds = [_kinds(s.cells) for s in render_stages(plan3, RenderOptions(out=OUT))]
+    assert not any("mlflow" in k for k in kinds)
+
+
+def test_user_template_overrides_builtin(tmp_path: Path) -> None:
+    (tmp_path / "notebook").mkdir()
+    (tmp_path / "notebook" / "header.md.j2").write_text("# {{ stage.title }} from {{ source_name }}\n")
+    prep = render_stages(_plan(), RenderOptions(out=OUT, templates=tmp_path))[0]
+    assert prep.cells[0].source == "# Data prep from churn.ipynb"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("line one\n{{ foo }}\n", r"notebook/header\.md\.j2:2: 'foo' is undefined", id="undefined"),
+        pytest.param("a\nb\n{% if %}\n", r"notebook/header\.md\.j2:3: ", id="syntax"),
+        pytest.param("{{ stage.nope.deeper }}\n", r"notebook/header\.md\.j2:1: .*nope", id="attribute"),
+    ],
+)
+def test_broken_user_template_is_one_line_naming_file_and_line(tmp_path: Path, text: str, expected: str) -> None:
+    (tmp_path / "notebook").mkdir()
+    (tmp_path / "notebook" / "header.md.j2").write_text(text)
+    with pytest.raises(NbsplitError, match=expected) as info:
+        render_stages(_plan(), RenderOptions(out=OUT, templates=tmp_path))
+    assert "\n" not in str(info.value)
+
+
+def test_rendered_ipynb_metadata_names_stage_and_source() -> None:
+    prep = render_stages(_plan(), RenderOptions(out=OUT))[0]
+    meta = json.loads(prep.text)["metadata"]
+    assert meta["nbsplit"] == {"source": "churn.ipynb", "stage": "data-prep"}
