@@ -82,6 +82,7 @@ def cli() -> None:
 @click.option("--strict", is_flag=True, help="Backward dependencies are errors instead of moving cells.")
 @click.option("--threshold", type=float, default=None,
               help="Confidence under which a cell is reported as uncertain (default 0.6 or [tool.nbsplit]).")
+@_edge
 def plan(notebook: Path, fmt: str, strict: bool, threshold: float | None) -> int:
     """Classify every cell of NOTEBOOK and show the split: stages, loads, saves, DAG."""
     from nbsplit.api import plan_notebook
@@ -102,6 +103,7 @@ def plan(notebook: Path, fmt: str, strict: bool, threshold: float | None) -> int
 @click.argument("notebook", type=_NOTEBOOK)
 @click.option("--write", is_flag=True, help="Add the tags to NOTEBOOK in place (atomic).")
 @click.option("--overwrite", is_flag=True, help="Replace existing nbsplit: stage tags too.")
+@_edge
 def tag(notebook: Path, write: bool, overwrite: bool) -> int:
     """Show the nbsplit:<stage> tags the classifier would add; --write adds them.
 
@@ -138,6 +140,7 @@ def tag(notebook: Path, write: bool, overwrite: bool) -> int:
               help="A new_cluster spec (JSON file) for the job cluster.")
 @click.option("--existing-cluster-id", default=None, help="Run the tasks on this existing cluster.")
 @click.option("--serverless", is_flag=True, help="Run the tasks on serverless compute.")
+@_edge
 def convert(notebook: Path, out: Path, fmt: str | None, force: bool, dry_run: bool,
             templates: Path | None, keep_outputs: bool, strict: bool, job_name: str | None,
             spark_version: str | None, node_type: str | None, cluster_json: Path | None,
@@ -174,6 +177,7 @@ def convert(notebook: Path, out: Path, fmt: str | None, force: bool, dry_run: bo
               help="Also run the source notebook and check the split reproduces its outputs.")
 @click.option("--timeout", type=click.IntRange(min=1), default=1800, show_default=True,
               help="Seconds allowed per cell.")
+@_edge
 def run(folder: Path, only: str | None, from_stage: str | None, parallel: int, compare: bool,
         timeout: int) -> int:
     """Run a converted FOLDER locally, following its job.json (MLflow, Spark, dbutils built in)."""
@@ -195,6 +199,7 @@ def run(folder: Path, only: str | None, from_stage: str | None, parallel: int, c
 @click.option("--fix", is_flag=True, help="Add the inferred tags to untagged cells (exit 1 if changed).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--threshold", type=float, default=None, help="Confidence under which cells are reported.")
+@_edge
 def check(files: tuple[Path, ...], require_tags: bool | None, stages_dir: Path | None, fix: bool,
           fmt: str, threshold: float | None) -> int:
     """Check notebooks stay splittable: valid tags, no backward dependencies, fresh stages."""

@@ -30,6 +30,14 @@ def write_nb(path: Path, cells: list, **metadata: object) -> Path:
     return path
 
 
+def put(path: Path, data: str | bytes) -> Path:
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        path.write_text(data)
+    return path
+
+
 def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
@@ -53,17 +61,16 @@ def test_version_and_help() -> None:
     [
         pytest.param(lambda p: p / "missing.ipynb", "", id="missing-file"),
         pytest.param(lambda p: p, "", id="directory"),
-        pytest.param(lambda p: (p / "empty.ipynb").write_text("") or p / "empty.ipynb", "empty.ipynb",
+        pytest.param(lambda p: put(p / "empty.ipynb", ""), "",
                      id="empty-file"),
-        pytest.param(lambda p: (p / "bin.ipynb").write_bytes(b"\x00\x01\x02PK\x03\x04" * 20)
-                     or p / "bin.ipynb", "bin.ipynb", id="binary-file"),
-        pytest.param(lambda p: (p / "bad.ipynb").write_text('{"cells": [\n  {"a": 1,,}\n]}')
-                     or p / "bad.ipynb", "line 2", id="invalid-json-line-column"),
-        pytest.param(lambda p: (p / "list.ipynb").write_text('[1, 2, 3]') or p / "list.ipynb",
-                     "list.ipynb", id="json-not-a-notebook"),
+        pytest.param(lambda p: put(p / "bin.ipynb", b"\x00\x01\x02PK\x03\x04" * 20), "",
+                     id="binary-file"),
+        pytest.param(lambda p: put(p / "bad.ipynb", '{"cells": [\n  {"a": 1,,}\n]}'), "line 2",
+                     id="invalid-json-line-column"),
+        pytest.param(lambda p: put(p / "list.ipynb", "[1, 2, 3]"), "", id="json-not-a-notebook"),
         pytest.param(lambda p: write_nb(p / "r.ipynb", [nbformat.v4.new_code_cell("x <- 1")],
                                         kernelspec={"name": "ir", "language": "R", "display_name": "R"}),
-                     "r.ipynb", id="r-kernel"),
+                     "", id="r-kernel"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(tmp_path: Path, make, needle: str) -> None:
