@@ -1,0 +1,563 @@
+"""``nbsplit run DIR``: execute a converted folder locally, following its ``job.json``.
+
+The tasks, their ``depends_on`` and their notebooks come from ``job.json`` (the file Databricks
+runs), mapped to the local stage files through ``nbsplit-manifest.json``; there is no second
+definition of the order. Each task runs in a fresh kernel (:func:`nbsplit.execute.execute_notebook`)
+in the source notebook's folder, with embedded defaults so nothing has to be set up:
+
+- MLflow: a sqlite store ``.nbsplit/mlflow.db`` (registry and ``models:/name@alias`` included),
+  artifacts under ``.nbsplit/mlartifacts``;
+- Spark: a local session bound to ``spark`` the first time a cell uses it undefined;
+- ``dbutils`` (widgets from the job parameters, task values across tasks, fs, notebook.exit),
+  ``display``, ``%sql`` and ``%pip``: see :mod:`nbsplit.standins`, loaded through an IPython
+  startup file, so the notebooks on disk stay Databricks-clean.
+
+Everything the run writes lives in ``DIR/.nbsplit/``: ``handoffs/``, ``executed/<file>``
+(notebooks with outputs), ``mlflow.db``, ``mlartifacts/``, ``task_values/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+from nbsplit.errors import EXIT_OK, EXIT_PROBLEMS, NbsplitError
+
+__all__ = ["RunResult", "TaskResult", "CompareResult", "Task", "run_folder", "load_tasks", "local_parameters"]
+
+STATE_DIR = ".nbsplit"
+MANIFEST = "nbsplit-manifest.json"
+Status = Literal["succeeded", "failed", "skipped", "reused"]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task of job.json with its local notebook."""
+
+    key: str
+    stage: str
+    file: str
+    depends_on: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    key: str
+    file: str
+    status: Status
+    duration: float = 0.0
+    message: str | None = None
+    source_cell: int | None = None
+    executed: Path | None = None
+
+
+@dataclass(frozen=True)
+class CellMismatch:
+    index: int  # the source cell
+    file: str
+    cell: int
+    expected: str
+    got: str
+
+
+@dataclass(frozen=True)
+class CompareResult:
+    compared: int
+    mismatches: tuple[CellMismatch, ...] = ()
+    nondeterministic: tuple[int, ...] = ()
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.mismatches
+
+
+@dataclass(frozen=True)
+class RunResult:
+    folder: Path
+    tasks: tuple[TaskResult, ...]
+    compare: CompareResult | None = None
+    duration: float = 0.0
+    messages: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return (all(t.status in ("succeeded", "reused") for t in self.tasks)
+                and (self.compare is None or self.compare.ok))
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK if self.ok else EXIT_PROBLEMS
+
+    def task(self, key: str) -> TaskResult:
+        return next(t for t in self.tasks if t.key == key or t.file == key)
+
+
+# ------------------------------------------------------------------------------ reading DIR
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise NbsplitError(f"not a converted folder: {what} not found (run nbsplit convert first)",
+                           path.parent) from None
+    except json.JSONDecodeError as exc:
+        raise NbsplitError(f"invalid JSON: {exc.msg} at line {exc.lineno}", path) from None
+    if not isinstance(data, dict):
+        raise NbsplitError("expected a JSON object", path)
+    return data
+
+
+def load_tasks(folder: Path, job: Mapping[str, Any], manifest: Mapping[str, Any]) -> list[Task]:
+    """job.json's tasks, each mapped to its stage file (by the notebook path's last part)."""
+    stages = manifest.get("stages") or []
+    by_stem = {PurePosixPath(s["file"]).stem: s for s in stages}
+    by_name = {s["file"]: s for s in stages}
+    tasks: list[Task] = []
+    job_path = folder / "job.json"
+    for raw in job.get("tasks") or []:
+        key = raw.get("task_key")
+        path = (raw.get("notebook_task") or {}).get("notebook_path")
+        if not key or not path:
+            raise NbsplitError("every task needs a task_key and a notebook_task.notebook_path", job_path)
+        leaf = PurePosixPath(path).name
+        stage = by_name.get(leaf) or by_stem.get(leaf) or by_stem.get(PurePosixPath(leaf).stem)
+        if stage is None:
+            raise NbsplitError(f"task {key}: notebook {path} is not a stage notebook of the manifest", job_path)
+        if not (folder / stage["file"]).is_file():
+            raise NbsplitError(f"task {key}: stage notebook {stage['file']} is missing", folder)
+        deps = tuple(d["task_key"] for d in raw.get("depends_on") or [])
+        tasks.append(Task(key, stage["name"], stage["file"], deps))
+    if not tasks:
+        raise NbsplitError("job.json has no tasks", job_path)
+    _check_dag(tasks, job_path)
+    return tasks
+
+
+def _check_dag(tasks: Sequence[Task], where: Path) -> None:
+    keys = [t.key for t in tasks]
+    if len(set(keys)) != len(keys):
+        raise NbsplitError("duplicate task_key in job.json", where)
+    for task in tasks:
+        for dep in task.depends_on:
+            if dep not in keys:
+                raise NbsplitError(f"task {task.key} depends on unknown task {dep}", where)
+    order = topological(tasks)
+    if len(order) != len(tasks):
+        stuck = sorted(set(keys) - {t.key for t in order})
+        raise NbsplitError(f"job.json tasks depend on each other in a cycle: {', '.join(stuck)}", where)
+
+
+def topological(tasks: Sequence[Task]) -> list[Task]:
+    """Tasks in dependency order, ties kept in job.json order."""
+    done: set[str] = set()
+    order: list[Task] = []
+    progress = True
+    while progress:
+        progress = False
+        for task in tasks:
+            if task.key not in done and all(d in done for d in task.depends_on):
+                order.append(task)
+                done.add(task.key)
+                progress = True
+    return order
+
+
+def _downstream(tasks: Sequence[Task], start: str) -> set[str]:
+    out = {start}
+    changed = True
+    while changed:
+        changed = False
+        for task in tasks:
+            if task.key not in out and out & set(task.depends_on):
+                out.add(task.key)
+                changed = True
+    return out
+
+
+def _find_task(tasks: Sequence[Task], name: str, option: str) -> Task:
+    for task in tasks:
+        if name in (task.key, task.stage, task.file, PurePosixPath(task.file).stem):
+            return task
+    raise NbsplitError(f"{option} {name}: no such task (tasks: {', '.join(t.key for t in tasks)})")
+
+
+def local_parameters(folder: Path, job: Mapping[str, Any], manifest: Mapping[str, Any]) -> dict[str, str]:
+    """Job parameters for a local run: the stage notebooks' own defaults (from the manifest),
+    handoffs inside ``DIR/.nbsplit/handoffs``, then job.json's defaults for any other name."""
+    params: dict[str, str] = {}
+    for item in job.get("parameters") or []:
+        params[str(item["name"])] = str(item.get("default", ""))
+    params.update({str(k): str(v) for k, v in (manifest.get("parameters") or {}).items()})
+    params["handoff_dir"] = str((folder / STATE_DIR / "handoffs").resolve())
+    return params
+
+
+def _source_path(folder: Path, manifest: Mapping[str, Any]) -> Path:
+    rel = (manifest.get("source") or {}).get("path")
+    if not rel:
+        raise NbsplitError("the manifest does not name the source notebook", folder / MANIFEST)
+    return (folder / rel).resolve()
+
+
+# ------------------------------------------------------------------------------ environment
+
+def kernel_env(state: Path, parameters: Mapping[str, str]) -> dict[str, str]:
+    """The environment every kernel of the run gets (the task key is added per task)."""
+    from nbsplit.standins import ENV_PARAMETERS, ENV_STATE_DIR, write_ipython_dir
+
+    state.mkdir(parents=True, exist_ok=True)
+    ipython_dir = write_ipython_dir(state / "ipython")
+    artifacts = state / "mlartifacts"
+    artifacts.mkdir(exist_ok=True)
+    return {
+        "IPYTHONDIR": str(ipython_dir),
+        ENV_STATE_DIR: str(state),
+        ENV_PARAMETERS: json.dumps(dict(parameters), sort_keys=True),
+        # Four slashes: an absolute path (three would be relative to the working directory).
+        "MLFLOW_TRACKING_URI": f"sqlite:///{(state / 'mlflow.db').as_posix()}",
+        # MLflow 3.17's sqlite store takes the default artifact root of new experiments from this
+        # variable (otherwise ./mlruns in the working directory, i.e. the user's source folder).
+        "_MLFLOW_SERVER_ARTIFACT_ROOT": str(artifacts),
+    }
+
+
+# ------------------------------------------------------------------------------ running tasks
+
+def _run_task(task: Task, folder: Path, cwd: Path, env: Mapping[str, str], timeout: int) -> TaskResult:
+    from nbsplit.execute import StageExecutionError, execute_notebook
+    from nbsplit.standins import ENV_TASK_KEY
+
+    state = folder / STATE_DIR
+    # A rerun starts from a clean slate of its own task values.
+    (state / "task_values" / f"{task.key}.json").unlink(missing_ok=True)
+    executed_dir = state / "executed"
+    executed_dir.mkdir(parents=True, exist_ok=True)
+    target = executed_dir / (task.file if task.file.endswith(".ipynb") else PurePosixPath(task.file).stem + ".ipynb")
+    start = time.perf_counter()
+    try:
+        nb = execute_notebook(folder / task.file, cwd, timeout=timeout, env={**env, ENV_TASK_KEY: task.key})
+    except StageExecutionError as exc:
+        duration = time.perf_counter() - start
+        if exc.executed is not None:
+            _write_notebook(exc.executed, target)
+        return TaskResult(task.key, task.file, "failed", duration, _failure_message(task, exc),
+                          exc.source_index, target if exc.executed is not None else None)
+    except NbsplitError as exc:
+        return TaskResult(task.key, task.file, "failed", time.perf_counter() - start,
+                          f"task {task.key} ({task.file}): {exc}")
+    except Exception as exc:  # noqa: BLE001 - a kernel that cannot start, a broken notebook file
+        return TaskResult(task.key, task.file, "failed", time.perf_counter() - start,
+                          f"task {task.key} ({task.file}): {type(exc).__name__}: {_last_line(str(exc))}")
+    _write_notebook(nb, target)
+    return TaskResult(task.key, task.file, "succeeded", time.perf_counter() - start, executed=target)
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def _failure_message(task: Task, exc: Any) -> str:
+    error = f"{exc.ename}: {_last_line(exc.evalue)}" if _last_line(exc.evalue) else exc.ename
+    if exc.source_index is not None:
+        where = f"source cell {exc.source_index}"
+    else:
+        kind = None
+        if exc.executed is not None and exc.position is not None and exc.position < len(exc.executed.cells):
+            kind = ((exc.executed.cells[exc.position].get("metadata") or {}).get("nbsplit") or {}).get("generated")
+        where = f"generated {kind} cell" if kind else "a cell"
+        if exc.position is not None:
+            where += f" (cell {exc.position} of {task.file})"
+    return f"task {task.key} failed in {where}: {error}"
+
+
+def _write_notebook(nb: Any, target: Path) -> None:
+    import nbformat
+
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(nbformat.writes(nb), encoding="utf-8")
+    os.replace(tmp, target)
+
+
+def _missing_handoffs(selected: set[str], tasks: Sequence[Task], manifest: Mapping[str, Any],
+                      handoff_dir: Path) -> list[str]:
+    stage_of = {t.key: t.stage for t in tasks}
+    inside = {stage_of[k] for k in selected}
+    missing = []
+    for h in manifest.get("handoffs") or []:
+        if h.get("to") in inside and h.get("from") not in inside:
+            if not (handoff_dir / f"{h['key']}.nbsplit.json").is_file():
+                missing.append(f"{h['name']} (from {h['from']})")
+    return sorted(set(missing))
+
+
+class _Progress:
+    """A rich progress display: one spinner line per running task, a line per finished one."""
+
+    def __init__(self, console: Any) -> None:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.console = console
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                                 console=console, transient=True)
+        self.ids: dict[str, Any] = {}
+        self.lock = threading.Lock()
+
+    def __enter__(self) -> _Progress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.__exit__(*exc)
+
+    def start(self, task: Task) -> None:
+        with self.lock:
+            self.ids[task.key] = self.progress.add_task(f"{task.key} ({task.file})", total=None)
+
+    def finish(self, result: TaskResult) -> None:
+        style = {"succeeded": "green", "failed": "red", "skipped": "yellow"}.get(result.status, "")
+        with self.lock:
+            if result.key in self.ids:
+                self.progress.remove_task(self.ids.pop(result.key))
+            self.console.print(f"[{style}]{result.status:>9}[/] {result.key} ({result.file}) "
+                               f"{result.duration:.1f}s", highlight=False)
+            if result.message:
+                self.console.print(f"          {result.message}", style=style, highlight=False, markup=False)
+
+
+def _schedule(tasks: Sequence[Task], selected: set[str], run_one: Any, parallel: int,
+              progress: _Progress) -> dict[str, TaskResult]:
+    results: dict[str, TaskResult] = {}
+    by_key = {t.key: t for t in tasks}
+    pending = [t for t in topological(tasks) if t.key in selected]
+    running: dict[Future[TaskResult], Task] = {}
+
+    def satisfied(dep: str) -> bool:
+        return dep not in selected or (dep in results and results[dep].status == "succeeded")
+
+    def blocked(task: Task) -> str | None:
+        for dep in task.depends_on:
+            if dep in selected and dep in results and results[dep].status != "succeeded":
+                return dep
+        return None
+
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        while pending or running:
+            for task in list(pending):
+                if (dep := blocked(task)) is not None:
+                    pending.remove(task)
+                    results[task.key] = TaskResult(task.key, task.file, "skipped",
+                                                   message=f"skipped: upstream task {dep} did not succeed")
+                    progress.finish(results[task.key])
+            for task in list(pending):
+                if len(running) >= max(1, parallel):
+                    break
+                if all(satisfied(d) for d in task.depends_on):
+                    pending.remove(task)
+                    progress.start(task)
+                    running[pool.submit(run_one, task)] = task
+            if not running:
+                continue
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in done:
+                task = running.pop(future)
+                results[task.key] = future.result()
+                progress.finish(results[task.key])
+    return {k: results[k] for k in by_key if k in results}
+
+
+def _summary(console: Any, result: RunResult) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"nbsplit run {result.folder}", title_justify="left")
+    table.add_column("task")
+    table.add_column("notebook")
+    table.add_column("status")
+    table.add_column("duration", justify="right")
+    colours = {"succeeded": "green", "failed": "red", "skipped": "yellow", "reused": "dim"}
+    for t in result.tasks:
+        table.add_row(t.key, t.file, f"[{colours[t.status]}]{t.status}[/]",
+                      f"{t.duration:.1f}s" if t.status in ("succeeded", "failed") else "-")
+    console.print(table)
+    for message in result.messages:
+        console.print(message, highlight=False, markup=False)
+
+
+# ------------------------------------------------------------------------------------ compare
+
+def _text_outputs(cell: Mapping[str, Any]) -> str:
+    """What a person reads from a cell: stdout and the text form of results (stderr, errors
+    and images are left out: warnings and renderings vary between processes)."""
+    parts = []
+    for out in cell.get("outputs") or []:
+        kind = out.get("output_type")
+        if kind == "stream" and out.get("name") == "stdout":
+            parts.append(out.get("text", ""))
+        elif kind in ("execute_result", "display_data"):
+            text = (out.get("data") or {}).get("text/plain")
+            if text is not None:
+                parts.append(text if isinstance(text, str) else "".join(text))
+    text = "".join(parts)
+    return "\n".join(line.rstrip() for line in text.splitlines()).strip()
+
+
+def _copy_source_tree(source_dir: Path, exclude: Sequence[Path], dest: Path) -> Path:
+    excluded = {p.resolve() for p in exclude}
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        skip = {n for n in names if n in (".git", STATE_DIR, "__pycache__", ".ipynb_checkpoints")}
+        base = Path(directory).resolve()
+        skip |= {n for n in names if (base / n) in excluded}
+        return skip
+
+    shutil.copytree(source_dir, dest, ignore=ignore, symlinks=True)
+    return dest
+
+
+def _run_source_once(source: Path, folder: Path, parameters: Mapping[str, str], timeout: int,
+                     workdir: Path) -> Any:
+    """Execute the source notebook in a copy of its folder with the same stand-ins."""
+    from nbsplit.execute import execute_notebook
+    from nbsplit.standins import ENV_TASK_KEY
+
+    copy = _copy_source_tree(source.parent, [folder], workdir / "src")
+    state = workdir / STATE_DIR
+    params = dict(parameters)
+    params["handoff_dir"] = str(state / "handoffs")
+    env = kernel_env(state, params) | {ENV_TASK_KEY: "source"}
+    return execute_notebook(copy / source.name, copy, timeout=timeout, env=env)
+
+
+def compare_with_source(folder: Path, manifest: Mapping[str, Any], parameters: Mapping[str, str],
+                        results: Mapping[str, TaskResult], timeout: int, parallel: int) -> CompareResult:
+    """Run the source twice (to learn which cells are deterministic) and check that every
+    deterministic code cell's text output is reproduced by the split, through the manifest."""
+    from nbsplit.errors import NbsplitError as _Err
+
+    source = _source_path(folder, manifest)
+    if not source.is_file():
+        return CompareResult(0, error=f"source notebook {source} not found")
+    runs: list[Any] = []
+    with tempfile.TemporaryDirectory(prefix="nbsplit-compare-") as tmp:
+        def once(i: int) -> Any:
+            return _run_source_once(source, folder, parameters, timeout, Path(tmp) / f"run{i}")
+
+        try:
+            if parallel > 1:
+                with ThreadPoolExecutor(max_workers=2) as pool:
+                    runs = list(pool.map(once, (1, 2)))
+            else:
+                runs = [once(1), once(2)]
+        except _Err as exc:
+            return CompareResult(0, error=f"the source notebook itself fails: {exc}")
+    first, second = runs
+    executed = {r.file: r.executed for r in results.values() if r.status == "succeeded" and r.executed}
+    loaded: dict[str, Any] = {}
+    compared = 0
+    mismatches: list[CellMismatch] = []
+    nondeterministic: list[int] = []
+    for entry in manifest.get("cells") or []:
+        index, file, position = entry.get("index"), entry.get("file"), entry.get("cell")
+        if index is None or index >= len(first.cells) or first.cells[index].get("cell_type") != "code":
+            continue
+        expected = _text_outputs(first.cells[index])
+        if expected != _text_outputs(second.cells[index]):
+            nondeterministic.append(index)
+            continue
+        if not expected or file is None or position is None or file not in executed:
+            continue
+        if file not in loaded:
+            import nbformat
+
+            loaded[file] = nbformat.read(executed[file], as_version=4)
+        cells = loaded[file].cells
+        got = _text_outputs(cells[position]) if position < len(cells) else ""
+        compared += 1
+        if got != expected:
+            mismatches.append(CellMismatch(index, file, position, expected, got))
+    return CompareResult(compared, tuple(mismatches), tuple(nondeterministic))
+
+
+def _compare_messages(compare: CompareResult) -> list[str]:
+    if compare.error:
+        return [f"compare: {compare.error}"]
+    lines = [f"compare: {compare.compared} deterministic source cell(s) compared, "
+             f"{len(compare.mismatches)} mismatch(es), {len(compare.nondeterministic)} cell(s) vary "
+             "between two runs of the source and were not compared"]
+    for m in compare.mismatches:
+        exp = m.expected.splitlines()[:1] or [""]
+        got = m.got.splitlines()[:1] or [""]
+        lines.append(f"compare: source cell {m.index} ({m.file} cell {m.cell}) differs: "
+                     f"expected {exp[0][:80]!r}, got {got[0][:80]!r}")
+    return lines
+
+
+# ------------------------------------------------------------------------------------ entry
+
+def run_folder(folder: Path | str, *, only: str | None = None, from_stage: str | None = None,
+               parallel: int = 1, compare: bool = False, timeout: int = 900,
+               console: Any = None) -> RunResult:
+    """Run the converted ``folder`` locally (see the module docstring). Bad input (not a
+    converted folder, unknown task, missing upstream handoffs) raises ``NbsplitError``; task
+    failures and compare mismatches are in the result (``result.ok``, ``result.exit_code``)."""
+    from rich.console import Console
+
+    folder = Path(folder).resolve()
+    if not folder.is_dir():
+        raise NbsplitError("folder not found", folder)
+    if only and from_stage:
+        raise NbsplitError("choose one of only and from_stage")
+    if parallel < 1:
+        raise NbsplitError(f"parallel must be 1 or more, not {parallel}")
+    console = console or Console()
+    started = time.perf_counter()
+    job = _read_json(folder / "job.json", "job.json")
+    manifest = _read_json(folder / MANIFEST, MANIFEST)
+    tasks = load_tasks(folder, job, manifest)
+    source = _source_path(folder, manifest)
+    cwd = source.parent
+    if not cwd.is_dir():
+        raise NbsplitError(f"the source notebook's folder {cwd} is missing (stages run in it)", folder)
+
+    selected = {t.key for t in tasks}
+    if only:
+        selected = {_find_task(tasks, only, "--only").key}
+    elif from_stage:
+        selected = _downstream(tasks, _find_task(tasks, from_stage, "--from").key)
+    parameters = local_parameters(folder, job, manifest)
+    state = folder / STATE_DIR
+    if selected != {t.key for t in tasks}:
+        missing = _missing_handoffs(selected, tasks, manifest, Path(parameters["handoff_dir"]))
+        if missing:
+            raise NbsplitError(f"saved handoffs not found: {', '.join(missing)}; run the upstream tasks "
+                               "first", folder)
+    env = kernel_env(state, parameters)
+
+    def run_one(task: Task) -> TaskResult:
+        return _run_task(task, folder, cwd, env, timeout)
+
+    with _Progress(console) as progress:
+        ran = _schedule(tasks, selected, run_one, parallel, progress)
+    results = tuple(ran.get(t.key) or TaskResult(t.key, t.file, "reused") for t in topological(tasks))
+    messages = [r.message for r in results if r.status == "failed" and r.message]
+    compare_result = None
+    if compare:
+        if any(r.status == "failed" for r in results):
+            compare_result = CompareResult(0, error="not compared: a task failed")
+        else:
+            console.print("compare: running the source notebook twice ...", highlight=False)
+            compare_result = compare_with_source(folder, manifest, parameters, ran, timeout, parallel)
+        messages += _compare_messages(compare_result)
+    result = RunResult(folder, results, compare_result, time.perf_counter() - started, tuple(messages))
+    _summary(console, result)
+    return result

@@ -1,0 +1,158 @@
+"""The Databricks stand-ins ``nbsplit run`` loads into each kernel: unit tests (no kernel) and
+one kernel test that loads them the way the runner does (an IPython startup file)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from nbsplit import standins
+from nbsplit.standins import (Fs, InputWidgetNotDefined, TaskValues, Widgets, cell_needs_spark,
+                              databricks_magic_transform, pip_install_plan, split_sql)
+
+
+def test_widgets_job_parameters_win_over_defaults() -> None:
+    w = Widgets({"catalog": "main", "n": 3})
+    w.text("catalog", "dev")
+    w.text("schema", "default")
+    w.dropdown("env", "dev", ["dev", "prod"])
+    assert w.get("catalog") == "main"
+    assert w.get("n") == "3"  # widget values are strings
+    assert w.get("schema") == "default"
+    assert w.getArgument("missing", "fallback") == "fallback"
+    assert w.getAll() == {"catalog": "main", "n": "3", "schema": "default", "env": "dev"}
+    w.remove("schema")
+    with pytest.raises(InputWidgetNotDefined):
+        w.get("schema")
+    w.removeAll()
+    with pytest.raises(InputWidgetNotDefined):
+        w.get("env")
+    assert w.get("catalog") == "main"
+
+
+@pytest.mark.parametrize("call", [
+    pytest.param(lambda w: w.dropdown("env", "qa", ["dev", "prod"]), id="dropdown"),
+    pytest.param(lambda w: w.multiselect("cols", "a,z", ["a", "b"]), id="multiselect"),
+])
+def test_widget_default_outside_choices_is_refused(call) -> None:
+    with pytest.raises(ValueError, match="not one of"):
+        call(Widgets())
+
+
+def test_combobox_accepts_free_values() -> None:
+    w = Widgets()
+    w.combobox("x", "free", ["a"])
+    assert w.get("x") == "free"
+
+
+def test_task_values_cross_tasks_through_files(tmp_path: Path) -> None:
+    TaskValues(tmp_path, "train").set("auc", 0.91)
+    reader = TaskValues(tmp_path, "evaluate")
+    assert reader.get("train", "auc") == 0.91
+    assert reader.get("train", "missing", default=1) == 1
+    assert reader.get("train", "missing", debugValue=2) == 2
+    with pytest.raises(ValueError, match="run task 'train' first"):
+        reader.get("train", "missing")
+    with pytest.raises(TypeError):
+        TaskValues(tmp_path, "train").set("bad", object())
+    with pytest.raises(ValueError, match="48 KiB"):
+        TaskValues(tmp_path, "train").set("big", "x" * 50_000)
+
+
+def test_fs_maps_dbfs_under_the_state_folder(tmp_path: Path) -> None:
+    fs = Fs(tmp_path / "dbfs")
+    assert fs.mkdirs("dbfs:/data/raw")
+    fs.put("dbfs:/data/raw/a.csv", "x,y\n1,2\n")
+    with pytest.raises(FileExistsError):
+        fs.put("dbfs:/data/raw/a.csv", "again")
+    assert (tmp_path / "dbfs" / "data" / "raw" / "a.csv").read_text() == "x,y\n1,2\n"
+    assert fs.head("/dbfs/data/raw/a.csv", 3) == "x,y"
+    listing = fs.ls("dbfs:/data")
+    assert [(f.name, f.path, f.size) for f in listing] == [("raw/", "dbfs:/data/raw/", 0)]
+    local = tmp_path / "local"
+    fs.cp("dbfs:/data/raw", f"file:{local}", recurse=True)
+    assert (local / "a.csv").is_file()
+    with pytest.raises(OSError, match="recurse"):
+        fs.rm("dbfs:/data")
+    assert fs.rm("dbfs:/data", recurse=True)
+    assert not fs.rm("dbfs:/data")
+
+
+def test_split_sql_respects_quotes_and_comments() -> None:
+    text = "SELECT ';' AS a; -- a comment; not a statement\nSELECT 2;\n\n"
+    assert split_sql(text) == ["SELECT ';' AS a", "SELECT 2"]
+
+
+@pytest.mark.parametrize("source, expected", [
+    pytest.param("%sql\nSELECT 1", "%%sql\nSELECT 1", id="sql"),
+    pytest.param("\n%sql SELECT 1\n", "\n%%sql\nSELECT 1\n", id="sql-inline"),
+    pytest.param("%python\nx = 1", "x = 1", id="python"),
+    pytest.param("%md\n# Title", "pass\n", id="md"),
+    pytest.param("%sh\nls", "%%sh\nls", id="sh"),
+    pytest.param("%pip install x", "%pip install x", id="pip-untouched"),
+    pytest.param("x = 1\n%sql", "x = 1\n%sql", id="not-first-line"),
+    pytest.param("%sqlx\nSELECT", "%sqlx\nSELECT", id="other-magic"),
+])
+def test_databricks_magic_cells(source: str, expected: str) -> None:
+    lines = source.splitlines(keepends=True)
+    assert "".join(databricks_magic_transform(lines)) == expected
+
+
+def test_pip_install_plan_knows_what_is_installed() -> None:
+    plan = dict(pip_install_plan(["-q", "pandas>=1.0", "--index-url", "https://x", "no-such-pkg-nbsplit",
+                                  "scikit-learn[alldeps]==1.9"]))
+    assert plan["pandas>=1.0"] and plan["scikit-learn[alldeps]==1.9"]
+    assert plan["no-such-pkg-nbsplit"] is None
+    assert "https://x" not in plan
+
+
+@pytest.mark.parametrize("source, needs", [
+    ("df = spark.read.csv(path)", True),
+    ("spark.sql('select 1').show()", True),
+    ("spark = SparkSession.builder.getOrCreate()", False),
+    ("name = 'spark'", False),
+    ("sparkline(x)", False),
+    ("session.spark.conf", False),
+])
+def test_cell_needs_spark(source: str, needs: bool) -> None:
+    assert cell_needs_spark(source) is needs
+
+
+@pytest.mark.slow
+def test_standins_in_a_real_kernel(tmp_path: Path) -> None:
+    from nbsplit.execute import execute_notebook
+
+    state = tmp_path / ".nbsplit"
+    standins.write_ipython_dir(state / "ipython")
+    cells = [
+        'dbutils.widgets.text("catalog", "dev")\nprint(dbutils.widgets.get("catalog"))',
+        'dbutils.jobs.taskValues.set("n", 3)\nprint(dbutils.jobs.taskValues.get("t1", "n"))',
+        "%pip install pandas",
+        'import pandas as pd\ndisplay(pd.DataFrame({"a": [1, 2]}))',
+        '%python\nprint("python cell")',
+        'print("before")\ndbutils.notebook.exit("done")\nprint("never")',
+        'print("after exit")',
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells],
+                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    env = {"IPYTHONDIR": str(state / "ipython"), standins.ENV_STATE_DIR: str(state),
+           standins.ENV_TASK_KEY: "t1", standins.ENV_PARAMETERS: json.dumps({"catalog": "prod"})}
+    out = execute_notebook(path, tmp_path, timeout=60, env=env)
+    texts = ["".join(o.get("text", "") or o.get("data", {}).get("text/plain", "") for o in c.outputs)
+             for c in out.cells]
+    assert texts[0].strip() == "prod"
+    assert texts[1].strip() == "3"
+    assert "skipped %pip install pandas (installed:" in texts[2]
+    assert "a" in texts[3] and "1" in texts[3]
+    assert texts[4].strip() == "python cell"
+    assert texts[5].split() == ["before", "Notebook", "exited:", "done"]
+    assert texts[6] == ""
+    assert json.loads((state / "task_values" / "t1.json").read_text()) == {"n": 3}
+    assert not (Path(os.environ.get("IPYTHONDIR", "~/.ipython")).expanduser() / "nbsplit_standins.py").exists()
