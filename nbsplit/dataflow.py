@@ -410,11 +410,17 @@ class Engine:
         for c in kept:
             inf = self.info[c]
             direct = set(inf.facts.reads)
-            # functions defined in this cell and used here: their free names are read now
+            # functions defined in this cell and called here: their free names are read now
+            # (over-approximated: a name the cell binds before the call is loaded needlessly)
+            own_rng = inf.rng
             for fname, fi in inf.functions.items():
                 if any(call.name == fname for call in inf.facts.calls):
-                    direct |= fi.free_names - inf.facts.defines
-            eff, rng = self._closure(direct, binding, inf.rng)
+                    direct |= fi.free_names
+                    for call in fi.calls:
+                        e = rng_effect(call.name)
+                        if e == "draw" or (e == "seed" and own_rng is None):
+                            own_rng = e
+            eff, rng = self._closure(c, direct, binding, own_rng)
             if rng == "draw":
                 eff.add(RNG_STATE)
             reads = []
@@ -422,7 +428,8 @@ class Engine:
                 b = binding.get(n)
                 if b is None:
                     reads.append(Read(n, None, None))
-                    if n != RNG_STATE:
+                    if n != RNG_STATE and not (n in inf.facts.defines
+                                               and n not in inf.facts.reads):
                         self._undefined(c, n, writers_all, skip_writers, star_before)
                     continue
                 kind, bcell = b
@@ -455,27 +462,33 @@ class Engine:
                     or _STAR_IMPORT.search(inf.cell.source)):
                 star_before = c
 
-    def _closure(self, direct: set[str], binding: dict[str, tuple[BindKind, int]],
+    def _closure(self, cell: int, direct: set[str], binding: dict[str, tuple[BindKind, int]],
                  rng: Literal["seed", "draw"] | None) -> tuple[set[str], str | None]:
         """Add the free names of every helper reachable from ``direct`` (resolved now)."""
+        own = self.info[cell].functions
         eff = set(direct)
         stack = [n for n in direct]
         seen: set[tuple[int, str]] = set()
         while stack:
             n = stack.pop()
+            found = []
             b = binding.get(n)
-            if b is None or b[0] != "def" or (b[1], n) in seen:
-                continue
-            seen.add((b[1], n))
-            fi = self.info[b[1]].functions[n]
-            for call in fi.calls:
-                e = rng_effect(call.name)
-                if e == "draw" or (e == "seed" and rng is None):
-                    rng = e
-            for m in fi.free_names:
-                if m not in eff:
+            if b is not None and b[0] == "def":
+                found.append((b[1], n))
+            if n in own:  # the cell's own (re)definition may be the one called
+                found.append((cell, n))
+            for key in found:
+                if key in seen:
+                    continue
+                seen.add(key)
+                fi = self.info[key[0]].functions[n]
+                for call in fi.calls:
+                    e = rng_effect(call.name)
+                    if e == "draw" or (e == "seed" and rng is None):
+                        rng = e
+                for m in fi.free_names:
                     eff.add(m)
-                stack.append(m)
+                    stack.append(m)
         return eff, rng
 
     def _undefined(self, c: int, n: str, writers_all: dict[str, list[int]],
@@ -586,15 +599,16 @@ class Engine:
             imports: dict[tuple[int, int], str] = {}
             helpers: dict[tuple[int, int], str] = {}
             handoffs: dict[tuple[str, int], Handoff] = {}
+            bound: dict[tuple[str, str], tuple[int, str]] = {}
             for m in sorted(mem):
                 for r in self.reads.get(m, ()):
                     w = r.writer
                     if w is None or w in mem:
                         continue
                     if r.kind == "import":
-                        self._add_statement(imports, w, r.name, "import", s, m, mem)
+                        self._add_statement(imports, w, r.name, "import", s, m, mem, bound)
                     elif r.kind == "def":
-                        self._add_statement(helpers, w, r.name, "def", s, m, mem)
+                        self._add_statement(helpers, w, r.name, "def", s, m, mem, bound)
                     elif (r.name, w) not in handoffs:
                         handoffs[(r.name, w)] = Handoff(
                             name=r.name, version=w, producer=self.stage[w], consumer=s,
@@ -624,7 +638,8 @@ class Engine:
             and inf.rng is None
 
     def _add_statement(self, into: dict[tuple[int, int], str], w: int, name: str,
-                       kind: str, s: Stage, reader: int, mem: set[int]) -> None:
+                       kind: str, s: Stage, reader: int, mem: set[int],
+                       bound: dict[tuple[str, str], tuple[int, str]]) -> None:
         stmts = self.statements(w)
         match = None
         for st in stmts or ():
@@ -638,6 +653,14 @@ class Engine:
             return
         if (w, match.position) not in into:
             into[(w, match.position)] = match.text
+            # re-importing the same thing in several cells is common and harmless
+            what = dict(self.info[w].facts.imports).get(name, match.text) \
+                if kind == "import" else match.text
+            other = bound.setdefault((kind, name), (w, what))
+            if other[1] != what:
+                self.warn(reader, f"{s} needs two {'imports' if kind == 'import' else 'definitions'}"
+                                  f" of `{name}` (cells {other[0]} and {w}) but its notebook "
+                                  "holds one at its top: rename one of them")
             shadow = [m for m in mem if m < reader and name in self.info[m].binds]
             if shadow:
                 self.warn(reader, f"cell {reader} uses `{name}` from cell {w}, but {s}'s cell "
