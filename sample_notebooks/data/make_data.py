@@ -301,10 +301,10 @@ def _transactions(rng: np.random.Generator, start: str, days: int, n: int, drift
     age_days = rng.integers(5, 3650, n)
     foreign = (rng.random(n) < 0.05 + 0.06 * drift).astype(int)
     z = (
-        -4.2 + 0.45 * np.log(amount / 40) + 0.9 * foreign + 0.025 * dist + 0.18 * n24
-        + 0.8 * ((hour < 6) | (hour > 22)) - 0.0004 * age_days + 0.6 * (mcc == "electronics")
+        -3.9 + 0.7 * np.log(amount / 40) + 1.2 * foreign + 0.035 * dist + 0.25 * n24
+        + 1.2 * ((hour < 6) | (hour > 22)) - 0.0006 * age_days + 0.9 * (mcc == "electronics")
         # the fraud pattern shifts too: online retail fraud the model never saw
-        + drift * 1.3 * (mcc == "online_retail")
+        + drift * 2.2 * (mcc == "online_retail")
     )
     df = pd.DataFrame(
         {
