@@ -234,6 +234,29 @@ def rebound_as_data(source: str, names: Sequence[str]) -> set[str]:
     return {n for n, k in kind.items() if k == "data"}
 
 
+_DISPLAY_CALLS = frozenset({"print", "display", "displayHTML", "show", "head", "tail",
+                            "describe", "info", "pprint"})
+
+
+def top_level_effects(source: str, modules: frozenset[str]) -> bool:
+    """Whether a cell makes a top-level call for its side effect on a module or the runtime
+    (``mlflow.set_tracking_uri(...)``, ``warnings.filterwarnings(...)``, ``spark.conf.set``,
+    ``os.makedirs``), which every stage process needs too. ``modules`` are import-bound names."""
+    try:
+        tree = ast.parse(mask_magics(source))
+    except (SyntaxError, ValueError):
+        return False
+    for node in tree.body:
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            callee = _dotted(node.value.func) or ""
+            root, last = callee.split(".", 1)[0].split("(")[0], callee.rsplit(".", 1)[-1]
+            if last in _DISPLAY_CALLS:
+                continue
+            if root in modules or root in RUNTIME_NAMES:
+                return True
+    return False
+
+
 def _dotted(node: ast.AST) -> str | None:
     parts = []
     while isinstance(node, ast.Attribute):
@@ -560,10 +583,12 @@ class Engine:
 
         setup_code = [i for i in kept if self.stage[i] is Stage.SETUP]
         import_only = {i for i in setup_code if self._import_only(i)}
+        modules = frozenset().union(*(inf.imports for inf in self.info.values()))
         everywhere = [i for i in setup_code if i not in import_only
-                      and self.info[i].side_effect_only and i not in self.data_writers
-                      and not self.info[i].facts.display_only
-                      and not self.info[i].cell.is_empty]
+                      and not self.info[i].facts.display_only and not self.info[i].cell.is_empty
+                      and (self.info[i].side_effect_only and i not in self.data_writers
+                           or self.info[i].facts.magics or self.info[i].rng == "seed"
+                           or top_level_effects(self.info[i].cell.source, modules))]
         members: dict[Stage, set[int]] = {}
         for s in emitted:
             own = {i for i in kept if self.stage[i] is s}

@@ -392,3 +392,18 @@ def test_thousand_cells_plan_fast() -> None:
     elapsed = time.perf_counter() - t0
     assert len(plan.stages) == 5
     assert elapsed < 0.2, elapsed
+
+
+def test_setup_cell_with_a_runtime_side_effect_goes_to_every_stage() -> None:
+    plan = plan_of(
+        ("setup", "import mlflow\nimport os"),
+        ("setup", 'RANDOM_STATE = 42\nmlflow.set_tracking_uri("sqlite:///mlflow.db")'),
+        ("setup", 'OUT = "out"\nos.makedirs(OUT, exist_ok=True)\nprint(OUT)'),
+        ("setup", "LIMIT = 3\nprint(LIMIT)\nplt_cfg = dict(a=1)\nplt_cfg.update(b=2)"),
+        ("data-prep", "df = load()"),
+        ("evaluation", "mlflow.log_metric('n', len(df))"),
+    )
+    prep, ev = plan.stages
+    assert prep.cells == (1, 2, 3, 4)  # cell 3 has no effect outside itself: first stage only
+    assert ev.cells == (1, 2, 5)
+    assert ev.imports == ("import mlflow", "import os")  # os for the copied cell 2
