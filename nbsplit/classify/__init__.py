@@ -18,6 +18,7 @@ calls found: metrics in a cell that also fits are training).
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from typing import Callable, Sequence
 
 from nbsplit.classify import calls, headings, helpers, rules, sequence, structure, tags
@@ -151,6 +152,7 @@ def _classify_text_cells(nb: Notebook, result: list[Classification | None], deco
         if cell.kind == "code" and cell.index in decoded:
             upcoming = cell.index
     previous: int | None = None
+    sections = _Sections(cells, decoded)
     for cell in cells:
         if cell.kind == "code" and cell.index in decoded:
             previous = cell.index
@@ -173,12 +175,38 @@ def _classify_text_cells(nb: Notebook, result: list[Classification | None], deco
         if is_title:
             result[cell.index] = Classification(cell.index, Stage.SETUP, 0.8, "default", ("notebook title",))
             continue
-        anchor = nxt if nxt is not None else previous
-        if anchor is None or result[anchor] is None:
-            result[cell.index] = Classification(cell.index, Stage.SETUP, 0.5, "default", ("no code cells",))
-            continue
-        target = result[anchor]
-        verb = "introduces" if anchor == nxt else "follows"
+        section = _section_code(sections, cell.index)
+        if not section:
+            anchor = previous
+            if anchor is None or result[anchor] is None:
+                result[cell.index] = Classification(cell.index, Stage.SETUP, 0.5, "default", ("no code cells",))
+                continue
+            target = result[anchor]
+            verb = "follows"
+        else:
+            stages = [result[i].stage for i in section if result[i] is not None]
+            pick = next((s for s in stages if s in named), None) or next(
+                (s for s in stages if s.is_pipeline), stages[0])
+            target = result[next(i for i in section if result[i] is not None and result[i].stage is pick)]
+            verb = "introduces"
         conf = round(min(target.confidence, 0.95) * 0.9, 2)
         result[cell.index] = Classification(cell.index, target.stage, conf, "neighbour",
                                             (f"{verb} {target.stage.value} cells",))
+
+
+def _section_code(sections: "_Sections", start: int) -> list[int]:
+    """Code cells of the section a markdown cell opens: up to the next markdown heading."""
+    lo = bisect_right(sections.code, start)
+    hi = bisect_left(sections.code, sections.next_heading[start])
+    return sections.code[lo:hi]
+
+
+class _Sections:
+    def __init__(self, cells, decoded: dict[int, Stage]) -> None:
+        self.code = [c.index for c in cells if c.kind == "code" and c.index in decoded]
+        self.next_heading = [len(cells)] * len(cells)
+        upcoming = len(cells)
+        for cell in reversed(cells):
+            self.next_heading[cell.index] = upcoming
+            if cell.kind == "markdown" and headings.headings_of(cell):
+                upcoming = cell.index

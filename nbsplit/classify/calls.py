@@ -30,6 +30,17 @@ _STRUCTURAL_METHODS = frozenset({
     "predict_log_proba", "decision_function", "transform", "score", "train", "evaluate",
 })
 _HELPER_FACTOR = 0.75
+_MODEL_METHODS = {
+    "summary": (Stage.TRAINING, 1.8),
+    "get_params": (Stage.TRAINING, 1.0),
+    "set_params": (Stage.TRAINING, 1.5),
+    "compile": (Stage.TRAINING, 2.5),
+    "get_feature_importance": (Stage.EVALUATION, 3.0),
+    "get_booster": (Stage.EVALUATION, 1.0),
+    "plot_importance": (Stage.EVALUATION, 3.0),
+    "eval": (Stage.EVALUATION, 1.5),
+    "log_model": (Stage.TRAINING, 3.0),
+}
 
 
 def apply(ctx: Context, evidence: Sequence[Evidence]) -> None:
@@ -80,6 +91,12 @@ def call_hits(ctx: Context, calls: Iterable[Call], cell: int, *, in_function: bo
                 if hint is not None and (best is None or hint[1] > best.weight):
                     best = Hit(hint[0], hint[1], f"calls {receiver}.{method}", SIGNAL)
                     continue
+            if kind in ("model", "loaded"):
+                hint = _MODEL_METHODS.get(method)
+                if hint is not None and (best is None or hint[1] > best.weight):
+                    best = Hit(hint[0], hint[1], f"calls {receiver}.{method}", SIGNAL)
+                if method not in _STRUCTURAL_METHODS:
+                    continue  # model.summary() is not df.summary()
             if method in _STRUCTURAL_METHODS:
                 if in_function and method in ("fit", "train") and kind in ("model", None):
                     best = Hit(Stage.TRAINING, 2.5, f"fits {receiver}", SIGNAL)

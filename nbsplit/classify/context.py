@@ -154,6 +154,8 @@ class Context:
                 continue
             for target in re.split(r"[,()\[\] \t]+", m.group("lhs")):
                 if target.isidentifier():
+                    if kind == "pipeline":
+                        kind = _pipeline_kind(target, rhs, self)
                     cells = self._bind_cells.setdefault(target, [])
                     kinds = self._bind_kinds.setdefault(target, [])
                     if cells and cells[-1] == index:
@@ -189,6 +191,8 @@ class Context:
                 return "feature_store"
             if method.startswith("read_") or resolved.startswith(("spark.read", "spark.table", "spark.sql")):
                 return "file"
+            if method in ("Pipeline", "make_pipeline"):
+                return "pipeline"  # model or preprocessing: decided by the variable's name below
             if stage[0] is Stage.TRAINING and method[:1].isupper():
                 return "model"
             if stage[0] is Stage.FEATURIZATION and method[:1].isupper():
@@ -223,6 +227,20 @@ class Context:
         if kind == "newdata" or kind == "file" and name_tokens(root) & (api.TEST_SPLIT_TOKENS | api.NEW_DATA_TOKENS):
             return "newdata"
         return None
+
+
+def _pipeline_kind(target: str, rhs: str, ctx: "Context") -> str:
+    """A Pipeline is a model when named like one or when it ends in an estimator."""
+    tokens = name_tokens(target)
+    if tokens & api.TRANSFORMER_TOKENS and not tokens & api.MODEL_TOKENS:
+        return "transformer"
+    if tokens & api.MODEL_TOKENS:
+        return "model"
+    for callee in _CALLEE.findall(rhs):
+        hit = lookup_call(ctx.resolve(callee)[0])
+        if hit is not None and hit[0] is Stage.TRAINING and callee.rsplit(".", 1)[-1][:1].isupper():
+            return "model"
+    return "transformer"
 
 
 def lookup_call(resolved: str) -> tuple[Stage, float] | None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 from nbsplit.classify.context import Context
@@ -41,7 +42,8 @@ D, E, F, T, V, P, M, S = (
 _STRONG_PATTERNS: dict[Stage, str] = {
     M: r"monitor\w*|drift\w*|\bderiva\w*|estabilidade|\bstability|\bpsi\b|population stability"
        r"|observab\w*|\balert\w*|\bdecay\b|degrada\w*|over time|ao longo do tempo|a lo largo del tiempo"
-       r"|em producao|en produccion|in production",
+       r"|em producao|en produccion|in production|\bincoming\b|fresh labels|new labels|novos rotulos"
+       r"|data quality|qualidade (dos|de) dados|calidad de (los )?datos|over the weeks|por semana",
     P: r"\bpredi(ction|ctions|cting|ct)\b|\bpredicao|\bpredicoes|\bprediccion\w*|\bpredecir|\bpredizer"
        r"|\binfer(ence|encia|ir|ring)\b|\bscoring\b|\bscor(e|ing) (the|new|all|future)\b|batch (scoring|inference|prediction)|\bscore new"
        r"|new data|novos dados|nuevos datos|dados novos|submission|\bsubmiss\w*|\bsubmit\w*"
@@ -133,7 +135,8 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def stage_words(text: str) -> list[tuple[Stage, float]]:
+@lru_cache(maxsize=8192)
+def stage_words(text: str) -> tuple[tuple[Stage, float], ...]:
     """Stages named by a heading/comment text, with strong (1.0) or weak (~0.45) strength."""
     folded = fold(_MARKUP.sub(" ", text))
     found: list[tuple[Stage, float]] = []
@@ -146,7 +149,7 @@ def stage_words(text: str) -> list[tuple[Stage, float]]:
             found.append((stage, WEAK / STRONG))
     if P in strong and "previs" in folded and "predi" not in folded:
         found = [(s, w * 0.5 if s is P else w) for s, w in found]
-    return found
+    return tuple(found)
 
 
 @dataclass
@@ -159,23 +162,31 @@ class Heading:
 
 def headings_of(cell: Cell) -> list[Heading]:
     """Headings of a markdown cell, in order (ATX, setext, <hN>, a bold line on its own)."""
+    return [Heading(level, text, list(stages), cell.index) for level, text, stages in _parse_headings(cell.source)]
+
+
+@lru_cache(maxsize=8192)
+def _parse_headings(source: str) -> tuple[tuple[int, str, tuple[tuple[Stage, float], ...]], ...]:
+    return tuple((h.level, h.text, tuple(h.stages)) for h in _headings_uncached(source))
+
+
+def _headings_uncached(source: str) -> list[Heading]:
     out: list[Heading] = []
-    source = cell.source
     for line in source.split("\n"):
         m = _ATX.match(line)
         if m:
             text = m.group(2)
-            out.append(Heading(len(m.group(1)), _clean(text), stage_words(text), cell.index))
+            out.append(Heading(len(m.group(1)), _clean(text), stage_words(text), -1))
             continue
         b = _BOLD_LINE.match(line)
         if b and len(b.group(1)) < 80:
-            out.append(Heading(7, _clean(b.group(1)), stage_words(b.group(1)), cell.index))
+            out.append(Heading(7, _clean(b.group(1)), stage_words(b.group(1)), -1))
     if not out:
         for m in _HTML_H.finditer(source):
-            out.append(Heading(int(m.group(1)), _clean(m.group(2)), stage_words(m.group(2)), cell.index))
+            out.append(Heading(int(m.group(1)), _clean(m.group(2)), stage_words(m.group(2)), -1))
         for m in _SETEXT.finditer(source):
             level = 1 if m.group(2).startswith("=") else 2
-            out.append(Heading(level, _clean(m.group(1)), stage_words(m.group(1)), cell.index))
+            out.append(Heading(level, _clean(m.group(1)), stage_words(m.group(1)), -1))
     return out
 
 
@@ -196,12 +207,19 @@ def apply(ctx: Context, evidence: Sequence[Evidence]) -> None:
             continue
         if cell.kind != "code" or cell.is_empty:
             continue
-        section = next((h for h in reversed(stack) if h.stages), None)
-        if section is not None:
+        # The innermost heading with stage words speaks; if its words are only weak ones
+        # ("### Data quality of the incoming batches"), the enclosing sections still count.
+        parent_factor = 1.0
+        for section in reversed(stack):
+            if not section.stages:
+                continue
             distance = since[id(section)]
-            factor = max(_FLOOR, _DECAY ** distance)
+            factor = max(_FLOOR, _DECAY ** distance) * parent_factor
             for stage, strength in section.stages:
                 ev.add(stage, STRONG * strength * factor, f"under heading '{section.text}'", SIGNAL)
+            if any(strength >= 1.0 for _, strength in section.stages):
+                break
+            parent_factor *= 0.8
         for h in stack:
             since[id(h)] += 1
         if cell.title:

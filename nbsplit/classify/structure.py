@@ -61,6 +61,14 @@ _XY_NAMES = frozenset({
     "predictors", "input_cols", "inputCols", "variaveis", "atributos", "features_cols",
     "X_train_full", "alvo", "objetivo", "caracteristicas",
 })
+_XY_PATTERN = re.compile(r"^(?:[Xx]|[yY])(?:_[A-Za-z]\w*)?$")
+_NOT_XY = frozenset({"pred", "preds", "hat", "proba", "prob", "probs", "score", "scores", "test", "teste",
+                     "val", "valid", "train", "treino", "new", "novo", "novos", "predicted", "true"})
+_LABEL_COLUMNS = frozenset({"label", "target", "alvo", "objetivo", "classe", "etiqueta", "objetivo"})
+_TIME_TOKENS = frozenset({"monthly", "weekly", "daily", "month", "week", "day", "mes", "mensal", "semana",
+                          "semanal", "diario", "period", "periodo", "over", "time", "rolling", "window"})
+_QUALITY_TOKENS = frozenset({"quality", "qualidade", "calidad", "null", "nulls", "missing", "alert", "alerts",
+                             "alerta", "alertas", "anomaly", "anomalies", "outlier", "outliers"})
 _METRIC_TOKENS = frozenset({
     "accuracy", "acc", "auc", "roc", "rmse", "mse", "mae", "mape", "r2", "f1", "precision",
     "recall", "logloss", "gini", "cm", "conf", "report", "acuracia", "precisao", "metrics",
@@ -75,7 +83,7 @@ _SUBSCRIPT_ASSIGN = re.compile(
 _LOC_FIX = re.compile(r"^[ \t]*\w+\.(?:loc|iloc|at)\[[^\n]*\]\s*=(?!=)", re.M)
 _COLUMN_REF = re.compile(r"\[\s*['\"]([^'\"\n]+)['\"]\s*\]|\.col\(\s*['\"]([^'\"\n]+)['\"]")
 _ARITH = re.compile(r"[\w\])]\s*(?:[-+*/%<>]|[<>=!]=)\s*[\w(\[]|\*\*")
-_DERIVE_CALLS = re.compile(r"\.(?:dt|map|apply|str)\b|np\.where|np\.log|pd\.cut|pd\.qcut|\.isin\(|F\.when|when\(")
+_DERIVE_CALLS = re.compile(r"\.(?:dt|map|apply|str|shift|rolling|diff|pct_change|ewm|cumsum|expanding)\b|np\.where|np\.log|pd\.cut|pd\.qcut|\.isin\(|F\.when|when\(")
 _ROW_FILTER = re.compile(r"^[ \t]*(\w+)\s*=\s*(\w+)\s*\[\s*~?\(?\s*\2\s*[\[.]", re.M)
 _WITH_COLUMN = re.compile(r"withColumn\(\s*['\"](\w+)['\"]\s*,([^\n]+)")
 _STRING_LITERAL = re.compile(r"(['\"]).*?\1")
@@ -85,6 +93,7 @@ _SQL_SETUP = re.compile(r"^\s*(use\s+(catalog|schema|database)?|create\s+(schema
 _SQL_AGG = re.compile(r"\b(group\s+by|count\s*\(|avg\s*\(|sum\s*\(|min\s*\(|max\s*\(|stddev\w*\s*\(|percentile\w*\s*\(|corr\s*\(|approx_\w+\s*\()", re.I)
 _SQL_SHOW = re.compile(r"^\s*(describe|desc|show)\b", re.I)
 _SQL_SELECT = re.compile(r"\bselect\b[\s\S]+\bfrom\b", re.I)
+_SQL_LEADING_SELECT = re.compile(r"\s*(select|with)\s", re.I)
 _SQL_STATEMENT = re.compile(r"^\s*(select|with|create|insert|merge|update|delete|describe|desc|show|use|copy|alter|optimize|drop)\b", re.I)
 
 _SHELL_INSTALL = re.compile(r"\b(pip3?|conda|mamba|apt(-get)?|uv)\s+(install|update|upgrade)\b|\bpip\s+-q\b")
@@ -173,7 +182,8 @@ def sql_evidence(sql: str, ev: Evidence, *, displayed: bool, factor: float = 1.0
     if _SQL_SHOW.match(text):
         ev.add(E, 3.0 * factor, "describes tables with SQL", SIGNAL)
         return
-    if _SQL_SELECT.search(text):
+    # analyze caps string literals, so a long query may have lost its FROM: a leading SELECT counts.
+    if _SQL_SELECT.search(text) or _SQL_LEADING_SELECT.match(text):
         if not displayed:
             ev.add(D, 2.6 * factor, "loads data with a SQL query", SIGNAL)
         elif _SQL_AGG.search(text):
@@ -221,7 +231,7 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
         ev.add(S, 0.7, f"imports {facts.imports[0][1].split('.')[0]}", SIGNAL)
     bound_by_import = {alias for alias, _ in facts.imports}
     assigned = facts.defines - bound_by_import - {fn.name for fn in facts.functions}
-    xy = {n for n in assigned if n in _XY_NAMES}
+    xy = {n for n in assigned if n in _XY_NAMES or (_XY_PATTERN.match(n) and not name_tokens(n) & _NOT_XY)}
     if assigned and not facts.mutates and not xy and _only_constants(ctx, facts, assigned):
         caps = all(n.isupper() or n.startswith("_") for n in assigned)
         ev.add(S, 3.4 if caps else 2.6, "only sets configuration constants", SIGNAL)
@@ -254,8 +264,15 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
         _new_data(ctx, cell, facts, predicts, writes_predictions, ev)
     _changes_data(ctx, cell, facts, ev)
 
-    if ev.stage_weight(V, exclude=("headings", "comments")) >= 2.5:
+    if ev.stage_weight(M, exclude=("headings", "comments")) >= 2.4:
+        ev.scale(E, 0.4)  # plots and tables of drift are monitoring
+        ev.scale(V, 0.6)
+    elif ev.stage_weight(V, exclude=("headings", "comments")) >= 2.5:
         ev.scale(E, 0.4)  # plots and tables of model results are evaluation
+    if assigned - xy and not facts.display_only and ev.stage_weight(E) > 0 and any(
+        s is not E and w >= 1.5 for s, w in ev.scores(exclude=("headings", "comments")).items()
+    ):
+        ev.scale(E, 0.6)  # a peek (.head(), .shape) after real work does not make the cell eda
     if facts.display_only:
         other = max((w for s, w in ev.scores().items() if s is not E), default=0.0)
         if other >= 2.0:
@@ -301,9 +318,16 @@ def _new_data(ctx: Context, cell: Cell, facts: CellFacts, predicts: str | None, 
     """Loading and preparing new (unlabeled) data for scoring belongs to prediction."""
     if predicts in ("new",) or writes or ev.stage_weight(M) >= 2.0:
         return
-    i = cell.index
-    new_names = sorted(n for n in facts.writes | facts.reads if ctx.data_role(n, i) == "new"
-                       and ctx.kind_of(n, i) in ("file", "newdata"))
+    # Only names that say "new" (new, novos, X_new, batch, scoring...), written here, and no training
+    # data written alongside: Kaggle's joint cleaning of train and test.csv stays data-prep.
+    written = facts.writes - {fn.name for fn in facts.functions}
+    if any(name_tokens(n) & api.TRAIN_TOKENS for n in written):
+        return
+    new_names = sorted(n for n in written if name_tokens(n) & api.NEW_DATA_TOKENS and not n.isupper())
+    if new_names and ev.stage_weight(D) + ev.stage_weight(F) < 1.0 and not any(
+        ctx.kind_of(n, i) in ("file", "newdata") for n in new_names
+    ):
+        return
     if new_names:
         ev.add(P, 2.6, f"prepares new data {new_names[0]} for scoring", SIGNAL)
         ev.scale(D, 0.6)
@@ -451,6 +475,9 @@ def _derived_columns(source: str, ev: Evidence) -> None:
         return
     for m in _SUBSCRIPT_ASSIGN.finditer(source):
         target, rhs = m.group(3), _STRING_LITERAL.sub("''", m.group(4))
+        if target.lower() in _LABEL_COLUMNS and m.group(1) not in ("X", "x"):
+            ev.add(F, 2.6, f"builds the label column '{target}'", SIGNAL)
+            return
         refs = {a or b for a, b in _COLUMN_REF.findall(m.group(4))}
         derived = bool(_ARITH.search(rhs) or _DERIVE_CALLS.search(m.group(4)))
         if refs and target not in refs and derived:
@@ -461,6 +488,9 @@ def _derived_columns(source: str, ev: Evidence) -> None:
             return
     for m in _WITH_COLUMN.finditer(source):
         rhs = _STRING_LITERAL.sub("''", m.group(2))
+        if m.group(1).lower() in _LABEL_COLUMNS:
+            ev.add(F, 2.6, f"builds the label column '{m.group(1)}'", SIGNAL)
+            return
         if _ARITH.search(rhs) or "when(" in rhs or "datediff" in rhs or "log" in rhs:
             ev.add(F, 2.0, f"derives column '{m.group(1)}'", SIGNAL)
             return
@@ -481,11 +511,31 @@ def _drift(ctx: Context, facts: CellFacts, calls: list[Call], ev: Evidence) -> N
             return
     if any(name_tokens(d) & api.DRIFT_TOKENS for d in facts.defines):
         ev.add(M, 1.6, "computes drift statistics", SIGNAL)
-    # Metrics of fresh labels over time are monitoring, not evaluation.
-    for call in calls:
+    elif any(name_tokens(t) & api.DRIFT_TOKENS for t in facts.strings if len(t) < 40 and " " not in t):
+        ev.add(M, 1.6, "computes drift or alert columns", SIGNAL)
+    i = min(facts.index, len(ctx.nb.cells) - 1)
+    new_reads = [n for n in facts.reads if name_tokens(n) & api.NEW_DATA_TOKENS and not n.isupper()]
+    words = set().union(*(name_tokens(n) for n in (*facts.defines, *facts.reads))) if facts.defines or facts.reads else set()
+    for t in facts.strings:
+        if len(t) < 40:
+            words |= name_tokens(t)
+    if new_reads and words & (_TIME_TOKENS | _QUALITY_TOKENS):
+        ev.add(M, 2.2, f"checks incoming data {sorted(new_reads)[0]} over time", SIGNAL)
+    if words & _TIME_TOKENS and words & _METRIC_TOKENS and not new_reads and (
+        ev.stage_weight(E) > 0 or ev.stage_weight(V) > 0
+    ):
+        ev.add(M, 2.0, "tracks metrics over time", SIGNAL)
+    _ = i
+    # Metrics of fresh labels, or per period over time, are monitoring, not evaluation.
+    for call in [*calls, *(c for fn in facts.functions for c in fn.calls)]:
         name, is_module = ctx.resolve(call.name)
-        if is_module and name.startswith("sklearn.metrics") and any(name_tokens(a) & _FRESH_TOKENS for a in call.args):
+        if not is_module or not name.startswith("sklearn.metrics"):
+            continue
+        if any(name_tokens(a) & _FRESH_TOKENS for a in call.args):
             ev.add(M, 2.6, f"scores fresh labels ({name.rsplit('.', 1)[-1]})", SIGNAL)
+            return
+        if any(name_tokens(n) & _TIME_TOKENS for n in facts.defines):
+            ev.add(M, 2.4, f"tracks {name.rsplit('.', 1)[-1]} over time", SIGNAL)
             return
 
 
