@@ -192,16 +192,18 @@ def run(folder: Path, only: str | None, from_stage: str | None, parallel: int, c
 
 @cli.command()
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--require-tags", is_flag=True, default=None,
-              help="Every non-empty code cell must carry an nbsplit: stage tag.")
-@click.option("--stages", "stages_dir", type=click.Path(path_type=Path), default=None,
-              help="A converted folder that must be up to date with the notebook.")
+@click.option("--require-tags/--no-require-tags", default=None,
+              help="Every non-empty code cell must carry an nbsplit: stage tag "
+                   "(default: [tool.nbsplit] require-tags).")
+@click.option("--stages", "stages_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="A converted folder (or a folder of them) that must be up to date with the notebook.")
+@click.option("--strict", is_flag=True, help="Warnings (NBS104, uncertain cells) fail too.")
 @click.option("--fix", is_flag=True, help="Add the inferred tags to untagged cells (exit 1 if changed).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--threshold", type=float, default=None, help="Confidence under which cells are reported.")
 @_edge
-def check(files: tuple[Path, ...], require_tags: bool | None, stages_dir: Path | None, fix: bool,
-          fmt: str, threshold: float | None) -> int:
+def check(files: tuple[Path, ...], require_tags: bool | None, stages_dir: Path | None, strict: bool,
+          fix: bool, fmt: str, threshold: float | None) -> int:
     """Check notebooks stay splittable: valid tags, no backward dependencies, fresh stages."""
     from nbsplit.check import check_files, format_json, format_text
 
@@ -209,7 +211,7 @@ def check(files: tuple[Path, ...], require_tags: bool | None, stages_dir: Path |
         return EXIT_OK
     config = _config_for(files[0], threshold)
     report = check_files(list(files), config=config, require_tags=require_tags,
-                         stages_dir=stages_dir, fix=fix)
+                         stages_dir=stages_dir, fix=fix, strict=strict)
     click.echo(format_json(report) if fmt == "json" else format_text(report))
     return report.exit_code
 
