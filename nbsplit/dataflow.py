@@ -116,6 +116,8 @@ class TopStatement:
     imports: frozenset[str] = frozenset()
     defs: frozenset[str] = frozenset()
     star: bool = False
+    # names a def/class statement loads when it runs (decorators, bases, defaults, class body)
+    def_time: frozenset[str] = frozenset()
 
 
 def _import_binds(node: ast.Import | ast.ImportFrom) -> tuple[frozenset[str], bool]:
@@ -179,7 +181,8 @@ def top_statements(source: str) -> tuple[TopStatement, ...] | None:
             if node.decorator_list:
                 start = min(start, min(d.lineno for d in node.decorator_list))
             text = "".join(lines[start - 1: node.end_lineno]).rstrip()
-            out.append(TopStatement(pos, text, defs=frozenset({node.name})))
+            out.append(TopStatement(pos, text, defs=frozenset({node.name}),
+                                    def_time=_definition_time_names(node)))
             continue
         # try/if/with at the top level that imports (try: import x / except ImportError: ...)
         binds, star = _nested_imports(node)
@@ -255,6 +258,42 @@ def top_level_effects(source: str, modules: frozenset[str]) -> bool:
             if root in modules or root in RUNTIME_NAMES:
                 return True
     return False
+
+
+def _loads(nodes: Sequence[ast.AST | None]) -> set[str]:
+    out: set[str] = set()
+    stack = [n for n in nodes if n is not None]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+            out.add(n.id)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            # a nested def runs its header, not its body
+            stack.extend(x for x in _definition_nodes(n) if x is not None)
+        elif not isinstance(n, ast.Lambda):
+            stack.extend(ast.iter_child_nodes(n))
+    return out
+
+
+def _definition_nodes(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> list:
+    parts: list = list(node.decorator_list)
+    if isinstance(node, ast.ClassDef):
+        parts += node.bases + [k.value for k in node.keywords] + node.body
+    else:
+        a = node.args
+        parts += a.defaults + [d for d in a.kw_defaults if d is not None]
+        parts += [x.annotation for x in a.posonlyargs + a.args + a.kwonlyargs
+                  + [a.vararg, a.kwarg] if x is not None and x.annotation is not None]
+        parts.append(node.returns)
+    return parts
+
+
+def _definition_time_names(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+                           ) -> frozenset[str]:
+    names = _loads(_definition_nodes(node))
+    if isinstance(node, ast.ClassDef):  # names the class body binds before using them
+        names -= {n for st in node.body for n in _stored_names(st)}
+    return frozenset(names - _BUILTINS)
 
 
 def _dotted(node: ast.AST) -> str | None:
@@ -430,11 +469,21 @@ class Engine:
 
         binding: dict[str, tuple[BindKind, int]] = {}
         last: dict[str, int] = {}
+        value_defs: dict[tuple[str, int], frozenset[str]] = {}  # (name, version) -> defs it holds
         for c in kept:
             inf = self.info[c]
             direct = set(inf.facts.reads)
             # functions defined in this cell and called here: their free names are read now
             # (over-approximated: a name the cell binds before the call is loaded needlessly)
+            # an object whose class (or a function it holds) is defined in the notebook needs
+            # that definition wherever it is unpickled: read it with the value
+            for n in inf.facts.reads:
+                b = binding.get(n)
+                if b is not None and b[0] == "data":
+                    for d in value_defs.get((n, last.get(n, b[1])), ()):
+                        bd = binding.get(d)
+                        if bd is not None and bd[0] == "def":
+                            direct.add(d)
             own_rng = inf.rng
             for fname, fi in inf.functions.items():
                 if any(call.name == fname for call in inf.facts.calls):
@@ -466,15 +515,23 @@ class Engine:
                                      "before it: the stages run without that change")
             self.reads[c] = reads
             self._maybe_move(c, reads)
+            carried = self._carried(inf, reads)
+            for r in reads:
+                if r.kind == "data" and r.writer is not None:
+                    carried |= value_defs.get((r.name, r.writer), frozenset())
             # apply writes
             for n, kind in inf.binds.items():
                 binding[n] = (kind, c)
                 last[n] = c
+                if kind == "data" and carried:
+                    value_defs[(n, c)] = carried
             for n in inf.facts.mutates:
                 b = binding.get(n)
                 if b is not None and b[0] == "data":
                     last[n] = c
                     self.data_writers.add(c)
+                    if carried:
+                        value_defs[(n, c)] = carried
             if any(k == "data" for k in inf.binds.values()):
                 self.data_writers.add(c)
             if rng or inf.rng:
@@ -484,6 +541,27 @@ class Engine:
                     any(a == "*" or q.endswith("*") for a, q in inf.facts.imports)
                     or _STAR_IMPORT.search(inf.cell.source)):
                 star_before = c
+
+    def _carried(self, inf: _CellInfo, reads: list[Read]) -> frozenset[str]:
+        """Notebook classes this cell instantiates and notebook functions it hands to a
+        constructor (``FunctionTransformer(add_features)``): values it makes may hold them."""
+        defs = {r.name: r.writer for r in reads if r.kind == "def"}
+        out = set()
+        for call in inf.facts.calls:
+            root = call.name.split(".", 1)[0]
+            fi = self._function(root, defs, inf)
+            if fi is not None and fi.is_class:
+                out.add(root)
+            if call.method[:1].isupper():
+                out.update(a for a in call.args if self._function(a, defs, inf) is not None)
+        return frozenset(out)
+
+    def _function(self, name: str, defs: dict[str, int | None],
+                  inf: _CellInfo) -> FunctionInfo | None:
+        if name in inf.functions:
+            return inf.functions[name]
+        w = defs.get(name)
+        return self.info[w].functions.get(name) if w is not None else None
 
     def _closure(self, cell: int, direct: set[str], binding: dict[str, tuple[BindKind, int]],
                  rng: Literal["seed", "draw"] | None) -> tuple[set[str], str | None]:
@@ -625,15 +703,16 @@ class Engine:
             helpers: dict[tuple[int, int], str] = {}
             handoffs: dict[tuple[str, int], Handoff] = {}
             bound: dict[tuple[str, str], tuple[int, str]] = {}
+            tables = {"import": imports, "def": helpers}
             for m in sorted(mem):
                 for r in self.reads.get(m, ()):
                     w = r.writer
                     if w is None or w in mem:
                         continue
                     if r.kind == "import":
-                        self._add_statement(imports, w, r.name, "import", s, m, mem, bound)
+                        self._add_statement(tables, w, r.name, "import", s, m, mem, bound)
                     elif r.kind == "def":
-                        self._add_statement(helpers, w, r.name, "def", s, m, mem, bound)
+                        self._add_statement(tables, w, r.name, "def", s, m, mem, bound)
                     elif (r.name, w) not in handoffs:
                         handoffs[(r.name, w)] = Handoff(
                             name=r.name, version=w, producer=self.stage[w], consumer=s,
@@ -662,9 +741,40 @@ class Engine:
         return inf.facts.import_only and not inf.facts.magics and not inf.functions \
             and inf.rng is None
 
-    def _add_statement(self, into: dict[tuple[int, int], str], w: int, name: str,
+    def _definition_needs(self, st: TopStatement, w: int, name: str, s: Stage, reader: int,
+                          mem: set[int], bound: dict[tuple[str, str], tuple[int, str]],
+                          tables: dict[str, dict[tuple[int, int], str]]) -> None:
+        """A copied definition runs at the top of the stage: what its header/class body loads
+        (``class Sel(BaseEstimator)``, ``@udf(StringType())``) must be imported/defined there."""
+        at_def = {r.name: r for r in self.reads.get(w, ())}
+        for d in sorted(st.def_time):
+            r = at_def.get(d)
+            if r is None:  # bound earlier in the defining cell itself
+                stmts = self.statements(w) or ()
+                if any(d in t.imports for t in stmts):
+                    self._add_statement(tables, w, d, "import", s, reader, mem, bound)
+                elif any(d in t.defs for t in stmts):
+                    self._add_statement(tables, w, d, "def", s, reader, mem, bound)
+                elif self.info[w].binds.get(d) == "data":
+                    self._header_warning(name, w, d, s, reader, w)
+                continue
+            if r.writer is None or r.writer in mem:
+                continue
+            if r.kind in ("import", "def"):
+                self._add_statement(tables, r.writer, d, r.kind, s, reader, mem, bound)
+            else:
+                self._header_warning(name, w, d, s, reader, r.writer)
+
+    def _header_warning(self, name: str, w: int, d: str, s: Stage, reader: int,
+                        writer: int) -> None:
+        self.warn(reader, f"the definition of `{name}` (cell {w}) uses `{d}` when it runs, but "
+                          f"{s} defines its helpers before loading values: move `{d}` into a "
+                          f"setup cell or tag cell {writer} nbsplit:setup")
+
+    def _add_statement(self, tables: dict[str, dict[tuple[int, int], str]], w: int, name: str,
                        kind: str, s: Stage, reader: int, mem: set[int],
                        bound: dict[tuple[str, str], tuple[int, str]]) -> None:
+        into = tables[kind]
         stmts = self.statements(w)
         match = None
         for st in stmts or ():
@@ -678,6 +788,8 @@ class Engine:
             return
         if (w, match.position) not in into:
             into[(w, match.position)] = match.text
+            if kind == "def":
+                self._definition_needs(match, w, name, s, reader, mem, bound, tables)
             # re-importing the same thing in several cells is common and harmless
             what = dict(self.info[w].facts.imports).get(name, match.text) \
                 if kind == "import" else match.text

@@ -407,3 +407,33 @@ def test_setup_cell_with_a_runtime_side_effect_goes_to_every_stage() -> None:
     assert prep.cells == (1, 2, 3, 4)  # cell 3 has no effect outside itself: first stage only
     assert ev.cells == (1, 2, 5)
     assert ev.imports == ("import mlflow", "import os")  # os for the copied cell 2
+
+
+def test_objects_of_notebook_classes_bring_their_class() -> None:
+    plan = plan_of(
+        ("setup", "from sklearn.base import BaseEstimator, TransformerMixin\nfrom sklearn.pipeline import Pipeline\nfrom sklearn.preprocessing import FunctionTransformer\nimport numpy as np"),
+        ("featurization", "class Selector(BaseEstimator, TransformerMixin):\n    def transform(self, X):\n        return np.asarray(X)[:, COLS]"),
+        ("featurization", "COLS = [0, 1]\ndef add_ratio(X):\n    return X\ndef unrelated(X):\n    return X"),
+        ("featurization", "pipe = Pipeline([('sel', Selector()), ('r', FunctionTransformer(add_ratio))])\nZ = unrelated(1)"),
+        ("training", "pipe.fit(X, y)"),
+        ("evaluation", "print(pipe.score(X, y))"),
+    )
+    ev = stage(plan, S.EVALUATION)
+    assert [h.split("(")[0] for h in ev.helpers] == ["class Selector", "def add_ratio"]
+    assert ev.loads == {"COLS": S.FEATURIZATION, "pipe": S.TRAINING}
+    assert ev.imports[:2] == ("from sklearn.base import BaseEstimator, TransformerMixin",
+                              "import numpy as np")
+
+
+def test_copied_definition_brings_what_its_header_needs() -> None:
+    plan = plan_of(
+        ("setup", "from pyspark.sql.functions import udf\nfrom pyspark.sql.types import StringType\nimport re"),
+        ("featurization", "@udf(returnType=StringType())\ndef clean(s, pat=re.compile('x')):\n    return s"),
+        ("featurization", "LIMIT = 3\ndef cut(s, n=LIMIT):\n    return s[:n]"),
+        ("prediction", "out = clean(cut(txt))"),
+    )
+    pred = stage(plan, S.PREDICTION)
+    assert pred.imports == ("from pyspark.sql.functions import udf",
+                            "from pyspark.sql.types import StringType", "import re")
+    assert len(pred.helpers) == 2
+    assert any("uses `LIMIT` when it runs" in m for m in messages(plan))
