@@ -439,6 +439,7 @@ class Engine:
         self._stmts: dict[int, tuple[TopStatement, ...] | None] = {}
         self.reads: dict[int, list[Read]] = {}
         self.data_writers: set[int] = set()  # cells that made a new data version
+        self.star_cells: list[int] = []  # `from m import *`: every stage imports it
 
     # -- helpers
     def statements(self, index: int) -> tuple[TopStatement, ...] | None:
@@ -539,8 +540,11 @@ class Engine:
                 last[RNG_STATE] = c
             if star_before is None and (
                     any(a == "*" or q.endswith("*") for a, q in inf.facts.imports)
-                    or _STAR_IMPORT.search(inf.cell.source)):
-                star_before = c
+                    or _STAR_IMPORT.search(inf.cell.source)
+                    or any(m.startswith("%run") for m in inf.facts.magics)):
+                star_before = c  # from here on, a name may come from where we cannot see
+            if _STAR_IMPORT.search(inf.cell.source):
+                self.star_cells.append(c)
 
     def _carried(self, inf: _CellInfo, reads: list[Read]) -> frozenset[str]:
         """Notebook classes this cell instantiates and notebook functions it hands to a
@@ -704,6 +708,11 @@ class Engine:
             handoffs: dict[tuple[str, int], Handoff] = {}
             bound: dict[tuple[str, str], tuple[int, str]] = {}
             tables = {"import": imports, "def": helpers}
+            for w in self.star_cells:
+                if w not in mem:
+                    for st in self.statements(w) or ():
+                        if st.star:
+                            imports[(w, st.position)] = st.text
             for m in sorted(mem):
                 for r in self.reads.get(m, ()):
                     w = r.writer

@@ -437,3 +437,18 @@ def test_copied_definition_brings_what_its_header_needs() -> None:
                             "from pyspark.sql.types import StringType", "import re")
     assert len(pred.helpers) == 2
     assert any("uses `LIMIT` when it runs" in m for m in messages(plan))
+
+
+@pytest.mark.parametrize("opener", ["from helpers import *", "%run ./shared_functions"])
+def test_names_after_star_import_or_run_are_not_reported(opener: str) -> None:
+    plan = plan_of(
+        ("eda", "print(before)"),
+        ("setup", opener),
+        ("data-prep", "df = load_data()"),
+    )
+    assert messages(plan) == ["cell 0 reads `before`, which is never defined in the notebook"]
+    prep = stage(plan, S.DATA_PREP)
+    if opener.startswith("from"):
+        assert prep.imports == (opener,) and 1 not in prep.cells
+    else:
+        assert prep.imports == () and 1 in prep.cells
