@@ -491,7 +491,7 @@ METHODS: dict[str, tuple[Stage, float]] = {
     "union": (D, 1.5),
     "unionByName": (D, 1.8),
     "append": (D, 0.3),
-    "drop": (D, 1.1),
+    "drop": (D, 0.7),
     "query": (D, 1.2),
     "filter": (D, 1.0),
     "where": (D, 0.8),

@@ -50,7 +50,7 @@ def apply(ctx: Context, evidence: Sequence[Evidence]) -> None:
         for fn in facts.functions:
             # Evidence of a helper's body, handed to the cells that call it.
             ctx.function_hits[fn.name] = _strongest(call_hits(ctx, fn.calls, cell.index, in_function=True))
-        for hit in call_hits(ctx, facts.calls, cell.index):
+        for hit in call_hits(ctx, facts.calls, cell.index, reads=facts.reads):
             ev.hits.append(hit)
         for attr in facts.attributes:
             hint = api.ATTRIBUTES.get(attr)
@@ -58,7 +58,8 @@ def apply(ctx: Context, evidence: Sequence[Evidence]) -> None:
                 ev.add(hint[0], hint[1], f"uses .{attr}", SIGNAL)
 
 
-def call_hits(ctx: Context, calls: Iterable[Call], cell: int, *, in_function: bool = False) -> list[Hit]:
+def call_hits(ctx: Context, calls: Iterable[Call], cell: int, *, in_function: bool = False,
+              reads: frozenset[str] | None = None) -> list[Hit]:
     hits: list[Hit] = []
     seen: set[str] = set()
     for call in calls:
@@ -95,7 +96,9 @@ def call_hits(ctx: Context, calls: Iterable[Call], cell: int, *, in_function: bo
                 hint = _MODEL_METHODS.get(method)
                 if hint is not None and (best is None or hint[1] > best.weight):
                     best = Hit(hint[0], hint[1], f"calls {receiver}.{method}", SIGNAL)
-                if method not in _STRUCTURAL_METHODS:
+                    continue
+                data_hint = api.METHODS.get(method)
+                if data_hint is not None and data_hint[0] in (Stage.EDA, Stage.DATA_PREP):
                     continue  # model.summary() is not df.summary()
             if method in _STRUCTURAL_METHODS:
                 if in_function and method in ("fit", "train") and kind in ("model", None):
@@ -104,8 +107,11 @@ def call_hits(ctx: Context, calls: Iterable[Call], cell: int, *, in_function: bo
             hint = api.METHODS.get(method)
             if hint is None and method.startswith("plot") and kind is None:
                 hint = (Stage.EDA, 1.5)
+            if hint is not None and hint[0] is Stage.DATA_PREP and reads is not None and receiver not in reads:
+                # cleaning an intermediate built in this cell does not change the data others use
+                hint = (hint[0], hint[1] * 0.5)
             if hint is not None and (best is None or hint[1] > best.weight):
-                best = Hit(hint[0], hint[1], f"calls {receiver}.{method}", SIGNAL)
+                best = Hit(hint[0], hint[1], f"calls {_shown(call.name)}", SIGNAL)
         if best is not None:
             hits.append(best)
     return hits
@@ -121,6 +127,11 @@ def _function_word(name: str) -> tuple[Stage, float] | None:
         if hint is not None and (best is None or hint[1] > best[1]):
             best = hint
     return best
+
+
+def _shown(name: str) -> str:
+    """``df[].str.lower`` -> ``df[...].str.lower`` for reasons people read."""
+    return name.replace("[]", "[...]").replace("<expr>", "(...)")
 
 
 def _strongest(hits: list[Hit], limit: int = 3) -> list[Hit]:

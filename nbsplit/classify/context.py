@@ -193,7 +193,7 @@ class Context:
                 return "file"
             if method in ("Pipeline", "make_pipeline"):
                 return "pipeline"  # model or preprocessing: decided by the variable's name below
-            if stage[0] is Stage.TRAINING and method[:1].isupper():
+            if stage[0] is Stage.TRAINING and method[:1].isupper() and not method.endswith("Client"):
                 return "model"
             if stage[0] is Stage.FEATURIZATION and method[:1].isupper():
                 return "transformer"

@@ -31,9 +31,8 @@ class HelperVerdict:
 def is_helper_cell(facts: CellFacts | None) -> bool:
     if facts is None or not facts.functions or facts.calls:
         return False
-    names = {fn.name for fn in facts.functions} | {alias for alias, _ in facts.imports}
-    rest = facts.defines - names
-    return all(n.isupper() or n.startswith("_") for n in rest)
+    # No top-level calls: anything else the cell binds is a literal (n_folds = 5), not data.
+    return True
 
 
 def helper_stages(ctx: Context, decoded: Mapping[int, Stage]) -> dict[int, HelperVerdict]:

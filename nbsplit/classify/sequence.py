@@ -32,10 +32,12 @@ SETUP_BIAS = -1.4  # setup must be earned by evidence
 FORCED = 40.0
 NEG = -1e9
 
-_FORWARD = 0.55  # one step forward
-_SKIP = 0.3  # each stage skipped on the way
-_BACK = 2.0
-_BACK_TO = {Stage.EDA: 0.8, Stage.DATA_PREP: 0.9, Stage.FEATURIZATION: 1.4}
+_FORWARD = 0.4  # one step forward
+_SKIP = 0.25  # each stage skipped on the way
+_BACK = 1.4
+# Going back is common: look again (eda), clean more (data-prep), refit after comparing (training).
+_BACK_TO = {Stage.EDA: 0.5, Stage.DATA_PREP: 0.7, Stage.FEATURIZATION: 0.9, Stage.TRAINING: 1.0,
+            Stage.EVALUATION: 1.1}
 _START = 0.15  # per stage skipped before the first pipeline cell
 
 

@@ -69,8 +69,9 @@ _TIME_TOKENS = frozenset({"monthly", "weekly", "daily", "month", "week", "day", 
                           "semanal", "diario", "period", "periodo", "over", "time", "rolling", "window"})
 _QUALITY_TOKENS = frozenset({"quality", "qualidade", "calidad", "null", "nulls", "missing", "alert", "alerts",
                              "alerta", "alertas", "anomaly", "anomalies", "outlier", "outliers"})
+_HISTORY_TOKENS = frozenset({"history", "hist_df", "learning", "epochs_hist"})
 _METRIC_TOKENS = frozenset({
-    "accuracy", "acc", "auc", "roc", "rmse", "mse", "mae", "mape", "r2", "f1", "precision",
+    "loss", "accuracy", "acc", "auc", "roc", "rmse", "mse", "mae", "mape", "r2", "f1", "precision",
     "recall", "logloss", "gini", "cm", "conf", "report", "acuracia", "precisao", "metrics",
     "metricas", "scores",
 })
@@ -80,11 +81,18 @@ _FRESH_TOKENS = frozenset({"new", "fresh", "recent", "current", "latest", "prod"
 _SUBSCRIPT_ASSIGN = re.compile(
     r"^[ \t]*(\w+)(?:\.loc\[[^\]\n]*?,)?\[?\s*(['\"])([^'\"\n]+)\2\s*\]\s*=(?!=)\s*([^\n]+)$", re.M
 )
+_ATTR_COLUMN = re.compile(r"\b[A-Za-z_]\w*\.([A-Za-z_]\w*)\b(?!\s*\()")
+_NOT_COLUMNS = frozenset({"str", "dt", "cat", "values", "index", "columns", "loc", "iloc", "at", "iat",
+                          "T", "shape", "dtypes", "plot", "array", "size", "name", "nan", "inf", "pi"})
+_ENCODE_MAP = re.compile(r"\.(?:map|replace)\(\s*(?:\{[^}]*:\s*-?\d|[A-Za-z_]\w*(?:map|mapping|dict|encoding|codes)\w*\s*\))", re.I)
+_RESCALE = re.compile(r"^[ \t]*(\w+)\s*=\s*\(?\s*\1\b[^\n]*\)?\s*/\s*(?:\d|\1\.max|\(?\s*\1\.std|np\.max)", re.M)
 _LOC_FIX = re.compile(r"^[ \t]*\w+\.(?:loc|iloc|at)\[[^\n]*\]\s*=(?!=)", re.M)
 _COLUMN_REF = re.compile(r"\[\s*['\"]([^'\"\n]+)['\"]\s*\]|\.col\(\s*['\"]([^'\"\n]+)['\"]")
 _ARITH = re.compile(r"[\w\])]\s*(?:[-+*/%<>]|[<>=!]=)\s*[\w(\[]|\*\*")
 _DERIVE_CALLS = re.compile(r"\.(?:dt|map|apply|str|shift|rolling|diff|pct_change|ewm|cumsum|expanding)\b|np\.where|np\.log|pd\.cut|pd\.qcut|\.isin\(|F\.when|when\(")
-_ROW_FILTER = re.compile(r"^[ \t]*(\w+)\s*=\s*(\w+)\s*\[\s*~?\(?\s*\2\s*[\[.]", re.M)
+_ROW_FILTER = re.compile(
+    r"^[ \t]*(\w+)\s*=\s*(\w+)\s*\[\s*~?\(?\s*\2\s*[\[.]|^[ \t]*(\w+)\s*=\s*\3\.drop\(\s*\3\s*\[", re.M
+)
 _WITH_COLUMN = re.compile(r"withColumn\(\s*['\"](\w+)['\"]\s*,([^\n]+)")
 _STRING_LITERAL = re.compile(r"(['\"]).*?\1")
 
@@ -255,7 +263,7 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
     elif facts.defines and not fits and not predicts and {"X_train", "y_train"} <= facts.defines and not _calls_split(ctx, own):
         ev.add(F, 1.0, "prepares X_train/y_train", SIGNAL)
 
-    _derived_columns(cell.source, ev)
+    _derived_columns(cell.source, ev, facts.reads)
     _drift(ctx, facts, own, ev)
     _metric_names(facts, ev, fits)
     _spark_sql(ctx, facts, own, ev)
@@ -301,6 +309,18 @@ def _model_outputs(ctx: Context, cell: Cell, facts: CellFacts, calls: list[Call]
             test_like.append(name)
         elif ctx.data_role(name, i) == "test" and name[:1] in "yY":
             test_like.append(name)
+    plots = any(ctx.resolve(c.name)[0].startswith(("matplotlib", "seaborn", "plotly")) or
+                c.name.rsplit(".", 1)[-1] == "plot" for c in calls)
+    if plots and predicts is None:
+        words: set[str] = set()
+        for n in facts.reads:
+            words |= name_tokens(n)
+        for t in facts.strings:
+            if len(t) < 30:
+                words |= name_tokens(t)
+        if words & _HISTORY_TOKENS or (words & {"val", "valid", "validation"} and words & _METRIC_TOKENS):
+            ev.add(V, 2.6, "plots training/validation metrics", SIGNAL)
+            return
     if new_like and predicts != "test":
         ev.add(P, 2.2, f"uses predictions on new data ({sorted(new_like)[0]})", SIGNAL)
     elif test_like and predicts != "new":
@@ -320,6 +340,7 @@ def _new_data(ctx: Context, cell: Cell, facts: CellFacts, predicts: str | None, 
         return
     # Only names that say "new" (new, novos, X_new, batch, scoring...), written here, and no training
     # data written alongside: Kaggle's joint cleaning of train and test.csv stays data-prep.
+    i = cell.index
     written = facts.writes - {fn.name for fn in facts.functions}
     if any(name_tokens(n) & api.TRAIN_TOKENS for n in written):
         return
@@ -470,7 +491,7 @@ def _writes_predictions(ctx: Context, cell: Cell, facts: CellFacts, calls: list[
     return False
 
 
-def _derived_columns(source: str, ev: Evidence) -> None:
+def _derived_columns(source: str, ev: Evidence, reads: frozenset[str] = frozenset()) -> None:
     if "=" not in source:
         return
     for m in _SUBSCRIPT_ASSIGN.finditer(source):
@@ -479,9 +500,16 @@ def _derived_columns(source: str, ev: Evidence) -> None:
             ev.add(F, 2.6, f"builds the label column '{target}'", SIGNAL)
             return
         refs = {a or b for a, b in _COLUMN_REF.findall(m.group(4))}
+        refs |= {a for a in _ATTR_COLUMN.findall(m.group(4)) if a not in _NOT_COLUMNS}
         derived = bool(_ARITH.search(rhs) or _DERIVE_CALLS.search(m.group(4)))
+        if refs and target in refs and _ENCODE_MAP.search(m.group(4)):
+            if ".str." in m.group(4):  # lower/strip then map: normalising messy values
+                ev.add(D, 1.8, f"normalises values of '{target}'", SIGNAL)
+            else:
+                ev.add(F, 2.2, f"encodes column '{target}'", SIGNAL)
+            return
         if refs and target not in refs and derived:
-            ev.add(F, 2.2, f"derives column '{target}' from other columns", SIGNAL)
+            ev.add(F, 2.6, f"derives column '{target}' from other columns", SIGNAL)
             return
         if refs and target in refs and _ARITH.search(rhs) and "fillna" not in rhs:
             ev.add(F, 1.3, f"transforms column '{target}'", SIGNAL)
@@ -494,10 +522,17 @@ def _derived_columns(source: str, ev: Evidence) -> None:
         if _ARITH.search(rhs) or "when(" in rhs or "datediff" in rhs or "log" in rhs:
             ev.add(F, 2.0, f"derives column '{m.group(1)}'", SIGNAL)
             return
+    scaled = _RESCALE.search(source)
+    if scaled:
+        ev.add(F, 2.2, f"rescales {scaled.group(1)}", SIGNAL)
+        ev.scale(D, 0.6)
     if _LOC_FIX.search(source):
         ev.add(D, 1.5, "fixes values in place", SIGNAL)
-    elif _ROW_FILTER.search(source):
-        ev.add(D, 1.6, "filters rows", SIGNAL)
+    else:
+        for m in _ROW_FILTER.finditer(source):
+            if (m.group(2) or m.group(3)) in reads:  # not an intermediate built in this cell
+                ev.add(D, 1.6, "filters rows", SIGNAL)
+                break
 
 
 def _drift(ctx: Context, facts: CellFacts, calls: list[Call], ev: Evidence) -> None:
