@@ -26,6 +26,8 @@ PRELUDE = """import numpy as np
 import pandas as pd
 import seaborn as sns
 import matplotlib.pyplot as plt
+import torch
+from tensorflow import keras
 import mlflow
 import joblib
 import pickle
@@ -164,6 +166,33 @@ STRUCTURE_CASES = [
                  id="spark-sql-load-is-data-prep"),
     pytest.param("display(spark.sql('SELECT country, COUNT(*) AS n FROM orders GROUP BY country'))", E,
                  id="spark-sql-grouped-display-is-eda"),
+]
+
+
+STRUCTURE_CASES += [
+    pytest.param("df['Title'] = df.Name.str.extract(r' ([A-Za-z]+)\\.', expand=False)", F,
+                 id="derived-column-from-attribute-column-is-featurization"),
+    pytest.param("df['Sex'] = df['Sex'].map({'female': 1, 'male': 0})", F, id="dict-encoding-is-featurization"),
+    pytest.param("df['promo'] = df['promo'].str.strip().str.lower().map({'y': 1, 'yes': 1, 'n': 0})", D,
+                 id="neg-normalising-messy-strings-is-data-prep-not-encoding"),
+    pytest.param("x_train = x_train.astype('float32') / 255.0", F, id="rescaling-is-featurization"),
+    pytest.param("train = train.drop(train[(train['GrLivArea'] > 4000)].index)", D, id="outlier-drop-is-data-prep"),
+    pytest.param("lags = df['sales'].shift(1)\ndf['sales_lag_1'] = df['sales'].shift(1)", F, id="lag-feature"),
+    pytest.param("df['label'] = (df['arr_delay'] > 15).astype(int)", F, id="label-column-is-featurization"),
+    pytest.param("X_ref = make_features(reference)\ny_ref = reference['is_fraud']", F, id="X_something-builder"),
+    pytest.param("missing = df.isnull().sum().sort_values(ascending=False)\n"
+                 "missing = missing.drop(missing[missing == 0].index)\nmissing.head(20)", E,
+                 id="neg-cleaning-an-intermediate-table-is-eda-not-data-prep"),
+    pytest.param("plt.plot(history.history['accuracy'])\nplt.plot(history.history['val_accuracy'])", V,
+                 id="training-history-plot-is-evaluation"),
+    pytest.param("plt.scatter(y_test, y_pred)\nplt.xlabel('actual')", V, id="actual-vs-predicted-plot-is-evaluation"),
+    pytest.param("from mlflow import MlflowClient\nclient = MlflowClient()\n"
+                 "client.set_registered_model_alias('churn', 'champion', 1)", T, id="registry-alias-is-training"),
+    pytest.param("model = keras.Sequential([keras.layers.Dense(1)])\nmodel.summary()", T,
+                 id="neg-model-summary-is-training-not-eda"),
+    pytest.param("weekly_auc = scored.groupby('week').apply(lambda g: roc_auc_score(g['y'], g['p']))", M,
+                 id="metrics-over-time-are-monitoring"),
+    pytest.param("net.eval()\nwith torch.no_grad():\n    out = net(xb)", V, id="torch-eval-is-evaluation"),
 ]
 
 
@@ -505,3 +534,49 @@ def test_thousand_cells_fast() -> None:
         best = min(best, time.perf_counter() - start)
     assert len(classes) == 1000
     assert best < 0.3, best
+
+
+def test_new_data_preparation_is_prediction_but_joint_cleaning_is_not() -> None:
+    classes, _ = classify((
+        PRELUDE,
+        "train = pd.read_csv('train.csv')\ntest = pd.read_csv('test.csv')",
+        "for d in (train, test):\n    d['Age'] = d['Age'].fillna(d['Age'].median())",
+        "model = RandomForestClassifier()\nmodel.fit(X_train, y_train)",
+        "new = pd.read_csv('new_customers.csv')\nnew['Age'] = new['Age'].fillna(30)\n"
+        "X_new = pd.get_dummies(new[features])",
+        "NEW_DATA_PATH = 'data/new.csv'",
+    ))
+    assert classes[2].stage is D  # Kaggle's joint cleaning of train and test.csv
+    assert classes[4].stage is P
+    assert "prepares new data" in " ".join(classes[4].reasons)
+    assert classes[5].stage is S  # a constant named "new" is not new data
+
+
+def test_helper_cell_with_lowercase_constant() -> None:
+    classes, _ = classify((
+        PRELUDE,
+        "n_folds = 5\ndef rmsle_cv(model):\n    return cross_val_score(model, X, y, cv=n_folds)",
+        "lasso = RandomForestClassifier()\nscore = rmsle_cv(lasso)",
+    ))
+    assert classes[1].stage is T and classes[1].reasons == ("helper used by training cells",)
+
+
+def test_refit_after_evaluation_stays_training() -> None:
+    classes, _ = classify((
+        PRELUDE,
+        "model = RandomForestClassifier()\nmodel.fit(X_train, y_train)",
+        "print(accuracy_score(y_val, model.predict(X_val)))",
+        "model.fit(X, y)",
+        "test = pd.read_csv('test.csv')\npreds = model.predict(test)",
+    ))
+    assert [c.stage for c in classes[1:]] == [T, V, T, P]
+
+
+def test_monitoring_section_with_weak_subheading() -> None:
+    classes, _ = classify((
+        PRELUDE,
+        "current = pd.read_csv('batch.csv')\ncurrent['score'] = model.predict_proba(current[features])[:, 1]",
+        ("md", "## Monitoring\n\n### Data of the incoming batches"),
+        "summary = current.groupby('week').agg(rows=('id', 'size'))",
+    ))
+    assert classes[3].stage is M
