@@ -313,6 +313,9 @@ def _dotted(node: ast.AST) -> str | None:
 def unpicklable_binding(source: str, name: str) -> str | None:
     """Describe how ``name`` is bound to a value that cannot be saved (``open(...)``, a lambda, a
     generator expression, a database connection), or None."""
+    if "lambda" not in source and " for " not in source and not any(
+            bad.rsplit(".", 1)[-1] + "(" in source for bad in _UNPICKLABLE_CALLS):
+        return None
     try:
         tree = ast.parse(mask_magics(source))
     except (SyntaxError, ValueError):
@@ -369,7 +372,11 @@ class _CellInfo:
                 special and self.facts.calls and not self.facts.import_only):
             # a mixed cell may rebind an imported/defined name as data afterwards:
             # ``r2_score = r2_score(y, p)``, ``clean = udf(clean, StringType())``
-            for n in rebound_as_data(self.cell.source, special):
+            src = self.cell.source
+            maybe = [n for n in special if re.search(
+                rf"\b{re.escape(n)}\s*(?::[^=\n]*)?=(?!=)|\b{re.escape(n)}\s*,[^\n=]*=(?!=)",
+                src)]
+            for n in rebound_as_data(src, maybe) if maybe else ():
                 kinds[n] = "data"
         return kinds
 

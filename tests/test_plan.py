@@ -452,3 +452,13 @@ def test_names_after_star_import_or_run_are_not_reported(opener: str) -> None:
         assert prep.imports == (opener,) and 1 not in prep.cells
     else:
         assert prep.imports == () and 1 in prep.cells
+
+
+def test_function_rebound_as_a_value_crosses_as_data() -> None:
+    plan = plan_of(
+        ("setup", "from pyspark.sql.functions import udf"),
+        ("featurization", "def clean(s):\n    return s.strip()\nclean = udf(clean)"),
+        ("prediction", "out = df.select(clean('name'))"),
+    )
+    pred = stage(plan, S.PREDICTION)
+    assert pred.helpers == () and pred.loads == {"clean": S.FEATURIZATION}
