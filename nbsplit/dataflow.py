@@ -24,6 +24,24 @@ Cells are placed in stage notebooks in *source order*, copied setup cells includ
 the top): a setup cell later in the notebook that rebinds a constant must not run before the
 cells that read the earlier value.
 
+Decisions beyond the first design, and why:
+- A setup cell that reads a value a pipeline cell computed (``N = len(df.columns)``) is not
+  shared setup: it moves to the latest such stage (warning; strict: error). Copying it instead
+  would make every stage needing ``N`` load ``df``.
+- A setup cell goes to every stage not only when it binds nothing, but also when it magics
+  (``%matplotlib``, ``%pip``, ``%run``), seeds the global RNG or calls a module/runtime function
+  for its effect (``mlflow.set_tracking_uri``, ``warnings.filterwarnings``, ``spark.conf.set``):
+  every stage process needs that state. Display-only and unused setup cells go to the first stage
+  only, so no cell silently vanishes.
+- Backward reads (a cell reading what only a later stage wrote before it) move the cell forward
+  in one source-order pass (a cell's final stage depends only on earlier cells), so handoffs
+  always go forward in pipeline order and no cycle can remain.
+- A value built from a notebook class (``Selector()``) or holding a notebook function passed to a
+  constructor (``FunctionTransformer(add_ratio)``) needs that definition where it is unpickled:
+  reading the value also reads those definitions (copied as helpers).
+- A copied definition runs at the top of the stage, so what its header and class body load
+  (bases, decorators, defaults) must be imports or helpers there; a value is warned about.
+
 Import and ``def`` statements are extracted with the standard ``ast`` module rather than libcst:
 ``ast.get_source_segment`` gives the verbatim text, it is 10-50x faster, and only the few cells
 that export imports or helpers to another stage are parsed at all (lazily, once), which keeps
