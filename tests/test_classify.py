@@ -22,7 +22,8 @@ D, E, F, T, V, P, M, S, K = (
     Stage.PREDICTION, Stage.MONITORING, Stage.SETUP, Stage.SKIP,
 )
 
-PRELUDE = """import numpy as np
+PRELUDE = """from sklearn.metrics import *
+import numpy as np
 import pandas as pd
 import seaborn as sns
 import matplotlib.pyplot as plt
@@ -193,6 +194,13 @@ STRUCTURE_CASES += [
     pytest.param("weekly_auc = scored.groupby('week').apply(lambda g: roc_auc_score(g['y'], g['p']))", M,
                  id="metrics-over-time-are-monitoring"),
     pytest.param("net.eval()\nwith torch.no_grad():\n    out = net(xb)", V, id="torch-eval-is-evaluation"),
+    pytest.param("X_train, X_test = X[:800], X[800:]\ny_train, y_test = y[:800], y[800:]", T,
+                 id="slicing-split-is-training"),
+    pytest.param("train_ids = train_df['Id']\ntest_ids = test_df['Id']", D,
+                 id="neg-id-columns-are-not-a-split"),
+    pytest.param("model", T, id="showing-a-model-is-training"),
+    pytest.param("df.write.format('delta').mode('overwrite').save('/mnt/silver/orders')", D, id="spark-write-is-data-prep"),
+    pytest.param("acc = accuracy_score(y_test, y_pred)", V, id="star-imported-metric-is-evaluation"),
 ]
 
 
@@ -580,3 +588,9 @@ def test_monitoring_section_with_weak_subheading() -> None:
         "summary = current.groupby('week').agg(rows=('id', 'size'))",
     ))
     assert classes[3].stage is M
+
+
+def test_literal_print_takes_its_context() -> None:
+    classes, _ = classify((PRELUDE, "df = pd.read_csv('a.csv')\ndf = df.dropna()", "print('done')"))
+    assert (classes[2].stage, classes[2].origin) == (D, "neighbour")
+    assert classes[2].reasons[0] == "follows data-prep cells"

@@ -136,8 +136,9 @@ def _context_reason(pos: int, stage: Stage, labels: list[Stage]) -> str:
         return f"follows {stage.value} cells"
     if pos + 1 < len(labels) and labels[pos + 1] is stage:
         return f"precedes {stage.value} cells"
-    return f"between {labels[pos - 1].value if pos else 'start'} and " \
-           f"{labels[pos + 1].value if pos + 1 < len(labels) else 'end'} cells"
+    if pos > 0 and pos + 1 < len(labels):
+        return f"between {labels[pos - 1].value} and {labels[pos + 1].value} cells"
+    return "no stage evidence; placed by its position"
 
 
 def _classify_text_cells(nb: Notebook, result: list[Classification | None], decoded: dict[int, Stage]) -> None:

@@ -69,6 +69,21 @@ DEFAULT_ALIASES: dict[str, str] = {
     "warnings": "warnings",
     "random": "random",
 }
+# Bare names from star imports (``from sklearn.metrics import *``) or imports in a %run notebook.
+for _module, _names in {
+    "sklearn.model_selection": ("train_test_split", "cross_val_score", "cross_validate", "GridSearchCV",
+                                "RandomizedSearchCV", "KFold", "StratifiedKFold"),
+    "sklearn.metrics": ("accuracy_score", "roc_auc_score", "f1_score", "precision_score", "recall_score",
+                        "confusion_matrix", "classification_report", "mean_squared_error",
+                        "mean_absolute_error", "r2_score", "roc_curve", "precision_recall_curve",
+                        "log_loss", "mean_absolute_percentage_error", "ConfusionMatrixDisplay",
+                        "RocCurveDisplay", "average_precision_score", "balanced_accuracy_score"),
+    "sklearn.preprocessing": ("StandardScaler", "MinMaxScaler", "RobustScaler", "LabelEncoder",
+                              "OneHotEncoder", "OrdinalEncoder", "PolynomialFeatures"),
+    "scipy.stats": ("ks_2samp", "wasserstein_distance", "chi2_contingency", "pearsonr", "spearmanr"),
+}.items():
+    for _name in _names:
+        DEFAULT_ALIASES.setdefault(_name, f"{_module}.{_name}")
 
 # Modules whose calls are always "module calls", never methods on data.
 _R = ("read_csv", "read_parquet", "read_excel", "read_json", "read_sql", "read_sql_query",
@@ -518,6 +533,8 @@ METHODS: dict[str, tuple[Stage, float]] = {
     "to_pickle": (D, 1.0),
     "to_feather": (D, 1.2),
     "saveAsTable": (D, 2.0),
+    "write": (D, 1.6),
+    "writeStream": (D, 1.8),
     "insertInto": (D, 2.0),
     "save": (D, 0.8),
     "parquet": (D, 0.8),

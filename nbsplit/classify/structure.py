@@ -257,6 +257,9 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
     if writes_predictions or predicts == "new":
         ev.scale(D, 0.4)
 
+    splits = _manual_split(ctx, facts, assigned) if not fits and not predicts else None
+    if splits:
+        ev.add(T, 2.2, f"splits into {splits}", SIGNAL)
     if xy and not fits and not predicts:
         name = sorted(xy)[0]
         ev.add(F, 2.6, f"builds {name} (features/target)", SIGNAL)
@@ -281,7 +284,11 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
         s is not E and w >= 1.5 for s, w in ev.scores(exclude=("headings", "comments")).items()
     ):
         ev.scale(E, 0.6)  # a peek (.head(), .shape) after real work does not make the cell eda
-    if facts.display_only:
+    if facts.display_only and not facts.reads:
+        pass  # print("done"): literals only, nothing about the data
+    elif facts.display_only and all(ctx.receiver_kind(r, i) in ("model", "loaded") for r in facts.reads):
+        ev.add(T, 1.5, f"shows the model {sorted(facts.reads)[0]}", SIGNAL)
+    elif facts.display_only:
         other = max((w for s, w in ev.scores().items() if s is not E), default=0.0)
         if other >= 2.0:
             ev.add(E, 0.6, "only displays values", SIGNAL)
@@ -360,6 +367,25 @@ def _changes_data(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> N
     changed = (facts.mutates | (facts.defines & facts.reads)) - {fn.name for fn in facts.functions}
     if changed and not facts.display_only:
         ev.scale(E, 0.5)
+
+
+_SLICE = re.compile(r"\[\s*[\w.()+\-*/ ]*:\s*[\w.()+\-*/ ]*\]|\.iloc\[|\.sample\(|\.drop\(\s*\w+\.index")
+
+
+def _manual_split(ctx: Context, facts: CellFacts, assigned: set[str] | frozenset[str]) -> str | None:
+    """``X_train, X_test = X[:800], X[800:]``: a split without train_test_split."""
+    trains = sorted(n for n in assigned if name_tokens(n) & api.TRAIN_TOKENS)
+    tests = sorted(n for n in assigned if name_tokens(n) & api.TEST_SPLIT_TOKENS)
+    if not trains or not tests:
+        return None
+    if any(ctx.kind_of(n, facts.index) == "file" for n in (*trains, *tests)):
+        return None  # train.csv and test.csv loaded side by side
+    if set(trains + tests) & facts.reads:
+        return None  # x_train = x_train / 255: rebinding, not splitting
+    source = ctx.nb.cells[facts.index].source if facts.index < len(ctx.nb.cells) else ""
+    if not _SLICE.search(source):
+        return None
+    return f"{trains[0]} and {tests[0]}"
 
 
 def _only_constants(ctx: Context, facts: CellFacts, assigned: frozenset[str] | set[str]) -> bool:
