@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Sequence
 
 from nbsplit.classify import api_table as api
@@ -40,6 +41,7 @@ _LOADERS = ("load_model", "joblib.load", "pickle.load", "torch.load", "PipelineM
 _KNOWN_ROOTS = frozenset(k.split(".", 1)[0] for k in api.CALLS)
 
 
+@lru_cache(maxsize=16384)
 def name_tokens(name: str) -> frozenset[str]:
     """``rf_model2`` -> {"rf", "model", "rf_model2"}; ``testDF`` -> {"test", "df", "testdf"}."""
     parts = [p.lower() for p in _TOKEN_SPLIT.split(name) if p]

@@ -42,38 +42,40 @@ def helper_stages(ctx: Context, decoded: Mapping[int, Stage]) -> dict[int, Helpe
         for cell, facts in zip(ctx.nb.cells, ctx.facts)
         if cell.kind == "code" and is_helper_cell(facts)
     }
+    memo: dict[str, frozenset[int]] = {}
     out: dict[int, HelperVerdict] = {}
     for index, facts in helper_cells.items():
-        users = _users(ctx, index, facts, helper_cells)
+        users: set[int] = set()
+        for fn in facts.functions:
+            users |= _users_of(ctx, fn.name, helper_cells, memo, set())
+        users.discard(index)
         stages = sorted({decoded[u] for u in users if u in decoded and decoded[u].is_pipeline},
                         key=lambda s: s.order)
         if not stages:
             continue
         names = ", ".join(s.value for s in stages)
-        if len(stages) >= 2:
-            out[index] = HelperVerdict(Stage.SETUP, f"helper used by {names} cells", 0.85)
-        else:
-            out[index] = HelperVerdict(stages[0], f"helper used by {names} cells", 0.85)
+        stage = Stage.SETUP if len(stages) >= 2 else stages[0]
+        out[index] = HelperVerdict(stage, f"helper used by {names} cells", 0.85)
     return out
 
 
-def _users(ctx: Context, index: int, facts: CellFacts, helper_cells: Mapping[int, CellFacts]) -> set[int]:
-    seen_cells = {index}
+def _users_of(ctx: Context, name: str, helper_cells: Mapping[int, CellFacts],
+              memo: dict[str, frozenset[int]], visiting: set[str]) -> frozenset[int]:
+    """Non-helper cells that call ``name``, directly or through other helpers (memoised)."""
+    if name in memo:
+        return memo[name]
+    if name in visiting:  # mutually recursive helpers
+        return frozenset()
+    visiting.add(name)
     users: set[int] = set()
-    frontier = [fn.name for fn in facts.functions]
-    seen_names: set[str] = set()
-    while frontier:
-        name = frontier.pop()
-        if name in seen_names:
-            continue
-        seen_names.add(name)
-        for reader in ctx.readers.get(name, ()):
-            if reader in seen_cells:
-                continue
-            seen_cells.add(reader)
-            other = helper_cells.get(reader)
-            if other is not None:  # a helper calling a helper: its users count
-                frontier.extend(fn.name for fn in other.functions)
-            else:
-                users.add(reader)
-    return users
+    for reader in ctx.readers.get(name, ()):
+        other = helper_cells.get(reader)
+        if other is None:
+            users.add(reader)
+        else:  # a helper calling a helper: its users count
+            for fn in other.functions:
+                if fn.name != name:
+                    users |= _users_of(ctx, fn.name, helper_cells, memo, visiting)
+    visiting.discard(name)
+    memo[name] = frozenset(users)
+    return memo[name]
