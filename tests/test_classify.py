@@ -196,6 +196,8 @@ STRUCTURE_CASES += [
     pytest.param("net.eval()\nwith torch.no_grad():\n    out = net(xb)", V, id="torch-eval-is-evaluation"),
     pytest.param("X_train, X_test = X[:800], X[800:]\ny_train, y_test = y[:800], y[800:]", T,
                  id="slicing-split-is-training"),
+    pytest.param("X_train = titanic_df.drop('Survived', axis=1)\nY_train = titanic_df['Survived']\n"
+                 "X_test = test_df.drop('PassengerId', axis=1).copy()", F, id="building-X_train-Y_train-is-featurization"),
     pytest.param("train_ids = train_df['Id']\ntest_ids = test_df['Id']", D,
                  id="neg-id-columns-are-not-a-split"),
     pytest.param("model", T, id="showing-a-model-is-training"),

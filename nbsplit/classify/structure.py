@@ -62,6 +62,7 @@ _XY_NAMES = frozenset({
     "X_train_full", "alvo", "objetivo", "caracteristicas",
 })
 _XY_PATTERN = re.compile(r"^(?:[Xx]|[yY])(?:_[A-Za-z]\w*)?$")
+_XY_ANY = re.compile(r"^(?:[Xx]|[yY])(?:_[A-Za-z]\w*|train|test|val|valid)?$")
 _NOT_XY = frozenset({"pred", "preds", "hat", "proba", "prob", "probs", "score", "scores", "test", "teste",
                      "val", "valid", "train", "treino", "new", "novo", "novos", "predicted", "true"})
 _LABEL_COLUMNS = frozenset({"label", "target", "alvo", "objetivo", "classe", "etiqueta", "objetivo"})
@@ -263,8 +264,12 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
     if xy and not fits and not predicts:
         name = sorted(xy)[0]
         ev.add(F, 2.6, f"builds {name} (features/target)", SIGNAL)
-    elif facts.defines and not fits and not predicts and {"X_train", "y_train"} <= facts.defines and not _calls_split(ctx, own):
-        ev.add(F, 1.0, "prepares X_train/y_train", SIGNAL)
+    elif not fits and not predicts and not splits and not _calls_split(ctx, own):
+        order = lambda n: (bool(name_tokens(n) & api.TEST_SPLIT_TOKENS), n)  # noqa: E731
+        xs = sorted((n for n in assigned if _XY_ANY.match(n) and n[0] in "Xx"), key=order)
+        ys = sorted((n for n in assigned if _XY_ANY.match(n) and n[0] in "yY"), key=order)
+        if xs and ys:  # X_train = df.drop("Survived", axis=1); Y_train = df["Survived"]
+            ev.add(F, 2.4, f"builds {xs[0]} and {ys[0]}", SIGNAL)
 
     _derived_columns(cell.source, ev, facts.reads)
     _drift(ctx, facts, own, ev)
