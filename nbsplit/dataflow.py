@@ -405,9 +405,21 @@ class _CellInfo:
         return all(k == "import" for k in self.binds.values()) and not self.functions
 
 
+# Library calls that draw from numpy's global RNG when not given a random_state: a notebook
+# seeded once with np.random.seed(42) and then calling train_test_split(X, y) depends on it.
+_IMPLICIT_DRAWS = frozenset({
+    "fit", "fit_transform", "fit_predict", "fit_resample", "partial_fit", "sample",
+    "train_test_split", "shuffle", "resample", "cross_val_score", "cross_validate",
+    "cross_val_predict", "permutation_importance", "make_classification", "make_regression",
+    "make_blobs",
+})
+
+
 def _cell_rng(facts: CellFacts) -> Literal["seed", "draw"] | None:
     effect = None
     for call in facts.calls:
+        if call.method in _IMPLICIT_DRAWS and "random_state" not in call.keywords:
+            return "draw"
         if call.receiver is not None and not call.name.startswith(("np.", "numpy.", "random.")):
             continue
         e = rng_effect(call.name)

@@ -462,3 +462,22 @@ def test_function_rebound_as_a_value_crosses_as_data() -> None:
     )
     pred = stage(plan, S.PREDICTION)
     assert pred.helpers == () and pred.loads == {"clean": S.FEATURIZATION}
+
+
+@pytest.mark.parametrize("call, draws", [
+    pytest.param("train_test_split(X, y, test_size=0.2)", True, id="split-without-random_state-draws"),
+    pytest.param("train_test_split(X, y, test_size=0.2, random_state=1)", False, id="split-with-random_state"),
+    pytest.param("RandomForestClassifier().fit(X, y)", True, id="fit-may-draw"),
+    pytest.param("X.sample(5)", True, id="pandas-sample-draws"),
+])
+def test_library_calls_that_draw_from_the_global_rng(call: str, draws: bool) -> None:
+    """A notebook seeded once at the top and then splitting without random_state depends on the
+    seed: the stage that splits must start from the monolith's RNG state."""
+    plan = plan_of(
+        ("setup", "import numpy as np\nfrom sklearn.model_selection import train_test_split\n"
+                  "from sklearn.ensemble import RandomForestClassifier"),
+        ("data-prep", "np.random.seed(42)\nX = np.random.rand(20, 2)\ny = X[:, 0] > 0.5"),
+        ("training", f"out = {call}"),
+    )
+    train = stage(plan, S.TRAINING)
+    assert (RNG_STATE in train.loads) is draws
