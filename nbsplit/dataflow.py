@@ -682,7 +682,7 @@ class Engine:
                      "silence this")
         old = self.classes[c]
         reason = f"moved to {target}: reads `{name}`, which {target} defines in cell {writer}"
-        self.classes[c] = replace(old, stage=target, origin="rule",
+        self.classes[c] = replace(old, stage=target, origin="dataflow",
                                   reasons=tuple(old.reasons) + (reason,))
         self.stage[c] = target
 

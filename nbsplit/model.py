@@ -15,7 +15,8 @@ from typing import Any, Literal, Mapping
 CellKind = Literal["code", "markdown", "raw"]
 NotebookFormat = Literal["ipynb", "databricks", "percent"]
 Severity = Literal["error", "warning"]
-Origin = Literal["tag", "directive", "heuristic", "heading", "neighbour", "rule", "default"]
+# "dataflow": the plan moved the cell to a later stage because it reads what that stage makes.
+Origin = Literal["tag", "directive", "heuristic", "heading", "neighbour", "rule", "default", "dataflow"]
 
 
 class Stage(str, Enum):
