@@ -190,5 +190,11 @@ def test_spark_dataframe_round_trips_through_parquet_locally(tmp_path: Path, mon
         assert kind == "spark-parquet"
         assert back.schema == sdf.schema
         assert sorted(back.collect()) == sorted(sdf.collect())
+        from pyspark.ml.feature import VectorAssembler
+
+        assembler = VectorAssembler(inputCols=["id", "score"], outputCol="features", handleInvalid="keep")
+        back, kind = _round_trip(tmp_path, assembler, "assembler__c3")
+        assert kind == "spark-ml" and type(back) is VectorAssembler
+        assert back.getInputCols() == ["id", "score"] and back.getHandleInvalid() == "keep"
     finally:
         spark.stop()
