@@ -233,7 +233,8 @@ def kernel_env(state: Path, parameters: Mapping[str, str]) -> dict[str, str]:
 
 # ------------------------------------------------------------------------------ running tasks
 
-def _run_task(task: Task, folder: Path, cwd: Path, env: Mapping[str, str], timeout: int) -> TaskResult:
+def _run_task(task: Task, folder: Path, cwd: Path, env: Mapping[str, str], timeout: int,
+              manifest: Mapping[str, Any]) -> TaskResult:
     from nbsplit.execute import StageExecutionError, execute_notebook
     from nbsplit.standins import ENV_TASK_KEY
 
@@ -250,27 +251,37 @@ def _run_task(task: Task, folder: Path, cwd: Path, env: Mapping[str, str], timeo
         duration = time.perf_counter() - start
         if exc.executed is not None:
             _write_notebook(exc.executed, target)
-        return TaskResult(task.key, task.file, "failed", duration, _failure_message(task, exc),
-                          exc.source_index, target if exc.executed is not None else None)
+        message, source_index = _failure_message(task, exc, manifest)
+        return TaskResult(task.key, task.file, "failed", duration, message, source_index,
+                          target if exc.executed is not None else None)
     except NbsplitError as exc:
         return TaskResult(task.key, task.file, "failed", time.perf_counter() - start,
                           f"task {task.key} ({task.file}): {exc}")
     except Exception as exc:  # noqa: BLE001 - a kernel that cannot start, a broken notebook file
         return TaskResult(task.key, task.file, "failed", time.perf_counter() - start,
-                          f"task {task.key} ({task.file}): {type(exc).__name__}: {_last_line(str(exc))}")
+                          f"task {task.key} ({task.file}): {type(exc).__name__}: {_first_line(str(exc))}")
     _write_notebook(nb, target)
     return TaskResult(task.key, task.file, "succeeded", time.perf_counter() - start, executed=target)
 
 
-def _last_line(text: str) -> str:
+def _first_line(text: str) -> str:
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    return lines[-1] if lines else ""
+    return lines[0] if lines else ""
 
 
-def _failure_message(task: Task, exc: Any) -> str:
-    error = f"{exc.ename}: {_last_line(exc.evalue)}" if _last_line(exc.evalue) else exc.ename
-    if exc.source_index is not None:
-        where = f"source cell {exc.source_index}"
+def _failure_message(task: Task, exc: Any, manifest: Mapping[str, Any]) -> tuple[str, int | None]:
+    # The exception's own line (multi-line messages such as Spark's put the plan below it).
+    error = f"{exc.ename}: {_first_line(exc.evalue)}" if _first_line(exc.evalue) else exc.ename
+    source_index = exc.source_index
+    if source_index is None and exc.position is not None:
+        # Databricks .py stages carry no cell metadata: the manifest knows where each cell went.
+        for entry in manifest.get("cells") or []:
+            places = [{"file": entry.get("file"), "cell": entry.get("cell")}, *(entry.get("also") or [])]
+            if any(p.get("file") == task.file and p.get("cell") == exc.position for p in places):
+                source_index = entry.get("index")
+                break
+    if source_index is not None:
+        where = f"source cell {source_index}"
     else:
         kind = None
         if exc.executed is not None and exc.position is not None and exc.position < len(exc.executed.cells):
@@ -278,7 +289,7 @@ def _failure_message(task: Task, exc: Any) -> str:
         where = f"generated {kind} cell" if kind else "a cell"
         if exc.position is not None:
             where += f" (cell {exc.position} of {task.file})"
-    return f"task {task.key} failed in {where}: {error}"
+    return f"task {task.key} failed in {where}: {error}", source_index
 
 
 def _write_notebook(nb: Any, target: Path) -> None:
@@ -544,7 +555,7 @@ def run_folder(folder: Path | str, *, only: str | None = None, from_stage: str |
     env = kernel_env(state, parameters)
 
     def run_one(task: Task) -> TaskResult:
-        return _run_task(task, folder, cwd, env, timeout)
+        return _run_task(task, folder, cwd, env, timeout, manifest)
 
     with _Progress(console) as progress:
         ran = _schedule(tasks, selected, run_one, parallel, progress)

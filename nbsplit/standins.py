@@ -134,6 +134,10 @@ class TaskValues:
         values = self._read(taskKey)
         if key in values:
             return values[key]
+        # A monolithic notebook (the source, run by --compare) plays every task itself.
+        own = self._read(self._task_key) if self._task_key and self._task_key != taskKey else {}
+        if key in own:
+            return own[key]
         if default is not None:
             return default
         if debugValue is not None:

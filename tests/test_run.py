@@ -1,0 +1,195 @@
+"""``nbsplit run``: a converted folder runs locally following job.json, in real kernels.
+
+A tiny tagged notebook (plain Python, no pandas) keeps the kernel tests quick; the samples run
+end to end in ``test_run_samples.py``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from rich.console import Console
+
+from nbsplit.errors import NbsplitError
+from nbsplit.run import RunResult, run_folder
+
+TINY_CELLS = [
+    ("setup", "import json\nimport os\nSCALE = 10"),
+    ("data-prep", "data = [1, 2, 3, 4]\nprint('rows:', len(data))"),
+    ("eda", "print('sum:', sum(data))"),
+    ("training", "weight = SCALE * sum(data) / len(data)\ndbutils.jobs.taskValues.set('weight', weight)\n"
+                 "print('weight:', weight)"),
+    ("evaluation", "print('check:', dbutils.jobs.taskValues.get('training', 'weight') == weight)\n"
+                   "print('catalog:', dbutils.widgets.get('catalog'))"),
+]
+
+
+def convert(source: Path, out: Path, fmt: str = "ipynb") -> Path:
+    """The real convert; while the classifier is not available, the samples' own nbsplit tags."""
+    try:
+        from nbsplit.convert import convert_notebook
+
+        convert_notebook(source, out, fmt=fmt, force=True)
+        return out
+    except ImportError:
+        pass
+    from nbsplit.analyze import analyze_notebook
+    from nbsplit.convert import render_files
+    from nbsplit.model import Classification, Stage
+    from nbsplit.plan import build_plan
+    from nbsplit.read import read_notebook
+
+    nb = read_notebook(source)
+    classes = []
+    for cell in nb.cells:
+        slug = next((t.split(":", 1)[1] for t in cell.tags if t.startswith("nbsplit:")), "setup")
+        classes.append(Classification(cell.index, Stage(slug), 1.0, "tag"))
+    plan = build_plan(nb, analyze_notebook(nb), tuple(classes), ())
+    files, _ = render_files(plan, out, fmt=fmt)
+    for name, text in files.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text(text, encoding="utf-8")
+    return out
+
+
+def quiet() -> Console:
+    return Console(file=io.StringIO(), width=200)
+
+
+def output_text(cell) -> str:
+    return "".join(o.get("text", "") or o.get("data", {}).get("text/plain", "") for o in cell.get("outputs", []))
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    cells = [nbformat.v4.new_code_cell(src, metadata={"tags": [f"nbsplit:{stage}"]}) for stage, src in TINY_CELLS]
+    nb = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    src = tmp_path / "project"
+    src.mkdir()
+    nbformat.write(nb, src / "tiny.ipynb")
+    return convert(src / "tiny.ipynb", tmp_path / "split")
+
+
+def statuses(result: RunResult) -> dict[str, str]:
+    return {t.key: t.status for t in result.tasks}
+
+
+# ----------------------------------------------------------------------- no kernel needed
+
+def test_not_a_converted_folder(tmp_path: Path) -> None:
+    with pytest.raises(NbsplitError, match="job.json not found"):
+        run_folder(tmp_path, console=quiet())
+
+
+def test_job_json_is_the_definition_of_the_order(tiny: Path) -> None:
+    job = json.loads((tiny / "job.json").read_text())
+    job["tasks"][0]["depends_on"] = [{"task_key": job["tasks"][-1]["task_key"]}]
+    (tiny / "job.json").write_text(json.dumps(job))
+    with pytest.raises(NbsplitError, match="cycle"):
+        run_folder(tiny, console=quiet())
+    job["tasks"][0]["depends_on"] = [{"task_key": "nope"}]
+    (tiny / "job.json").write_text(json.dumps(job))
+    with pytest.raises(NbsplitError, match="unknown task nope"):
+        run_folder(tiny, console=quiet())
+
+
+def test_unknown_task_and_missing_handoffs_are_usage_errors(tiny: Path) -> None:
+    with pytest.raises(NbsplitError, match="no such task") as info:
+        run_folder(tiny, only="monitoring", console=quiet())
+    assert "data_prep" in str(info.value)
+    with pytest.raises(NbsplitError, match="run the upstream tasks first") as info:
+        run_folder(tiny, from_stage="training", console=quiet())
+    assert "data (from data-prep)" in str(info.value)
+
+
+# -------------------------------------------------------------------------- real kernels
+
+@pytest.mark.slow
+def test_tiny_split_runs_in_dag_order_and_reruns_reuse_handoffs(tiny: Path) -> None:
+    out = io.StringIO()
+    result = run_folder(tiny, console=Console(file=out, width=200))
+    assert result.ok and result.exit_code == 0
+    job = json.loads((tiny / "job.json").read_text())
+    assert [t.key for t in result.tasks] == [t["task_key"] for t in job["tasks"]]
+    assert set(statuses(result).values()) == {"succeeded"}
+    executed = {t.key: nbformat.read(t.executed, as_version=4) for t in result.tasks}
+    assert all(t.executed.parent == tiny / ".nbsplit" / "executed" for t in result.tasks)
+    evaluation = "\n".join(output_text(c) for c in executed["evaluation"].cells)
+    assert "check: True" in evaluation
+    assert "catalog: main" in evaluation  # the job parameter, through the widgets stand-in
+    assert "weight: 25.0" in "\n".join(output_text(c) for c in executed["training"].cells)
+    # The converted notebooks on disk stay free of outputs and stand-ins.
+    on_disk = nbformat.read(tiny / result.task("training").file, as_version=4)
+    assert not any(c.get("outputs") for c in on_disk.cells if c.cell_type == "code")
+    summary = out.getvalue()
+    assert "succeeded" in summary and "training" in summary
+
+    # --only reruns one task from the saved handoffs; --from reruns it and what follows.
+    before = {t.key: t.executed.stat().st_mtime_ns for t in result.tasks}
+    only = run_folder(tiny, only="training", console=quiet())
+    assert statuses(only) == {"data_prep": "reused", "eda": "reused", "training": "succeeded",
+                              "evaluation": "reused"}
+    assert only.ok
+    again = run_folder(tiny, from_stage="training", console=quiet())
+    assert statuses(again) == {"data_prep": "reused", "eda": "reused", "training": "succeeded",
+                               "evaluation": "succeeded"}
+    assert again.task("data_prep").executed is None
+    assert (tiny / ".nbsplit" / "executed" / result.task("data_prep").file).stat().st_mtime_ns == before["data_prep"]
+
+
+@pytest.mark.slow
+def test_a_failing_stage_names_the_source_cell_and_skips_dependents(tiny: Path) -> None:
+    manifest = json.loads((tiny / "nbsplit-manifest.json").read_text())
+    entry = next(c for c in manifest["cells"] if c["stage"] == "training")
+    path = tiny / entry["file"]
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[entry["cell"]].source += "\nraise ValueError('weights do not converge\\nafter 3 tries')"
+    nbformat.write(nb, path)
+    out = io.StringIO()
+    result = run_folder(tiny, parallel=2, console=Console(file=out, width=300))
+    assert not result.ok and result.exit_code == 1
+    assert statuses(result) == {"data_prep": "succeeded", "eda": "succeeded", "training": "failed",
+                                "evaluation": "skipped"}
+    failed = result.task("training")
+    assert failed.source_cell == entry["index"]
+    assert failed.message == (f"task training failed in source cell {entry['index']}: "
+                              "ValueError: weights do not converge")
+    assert failed.message in out.getvalue()
+    assert "upstream task training" in result.task("evaluation").message
+    # The partial executed notebook is kept for inspection.
+    assert "ValueError" in json.dumps(nbformat.read(failed.executed, as_version=4).cells[entry["cell"]].outputs)
+
+
+@pytest.mark.slow
+def test_parallel_and_compare_on_the_tiny_split(tiny: Path) -> None:
+    result = run_folder(tiny, parallel=2, compare=True, console=quiet())
+    assert result.ok, result.messages
+    assert result.compare is not None
+    # The four print cells; the setup cell prints nothing.
+    assert result.compare.compared == 4 and not result.compare.mismatches
+    # A split whose stage prints something else is caught, by source cell.
+    manifest = json.loads((tiny / "nbsplit-manifest.json").read_text())
+    entry = next(c for c in manifest["cells"] if c["stage"] == "eda")
+    nb = nbformat.read(tiny / entry["file"], as_version=4)
+    nb.cells[entry["cell"]].source = "print('sum:', sum(data) + 1)"
+    nbformat.write(nb, tiny / entry["file"])
+    bad = run_folder(tiny, compare=True, console=quiet())
+    assert not bad.ok and bad.exit_code == 1
+    assert [m.index for m in bad.compare.mismatches] == [entry["index"]]
+    assert any(f"source cell {entry['index']}" in m for m in bad.messages)
+
+
+@pytest.mark.slow
+def test_databricks_format_split_runs(tiny: Path, tmp_path: Path) -> None:
+    split = convert(tmp_path / "project" / "tiny.ipynb", tmp_path / "split_py", fmt="databricks")
+    assert (split / "01_data-prep.py").read_text().startswith("# Databricks notebook source")
+    result = run_folder(split, parallel=2, console=quiet())
+    assert result.ok, result.messages
+    assert (split / ".nbsplit" / "executed" / "04_training.ipynb").is_file()
+    shutil.rmtree(split)
