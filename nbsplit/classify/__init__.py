@@ -9,8 +9,9 @@
    to every cell's ``Evidence``;
 5. the sequence decoder (``sequence``): Viterbi over the code cells with a forward-moving
    transition prior, max-marginal confidences;
-6. helper-only cells take the stage of their callers (``helpers``); markdown and raw cells take
-   the stage of the section they introduce.
+6. helper-only cells take the stage of their callers (``helpers``);
+7. a cell that only shows a value built by a later stage takes that stage (``shows``); markdown
+   and raw cells take the stage of the section they introduce.
 
 Signals are registered in ``SIGNALS`` below, explicitly and in order (structure adjusts what
 calls found: metrics in a cell that also fits are training).
@@ -21,7 +22,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from typing import Callable, Sequence
 
-from nbsplit.classify import calls, headings, helpers, rules, sequence, structure, tags
+from nbsplit.classify import calls, headings, helpers, rules, sequence, shows, structure, tags
 from nbsplit.classify.context import Context
 from nbsplit.classify.evidence import Evidence
 from nbsplit.config import Config
@@ -97,6 +98,13 @@ def classify_notebook(
             decoded[i] = verdict.stage
             continue
         result[i] = _explain(i, labels[pos], margins[pos], evidence[i], pos, seq, labels)
+
+    # A cell that only shows X goes where X is built, when that stage runs later (X.head() after
+    # featurization cannot live in the eda notebook).
+    placed = {i: c for i in seq if (c := result[i]) is not None}
+    decoded.update(shows.apply(ctx, facts, placed, forced, seq))
+    for i, c in placed.items():
+        result[i] = c
 
     _classify_text_cells(nb, result, decoded)
 

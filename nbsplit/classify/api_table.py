@@ -152,7 +152,7 @@ CALLS: dict[str, tuple[Stage, float]] = {
     "os.makedirs": (S, 1.2),
     "os.mkdir": (S, 1.2),
     "os.walk": (S, 1.5),
-    "os.listdir": (D, 1.0),
+    "os.listdir": (S, 1.2),  # Kaggle's boilerplate lists ../input, like os.walk
     "glob.glob": (D, 1.2),
     "logging.basicConfig": (S, 2.5),
     "logging.getLogger": (S, 1.5),

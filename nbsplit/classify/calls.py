@@ -62,15 +62,20 @@ def call_hits(ctx: Context, calls: Iterable[Call], cell: int, *, in_function: bo
               reads: frozenset[str] | None = None) -> list[Hit]:
     hits: list[Hit] = []
     seen: set[str] = set()
+    chains: set[str] = set()
     for call in calls:
         if call.name in seen:
             continue
         seen.add(call.name)
         resolved, is_module = ctx.resolve(call.name)
         if is_module:
+            # One chain, one hit: spark.table(...).toPandas().drop(...) is one read, not three.
+            if any(resolved.startswith(prefix + ".") for prefix in chains):
+                continue
             hint = lookup_call(resolved)
             if hint is not None:
                 hits.append(Hit(hint[0], hint[1], f"calls {resolved}", SIGNAL))
+                chains.add(resolved)
             continue
         parts = resolved.split(".")
         if len(parts) == 1:

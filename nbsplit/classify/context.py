@@ -59,6 +59,7 @@ class Context:
     functions: dict[str, int] = field(default_factory=dict)  # function/class name -> defining cell
     function_hits: dict[str, list[Hit]] = field(default_factory=dict)
     readers: dict[str, list[int]] = field(default_factory=dict)  # name -> cells reading it
+    _y_test_tokens: frozenset[str] | None = None
 
     @classmethod
     def build(cls, nb: Notebook, facts: Sequence[CellFacts | None]) -> "Context":
@@ -138,12 +139,37 @@ class Context:
         if tokens & api.NEW_DATA_TOKENS:
             return "new"
         if tokens & api.TEST_SPLIT_TOKENS:
+            if kind != "split" and name[:1] in "Xx" and not self._has_label_partner(tokens):
+                return "new"  # X_test cut from Kaggle's test.csv rows: no y_test anywhere
             return "test"
         if tokens & api.TRAIN_TOKENS:
             return "train"
         if kind == "split":
             return "test"
         return None
+
+    def _has_label_partner(self, tokens: frozenset[str]) -> bool:
+        """Whether the notebook binds labels for a held-out set (``y_test`` for ``X_test``)."""
+        if self._y_test_tokens is None:
+            found: set[str] = set()
+            labels = False
+            for f in self.facts:
+                if f is None:
+                    continue
+                for name in f.defines | f.reads:
+                    tokens = name_tokens(name)
+                    if tokens & api.PREDICTION_NAME_TOKENS:
+                        continue  # yhat_test, y_pred_test are predictions, not labels
+                    if name[:1] in "yY" or "label" in name.lower() or "target" in name.lower():
+                        labels = True
+                        found |= tokens & api.TEST_SPLIT_TOKENS
+                        if name.lower() in ("ytest", "yval", "yvalid"):
+                            found.add(name.lower()[1:])
+            # With no labels in sight at all we cannot tell, and a held-out split is the usual case.
+            self._y_test_tokens = frozenset(found) if labels else frozenset(api.TEST_SPLIT_TOKENS)
+        split_tokens = tokens & api.TEST_SPLIT_TOKENS
+        return bool(split_tokens & self._y_test_tokens) or any(
+            t[1:] in self._y_test_tokens for t in split_tokens if t[:1] == "x")
 
     # --- bindings ----------------------------------------------------------------------------
     def _scan_bindings(self, index: int, source: str) -> None:

@@ -147,6 +147,10 @@ def stage_words(text: str) -> tuple[tuple[Stage, float], ...]:
     for stage, rx in _WEAK.items():
         if stage not in strong and rx.search(folded):
             found.append((stage, WEAK / STRONG))
+    if M in strong and len(strong) > 1:
+        # "monitor the model we registered", "drift of the training data": the section is about
+        # monitoring; the model/data words only say what is monitored.
+        found = [(s, w if s is M else w * 0.5) for s, w in found]
     if P in strong and "previs" in folded and "predi" not in folded:
         found = [(s, w * 0.5 if s is P else w) for s, w in found]
     return tuple(found)

@@ -42,12 +42,18 @@ def helper_stages(ctx: Context, decoded: Mapping[int, Stage]) -> dict[int, Helpe
         for cell, facts in zip(ctx.nb.cells, ctx.facts)
         if cell.kind == "code" and is_helper_cell(facts)
     }
+    # A helper calling another helper reads it from its body (free names), not at top level.
+    body_readers: dict[str, list[int]] = {}
+    for index, facts in helper_cells.items():
+        for fn in facts.functions:
+            for free in fn.free_names:
+                body_readers.setdefault(free, []).append(index)
     memo: dict[str, frozenset[int]] = {}
     out: dict[int, HelperVerdict] = {}
     for index, facts in helper_cells.items():
         users: set[int] = set()
         for fn in facts.functions:
-            users |= _users_of(ctx, fn.name, helper_cells, memo, set())
+            users |= _users_of(ctx, fn.name, helper_cells, memo, set(), body_readers)
         users.discard(index)
         stages = sorted({decoded[u] for u in users if u in decoded and decoded[u].is_pipeline},
                         key=lambda s: s.order)
@@ -60,7 +66,8 @@ def helper_stages(ctx: Context, decoded: Mapping[int, Stage]) -> dict[int, Helpe
 
 
 def _users_of(ctx: Context, name: str, helper_cells: Mapping[int, CellFacts],
-              memo: dict[str, frozenset[int]], visiting: set[str]) -> frozenset[int]:
+              memo: dict[str, frozenset[int]], visiting: set[str],
+              body_readers: Mapping[str, list[int]] | None = None) -> frozenset[int]:
     """Non-helper cells that call ``name``, directly or through other helpers (memoised)."""
     if name in memo:
         return memo[name]
@@ -68,14 +75,16 @@ def _users_of(ctx: Context, name: str, helper_cells: Mapping[int, CellFacts],
         return frozenset()
     visiting.add(name)
     users: set[int] = set()
-    for reader in ctx.readers.get(name, ()):
+    readers = list(ctx.readers.get(name, ()))
+    readers += [r for r in (body_readers or {}).get(name, ()) if r not in readers]
+    for reader in readers:
         other = helper_cells.get(reader)
         if other is None:
             users.add(reader)
         else:  # a helper calling a helper: its users count
             for fn in other.functions:
                 if fn.name != name:
-                    users |= _users_of(ctx, fn.name, helper_cells, memo, visiting)
+                    users |= _users_of(ctx, fn.name, helper_cells, memo, visiting, body_readers)
     visiting.discard(name)
     memo[name] = frozenset(users)
     return memo[name]

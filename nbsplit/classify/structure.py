@@ -61,6 +61,11 @@ _XY_NAMES = frozenset({
     "predictors", "input_cols", "inputCols", "variaveis", "atributos", "features_cols",
     "X_train_full", "alvo", "objetivo", "caracteristicas",
 })
+_GRID_TOKENS = frozenset({"param", "params", "parameters", "grid", "hyperparams", "hyperparameters",
+                          "parametros", "parametro", "hiperparametros", "search_space"})
+_FEATURE_PREFIXES = ("feat", "predictor", "variav", "atribut")
+_NOT_FEATURE_LIST = frozenset({"importance", "importances", "imp", "store", "table", "lookup", "lookups",
+                               "eng", "engineering"})
 _XY_PATTERN = re.compile(r"^(?:[Xx]|[yY])(?:_[A-Za-z]\w*)?$")
 _XY_ANY = re.compile(r"^(?:[Xx]|[yY])(?:_[A-Za-z]\w*|train|test|val|valid)?$")
 _NOT_XY = frozenset({"pred", "preds", "hat", "proba", "prob", "probs", "score", "scores", "test", "teste",
@@ -240,10 +245,15 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
         ev.add(S, 0.7, f"imports {facts.imports[0][1].split('.')[0]}", SIGNAL)
     bound_by_import = {alias for alias, _ in facts.imports}
     assigned = facts.defines - bound_by_import - {fn.name for fn in facts.functions}
-    xy = {n for n in assigned if n in _XY_NAMES or (_XY_PATTERN.match(n) and not name_tokens(n) & _NOT_XY)}
+    xy = {n for n in assigned if n in _XY_NAMES or (_XY_PATTERN.match(n) and not name_tokens(n) & _NOT_XY)
+          or _names_features(n)}
     if assigned and not facts.mutates and not xy and _only_constants(ctx, facts, assigned):
-        caps = all(n.isupper() or n.startswith("_") for n in assigned)
-        ev.add(S, 3.4 if caps else 2.6, "only sets configuration constants", SIGNAL)
+        grids = sorted(n for n in assigned if name_tokens(n) & _GRID_TOKENS and not n.isupper())
+        if grids:  # param_grid = {"C": [0.1, 1, 10]}: choosing a model's settings is training
+            ev.add(T, 2.8, f"defines hyperparameters ({grids[0]})", SIGNAL)
+        else:
+            caps = all(n.isupper() or n.startswith("_") for n in assigned)
+            ev.add(S, 3.4 if caps else 2.6, "only sets configuration constants", SIGNAL)
 
     fits = _fits(ctx, cell, own, ev)
     predicts = _predicts(ctx, cell, facts, own, ev)
@@ -391,6 +401,14 @@ def _manual_split(ctx: Context, facts: CellFacts, assigned: set[str] | frozenset
     if not _SLICE.search(source):
         return None
     return f"{trains[0]} and {tests[0]}"
+
+
+def _names_features(name: str) -> bool:
+    """``featur``, ``feats``, ``feature_cols2``, ``predictors``: a list of model inputs."""
+    tokens = name_tokens(name)
+    if tokens & _NOT_FEATURE_LIST or name.isupper():
+        return False
+    return any(t.startswith(_FEATURE_PREFIXES) for t in tokens)
 
 
 def _only_constants(ctx: Context, facts: CellFacts, assigned: frozenset[str] | set[str]) -> bool:

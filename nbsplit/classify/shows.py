@@ -1,0 +1,110 @@
+"""Rule (after decoding): a cell that only shows something belongs to the stage that built it,
+when that stage comes later in the pipeline than the one the cell would get.
+
+What: for a code cell without an explicit mark that only displays values (``CellFacts
+.display_only``) or only draws plots / prints of names it reads (``fig, ax = plt.subplots();
+ax.hist(df["x"])``, whose own names no later cell reads), find, for every data name it shows,
+the cell that last wrote it. If the latest pipeline stage among those producers comes after the
+cell's own stage (an ``X.head()`` right after building ``X`` decoded as eda), the cell takes the
+producer's stage, reason "shows `X`, built by featurization (cell 19)".
+
+Why: the split runs stages in order, each in a fresh process: an eda notebook runs before
+featurization, so it cannot show ``X``. Showing ``X_train.shape`` after the split is part of
+training, not exploration (the project's decision, see DESIGN "What belongs where").
+
+Example: ``X = df.drop(columns="y")`` (featurization) then ``X.head()`` -> featurization;
+``df.head()`` after ``df = pd.read_csv(...)`` stays eda (data-prep comes before eda).
+"""
+
+from __future__ import annotations
+
+import builtins
+from bisect import bisect_left
+from typing import Mapping, MutableMapping, Sequence
+
+from nbsplit.classify.context import Context
+from nbsplit.model import CellFacts, Classification, Stage
+
+# Calls a plot/print cell may make besides plotting libraries (and methods on its own figures).
+_VIEW_BUILTINS = frozenset({"print", "display", "len", "range", "enumerate", "zip", "list", "sorted",
+                            "round", "str", "int", "float", "min", "max", "sum", "abs", "dict", "set",
+                            "tuple", "type", "repr", "format"})
+_VIEW_METHODS = frozenset({
+    "plot", "hist", "boxplot", "scatter", "bar", "barh", "head", "tail", "describe", "show", "info",
+    "value_counts", "sample", "corr", "mean", "median", "sum", "count", "nunique", "unique",
+    "max", "min", "std", "round", "sort_values", "reset_index", "to_frame", "printSchema", "limit",
+    "select", "toPandas", "format", "items", "keys", "values", "set_title", "set_xlabel", "set_ylabel",
+})
+_PLOT_MODULES = ("matplotlib", "seaborn", "plotly", "IPython.display", "altair")
+_NOT_DATA = frozenset(dir(builtins)) | {"spark", "dbutils", "display", "sc", "sqlContext"}
+_SHOWS_CONFIDENCE_CAP = 0.9
+
+
+def apply(ctx: Context, facts: Sequence[CellFacts | None], result: MutableMapping[int, Classification],
+          forced: Mapping[int, Stage], code_cells: Sequence[int]) -> dict[int, Stage]:
+    """Reassign display-only cells that show a later stage's product; returns the changes."""
+    writers: dict[str, list[int]] = {}
+    for i in code_cells:
+        f = facts[i]
+        if f is not None:
+            for name in f.writes:
+                writers.setdefault(name, []).append(i)
+    changed: dict[int, Stage] = {}
+    for i in code_cells:
+        f = facts[i]
+        current = result.get(i)
+        if f is None or current is None or i in forced or not current.stage.is_pipeline:
+            continue
+        if not (f.display_only or _plots_or_prints_only(ctx, f, i)):
+            continue
+        best: tuple[Stage, int, str] | None = None
+        for name in sorted(f.reads):
+            if name in _NOT_DATA or name in ctx.aliases or name in ctx.functions:
+                continue
+            cells = writers.get(name)
+            if not cells:
+                continue
+            pos = bisect_left(cells, i)
+            if not pos:
+                continue
+            producer = cells[pos - 1]
+            made = result.get(producer)
+            if made is None or not made.stage.is_pipeline:
+                continue
+            if best is None or made.stage.order > best[0].order:
+                best = (made.stage, producer, name)
+        if best is None or best[0].order <= current.stage.order:
+            continue
+        stage, producer, name = best
+        conf = round(min(result[producer].confidence, _SHOWS_CONFIDENCE_CAP), 2)
+        result[i] = Classification(i, stage, conf, "heuristic",
+                                   (f"shows `{name}`, built by {stage.value} (cell {producer})",))
+        changed[i] = stage
+    return changed
+
+
+def _plots_or_prints_only(ctx: Context, f: CellFacts, index: int) -> bool:
+    """Draws plots or prints, changing nothing that later cells use."""
+    if f.mutates - f.defines or f.imports or f.functions or not f.calls:
+        return False
+    for name in f.defines:  # fig, ax, loop variables: nobody after this cell may read them
+        if any(r > index for r in ctx.readers.get(name, ())):
+            return False
+    shows = False
+    for call in f.calls:
+        resolved, is_module = ctx.resolve(call.name)
+        method = resolved.rsplit(".", 1)[-1]
+        if is_module:
+            if not resolved.startswith(_PLOT_MODULES):
+                return False
+            shows = True
+        elif "." not in resolved:
+            if resolved not in _VIEW_BUILTINS:
+                return False
+            shows = shows or resolved in ("print", "display")
+        else:
+            receiver = resolved.split(".", 1)[0].split("[", 1)[0]
+            if receiver not in f.defines and method not in _VIEW_METHODS:
+                return False
+            shows = shows or method in ("plot", "hist", "boxplot", "scatter", "bar", "barh", "show")
+    return shows
