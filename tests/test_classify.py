@@ -692,3 +692,12 @@ def test_display_rule_never_overrides_a_tag() -> None:
     tagged = Cell(0, "code", "X.head()", ("nbsplit:eda",))
     classes, _ = classify((PRELUDE, "df = pd.read_csv('a.csv')", "X = pd.get_dummies(df)", tagged))
     assert classes[3].stage is E and classes[3].origin == "tag"
+
+
+def test_estimator_built_and_fitted_in_one_chain_is_training() -> None:
+    cells = (PRELUDE + "from sklearn.ensemble import RandomForestRegressor",
+             "X_train, X_test, y_train, y_test = train_test_split(X, y)",
+             "# try a forest instead?\nrf = RandomForestRegressor(n_estimators=50).fit(X_train, y_train)\n"
+             "rmse(y_test, rf.predict(X_test))")
+    classes, _ = classify(cells)
+    assert classes[2].stage is T and any(r.startswith("fits RandomForestRegressor") for r in classes[2].reasons), classes[2]

@@ -32,7 +32,7 @@ import re
 from typing import Sequence
 
 from nbsplit.classify import api_table as api
-from nbsplit.classify.context import Context, name_tokens
+from nbsplit.classify.context import Context, lookup_call, name_tokens
 from nbsplit.classify.evidence import Evidence
 from nbsplit.model import Call, Cell, CellFacts, Stage
 
@@ -432,6 +432,14 @@ def _fits(ctx: Context, cell: Cell, calls: list[Call], ev: Evidence) -> bool:
     fitted = False
     for call in calls:
         name, is_module = ctx.resolve(call.name)
+        if is_module and name.rsplit(".", 1)[-1] in _FIT:
+            # RandomForestRegressor(...).fit(X, y): the estimator is built and fitted in one chain.
+            owner = name.rsplit(".", 1)[0]
+            hint = lookup_call(owner)
+            if hint is not None and hint[0] is T and owner.rsplit(".", 1)[-1][:1].isupper():
+                ev.add(T, 3.6, f"fits {owner.rsplit('.', 1)[-1]}", SIGNAL)
+                fitted = True
+            continue
         if is_module or call.receiver is None and "." not in name:
             continue
         parts = name.split(".")
