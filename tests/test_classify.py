@@ -701,3 +701,31 @@ def test_estimator_built_and_fitted_in_one_chain_is_training() -> None:
              "rmse(y_test, rf.predict(X_test))")
     classes, _ = classify(cells)
     assert classes[2].stage is T and any(r.startswith("fits RandomForestRegressor") for r in classes[2].reasons), classes[2]
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    pytest.param("import pandas as pd\nimport numpy as np\nprint('libraries loaded')", S,
+                 id="imports-then-printing-a-literal-is-setup"),
+    pytest.param("output = assembler.transform(dataset)", F, id="applying-a-vector-assembler-is-featurization"),
+    pytest.param("table = monitor.register_baseline(label_col='default')", M, id="monitor-object-at-work-is-monitoring"),
+    pytest.param("y_bin = make_binary_target(y)", F, id="helper-named-target-is-featurization"),
+])
+def test_heldout_review_cases(source: str, expected: Stage) -> None:
+    before = ("from pyspark.ml.feature import VectorAssembler\n"
+              "dataset = spark.table('main.churn.clean')",
+              "assembler = VectorAssembler(inputCols=['a', 'b'], outputCol='features')",
+              "y = dataset.toPandas()['label']")
+    got = last_stage(source, before)
+    assert got.stage is expected, got
+
+
+def test_cleaning_an_alias_that_later_cells_use_is_data_prep() -> None:
+    # df is rebound from raw in this cell, but later cells use it: cleaning it is data-prep
+    cells = (PRELUDE,
+             "raw = pd.read_csv('train.csv')",
+             "raw.describe()",
+             "df = raw\ndf = df.dropna(subset=['Age'])",
+             "df.head()",
+             "X = pd.get_dummies(df.drop(columns='Survived'))")
+    classes, _ = classify(cells)
+    assert classes[3].stage is D, classes[3]

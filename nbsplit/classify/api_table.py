@@ -749,7 +749,7 @@ FUNCTION_NAME_WORDS: dict[str, tuple[Stage, float]] = {
                              "countplot", "barplot")},
     **{w: (F, 1.6) for w in ("feature", "features", "feat", "feats", "encode", "encoding", "scale",
                              "vectorize", "engineer", "derive", "onehot", "dummies", "bin", "binning",
-                             "featurize", "atributos", "caracteristicas", "variaveis")},
+                             "featurize", "atributos", "caracteristicas", "variaveis", "target")},
     **{w: (T, 1.6) for w in ("train", "fit", "tune", "tuning", "crossval", "treinar", "treina",
                              "entrenar", "hyperopt", "objective")},
     **{w: (V, 1.6) for w in ("evaluate", "eval", "metric", "metrics", "report", "rmse", "mae", "mape",

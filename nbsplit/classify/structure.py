@@ -239,11 +239,13 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
     i = cell.index
     own = [c for c in facts.calls]
     # imports and constants
-    if facts.import_only:
-        ev.add(S, 4.0, "only imports", SIGNAL)
+    bound_by_import = {alias for alias, _ in facts.imports}
+    if facts.import_only or (facts.imports and facts.defines <= bound_by_import and facts.calls
+                             and all(c.name in ("print", "display") for c in facts.calls)
+                             and not facts.reads - bound_by_import):
+        ev.add(S, 4.0, "only imports", SIGNAL)  # print("libraries loaded") changes nothing
     elif facts.imports:
         ev.add(S, 0.7, f"imports {facts.imports[0][1].split('.')[0]}", SIGNAL)
-    bound_by_import = {alias for alias, _ in facts.imports}
     assigned = facts.defines - bound_by_import - {fn.name for fn in facts.functions}
     xy = {n for n in assigned if n in _XY_NAMES or (_XY_PATTERN.match(n) and not name_tokens(n) & _NOT_XY)
           or _names_features(n)}
@@ -489,6 +491,10 @@ def _predicts(ctx: Context, cell: Cell, facts: CellFacts, calls: list[Call], ev:
         receiver, method = parts[0], parts[-1]
         kind = ctx.receiver_kind(receiver, cell.index)
         is_model = kind in ("model", "loaded")
+        if kind == "transformer" and method == "transform" and call.args:
+            # output = assembler.transform(df): building the feature vectors
+            ev.add(F, 2.6, f"applies {receiver} to {call.args[0]}", SIGNAL)
+            continue
         if method in _PREDICT or (method in ("transform", "score") and is_model):
             pass
         elif method == "evaluate" and kind in ("model", "loaded", "evaluator", None):
@@ -600,6 +606,11 @@ def _drift(ctx: Context, facts: CellFacts, calls: list[Call], ev: Evidence) -> N
         tokens = name_tokens(name.rsplit(".", 1)[-1])
         if tokens & api.DRIFT_TOKENS or "population_stability" in name:
             ev.add(M, 3.0, f"computes drift ({name})", SIGNAL)
+            return
+        receiver = name.split(".", 1)[0]
+        if "." in name and name_tokens(receiver) & api.DRIFT_TOKENS:
+            # monitor.register_baseline(...), drift_detector.run(...): the monitoring object at work
+            ev.add(M, 2.4, f"uses {receiver}", SIGNAL)
             return
     if any(name_tokens(d) & api.DRIFT_TOKENS for d in facts.defines):
         ev.add(M, 1.6, "computes drift statistics", SIGNAL)
