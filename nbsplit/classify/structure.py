@@ -247,8 +247,11 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
     elif facts.imports:
         ev.add(S, 0.7, f"imports {facts.imports[0][1].split('.')[0]}", SIGNAL)
     assigned = facts.defines - bound_by_import - {fn.name for fn in facts.functions}
-    xy = {n for n in assigned if n in _XY_NAMES or (_XY_PATTERN.match(n) and not name_tokens(n) & _NOT_XY)
-          or _names_features(n)}
+    xy = {n for n in assigned if n in _XY_NAMES or (_XY_PATTERN.match(n) and not name_tokens(n) & _NOT_XY)}
+    if not xy and assigned and not facts.reads and not facts.calls:
+        # featur = ["age", "income"]: a literal list of model inputs (not feature_names_comb =
+        # names[idx], which looks at a fitted model)
+        xy = {n for n in assigned if _names_features(n)}
     if assigned and not facts.mutates and not xy and _only_constants(ctx, facts, assigned):
         grids = sorted(n for n in assigned if name_tokens(n) & _GRID_TOKENS and not n.isupper())
         if grids:  # param_grid = {"C": [0.1, 1, 10]}: choosing a model's settings is training
