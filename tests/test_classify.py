@@ -729,3 +729,78 @@ def test_cleaning_an_alias_that_later_cells_use_is_data_prep() -> None:
              "X = pd.get_dummies(df.drop(columns='Survived'))")
     classes, _ = classify(cells)
     assert classes[3].stage is D, classes[3]
+
+
+# --- round 2 (real-notebook evaluation): each case is a before/after of one general fix ------------
+def _after_load(*more: str) -> tuple[Classification, ...]:
+    cells = (PRELUDE, "orders = pd.read_csv('orders.csv')", "orders.describe()", *more)
+    classes, _ = classify(cells)
+    return classes
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    pytest.param("orders['paid'].replace(to_replace='yes', value=1, inplace=True)", F,
+                 id="replace-category-with-number-keyword-form-is-encoding"),
+    pytest.param("orders['channel'] = orders['channel'].replace('web', '1')", F,
+                 id="replace-category-with-numeric-string-is-encoding"),
+    pytest.param("orders['gift'].replace(False, 0, inplace=True)", F, id="replace-bool-with-int-is-encoding"),
+    pytest.param("orders['channel'] = orders['channel'].replace('Web ', 'web')", D,
+                 id="neg-replace-text-with-text-stays-cleaning"),
+])
+def test_replacing_categories_by_codes_is_encoding(source: str, expected: Stage) -> None:
+    classes = _after_load(source)
+    assert classes[-1].stage is expected, classes[-1]
+
+
+def test_model_input_built_alone_in_its_cell_is_featurization() -> None:
+    # before: x_train = ... alone (its y two cells above) fell to data-prep by its neighbours
+    classes = _after_load("labels_tr = orders['churned']",
+                          "x_train = orders.drop(columns=['id', 'churned', 'notes'])")
+    assert classes[-1].stage is F and classes[-1].reasons[0].startswith("builds x_train"), classes[-1]
+
+
+def test_filling_nulls_through_a_multiline_loc_mask_is_data_prep() -> None:
+    src = ("for seg in range(1, 4):\n"
+           "    orders.loc[(orders['amount'].isnull()) &\n"
+           "               (orders['segment'] == seg), 'amount'] = seg_means[seg]")
+    classes = _after_load("seg_means = orders.groupby('segment')['amount'].mean()", src)
+    assert classes[-1].stage is D and "fills missing values in place" in classes[-1].reasons, classes[-1]
+
+
+def test_predicting_values_typed_in_the_cell_is_prediction() -> None:
+    classes = _after_load("Xo = orders[['a', 'b']]\nknn = RandomForestClassifier().fit(Xo, orders['y'])",
+                          "print(knn.predict([[3, 120]]))")
+    assert classes[-1].stage is P, classes[-1]
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    pytest.param("fpr, tpr, _ = roc_curve(y_train, train_scores)\nprint(roc_auc_score(y_train, train_scores))", T,
+                 id="auc-on-training-labels-is-training"),
+    pytest.param("fpr, tpr, _ = roc_curve(y_test, test_scores)\nprint(roc_auc_score(y_test, test_scores))", V,
+                 id="neg-auc-on-held-out-labels-is-evaluation"),
+])
+def test_metrics_on_training_data_belong_to_training(source: str, expected: Stage) -> None:
+    classes = _after_load("X = orders.drop(columns='y')\ny = orders['y']",
+                          "X_train, X_test, y_train, y_test = train_test_split(X, y)",
+                          "clf = RandomForestClassifier().fit(X_train, y_train)",
+                          "train_scores = clf.predict_proba(X_train)[:, 1]\ntest_scores = clf.predict_proba(X_test)[:, 1]",
+                          source)
+    assert classes[-1].stage is expected, classes[-1]
+
+
+def test_a_table_built_only_to_be_printed_is_eda() -> None:
+    # before: the derived 'share' column made this summary look like featurization
+    src = "tab = orders.groupby('segment')['id'].count().reset_index()\ntab['share'] = 100 * tab['id'] / tab['id'].sum()\nprint(tab)"
+    classes = _after_load(src, "orders = orders.dropna()")
+    assert classes[3].stage is E, classes[3]
+
+
+def test_reading_the_sample_submission_with_the_training_data_is_data_prep() -> None:
+    # before: the sample_submission file name made the loading cell "prepare new data for scoring",
+    # and every df.head() after it followed into prediction
+    classes, _ = classify((PRELUDE,
+                           "df = pd.read_csv('train.csv')\ntest = pd.read_csv('test.csv')\n"
+                           "submission = pd.read_csv('sample_submission.csv')",
+                           "df.head()",
+                           "df.target.value_counts()"))
+    assert [c.stage for c in classes[1:]] == [D, E, E], classes

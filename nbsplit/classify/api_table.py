@@ -290,9 +290,12 @@ CALLS: dict[str, tuple[Stage, float]] = {
     "feature_engine": (F, 3.0),
     "featuretools": (F, 3.0),
     "tsfresh": (F, 3.0),
-    "nltk.word_tokenize": (F, 1.5),
-    "nltk.corpus.stopwords": (F, 1.2),
-    "nltk.stem": (F, 1.5),
+    # Tokenising, stop words and stemming clean raw text into the cleaned dataset (DESIGN: text
+    # cleaning is data-prep); turning text into numbers (vectorizers, embeddings) is featurization.
+    "nltk.word_tokenize": (D, 1.5),
+    "nltk.tokenize": (D, 1.5),
+    "nltk.corpus.stopwords": (D, 1.2),
+    "nltk.stem": (D, 1.5),
     "gensim.models.Word2Vec": (F, 2.5),
     "tensorflow.keras.preprocessing": (F, 2.5),
     "keras.preprocessing": (F, 2.5),

@@ -91,8 +91,14 @@ _ATTR_COLUMN = re.compile(r"\b[A-Za-z_]\w*\.([A-Za-z_]\w*)\b(?!\s*\()")
 _NOT_COLUMNS = frozenset({"str", "dt", "cat", "values", "index", "columns", "loc", "iloc", "at", "iat",
                           "T", "shape", "dtypes", "plot", "array", "size", "name", "nan", "inf", "pi"})
 _ENCODE_MAP = re.compile(r"\.(?:map|replace)\(\s*(?:\{[^}]*:\s*-?\d|[A-Za-z_]\w*(?:map|mapping|dict|encoding|codes)\w*\s*\))", re.I)
+# col.replace("Yes", 1) / .replace(to_replace="S", value="1") / .replace(False, 0): categories -> codes
+_REPLACE_CODE = re.compile(
+    r"\.replace\(\s*(?:to_replace\s*=\s*)?(?:(['\"])[^'\"\n]*\1|True|False)\s*,\s*(?:value\s*=\s*)?"
+    r"(?:-?\d+(?:\.\d+)?|(['\"])-?\d+\2)\s*[,)]"
+)
 _RESCALE = re.compile(r"^[ \t]*(\w+)\s*=\s*\(?\s*\1\b[^\n]*\)?\s*/\s*(?:\d|\1\.max|\(?\s*\1\.std|np\.max)", re.M)
 _LOC_FIX = re.compile(r"^[ \t]*\w+\.(?:loc|iloc|at)\[[^\n]*\]\s*=(?!=)", re.M)
+_LOC_IMPUTE = re.compile(r"\.(?:loc|iloc|at)\[[^\n]*\.(?:isnull|isna)\(\)[^\n]*\]\s*=(?!=)")
 _COLUMN_REF = re.compile(r"\[\s*['\"]([^'\"\n]+)['\"]\s*\]|\.col\(\s*['\"]([^'\"\n]+)['\"]")
 _ARITH = re.compile(r"[\w\])]\s*(?:[-+*/%<>]|[<>=!]=)\s*[\w(\[]|\*\*")
 _DERIVE_CALLS = re.compile(r"\.(?:dt|map|apply|str|shift|rolling|diff|pct_change|ewm|cumsum|expanding)\b|np\.where|np\.log|pd\.cut|pd\.qcut|\.isin\(|F\.when|when\(")
@@ -262,7 +268,18 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
 
     fits = _fits(ctx, cell, own, ev)
     predicts = _predicts(ctx, cell, facts, own, ev)
+    if _LITERAL_PREDICT.search(cell.source):
+        # clf.predict([[60, 11250, 10, 5]]): values typed in by hand are new data, not the test split
+        ev.add(P, 2.6, "predicts on values written in the cell (new data)", SIGNAL)
+        predicts = predicts or "new"
     writes_predictions = _writes_predictions(ctx, cell, facts, own, predicts, ev)
+    trained_on = _metrics_on_training(ctx, facts, own)
+    if trained_on and not fits:
+        # roc_auc_score(y_train, scores): a score on the data the model saw is part of training
+        ev.scale(V, 0.2)
+        ev.add(T, 3.0, f"scores the model on training data ({trained_on})", SIGNAL)
+    # Names this cell binds that no later cell reads: a table built only to be looked at.
+    dead = {n for n in assigned if not any(r > i for r in ctx.readers.get(n, ()))}
 
     if fits:
         # "A cell that fits and then prints a quick test score is training."
@@ -285,8 +302,15 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
         ys = sorted((n for n in assigned if _XY_ANY.match(n) and n[0] in "yY"), key=order)
         if xs and ys:  # X_train = df.drop("Survived", axis=1); Y_train = df["Survived"]
             ev.add(F, 2.4, f"builds {xs[0]} and {ys[0]}", SIGNAL)
+        else:
+            # x_train = df_train.drop(columns=[...]) alone in its cell (y_train two cells above):
+            # a model input built from a frame, not a split and not a file read.
+            built = [n for n in (*xs, *ys) if n not in facts.reads and facts.reads
+                     and not name_tokens(n) & _NOT_INPUT and ctx.kind_of(n, i) not in ("file", "split")]
+            if built:
+                ev.add(F, 2.0, f"builds {built[0]} from {sorted(facts.reads)[0]}", SIGNAL)
 
-    _derived_columns(cell.source, ev, facts.reads)
+    _derived_columns(cell.source, ev, facts.reads, dead & facts.defines)
     _drift(ctx, facts, own, ev)
     _metric_names(facts, ev, fits)
     _spark_sql(ctx, facts, own, ev)
@@ -295,6 +319,10 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
         _new_data(ctx, cell, facts, predicts, writes_predictions, ev)
     _changes_data(ctx, cell, facts, ev)
 
+    if assigned and dead == assigned and not fits and not predicts and not writes_predictions \
+            and not facts.mutates - assigned and _shows_something(cell, facts, assigned):
+        # "look without changing what later cells use": working = df[df.age < 60]; print(working.income.mean())
+        ev.add(E, 1.8, "computes values only to show them", SIGNAL)
     if ev.stage_weight(M, exclude=("headings", "comments")) >= 2.4:
         ev.scale(E, 0.4)  # plots and tables of drift are monitoring
         ev.scale(V, 0.6)
@@ -328,6 +356,8 @@ def _model_outputs(ctx: Context, cell: Cell, facts: CellFacts, calls: list[Call]
     test_like, new_like = [], []
     for name in facts.reads:
         kind = ctx.kind_of(name, i)
+        if name_tokens(name) & api.TRAIN_TOKENS:
+            continue  # train_scores, y_train_pred: how the model fits its own data (training)
         if kind == "new_predictions":
             new_like.append(name)
         elif kind == "test_predictions" or (
@@ -369,7 +399,7 @@ def _new_data(ctx: Context, cell: Cell, facts: CellFacts, predicts: str | None, 
     # data written alongside: Kaggle's joint cleaning of train and test.csv stays data-prep.
     i = cell.index
     written = facts.writes - {fn.name for fn in facts.functions}
-    if any(name_tokens(n) & api.TRAIN_TOKENS for n in written):
+    if any(name_tokens(n) & api.TRAIN_TOKENS for n in written) or _loads_training_data(ctx, facts):
         return
     new_names = sorted(n for n in written if name_tokens(n) & api.NEW_DATA_TOKENS and not n.isupper())
     if new_names and ev.stage_weight(D) + ev.stage_weight(F) < 1.0 and not any(
@@ -382,6 +412,12 @@ def _new_data(ctx: Context, cell: Cell, facts: CellFacts, predicts: str | None, 
         ev.scale(F, 0.6)
 
 
+def _loads_training_data(ctx: Context, facts: CellFacts) -> bool:
+    """The cell reads a data file into a name that is not new data (df = read_csv("train.csv"))."""
+    return any(ctx.bound_here(n, facts.index) and ctx.kind_of(n, facts.index) == "file"
+               and ctx.data_role(n, facts.index) != "new" for n in facts.defines)
+
+
 def _changes_data(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> None:
     """EDA looks without changing: a cell that rewrites data it read is not eda."""
     changed = (facts.mutates | (facts.defines & facts.reads)) - {fn.name for fn in facts.functions}
@@ -389,6 +425,7 @@ def _changes_data(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> N
         ev.scale(E, 0.5)
 
 
+_LITERAL_PREDICT = re.compile(r"\.(?:predict|predict_proba)\(\s*(?:np\.array\(\s*)?\[\s*\[?\s*-?[\d'\"]")
 _SLICE = re.compile(r"\[\s*[\w.()+\-*/ ]*:\s*[\w.()+\-*/ ]*\]|\.iloc\[|\.sample\(|\.drop\(\s*\w+\.index")
 
 
@@ -406,6 +443,64 @@ def _manual_split(ctx: Context, facts: CellFacts, assigned: set[str] | frozenset
     if not _SLICE.search(source):
         return None
     return f"{trains[0]} and {tests[0]}"
+
+
+_NOT_INPUT = frozenset({"pred", "preds", "hat", "proba", "prob", "probs", "score", "scores", "predicted",
+                        "true", "res", "resid", "rsmote", "resampled"})
+_SHOW_CALLS = frozenset({"print", "display"})
+
+
+def _shows_something(cell: Cell, facts: CellFacts, assigned: set[str] | frozenset[str]) -> bool:
+    """The cell prints/displays, or ends with a bare expression of what it built."""
+    if any(c.name in _SHOW_CALLS for c in facts.calls):
+        return True
+    lines = [ln for ln in cell.source.strip().split("\n") if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines or lines[-1].startswith((" ", "\t")):
+        return False
+    last = lines[-1].strip()
+    head = re.match(r"[A-Za-z_]\w*", last)
+    return bool(head) and head.group(0) in assigned and not re.search(r"(?<![=!<>])=(?!=)", last)
+
+
+def _metrics_on_training(ctx: Context, facts: CellFacts, calls: list[Call]) -> str | None:
+    """The training-data name when every metric call of the cell scores training data only."""
+    found: str | None = None
+    for call in calls:
+        name, is_module = ctx.resolve(call.name)
+        if not is_module:
+            continue
+        hint = lookup_call(name)
+        if hint is None or hint[0] is not V:
+            continue
+        roles = {a: ctx.data_role(a, facts.index) for a in call.args}
+        if any(r in ("test", "new") for r in roles.values()):
+            return None
+        trains = sorted(a for a, r in roles.items() if r == "train")
+        if not trains:
+            return None
+        found = found or trains[0]
+    return found
+
+
+def _join_brackets(source: str) -> str:
+    """Source with newlines inside brackets replaced by spaces (multi-line subscripts on one line)."""
+    out: list[str] = []
+    depth = 0
+    quote = ""
+    for ch in source:
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth = max(depth - 1, 0)
+        elif ch == "\n" and depth:
+            ch = " "
+        out.append(ch)
+    return "".join(out)
 
 
 def _names_features(name: str) -> bool:
@@ -542,6 +637,9 @@ def _writes_predictions(ctx: Context, cell: Cell, facts: CellFacts, calls: list[
                         predicts: str | None, ev: Evidence) -> bool:
     strings = " ".join(facts.strings).lower()
     submission = "submission" in strings or "submit" in strings
+    if submission and predicts is None and _loads_training_data(ctx, facts):
+        # train.csv, test.csv and sample_submission.csv read together: loading, not predicting
+        submission = False
     if submission:
         ev.add(P, 2.2, "mentions a submission", SIGNAL)
     for call in calls:
@@ -557,10 +655,16 @@ def _writes_predictions(ctx: Context, cell: Cell, facts: CellFacts, calls: list[
     return False
 
 
-def _derived_columns(source: str, ev: Evidence, reads: frozenset[str] = frozenset()) -> None:
-    if "=" not in source:
+def _derived_columns(source: str, ev: Evidence, reads: frozenset[str] = frozenset(),
+                     local_unused: set[str] | frozenset[str] = frozenset()) -> None:
+    if "=" not in source and ".replace(" not in source:
         return
+    if _REPLACE_CODE.search(source):
+        ev.add(F, 2.2, "encodes categories as numbers (replace)", SIGNAL)
+        ev.scale(D, 0.5)
     for m in _SUBSCRIPT_ASSIGN.finditer(source):
+        if m.group(1) in local_unused:
+            continue  # a column of a summary table built here and only shown
         target, rhs = m.group(3), _STRING_LITERAL.sub("''", m.group(4))
         if target.lower() in _LABEL_COLUMNS and m.group(1) not in ("X", "x"):
             ev.add(F, 2.6, f"builds the label column '{target}'", SIGNAL)
@@ -592,7 +696,12 @@ def _derived_columns(source: str, ev: Evidence, reads: frozenset[str] = frozense
     if scaled:
         ev.add(F, 2.2, f"rescales {scaled.group(1)}", SIGNAL)
         ev.scale(D, 0.6)
-    if _LOC_FIX.search(source):
+    flat = _join_brackets(source) if "\n" in source else source
+    if _LOC_IMPUTE.search(flat):
+        # df.loc[df["Age"].isnull() & (df.Pclass == 1), "Age"] = means[1]: filling missing values
+        ev.add(D, 2.4, "fills missing values in place", SIGNAL)
+        ev.scale(E, 0.5)
+    elif _LOC_FIX.search(flat):
         ev.add(D, 1.5, "fixes values in place", SIGNAL)
     else:
         for m in _ROW_FILTER.finditer(source):
