@@ -4,18 +4,17 @@ For each case (our churn_mini, and every sample notebook that runs in a plain ke
 folder to a temporary place, run the monolith twice (a cell whose text outputs differ between the
 two runs is not deterministic and is not compared), convert, run the stages in DAG order (fresh
 kernel each, working directory = the source folder), then compare every deterministic code
-cell's text outputs (stream text, text/plain of results and displays; images and execution
+cell's text outputs (stdout, text/plain of results and displays; stderr, images and execution
 counts ignored) with the same cell in its stage notebook, found through the manifest.
 
-Each run gets its own MLflow sqlite store, so registered-model versions restart at 1 and do not
-make the comparison depend on run order.
+Each run gets its own MLflow sqlite store (and the folder's artefacts are removed between runs),
+so registered-model versions restart at 1 and do not make the comparison depend on run order.
 """
 
 from __future__ import annotations
 
 import shutil
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,11 +66,12 @@ def outcome(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     folder = tmp / "src"
     shutil.copytree(original.parent, folder, ignore=shutil.ignore_patterns(*_ARTEFACTS))
     source = folder / original.name
-    # The two monolith runs are independent (own MLflow store each): run them side by side.
-    with ThreadPoolExecutor(2) as pool:
-        mono = tuple(pool.map(lambda i: execute_notebook(source, folder, timeout=TIMEOUT, env=_env(tmp, f"mono{i}")),
-                              (1, 2)))
-    _clean(folder)
+    # One after the other, artefacts removed in between: a notebook may set its own tracking URI
+    # (./mlflow.db) or write outputs, and each run should start from the same folder.
+    mono = []
+    for run in ("mono1", "mono2"):
+        mono.append(execute_notebook(source, folder, timeout=TIMEOUT, env=_env(tmp, run)))
+        _clean(folder)
 
     from nbsplit.convert import convert_notebook
 
@@ -80,7 +80,7 @@ def outcome(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     manifest = read_manifest(out)
     stages = execute_stages(out, [s["name"] for s in manifest["stages"]], folder, timeout=TIMEOUT,
                             env=_env(tmp, "split"))
-    return Outcome(source, out, mono, stages, manifest)  # type: ignore[arg-type]
+    return Outcome(source, out, (mono[0], mono[1]), stages, manifest)
 
 
 def _clean(folder: Path) -> None:

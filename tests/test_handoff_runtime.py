@@ -185,16 +185,30 @@ def test_spark_dataframe_round_trips_through_parquet_locally(tmp_path: Path, mon
     spark = (SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false")
              .config("spark.sql.shuffle.partitions", "1").getOrCreate())
     try:
-        sdf = spark.createDataFrame([(1, "a", 0.5), (2, "b", None)], "id INT, name STRING, score DOUBLE")
+        sdf = spark.createDataFrame([(1, "a", 0.5), (2, "b", None)], "id INT NOT NULL, name STRING, score DOUBLE")
         back, kind = _round_trip(tmp_path, sdf, "sdf__c2")
         assert kind == "spark-parquet"
-        assert back.schema == sdf.schema
-        assert sorted(back.collect()) == sorted(sdf.collect())
+        assert back.schema == sdf.schema  # nullability included
+        assert back.collect() == sdf.collect()
+        # partitions and row order survive, so a seeded randomSplit splits the same rows
+        big = spark.range(0, 400).selectExpr("id", "id % 7 AS k").repartition(3, "k")
+        back, _ = _round_trip(tmp_path, big, "big__c3")
+        assert back.rdd.getNumPartitions() == 3
+        assert back.rdd.glom().map(lambda p: [r.id for r in p]).collect() == big.rdd.glom().map(
+            lambda p: [r.id for r in p]).collect()
+        assert [r.id for r in back.randomSplit([0.7, 0.3], seed=5)[1].collect()] == [
+            r.id for r in big.randomSplit([0.7, 0.3], seed=5)[1].collect()]
         from pyspark.ml.feature import VectorAssembler
 
         assembler = VectorAssembler(inputCols=["id", "score"], outputCol="features", handleInvalid="keep")
         back, kind = _round_trip(tmp_path, assembler, "assembler__c3")
         assert kind == "spark-ml" and type(back) is VectorAssembler
         assert back.getInputCols() == ["id", "score"] and back.getHandleInvalid() == "keep"
+        from pyspark.ml.feature import StringIndexer
+
+        indexers = [StringIndexer(inputCol=c, outputCol=f"{c}_ix") for c in ("name", "id")]
+        back, kind = _round_trip(tmp_path, indexers, "indexers__c4")
+        assert kind == "spark-ml-list" and type(back) is list
+        assert [(i.getInputCol(), i.getOutputCol()) for i in back] == [("name", "name_ix"), ("id", "id_ix")]
     finally:
         spark.stop()

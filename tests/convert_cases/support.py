@@ -41,18 +41,34 @@ def _plan_from_tags(path: Path, *, strict: bool) -> SplitPlan:
 
 
 def text_outputs(cell: Any) -> list[str]:
-    """A code cell's comparable outputs: stream text and text/plain of results and displays."""
+    """A code cell's comparable outputs: stdout text and text/plain of results and displays.
+
+    stderr is left out: warnings and log lines depend on the process's history (Python shows a
+    warning once per process, so a stage kernel shows it again where the monolith did not)."""
     out: list[str] = []
+    last_stream = None
     for o in cell.get("outputs", []):
         kind = o.get("output_type")
+        if kind == "stream" and o.get("name") == "stderr":
+            continue
         if kind == "stream":
-            out.append(f"{o.get('name')}:{o.get('text', '')}")
+            head = f"{o.get('name')}:"
+            text = o.get("text", "")
+            text = "".join(text) if isinstance(text, list) else text
+            # the same text may arrive in one chunk or several: consecutive chunks are one output
+            if out and out[-1].startswith(head) and last_stream == o.get("name"):
+                out[-1] += text
+            else:
+                out.append(head + text)
+            last_stream = o.get("name")
+            continue
         elif kind in ("execute_result", "display_data"):
             plain = o.get("data", {}).get("text/plain")
             if plain is not None:
                 out.append("".join(plain) if isinstance(plain, list) else plain)
         elif kind == "error":
             out.append(f"error:{o.get('ename')}:{o.get('evalue')}")
+        last_stream = None
     return out
 
 
