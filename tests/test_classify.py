@@ -804,3 +804,72 @@ def test_reading_the_sample_submission_with_the_training_data_is_data_prep() -> 
                            "df.head()",
                            "df.target.value_counts()"))
     assert [c.stage for c in classes[1:]] == [D, E, E], classes
+
+
+@pytest.mark.parametrize(("scored", "expected"), [
+    pytest.param("te_x", P, id="rows-derived-from-test-csv-are-new-data"),
+    pytest.param("X_hold", V, id="neg-rows-derived-from-the-split-are-held-out"),
+])
+def test_where_the_scored_rows_come_from_decides_evaluation_or_prediction(scored: str, expected: Stage) -> None:
+    # neither name says "new" or "test" clearly; the cells that built them do
+    classes, _ = classify((PRELUDE + "from scipy.sparse import hstack",
+                           "tr = pd.read_csv('train.csv')\nte = pd.read_csv('test.csv')",
+                           "tr_vec = vec.fit_transform(tr.text)\nte_vec = vec.transform(te.text)",
+                           "tr_x = hstack((tr_vec, tr[['n']]))\nte_x = hstack((te_vec, te[['n']]))",
+                           "X_fit, X_hold, y_fit, y_hold = train_test_split(tr_x, tr.y)",
+                           "clf = RandomForestClassifier().fit(X_fit, y_fit)",
+                           f"out = clf.predict({scored})"))
+    assert classes[-1].stage is expected, classes[-1]
+
+
+def test_rows_scaled_in_one_chain_keep_being_new_data() -> None:
+    # before: x_te = StandardScaler().fit(x_te).transform(x_te) made x_te look like a transformer
+    classes, _ = classify((PRELUDE + "from sklearn import preprocessing",
+                           "df_tr = pd.read_csv('train.csv')\ndf_te = pd.read_csv('test.csv')",
+                           "x_tr = df_tr.drop(columns=['y'])\nx_te = df_te.copy()",
+                           "x_te = preprocessing.StandardScaler().fit(x_te).transform(x_te)",
+                           "clf = RandomForestClassifier().fit(x_tr, df_tr.y)",
+                           "answer = clf.predict(x_te)"))
+    assert classes[-1].stage is P, classes[-1]
+
+
+def test_writing_a_frame_built_on_the_sample_submission_is_prediction() -> None:
+    classes, _ = classify((PRELUDE,
+                           "train = pd.read_csv('train.csv')\ntest = pd.read_csv('test.csv')\nsub = pd.read_csv('sample.csv')",
+                           "clf = RandomForestClassifier().fit(train[['a']], train.y)",
+                           "out = {'y': clf.predict(test[['a']])}",
+                           "res = pd.DataFrame(out)\nres['id'] = sub['id']\nres.to_csv('answer.csv', index=False)"))
+    assert classes[-1].stage is P, classes[-1]
+
+
+def test_helper_that_fits_and_scores_candidates_is_training() -> None:
+    # before: its metric calls made every caller evaluation
+    helper = ("def pick_forest(Xa, ya, Xb, yb):\n"
+              "    best = None\n"
+              "    for n in range(5, 15):\n"
+              "        m = RandomForestClassifier(n_estimators=n).fit(Xa, ya)\n"
+              "        s = roc_auc_score(yb, m.predict(Xb))\n"
+              "        best = max(best or (m, s), (m, s), key=lambda t: t[1])\n"
+              "    return best[0]")
+    classes, _ = classify((PRELUDE, "X_train, X_test, y_train, y_test = train_test_split(X, y)", helper,
+                           "forest = pick_forest(X_train, y_train, X_test, y_test)"))
+    assert classes[3].stage is T, classes[3]
+    assert classes[2].stage is T, classes[2]
+
+
+def test_plotting_importances_through_a_helper_is_evaluation() -> None:
+    helper = ("def plot_importances(model):\n"
+              "    plt.barh(range(len(cols)), model.feature_importances_)\n"
+              "    plt.yticks(range(len(cols)), cols)")
+    classes, _ = classify((PRELUDE, "X_train, X_test, y_train, y_test = train_test_split(X, y)",
+                           "gbm = RandomForestClassifier().fit(X_train, y_train)", helper,
+                           "plot_importances(gbm)"))
+    assert classes[4].stage is V, classes[4]
+
+
+def test_residual_diagnostics_of_a_fitted_model_are_evaluation() -> None:
+    classes, _ = classify((PRELUDE + "from statsmodels.tsa.statespace.sarimax import SARIMAX",
+                           "series = pd.read_csv('sales.csv', index_col=0).sales",
+                           "train, test = series[:80], series[80:]\nmodel = SARIMAX(train, order=(1, 1, 1)).fit()",
+                           "model.plot_diagnostics(figsize=(10, 8))\nplt.show()"))
+    assert classes[-1].stage is V, classes[-1]

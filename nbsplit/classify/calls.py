@@ -39,6 +39,8 @@ _MODEL_METHODS = {
     "get_booster": (Stage.EVALUATION, 1.0),
     "plot_importance": (Stage.EVALUATION, 3.0),
     "eval": (Stage.EVALUATION, 1.5),
+    "plot_diagnostics": (Stage.EVALUATION, 2.6),  # statsmodels: residual checks of a fitted model
+    "plot_predict": (Stage.EVALUATION, 2.2),
     "log_model": (Stage.TRAINING, 3.0),
 }
 
@@ -49,7 +51,20 @@ def apply(ctx: Context, evidence: Sequence[Evidence]) -> None:
             continue
         for fn in facts.functions:
             # Evidence of a helper's body, handed to the cells that call it.
-            ctx.function_hits[fn.name] = _strongest(call_hits(ctx, fn.calls, cell.index, in_function=True))
+            body = call_hits(ctx, fn.calls, cell.index, in_function=True)
+            if len(facts.functions) == 1:
+                # def plot_importances(m): plt.barh(..., m.feature_importances_): the attribute says
+                # what the helper looks at (only attributable when the cell holds one function)
+                for attr in facts.attributes:
+                    hint = api.ATTRIBUTES.get(attr)
+                    if hint is not None:
+                        body.append(Hit(hint[0], hint[1], f"uses .{attr}", SIGNAL))
+            if any(h.stage is Stage.TRAINING and h.reason.startswith("fits") for h in body):
+                # a helper that fits models and scores them picks a model: training, like a cell would
+                for h in body:
+                    if h.stage is Stage.EVALUATION:
+                        h.weight *= 0.3
+            ctx.function_hits[fn.name] = _strongest(body)
         for hit in call_hits(ctx, facts.calls, cell.index, reads=facts.reads):
             ev.hits.append(hit)
         for attr in facts.attributes:

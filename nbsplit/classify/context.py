@@ -36,6 +36,7 @@ _ROOT = re.compile(r"([A-Za-z_]\w*)\s*[\[.]")
 _FIRST_ARG = re.compile(r"\s*([A-Za-z_]\w*)")
 _READ_CALL = re.compile(r"\bread_\w+\(|\bspark\.read\b|\bspark\.table\(")
 _TOKEN_SPLIT = re.compile(r"[_\d]+|(?<=[a-z])(?=[A-Z])")
+_CHAINED_TRANSFORM = re.compile(r"\)\s*\.(?:fit_)?transform\(\s*([A-Za-z_]\w*)")
 _LOADERS = ("load_model", "joblib.load", "pickle.load", "torch.load", "PipelineModel.load",
             "dill.load", "cloudpickle.load", "load_from_checkpoint", "from_pretrained")
 _KNOWN_ROOTS = frozenset(k.split(".", 1)[0] for k in api.CALLS)
@@ -59,7 +60,10 @@ class Context:
     functions: dict[str, int] = field(default_factory=dict)  # function/class name -> defining cell
     function_hits: dict[str, list[Hit]] = field(default_factory=dict)
     readers: dict[str, list[int]] = field(default_factory=dict)  # name -> cells reading it
+    writers: dict[str, list[int]] = field(default_factory=dict)  # name -> cells writing it
     _y_test_tokens: frozenset[str] | None = None
+    # (name, cell) bindings that read a file named like new data ("test.csv", test_url)
+    _new_files: set[tuple[str, int]] = field(default_factory=set)
 
     @classmethod
     def build(cls, nb: Notebook, facts: Sequence[CellFacts | None]) -> "Context":
@@ -81,6 +85,8 @@ class Context:
                 ctx.functions.setdefault(fn.name, cell.index)
             for name in f.reads:
                 ctx.readers.setdefault(name, []).append(cell.index)
+            for name in f.writes:
+                ctx.writers.setdefault(name, []).append(cell.index)
             ctx._scan_bindings(cell.index, cell.source)
         return ctx
 
@@ -135,7 +141,11 @@ class Context:
         if kind in ("newdata", "new_predictions"):
             return "new"
         if kind == "file":
-            return "new" if tokens & (api.TEST_SPLIT_TOKENS | api.NEW_DATA_TOKENS) else None
+            if tokens & (api.TEST_SPLIT_TOKENS | api.NEW_DATA_TOKENS):
+                return "new"
+            cells = self._bind_cells.get(name, [])
+            pos = bisect_right(cells, cell)
+            return "new" if pos and (name, cells[pos - 1]) in self._new_files else None
         if tokens & api.NEW_DATA_TOKENS:
             return "new"
         if tokens & api.TEST_SPLIT_TOKENS:
@@ -147,6 +157,55 @@ class Context:
         if kind == "split":
             return "test"
         return None
+
+    def origins(self, name: str, cell: int, limit: int = 40) -> frozenset[str]:
+        """Where the data in ``name`` (as read by ``cell``) comes from, following the cells that
+        wrote it and what they read: "test"/"train" (a part of a split), "new" (new data: a
+        test.csv read, rows to score), "new_predictions" (predictions on new data).
+
+        Example: ``test = pd.read_csv("test.csv")``; ``te = clean(test)``; ``X_te = hstack((te_vec, te_len))``
+        -> ``origins("X_te", i) == {"new"}``, so ``clf.predict(X_te)`` scores new data, not a split.
+        """
+        found: set[str] = set()
+        seen: set[tuple[str, int]] = set()
+        todo = [(name, cell)]
+        while todo and len(seen) < limit:
+            n, c = todo.pop()
+            if (n, c) in seen:
+                continue
+            seen.add((n, c))
+            kind = self.kind_of(n, c)
+            if kind == "split":
+                role = self.data_role(n, c)
+                if role in ("test", "train"):
+                    found.add(role)
+                continue
+            if kind == "test_predictions":
+                found.add("test")
+                continue
+            if kind == "new_predictions":
+                found |= {"new", "new_predictions"}
+                continue
+            if kind == "newdata" or kind == "file" and self.data_role(n, c) == "new":
+                found.add("new")
+                continue
+            if kind == "file":
+                continue  # the training data, read from storage
+            cells = self.writers.get(n)
+            if not cells:
+                continue
+            pos = bisect_right(cells, c - 1)
+            if not pos:
+                continue
+            w = cells[pos - 1]
+            f = self.facts[w] if w < len(self.facts) else None
+            if f is None:
+                continue
+            for r in f.reads:
+                if r in self.functions or r in self.aliases or r in ("spark", "dbutils", "display"):
+                    continue
+                todo.append((r, w))
+        return frozenset(found)
 
     def _has_label_partner(self, tokens: frozenset[str]) -> bool:
         """Whether the notebook binds labels for a held-out set (``y_test`` for ``X_test``)."""
@@ -191,6 +250,8 @@ class Context:
                     else:
                         cells.append(index)
                         kinds.append(kind)
+                    if kind == "file" and _names_new_file(rhs):
+                        self._new_files.add((target, index))
 
     def _rhs_kind(self, rhs: str, index: int) -> str | None:
         if ".best_estimator_" in rhs or ".bestModel" in rhs:
@@ -215,6 +276,13 @@ class Context:
             stage = lookup_call(resolved)
             if stage is None:
                 return None
+            chained = _CHAINED_TRANSFORM.search(rhs)
+            if chained is not None:
+                # X_te = StandardScaler().fit(X_te).transform(X_te): still the same rows, not a transformer
+                inner = self.kind_of(chained.group(1), index)
+                if inner == "newdata" or inner == "file" and self.data_role(chained.group(1), index) == "new":
+                    return "newdata"
+                return inner if inner in ("split",) else None
             if resolved.endswith(("FeatureEngineeringClient", "FeatureStoreClient")):
                 return "feature_store"
             if method.startswith("read_") or resolved.startswith(("spark.read", "spark.table", "spark.sql")):
@@ -255,6 +323,23 @@ class Context:
         if kind == "newdata" or kind == "file" and name_tokens(root) & (api.TEST_SPLIT_TOKENS | api.NEW_DATA_TOKENS):
             return "newdata"
         return None
+
+
+_QUOTED = re.compile(r"['\"]([^'\"\n]+)['\"]")
+
+
+def _names_new_file(rhs: str) -> bool:
+    """``read_csv("../input/test.csv")`` / ``read_csv(test_url)``: the rows to predict, not training data."""
+    words: set[str] = set()
+    for path in _QUOTED.findall(rhs):
+        stem = re.split(r"[/\\]", path)[-1].split(".", 1)[0]
+        words |= name_tokens(stem)
+    call = _CALLEE.match(rhs)
+    if call is not None:
+        arg = _FIRST_ARG.match(rhs, call.end())
+        if arg is not None:
+            words |= name_tokens(arg.group(1))
+    return bool(words & (api.TEST_SPLIT_TOKENS | api.NEW_DATA_TOKENS)) and not words & api.TRAIN_TOKENS
 
 
 def _pipeline_kind(target: str, rhs: str, ctx: "Context") -> str:

@@ -358,8 +358,11 @@ def _model_outputs(ctx: Context, cell: Cell, facts: CellFacts, calls: list[Call]
         kind = ctx.kind_of(name, i)
         if name_tokens(name) & api.TRAIN_TOKENS:
             continue  # train_scores, y_train_pred: how the model fits its own data (training)
-        if kind == "new_predictions":
-            new_like.append(name)
+        if kind == "new_predictions" or (
+            kind in ("predictions", None) and "new_predictions" in ctx.origins(name, i)
+            and "test" not in ctx.origins(name, i)
+        ):
+            new_like.append(name)  # result = concat([ids, preds_on_test_csv]): still new predictions
         elif kind == "test_predictions" or (
             kind in ("predictions", None) and name_tokens(name) & api.PREDICTION_NAME_TOKENS
         ):
@@ -609,6 +612,13 @@ def _predicts(ctx: Context, cell: Cell, facts: CellFacts, calls: list[Call], ev:
             # Data read from storage in this very cell and scored right away is new data.
             if role is None and ctx.kind_of(a, cell.index) == "file" and ctx.bound_here(a, cell.index):
                 role_of[a] = "new"
+            elif role in (None, "test") and ctx.kind_of(a, cell.index) not in ("split", "test_predictions"):
+                # A name that only sounds held-out (test_sp, x_te_e): follow where its rows came from.
+                came = ctx.origins(a, cell.index)
+                if "new" in came and "test" not in came and "train" not in came:
+                    role_of[a] = "new"
+                elif role is None and "test" in came and "new" not in came:
+                    role_of[a] = "test"
         what = data_names[0] if data_names else "data"
         if "new" in role_of.values():
             target = next(a for a, r in role_of.items() if r == "new")
@@ -649,7 +659,10 @@ def _writes_predictions(ctx: Context, cell: Cell, facts: CellFacts, calls: list[
             continue
         receiver = parts[0]
         pred_name = bool(name_tokens(receiver) & api.PREDICTION_NAME_TOKENS)
-        if pred_name or submission or predicts in ("new", "unknown") or re.search(r"pred|scor|inferen|submission", strings):
+        came = ctx.origins(receiver, cell.index + 1) if receiver in facts.defines | facts.reads else frozenset()
+        fills_template = any(name_tokens(r) & {"sub", "submission", "submit", "sample"} for r in facts.reads)
+        if pred_name or submission or fills_template or "new_predictions" in came or predicts in ("new", "unknown") \
+                or re.search(r"pred|scor|inferen|submission", strings):
             ev.add(P, 3.0, f"writes predictions ({receiver})", SIGNAL)
             return True
     return False
