@@ -873,3 +873,38 @@ def test_residual_diagnostics_of_a_fitted_model_are_evaluation() -> None:
                            "train, test = series[:80], series[80:]\nmodel = SARIMAX(train, order=(1, 1, 1)).fit()",
                            "model.plot_diagnostics(figsize=(10, 8))\nplt.show()"))
     assert classes[-1].stage is V, classes[-1]
+
+
+def _kaggle_with_submission_section(prep_before_training: bool) -> tuple[Classification, ...]:
+    test_prep = ("test['Age'] = test['Age'].fillna(test['Age'].mean())",
+                 "test_df = test.drop(['Name', 'Cabin'], axis=1)")
+    train_part = ("train['Age'] = train['Age'].fillna(train['Age'].mean())",
+                  "X = train.drop(['Name', 'Cabin', 'Survived'], axis=1)\ny = train['Survived']",
+                  "rfc = RandomForestClassifier().fit(X, y)")
+    cells = (PRELUDE, "train = pd.read_csv('train.csv')\ntest = pd.read_csv('test.csv')",
+             *((*test_prep, *train_part) if prep_before_training else (*train_part, *test_prep)),
+             "test_df.head()",
+             "pred = rfc.predict(test_df)\npd.DataFrame({'id': test_df.index, 'y': pred}).to_csv('out.csv')")
+    classes, _ = classify(cells)
+    return classes
+
+
+def test_cleaning_test_csv_after_training_only_for_scoring_is_prediction() -> None:
+    classes = _kaggle_with_submission_section(prep_before_training=False)
+    assert [c.stage for c in classes[5:9]] == [P, P, P, P], classes[5:9]
+    assert classes[5].reasons[0].startswith("prepares new data `test`"), classes[5]
+
+
+def test_neg_joint_cleaning_before_training_stays_data_prep() -> None:
+    classes = _kaggle_with_submission_section(prep_before_training=True)
+    assert classes[2].stage is D, classes[2]
+
+
+def test_loop_over_train_and_test_that_adds_columns_is_not_a_printed_table() -> None:
+    # before: the loop alias and the final print('done') made it look like a table only shown
+    src = ("for data in (train, test):\n"
+           "    data['n_words'] = data['text'].apply(lambda t: len(t.split()))\n"
+           "print('done')")
+    classes, _ = classify((PRELUDE, "train = pd.read_csv('train.csv')\ntest = pd.read_csv('test.csv')", src,
+                           "X = train[['n_words']]"))
+    assert classes[2].stage is F, classes[2]

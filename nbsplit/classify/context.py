@@ -332,7 +332,7 @@ def _names_new_file(rhs: str) -> bool:
     """``read_csv("../input/test.csv")`` / ``read_csv(test_url)``: the rows to predict, not training data."""
     words: set[str] = set()
     for path in _QUOTED.findall(rhs):
-        stem = re.split(r"[/\\]", path)[-1].split(".", 1)[0]
+        stem = re.split(r"[/\\]", path)[-1].split(".", 1)[0].replace("-", "_")
         words |= name_tokens(stem)
     call = _CALLEE.match(rhs)
     if call is not None:

@@ -319,8 +319,9 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
         _new_data(ctx, cell, facts, predicts, writes_predictions, ev)
     _changes_data(ctx, cell, facts, ev)
 
+    loop_aliases = set(re.findall(r"^[ \t]*for\s+(\w+)\s+in\s*[(\[]", cell.source, re.M)) & facts.mutates
     if assigned and dead == assigned and not fits and not predicts and not writes_predictions \
-            and not facts.mutates - assigned and _shows_something(cell, facts, assigned):
+            and not facts.mutates - assigned and not loop_aliases and _shows_something(cell, facts, assigned):
         # "look without changing what later cells use": working = df[df.age < 60]; print(working.income.mean())
         ev.add(E, 1.8, "computes values only to show them", SIGNAL)
     if ev.stage_weight(M, exclude=("headings", "comments")) >= 2.4:
