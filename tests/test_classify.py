@@ -908,3 +908,25 @@ def test_loop_over_train_and_test_that_adds_columns_is_not_a_printed_table() -> 
     classes, _ = classify((PRELUDE, "train = pd.read_csv('train.csv')\ntest = pd.read_csv('test.csv')", src,
                            "X = train[['n_words']]"))
     assert classes[2].stage is F, classes[2]
+
+
+@pytest.mark.parametrize(("used_by", "expected"), [
+    pytest.param("orders['amount'] = orders['amount'].fillna(amount_mean)", D, id="mean-used-by-cleaning-is-data-prep"),
+    pytest.param("print(amount_mean)", E, id="neg-mean-only-printed-stays-eda"),
+])
+def test_value_computed_for_one_later_stage_belongs_to_it(used_by: str, expected: Stage) -> None:
+    classes = _after_load("amount_mean = orders['amount'].mean()", used_by, "X = orders.drop(columns='y')")
+    assert classes[3].stage is expected, classes[3]
+
+
+def test_table_of_model_scores_is_evaluation() -> None:
+    # before: a frame built from accuracies of earlier evaluation cells decoded as eda by context
+    classes = _after_load("X = orders.drop(columns='y')\ny = orders['y']",
+                          "X_train, X_test, y_train, y_test = train_test_split(X, y)",
+                          "m1 = RandomForestClassifier().fit(X_train, y_train)",
+                          "a1 = accuracy_score(y_test, m1.predict(X_test))",
+                          "m2 = RandomForestClassifier(max_depth=3).fit(X_train, y_train)",
+                          "a2 = accuracy_score(y_test, m2.predict(X_test))",
+                          "names = ['forest', 'shallow forest']\nscores = [a1, a2]\ntable = pd.DataFrame({'model': names, 'acc': scores})",
+                          "sns.barplot(x=scores, y=names)")
+    assert classes[-2].stage is V and classes[-1].stage is V, classes[-2:]

@@ -10,7 +10,8 @@
 5. the sequence decoder (``sequence``): Viterbi over the code cells with a forward-moving
    transition prior, max-marginal confidences;
 6. helper-only cells take the stage of their callers (``helpers``);
-7. preparing new data after training, only for prediction, is prediction (``scoring``);
+7. preparing new data after training, only for prediction, is prediction (``scoring``); a value
+   an "eda" cell computes only for one later stage belongs to that stage (``feeds``);
 8. a cell that only shows a value built by a later stage takes that stage (``shows``); markdown
    and raw cells take the stage of the section they introduce.
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from typing import Callable, Sequence
 
-from nbsplit.classify import calls, headings, helpers, rules, scoring, sequence, shows, structure, tags
+from nbsplit.classify import calls, feeds, headings, helpers, rules, scoring, sequence, shows, structure, tags
 from nbsplit.classify.context import Context
 from nbsplit.classify.evidence import Evidence
 from nbsplit.config import Config
@@ -104,6 +105,7 @@ def classify_notebook(
     # featurization cannot live in the eda notebook).
     placed = {i: c for i in seq if (c := result[i]) is not None}
     decoded.update(scoring.apply(ctx, facts, placed, forced, seq))
+    decoded.update(feeds.apply(ctx, facts, placed, forced, seq))
     decoded.update(shows.apply(ctx, facts, placed, forced, seq))
     for i, c in placed.items():
         result[i] = c

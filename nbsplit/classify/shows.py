@@ -55,25 +55,35 @@ def apply(ctx: Context, facts: Sequence[CellFacts | None], result: MutableMappin
         current = result.get(i)
         if f is None or current is None or i in forced or not current.stage.is_pipeline:
             continue
-        if not (f.display_only or _plots_or_prints_only(ctx, f, i)):
+        viewer = f.display_only or _plots_or_prints_only(ctx, f, i)
+        # An "eda" cell that only rearranges later stages' results (a table of ten accuracies,
+        # a list of model names next to them) is not exploration of the data either.
+        rearranges = not viewer and current.stage is Stage.EDA and not (f.mutates - f.defines) \
+            and not f.imports and not f.functions
+        if not (viewer or rearranges):
             continue
         best: tuple[Stage, int, str] | None = None
+        earliest: Stage | None = None
+        unproduced = False
         for name in sorted(f.reads):
             if name in _NOT_DATA or name in ctx.aliases or name in ctx.functions:
                 continue
             cells = writers.get(name)
-            if not cells:
-                continue
-            pos = bisect_left(cells, i)
+            pos = bisect_left(cells, i) if cells else 0
             if not pos:
+                unproduced = True
                 continue
             producer = cells[pos - 1]
             made = result.get(producer)
             if made is None or not made.stage.is_pipeline:
                 continue
+            if earliest is None or made.stage.order < earliest.order:
+                earliest = made.stage
             if best is None or made.stage.order > best[0].order:
                 best = (made.stage, producer, name)
         if best is None or best[0].order <= current.stage.order:
+            continue
+        if rearranges and (unproduced or earliest is None or earliest.order <= current.stage.order):
             continue
         stage, producer, name = best
         conf = round(min(result[producer].confidence, _SHOWS_CONFIDENCE_CAP), 2)
