@@ -930,3 +930,21 @@ def test_table_of_model_scores_is_evaluation() -> None:
                           "names = ['forest', 'shallow forest']\nscores = [a1, a2]\ntable = pd.DataFrame({'model': names, 'acc': scores})",
                           "sns.barplot(x=scores, y=names)")
     assert classes[-2].stage is V and classes[-1].stage is V, classes[-2:]
+
+
+def test_temporal_split_by_masks_under_a_loading_heading_is_training() -> None:
+    # before: "Carga de datos" pulled a date cut-off split into data-prep with high confidence
+    classes, _ = classify((PRELUDE, ("md", "## Carga de datos"),
+                           "ventas = pd.read_csv('ventas.csv', parse_dates=['fecha'])",
+                           "corte = '2023-01-01'\n"
+                           "train = ventas[ventas['fecha'] < corte]\n"
+                           "test = ventas[ventas['fecha'] >= corte]"))
+    assert classes[3].stage is T and any("splits into" in r for r in classes[3].reasons), classes[3]
+
+
+def test_a_heading_alone_never_makes_a_cell_certain() -> None:
+    classes, _ = classify((PRELUDE, "df = pd.read_csv('a.csv')", ("md", "## Model evaluation"),
+                           "tmp = 3", "df2 = df"))
+    for c in classes[3:]:
+        if c.origin == "heading":
+            assert c.confidence <= 0.7, c

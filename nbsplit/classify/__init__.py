@@ -42,6 +42,8 @@ SIGNALS: dict[str, Signal] = {
 }
 _TEXT_SIGNALS = ("headings", "comments")
 _MAX_REASONS = 3
+_HEADING_CAP = 0.7
+_HEADING_AGAINST_CODE_CAP = 0.5
 
 
 def classify_notebook(
@@ -140,6 +142,11 @@ def _explain(i: int, stage: Stage, margin: float, ev: Evidence, pos: int, seq: l
         context = _context_reason(pos, stage, labels)
         reasons = [context, *reasons][:_MAX_REASONS]
     conf = sequence.confidence(margin, contextual=origin == "neighbour")
+    if origin == "heading":
+        # Headings are coarse ("Carga de Datos" over a split): a heading alone never makes a cell
+        # certain, and against the cell's own code evidence it is a guess.
+        rival = max((w for s, w in ev.scores(exclude=_TEXT_SIGNALS).items() if s is not stage), default=0.0)
+        conf = min(conf, _HEADING_CAP if rival < 1.0 else _HEADING_AGAINST_CODE_CAP)
     return Classification(i, stage, conf, origin, tuple(reasons))
 
 

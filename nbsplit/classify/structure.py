@@ -444,9 +444,22 @@ def _manual_split(ctx: Context, facts: CellFacts, assigned: set[str] | frozenset
     if set(trains + tests) & facts.reads:
         return None  # x_train = x_train / 255: rebinding, not splitting
     source = ctx.nb.cells[facts.index].source if facts.index < len(ctx.nb.cells) else ""
-    if not _SLICE.search(source):
+    if not _SLICE.search(source) and not _split_by_masks(source, trains, tests):
         return None
     return f"{trains[0]} and {tests[0]}"
+
+
+def _split_by_masks(source: str, trains: list[str], tests: list[str]) -> bool:
+    """``train = df[df.date < cut]`` and ``test = df[df.date >= cut]`` (or .loc/.filter/.where/.query
+    on one frame): a temporal or rule-based split, one frame cut in two."""
+    roots: dict[str, str] = {}
+    for name in (*trains, *tests):
+        m = re.search(rf"^[ \t]*{re.escape(name)}\s*=\s*(\w+)\s*(?:\[|\.loc\[|\.(?:filter|where|query)\()",
+                      source, re.M)
+        if m is None:
+            return False
+        roots[name] = m.group(1)
+    return len(set(roots.values())) == 1
 
 
 _NOT_INPUT = frozenset({"pred", "preds", "hat", "proba", "prob", "probs", "score", "scores", "predicted",
