@@ -948,3 +948,12 @@ def test_a_heading_alone_never_makes_a_cell_certain() -> None:
     for c in classes[3:]:
         if c.origin == "heading":
             assert c.confidence <= 0.7, c
+
+
+def test_cutting_test_csv_rows_back_out_of_a_combined_frame_is_not_a_split() -> None:
+    # X_test = full[n:] after concat([train, test.csv]) gives test.csv's rows back: featurization
+    classes, _ = classify((PRELUDE,
+                           "train = pd.read_csv('train.csv')\ntest = pd.read_csv('test.csv')",
+                           "full = pd.get_dummies(pd.concat([train.drop(columns='y'), test]))",
+                           "X_train = full[:len(train)]\nX_test = full[len(train):]\ny = train.y"))
+    assert classes[3].stage is F, classes[3]

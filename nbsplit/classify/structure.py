@@ -292,7 +292,7 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
 
     splits = _manual_split(ctx, facts, assigned) if not fits and not predicts else None
     if splits:
-        ev.add(T, 2.2, f"splits into {splits}", SIGNAL)
+        ev.add(T, 3.0, f"splits into {splits}", SIGNAL)
     if xy and not fits and not predicts:
         name = sorted(xy)[0]
         ev.add(F, 2.6, f"builds {name} (features/target)", SIGNAL)
@@ -311,6 +311,8 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
                 ev.add(F, 2.0, f"builds {built[0]} from {sorted(facts.reads)[0]}", SIGNAL)
 
     _derived_columns(cell.source, ev, facts.reads, dead & facts.defines)
+    if splits:
+        ev.scale(D, 0.3, signals=("structure", "calls"))  # the row masks are the split itself
     _drift(ctx, facts, own, ev)
     _metric_names(facts, ev, fits)
     _spark_sql(ctx, facts, own, ev)
@@ -443,6 +445,8 @@ def _manual_split(ctx: Context, facts: CellFacts, assigned: set[str] | frozenset
         return None  # train.csv and test.csv loaded side by side
     if set(trains + tests) & facts.reads:
         return None  # x_train = x_train / 255: rebinding, not splitting
+    if any("new" in ctx.origins(r, facts.index) for r in facts.reads):
+        return None  # X_test = full[n:] of concat([train, test.csv]): test.csv's rows back, not a split
     source = ctx.nb.cells[facts.index].source if facts.index < len(ctx.nb.cells) else ""
     if not _SLICE.search(source) and not _split_by_masks(source, trains, tests):
         return None
