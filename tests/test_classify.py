@@ -957,3 +957,19 @@ def test_cutting_test_csv_rows_back_out_of_a_combined_frame_is_not_a_split() -> 
                            "full = pd.get_dummies(pd.concat([train.drop(columns='y'), test]))",
                            "X_train = full[:len(train)]\nX_test = full[len(train):]\ny = train.y"))
     assert classes[3].stage is F, classes[3]
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    pytest.param("train_x = orders[['a', 'b']]\ntrain_x.head()", F, id="train_x-name-is-a-model-input"),
+    pytest.param("numeric = ['amount', 'age']\ncategorical = ['plan', 'region']", F,
+                 id="column-groups-for-a-column-transformer-are-featurization"),
+])
+def test_model_inputs_by_other_names(source: str, expected: Stage) -> None:
+    classes = _after_load(source, "X_tr, X_te, y_tr, y_te = train_test_split(orders[['a']], orders.y)")
+    assert classes[3].stage is expected, classes[3]
+
+
+def test_heading_about_train_data_is_not_model_training() -> None:
+    words = dict(stage_words("Working on Train data"))
+    assert T not in words, words
+    assert T in dict(stage_words("Train the model"))

@@ -86,7 +86,7 @@ _STRONG_PATTERNS: dict[Stage, str] = {
        r"|\bunivariate|\bbivariate|\bmultivariate|\boverview|visao geral|\bperfil|\bprofil\w*"
        r"|look at the data|first look|primeiro contato|conhecer os dados|\brelationships?\b|\brelacao"
        r"|\brelacion\w*|\bpatterns?\b|\bpadroes|\btendencias|\btrends?\b",
-    T: r"\btrain\w*|\btreina\w*|\bentrena\w*|\bmodel(l)?ing\b|\bmodelagem|\bmodelado\b|\bmodelizac\w*"
+    T: r"\btrain(?!(?:ing)?[ _-]?(?:data|set|dataset|df|csv|file|frame)\b)\w*|\btreina\w*|\bentrena\w*|\bmodel(l)?ing\b|\bmodelagem|\bmodelado\b|\bmodelizac\w*"
        r"|fit(ting)? (the |a )?models?|ajuste d[oa] modelo|\btuning|hyper.?param\w*|hiper.?param\w*"
        r"|grid ?search|random(ized)? search|cross.?valid\w*|validacao cruzada|validacion cruzada|k.?fold"
        r"|\bsplit\w*|\bdivisao|\bdivision\b|separa\w* (d[oa]s? |los )?(dados|datos|treino|teste)"

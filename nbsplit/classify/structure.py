@@ -60,6 +60,8 @@ _XY_NAMES = frozenset({
     "cat_features", "num_features", "numerical_features", "selected_features", "feature_set",
     "predictors", "input_cols", "inputCols", "variaveis", "atributos", "features_cols",
     "X_train_full", "alvo", "objetivo", "caracteristicas",
+    # column groups fed to a ColumnTransformer: numeric = ["age", "income"]
+    "numeric", "numerical", "categorical", "categoricals", "cat_vars", "num_vars", "categoricas", "numericas",
 })
 _GRID_TOKENS = frozenset({"param", "params", "parameters", "grid", "hyperparams", "hyperparameters",
                           "parametros", "parametro", "hiperparametros", "search_space"})
@@ -67,7 +69,7 @@ _FEATURE_PREFIXES = ("feat", "predictor", "variav", "atribut")
 _NOT_FEATURE_LIST = frozenset({"importance", "importances", "imp", "store", "table", "lookup", "lookups",
                                "eng", "engineering"})
 _XY_PATTERN = re.compile(r"^(?:[Xx]|[yY])(?:_[A-Za-z]\w*)?$")
-_XY_ANY = re.compile(r"^(?:[Xx]|[yY])(?:_[A-Za-z]\w*|train|test|val|valid)?$")
+_XY_ANY = re.compile(r"^(?:[Xx]|[yY])(?:_[A-Za-z]\w*|train|test|val|valid)?$|^(?:train|test|val|valid)_?[XxYy]$")
 _NOT_XY = frozenset({"pred", "preds", "hat", "proba", "prob", "probs", "score", "scores", "test", "teste",
                      "val", "valid", "train", "treino", "new", "novo", "novos", "predicted", "true"})
 _LABEL_COLUMNS = frozenset({"label", "target", "alvo", "objetivo", "classe", "etiqueta", "objetivo"})
@@ -298,8 +300,8 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
         ev.add(F, 2.6, f"builds {name} (features/target)", SIGNAL)
     elif not fits and not predicts and not splits and not _calls_split(ctx, own):
         order = lambda n: (bool(name_tokens(n) & api.TEST_SPLIT_TOKENS), n)  # noqa: E731
-        xs = sorted((n for n in assigned if _XY_ANY.match(n) and n[0] in "Xx"), key=order)
-        ys = sorted((n for n in assigned if _XY_ANY.match(n) and n[0] in "yY"), key=order)
+        xs = sorted((n for n in assigned if _XY_ANY.match(n) and (n[0] in "Xx" or n[-1] in "Xx")), key=order)
+        ys = sorted((n for n in assigned if _XY_ANY.match(n) and (n[0] in "yY" or n[-1] in "yY")), key=order)
         if xs and ys:  # X_train = df.drop("Survived", axis=1); Y_train = df["Survived"]
             ev.add(F, 2.4, f"builds {xs[0]} and {ys[0]}", SIGNAL)
         else:
