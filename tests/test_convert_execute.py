@@ -1,0 +1,48 @@
+"""nbsplit.execute: papermill-style parameters, cwd and env, failures naming the source cell."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from nbsplit.execute import StageExecutionError, execute_notebook, inject_parameters
+
+pytestmark = pytest.mark.slow
+
+
+def _write(path: Path, cells: list[tuple[str, dict]]) -> Path:
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    for i, (source, meta) in enumerate(cells):
+        cell = nbformat.v4.new_code_cell(source, metadata=meta)
+        cell["id"] = f"c{i}"
+        nb.cells.append(cell)
+    nbformat.write(nb, path)
+    return path
+
+
+def test_inject_parameters_goes_right_after_the_parameters_cell() -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("a = 1", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("print(a)")]
+    inject_parameters(nb, {"a": "two", "n": 3})
+    assert nb.cells[2].source == "# Injected parameters\na = 'two'\nn = 3"
+    assert nb.cells[2].metadata["tags"] == ["injected-parameters"]
+
+
+def test_runs_in_cwd_with_env_and_parameters_and_reports_the_failing_source_cell(tmp_path: Path) -> None:
+    (tmp_path / "data.txt").write_text("hello")
+    path = _write(tmp_path / "stage.ipynb", [
+        ("name = 'default'", {"tags": ["parameters"], "nbsplit": {"generated": "parameters"}}),
+        ("import os\nprint(open('data.txt').read(), os.environ['NBS_TEST'], name)", {"nbsplit": {"source_index": 4}}),
+        ("1 / 0", {"nbsplit": {"source_index": 9}}),
+    ])
+    with pytest.raises(StageExecutionError) as info:
+        execute_notebook(path, tmp_path, timeout=60, env={"NBS_TEST": "env-ok"}, parameters={"name": "given"})
+    err = info.value
+    assert (err.position, err.source_index, err.ename) == (2, 9, "ZeroDivisionError")
+    assert "cell 2 (source cell 9) failed: ZeroDivisionError" in str(err) and "\n" not in str(err)
+    printed = err.executed.cells[2].outputs[0]["text"]  # injected cell shifts the node by one
+    assert printed == "hello env-ok given\n"
