@@ -973,3 +973,51 @@ def test_heading_about_train_data_is_not_model_training() -> None:
     words = dict(stage_words("Working on Train data"))
     assert T not in words, words
     assert T in dict(stage_words("Train the model"))
+
+
+# --- round 3: patterns seen in public notebooks (Kaggle kernels, Databricks exports) -------------
+@pytest.mark.parametrize(("source", "expected"), [
+    pytest.param("orders.loc[orders['plan'] == 'gold', 'plan'] = 1\norders.loc[orders['plan'] == 'free', 'plan'] = 0",
+                 F, id="category-replaced-by-number-through-loc-is-encoding"),
+    pytest.param("orders.loc[orders.region == 'north', 'region'] = 2", F, id="attribute-mask-loc-encoding"),
+    pytest.param("orders['plan'] = orders['plan'].astype('category').cat.codes", F, id="cat-codes-is-encoding"),
+    pytest.param("orders.loc[orders['amount'].isnull(), 'amount'] = 0", D,
+                 id="neg-loc-filling-nulls-stays-data-prep"),
+])
+def test_manual_encodings_are_featurization(source: str, expected: Stage) -> None:
+    classes = _after_load(source)
+    assert classes[3].stage is expected, classes[3]
+
+
+def test_frame_scored_by_a_spark_udf_model_is_prediction_and_so_is_its_stream() -> None:
+    classes, _ = classify((
+        PRELUDE,
+        "stream_df = spark.readStream.schema(schema).parquet('/mnt/incoming/')",
+        "score_udf = mlflow.pyfunc.spark_udf(spark, 'models:/churn/Production')",
+        "scored = stream_df.withColumn('prediction', score_udf(*stream_df.columns))",
+        "scored.writeStream.format('delta').option('checkpointLocation', ckpt).start(out_path)",
+    ))
+    assert [c.stage for c in classes[2:]] == [P, P, P], classes[2:]
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    pytest.param("BU = MODEL_URI.split('@')[0].split('.')[1]\nTABLE = f'models.{BU}.drift'", S,
+                 id="constants-derived-from-constants-with-string-methods-are-setup"),
+    pytest.param("SPEC = SPECS.get(KIND, DEFAULT_SPEC)", S, id="dict-get-on-constants-is-setup"),
+    pytest.param("mlflow.set_registry_uri('databricks-uc')", S, id="registry-uri-is-configuration"),
+    pytest.param("top = orders.amount.max()\nshown = str(top).split('.')[0]\nprint(shown)", E,
+                 id="neg-string-methods-on-data-values-are-not-configuration"),
+])
+def test_configuration_cells(source: str, expected: Stage) -> None:
+    classes = _after_load(source)
+    assert classes[3].stage is expected, classes[3]
+
+
+def test_held_out_rows_bound_in_the_scoring_cell_are_evaluation_not_new_data() -> None:
+    # X_test and y_test are first bound in the cell that scores them: y_test is X_test's label
+    # partner, so the rows are a held-out split even on the notebook's first label lookup.
+    classes = _after_load(
+        "model = RandomForestClassifier().fit(X_tr, y_tr)",
+        "X_test = np.stack(held['feats'])\ny_test = held['y'].values\np = model.predict(X_test)\nprint(accuracy_score(y_test, p))",
+    )
+    assert classes[4].stage is V, classes[4]

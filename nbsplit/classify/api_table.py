@@ -403,8 +403,8 @@ CALLS: dict[str, tuple[Stage, float]] = {
     "skl2onnx": (T, 2.0),
     # --- mlflow -----------------------------------------------------------------------------------
     "mlflow.set_experiment": (T, 1.5),
-    "mlflow.set_tracking_uri": (S, 1.5),
-    "mlflow.set_registry_uri": (S, 1.5),
+    "mlflow.set_tracking_uri": (S, 2.4),
+    "mlflow.set_registry_uri": (S, 2.4),
     "mlflow.start_run": (T, 2.5),
     "mlflow.end_run": (T, 1.5),
     "mlflow.log_param": (T, 2.2),
@@ -454,6 +454,7 @@ CALLS: dict[str, tuple[Stage, float]] = {
     "pyspark.SparkContext": (S, 3.0),
     "pyspark.SparkConf": (S, 3.0),
     "spark.conf.set": (S, 2.5),
+    "spark.conf.get": (S, 2.2),
     "spark.sparkContext.setLogLevel": (S, 2.5),
     "spark.sparkContext": (S, 1.0),
     "spark.read": (D, 2.8),
@@ -680,6 +681,7 @@ ATTRIBUTES: dict[str, tuple[Stage, float]] = {
     "intercept_": (V, 1.2),
     "oob_score_": (V, 2.0),
     "explained_variance_ratio_": (F, 2.2),
+    "codes": (F, 2.2),  # df["Sex"].astype("category").cat.codes: categories as integers
     "n_features_": (F, 1.5),
     "support_": (F, 2.2),
     "ranking_": (F, 2.2),

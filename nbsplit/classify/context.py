@@ -38,7 +38,8 @@ _READ_CALL = re.compile(r"\bread_\w+\(|\bspark\.read\b|\bspark\.table\(")
 _TOKEN_SPLIT = re.compile(r"[_\d]+|(?<=[a-z])(?=[A-Z])")
 _CHAINED_TRANSFORM = re.compile(r"\)\s*\.(?:fit_)?transform\(\s*([A-Za-z_]\w*)")
 _LOADERS = ("load_model", "joblib.load", "pickle.load", "torch.load", "PipelineModel.load",
-            "dill.load", "cloudpickle.load", "load_from_checkpoint", "from_pretrained")
+            "dill.load", "cloudpickle.load", "load_from_checkpoint", "from_pretrained", "spark_udf")
+_CALLED_NAME = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\(")
 _KNOWN_ROOTS = frozenset(k.split(".", 1)[0] for k in api.CALLS)
 
 
@@ -216,12 +217,12 @@ class Context:
                 if f is None:
                     continue
                 for name in f.defines | f.reads:
-                    tokens = name_tokens(name)
-                    if tokens & api.PREDICTION_NAME_TOKENS:
+                    name_toks = name_tokens(name)  # not ``tokens``: that is the name asked about
+                    if name_toks & api.PREDICTION_NAME_TOKENS:
                         continue  # yhat_test, y_pred_test are predictions, not labels
                     if name[:1] in "yY" or "label" in name.lower() or "target" in name.lower():
                         labels = True
-                        found |= tokens & api.TEST_SPLIT_TOKENS
+                        found |= name_toks & api.TEST_SPLIT_TOKENS
                         if name.lower() in ("ytest", "yval", "yvalid"):
                             found.add(name.lower()[1:])
             # With no labels in sight at all we cannot tell, and a held-out split is the usual case.
@@ -256,6 +257,9 @@ class Context:
     def _rhs_kind(self, rhs: str, index: int) -> str | None:
         if ".best_estimator_" in rhs or ".bestModel" in rhs:
             return "model"
+        if any(self.kind_of(n, index) == "loaded" for n in _CALLED_NAME.findall(rhs)):
+            # preds = df.withColumn("prediction", model_udf(*cols)): rows scored by a loaded model
+            return "new_predictions"
         callee_m = _CALLEE.match(rhs)
         if callee_m is None:
             return self._derived_kind(rhs, index)

@@ -45,13 +45,16 @@ D, E, F, T, V, P, M, S = (
 _FIT = frozenset({"fit", "partial_fit", "fit_generator"})
 _PREDICT = frozenset({"predict", "predict_proba", "predict_log_proba", "decision_function"})
 _WRITERS = frozenset({"to_csv", "to_parquet", "to_sql", "to_excel", "to_json", "saveAsTable",
-                      "insertInto", "save", "parquet", "write_table", "to_feather", "to_pickle"})
+                      "insertInto", "save", "parquet", "write_table", "to_feather", "to_pickle", "writeStream"})
 _SAVE_MODEL = frozenset({"save", "save_model", "dump", "save_pretrained", "booster_", "save_weights"})
 _SAFE_CONST_CALLS = frozenset({
     "os.path.join", "pathlib.Path", "os.getenv", "os.environ.get", "dbutils.widgets.get",
     "dict", "list", "tuple", "set", "int", "float", "str", "range", "len", "Path", "os.path.expanduser",
     "datetime.datetime", "datetime.date", "datetime.datetime.now", "datetime.date.today",
+    "dbutils.secrets.get", "print",
 })
+_PURE_METHODS = frozenset({"split", "rsplit", "get", "format", "upper", "lower", "replace", "strip", "rstrip",
+                           "lstrip", "join", "startswith", "endswith", "items", "keys", "values", "strftime"})
 _XY_NAMES = frozenset({
     "X", "y", "Y", "x", "features", "feature_cols", "feature_columns", "feature_names",
     "features_list", "feature_list", "target", "target_col", "target_column", "label", "labels",
@@ -101,6 +104,13 @@ _REPLACE_CODE = re.compile(
 _RESCALE = re.compile(r"^[ \t]*(\w+)\s*=\s*\(?\s*\1\b[^\n]*\)?\s*/\s*(?:\d|\1\.max|\(?\s*\1\.std|np\.max)", re.M)
 _LOC_FIX = re.compile(r"^[ \t]*\w+\.(?:loc|iloc|at)\[[^\n]*\]\s*=(?!=)", re.M)
 _LOC_IMPUTE = re.compile(r"\.(?:loc|iloc|at)\[[^\n]*\.(?:isnull|isna)\(\)[^\n]*\]\s*=(?!=)")
+# df.loc[df["Sex"] == "male", "Sex"] = 0 / df.loc[df.Embarked == 'S', 'Embarked'] = 0: a category
+# replaced by a number in the same column is an encoding, not a fix of bad values.
+_LOC_ENCODE = re.compile(
+    r"^[ \t]*(\w+)\.loc\[\s*\(?\s*\1\s*(?:\[\s*(['\"])(?P<a>[^'\"\n]+)\2\s*\]|\.(?P<b>\w+))\s*==\s*"
+    r"(['\"])[^'\"\n]*\5\s*\)?\s*,\s*(['\"])(?P<c>[^'\"\n]+)\6\s*\]\s*=\s*-?\d+(?:\.\d+)?\s*(?:#[^\n]*)?$",
+    re.M,
+)
 _COLUMN_REF = re.compile(r"\[\s*['\"]([^'\"\n]+)['\"]\s*\]|\.col\(\s*['\"]([^'\"\n]+)['\"]")
 _ARITH = re.compile(r"[\w\])]\s*(?:[-+*/%<>]|[<>=!]=)\s*[\w(\[]|\*\*")
 _DERIVE_CALLS = re.compile(r"\.(?:dt|map|apply|str|shift|rolling|diff|pct_change|ewm|cumsum|expanding)\b|np\.where|np\.log|pd\.cut|pd\.qcut|\.isin\(|F\.when|when\(")
@@ -537,10 +547,16 @@ def _names_features(name: str) -> bool:
 def _only_constants(ctx: Context, facts: CellFacts, assigned: frozenset[str] | set[str]) -> bool:
     for call in facts.calls:
         resolved, _ = ctx.resolve(call.name)
-        if resolved not in _SAFE_CONST_CALLS and call.name not in _SAFE_CONST_CALLS:
-            return False
+        if resolved in _SAFE_CONST_CALLS or call.name in _SAFE_CONST_CALLS:
+            continue
+        # BU = MODEL_URI.split("@")[0]; CFG = CONFIGS.get(KIND, DEFAULT): string/dict methods of
+        # other constants compute configuration, not data.
+        root = call.receiver
+        if root is not None and (root.isupper() or root in assigned) and call.method in _PURE_METHODS:
+            continue
+        return False
     # Reads of other constants are fine (BASE = ...; PATH = BASE + "/x"); reads of data are not.
-    return all(r.isupper() or r in assigned for r in facts.reads)
+    return all(r.isupper() or r in assigned or r == "dbutils" for r in facts.reads)
 
 
 def _calls_split(ctx: Context, calls: list[Call]) -> bool:
@@ -607,6 +623,11 @@ def _predicts(ctx: Context, cell: Cell, facts: CellFacts, calls: list[Call], ev:
         if is_module:
             continue
         parts = name.split(".")
+        if len(parts) == 1 and ctx.kind_of(name, cell.index) == "loaded":
+            # model_udf = mlflow.pyfunc.spark_udf(...); df.withColumn("prediction", model_udf(*cols))
+            ev.add(P, 3.0, f"applies the loaded model {name}", SIGNAL)
+            roles.append("new")
+            continue
         if len(parts) < 2:
             continue
         receiver, method = parts[0], parts[-1]
@@ -730,7 +751,12 @@ def _derived_columns(source: str, ev: Evidence, reads: frozenset[str] = frozense
         ev.add(F, 2.2, f"rescales {scaled.group(1)}", SIGNAL)
         ev.scale(D, 0.6)
     flat = _join_brackets(source) if "\n" in source else source
-    if _LOC_IMPUTE.search(flat):
+    encoded = [m for m in _LOC_ENCODE.finditer(flat) if (m.group("a") or m.group("b")) == m.group("c")]
+    if encoded:
+        column = encoded[0].group("c")
+        ev.add(F, min(3.4, 2.4 + 0.25 * (len(encoded) - 1)), f"encodes categories of '{column}' as numbers (loc)", SIGNAL)
+        ev.scale(D, 0.6)
+    elif _LOC_IMPUTE.search(flat):
         # df.loc[df["Age"].isnull() & (df.Pclass == 1), "Age"] = means[1]: filling missing values
         ev.add(D, 2.4, "fills missing values in place", SIGNAL)
         ev.scale(E, 0.5)
