@@ -1021,3 +1021,61 @@ def test_held_out_rows_bound_in_the_scoring_cell_are_evaluation_not_new_data() -
         "X_test = np.stack(held['feats'])\ny_test = held['y'].values\np = model.predict(X_test)\nprint(accuracy_score(y_test, p))",
     )
     assert classes[4].stage is V, classes[4]
+
+
+def test_notebook_title_naming_the_task_is_not_a_prediction_section() -> None:
+    cells = (
+        ("md", "# Churn Prediction"),
+        PRELUDE,
+        "orders = pd.read_csv('orders.csv')",
+        "model = RandomForestClassifier().fit(X_tr, y_tr)",
+        "imp = pd.DataFrame({'f': X_tr.columns, 'w': model.feature_importances_})",
+        "ranked = imp.sort_values('w')\nranked['rank'] = range(len(ranked))\nranked",
+    )
+    classes, _ = classify(cells)
+    assert classes[5].stage is not P, classes[5]
+    assert not any("Churn Prediction" in r for c in classes[2:] for r in c.reasons), classes
+    # a title that names a stage still speaks for the cells under it
+    assert P in dict(stage_words("Batch inference"))
+
+
+def test_metrics_passed_as_values_are_evaluation() -> None:
+    classes = _after_load(
+        "model = RandomForestClassifier().fit(X_tr, y_tr)",
+        "def score_all(m, metrics):\n    return [round(f(y_te, m.predict(X_te)), 2) for f in metrics]\n"
+        "table = pd.DataFrame([score_all(model, [roc_auc_score, accuracy_score])])\ntable",
+    )
+    assert classes[4].stage is V, classes[4]
+
+
+@pytest.mark.parametrize(("source", "capped"), [
+    pytest.param("orders.loc[orders.discount > 100, 'discount'] = 100", True, id="capping-a-column-in-place-is-data-prep"),
+    pytest.param("orders.loc[orders['discount'] > 100, 'flag'] = 1", False, id="neg-flag-from-another-column-is-not-a-cap"),
+])
+def test_capping_values_in_place(source: str, capped: bool) -> None:
+    classes, _ = classify((
+        PRELUDE,
+        ("md", "# Exploratory data analysis"),
+        "orders = pd.read_csv('orders.csv')",
+        "orders.describe()",
+        source,
+        "X = orders.drop(columns=['y'])\ny = orders.y",
+    ))
+    assert (classes[4].stage is D) is capped, classes[4]
+    assert any("caps" in r for r in classes[4].reasons) is capped, classes[4]
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    pytest.param('print("Catalog: " + catalogName)\nprint("Model: " + modelName)', S,
+                 id="echoing-settings-from-a-run-notebook-is-setup"),
+    pytest.param("print(orders.shape)", E, id="neg-printing-data-is-eda"),
+    pytest.param("W.shape", E, id="neg-a-one-letter-capital-is-data-not-a-constant"),
+])
+def test_printing_configuration(source: str, expected: Stage) -> None:
+    classes, _ = classify((
+        "%run ./setup",
+        PRELUDE,
+        "orders = spark.table('main.raw.orders').toPandas()\nW = orders.values",
+        source,
+    ))
+    assert classes[3].stage is expected, classes[3]

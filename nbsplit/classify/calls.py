@@ -67,6 +67,15 @@ def apply(ctx: Context, evidence: Sequence[Evidence]) -> None:
             ctx.function_hits[fn.name] = _strongest(body)
         for hit in call_hits(ctx, facts.calls, cell.index, reads=facts.reads):
             ev.hits.append(hit)
+        called = {c.name.split(".", 1)[0] for c in facts.calls}
+        scored = any(h.stage is Stage.EVALUATION and h.signal == SIGNAL for h in ev.hits)
+        for name in sorted(facts.reads - called) if not scored else ():
+            # scores = [roc_auc_score, recall_score]; make_scorer(f1_score): metrics passed as values
+            resolved, is_module = ctx.resolve(name)
+            hint = lookup_call(resolved) if is_module and "." in resolved else None
+            if hint is not None and hint[0] is Stage.EVALUATION:
+                ev.add(hint[0], hint[1] * 0.8, f"uses {resolved}", SIGNAL)
+                break
         for attr in facts.attributes:
             hint = api.ATTRIBUTES.get(attr)
             if hint is not None:

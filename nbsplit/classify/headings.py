@@ -198,12 +198,24 @@ def _clean(text: str) -> str:
     return " ".join(_MARKUP.sub(" ", text).split())[:60]
 
 
+_TASK_WORD = re.compile(r"\b(predi\w*|previs\w*|forecast\w*)", re.I)
+
+
+def _as_title(h: Heading) -> Heading:
+    """"Churn Prediction", "Titanic Survival Prediction": the title above all code names the task
+    the notebook is about, not a prediction section; its other stage words still count."""
+    return Heading(h.level, h.text, stage_words(_TASK_WORD.sub(" ", h.text)), h.cell)
+
+
 def apply(ctx: Context, evidence: Sequence[Evidence]) -> None:
     stack: list[Heading] = []
     since: dict[int, int] = {}  # heading cell -> code cells seen since
+    seen_code = False
     for cell, ev in zip(ctx.nb.cells, evidence):
         if cell.kind == "markdown":
             for h in headings_of(cell):
+                if h.level == 1 and not seen_code and not stack:
+                    h = _as_title(h)
                 while stack and stack[-1].level >= h.level:
                     stack.pop()
                 stack.append(h)
@@ -211,6 +223,7 @@ def apply(ctx: Context, evidence: Sequence[Evidence]) -> None:
             continue
         if cell.kind != "code" or cell.is_empty:
             continue
+        seen_code = True
         # The innermost heading with stage words speaks; if its words are only weak ones
         # ("### Data quality of the incoming batches"), the enclosing sections still count.
         parent_factor = 1.0

@@ -106,6 +106,12 @@ _LOC_FIX = re.compile(r"^[ \t]*\w+\.(?:loc|iloc|at)\[[^\n]*\]\s*=(?!=)", re.M)
 _LOC_IMPUTE = re.compile(r"\.(?:loc|iloc|at)\[[^\n]*\.(?:isnull|isna)\(\)[^\n]*\]\s*=(?!=)")
 # df.loc[df["Sex"] == "male", "Sex"] = 0 / df.loc[df.Embarked == 'S', 'Embarked'] = 0: a category
 # replaced by a number in the same column is an encoding, not a fix of bad values.
+# df.loc[df.grad_rate > 100, 'grad_rate'] = 100: impossible values of a column capped in place.
+_LOC_CAP = re.compile(
+    r"^[ \t]*(\w+)\.loc\[\s*\(?\s*\1\s*(?:\[\s*(['\"])(?P<a>[^'\"\n]+)\2\s*\]|\.(?P<b>\w+))\s*[<>]=?\s*"
+    r"-?\d+(?:\.\d+)?\s*\)?\s*,\s*(['\"])(?P<c>[^'\"\n]+)\5\s*\]\s*=\s*-?\d+(?:\.\d+)?\s*(?:#[^\n]*)?$",
+    re.M,
+)
 _LOC_ENCODE = re.compile(
     r"^[ \t]*(\w+)\.loc\[\s*\(?\s*\1\s*(?:\[\s*(['\"])(?P<a>[^'\"\n]+)\2\s*\]|\.(?P<b>\w+))\s*==\s*"
     r"(['\"])[^'\"\n]*\5\s*\)?\s*,\s*(['\"])(?P<c>[^'\"\n]+)\6\s*\]\s*=\s*-?\d+(?:\.\d+)?\s*(?:#[^\n]*)?$",
@@ -349,6 +355,9 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
         ev.scale(E, 0.6)  # a peek (.head(), .shape) after real work does not make the cell eda
     if facts.display_only and not facts.reads:
         pass  # print("done"): literals only, nothing about the data
+    elif facts.display_only and _shows_configuration(ctx, cell, facts):
+        # print("Catalog: " + catalogName) after %run ./setup: echoing settings, not data
+        ev.add(S, 2.8, f"shows configuration ({sorted(facts.reads)[0]})", SIGNAL)
     elif facts.display_only and all(ctx.receiver_kind(r, i) in ("model", "loaded") for r in facts.reads):
         ev.add(T, 1.5, f"shows the model {sorted(facts.reads)[0]}", SIGNAL)
     elif facts.display_only:
@@ -556,7 +565,27 @@ def _only_constants(ctx: Context, facts: CellFacts, assigned: frozenset[str] | s
             continue
         return False
     # Reads of other constants are fine (BASE = ...; PATH = BASE + "/x"); reads of data are not.
-    return all(r.isupper() or r in assigned or r == "dbutils" for r in facts.reads)
+    return all(r.isupper() or r in assigned or r == "dbutils" or r in ctx.aliases for r in facts.reads)
+
+
+def _shows_configuration(ctx: Context, cell: Cell, facts: CellFacts) -> bool:
+    """Only prints names that are constants, widget values, or bound nowhere in the notebook
+    (a %run'd setup notebook defines them), through print/display/str."""
+    if not facts.reads or not facts.calls or facts.attributes \
+            or any(ctx.resolve(c.name)[0] not in ("print", "display", "str") for c in facts.calls):
+        return False
+    for name in facts.reads:
+        if name.isupper() and len(name) > 2 or name in ctx.aliases or name in ("spark", "dbutils"):
+            continue
+        writers = [w for w in ctx.writers.get(name, ()) if w < cell.index]
+        if not writers:
+            if name in ctx.functions or name in ctx.writers:
+                return False
+            continue  # defined outside the notebook
+        source = ctx.nb.cells[writers[-1]].source
+        if not re.search(rf"\b{re.escape(name)}\s*=\s*dbutils\.widgets\.get\(", source):
+            return False
+    return True
 
 
 def _calls_split(ctx: Context, calls: list[Call]) -> bool:
@@ -756,6 +785,8 @@ def _derived_columns(source: str, ev: Evidence, reads: frozenset[str] = frozense
         column = encoded[0].group("c")
         ev.add(F, min(3.4, 2.4 + 0.25 * (len(encoded) - 1)), f"encodes categories of '{column}' as numbers (loc)", SIGNAL)
         ev.scale(D, 0.6)
+    elif any((m.group("a") or m.group("b")) == m.group("c") for m in _LOC_CAP.finditer(flat)):
+        ev.add(D, 2.4, "caps out-of-range values in place", SIGNAL)
     elif _LOC_IMPUTE.search(flat):
         # df.loc[df["Age"].isnull() & (df.Pclass == 1), "Age"] = means[1]: filling missing values
         ev.add(D, 2.4, "fills missing values in place", SIGNAL)
