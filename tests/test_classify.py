@@ -1079,3 +1079,36 @@ def test_printing_configuration(source: str, expected: Stage) -> None:
         source,
     ))
     assert classes[3].stage is expected, classes[3]
+
+
+def test_waiting_on_and_stopping_the_scoring_stream_is_prediction() -> None:
+    classes, _ = classify((
+        PRELUDE,
+        "score_udf = mlflow.pyfunc.spark_udf(spark, 'models:/churn/Production')",
+        "def wait_for(name):\n    while not [q for q in spark.streams.active if q.name == name]:\n        time.sleep(5)\n"
+        "    print('ready')",
+        "scored = incoming.withColumn('prediction', score_udf(*incoming.columns))\n"
+        "scored.writeStream.queryName('scoring').format('memory').start()",
+        "wait_for('scoring')",
+        "for q in spark.streams.active:\n    print(q.name)\n    q.stop()",
+    ))
+    assert [c.stage for c in classes[1:]] == [P, P, P, P, P], classes[1:]
+
+
+def test_neg_stopping_streams_without_a_loaded_model_is_not_prediction() -> None:
+    classes, _ = classify((
+        PRELUDE,
+        "raw = spark.readStream.format('json').load('/mnt/landing')",
+        "raw.writeStream.format('delta').option('checkpointLocation', ckpt).toTable('bronze')",
+        "for q in spark.streams.active:\n    q.stop()",
+    ))
+    assert classes[3].stage is not P, classes[3]
+
+
+def test_metric_functions_imported_and_used_as_values_are_evaluation() -> None:
+    classes = _after_load(
+        "model = RandomForestClassifier().fit(X_tr, y_tr)",
+        "from sklearn.metrics import recall_score, precision_score\nfuncs = [recall_score, precision_score]\n"
+        "rows = [[f(y_te, model.predict(X_te)) for f in funcs]]\nsummary = pd.DataFrame(rows)\nsummary",
+    )
+    assert classes[4].stage is V, classes[4]

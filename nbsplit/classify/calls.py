@@ -16,6 +16,7 @@ confusion_matrix`` anywhere above) -> evaluation 3.0, "calls sklearn.metrics.con
 from __future__ import annotations
 
 import builtins
+import re
 from typing import Iterable, Sequence
 
 from nbsplit.classify import api_table as api
@@ -30,6 +31,7 @@ _STRUCTURAL_METHODS = frozenset({
     "predict_log_proba", "decision_function", "transform", "score", "train", "evaluate",
 })
 _HELPER_FACTOR = 0.75
+_STREAM_CONTROL = re.compile(r"\bspark\.streams\b|\.awaitTermination\(")
 _MODEL_METHODS = {
     "summary": (Stage.TRAINING, 1.8),
     "get_params": (Stage.TRAINING, 1.0),
@@ -64,12 +66,21 @@ def apply(ctx: Context, evidence: Sequence[Evidence]) -> None:
                 for h in body:
                     if h.stage is Stage.EVALUATION:
                         h.weight *= 0.3
+            if ctx.scores_with_loaded_model and _STREAM_CONTROL.search(cell.source):
+                # until_stream_is_ready(name): waits on the scoring stream of a loaded model
+                body.append(Hit(Stage.PREDICTION, 2.2, "controls the scoring stream", SIGNAL))
             ctx.function_hits[fn.name] = _strongest(body)
         for hit in call_hits(ctx, facts.calls, cell.index, reads=facts.reads):
             ev.hits.append(hit)
+        if ctx.scores_with_loaded_model and not facts.functions and _STREAM_CONTROL.search(cell.source):
+            # for q in spark.streams.active: q.stop(): stopping the stream that scores new data
+            ev.add(Stage.PREDICTION, 2.2, "controls the scoring stream", SIGNAL)
         called = {c.name.split(".", 1)[0] for c in facts.calls}
         scored = any(h.stage is Stage.EVALUATION and h.signal == SIGNAL for h in ev.hits)
-        for name in sorted(facts.reads - called) if not scored else ():
+        # Metric functions handed over as values: read from earlier imports, or imported here and used.
+        values = set(facts.reads) | {alias for alias, _ in facts.imports
+                                     if len(re.findall(rf"\b{re.escape(alias)}\b", cell.source)) > 1}
+        for name in sorted(values - called) if not scored and not facts.import_only else ():
             # scores = [roc_auc_score, recall_score]; make_scorer(f1_score): metrics passed as values
             resolved, is_module = ctx.resolve(name)
             hint = lookup_call(resolved) if is_module and "." in resolved else None

@@ -114,6 +114,11 @@ class Context:
                 return self._bind_kinds[name][pos - 1]
         return None
 
+    @property
+    def scores_with_loaded_model(self) -> bool:
+        """Whether the notebook loads a model to apply it (load_model, mlflow spark_udf)."""
+        return any("loaded" in kinds for kinds in self._bind_kinds.values())
+
     def bound_here(self, name: str, cell: int) -> bool:
         """Whether ``cell`` itself binds ``name`` (with a kind we recognised)."""
         cells = self._bind_cells.get(name)
