@@ -1112,3 +1112,20 @@ def test_metric_functions_imported_and_used_as_values_are_evaluation() -> None:
         "rows = [[f(y_te, model.predict(X_te)) for f in funcs]]\nsummary = pd.DataFrame(rows)\nsummary",
     )
     assert classes[4].stage is V, classes[4]
+
+
+@pytest.mark.parametrize(("sql", "expected"), [
+    pytest.param("%sql\nSELECT * FROM churn_predictions", P, id="showing-a-predictions-table-is-prediction"),
+    pytest.param("%sql\nSELECT p.id, p.prediction AS prod, s.prediction AS staging FROM preds_prod p "
+                 "JOIN preds_staging s ON p.id = s.id WHERE p.prediction <> s.prediction", V,
+                 id="production-vs-staging-predictions-is-evaluation"),
+    pytest.param("%sql\nSELECT plan, count(*) FROM customers GROUP BY plan", E, id="neg-summary-of-data-stays-eda"),
+])
+def test_sql_over_stored_predictions(sql: str, expected: Stage) -> None:
+    classes, _ = classify((
+        PRELUDE,
+        "model = RandomForestClassifier().fit(X_tr, y_tr)",
+        "print(accuracy_score(y_te, model.predict(X_te)))",
+        Cell(0, "code", sql, language="sql"),
+    ))
+    assert classes[3].stage is expected, classes[3]

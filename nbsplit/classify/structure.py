@@ -129,6 +129,7 @@ _STRING_LITERAL = re.compile(r"(['\"]).*?\1")
 _SQL_WRITE = re.compile(r"\b(create\s+(or\s+replace\s+)?(temp(orary)?\s+)?(table|view)|insert\s+(into|overwrite)|merge\s+into|update\s+\w|delete\s+from|copy\s+into|alter\s+table|optimize\s|vacuum\s)", re.I)
 _SQL_SETUP = re.compile(r"^\s*(use\s+(catalog|schema|database)?|create\s+(schema|database|catalog)|set\s+)", re.I)
 _SQL_AGG = re.compile(r"\b(group\s+by|count\s*\(|avg\s*\(|sum\s*\(|min\s*\(|max\s*\(|stddev\w*\s*\(|percentile\w*\s*\(|corr\s*\(|approx_\w+\s*\()", re.I)
+_SQL_TABLES = re.compile(r"\b(?:from|join)\s+([\w.`]+)", re.I)
 _SQL_SHOW = re.compile(r"^\s*(describe|desc|show)\b", re.I)
 _SQL_SELECT = re.compile(r"\bselect\b[\s\S]+\bfrom\b", re.I)
 _SQL_LEADING_SELECT = re.compile(r"\s*(select|with)\s", re.I)
@@ -222,6 +223,16 @@ def sql_evidence(sql: str, ev: Evidence, *, displayed: bool, factor: float = 1.0
         return
     # analyze caps string literals, so a long query may have lost its FROM: a leading SELECT counts.
     if _SQL_SELECT.search(text) or _SQL_LEADING_SELECT.match(text):
+        lowered = text.lower()
+        tables = " ".join(_SQL_TABLES.findall(lowered))
+        if displayed and re.search(r"pred|scor|inferen", tables + " " + lowered.split("from", 1)[0]):
+            if re.search(r"\bprod\w*|\bchampion", lowered) and re.search(r"\bstag\w*|\bchallenger", lowered):
+                # production vs staging (champion vs challenger) predictions side by side
+                ev.add(V, 3.0 * factor, "compares the predictions of two model versions with SQL", SIGNAL)
+                return
+            if re.search(r"pred|scor|inferen", tables):
+                ev.add(P, 2.6 * factor, "shows stored predictions with SQL", SIGNAL)
+                return
         if not displayed:
             ev.add(D, 2.6 * factor, "loads data with a SQL query", SIGNAL)
         elif _SQL_AGG.search(text):
