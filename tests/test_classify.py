@@ -1129,3 +1129,25 @@ def test_sql_over_stored_predictions(sql: str, expected: Stage) -> None:
         Cell(0, "code", sql, language="sql"),
     ))
     assert classes[3].stage is expected, classes[3]
+
+
+def test_fitting_a_performance_estimator_on_reference_data_is_monitoring() -> None:
+    classes, _ = classify((
+        PRELUDE + "import nannyml as nml",
+        "reference = pd.read_parquet('reference.parquet')\nanalysis = pd.read_parquet('analysis.parquet')",
+        "est = nml.CBPE(y_pred_proba='proba', y_pred='pred', y_true='label', metrics=['roc_auc'],"
+        " problem_type='classification_binary')",
+        "est.fit(reference)\nestimated = est.estimate(analysis)",
+        "estimated.plot().show()",
+    ))
+    assert [c.stage for c in classes[2:]] == [M, M, M], classes[2:]
+
+
+def test_neg_fitting_a_model_on_reference_named_data_is_still_training() -> None:
+    classes, _ = classify((
+        PRELUDE,
+        "reference = pd.read_parquet('reference.parquet')",
+        "reg = RandomForestClassifier(n_estimators=50)",
+        "reg.fit(reference[features], reference['y'])",
+    ))
+    assert classes[3].stage is T, classes[3]

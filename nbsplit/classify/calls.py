@@ -132,6 +132,10 @@ def call_hits(ctx: Context, calls: Iterable[Call], cell: int, *, in_function: bo
                 if hint is not None and (best is None or hint[1] > best.weight):
                     best = Hit(hint[0], hint[1], f"calls {receiver}.{method}", SIGNAL)
                     continue
+            if kind == "monitor":
+                # estimator.estimate(analysis), calc.calculate(analysis), report.run(...)
+                best = Hit(Stage.MONITORING, 3.0, f"runs the monitor {receiver}.{method}", SIGNAL)
+                break
             if kind in ("model", "loaded"):
                 hint = _MODEL_METHODS.get(method)
                 if hint is not None and (best is None or hint[1] > best.weight):

@@ -298,6 +298,8 @@ class Context:
                 return "file"
             if method in ("Pipeline", "make_pipeline"):
                 return "pipeline"  # model or preprocessing: decided by the variable's name below
+            if stage[0] is Stage.MONITORING and method[:1].isupper():
+                return "monitor"  # est = nannyml.CBPE(...), calc = UnivariateDriftCalculator(...)
             if stage[0] is Stage.TRAINING and method[:1].isupper() and not method.endswith("Client"):
                 return "model"
             if stage[0] is Stage.FEATURIZATION and method[:1].isupper():

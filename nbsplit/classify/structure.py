@@ -629,6 +629,10 @@ def _fits(ctx: Context, cell: Cell, calls: list[Call], ev: Evidence) -> bool:
         if method in _FIT or (method == "train" and kind == "model"):
             if kind == "transformer":
                 ev.add(F, 3.0, f"fits {receiver}{on}", SIGNAL)
+            elif kind == "monitor":
+                # CBPE(...).fit(reference), UnivariateDriftCalculator(...).fit(reference): a drift
+                # or performance monitor learns its baseline; no model is trained
+                ev.add(M, 3.4, f"fits the monitor {receiver}{on}", SIGNAL)
             elif kind == "evaluator":
                 continue
             elif kind == "feature_store":
