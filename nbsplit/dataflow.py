@@ -278,6 +278,18 @@ def top_level_effects(source: str, modules: frozenset[str]) -> bool:
     return False
 
 
+def _only_imports(source: str) -> bool:
+    """Every top-level statement is an import: ``plt.rcParams["figure.dpi"] = 60`` after the
+    imports makes the cell more than its import statements (it must be copied, not dissolved)."""
+    try:
+        tree = ast.parse(mask_magics(source))
+    except (SyntaxError, ValueError):
+        return False
+    return all(isinstance(n, (ast.Import, ast.ImportFrom)) or isinstance(n, ast.Pass)
+               or isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)
+               for n in tree.body)
+
+
 def _loads(nodes: Sequence[ast.AST | None]) -> set[str]:
     out: set[str] = set()
     stack = [n for n in nodes if n is not None]
@@ -430,6 +442,17 @@ def _cell_rng(facts: CellFacts) -> Literal["seed", "draw"] | None:
     return effect
 
 
+def _merged_functions(functions: Sequence[FunctionInfo]) -> dict[str, FunctionInfo]:
+    """One entry per name; a cell that defines ``f``, calls it, then redefines it may have run
+    either body, so the free names and calls of every definition count."""
+    out: dict[str, FunctionInfo] = {}
+    for fi in functions:
+        seen = out.get(fi.name)
+        out[fi.name] = fi if seen is None else replace(
+            fi, free_names=seen.free_names | fi.free_names, calls=seen.calls + fi.calls)
+    return out
+
+
 @dataclass(frozen=True)
 class Read:
     name: str
@@ -470,7 +493,7 @@ class Engine:
             self.info[cell.index] = _CellInfo(
                 cell=cell, facts=f,
                 imports=frozenset(a for a, _ in f.imports),
-                functions={fi.name: fi for fi in f.functions},
+                functions=_merged_functions(f.functions),
                 rng=_cell_rng(f))
         self.diags: list[Diagnostic] = []
         self._stmts: dict[int, tuple[TopStatement, ...] | None] = {}
@@ -785,7 +808,7 @@ class Engine:
     def _import_only(self, i: int) -> bool:
         inf = self.info[i]
         return inf.facts.import_only and not inf.facts.magics and not inf.functions \
-            and inf.rng is None
+            and inf.rng is None and _only_imports(inf.cell.source)
 
     def _definition_needs(self, st: TopStatement, w: int, name: str, s: Stage, reader: int,
                           mem: set[int], bound: dict[tuple[str, str], tuple[int, str]],
@@ -869,8 +892,60 @@ class Engine:
             self.stage[i] = target
 
 
+VIEW_PREFIX = "__view__"
+"""Pseudo-names for Spark temporary views: ``df.createOrReplaceTempView("sales")`` writes
+``__view__sales`` and a later ``%sql SELECT ... FROM sales`` (or ``spark.sql``/``spark.table``)
+reads it. A view lives in one Spark session, so a stage that queries a view another stage made
+must get it through a handoff (the DataFrame is saved, then registered again under its name)."""
+
+_VIEW_CALL = re.compile(
+    r"\.(?:createOrReplaceTempView|createTempView|createOrReplaceGlobalTempView|createGlobalTempView"
+    r"|registerTempTable)\(\s*(?:viewName\s*=\s*)?[rRbBuU]?[\"']([\w.]+)[\"']")
+_VIEW_SQL = re.compile(
+    r"\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:GLOBAL\s+)?TEMP(?:ORARY)?\s+VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+    r"`?([\w.]+)`?", re.IGNORECASE)
+
+
+def with_temp_views(nb: Notebook, facts: Sequence[CellFacts | None]) -> list[CellFacts | None]:
+    """``facts`` with Spark temp views as pseudo-names (see ``VIEW_PREFIX``): the creating cell
+    defines ``__view__<name>``, a later cell whose SQL text or string literals name it reads it."""
+    made: dict[int, set[str]] = {}
+    for cell, f in zip(nb.cells, facts):
+        if f is None or "View" not in cell.source and "VIEW" not in cell.source.upper():
+            continue
+        names = set(_VIEW_CALL.findall(cell.source)) | set(_VIEW_SQL.findall(cell.source))
+        if names:
+            made[cell.index] = names
+    if not made:
+        return list(facts)
+    views = sorted(set().union(*made.values()))
+    # A view is read where SQL names it after FROM/JOIN/TABLE (or `spark.table("v")`): a bare
+    # word match would take "data/housing.csv" for a read of the view `housing`.
+    used = {v: re.compile(rf"\b(?:FROM|JOIN|TABLE|USING)\s+`?{re.escape(v)}`?(?![\w.])", re.IGNORECASE)
+            for v in views}
+    out: list[CellFacts | None] = []
+    for cell, f in zip(nb.cells, facts):
+        if f is None:
+            out.append(f)
+            continue
+        own = made.get(cell.index, set())
+        if cell.language == "python" and not cell.source.lstrip().startswith("%sql"):
+            queries = any(c.method in ("sql", "table") for c in f.calls)
+            texts = f.strings if queries else ()
+        else:
+            texts = (cell.source,)
+        read = {v for v in views if v not in own
+                and any(t.strip() == v or used[v].search(t) for t in texts)}
+        if not own and not read:
+            out.append(f)
+            continue
+        out.append(replace(f, defines=f.defines | {VIEW_PREFIX + v for v in own},
+                           reads=f.reads | {VIEW_PREFIX + v for v in read}))
+    return out
+
+
 def run(nb: Notebook, facts: Sequence[CellFacts | None],
         classifications: Sequence[Classification], *, strict: bool = False) -> Flow:
-    engine = Engine(nb, facts, classifications, strict)
+    engine = Engine(nb, with_temp_views(nb, facts), classifications, strict)
     engine.walk()
     return engine.place()

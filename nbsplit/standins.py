@@ -343,6 +343,12 @@ def create_spark() -> Any:
     builder = SparkSession.builder.master("local[*]").appName("nbsplit-run")
     builder = builder.config("spark.ui.enabled", "false")
     builder = builder.config("spark.sql.session.timeZone", "UTC")
+    # Adaptive execution sizes shuffle partitions from the data it sees, so the same aggregate
+    # over a handed-off DataFrame (restored partition by partition) and over the monolith's lazy
+    # plan would group rows differently and float sums would differ in the last digits. Fixed,
+    # few partitions keep local runs reproducible (and fast on small data).
+    builder = builder.config("spark.sql.adaptive.enabled", "false")
+    builder = builder.config("spark.sql.shuffle.partitions", "4")
     warehouse = _state_dir() / "spark-warehouse"
     builder = builder.config("spark.sql.warehouse.dir", str(warehouse.resolve()))
     session = builder.getOrCreate()

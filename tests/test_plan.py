@@ -481,3 +481,40 @@ def test_library_calls_that_draw_from_the_global_rng(call: str, draws: bool) -> 
     )
     train = stage(plan, S.TRAINING)
     assert (RNG_STATE in train.loads) is draws
+
+
+def test_spark_temp_view_crosses_stages_as_a_handoff() -> None:
+    """A temp view lives in one Spark session: the stage whose SQL reads a view another stage
+    registered must load it (the renderer registers it again under its name)."""
+    plan = plan_of(
+        ("data-prep", 'sdf = spark.read.csv("data/housing.csv", header=True)\n'
+                      'sdf.createOrReplaceTempView("housing")'),
+        ("eda", "%sql\nSELECT ocean, COUNT(*) FROM housing GROUP BY ocean"),
+        ("eda", 'spark.sql("SELECT AVG(price) FROM housing JOIN regions USING (id)").show()'),
+        ("featurization", 'print("reading data/housing.csv again")\nfeats = spark.table("housing")'),
+    )
+    eda, feats = stage(plan, S.EDA), stage(plan, S.FEATURIZATION)
+    assert [(h.name, h.version, h.before_cell) for h in eda.handoffs_in] == [("__view__housing", 0, 1)]
+    assert [(h.name, h.version) for h in feats.handoffs_in] == [("__view__housing", 0)]
+    assert stage(plan, S.DATA_PREP).saves == ("__view__housing",)
+
+
+def test_sql_created_view_and_file_paths_are_not_confused() -> None:
+    plan = plan_of(
+        ("data-prep", "%sql\nCREATE OR REPLACE TEMP VIEW clean AS SELECT * FROM raw WHERE price > 0"),
+        ("eda", 'pdf = pd.read_csv("exports/clean.csv")\nprint("clean")'),
+        ("eda", "%sql\nSELECT COUNT(*) FROM clean"),
+    )
+    eda = stage(plan, S.EDA)
+    assert [(h.name, h.before_cell) for h in eda.handoffs_in] == [("__view__clean", 2)]
+
+
+def test_setup_cell_with_imports_and_module_configuration_is_copied_not_dissolved() -> None:
+    """`plt.rcParams[...] = 60` after the imports changes every later plot: every stage that
+    plots must run it, so the cell is copied whole rather than reduced to its imports."""
+    plan = plan_of(
+        ("setup", 'import matplotlib.pyplot as plt\nimport pandas as pd\nplt.rcParams["figure.dpi"] = 60'),
+        ("data-prep", 'df = pd.read_csv("x.csv")'),
+        ("eda", "df.plot()\nplt.show()"),
+    )
+    assert 0 in stage(plan, S.EDA).cells and 0 in stage(plan, S.DATA_PREP).cells

@@ -100,8 +100,6 @@ def test_pyspark_sample_runs_with_its_own_local_session(tmp_path: Path) -> None:
     assert list(handoffs.glob("*.spark.parquet"))
 
 
-@pytest.mark.xfail(strict=True, reason="plan: the temp view `housing` made in data-prep is not recreated "
-                   "in eda (a %sql cell reads it); temp views do not cross tasks on Databricks either")
 def test_databricks_source_sample_runs_on_the_stand_ins(tmp_path: Path) -> None:
     source = copy_sample("databricks_housing.py", tmp_path)
     split = convert(source, tmp_path / "split", fmt="databricks")
