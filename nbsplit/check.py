@@ -38,6 +38,7 @@ from nbsplit.check_rules import RULES, CellMarks, scan_cell
 from nbsplit.config import Config
 from nbsplit.errors import EXIT_OK, EXIT_PROBLEMS, NbsplitError
 from nbsplit.model import Classification, Diagnostic, Handoff, Notebook, Severity, SplitPlan, Stage
+from nbsplit.render.manifest import MANIFEST_NAME
 
 __all__ = [
     "Problem",
@@ -49,7 +50,6 @@ __all__ = [
     "MANIFEST_NAME",
 ]
 
-MANIFEST_NAME = "nbsplit-manifest.json"
 STEPS = ("read", "analyze", "classify", "plan", "stages", "fix")
 # Databricks magic cells that cannot carry a '# nbsplit:' directive (the magic must come first
 # and stand alone), so requiring a tag on them would be a rule nobody can satisfy.

@@ -21,18 +21,10 @@ Example: ``CALLS["sklearn.metrics"] == (Stage.EVALUATION, 3.0)`` makes
 
 from __future__ import annotations
 
-from nbsplit.model import Stage
+from nbsplit.model import PIPELINE_STAGES, Stage
 
-D, E, F, T, V, P, M, S = (
-    Stage.DATA_PREP,
-    Stage.EDA,
-    Stage.FEATURIZATION,
-    Stage.TRAINING,
-    Stage.EVALUATION,
-    Stage.PREDICTION,
-    Stage.MONITORING,
-    Stage.SETUP,
-)
+D, E, F, T, V, P, M = PIPELINE_STAGES
+S = Stage.SETUP
 
 # Conventional aliases, used when a cell uses ``pd`` without importing it in the notebook
 # (imports in a %run'd notebook, a Databricks runtime preload, a cell deleted long ago).
