@@ -13,6 +13,7 @@ import ast
 import builtins
 import keyword
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -459,7 +460,10 @@ def literal_text(token: str) -> str | None:
     body = token[i + q: len(token) - q]
     if "\\" in body and "r" not in prefix:
         try:
-            value = ast.literal_eval(token)
+            # A user's '\.' in a non-raw string is their problem, not a warning of ours.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                value = ast.literal_eval(token)
         except (ValueError, SyntaxError):
             return body
         if isinstance(value, bytes):
