@@ -31,17 +31,21 @@ def render_case(name: str) -> dict[str, str]:
     return {k: v for k, v in files.items() if k in JOB_FILES or k.startswith("resources/")}
 
 
+def write_case(name: str, files: dict[str, str]) -> None:
+    folder = HERE / name
+    for old in sorted(folder.rglob("*"), reverse=True) if folder.exists() else ():
+        old.unlink() if old.is_file() else old.rmdir()
+    for rel, text in files.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(path.relative_to(ROOT))
+
+
 def main() -> int:
     sys.path.insert(0, str(ROOT))
     for name in CASES:
-        folder = HERE / name
-        for old in sorted(folder.rglob("*"), reverse=True) if folder.exists() else ():
-            old.unlink() if old.is_file() else old.rmdir()
-        for rel, text in render_case(name).items():
-            path = folder / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-            print(path.relative_to(ROOT))
+        write_case(name, render_case(name))
     return 0
 
 
