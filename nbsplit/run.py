@@ -13,7 +13,8 @@ in the source notebook's folder, with embedded defaults so nothing has to be set
   startup file, so the notebooks on disk stay Databricks-clean.
 
 Everything the run writes lives in ``DIR/.nbsplit/``: ``handoffs/``, ``executed/<file>``
-(notebooks with outputs), ``mlflow.db``, ``mlartifacts/``, ``task_values/``.
+(notebooks with outputs), ``mlflow.db``, ``mlartifacts/``, ``task_values/``, and with compare
+``compare/<source>.run<N>.ipynb`` (the executed source runs).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -75,6 +76,8 @@ class CompareResult:
     mismatches: tuple[CellMismatch, ...] = ()
     nondeterministic: tuple[int, ...] = ()
     error: str | None = None
+    # What decided which cells are deterministic (their outputs agree across these runs).
+    basis: str = "two runs of the source"
 
     @property
     def ok(self) -> bool:
@@ -347,10 +350,13 @@ class _Progress:
 
 
 def _schedule(tasks: Sequence[Task], selected: set[str], run_one: Any, parallel: int,
-              progress: _Progress) -> dict[str, TaskResult]:
+              progress: _Progress, extra: Sequence[Task] = ()) -> dict[str, TaskResult]:
+    """Run the selected tasks as their dependencies allow, up to ``parallel`` at once; ``extra``
+    tasks (without dependencies) take a free slot only when no selected task is ready."""
     results: dict[str, TaskResult] = {}
-    by_key = {t.key: t for t in tasks}
-    pending = [t for t in topological(tasks) if t.key in selected]
+    by_key = {t.key: t for t in [*tasks, *extra]}
+    selected = selected | {t.key for t in extra}
+    pending = [t for t in topological(tasks) if t.key in selected] + list(extra)
     running: dict[Future[TaskResult], Task] = {}
 
     def satisfied(dep: str) -> bool:
@@ -435,61 +441,117 @@ def _copy_source_tree(source_dir: Path, exclude: Sequence[Path], dest: Path) -> 
     return dest
 
 
-def _run_source_once(source: Path, folder: Path, parameters: Mapping[str, str], timeout: int,
-                     workdir: Path) -> Any:
-    """Execute the source notebook in a copy of its folder with the same stand-ins."""
-    from nbsplit.execute import execute_notebook
+def _prepare_source_copy(source: Path, folder: Path, parameters: Mapping[str, str], workdir: Path,
+                         ) -> tuple[Path, dict[str, str]]:
+    """A copy of the source notebook's folder (taken before the stages write into it) and the
+    kernel environment of one source run, with its own state dir (MLflow store, handoffs)."""
     from nbsplit.standins import ENV_TASK_KEY
 
     copy = _copy_source_tree(source.parent, [folder], workdir / "src")
     state = workdir / STATE_DIR
     params = dict(parameters)
     params["handoff_dir"] = str(state / "handoffs")
-    env = kernel_env(state, params) | {ENV_TASK_KEY: "source"}
-    return execute_notebook(copy / source.name, copy, timeout=timeout, env=env)
+    return copy / source.name, kernel_env(state, params) | {ENV_TASK_KEY: "source"}
 
 
-def compare_with_source(folder: Path, manifest: Mapping[str, Any], parameters: Mapping[str, str],
-                        results: Mapping[str, TaskResult], timeout: int, parallel: int) -> CompareResult:
-    """Run the source twice (to learn which cells are deterministic) and check that every
-    deterministic code cell's text output is reproduced by the split, through the manifest."""
-    from nbsplit.errors import NbsplitError as _Err
+def stored_run(source: Path) -> Any | None:
+    """The source notebook as stored, when it was saved executed top to bottom without errors
+    (every non-empty code cell has an execution count): its outputs are one run of the source."""
+    if source.suffix != ".ipynb":
+        return None
+    import nbformat
 
+    try:
+        nb = nbformat.read(source, as_version=4)
+    except Exception:  # noqa: BLE001 - an unreadable source simply has no stored run
+        return None
+    code = [c for c in nb.cells if c.get("cell_type") == "code" and str(c.get("source", "")).strip()]
+    if not code or any(c.get("execution_count") is None for c in code):
+        return None
+    if any(o.get("output_type") == "error" for c in code for o in c.get("outputs") or []):
+        return None
+    return nb
+
+
+@dataclass
+class _SourceRuns:
+    """The source runs ``--compare`` needs, run as extra tasks of the schedule (so they use a
+    free slot of ``parallel`` while the stages run) in copies taken before the stages start."""
+
+    source: Path
+    stored: Any | None
+    copies: dict[str, tuple[Path, dict[str, str]]]
+    tmp: Path
+    executed: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def tasks(self) -> list[Task]:
+        return [Task(key, "source", self.source.name, ()) for key in self.copies]
+
+    def run(self, task: Task, folder: Path, timeout: int) -> TaskResult:
+        from nbsplit.execute import execute_notebook
+
+        notebook, env = self.copies[task.key]
+        start = time.perf_counter()
+        try:
+            nb = execute_notebook(notebook, notebook.parent, timeout=timeout, env=env)
+        except NbsplitError as exc:
+            self.errors.append(f"the source notebook itself fails: {exc}")
+            return TaskResult(task.key, task.file, "failed", time.perf_counter() - start,
+                              f"{task.key}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - a kernel that cannot start
+            self.errors.append(f"the source notebook could not run: {type(exc).__name__}: {_first_line(str(exc))}")
+            return TaskResult(task.key, task.file, "failed", time.perf_counter() - start,
+                              f"{task.key}: {type(exc).__name__}: {_first_line(str(exc))}")
+        self.executed[task.key] = nb
+        target = folder / STATE_DIR / "compare" / f"{self.source.stem}.{task.key.split()[-1]}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _write_notebook(nb, target)
+        return TaskResult(task.key, task.file, "succeeded", time.perf_counter() - start, executed=target)
+
+    def runs(self) -> list[Any]:
+        fresh = [self.executed[k] for k in self.copies if k in self.executed]
+        return ([self.stored] if self.stored is not None else []) + fresh
+
+
+def _plan_source_runs(folder: Path, manifest: Mapping[str, Any], parameters: Mapping[str, str],
+                      runs: int) -> _SourceRuns | None:
     source = _source_path(folder, manifest)
     if not source.is_file():
-        return CompareResult(0, error=f"source notebook {source} not found")
-    runs: list[Any] = []
-    with tempfile.TemporaryDirectory(prefix="nbsplit-compare-") as tmp:
-        def once(i: int) -> Any:
-            return _run_source_once(source, folder, parameters, timeout, Path(tmp) / f"run{i}")
+        return None
+    stored = stored_run(source) if runs == 1 else None
+    fresh = 2 if stored is None else 1
+    tmp = Path(tempfile.mkdtemp(prefix="nbsplit-compare-"))
+    copies = {f"source run{i}": _prepare_source_copy(source, folder, parameters, tmp / f"run{i}")
+              for i in range(1, fresh + 1)}
+    return _SourceRuns(source, stored, copies, tmp)
 
-        try:
-            if parallel > 1:
-                with ThreadPoolExecutor(max_workers=2) as pool:
-                    runs = list(pool.map(once, (1, 2)))
-            else:
-                runs = [once(1), once(2)]
-        except _Err as exc:
-            return CompareResult(0, error=f"the source notebook itself fails: {exc}")
-    first, second = runs
+
+def compare_runs_with_split(manifest: Mapping[str, Any], runs: Sequence[Any],
+                            results: Mapping[str, TaskResult]) -> CompareResult:
+    """Check that every deterministic code cell's text output (the same in all ``runs`` of the
+    source) is reproduced by the split's executed stage notebooks, found through the manifest."""
+    import nbformat
+
     executed = {r.file: r.executed for r in results.values() if r.status == "succeeded" and r.executed}
     loaded: dict[str, Any] = {}
     compared = 0
     mismatches: list[CellMismatch] = []
     nondeterministic: list[int] = []
+    reference = runs[-1]
     for entry in manifest.get("cells") or []:
         index, file, position = entry.get("index"), entry.get("file"), entry.get("cell")
-        if index is None or index >= len(first.cells) or first.cells[index].get("cell_type") != "code":
+        if (index is None or any(index >= len(run.cells) for run in runs)
+                or reference.cells[index].get("cell_type") != "code"):
             continue
-        expected = _text_outputs(first.cells[index])
-        if expected != _text_outputs(second.cells[index]):
+        expected = _text_outputs(reference.cells[index])
+        if any(_text_outputs(run.cells[index]) != expected for run in runs[:-1]):
             nondeterministic.append(index)
             continue
         if not expected or file is None or position is None or file not in executed:
             continue
         if file not in loaded:
-            import nbformat
-
             loaded[file] = nbformat.read(executed[file], as_version=4)
         cells = loaded[file].cells
         got = _text_outputs(cells[position]) if position < len(cells) else ""
@@ -499,12 +561,25 @@ def compare_with_source(folder: Path, manifest: Mapping[str, Any], parameters: M
     return CompareResult(compared, tuple(mismatches), tuple(nondeterministic))
 
 
+def _compare(plan: _SourceRuns | None, manifest: Mapping[str, Any], results: Mapping[str, TaskResult],
+             ) -> CompareResult:
+    if plan is None:
+        return CompareResult(0, error="source notebook not found")
+    if any(r.status == "failed" for r in results.values()):
+        return CompareResult(0, error="not compared: a task failed")
+    if plan.errors:
+        return CompareResult(0, error=plan.errors[0])
+    basis = ("the outputs stored in the source and a fresh run" if plan.stored is not None
+             else "two runs of the source")
+    return replace(compare_runs_with_split(manifest, plan.runs(), results), basis=basis)
+
+
 def _compare_messages(compare: CompareResult) -> list[str]:
     if compare.error:
         return [f"compare: {compare.error}"]
     lines = [f"compare: {compare.compared} deterministic source cell(s) compared, "
              f"{len(compare.mismatches)} mismatch(es), {len(compare.nondeterministic)} cell(s) vary "
-             "between two runs of the source and were not compared"]
+             f"between {compare.basis} and were not compared"]
     for m in compare.mismatches:
         exp = m.expected.splitlines()[:1] or [""]
         got = m.got.splitlines()[:1] or [""]
@@ -516,11 +591,18 @@ def _compare_messages(compare: CompareResult) -> list[str]:
 # ------------------------------------------------------------------------------------ entry
 
 def run_folder(folder: Path | str, *, only: str | None = None, from_stage: str | None = None,
-               parallel: int = 1, compare: bool = False, timeout: int = 900,
+               parallel: int = 1, compare: bool = False, compare_runs: int = 2, timeout: int = 900,
                console: Any = None) -> RunResult:
     """Run the converted ``folder`` locally (see the module docstring). Bad input (not a
     converted folder, unknown task, missing upstream handoffs) raises ``NbsplitError``; task
-    failures and compare mismatches are in the result (``result.ok``, ``result.exit_code``)."""
+    failures and compare mismatches are in the result (``result.ok``, ``result.exit_code``).
+
+    ``compare`` also runs the source notebook (in a copy of its folder taken before the stages
+    run, as extra tasks sharing the ``parallel`` slots; executed copies are kept in
+    ``DIR/.nbsplit/compare/``) and checks every deterministic cell. Deterministic means: the same
+    text output in two fresh runs (``compare_runs=2``), or, with ``compare_runs=1``, in the
+    outputs stored in an executed source ``.ipynb`` and one fresh run (two fresh runs when the
+    source has no stored outputs)."""
     from rich.console import Console
 
     folder = Path(folder).resolve()
@@ -530,6 +612,8 @@ def run_folder(folder: Path | str, *, only: str | None = None, from_stage: str |
         raise NbsplitError("choose one of only and from_stage")
     if parallel < 1:
         raise NbsplitError(f"parallel must be 1 or more, not {parallel}")
+    if compare_runs not in (1, 2):
+        raise NbsplitError(f"compare_runs must be 1 or 2, not {compare_runs}")
     console = console or Console()
     started = time.perf_counter()
     job = _read_json(folder / "job.json", "job.json")
@@ -553,21 +637,26 @@ def run_folder(folder: Path | str, *, only: str | None = None, from_stage: str |
             raise NbsplitError(f"saved handoffs not found: {', '.join(missing)}; run the upstream tasks "
                                "first", folder)
     env = kernel_env(state, parameters)
+    source_runs = _plan_source_runs(folder, manifest, parameters, compare_runs) if compare else None
+    extra = source_runs.tasks if source_runs is not None else []
 
     def run_one(task: Task) -> TaskResult:
+        if source_runs is not None and task.key in source_runs.copies:
+            return source_runs.run(task, folder, timeout)
         return _run_task(task, folder, cwd, env, timeout, manifest)
 
-    with _Progress(console) as progress:
-        ran = _schedule(tasks, selected, run_one, parallel, progress)
-    results = tuple(ran.get(t.key) or TaskResult(t.key, t.file, "reused") for t in topological(tasks))
+    try:
+        with _Progress(console) as progress:
+            ran = _schedule(tasks, selected, run_one, parallel, progress, extra)
+    finally:
+        if source_runs is not None:
+            shutil.rmtree(source_runs.tmp, ignore_errors=True)
+    ran_tasks = {k: r for k, r in ran.items() if k in selected}
+    results = tuple(ran_tasks.get(t.key) or TaskResult(t.key, t.file, "reused") for t in topological(tasks))
     messages = [r.message for r in results if r.status == "failed" and r.message]
     compare_result = None
     if compare:
-        if any(r.status == "failed" for r in results):
-            compare_result = CompareResult(0, error="not compared: a task failed")
-        else:
-            console.print("compare: running the source notebook twice ...", highlight=False)
-            compare_result = compare_with_source(folder, manifest, parameters, ran, timeout, parallel)
+        compare_result = _compare(source_runs, manifest, ran_tasks)
         messages += _compare_messages(compare_result)
     result = RunResult(folder, results, compare_result, time.perf_counter() - started, tuple(messages))
     _summary(console, result)
