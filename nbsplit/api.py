@@ -9,7 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from nbsplit.config import Config, load_config
-from nbsplit.model import SplitPlan
+from nbsplit.errors import NbsplitError
+from nbsplit.model import Diagnostic, SplitPlan
+
+# Diagnostics that mean the notebook itself is bad input (a mistyped or doubled stage tag): the
+# commands stop on them with exit 2 rather than plan around a mark the user did not mean.
+INPUT_ERRORS = ("NBS101", "NBS102")
 
 
 def plan_notebook(path: Path | str, config: Config | None = None, *, strict: bool = False) -> SplitPlan:
@@ -26,3 +31,11 @@ def plan_notebook(path: Path | str, config: Config | None = None, *, strict: boo
     facts = analyze_notebook(notebook)
     classifications, diagnostics = classify_notebook(notebook, facts, config)
     return build_plan(notebook, facts, classifications, diagnostics, strict=strict or config.strict)
+
+
+def input_error(path: Path | str, diagnostics: tuple[Diagnostic, ...]) -> NbsplitError | None:
+    """The first bad-input diagnostic (unknown or doubled stage tag) as a user-facing error."""
+    for d in diagnostics:
+        if d.severity == "error" and d.code in INPUT_ERRORS:
+            return NbsplitError(d.message, path, d.cell)
+    return None

@@ -85,11 +85,14 @@ def cli() -> None:
 @_edge
 def plan(notebook: Path, fmt: str, strict: bool, threshold: float | None) -> int:
     """Classify every cell of NOTEBOOK and show the split: stages, loads, saves, DAG."""
-    from nbsplit.api import plan_notebook
+    from nbsplit.api import input_error, plan_notebook
     from nbsplit.plan import plan_to_json
 
     config = _config_for(notebook, threshold)
     result = plan_notebook(notebook, config, strict=strict)
+    bad = input_error(notebook, result.diagnostics)
+    if bad:
+        raise bad
     if fmt == "json":
         click.echo(json.dumps(plan_to_json(result), indent=2, ensure_ascii=False))
     else:
@@ -110,11 +113,15 @@ def tag(notebook: Path, write: bool, overwrite: bool) -> int:
     Other metadata, outputs and cell ids are kept byte for byte; existing tags are never
     removed. A Databricks source file gets '# nbsplit: <stage>' directives instead.
     """
+    from nbsplit.api import input_error
     from nbsplit.report import print_tag_changes
     from nbsplit.tagging import apply_tags, plan_tags
 
     config = _config_for(notebook)
     changes = plan_tags(notebook, config, overwrite=overwrite)
+    bad = input_error(notebook, changes.diagnostics)
+    if bad:
+        raise bad
     print_tag_changes(notebook, changes, written=write)
     if write and changes.to_add:
         apply_tags(changes)

@@ -19,7 +19,7 @@ from typing import Any
 
 from nbsplit import __version__
 from nbsplit.config import Config
-from nbsplit.errors import EXIT_PROBLEMS, NbsplitError
+from nbsplit.errors import EXIT_PROBLEMS, EXIT_USAGE, NbsplitError
 from nbsplit.model import Diagnostic, NotebookFormat, SplitPlan, Stage
 from nbsplit.render.manifest import MANIFEST_NAME, manifest, manifest_json
 from nbsplit.render.notebooks import RenderedStage, RenderOptions, default_parameters, render_stages
@@ -74,7 +74,7 @@ def convert_notebook(path: Path | str, out: Path | str, *, fmt: NotebookFormat =
                      ) -> ConvertResult:
     """Split the notebook at ``path`` into ``out``. Raises ``NbsplitError`` (one line) when the
     plan has errors, the folder is not empty (without ``force``), or a template fails."""
-    from nbsplit.api import plan_notebook
+    from nbsplit.api import INPUT_ERRORS, plan_notebook
 
     path, out = Path(path), Path(out)
     plan = plan_notebook(path, config, strict=strict)
@@ -82,7 +82,10 @@ def convert_notebook(path: Path | str, out: Path | str, *, fmt: NotebookFormat =
     if errors:
         first = errors[0]
         more = f" (and {len(errors) - 1} more error(s); see nbsplit plan)" if len(errors) > 1 else ""
-        raise NbsplitError(f"cannot split: {first.message}{more}", path, cell=first.cell, exit_code=EXIT_PROBLEMS)
+        # A mistyped or doubled stage tag is bad input (2); a strict backward dependency is a
+        # problem found in a valid notebook (1).
+        code = EXIT_USAGE if first.code in INPUT_ERRORS else EXIT_PROBLEMS
+        raise NbsplitError(f"cannot split: {first.message}{more}", path, cell=first.cell, exit_code=code)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     files, stages = render_files(plan, out, fmt=fmt, templates=templates, keep_outputs=keep_outputs,
                                  job_options=job_options, source_sha256=digest)

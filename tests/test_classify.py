@@ -403,7 +403,7 @@ def test_unknown_tag_is_error_with_suggestion() -> None:
     cell = Cell(0, "code", "df.head()", tags=("nbsplit:trainig",))
     classes, diags = classify((PRELUDE, cell))
     errors = [d for d in diags if d.severity == "error"]
-    assert errors == [Diagnostic("error", "unknown stage tag 'nbsplit:trainig' (did you mean 'nbsplit:training'?)", 1)]
+    assert errors == [Diagnostic("error", "unknown stage tag 'nbsplit:trainig' (did you mean 'nbsplit:training'?)", 1, "NBS101")]
     assert classes[1].stage is E  # still classified by the heuristics
 
 

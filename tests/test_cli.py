@@ -84,11 +84,12 @@ def test_unknown_slug_names_cell_and_suggests(tmp_path: Path) -> None:
              nbformat.v4.new_code_cell("df = pd.read_csv('x.csv')")]
     cells[1].metadata["tags"] = ["nbsplit:data_prep"]
     path = write_nb(tmp_path / "nb.ipynb", cells)
-    proc = nbsplit("plan", str(path))
-    assert proc.returncode in (1, 2), proc.stderr
-    out = proc.stdout + proc.stderr
-    assert "data-prep" in out and "data_prep" in out
-    assert "Traceback" not in out
+    before = path.read_bytes()
+    for command in (["plan"], ["tag"], ["convert", "--out", str(tmp_path / "out")]):
+        proc = nbsplit(*command[:1], str(path), *command[1:])
+        assert_one_line_error(proc, "nb.ipynb:cell 1", "'nbsplit:data_prep'", "'nbsplit:data-prep'")
+    assert not (tmp_path / "out").exists()
+    assert path.read_bytes() == before
 
 
 def test_plan_json_contract(tmp_path: Path) -> None:

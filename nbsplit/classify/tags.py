@@ -66,10 +66,10 @@ def explicit_mark(cell: Cell) -> tuple[Mark | None, list[Diagnostic]]:
             continue
         guess = suggest(slug)
         hint = f" (did you mean '{PREFIX}{guess}'?)" if guess else f" (valid: {', '.join(ALL_SLUGS)})"
-        diags.append(Diagnostic("error", f"unknown stage tag '{tag}'{hint}", cell.index))
+        diags.append(Diagnostic("error", f"unknown stage tag '{tag}'{hint}", cell.index, "NBS101"))
     if len(tag_stages) > 1:
         names = ", ".join(PREFIX + s.value for s in tag_stages)
-        diags.append(Diagnostic("error", f"cell has two different stage tags: {names}", cell.index))
+        diags.append(Diagnostic("error", f"cell has two different stage tags: {names}", cell.index, "NBS102"))
 
     raw = _directive(cell)
     directive_stage: Stage | None = None
@@ -80,7 +80,8 @@ def explicit_mark(cell: Cell) -> tuple[Mark | None, list[Diagnostic]]:
         elif slug and not _is_non_stage(slug):
             guess = suggest(slug)
             hint = f" (did you mean 'nbsplit: {guess}'?)" if guess else f" (valid: {', '.join(ALL_SLUGS)})"
-            diags.append(Diagnostic("error", f"unknown stage directive 'nbsplit: {raw.strip()}'{hint}", cell.index))
+            diags.append(Diagnostic("error", f"unknown stage directive 'nbsplit: {raw.strip()}'{hint}", cell.index,
+                                    "NBS101"))
 
     if tag_stages:
         if directive_stage is not None and directive_stage not in tag_stages:
