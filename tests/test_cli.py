@@ -165,3 +165,54 @@ def test_core_does_not_import_heavy_packages(tmp_path: Path) -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "HEAVY []" in proc.stdout, proc.stdout + proc.stderr
+
+
+def small_pipeline(tmp_path: Path) -> Path:
+    cells = [nbformat.v4.new_code_cell("import pandas as pd\nfrom sklearn.linear_model import LinearRegression"),
+             nbformat.v4.new_code_cell("df = pd.DataFrame({'x': [1, 2, 3], 'y': [2, 4, 6]})"),
+             nbformat.v4.new_code_cell("model = LinearRegression().fit(df[['x']], df['y'])")]
+    return write_nb(tmp_path / "nb.ipynb", cells)
+
+
+@pytest.mark.parametrize("case", ["non-empty-out", "unwritable-out", "broken-template"])
+def test_convert_bad_output_or_template_is_one_line_and_leaves_nothing(tmp_path: Path, case: str) -> None:
+    path = small_pipeline(tmp_path)
+    before = path.read_bytes()
+    out = tmp_path / "stages"
+    args = ["convert", str(path), "--out", str(out)]
+    if case == "non-empty-out":
+        out.mkdir()
+        (out / "mine.txt").write_text("keep me")
+        needle = "--force"
+    elif case == "unwritable-out":
+        blocker = tmp_path / "a-file"
+        blocker.write_text("")
+        out = blocker / "stages"  # a folder under a regular file cannot be created, even as root
+        args[-1] = str(out)
+        needle = "a-file"
+    else:
+        templates = tmp_path / "tpl" / "notebook"
+        templates.mkdir(parents=True)
+        (templates / "header.md.j2").write_text("# {{ stage.title }}\n{{ no_such_value }}\n")
+        args += ["--templates", str(tmp_path / "tpl")]
+        needle = "header.md.j2:2"
+    proc = nbsplit(*args)
+    assert_one_line_error(proc, needle)
+    assert path.read_bytes() == before
+    if case == "non-empty-out":
+        assert sorted(p.name for p in out.iterdir()) == ["mine.txt"]
+    else:
+        assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_convert_dry_run_then_force(tmp_path: Path) -> None:
+    path = small_pipeline(tmp_path)
+    out = tmp_path / "stages"
+    proc = nbsplit("convert", str(path), "--out", str(out), "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert "would write" in proc.stdout and "job.json" in proc.stdout and not out.exists()
+    assert nbsplit("convert", str(path), "--out", str(out)).returncode == 0
+    first = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert nbsplit("convert", str(path), "--out", str(out), "--force").returncode == 0
+    assert {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()} == first
