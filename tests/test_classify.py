@@ -1151,3 +1151,39 @@ def test_neg_fitting_a_model_on_reference_named_data_is_still_training() -> None
         "reg.fit(reference[features], reference['y'])",
     ))
     assert classes[3].stage is T, classes[3]
+
+
+# --- round 4: dropping columns -------------------------------------------------------------------
+def _explore_then(*cells: str) -> tuple[Classification, ...]:
+    classes, _ = classify((
+        PRELUDE,
+        "df = pd.read_csv('patients.csv')",
+        "df.info()",
+        "df['smoker'].value_counts()",
+        "sns.countplot(x='smoker', data=df)",
+        *cells,
+        "X = df.drop('smoker', axis=1)\ny = df['smoker']",
+    ))
+    return classes
+
+
+def test_dropping_columns_from_an_explored_frame_is_featurization() -> None:
+    classes = _explore_then("df.drop(columns='ID', inplace=True)", "df.head()")
+    assert classes[5].stage is F, classes[5]
+    assert classes[6].stage is F, classes[6]  # the peek after it follows the frame to featurization
+
+
+def test_neg_dropping_columns_right_after_loading_stays_data_prep() -> None:
+    classes, _ = classify((
+        PRELUDE,
+        "df = pd.read_csv('patients.csv')",
+        "df = df.drop(['Unnamed: 0', 'ID'], axis=1)",
+        "df.info()",
+        "sns.countplot(x='smoker', data=df)",
+    ))
+    assert classes[2].stage is D, classes[2]
+
+
+def test_neg_cleaning_a_fresh_working_copy_stays_data_prep() -> None:
+    classes = _explore_then("clean = df.dropna()", "work = clean.copy()\nwork = work.drop('default', axis=1)")
+    assert classes[6].stage is not F, classes[6]

@@ -349,6 +349,8 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
         _model_outputs(ctx, cell, facts, own, predicts, ev)
         _new_data(ctx, cell, facts, predicts, writes_predictions, ev)
     _changes_data(ctx, cell, facts, ev)
+    if not fits and not predicts and not splits and not _calls_split(ctx, own):
+        _drops_columns(ctx, cell, own, ev)
 
     loop_aliases = set(re.findall(r"^[ \t]*for\s+(\w+)\s+in\s*[(\[]", cell.source, re.M)) & facts.mutates
     if assigned and dead == assigned and not fits and not predicts and not writes_predictions \
@@ -454,6 +456,30 @@ def _loads_training_data(ctx: Context, facts: CellFacts) -> bool:
     """The cell reads a data file into a name that is not new data (df = read_csv("train.csv"))."""
     return any(ctx.bound_here(n, facts.index) and ctx.kind_of(n, facts.index) == "file"
                and ctx.data_role(n, facts.index) != "new" for n in facts.defines)
+
+
+# df.drop(columns=[...]) / df.drop("id", axis=1): removing columns, not rows
+_COLUMN_DROP = re.compile(r"\.drop\(\s*(?:columns\s*=|[^)]*\baxis\s*=\s*(?:1|['\"]columns['\"]))")
+
+
+def _drops_columns(ctx: Context, cell: Cell, calls: list[Call], ev: Evidence) -> None:
+    """Dropping columns right after loading cleans the raw table (data-prep); dropping them from
+    a frame that was already explored or transformed chooses the model's inputs (featurization)."""
+    if not _COLUMN_DROP.search(cell.source):
+        return
+    frames = [c.receiver for c in calls if c.name.rsplit(".", 1)[-1] == "drop" and c.receiver]
+    if not frames:
+        return
+    i = cell.index
+    code_before = [c.index for c in ctx.nb.cells[:i] if c.kind == "code" and not c.is_empty][-2:]
+    for frame in frames:
+        if re.search(rf"^[ \t]*{re.escape(frame)}\s*=\s*\w+(?:\.copy\(\s*\))?\s*$", cell.source, re.M):
+            continue  # work = raw.copy(); work = work.drop(...): a fresh working copy being cleaned
+        loaded = ctx.kind_of(frame, i - 1) == "file" and any(
+            ctx.bound_here(frame, j) for j in code_before)
+        if not loaded:
+            ev.add(F, 1.4, f"drops columns from {frame}, a frame already explored (model inputs)", SIGNAL)
+            return
 
 
 def _changes_data(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> None:
