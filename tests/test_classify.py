@@ -1187,3 +1187,22 @@ def test_neg_dropping_columns_right_after_loading_stays_data_prep() -> None:
 def test_neg_cleaning_a_fresh_working_copy_stays_data_prep() -> None:
     classes = _explore_then("clean = df.dropna()", "work = clean.copy()\nwork = work.drop('default', axis=1)")
     assert classes[6].stage is not F, classes[6]
+
+
+# --- round 4: calibration of context-only and single-weak-signal cells ---------------------------
+def test_a_helpers_stage_from_its_callers_is_not_certain() -> None:
+    classes, _ = classify((
+        PRELUDE,
+        "df = pd.read_csv('sales.csv')",
+        "def plot_share(col):\n    df[col].value_counts(normalize=True).plot.bar()\n    plt.show()",
+        "plot_share('region')",
+        "plot_share('channel')",
+    ))
+    assert classes[2].stage is E, classes[2]
+    assert classes[2].confidence < 0.8, classes[2]
+
+
+def test_neg_strong_code_evidence_keeps_high_confidence() -> None:
+    classes, _ = classify((PRELUDE, "df = pd.read_csv('sales.csv')", "df.describe()"))
+    assert classes[1].confidence >= 0.8, classes[1]
+    assert classes[2].confidence >= 0.8, classes[2]

@@ -43,6 +43,8 @@ SIGNALS: dict[str, Signal] = {
 _TEXT_SIGNALS = ("headings", "comments")
 _MAX_REASONS = 3
 _HEADING_CAP = 0.7
+_WEAK_CODE = 2.0
+_WEAK_CAP = 0.65
 _HEADING_AGAINST_CODE_CAP = 0.5
 
 
@@ -142,6 +144,10 @@ def _explain(i: int, stage: Stage, margin: float, ev: Evidence, pos: int, seq: l
         context = _context_reason(pos, stage, labels)
         reasons = [context, *reasons][:_MAX_REASONS]
     conf = sequence.confidence(margin, contextual=origin == "neighbour")
+    if origin == "heuristic" and code_w < _WEAK_CODE:
+        # One weak signal (a peek, "computes values only to show them", a bare .drop) decides the
+        # stage; the decoder's margin then mostly measures the neighbours, so keep it uncertain-ish.
+        conf = min(conf, _WEAK_CAP)
     if origin == "heading":
         # Headings are coarse ("Carga de Datos" over a split): a heading alone never makes a cell
         # certain, and against the cell's own code evidence it is a guess.
