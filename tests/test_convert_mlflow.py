@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -36,20 +37,37 @@ def _upstream_of(manifest: dict, stage: str) -> list[str]:
     return [s["name"] for s in manifest["stages"] if s["name"] in needed]
 
 
-def test_training_registers_challenger_and_evaluation_promotes_champion(tmp_path: Path) -> None:
-    shutil.copytree(CASES / "churn_mini", tmp_path / "src")
-    source = tmp_path / "src" / "churn_mini.ipynb"
-    out = tmp_path / "split"
+@dataclass
+class Ran:
+    tmp: Path
+    source: Path
+    out: Path
+    manifest: dict
+    db: Path
+    ran: dict
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory: pytest.TempPathFactory) -> Ran:
+    """churn_mini converted and run up to evaluation against a real sqlite store, once."""
+    tmp = tmp_path_factory.mktemp("mlflow")
+    shutil.copytree(CASES / "churn_mini", tmp / "src")
+    source = tmp / "src" / "churn_mini.ipynb"
+    out = tmp / "split"
     convert_notebook(source, out)
     manifest = read_manifest(out)
-    db = tmp_path / "mlflow.db"
+    db = tmp / "mlflow.db"
     env = {"MLFLOW_TRACKING_URI": f"sqlite:///{db}", "PYSPARK_PYTHON": sys.executable}
-    ran = execute_stages(out, _upstream_of(manifest, "evaluation"), source.parent, timeout=300, env=env)
+    executed = execute_stages(out, _upstream_of(manifest, "evaluation"), source.parent, timeout=300, env=env)
+    return Ran(tmp, source, out, manifest, db, executed)
 
-    train_out = _stdout(ran["04_training.ipynb"])
+
+def test_training_registers_challenger_and_evaluation_promotes_champion(ran: Ran) -> None:
+    manifest, db = ran.manifest, ran.db
+    train_out = _stdout(ran.ran["04_training.ipynb"])
     assert "nbsplit: logged model; model is churn_mini_model version 1 (challenger)" in train_out
     assert "X_test" not in train_out  # data handed on is not a model: no note about it
-    eval_nb = ran["05_evaluation.ipynb"]
+    eval_nb = ran.ran["05_evaluation.ipynb"]
     assert "churn_mini_model version 1 is champion" in _stdout(eval_nb)
 
     import mlflow
@@ -66,7 +84,7 @@ def test_training_registers_challenger_and_evaluation_promotes_champion(tmp_path
     metrics = runs["evaluation"].data.metrics
     assert set(metrics) == {"test_auc", "test_accuracy"}
     # the logged values are the ones the evaluation cell printed
-    source_cells = __import__("nbformat").read(source, as_version=4).cells
+    source_cells = __import__("nbformat").read(ran.source, as_version=4).cells
     cell = next(c for c in manifest["cells"] if source_cells[c["index"]].source.startswith("proba ="))
     printed = text_outputs(eval_nb.cells[cell["cell"]])[0]
     assert f"AUC {metrics['test_auc']:.4f}  accuracy {metrics['test_accuracy']:.4f}" in printed
@@ -74,20 +92,20 @@ def test_training_registers_challenger_and_evaluation_promotes_champion(tmp_path
     model = mlflow.sklearn.load_model("models:/churn_mini_model@champion")
     assert type(model).__name__ == "Pipeline"
 
-    # A tracking store that cannot be opened: a warning line, the stage still succeeds.
-    (tmp_path / "a_file").write_text("not a folder")
-    bad = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/a_file/mlflow.db"}
-    again = execute_notebook(out / "04_training.ipynb", source.parent, timeout=300, env=bad)
+
+def test_a_broken_tracking_store_warns_and_the_stage_still_succeeds(ran: Ran) -> None:
+    # Training again from the saved handoffs, with a store that cannot be opened.
+    (ran.tmp / "a_file").write_text("not a folder")
+    bad = {"MLFLOW_TRACKING_URI": f"sqlite:///{ran.tmp}/a_file/mlflow.db"}
+    again = execute_notebook(ran.out / "04_training.ipynb", ran.source.parent, timeout=300, env=bad)
     assert "nbsplit: warning: MLflow logging failed:" in _stdout(again)
 
 
-def test_without_tracking_uri_nothing_is_logged_and_the_folder_stays_clean(tmp_path: Path) -> None:
-    shutil.copytree(CASES / "churn_mini", tmp_path / "src")
-    source = tmp_path / "src" / "churn_mini.ipynb"
-    out = tmp_path / "split"
-    convert_notebook(source, out)
-    env = {"MLFLOW_TRACKING_URI": ""}
-    order = _upstream_of(read_manifest(out), "training")
-    ran = execute_stages(out, order, source.parent, timeout=300, env=env)
-    assert "MLflow logging skipped (no MLFLOW_TRACKING_URI" in _stdout(ran["04_training.ipynb"])
-    assert not (source.parent / "mlflow.db").exists() and not (source.parent / "mlruns").exists()
+def test_without_tracking_uri_nothing_is_logged_and_the_folder_stays_clean(ran: Ran) -> None:
+    # The folder already holds the fixture run's artefacts (./mlruns): nothing may be added.
+    before = sorted(p.relative_to(ran.source.parent) for p in ran.source.parent.rglob("*"))
+    again = execute_notebook(ran.out / "04_training.ipynb", ran.source.parent, timeout=300,
+                             env={"MLFLOW_TRACKING_URI": ""})
+    assert "MLflow logging skipped (no MLFLOW_TRACKING_URI" in _stdout(again)
+    assert not (ran.source.parent / "mlflow.db").exists()
+    assert sorted(p.relative_to(ran.source.parent) for p in ran.source.parent.rglob("*")) == before

@@ -1,7 +1,7 @@
 """``nbsplit run``: a converted folder runs locally following job.json, in real kernels.
 
 A tiny tagged notebook (plain Python, no pandas) keeps the kernel tests quick; the samples run
-end to end in ``test_run_samples.py``.
+end to end in ``test_pipeline_samples.py``.
 """
 
 from __future__ import annotations
