@@ -85,6 +85,8 @@ def statuses(result: RunResult) -> dict[str, str]:
 def test_not_a_converted_folder(tmp_path: Path) -> None:
     with pytest.raises(NbsplitError, match="job.json not found"):
         run_folder(tmp_path, console=quiet())
+    with pytest.raises(NbsplitError, match="compare_runs must be 1 or 2"):
+        run_folder(tmp_path, compare=True, compare_runs=3, console=quiet())
 
 
 def test_job_json_is_the_definition_of_the_order(tiny: Path) -> None:
@@ -193,3 +195,46 @@ def test_databricks_format_split_runs(tiny: Path, tmp_path: Path) -> None:
     assert result.ok, result.messages
     assert (split / ".nbsplit" / "executed" / "04_training.ipynb").is_file()
     shutil.rmtree(split)
+
+
+# ------------------------------------------------------------------ compare's runs of the source
+
+def _run_of(outputs: list[str | None]) -> nbformat.NotebookNode:
+    cells = []
+    for i, text in enumerate(outputs):
+        cell = nbformat.v4.new_code_cell(f"print({i})", execution_count=i + 1)
+        if text is not None:
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        cells.append(cell)
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def test_stored_outputs_count_as_a_run_only_when_the_source_was_executed(tmp_path: Path) -> None:
+    from nbsplit.run import stored_run
+
+    executed = _run_of(["a\n", None])
+    nbformat.write(executed, tmp_path / "done.ipynb")
+    assert stored_run(tmp_path / "done.ipynb") is not None
+    executed.cells[1].execution_count = None  # a cell never run: not a complete stored run
+    nbformat.write(executed, tmp_path / "partial.ipynb")
+    assert stored_run(tmp_path / "partial.ipynb") is None
+    failed = _run_of(["a\n"])
+    failed.cells[0].outputs = [nbformat.v4.new_output("error", ename="E", evalue="x", traceback=[])]
+    nbformat.write(failed, tmp_path / "failed.ipynb")
+    assert stored_run(tmp_path / "failed.ipynb") is None
+    (tmp_path / "src.py").write_text("# Databricks notebook source\nprint(1)\n")
+    assert stored_run(tmp_path / "src.py") is None
+
+
+def test_a_cell_whose_stored_output_differs_from_the_fresh_run_is_not_compared(tmp_path: Path) -> None:
+    from nbsplit.run import TaskResult, compare_runs_with_split
+
+    stored, fresh = _run_of(["same\n", "12:00\n", "x\n"]), _run_of(["same\n", "12:05\n", "x\n"])
+    stage = _run_of(["same\n", "13:00\n", "y\n"])
+    nbformat.write(stage, tmp_path / "01_stage.ipynb")
+    manifest = {"cells": [{"index": i, "file": "01_stage.ipynb", "cell": i} for i in range(3)]}
+    results = {"s": TaskResult("s", "01_stage.ipynb", "succeeded", executed=tmp_path / "01_stage.ipynb")}
+    result = compare_runs_with_split(manifest, [stored, fresh], results)
+    assert result.nondeterministic == (1,)
+    assert result.compared == 2 and [m.index for m in result.mismatches] == [2]
+    assert result.mismatches[0].expected == "x" and result.mismatches[0].got == "y"
