@@ -143,6 +143,12 @@ def tag(notebook: Path, write: bool, overwrite: bool) -> int:
 @click.option("--job-name", default=None, help="Databricks job name (default: the notebook name).")
 @click.option("--spark-version", default=None, help="Databricks Runtime ML version of the job cluster.")
 @click.option("--node-type", default=None, help="Node type of the job cluster (cloud specific).")
+@click.option("--num-workers", type=click.IntRange(min=0), default=None,
+              help="Workers of the job cluster (0: single node).")
+@click.option("--catalog", default=None, help="Unity Catalog catalog for handoffs and the model.")
+@click.option("--schema", "uc_schema", default=None, help="Unity Catalog schema for handoffs and the model.")
+@click.option("--workspace-dir", default=None,
+              help="Absolute workspace folder job.json's notebook paths point at.")
 @click.option("--cluster-json", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="A new_cluster spec (JSON file) for the job cluster.")
 @click.option("--existing-cluster-id", default=None, help="Run the tasks on this existing cluster.")
@@ -150,8 +156,9 @@ def tag(notebook: Path, write: bool, overwrite: bool) -> int:
 @_edge
 def convert(notebook: Path, out: Path, fmt: str | None, force: bool, dry_run: bool,
             templates: Path | None, keep_outputs: bool, strict: bool, job_name: str | None,
-            spark_version: str | None, node_type: str | None, cluster_json: Path | None,
-            existing_cluster_id: str | None, serverless: bool) -> int:
+            spark_version: str | None, node_type: str | None, num_workers: int | None,
+            catalog: str | None, uc_schema: str | None, workspace_dir: str | None,
+            cluster_json: Path | None, existing_cluster_id: str | None, serverless: bool) -> int:
     """Split NOTEBOOK into stage notebooks in --out, with a Databricks job and a manifest."""
     from nbsplit.convert import convert_notebook
     from nbsplit.render.job import JobOptions
@@ -161,6 +168,8 @@ def convert(notebook: Path, out: Path, fmt: str | None, force: bool, dry_run: bo
     config = _config_for(notebook)
     job_kwargs = {k: v for k, v in {
         "name": job_name, "spark_version": spark_version, "node_type_id": node_type,
+        "num_workers": num_workers, "catalog": catalog, "schema": uc_schema,
+        "workspace_dir": workspace_dir,
         "cluster_json": cluster_json, "existing_cluster_id": existing_cluster_id,
         "serverless": serverless or None}.items() if v is not None}
     result = convert_notebook(

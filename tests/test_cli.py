@@ -216,3 +216,22 @@ def test_convert_dry_run_then_force(tmp_path: Path) -> None:
     first = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert nbsplit("convert", str(path), "--out", str(out), "--force").returncode == 0
     assert {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()} == first
+
+
+def test_convert_job_options_reach_job_json(tmp_path: Path) -> None:
+    path = small_pipeline(tmp_path)
+    out = tmp_path / "stages"
+    proc = nbsplit("convert", str(path), "--out", str(out), "--job-name", "Churn Daily", "--num-workers", "0",
+                   "--catalog", "ml", "--schema", "churn", "--workspace-dir", "/Workspace/Users/me/churn",
+                   "--spark-version", "18.0.x-cpu-ml-scala2.13")
+    assert proc.returncode == 0, proc.stderr
+    job = json.loads((out / "job.json").read_text())
+    params = {p["name"]: p["default"] for p in job["parameters"]}
+    assert params["catalog"] == "ml" and params["schema"] == "churn"
+    cluster = job["job_clusters"][0]["new_cluster"]
+    assert cluster["spark_version"] == "18.0.x-cpu-ml-scala2.13" and cluster.get("num_workers", 0) == 0
+    assert all(t["notebook_task"]["notebook_path"].startswith("/Workspace/Users/me/churn/")
+               for t in job["tasks"])
+    proc = nbsplit("convert", str(path), "--out", str(tmp_path / "x"), "--serverless",
+                   "--existing-cluster-id", "abc")
+    assert_one_line_error(proc, "--serverless")
