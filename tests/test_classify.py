@@ -1206,3 +1206,44 @@ def test_neg_strong_code_evidence_keeps_high_confidence() -> None:
     classes, _ = classify((PRELUDE, "df = pd.read_csv('sales.csv')", "df.describe()"))
     assert classes[1].confidence >= 0.8, classes[1]
     assert classes[2].confidence >= 0.8, classes[2]
+
+
+# --- feeds: frames cut only for a drift monitor are monitoring ----------------------------------
+_NANNYML = (
+    "import nannyml as nml\nimport pandas as pd",
+    "data = pd.read_csv('car_loan_default_data.csv')",
+    "reference = data.loc[data['partition'] == 'reference'].copy()\n"
+    "analysis = data.loc[data['partition'] == 'analysis'].copy()",
+    "reference.head()",
+    "analysis.head()",
+    "calc = nml.UnivariateDriftCalculator(column_names=['income'], timestamp_column_name='timestamp')",
+    "calc.fit(reference)\nresults = calc.calculate(analysis)\nresults.to_df()",
+)
+
+
+def test_frames_cut_for_drift_monitor_are_monitoring() -> None:
+    # Before: the split into reference/analysis followed the load as data-prep and the peeks at
+    # them were eda. After: they exist only for the monitor, so they go to the monitoring notebook.
+    classes, _ = classify(_NANNYML)
+    assert [c.stage for c in classes[1:]] == [D, M, M, M, M, M]
+    assert "for monitoring cells" in classes[2].reasons[0]
+    assert "built by monitoring" in classes[3].reasons[0]
+
+
+def test_frames_read_from_storage_for_monitor_stay_data_prep() -> None:
+    # Reading the reference rows from storage is still data loading, even if only the monitor uses them.
+    cells = list(_NANNYML)
+    cells[2] = "reference = pd.read_parquet('reference.parquet')\nanalysis = pd.read_parquet('analysis.parquet')"
+    classes, _ = classify(tuple(cells))
+    assert classes[2].stage is D
+
+
+def test_data_prep_feeding_training_is_not_moved() -> None:
+    # Only monitoring pulls a data-prep cell: a cleaned frame that only training reads stays data-prep.
+    classes, _ = classify((
+        PRELUDE,
+        "df = pd.read_csv('loans.csv')",
+        "clean = df.dropna().copy()",
+        "model = RandomForestClassifier()\nmodel.fit(clean[['a', 'b']], clean['y'])",
+    ))
+    assert classes[2].stage is D

@@ -10,6 +10,11 @@ must run it with the cleaning, in the data-prep notebook, or the cleaning cell h
 
 Example: ``target_cols = train.columns.difference(test.columns)`` then ``y = train[target_cols]``
 -> featurization, "computes `target_cols` for featurization cells".
+
+A data-prep cell is moved only towards monitoring: cutting the loaded rows into the frames a
+drift monitor compares (``reference = data[data.partition == "reference"]``, ``analysis = ...``)
+prepares nothing for the model; it is part of the monitoring notebook, and the peeks at those
+frames (``reference.head()``) then follow it there (``shows``). Reading from storage stays data-prep.
 """
 
 from __future__ import annotations
@@ -28,10 +33,14 @@ def apply(ctx: Context, facts: Sequence[CellFacts | None], result: MutableMappin
     for i in reversed(code_cells):
         f = facts[i]
         current = result.get(i)
-        if f is None or current is None or i in forced or current.stage is not Stage.EDA or f.display_only:
+        if f is None or current is None or i in forced or f.display_only:
+            continue
+        if current.stage not in (Stage.EDA, Stage.DATA_PREP):
             continue
         made = f.defines - {fn.name for fn in f.functions} - {alias for alias, _ in f.imports}
         if not made or f.functions or f.mutates - made:
+            continue
+        if current.stage is Stage.DATA_PREP and any(ctx.kind_of(n, i) == "file" for n in made):
             continue
         stages: set[Stage] = set()
         for name in made:
@@ -44,6 +53,8 @@ def apply(ctx: Context, facts: Sequence[CellFacts | None], result: MutableMappin
             continue
         stage = stages.pop()
         if not stage.is_pipeline or stage is Stage.EDA:
+            continue
+        if current.stage is Stage.DATA_PREP and stage is not Stage.MONITORING:
             continue
         name = sorted(made)[0]
         result[i] = Classification(i, stage, CONFIDENCE, "heuristic", (f"computes `{name}` for {stage.value} cells",))
