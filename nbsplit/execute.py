@@ -18,6 +18,7 @@ from typing import Any
 import nbformat
 
 from nbsplit.errors import EXIT_PROBLEMS, NbsplitError
+from nbsplit.render.manifest import MANIFEST_NAME
 
 __all__ = ["StageExecutionError", "execute_notebook", "execute_stages", "inject_parameters", "load_notebook"]
 
@@ -112,7 +113,7 @@ def execute_stages(out_dir: Path | str, order: Sequence[str], cwd: Path | str | 
     (stage slugs or file names). ``cwd`` defaults to the source notebook's folder (from the
     manifest). Returns ``{file name: executed notebook}``; stops at the first failure."""
     out_dir = Path(out_dir)
-    manifest = json.loads((out_dir / "nbsplit-manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((out_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
     files = {s["name"]: s["file"] for s in manifest["stages"]}
     if cwd is None:
         cwd = (out_dir / manifest["source"]["path"]).resolve().parent

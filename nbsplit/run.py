@@ -32,11 +32,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from nbsplit.errors import EXIT_OK, EXIT_PROBLEMS, NbsplitError
+from nbsplit.render.manifest import MANIFEST_NAME
 
 __all__ = ["RunResult", "TaskResult", "CompareResult", "Task", "run_folder", "load_tasks", "local_parameters"]
 
 STATE_DIR = ".nbsplit"
-MANIFEST = "nbsplit-manifest.json"
 Status = Literal["succeeded", "failed", "skipped", "reused"]
 
 
@@ -208,7 +208,7 @@ def local_parameters(folder: Path, job: Mapping[str, Any], manifest: Mapping[str
 def _source_path(folder: Path, manifest: Mapping[str, Any]) -> Path:
     rel = (manifest.get("source") or {}).get("path")
     if not rel:
-        raise NbsplitError("the manifest does not name the source notebook", folder / MANIFEST)
+        raise NbsplitError("the manifest does not name the source notebook", folder / MANIFEST_NAME)
     return (folder / rel).resolve()
 
 
@@ -617,7 +617,7 @@ def run_folder(folder: Path | str, *, only: str | None = None, from_stage: str |
     console = console or Console()
     started = time.perf_counter()
     job = _read_json(folder / "job.json", "job.json")
-    manifest = _read_json(folder / MANIFEST, MANIFEST)
+    manifest = _read_json(folder / MANIFEST_NAME, MANIFEST_NAME)
     tasks = load_tasks(folder, job, manifest)
     source = _source_path(folder, manifest)
     cwd = source.parent
