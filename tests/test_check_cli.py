@@ -9,20 +9,11 @@ from pathlib import Path
 import nbformat
 import pytest
 from click.testing import CliRunner
-from nbformat import v4
 
 from nbsplit.cli import cli
+from tests.nbfactory import write_tagged_nb as write_nb
 
 
-def write_nb(path: Path, cells: list[tuple[str, list[str]]]) -> Path:
-    nb = v4.new_notebook()
-    for source, tags in cells:
-        cell = v4.new_code_cell(source)
-        if tags:
-            cell.metadata["tags"] = tags
-        nb.cells.append(cell)
-    nbformat.write(nb, path)
-    return path
 
 
 @pytest.fixture

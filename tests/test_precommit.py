@@ -18,9 +18,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbformat import v4
+
+from tests.nbfactory import write_tagged_nb as write_nb
 
 ROOT = Path(__file__).resolve().parent.parent
 PRE_COMMIT = [sys.executable, "-m", "pre_commit"]
@@ -45,15 +45,6 @@ def test_hooks_install_only_the_light_core() -> None:
     assert hooks["nbsplit-tag"]["entry"] == "nbsplit check --fix"
 
 
-def write_nb(path: Path, cells: list[tuple[str, list[str]]]) -> Path:
-    nb = v4.new_notebook()
-    for source, tags in cells:
-        cell = v4.new_code_cell(source)
-        if tags:
-            cell.metadata["tags"] = tags
-        nb.cells.append(cell)
-    nbformat.write(nb, path)
-    return path
 
 
 def git(repo: Path, *args: str) -> None:
