@@ -33,9 +33,13 @@ Decisions beyond the first design, and why:
   for its effect (``mlflow.set_tracking_uri``, ``warnings.filterwarnings``, ``spark.conf.set``):
   every stage process needs that state. Display-only and unused setup cells go to the first stage
   only, so no cell silently vanishes.
-- Backward reads (a cell reading what only a later stage wrote before it) move the cell forward
-  in one source-order pass (a cell's final stage depends only on earlier cells), so handoffs
-  always go forward in pipeline order and no cycle can remain.
+- Backward reads (a cell reading what only a later stage wrote before it) are resolved over the
+  read graph (``resolve_stages``): the producer moves back to the reader's stage when that changes
+  fewer (confidence-weighted) cells than moving the reader and everything that then follows it
+  forward; otherwise the reader moves forward, until stable. ``eda`` is a side branch: it may read
+  a snapshot of any stage's value and feeds none (an eda cell whose value the main line uses
+  moves to that use), so handoffs on the main line go forward in pipeline order, eda's come from
+  any stage, and no cycle can remain.
 - A value built from a notebook class (``Selector()``) or holding a notebook function passed to a
   constructor (``FunctionTransformer(add_ratio)``) needs that definition where it is unpickled:
   reading the value also reads those definitions (copied as helpers).
@@ -70,6 +74,8 @@ from nbsplit.model import (
     Notebook,
     Stage,
 )
+
+_PULL_BACK_LIMIT = 60  # violating cells beyond which only forward moves are tried (cost)
 
 RNG_STATE = "__rng_state__"
 """Pseudo-name for the hidden global random state of ``numpy.random`` and ``random``. A handoff
@@ -500,6 +506,7 @@ class Engine:
         self.reads: dict[int, list[Read]] = {}
         self.data_writers: set[int] = set()  # cells that made a new data version
         self.star_cells: list[int] = []  # `from m import *`: every stage imports it
+        self._dry = False
 
     # -- helpers
     def statements(self, index: int) -> tuple[TopStatement, ...] | None:
@@ -512,6 +519,118 @@ class Engine:
 
     def _kept(self) -> list[int]:
         return [i for i in sorted(self.info) if self.stage[i] is not Stage.SKIP]
+
+    # -- pass 0: final stages (moves), over the source-order read graph
+    def resolve_stages(self) -> None:
+        """Move cells until every data read is allowed: a cell reads its own stage or an earlier
+        pipeline stage; ``setup`` reads only ``setup``; ``eda`` reads anything and feeds nothing.
+
+        Which version a cell reads does not depend on stages, so the read graph comes from one dry
+        walk and the moves are a fixpoint over it: a reader moves on to a later producer's stage,
+        and an eda cell whose value a non-eda cell uses moves to that use (it is not looking). Each
+        cell leaves eda at most once and otherwise only moves to later stages, so it terminates.
+        """
+        self._reported: set[int] = set()
+        kept: list[Diagnostic] = []
+        first = True
+        while True:
+            # The global random state a main-line cell reads skips eda draws, so which version
+            # it reads depends on stages: walk again until the moves settle.
+            self._dry = True
+            self.walk()
+            self._dry = False
+            graph = self.reads
+            self.reads, self.data_writers, self.star_cells, self.diags = {}, set(), [], []
+            if first and not self.strict:
+                self._pull_back(graph)
+            moved_any = False
+            changed = True
+            while changed:
+                changed = False
+                for c in sorted(graph):
+                    changed |= self._maybe_move(c, graph[c])
+                moved_any |= changed
+                if self.strict:
+                    break
+            kept.extend(self.diags)
+            self.diags = []
+            if (not moved_any and not first) or self.strict:
+                break
+            first = False
+        self.diags = kept
+
+    def _pull_back(self, graph: dict[int, list[Read]]) -> None:
+        """Where a cell reads what a later stage computed, either the reader (and everything
+        that then follows it) moves on, or the producer moves back to the reader's stage. Take
+        the cheaper, counting each changed cell by the classifier's confidence in it: a split
+        cell classified as training before a scaler fitted on X_train moves back to featurization
+        rather than dragging the scaler, the selection and every peek into training."""
+        violating = [c for c in sorted(graph) if self._forward_culprits(c, graph[c], self.stage)]
+        if not violating or len(violating) > _PULL_BACK_LIMIT:
+            return
+        pulled: set[int] = set()
+        for c in violating:
+            own = self.stage[c]
+            writers = sorted(self._forward_culprits(c, graph[c], self.stage))
+            if not writers or any(not self._can_pull(w, own, graph, pulled) for w in writers):
+                continue
+            trial = list(self.stage)
+            trial[c] = max((self.stage[w] for w in writers), key=lambda st: st.order)
+            moved = self._settle(graph, trial)
+            forward = sum(self.classes[i].confidence for i in range(len(trial)) if trial[i] is not self.stage[i])
+            back = sum(self.classes[w].confidence for w in writers)
+            if back >= forward:
+                continue
+            for w in writers:
+                target = own
+                reads = ", ".join(f"`{r.name}`" for r in graph[c] if r.writer == w)
+                what = (f"cell {w} ({self.stage[w]}) computes {reads}, which cell {c} ({own}) "
+                        f"reads: moving it back costs less than moving {moved} cells forward")
+                self._move(w, target, what, f"moved back to {target}: {target} cell {c} reads what it computes")
+                pulled.add(w)
+
+    def _forward_culprits(self, c: int, reads: list[Read], stages: Sequence[Stage]) -> set[int]:
+        own = stages[c]
+        if own is Stage.EDA or not own.is_pipeline:
+            return set()
+        return {r.writer for r in reads if r.kind == "data" and r.writer is not None
+                and stages[r.writer].is_pipeline and stages[r.writer] is not Stage.EDA
+                and stages[r.writer].order > own.order}
+
+    def _can_pull(self, w: int, own: Stage, graph: dict[int, list[Read]], pulled: set[int]) -> bool:
+        """The producer may move back when it is unmarked and could read everything at ``own``."""
+        if w in pulled or self.classes[w].origin in ("tag", "directive", "rule") or self.stage[w] is Stage.EDA:
+            return False
+        for r in graph.get(w, ()):
+            if r.kind != "data" or r.writer is None:
+                continue
+            ws = self.stage[r.writer]
+            if ws is Stage.EDA or (ws.is_pipeline and ws.order > own.order):
+                return False
+        return True
+
+    def _settle(self, graph: dict[int, list[Read]], stages: list[Stage]) -> int:
+        """Forward moves on ``stages`` until stable (the fixpoint of ``_maybe_move``, without
+        diagnostics); returns how many cells changed."""
+        before = list(stages)
+        changed = True
+        while changed:
+            changed = False
+            for c in sorted(graph):
+                own = stages[c]
+                culprits = self._forward_culprits(c, graph[c], stages)
+                if culprits:
+                    stages[c] = max((stages[w] for w in culprits), key=lambda st: st.order)
+                    changed = True
+                    continue
+                if own is Stage.EDA or not own.is_pipeline:
+                    continue
+                for r in graph[c]:
+                    if (r.kind == "data" and r.writer is not None and r.name != RNG_STATE
+                            and stages[r.writer] is Stage.EDA):
+                        stages[r.writer] = own
+                        changed = True
+        return sum(a is not b for a, b in zip(before, stages))
 
     # -- pass 1: versions, moves, use-before-define
     def walk(self) -> None:
@@ -530,6 +649,7 @@ class Engine:
 
         binding: dict[str, tuple[BindKind, int]] = {}
         last: dict[str, int] = {}
+        rng_main: int | None = None  # last non-eda cell that seeded or drew
         value_defs: dict[tuple[str, int], frozenset[str]] = {}  # (name, version) -> defs it holds
         for c in kept:
             inf = self.info[c]
@@ -567,6 +687,16 @@ class Engine:
                     continue
                 kind, bcell = b
                 w = last.get(n, bcell) if kind == "data" else bcell
+                if (n == RNG_STATE and w is not None and self.stage[w] is Stage.EDA
+                        and self.stage[c] is not Stage.EDA):
+                    # eda feeds no stage, not even through the global random state
+                    self.warn(c, f"cell {c} draws from the global random state after eda cell "
+                                 f"{w} drew from it: the split cannot reproduce those numbers "
+                                 "exactly; pass random_state/seed to the call or seed again")
+                    w = rng_main
+                    if w is None:
+                        reads.append(Read(n, None, None))
+                        continue
                 reads.append(Read(n, w, kind))
                 sk = skip_writers.get(n)
                 if sk:
@@ -575,7 +705,6 @@ class Engine:
                         self.warn(c, f"cell {c} reads `{n}`, which skipped cell {sk[lo]} changes "
                                      "before it: the stages run without that change")
             self.reads[c] = reads
-            self._maybe_move(c, reads)
             carried = self._carried(inf, reads)
             for r in reads:
                 if r.kind == "data" and r.writer is not None:
@@ -598,6 +727,8 @@ class Engine:
             if rng or inf.rng:
                 binding[RNG_STATE] = ("data", c)
                 last[RNG_STATE] = c
+                if self.stage[c] is not Stage.EDA:
+                    rng_main = c
             if star_before is None and (
                     any(a == "*" or q.endswith("*") for a, q in inf.facts.imports)
                     or _STAR_IMPORT.search(inf.cell.source)
@@ -674,40 +805,61 @@ class Engine:
             return
         self.warn(c, f"cell {c} reads `{n}`, which is never defined in the notebook")
 
-    def _maybe_move(self, c: int, reads: list[Read]) -> None:
+    def _maybe_move(self, c: int, reads: list[Read]) -> bool:
         own = self.stage[c]
-        if not (own.is_pipeline or own is Stage.SETUP):
-            return
-        culprits = []
+        if own is Stage.EDA or not (own.is_pipeline or own is Stage.SETUP):
+            return False  # eda is a side branch: it loads a snapshot of what it looks at
+        moved = False
+        culprits, feeders = [], []
         for r in reads:
             if r.kind != "data" or r.writer is None:
                 continue
             ws = self.stage[r.writer]
-            if not ws.is_pipeline:
-                continue
-            if own is Stage.SETUP or ws.order > own.order:
+            if ws is Stage.EDA:
+                if own is Stage.SETUP:
+                    culprits.append((ws.order, r.name, r.writer, ws))
+                elif r.name != RNG_STATE:
+                    feeders.append((r.writer, r.name))
+            elif ws.is_pipeline and (own is Stage.SETUP or ws.order > own.order):
                 culprits.append((ws.order, r.name, r.writer, ws))
-        if not culprits:
-            return
-        _, name, writer, target = max(culprits, key=lambda t: (t[0], -t[2]))
-        names = ", ".join(f"`{n}`" for n in sorted({t[1] for t in culprits}))
-        tagged = self.classes[c].origin in ("tag", "directive")
-        if own is Stage.SETUP:
-            what = (f"setup cell {c} reads {names}, computed by cell {writer} ({target}): "
-                    f"it is not shared setup but part of {target}")
-        else:
-            what = (f"cell {c} ({own}{', tagged' if tagged else ''}) reads {names} from cell "
-                    f"{writer} ({target}), a later stage")
+        if culprits:
+            eda = [t for t in culprits if t[3] is Stage.EDA]
+            # a setup cell reading what eda computed looks with it; otherwise the latest producer
+            _, name, writer, target = eda[0] if eda else max(culprits, key=lambda t: (t[0], -t[2]))
+            names = ", ".join(f"`{n}`" for n in sorted({t[1] for t in culprits}))
+            tagged = self.classes[c].origin in ("tag", "directive")
+            if own is Stage.SETUP:
+                what = (f"setup cell {c} reads {names}, computed by cell {writer} ({target}): "
+                        f"it is not shared setup but part of {target}")
+            else:
+                what = (f"cell {c} ({own}{', tagged' if tagged else ''}) reads {names} from cell "
+                        f"{writer} ({target}), a later stage")
+            reason = f"moved to {target}: reads `{name}`, which {target} defines in cell {writer}"
+            moved |= self._move(c, target, what, reason)
+        for w, name in feeders:
+            own = self.stage[c]
+            if self.stage[w] is not Stage.EDA or own is Stage.EDA:
+                continue
+            tagged = self.classes[w].origin in ("tag", "directive")
+            what = (f"cell {w} (eda{', tagged' if tagged else ''}) computes `{name}`, which cell {c} "
+                    f"({own}) uses: eda feeds no stage")
+            reason = f"moved to {own}: computes `{name}`, which {own} cell {c} uses"
+            moved |= self._move(w, own, what, reason)
+        return moved
+
+    def _move(self, c: int, target: Stage, what: str, reason: str) -> bool:
         if self.strict:
-            self.warn(c, f"{what}; tag it nbsplit:{target} or move the cell", "error")
-            return
+            if c not in self._reported:
+                self._reported.add(c)
+                self.warn(c, f"{what}; tag it nbsplit:{target} or move the cell", "error")
+            return False
         self.warn(c, f"{what}: moved to {target}; tag it nbsplit:{target} or move the cell to "
                      "silence this")
         old = self.classes[c]
-        reason = f"moved to {target}: reads `{name}`, which {target} defines in cell {writer}"
         self.classes[c] = replace(old, stage=target, origin="dataflow",
                                   reasons=tuple(old.reasons) + (reason,))
         self.stage[c] = target
+        return True
 
     # -- pass 2: stages, setup copies, imports, helpers, handoffs
     def place(self) -> Flow:
@@ -947,5 +1099,6 @@ def with_temp_views(nb: Notebook, facts: Sequence[CellFacts | None]) -> list[Cel
 def run(nb: Notebook, facts: Sequence[CellFacts | None],
         classifications: Sequence[Classification], *, strict: bool = False) -> Flow:
     engine = Engine(nb, with_temp_views(nb, facts), classifications, strict)
+    engine.resolve_stages()
     engine.walk()
     return engine.place()

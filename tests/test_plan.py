@@ -144,7 +144,7 @@ def test_backward_dependency_moves_the_cell_to_the_producer() -> None:
         ("setup", "import matplotlib.pyplot as plt\nfrom sklearn.ensemble import RandomForestClassifier"),
         ("data-prep", "X, y = load()"),
         ("training", "model = RandomForestClassifier().fit(X, y)"),
-        ("eda", "plt.bar(range(3), model.feature_importances_)"),
+        ("featurization", "keep = model.feature_importances_ > 0.1"),
         ("eda", "plt.hist(X[:, 0])"),
     )
     plan = plan_of(*cells)
@@ -154,17 +154,52 @@ def test_backward_dependency_moves_the_cell_to_the_producer() -> None:
     assert plan.stage_of(4) is S.EDA
     (warning,) = [d for d in plan.diagnostics if d.cell == 3]
     assert warning.severity == "warning"
-    assert "cell 3 (eda) reads `model` from cell 2 (training), a later stage: moved to training" \
-        in warning.message
+    assert "cell 3 (featurization) reads `model` from cell 2 (training), a later stage: moved to " \
+        "training" in warning.message
     assert stage(plan, S.TRAINING).cells == (2, 3)
     assert stage(plan, S.EDA).depends_on == (S.DATA_PREP,)
-    assert all(h.producer.order < h.consumer.order for sp in plan.stages for h in sp.handoffs_in)
 
     strict = plan_of(*cells, strict=True)
-    assert strict.stage_of(3) is S.EDA
+    assert strict.stage_of(3) is S.FEATURIZATION
     (err,) = [d for d in strict.diagnostics if d.cell == 3]
     assert err.severity == "error" and strict.has_errors
     assert "tag it nbsplit:training" in err.message
+
+
+def test_eda_looks_at_any_stage_and_runs_beside_the_main_line() -> None:
+    plan = plan_of(
+        ("setup", "import matplotlib.pyplot as plt"),
+        ("data-prep", "df = load()"),
+        ("featurization", "X = encode(df)"),
+        ("eda", "print(X.head())"),
+        ("training", "model = fit(X)"),
+        ("eda", "plt.bar(range(3), model.feature_importances_)"),
+        ("featurization", "X = X * 2"),
+        ("training", "model2 = fit(X)"),
+    )
+    assert [plan.stage_of(i) for i in range(1, 8)] == [
+        S.DATA_PREP, S.FEATURIZATION, S.EDA, S.TRAINING, S.EDA, S.FEATURIZATION, S.TRAINING]
+    eda = stage(plan, S.EDA)
+    assert eda.depends_on == (S.FEATURIZATION, S.TRAINING)
+    # the snapshot of X the eda cell saw: the version of cell 2, not cell 6's
+    (x,) = [h for h in eda.handoffs_in if h.name == "X"]
+    assert x.version == 2
+    assert all(S.EDA not in sp.depends_on for sp in plan.stages)
+    assert not [d for d in plan.diagnostics if "moved" in d.message]
+
+
+def test_eda_that_feeds_the_main_line_moves_to_its_use() -> None:
+    plan = plan_of(
+        ("data-prep", "df = load()"),
+        ("eda", "corr = df.corr()"),
+        ("eda", "top = corr.index[:5]"),
+        ("eda", "print(df.shape)"),
+        ("featurization", "X = df[top]"),
+    )
+    assert [plan.stage_of(i) for i in range(5)] == [
+        S.DATA_PREP, S.FEATURIZATION, S.FEATURIZATION, S.EDA, S.FEATURIZATION]
+    assert "eda feeds no stage" in " ".join(d.message for d in plan.diagnostics if d.cell == 2)
+    assert plan.classifications[1].origin == "dataflow"
 
 
 def test_moves_cascade_until_stable() -> None:
@@ -176,6 +211,8 @@ def test_moves_cascade_until_stable() -> None:
         ("eda", "print(df.shape)"),
         ("featurization", "Z = top * 2"),
     )
+    # featurization reads what eda computed from the model: the eda cells join featurization,
+    # which then reads the model training makes, so it moves on to training with them
     assert [plan.stage_of(i) for i in range(6)] == [
         S.DATA_PREP, S.TRAINING, S.TRAINING, S.TRAINING, S.EDA, S.TRAINING]
     assert [sp.stage for sp in plan.stages] == [S.DATA_PREP, S.EDA, S.TRAINING]

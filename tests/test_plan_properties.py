@@ -252,10 +252,22 @@ def def_of_text(program: Program, text: str) -> tuple[str, Any]:
     raise AssertionError(f"helper text not from any cell: {text!r}")
 
 
+def dag_order(plan: SplitPlan) -> list:
+    """Stages in an order where every producer runs before its consumers (eda runs beside the
+    main line, after whatever it looks at)."""
+    done: list = []
+    pending = list(plan.stages)
+    while pending:
+        ready = next(sp for sp in pending if all(d in {x.stage for x in done} for d in sp.depends_on))
+        done.append(ready)
+        pending.remove(ready)
+    return done
+
+
 def run_split(program: Program, plan: SplitPlan) -> dict[int, list[list[tuple[str, Any]]]]:
     store: dict[str, Any] = {}
     seen: dict[int, list[list[tuple[str, Any]]]] = {}
-    for sp in plan.stages:  # pipeline order; every handoff goes forward
+    for sp in dag_order(plan):
         env = Env(program)
         for text in sp.imports:
             name = IMPORT_TEXT[text]
@@ -279,7 +291,8 @@ def run_split(program: Program, plan: SplitPlan) -> dict[int, list[list[tuple[st
 
 # --------------------------------------------------------------------------- properties
 
-CONFLICTS = ("rebinds it first", "needs two")  # documented limits of hoisted helpers/imports
+CONFLICTS = ("rebinds it first", "needs two",  # documented limits of hoisted helpers/imports
+             "cannot reproduce those numbers")  # eda drew from the global RNG the main line uses
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -293,11 +306,14 @@ def test_split_reproduces_the_monolith(program: Program) -> None:
     assert json.dumps(plan_to_json(plan)) == json.dumps(plan_to_json(again))
 
     final = [c.stage for c in plan.classifications]
-    # moves only go to later pipeline stages (or setup -> a pipeline stage)
-    for before, after in zip(classes, final):
-        if before.stage != after:
+    # moves go to later pipeline stages (or setup -> a pipeline stage), except a producer pulled
+    # back to the stage of a cell that reads it, which says so
+    for before, after, now in zip(classes, final, plan.classifications):
+        if before.stage != after and any(r.startswith("moved back to") for r in now.reasons):
+            assert after.is_pipeline and now.origin == "dataflow"
+        elif before.stage != after:
             assert after.is_pipeline
-            assert before.stage is Stage.SETUP or after.order > before.stage.order \
+            assert before.stage in (Stage.SETUP, Stage.EDA) or after.order > before.stage.order \
                 or before.stage.is_pipeline and not any(
                     sp.stage is before.stage for sp in plan.stages)
 
@@ -322,7 +338,12 @@ def test_split_reproduces_the_monolith(program: Program) -> None:
         assert set(sp.saves) == {h.name for h in sp.handoffs_out}
         assert list(sp.depends_on) == sorted({h.producer for h in sp.handoffs_in},
                                              key=lambda s: s.order)
-        assert all(h.producer.order < sp.stage.order for h in sp.handoffs_in)
+        # eda looks at any stage and feeds none; the main line only reads earlier stages
+        if sp.stage is Stage.EDA:
+            assert all(h.producer is not Stage.EDA for h in sp.handoffs_in)
+        else:
+            assert all(h.producer is not Stage.EDA and h.producer.order < sp.stage.order
+                       for h in sp.handoffs_in)
         assert all(h.before_cell in sp.cells for h in sp.handoffs_in)
         assert len({h.key for h in sp.handoffs_out}) == len(sp.handoffs_out)
         assert list(sp.cells) == sorted(sp.cells)
@@ -352,11 +373,8 @@ def test_strict_never_moves_and_reports_each_backward_read(program: Program) -> 
     moved = [c.index for c, o in zip(lenient.classifications, classes)
              if c.stage != o.stage and "has no code cells" not in c.reasons[-1]]
     errors = sorted({d.cell for d in strict.diagnostics if d.severity == "error"})
-    # the first cell moved in lenient mode is reported in strict mode (later ones may differ:
-    # in strict mode the earlier cell stayed where it was)
-    if moved:
-        assert moved[0] == errors[0]
-    else:
-        assert errors == []
+    # strict reports iff lenient moves (lenient may move other cells than the reported ones: a
+    # producer pulled back, a move cascading to the cells it reads from or feeds)
+    assert bool(errors) == bool(moved)
     assert all(c.stage == o.stage or "has no code cells" in c.reasons[-1]
                for c, o in zip(strict.classifications, classes))
