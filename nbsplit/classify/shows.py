@@ -1,19 +1,19 @@
-"""Rule (after decoding): a cell that only shows something belongs to the stage that built it,
-when that stage comes later in the pipeline than the one the cell would get.
+"""Rule (after decoding): a cell that only shows a model's results belongs with those results.
 
 What: for a code cell without an explicit mark that only displays values (``CellFacts
-.display_only``) or only draws plots / prints of names it reads (``fig, ax = plt.subplots();
-ax.hist(df["x"])``, whose own names no later cell reads), find, for every data name it shows,
-the cell that last wrote it. If the latest pipeline stage among those producers comes after the
-cell's own stage (an ``X.head()`` right after building ``X`` decoded as eda), the cell takes the
-producer's stage, reason "shows `X`, built by featurization (cell 19)".
+.display_only``) or only draws plots / prints of names it reads, find, for every data name it
+shows, the cell that last wrote it. When the latest producer is an evaluation or monitoring cell
+(metrics, a drift report, an estimated-performance frame) and comes later in the pipeline than
+the cell's own stage, the cell takes that stage, reason "shows `scores`, built by evaluation
+(cell 19)".
 
-Why: the split runs stages in order, each in a fresh process: an eda notebook runs before
-featurization, so it cannot show ``X``. Showing ``X_train.shape`` after the split is part of
-training, not exploration (the project's decision, see DESIGN "What belongs where").
+Why: DESIGN: "a cell that only shows data is eda" -- eda is a side branch that may look at any
+stage, so ``X.head()`` after featurization stays eda. But a plot of test metrics is evaluation
+and a plot of a drift result is monitoring (LABELING.md: "a cell that only prints or plots a
+model's test metrics is evaluation"): those show a model's results, not data.
 
-Example: ``X = df.drop(columns="y")`` (featurization) then ``X.head()`` -> featurization;
-``df.head()`` after ``df = pd.read_csv(...)`` stays eda (data-prep comes before eda).
+Example: ``X = df.drop(columns="y")`` (featurization) then ``X.head()`` -> eda;
+``drift = calc.calculate(new)`` (monitoring) then ``drift.plot().show()`` -> monitoring.
 """
 
 from __future__ import annotations
@@ -38,11 +38,13 @@ _VIEW_METHODS = frozenset({
 _PLOT_MODULES = ("matplotlib", "seaborn", "plotly", "IPython.display", "altair")
 _NOT_DATA = frozenset(dir(builtins)) | {"spark", "dbutils", "display", "sc", "sqlContext"}
 _SHOWS_CONFIDENCE_CAP = 0.9
+# Stages whose products are a model's results rather than data.
+_RESULT_STAGES = frozenset({Stage.EVALUATION, Stage.MONITORING})
 
 
 def apply(ctx: Context, facts: Sequence[CellFacts | None], result: MutableMapping[int, Classification],
           forced: Mapping[int, Stage], code_cells: Sequence[int]) -> dict[int, Stage]:
-    """Reassign display-only cells that show a later stage's product; returns the changes."""
+    """Reassign display-only cells that show a later stage's results; returns the changes."""
     writers: dict[str, list[int]] = {}
     for i in code_cells:
         f = facts[i]
@@ -81,7 +83,7 @@ def apply(ctx: Context, facts: Sequence[CellFacts | None], result: MutableMappin
                 earliest = made.stage
             if best is None or made.stage.order > best[0].order:
                 best = (made.stage, producer, name)
-        if best is None or best[0].order <= current.stage.order:
+        if best is None or best[0].order <= current.stage.order or best[0] not in _RESULT_STAGES:
             continue
         if rearranges and (unproduced or earliest is None or earliest.order <= current.stage.order):
             continue
