@@ -1,0 +1,279 @@
+"""The labelled corpus: public notebooks named by repository, commit and path, and our labels.
+
+The public code itself is never committed. ``manifest.jsonl`` names each notebook (one JSON
+object a line); ``labels/<id>.json`` holds our labels (format in ``README.md``); the notebooks are
+materialised from repository snapshots (bare git folders, ``$NBSPLIT_MIRROR`` or
+``/work/.mirror``) into the ignored ``notebooks/`` folder.
+
+Commands::
+
+    python benchmarks/corpus/corpus.py add --id ID --repo OWNER/NAME --path P [--commit C] --kinds k1,k2
+        claim a notebook: checks the repository is not over-used, materialises it, writes a label
+        skeleton and prints the cells to read
+    python benchmarks/corpus/corpus.py show ID         print the cells again
+    python benchmarks/corpus/corpus.py check [ID...]   validate label files against the notebooks
+    python benchmarks/corpus/corpus.py materialize     bring every notebook into notebooks/
+    python benchmarks/corpus/corpus.py stats           counts by stage, kind and repository
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from nbsplit.read import read_notebook  # noqa: E402
+
+MANIFEST = HERE / "manifest.jsonl"
+LABELS = HERE / "labels"
+NOTEBOOKS = HERE / "notebooks"
+MAX_PER_REPO = 2
+
+# LABELING.md spells data_prep; nbsplit's slugs are data-prep. Both are accepted.
+STAGES = ("data-prep", "eda", "featurization", "training", "evaluation", "prediction", "monitoring",
+          "setup", "skip")
+KINDS = ("kaggle", "tutorial", "business", "pyspark", "databricks", "mlflow", "monitoring", "batch-scoring",
+         "non-english", "no-markdown", "deep-learning", "time-series", "nlp")
+
+
+def norm_stage(value: str | None) -> str | None:
+    if value is None:
+        return None
+    slug = value.strip().lower().replace("_", "-")
+    return slug
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    repo: str
+    commit: str
+    path: str
+    kinds: tuple[str, ...]
+
+    @property
+    def suffix(self) -> str:
+        ext = Path(self.path).suffix.lower()
+        return ext if ext in (".ipynb", ".py") else ".ipynb"
+
+    @property
+    def local(self) -> Path:
+        return NOTEBOOKS / f"{self.id}{self.suffix}"
+
+
+def load_manifest() -> list[Entry]:
+    if not MANIFEST.exists():
+        return []
+    out = []
+    for line in MANIFEST.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            d = json.loads(line)
+            out.append(Entry(d["id"], d["repo"], d["commit"], d["path"], tuple(d.get("kinds", ()))))
+    return out
+
+
+def mirror_dir(repo: str) -> Path:
+    base = Path(os.environ.get("NBSPLIT_MIRROR", "/work/.mirror"))
+    folder = base / repo.replace("/", "+") / "repo"
+    # snapshots come bare (repo/HEAD) or as a clone without a work tree (repo/.git)
+    return folder / ".git" if (folder / ".git").is_dir() else folder
+
+
+def git_show(repo: str, commit: str, path: str) -> bytes:
+    gd = mirror_dir(repo)
+    if not gd.exists():
+        raise SystemExit(f"{repo}: no snapshot at {gd} (fetch github:{repo} first)")
+    res = subprocess.run(["git", "--git-dir", str(gd), "show", f"{commit}:{path}"], capture_output=True)
+    if res.returncode != 0:
+        raise SystemExit(f"{repo}@{commit}:{path}: {res.stderr.decode(errors='replace').strip()}")
+    return res.stdout
+
+
+def resolve_commit(repo: str, commit: str | None) -> str:
+    gd = mirror_dir(repo)
+    rev = commit or "HEAD"
+    res = subprocess.run(["git", "--git-dir", str(gd), "rev-parse", f"{rev}^{{commit}}"], capture_output=True, text=True)
+    if res.returncode != 0:
+        raise SystemExit(f"{repo}: commit {rev} not in the snapshot: {res.stderr.strip()}")
+    return res.stdout.strip()
+
+
+def materialize(entry: Entry) -> Path:
+    if not entry.local.exists():
+        NOTEBOOKS.mkdir(exist_ok=True)
+        entry.local.write_bytes(git_show(entry.repo, entry.commit, entry.path))
+    return entry.local
+
+
+def cell_sha1(source: str) -> str:
+    return hashlib.sha1(source.encode("utf-8")).hexdigest()
+
+
+def print_cells(entry: Entry, limit: int = 6000) -> None:
+    nb = read_notebook(materialize(entry))
+    print(f"## {entry.id}: {entry.repo} {entry.path} ({len(nb.cells)} cells)")
+    for c in nb.cells:
+        src = c.source if len(c.source) <= limit else c.source[:limit] + f"\n... [{len(c.source) - limit} more chars]"
+        print(f"\n===== cell {c.index} [{c.kind}{'' if c.language == 'python' else ':' + c.language}] =====")
+        print(src)
+
+
+def skeleton(entry: Entry) -> dict:
+    nb = read_notebook(materialize(entry))
+    return {
+        "id": entry.id,
+        "labeler": "",
+        "cells": [{"index": c.index, "cell_type": c.kind, "sha1": cell_sha1(c.source), "stage": None,
+                   "secondary": None, "note": ""} for c in nb.cells],
+    }
+
+
+def cmd_add(args: argparse.Namespace) -> None:
+    kinds = tuple(k for k in args.kinds.split(",") if k)
+    bad = [k for k in kinds if k not in KINDS]
+    if bad:
+        raise SystemExit(f"unknown kinds {bad}; use {KINDS}")
+    commit = resolve_commit(args.repo, args.commit)
+    entry = Entry(args.id, args.repo, commit, args.path, kinds)
+    git_show(entry.repo, entry.commit, entry.path)  # fail before claiming
+    MANIFEST.touch()
+    with open(MANIFEST, "r+", encoding="utf-8") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        existing = [json.loads(x) for x in fh.read().splitlines() if x.strip()]
+        if any(e["id"] == entry.id for e in existing):
+            raise SystemExit(f"id {entry.id} already taken")
+        if any(e["repo"].lower() == entry.repo.lower() and e["path"] == entry.path for e in existing):
+            raise SystemExit(f"{entry.repo}:{entry.path} already in the corpus")
+        if sum(e["repo"].lower() == entry.repo.lower() for e in existing) >= MAX_PER_REPO:
+            raise SystemExit(f"{entry.repo} already has {MAX_PER_REPO} notebooks; pick another repository")
+        nb = read_notebook(materialize(entry))  # raises on a notebook nbsplit cannot read
+        fh.seek(0, 2)
+        fh.write(json.dumps({"id": entry.id, "repo": entry.repo, "commit": entry.commit, "path": entry.path,
+                             "kinds": list(kinds)}) + "\n")
+    LABELS.mkdir(exist_ok=True)
+    label_file = LABELS / f"{entry.id}.json"
+    if not label_file.exists():
+        label_file.write_text(json.dumps(skeleton(entry), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"claimed {entry.id} ({len(nb.cells)} cells); label file {label_file}")
+    print_cells(entry)
+
+
+def check_one(entry: Entry) -> list[str]:
+    problems = []
+    label_file = LABELS / f"{entry.id}.json"
+    if not label_file.exists():
+        return [f"{entry.id}: no label file"]
+    data = json.loads(label_file.read_text(encoding="utf-8"))
+    nb = read_notebook(materialize(entry))
+    cells = data.get("cells", [])
+    if len(cells) != len(nb.cells):
+        problems.append(f"{entry.id}: {len(cells)} labels for {len(nb.cells)} cells")
+    if not data.get("labeler"):
+        problems.append(f"{entry.id}: labeler missing")
+    for lab, cell in zip(cells, nb.cells):
+        where = f"{entry.id} cell {cell.index}"
+        if lab.get("index") != cell.index:
+            problems.append(f"{where}: index {lab.get('index')}")
+        if lab.get("sha1") != cell_sha1(cell.source):
+            problems.append(f"{where}: sha1 does not match the notebook")
+        stage = norm_stage(lab.get("stage"))
+        if stage not in STAGES:
+            problems.append(f"{where}: stage {lab.get('stage')!r}")
+        sec = norm_stage(lab.get("secondary"))
+        if sec is not None and sec not in STAGES:
+            problems.append(f"{where}: secondary {lab.get('secondary')!r}")
+        if stage == "skip" and cell.source.strip():
+            problems.append(f"{where}: skip is only for empty cells")
+        if stage != "skip" and not cell.source.strip() and cell.kind == "code":
+            problems.append(f"{where}: an empty cell is skip")
+    return problems
+
+
+def cmd_check(args: argparse.Namespace) -> None:
+    entries = load_manifest()
+    if args.ids:
+        entries = [e for e in entries if e.id in args.ids]
+    problems = [p for e in entries for p in check_one(e)]
+    for p in problems:
+        print(p)
+    print(f"{len(entries)} notebooks checked, {len(problems)} problems")
+    raise SystemExit(1 if problems else 0)
+
+
+def cmd_materialize(args: argparse.Namespace) -> None:
+    missing = []
+    for e in load_manifest():
+        try:
+            materialize(e)
+        except SystemExit as exc:
+            missing.append(str(exc))
+    for m in missing:
+        print(m, file=sys.stderr)
+    print(f"{len(load_manifest()) - len(missing)} notebooks in {NOTEBOOKS}")
+    raise SystemExit(1 if missing else 0)
+
+
+def cmd_stats(args: argparse.Namespace) -> None:
+    entries = load_manifest()
+    by_stage: dict[str, int] = {}
+    code = 0
+    labelled = 0
+    for e in entries:
+        f = LABELS / f"{e.id}.json"
+        if not f.exists():
+            continue
+        data = json.loads(f.read_text(encoding="utf-8"))
+        if any(c.get("stage") is None for c in data["cells"]):
+            continue
+        labelled += 1
+        for c in data["cells"]:
+            if c["cell_type"] == "code" and norm_stage(c["stage"]) != "skip":
+                code += 1
+                by_stage[norm_stage(c["stage"])] = by_stage.get(norm_stage(c["stage"]), 0) + 1
+    kinds: dict[str, int] = {}
+    for e in entries:
+        for k in e.kinds:
+            kinds[k] = kinds.get(k, 0) + 1
+    print(f"notebooks {len(entries)} (labelled {labelled}), repositories {len({e.repo.lower() for e in entries})}, "
+          f"labelled non-empty code cells {code}")
+    print("by stage:", json.dumps(dict(sorted(by_stage.items()))))
+    print("by kind:", json.dumps(dict(sorted(kinds.items()))))
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("add")
+    a.add_argument("--id", required=True)
+    a.add_argument("--repo", required=True)
+    a.add_argument("--path", required=True)
+    a.add_argument("--commit")
+    a.add_argument("--kinds", default="")
+    a.set_defaults(func=cmd_add)
+    s = sub.add_parser("show")
+    s.add_argument("id")
+    s.set_defaults(func=lambda ns: print_cells(next(e for e in load_manifest() if e.id == ns.id)))
+    c = sub.add_parser("check")
+    c.add_argument("ids", nargs="*")
+    c.set_defaults(func=cmd_check)
+    m = sub.add_parser("materialize")
+    m.set_defaults(func=cmd_materialize)
+    st = sub.add_parser("stats")
+    st.set_defaults(func=cmd_stats)
+    ns = ap.parse_args(argv)
+    ns.func(ns)
+
+
+if __name__ == "__main__":
+    main()
