@@ -12,8 +12,10 @@
 6. helper-only cells take the stage of their callers (``helpers``);
 7. preparing new data after training, only for prediction, is prediction (``scoring``); a value
    an "eda" cell computes only for one later stage belongs to that stage (``feeds``);
-8. a cell that only shows a value built by a later stage takes that stage (``shows``); markdown
-   and raw cells take the stage of the section they introduce.
+8. a cell that only shows data stays ``eda`` whatever stage built it (eda is a side branch that
+   may look at any stage; the plan loads the snapshot it saw); one that only shows a model's
+   results (metrics, drift) takes their stage (``shows``); markdown and raw cells take the stage
+   of the section they introduce.
 
 Signals are registered in ``SIGNALS`` below, explicitly and in order (structure adjusts what
 calls found: metrics in a cell that also fits are training).
@@ -24,7 +26,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from typing import Callable, Sequence
 
-from nbsplit.classify import calls, feeds, headings, helpers, rules, scoring, sequence, shows, structure, tags
+from nbsplit.classify import calls, feeds, headings, helpers, learned, rules, scoring, sequence, shows, structure, tags
 from nbsplit.classify.context import Context
 from nbsplit.classify.evidence import Evidence
 from nbsplit.config import Config
@@ -105,14 +107,13 @@ def classify_notebook(
             continue
         result[i] = _explain(i, labels[pos], margins[pos], evidence[i], pos, seq, labels)
 
-    # A cell that only shows X goes where X is built, when that stage runs later (X.head() after
-    # featurization cannot live in the eda notebook).
     placed = {i: c for i in seq if (c := result[i]) is not None}
     decoded.update(scoring.apply(ctx, facts, placed, forced, seq))
     decoded.update(feeds.apply(ctx, facts, placed, forced, seq))
     decoded.update(shows.apply(ctx, facts, placed, forced, seq))
     for i, c in placed.items():
         result[i] = c
+    _rescore(nb, facts, ctx, evidence, result, seq, forced, decoded)
 
     _classify_text_cells(nb, result, decoded)
 
@@ -128,6 +129,40 @@ def classify_notebook(
             ))
     diags.sort(key=lambda d: (d.cell if d.cell is not None else -1, d.severity != "error"))
     return out, tuple(diags)
+
+
+def _rescore(nb: Notebook, facts: Sequence[CellFacts | None], ctx: Context, evidence: Sequence[Evidence],
+             result: list[Classification | None], seq: list[int], forced: dict[int, Stage],
+             decoded: dict[int, Stage]) -> None:
+    """The fitted model's stage for every unmarked code cell (see ``learned``)."""
+    weights = learned.active_weights()
+    if weights is None and learned.capture is None:
+        return
+    feats = learned.cell_features(nb, facts, ctx, evidence, result, seq)  # type: ignore[arg-type]
+    if learned.capture is not None:
+        learned.capture.extend((nb.path, i, feats[i], result[i]) for i in seq if i not in forced)
+    if weights is None:
+        return
+    for i in seq:
+        if i in forced:
+            continue
+        base = result[i]
+        assert base is not None
+        stage, prob = learned.predict(feats[i], weights)[0]
+        conf = round(min(prob, 0.99), 2)
+        if stage is base.stage:
+            result[i] = Classification(i, stage, conf, base.origin, base.reasons)
+            continue
+        reasons = evidence[i].reasons(stage, _MAX_REASONS)
+        code_w = evidence[i].stage_weight(stage, exclude=_TEXT_SIGNALS)
+        origin = "heuristic" if code_w >= 1.0 else "heading" if reasons else "neighbour"
+        if not reasons:
+            pos = seq.index(i)
+            reasons = [_context_reason(pos, stage, [result[j].stage for j in seq])]  # type: ignore[union-attr]
+        result[i] = Classification(i, stage, conf, origin,
+                                   (*reasons[:_MAX_REASONS - 1], f"fitted weights prefer {stage.value} "
+                                    f"over the rules' {base.stage.value}"))
+        decoded[i] = stage
 
 
 def _explain(i: int, stage: Stage, margin: float, ev: Evidence, pos: int, seq: list[int],

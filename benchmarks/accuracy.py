@@ -1,0 +1,210 @@
+"""Classifier accuracy on the labelled corpus, by grouped cross-validation (folds by repository).
+
+    python benchmarks/accuracy.py                 # rules alone and fitted weights, grouped 5-fold CV
+    python benchmarks/accuracy.py --write-weights # also fit on the whole corpus and write the
+                                                  # shipped nbsplit/classify/weights.json
+    python benchmarks/accuracy.py --misses 40     # print the first misses of the CV run
+
+What is scored: the stage ``nbsplit plan`` finally gives each non-empty code cell (after the
+dataflow's moves) against the labels in benchmarks/corpus/labels. The fitted model of every fold
+never saw a notebook of the held-out repositories. Needs the ``dev`` extra (scikit-learn) and
+the repository snapshots the corpus manifest names (see benchmarks/corpus/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks" / "corpus"))
+
+import corpus  # noqa: E402
+from nbsplit.analyze import analyze_notebook  # noqa: E402
+from nbsplit.classify import classify_notebook, learned  # noqa: E402
+from nbsplit.config import Config  # noqa: E402
+from nbsplit.model import Notebook  # noqa: E402
+from nbsplit.plan import build_plan  # noqa: E402
+from nbsplit.read import read_notebook  # noqa: E402
+
+CLASSES = ("data-prep", "eda", "featurization", "training", "evaluation", "prediction", "monitoring", "setup")
+WEIGHTS = ROOT / "nbsplit" / "classify" / "weights.json"
+FOLDS = 5
+C = 0.5  # fixed before looking at CV results; regularisation for ~100 sparse features
+
+
+@dataclass
+class Item:
+    id: str
+    repo: str
+    nb: Notebook
+    facts: list
+    labels: dict[int, str]  # code cell index -> label (non-empty code cells only)
+
+
+def load_items() -> list[Item]:
+    items = []
+    for e in corpus.load_manifest():
+        lf = corpus.LABELS / f"{e.id}.json"
+        if not lf.exists():
+            continue
+        data = json.loads(lf.read_text(encoding="utf-8"))
+        if any(c.get("stage") is None for c in data["cells"]):
+            continue
+        nb = read_notebook(corpus.materialize(e))
+        labels = {}
+        for lab, cell in zip(data["cells"], nb.cells):
+            stage = corpus.norm_stage(lab["stage"])
+            if cell.kind == "code" and stage != "skip" and cell.source.strip():
+                labels[cell.index] = stage
+        items.append(Item(e.id, e.repo.lower(), nb, list(analyze_notebook(nb)), labels))
+    return items
+
+
+def plan_stages(item: Item) -> tuple[dict[int, str], dict[int, float]]:
+    classes, diags = classify_notebook(item.nb, item.facts, Config())
+    plan = build_plan(item.nb, item.facts, classes, diags)
+    return ({c.index: c.stage.value for c in plan.classifications},
+            {c.index: c.confidence for c in plan.classifications})
+
+
+def rows_of(item: Item) -> list[tuple[int, dict[str, float]]]:
+    learned.use_weights(None, disabled=True)
+    learned.capture = []
+    try:
+        classify_notebook(item.nb, item.facts, Config())
+        return [(i, f) for _, i, f, _ in learned.capture if i in item.labels]
+    finally:
+        learned.capture = None
+        learned.use_weights(None)
+
+
+MIN_REPOS = 3  # a feature seen in fewer repositories is a notebook's quirk, not a pattern
+
+
+def fit(rows: Sequence[tuple[dict[str, float], str, str]]) -> dict[str, Any]:
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    seen: dict[str, set[str]] = defaultdict(set)
+    for f, _, repo in rows:
+        for name in f:
+            seen[name].add(repo)
+    keep = {name for name, repos in seen.items() if len(repos) >= MIN_REPOS}
+    vec = DictVectorizer(sparse=True)
+    x = vec.fit_transform([{k: v for k, v in f.items() if k in keep} for f, *_ in rows])
+    y = [lab for _, lab, _ in rows]
+    model = LogisticRegression(C=C, max_iter=5000)
+    model.fit(x, y)
+    names = vec.get_feature_names_out()
+    table = {}
+    for j, name in enumerate(names):
+        col = [round(float(model.coef_[k][j]), 4) for k in range(len(model.classes_))]
+        if max(abs(w) for w in col) >= 1e-3:
+            table[str(name)] = col
+    return {"feature_version": learned.FEATURE_VERSION, "classes": [str(c) for c in model.classes_],
+            "intercept": [round(float(b), 4) for b in model.intercept_],
+            "weights": dict(sorted(table.items())), "fitted_on": len(rows)}
+
+
+def folds(items: Sequence[Item]) -> list[list[int]]:
+    """Repositories dealt to folds by size (largest first, to the emptiest fold): deterministic."""
+    by_repo: dict[str, list[int]] = defaultdict(list)
+    for k, it in enumerate(items):
+        by_repo[it.repo].append(k)
+    out: list[list[int]] = [[] for _ in range(FOLDS)]
+    sizes = [0] * FOLDS
+    for repo, ks in sorted(by_repo.items(), key=lambda kv: (-sum(len(items[k].labels) for k in kv[1]), kv[0])):
+        f = sizes.index(min(sizes))
+        out[f].extend(ks)
+        sizes[f] += sum(len(items[k].labels) for k in ks)
+    return out
+
+
+def report(name: str, pairs: list[tuple[str, str, float, str, int]]) -> dict[str, float]:
+    n = len(pairs)
+    acc = sum(g == p for g, p, *_ in pairs) / n
+    f1s = {}
+    print(f"\n## {name}: {n} code cells, {len({p[3] for p in pairs})} notebooks")
+    print(f"{'stage':<14}{'support':>8}{'prec':>7}{'recall':>7}{'F1':>7}")
+    for c in CLASSES:
+        tp = sum(g == c and p == c for g, p, *_ in pairs)
+        sup = sum(g == c for g, *_ in pairs)
+        pred = sum(p == c for _, p, *_ in pairs)
+        prec = tp / pred if pred else 0.0
+        rec = tp / sup if sup else 0.0
+        f1s[c] = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+        print(f"{c:<14}{sup:>8}{prec:>7.2f}{rec:>7.2f}{f1s[c]:>7.2f}")
+    macro = sum(f1s.values()) / len(f1s)
+    print(f"accuracy {acc:.3f}   macro-F1 {macro:.3f}")
+    return {"accuracy": acc, "macro_f1": macro}
+
+
+def confusion(pairs: list[tuple[str, str, float, str, int]]) -> None:
+    short = {c: c[:5] for c in CLASSES}
+    print("\nconfusion (rows: label, columns: nbsplit)")
+    print(f"{'':<14}" + "".join(f"{short[c]:>7}" for c in CLASSES))
+    counts = Counter((g, p) for g, p, *_ in pairs)
+    for g in CLASSES:
+        print(f"{g:<14}" + "".join(f"{counts[(g, p)]:>7}" for p in CLASSES))
+
+
+def calibration(pairs: list[tuple[str, str, float, str, int]]) -> None:
+    print("\ncalibration (confidence bucket: cells, right)")
+    edges = [0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01]
+    for lo, hi in zip(edges, edges[1:]):
+        sel = [g == p for g, p, conf, *_ in pairs if lo <= conf < hi]
+        if sel:
+            print(f"  {lo:.1f}-{min(hi, 1.0):.1f}: {len(sel):>5} cells, {sum(sel) / len(sel):.3f} right")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--write-weights", action="store_true")
+    ap.add_argument("--misses", type=int, default=0)
+    ns = ap.parse_args(argv)
+    items = load_items()
+    print(f"corpus: {len(items)} notebooks, {len({it.repo for it in items})} repositories, "
+          f"{sum(len(it.labels) for it in items)} labelled code cells; {FOLDS} folds by repository")
+
+    learned.use_weights(None, disabled=True)
+    rules = []
+    for it in items:
+        stages, conf = plan_stages(it)
+        rules.extend((lab, stages[i], conf[i], it.id, i) for i, lab in it.labels.items())
+    learned.use_weights(None)
+    report("rules alone (no fitted weights; tuned on earlier rounds, so not held out)", rules)
+
+    rows = {k: rows_of(it) for k, it in enumerate(items)}
+    cv = []
+    for fold in folds(items):
+        held = set(fold)
+        train = [(f, items[k].labels[i], items[k].repo) for k, rs in rows.items() if k not in held for i, f in rs]
+        learned.use_weights(fit(train))
+        for k in sorted(held):
+            it = items[k]
+            stages, conf = plan_stages(it)
+            cv.extend((lab, stages[i], conf[i], it.id, i) for i, lab in it.labels.items())
+    learned.use_weights(None)
+    report("fitted weights, grouped cross-validation (held-out repositories)", cv)
+    confusion(cv)
+    calibration(cv)
+    if ns.misses:
+        print("\nmisses:")
+        for g, p, conf, nid, i in [x for x in cv if x[0] != x[1]][:ns.misses]:
+            print(f"  {nid} cell {i}: label {g}, nbsplit {p} ({conf:.2f})")
+    if ns.write_weights:
+        weights = fit([(f, items[k].labels[i], items[k].repo) for k, rs in rows.items() for i, f in rs])
+        WEIGHTS.write_text(json.dumps(weights, indent=0, sort_keys=True) + "\n", encoding="utf-8")
+        print(f"\nwrote {WEIGHTS.relative_to(ROOT)} ({len(weights['weights'])} features, fitted on "
+              f"{weights['fitted_on']} cells)")
+
+
+if __name__ == "__main__":
+    main()

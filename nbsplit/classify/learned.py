@@ -1,0 +1,212 @@
+"""Learned re-scoring: the hand-written signals become features, their weights are fitted.
+
+What: after the rule-based pass (signals -> evidence -> sequence decoder -> post-passes) every
+unmarked code cell is described by features -- the evidence each signal gave each stage, the
+stage the rules chose and how sure they were, the rule stages of its neighbours, where it sits in
+the notebook, whether it only shows values and which stage built what it shows -- and a
+multinomial logistic model with weights fitted on the labelled corpus (``benchmarks/corpus``,
+``python benchmarks/fit_weights.py``) picks the stage. Its probability is the confidence.
+
+Why: per-notebook hand rules did not carry over to strangers' notebooks (first looks 0.66-0.79);
+fitting how much to trust each signal, by grouped cross-validation over many repositories, does.
+Inference stays plain Python over a small JSON file (``weights.json``): the core imports no
+numpy or scikit-learn.
+
+Example: a ``X.head()`` right after featurization has rule stage eda, evidence "only displays
+data" and a featurization neighbour; the fitted weights keep it eda with probability ~0.8.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Mapping, Sequence
+
+from nbsplit.classify.context import Context
+from nbsplit.classify.evidence import Evidence
+from nbsplit.model import CellFacts, Classification, Notebook, Stage
+
+FEATURE_VERSION = 1
+SIGNAL_NAMES = ("calls", "structure", "headings", "comments")
+_POSITION_BUCKETS = 5
+_override: dict[str, Any] | None = None
+_disabled = False
+# When a list, classify_notebook appends (path, index, features, rule classification) for every
+# unmarked code cell: how benchmarks/fit_weights.py collects training rows.
+capture: list[tuple[Any, int, dict[str, float], Classification]] | None = None
+
+
+def use_weights(weights: Mapping[str, Any] | None, *, disabled: bool = False) -> None:
+    """Evaluate other weights (cross-validation folds) or none (feature extraction)."""
+    global _override, _disabled
+    _override = dict(weights) if weights is not None else None
+    _disabled = disabled
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> dict[str, Any] | None:
+    try:
+        text = resources.files("nbsplit.classify").joinpath("weights.json").read_text(encoding="utf-8")
+    except (FileNotFoundError, OSError):
+        return None
+    data = json.loads(text)
+    return data if data.get("feature_version") == FEATURE_VERSION else None
+
+
+def active_weights() -> dict[str, Any] | None:
+    if _disabled:
+        return None
+    return _override if _override is not None else _shipped()
+
+
+def cell_features(nb: Notebook, facts: Sequence[CellFacts | None], ctx: Context,
+                  evidence: Sequence[Evidence], result: Sequence[Classification],
+                  seq: Sequence[int]) -> dict[int, dict[str, float]]:
+    """Features of every code cell in ``seq`` (the decoded, non-skipped code cells)."""
+    out: dict[int, dict[str, float]] = {}
+    n = len(seq)
+    for pos, i in enumerate(seq):
+        base = result[i]
+        f: dict[str, float] = {"bias": 1.0}
+        ev = evidence[i]
+        for signal in SIGNAL_NAMES:
+            others = tuple(s for s in SIGNAL_NAMES if s != signal)
+            for stage, w in sorted(ev.scores(exclude=others).items(), key=lambda kv: kv[0].order):
+                f[f"ev:{signal}:{stage.value}"] = round(w, 4)
+        f[f"rule:{base.stage.value}"] = 1.0
+        f[f"rule_conf:{base.stage.value}"] = base.confidence
+        f[f"origin:{base.origin}"] = 1.0
+        for off, tag in ((-2, "prev2"), (-1, "prev"), (1, "next"), (2, "next2")):
+            j = pos + off
+            f[f"{tag}:{result[seq[j]].stage.value if 0 <= j < n else 'none'}"] = 1.0
+        f[f"pos:{min(int(pos / max(n, 1) * _POSITION_BUCKETS), _POSITION_BUCKETS - 1)}"] = 1.0
+        cf = facts[i]
+        if cf is not None:
+            if cf.display_only:
+                f["display_only"] = 1.0
+            if cf.functions:
+                f["defines_function"] = 1.0
+            if cf.imports:
+                f["imports"] = 1.0
+            produced = _producer_stages(i, cf, ctx, result)
+            for stage in produced:
+                f[f"reads_from:{stage.value}"] = 1.0
+            if cf.display_only and produced:
+                f[f"shows_from:{max(produced, key=lambda s: s.order).value}"] = 1.0
+            later = _later_reader_stages(i, cf, ctx, result)
+            for stage in later:
+                f[f"read_by:{stage.value}"] = 1.0
+            if not later and cf.defines:
+                f["nothing_read_later"] = 1.0
+            for name in sorted(cf.defines | cf.mutates):
+                for tok in _tokens(name):
+                    f[f"writes_tok:{tok}"] = 1.0
+            for name in sorted(cf.reads):
+                for tok in _tokens(name):
+                    f[f"reads_tok:{tok}"] = 1.0
+            for call in cf.calls:
+                f[f"call:{_call_key(call.name)}"] = 1.0
+                if "." in call.name and call.receiver is None:
+                    f[f"module:{call.name.split('.', 1)[0]}"] = 1.0
+                for kw in call.keywords:
+                    if kw in _KEYWORDS:
+                        f[f"kw:{kw}"] = 1.0
+        for hit in ev.hits:
+            f[f"hit:{hit.signal}:{hit.stage.value}:{_template(hit.reason)}"] = 1.0
+        lines = len([ln for ln in nb.cells[i].source.splitlines() if ln.strip()])
+        f["log_lines"] = round(math.log1p(lines), 4)
+        out[i] = f
+    return out
+
+
+_KEYWORDS = frozenset({"inplace", "random_state", "test_size", "axis", "columns", "how", "on", "hue",
+                       "kind", "bins", "figsize", "seed", "stratify", "cv", "scoring", "param_grid",
+                       "n_estimators", "labelCol", "featuresCol", "inputCols", "outputCol"})
+
+
+def _call_key(name: str) -> str:
+    """``pandas.read_csv`` stays whole (an API); ``df.groupby().mean`` becomes ``.mean``
+    (a method: the local name means nothing across notebooks)."""
+    head, _, last = name.rpartition(".")
+    if not head:
+        return name if name.isidentifier() and len(name) < 40 else "?"
+    root = head.split(".", 1)[0].split("(", 1)[0].split("[", 1)[0]
+    return name if root in _MODULE_ROOTS else f".{last}"
+
+
+_MODULE_ROOTS = frozenset({
+    "pandas", "numpy", "sklearn", "matplotlib", "seaborn", "scipy", "statsmodels", "xgboost", "lightgbm",
+    "catboost", "mlflow", "pyspark", "spark", "dbutils", "evidently", "nannyml", "alibi_detect", "torch",
+    "tensorflow", "keras", "plotly", "joblib", "pickle", "os", "imblearn", "optuna", "hyperopt", "shap",
+    "prophet", "databricks", "deepchecks", "whylogs", "missingno", "sns", "plt", "pd", "np", "display",
+    "print",
+})
+
+
+def _tokens(name: str) -> set[str]:
+    """Lower-case words of an identifier (``X_train`` -> x, train; ``dfClean`` -> df, clean)."""
+    out: set[str] = set()
+    word = ""
+    for ch in name:
+        if ch == "_" or ch.isdigit():
+            if word:
+                out.add(word.lower())
+            word = ""
+        elif ch.isupper() and word and not word[-1].isupper():
+            out.add(word.lower())
+            word = ch
+        else:
+            word += ch
+    if word:
+        out.add(word.lower())
+    return {w for w in out if len(w) <= 12}
+
+
+def _template(reason: str) -> str:
+    """A hit's reason without the notebook's own names: ``predicts on new data test_df`` ->
+    ``predicts on new data``; names in backticks and quotes are dropped, calls keep their API."""
+    if reason.startswith("calls "):
+        return "calls " + _call_key(reason[6:])
+    words = []
+    for word in reason.split():
+        if word[:1] in "`'\"(" or any(ch.isdigit() for ch in word) or "_" in word or "." in word:
+            continue
+        words.append(word)
+    return " ".join(words[:6])
+
+
+def _producer_stages(i: int, cf: CellFacts, ctx: Context, result: Sequence[Classification]) -> list[Stage]:
+    stages: set[Stage] = set()
+    for name in sorted(cf.reads):
+        writers = [w for w in ctx.writers.get(name, ()) if w < i]
+        if writers and result[writers[-1]].stage.is_pipeline:
+            stages.add(result[writers[-1]].stage)
+    return sorted(stages, key=lambda s: s.order)
+
+
+def _later_reader_stages(i: int, cf: CellFacts, ctx: Context, result: Sequence[Classification]) -> list[Stage]:
+    stages: set[Stage] = set()
+    for name in sorted(cf.writes):
+        for r in ctx.readers.get(name, ()):
+            if r > i and result[r].stage.is_pipeline:
+                stages.add(result[r].stage)
+    return sorted(stages, key=lambda s: s.order)
+
+
+def predict(features: Mapping[str, float], weights: Mapping[str, Any]) -> list[tuple[Stage, float]]:
+    """(stage, probability) for every class, best first."""
+    classes = weights["classes"]
+    table: Mapping[str, Sequence[float]] = weights["weights"]
+    scores = list(weights["intercept"])
+    for name, value in features.items():
+        row = table.get(name)
+        if row is not None:
+            for k, w in enumerate(row):
+                scores[k] += w * value
+    top = max(scores)
+    exps = [math.exp(s - top) for s in scores]
+    total = sum(exps)
+    probs = [(Stage(c), e / total) for c, e in zip(classes, exps)]
+    return sorted(probs, key=lambda p: (-p[1], p[0].order if p[0].is_pipeline else 99))

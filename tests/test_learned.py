@@ -1,0 +1,107 @@
+"""The fitted layer: shipped weights, plain-Python inference, and what it does to a real notebook."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from nbsplit.analyze import analyze_source
+from nbsplit.classify import classify_notebook, learned
+from nbsplit.config import Config
+from nbsplit.model import Stage
+from nbsplit.read import read_notebook
+from test_classify_samples import evaluate, sample_paths, strip_marks
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def shipped() -> dict:
+    text = resources.files("nbsplit.classify").joinpath("weights.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def test_the_shipped_weights_match_the_features_the_code_computes() -> None:
+    w = shipped()
+    assert w["feature_version"] == learned.FEATURE_VERSION
+    assert sorted(w["classes"]) == sorted(s.value for s in Stage if s is not Stage.SKIP)
+    assert all(len(row) == len(w["classes"]) for row in w["weights"].values())
+    assert len(w["intercept"]) == len(w["classes"])
+    # fitted on the committed corpus, not on a handful of samples
+    assert w["fitted_on"] >= 3000
+    assert learned.active_weights() == w
+
+
+def test_inference_is_plain_python() -> None:
+    code = ("import sys, nbsplit.api as a; a.plan_notebook(sys.argv[1]); "
+            "bad = [m for m in ('numpy', 'sklearn', 'scipy', 'pandas') if m in sys.modules]; "
+            "print(','.join(bad)); sys.exit(1 if bad else 0)")
+    res = subprocess.run([sys.executable, "-c", code, str(ROOT / "sample_notebooks" / "churn_pandas.ipynb")],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_probabilities_are_a_distribution_and_ties_break_by_stage_order() -> None:
+    w = shipped()
+    probs = learned.predict({"bias": 1.0}, w)
+    assert abs(sum(p for _, p in probs) - 1.0) < 1e-9
+    assert [p for _, p in probs] == sorted((p for _, p in probs), reverse=True)
+    flat = {"classes": ["training", "data-prep"], "intercept": [0.0, 0.0], "weights": {}}
+    assert [s for s, _ in learned.predict({}, flat)] == [Stage.DATA_PREP, Stage.TRAINING]
+
+
+def unmarked(path: Path):
+    nb = read_notebook(path)
+    cells = tuple(strip_marks(c) for c in nb.cells)
+    nb = dataclasses.replace(nb, cells=cells)
+    facts = tuple(analyze_source(c.source, c.index) if c.kind == "code" else None for c in cells)
+    return nb, facts
+
+
+def test_the_fitted_layer_explains_where_it_overrules_the_rules() -> None:
+    overruled = 0
+    for path in sample_paths():
+        nb, facts = unmarked(path)
+        learned.use_weights(None, disabled=True)
+        try:
+            rules, _ = classify_notebook(nb, facts, Config())
+        finally:
+            learned.use_weights(None)
+        fitted, _ = classify_notebook(nb, facts, Config())
+        for r, f in zip(rules, fitted):
+            if nb.cells[f.index].kind == "code" and f.stage is not Stage.SKIP:
+                assert 0.0 <= f.confidence <= 0.99
+            if nb.cells[f.index].kind == "code" and r.stage is not f.stage:
+                overruled += 1
+                assert f.reasons[-1] == f"fitted weights prefer {f.stage.value} over the rules' {r.stage.value}"
+    assert overruled > 0  # the layer does something on notebooks it was not fitted on
+
+
+def test_explicit_marks_are_never_overruled() -> None:
+    nb = read_notebook(ROOT / "sample_notebooks" / "credito_ptbr.ipynb")
+    facts = tuple(analyze_source(c.source, c.index) if c.kind == "code" else None for c in nb.cells)
+    classes, _ = classify_notebook(nb, facts, Config())
+    marked = [c for c in classes if c.origin in ("tag", "directive")]
+    assert marked and all(c.confidence == 1.0 for c in marked)
+    assert all(c.stage.value in nb.cells[c.index].tags[0] or c.origin == "directive" for c in marked
+               if nb.cells[c.index].tags)
+
+
+@pytest.mark.parametrize("path", sample_paths(), ids=lambda p: p.stem)
+def test_samples_with_marks_hidden_stay_above_the_floor(path: Path) -> None:
+    right, total, misses = evaluate(path)
+    assert right / total >= 0.8, "\n".join(misses)
+
+
+def test_weights_disabled_and_override_restore() -> None:
+    learned.use_weights({"classes": ["eda"], "intercept": [0.0], "weights": {}, "feature_version": 1})
+    try:
+        assert learned.active_weights()["classes"] == ["eda"]
+    finally:
+        learned.use_weights(None)
+    assert learned.active_weights() == shipped()
