@@ -4,6 +4,10 @@ Templates live in the top-level ``templates/`` folder, shipped in the wheel as t
 ``nbsplit.templates``. A user folder given with ``--templates DIR`` is searched first, so a team
 can replace any single template (``DIR/notebook/load.py.j2``) and keep the rest.
 
+Templates render in Jinja's immutable sandbox: a user template is code from outside nbsplit, and
+``{{ cycler.__init__.__globals__.os }}`` must be an error, not a shell. The built-in templates need
+nothing the sandbox forbids, so one environment serves both.
+
 ``StrictUndefined`` turns a typo in a template into an error instead of an empty string, and
 every error a template causes is reported as one ``NbsplitError`` line naming the template file
 and line, never a Jinja traceback.
@@ -19,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from nbsplit.errors import NbsplitError
 
@@ -46,14 +51,14 @@ def environment(user_dir: Path | str | None = None) -> jinja2.Environment:
 
 
 @lru_cache(maxsize=8)
-def _environment(user_dir: str | None) -> jinja2.Environment:
+def _environment(user_dir: str | None) -> ImmutableSandboxedEnvironment:
     if user_dir is not None and not Path(user_dir).is_dir():
         raise NbsplitError("templates folder does not exist", user_dir)
     loaders: list[jinja2.BaseLoader] = []
     if user_dir is not None:
         loaders.append(jinja2.FileSystemLoader(user_dir))
     loaders.append(jinja2.FileSystemLoader(str(builtin_templates_dir())))
-    env = jinja2.Environment(
+    env = ImmutableSandboxedEnvironment(
         loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
