@@ -15,7 +15,6 @@ and line, never a Jinja traceback.
 
 from __future__ import annotations
 
-import json
 import traceback
 from functools import lru_cache
 from importlib import resources
@@ -26,6 +25,7 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from nbsplit.errors import NbsplitError
+from nbsplit.render import escape
 
 __all__ = ["environment", "render", "builtin_templates_dir"]
 
@@ -35,14 +35,23 @@ def builtin_templates_dir() -> Path:
     return Path(str(resources.files("nbsplit.templates")))
 
 
-def pyrepr(value: Any) -> str:
-    """A Python literal for ``value`` (strings, numbers, lists, dicts of those)."""
-    return repr(value)
-
-
 def tojson(value: Any, indent: int | None = None) -> str:
     """JSON for ``value``, keys in a stable order; non-ASCII kept readable."""
-    return json.dumps(value, indent=indent, sort_keys=True, ensure_ascii=False)
+    return escape.json_text(value, indent=indent, sort_keys=True)
+
+
+# Every input text a template writes goes through the filter of the file's language.
+FILTERS = {
+    "pyrepr": escape.py_literal,  # a Python literal (str, number, list, dict)
+    "pyident": escape.py_identifier,  # a name written as code: refused unless an identifier
+    "pycomment": escape.py_comment,  # text after '#'
+    "tojson": tojson,
+    "yaml": escape.yaml_scalar,
+    "yaml_key": escape.yaml_key,
+    "yaml_comment": escape.yaml_comment,
+    "md_code": escape.md_code,  # an inline code span
+    "sh": escape.sh_arg,  # one shell word
+}
 
 
 def environment(user_dir: Path | str | None = None) -> jinja2.Environment:
@@ -66,8 +75,7 @@ def _environment(user_dir: str | None) -> ImmutableSandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["pyrepr"] = pyrepr
-    env.filters["tojson"] = tojson
+    env.filters.update(FILTERS)
     return env
 
 
