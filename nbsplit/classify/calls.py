@@ -57,7 +57,7 @@ def apply(ctx: Context, evidence: Sequence[Evidence]) -> None:
             if len(facts.functions) == 1:
                 # def plot_importances(m): plt.barh(..., m.feature_importances_): the attribute says
                 # what the helper looks at (only attributable when the cell holds one function)
-                for attr in facts.attributes:
+                for attr in sorted(facts.attributes):  # hits keep their order: reasons tie-break by it
                     hint = api.ATTRIBUTES.get(attr)
                     if hint is not None:
                         body.append(Hit(hint[0], hint[1], f"uses .{attr}", SIGNAL))
@@ -87,7 +87,7 @@ def apply(ctx: Context, evidence: Sequence[Evidence]) -> None:
             if hint is not None and hint[0] is Stage.EVALUATION:
                 ev.add(hint[0], hint[1] * 0.8, f"uses {resolved}", SIGNAL)
                 break
-        for attr in facts.attributes:
+        for attr in sorted(facts.attributes):  # hits keep their order: reasons tie-break by it
             hint = api.ATTRIBUTES.get(attr)
             if hint is not None:
                 ev.add(hint[0], hint[1], f"uses .{attr}", SIGNAL)

@@ -24,7 +24,18 @@ The format (see REFERENCE.md section 3)::
   ``language`` is the magic's name and whose source starts with the magic line.
 
 ``dump_databricks`` writes the canonical layout back, so for a canonically formatted file
-``dump_databricks(read(text).cells) == text``.
+``dump_databricks(read(text).cells) == text``. What it writes reads back to the same cells, by
+construction:
+
+- A title is one line: line breaks in it become spaces (Databricks titles are single-line; a
+  line break would put the rest of the title on a code line).
+- A Python cell whose text would read back differently (a line that is a cell separator, a
+  first line that looks like ``# DBTITLE``/``# MAGIC`` or a lone ``%python``) is written as a
+  ``%python`` magic cell, every line behind ``# MAGIC``, as Databricks itself writes such cells.
+  Reading a cell whose magic line is exactly ``%python`` gives a Python cell without that line
+  (``metadata.databricks_magic`` remembers it, so the file is written back the same).
+- Lines end at ``\n``, ``\r\n`` or ``\r`` only, as in Python: a form feed or ``\u2028``
+  inside a line is text.
 """
 
 from __future__ import annotations
@@ -53,6 +64,8 @@ MAGIC_PREFIX = "# MAGIC"
 _SEPARATOR_RE = re.compile(r"^#\s*COMMAND\s*-{10,}\s*$")
 _DBTITLE_RE = re.compile(r"^#\s*DBTITLE\s+(\d+)\s*,(.*)$")
 _MARKDOWN_MAGICS = {"md", "md-sandbox"}
+_PYTHON_MAGIC = "%python"
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # Lines that give an R notebook away (R exports also start with '# Databricks notebook source').
 _R_ASSIGN_RE = re.compile(r"^\s*[A-Za-z.][\w.]*\s*<-\s*\S")
 _R_LIBRARY_RE = re.compile(r"^\s*(library|require)\(\s*[A-Za-z][\w.]*\s*\)\s*$")
@@ -129,6 +142,10 @@ def parse_cell(index: int, lines: Sequence[str]) -> Cell:
             rest = ([inline] if inline else []) + body[1:]
             return Cell(index=index, kind="markdown", source="\n".join(rest), language="md",
                         title=title, metadata=metadata)
+        if magic == "python" and body[0].strip() == _PYTHON_MAGIC:
+            metadata["databricks_magic"] = _PYTHON_MAGIC
+            return Cell(index=index, kind="code", source="\n".join(body[1:]), language="python",
+                        title=title, metadata=metadata)
         if magic is not None:
             return Cell(index=index, kind="code", source="\n".join(body), language=magic,
                         title=title, metadata=metadata)
@@ -139,13 +156,37 @@ def parse_cell(index: int, lines: Sequence[str]) -> Cell:
 def read_databricks(text: str, path: Path | str) -> Notebook:
     path = Path(path)
     body = text.lstrip("\ufeff")
-    lines = [line.rstrip("\r\n") for line in body.splitlines(keepends=True)]
+    lines = split_lines(body)
     if not lines or lines[0].strip() != HEADER:
         raise NbsplitError(f"not a Databricks source notebook (first line must be {HEADER!r})", path)
     cells = tuple(parse_cell(i, lines[c.start : c.end]) for i, c in enumerate(split_chunks(lines)))
     if _looks_like_r(cells):
         raise NbsplitError("R Databricks notebook (R code in its cells): nbsplit only splits Python notebooks", path)
     return Notebook(path=path, format="databricks", cells=cells, metadata={}, text=text)
+
+
+def split_lines(text: str) -> list[str]:
+    """``text``'s lines without their endings; only ``\n``, ``\r\n`` and ``\r`` end a line
+    (``str.splitlines`` also splits at form feeds and ``\u2028``, which Python code may hold)."""
+    lines = _LINE_BREAK.split(text)
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
+def databricks_title(title: object) -> str:
+    """A cell title as ``# DBTITLE`` holds it: one line, without the blanks the reader strips."""
+    return " ".join(part.strip() for part in _LINE_BREAK.split(str(title))).strip()
+
+
+def _reads_back_as_python(lines: Sequence[str]) -> bool:
+    """Whether these lines, written plainly after an optional title line, read back as exactly
+    this Python cell (see the module docstring)."""
+    if not lines:
+        return True
+    first = lines[0]
+    if (_DBTITLE_RE.match(first) or is_magic_line(first) or first.strip() == _PYTHON_MAGIC
+            or magic_name(first) in _MARKDOWN_MAGICS):
+        return False
+    return not any(_SEPARATOR_RE.match(line) for line in lines)
 
 
 def _looks_like_r(cells: Sequence[Cell]) -> bool:
@@ -163,29 +204,43 @@ def cell_to_databricks(cell: Cell) -> str:
     """The text of one cell in Databricks source form (no separator, no trailing newline)."""
     out: list[str] = []
     if cell.title is not None:
-        show = cell.metadata.get("dbtitle_show", "1")
-        out.append(f"# DBTITLE {show},{cell.title}")
+        show = str(cell.metadata.get("dbtitle_show", "1"))
+        show = show if show.isascii() and show.isdigit() else "1"  # metadata is input too
+        out.append(f"# DBTITLE {show},{databricks_title(cell.title)}")
     if cell.kind == "markdown":
         magic = str(cell.metadata.get("databricks_magic") or "%md")
         if magic.split(None, 1)[0] not in ("%md", "%md-sandbox"):
             magic = "%md"
         magic = magic.split(None, 1)[0]  # inline text (``%md # Title``) is part of the source
-        body = [magic, *cell.source.split("\n")] if cell.source else [magic]
+        body = [magic, *_LINE_BREAK.split(cell.source)] if cell.source else [magic]
         out.extend(_magic(line) for line in body)
     elif cell.kind == "raw":
         # Databricks has no raw cells: keep the text, as comments, in a Python cell.
-        out.extend(f"# {line}" if line else "#" for line in cell.source.split("\n"))
+        comments = [f"# {line}" if line else "#" for line in _LINE_BREAK.split(cell.source)]
+        out.extend(_python_lines(trim_blank_lines("\n".join(comments)), force_magic=False))
     else:
         source = trim_blank_lines(cell.source)
-        first = source.split("\n", 1)[0]
+        first = split_lines(source)[0] if source else ""
         if cell.language != "python" and magic_name(first) is None:
             source = f"%{cell.language}\n{source}"
             first = source.split("\n", 1)[0]
-        if magic_name(first) is not None:
-            out.extend(_magic(line) for line in source.split("\n"))
+        if cell.language == "python":
+            out.extend(_python_lines(source, force_magic=cell.metadata.get("databricks_magic") == _PYTHON_MAGIC))
+        elif magic_name(first) is not None:
+            out.extend(_magic(line) for line in split_lines(source))
         elif source:
             out.append(source)
     return "\n".join(out)
+
+
+def _python_lines(source: str, *, force_magic: bool) -> list[str]:
+    """A Python cell's lines: plain when they read back as this cell, else a ``%python`` cell."""
+    lines = split_lines(source)
+    if force_magic or not _reads_back_as_python(lines):
+        return [_magic(line) for line in [_PYTHON_MAGIC, *lines]]
+    if lines and magic_name(lines[0]) is not None:
+        return [_magic(line) for line in lines]  # %pip, %sql...: Databricks' own magic cells
+    return lines
 
 
 def trim_blank_lines(text: str) -> str:

@@ -29,6 +29,19 @@ The subset of the format implemented here is the one Jupytext 1.x writes and rea
   small YAML subset (nested mappings, scalars, flow/block lists of scalars) is parsed here so
   the core install needs no YAML library.
 - Code before the first marker (after the header) is a cell.
+
+What ``dump_percent`` writes reads back to the same cells (kind, source, title, tags), by
+construction:
+
+- A code line that would read as a marker or as an escaped magic (``# %%``, ``## %% x``,
+  ``#  %time``: a comment, possibly nested, before ``%%`` or a magic) gets one more ``# ``, and
+  reading removes one, the escape Jupytext applies to magics, extended to markers.
+- A markdown/raw line that would read as a marker once commented (``%% note``, a LaTeX comment)
+  is written ``\\%% note``: reading drops a ``\\`` before ``\\*%%``, Markdown shows ``\\%`` as ``%``.
+- A title that would not read back as free text (line breaks, ``[markdown]``, ``key=value``,
+  blanks around it) is written as a JSON option ``title="..."``; option values are JSON with every
+  non-printable escaped, so no value can end the marker line.
+- Lines end at ``\n``, ``\r\n`` or ``\r`` only, as in Python.
 - Blank lines between cells belong to the separation; ``dump_percent`` writes one blank line.
 """
 
@@ -42,7 +55,8 @@ from typing import Any, Mapping, Sequence
 
 from nbsplit.errors import NbsplitError
 from nbsplit.model import Cell, CellKind, Notebook
-from nbsplit.read.databricks import trim_blank_lines
+from nbsplit.read.databricks import split_lines, trim_blank_lines
+from nbsplit.render.escape import json_text
 
 __all__ = [
     "read_percent",
@@ -61,6 +75,12 @@ _OPTION_START_RE = re.compile(r"(?:^|\s)([A-Za-z_][\w.\-]*)=")
 _MAGIC_RE = re.compile(r"^\s*(# |#)*(%|%%|%%%)[a-zA-Z]")
 _BANG_RE = re.compile(r"^\s*(?:(?:# |#)+\s*)?(\?|!)\s*[A-Za-z\.\~\$\\\/\{\}]")
 _PYTHON_COMMENT_RE = re.compile(r"^\s*#")
+# Code lines written with one more "# " (see the module docstring): any nesting of comments, with
+# any blanks, before a marker's "%%" or a magic. Lenient on purpose: removing one "#" from a line
+# this matches gives a line it matches, so escaping and unescaping are inverse.
+_CODE_ESCAPE_RE = re.compile(r"^\s*(?:#\s*)+%%%*(?:\s|$)|^\s*(?:#\s*)*(?:%{1,3}[a-zA-Z]|[?!]\s*[A-Za-z.~$\\/{}])")
+# Markdown/raw lines that commented would be markers, and their escaped forms (leading "\").
+_TEXT_ESCAPE_RE = re.compile(r"^\\*\s*%%%*(?:\s|$)")
 
 
 @dataclass(frozen=True)
@@ -137,8 +157,20 @@ def format_marker(kind: CellKind, title: str | None = None, options: Mapping[str
         parts.append(f"[{type_token or ('raw' if kind == 'raw' else 'markdown')}]")
     for key, value in (options or {}).items():
         if value is not None:
-            parts.append(f"{key}={json.dumps(value, ensure_ascii=False)}")
+            parts.append(f"{key}={option_json(value)}")
     return " ".join(parts)
+
+
+def option_json(value: Any) -> str:
+    """An option value on the marker line: JSON on one line whose strings hold no ``[`` or ``=``
+    (escaped), so nothing inside a value reads as ``[markdown]`` or as the start of an option."""
+    if isinstance(value, str):
+        return json_text(value).replace("[", "\\u005b").replace("=", "\\u003d")
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(option_json(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{option_json(str(k))}: {option_json(v)}" for k, v in value.items()) + "}"
+    return json_text(value)
 
 
 @dataclass(frozen=True)
@@ -200,10 +232,30 @@ def _is_magic(line: str) -> bool:
     return bool(_MAGIC_RE.match(line) or _BANG_RE.match(line))
 
 
+def _escape_code(line: str) -> str:
+    return _comment(line) if _CODE_ESCAPE_RE.match(line) else line
+
+
+def _unescape_code(line: str) -> str:
+    if line.startswith("#"):
+        inner = _uncomment(line)
+        if _CODE_ESCAPE_RE.match(inner):
+            return inner
+    return line
+
+
+def _escape_text(line: str) -> str:
+    return "\\" + line if _TEXT_ESCAPE_RE.match(line) else line
+
+
+def _unescape_text(line: str) -> str:
+    return line[1:] if line.startswith("\\") and _TEXT_ESCAPE_RE.match(line) else line
+
+
 def read_percent(text: str, path: Path | str) -> Notebook:
     path = Path(path)
     body = text.lstrip("\ufeff")
-    lines = [line.rstrip("\r\n") for line in body.splitlines(keepends=True)]
+    lines = split_lines(body)
     hdr_end, chunks = split_percent(lines)
     metadata: dict[str, Any] = {}
     if hdr_end:
@@ -229,26 +281,29 @@ def _cell(index: int, marker: Marker, body: list[str]) -> Cell:
     options = dict(marker.options)
     tags = options.pop("tags", None)
     tags = tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
+    title = marker.title
+    if title is None and isinstance(options.get("title"), str):
+        title = options.pop("title")  # a title free text could not carry (see cell_to_percent)
     metadata: dict[str, Any] = dict(options)
-    if marker.title is not None:
-        metadata["title"] = marker.title
+    if title is not None:
+        metadata["title"] = title
     if marker.type_token == "md":
         metadata["percent_type"] = "md"
     if marker.depth:
         metadata["cell_depth"] = marker.depth
     if marker.kind != "code":
-        source = "\n".join(_uncomment(line) if _PYTHON_COMMENT_RE.match(line) else line for line in body)
+        source = "\n".join(_unescape_text(_uncomment(line)) if _PYTHON_COMMENT_RE.match(line) else line
+                            for line in body)
         return Cell(index=index, kind=marker.kind, source=source, tags=tags,
                     language="md" if marker.kind == "markdown" else "raw",
-                    title=marker.title, metadata=metadata)
+                    title=title, metadata=metadata)
     language = metadata.pop("language", None)
     if isinstance(language, str) and language:
         # A cell magic Jupytext wrote as `language="sql"` with every line commented.
         source = "\n".join([f"%%{language}", *(_uncomment(line) for line in body)])
     else:
-        source = "\n".join(_uncomment(line) if line.startswith("#") and _is_magic(line)
-                           else line for line in body)
-    return Cell(index=index, kind="code", source=source, tags=tags, title=marker.title, metadata=metadata)
+        source = "\n".join(_unescape_code(line) for line in body)
+    return Cell(index=index, kind="code", source=source, tags=tags, title=title, metadata=metadata)
 
 
 # --- writing -----------------------------------------------------------------------------
@@ -276,32 +331,45 @@ def cell_to_percent(cell: Cell) -> str:
     options: dict[str, Any] = {}
     meta = dict(cell.metadata)
     title = cell.title if cell.title is not None else meta.get("title")
+    title = title if isinstance(title, str) else None
     type_token = meta.get("percent_type") if cell.kind == "markdown" else None
     depth = meta.get("cell_depth", 0) if isinstance(meta.get("cell_depth", 0), int) else 0
     source = trim_blank_lines(cell.source) if cell.kind == "code" else cell.source
-    body = source.split("\n") if source else []
+    body = re.split(r"\r\n|\r|\n", source) if source else []
     if cell.kind == "code":
         first = body[0].strip() if body else ""
         magic = first[2:].split(None, 1)[0] if first.startswith("%%") and len(first) > 2 else ""
-        if magic in _CELL_MAGIC_LANGUAGES and first == f"%%{magic}":
+        if (magic in _CELL_MAGIC_LANGUAGES and first == f"%%{magic}"
+                and not any(_MARKER_RE.match(_comment(line)) for line in body[1:])):
             options["language"] = magic
             body = [_comment(line) for line in body[1:]]
         else:
-            body = [_comment(line) if _is_magic(line) else line for line in body]
+            body = [_escape_code(line) for line in body]
     else:
-        body = [_comment(line) for line in body]
+        body = [_comment(_escape_text(line)) for line in body]
     if cell.tags:
         options["tags"] = list(cell.tags)
     for key in _percent_option_keys(meta):
         options.setdefault(key, meta[key])
     marker = format_marker(cell.kind, title, options, depth=depth, type_token=type_token)
+    if title is not None and not _reads_back(marker, cell.kind, title, options):
+        # Free text would not come back (line breaks, "[raw]", "a=1", blanks): a JSON option does.
+        marker = format_marker(cell.kind, None, {**options, "title": title}, depth=depth, type_token=type_token)
     return "\n".join([marker, *body])
+
+
+def _reads_back(marker: str, kind: CellKind, title: str, options: Mapping[str, Any]) -> bool:
+    if not title or title != title.strip() or not title.isprintable():
+        return False
+    parsed = parse_marker(marker)
+    return (parsed is not None and parsed.title == title and parsed.kind == kind
+            and dict(parsed.options) == {k: v for k, v in options.items() if v is not None})
 
 
 def _percent_option_keys(meta: Mapping[str, Any]) -> list[str]:
     # Options that came from a marker line (and other small JSON-able cell metadata) go back on
     # it; nbsplit's own bookkeeping keys and Jupyter's bulky UI state are not written.
-    skip = {"title", "tags", "percent_type", "cell_depth", "dbtitle_show", "databricks_magic",
+    skip = {"title", "tags", "language", "percent_type", "cell_depth", "dbtitle_show", "databricks_magic",
             "application/vnd.databricks.v1+cell", "execution", "collapsed", "scrolled", "jupyter"}
     return [k for k in meta if k not in skip and re.fullmatch(r"[A-Za-z_][\w.\-]*", k)]
 

@@ -7,42 +7,19 @@ changes per target are ``${var.*}`` references declared in ``databricks.yml``, a
 dev/prod targets give each deployment its own experiment.
 
 Both files come from Jinja templates (``bundle/databricks.yml.j2``, ``bundle/job.yml.j2``) that a
-``--templates DIR`` can override. Scalars are written as JSON strings, which are valid YAML
-double-quoted scalars, so no value can break the YAML.
+``--templates DIR`` can override. Every key and scalar goes through :mod:`nbsplit.render.escape`
+(double-quoted, everything unprintable escaped), so no value can break the YAML or add a key.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 from typing import Any, Mapping
 
 from nbsplit import __version__
 from nbsplit.model import SplitPlan, Stage
+from nbsplit.render.escape import yaml_key, yaml_scalar
 from nbsplit.render.job import JobOptions, job_name, job_settings, new_cluster
-
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
-
-
-def yaml_scalar(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return json.dumps(value)
-    return json.dumps(str(value), ensure_ascii=False)
-
-
-def _key(key: Any) -> str:
-    text = str(key)
-    # YAML 1.1 reads bare yes/no/on/off/null as booleans/null: quote them.
-    if _PLAIN_KEY.match(text) and text.lower() not in {"y", "n", "yes", "no", "on", "off",
-                                                       "true", "false", "null"}:
-        return text
-    return json.dumps(text, ensure_ascii=False)
-
 
 def to_yaml(value: Any, indent: int = 0) -> str:
     """Block-style YAML for dicts/lists of scalars (a tiny emitter: no anchors, no flow
@@ -58,7 +35,7 @@ def _emit(value: Any, indent: int, lines: list[str]) -> None:
         if not value:
             lines.append(pad + "{}")
         for key, item in value.items():
-            _emit_item(pad + _key(key) + ":", item, indent, lines)
+            _emit_item(pad + yaml_key(key) + ":", item, indent, lines)
     elif isinstance(value, (list, tuple)):
         if not value:
             lines.append(pad + "[]")

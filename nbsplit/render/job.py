@@ -22,6 +22,7 @@ from typing import Any, Mapping
 from nbsplit import __version__
 from nbsplit.errors import NbsplitError
 from nbsplit.model import SplitPlan, Stage
+from nbsplit.render.escape import json_text
 
 DEFAULT_SPARK_VERSION = "17.3.x-cpu-ml-scala2.13"  # DBR 17.3 LTS ML (REFERENCE.md section 1)
 DEFAULT_NODE_TYPE = "i3.xlarge"
@@ -218,7 +219,7 @@ def job_settings(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: 
 
 def job_json(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: JobOptions) -> str:
     """``job.json``: the Jobs API 2.1 settings body (``databricks jobs create --json @job.json``)."""
-    return json.dumps(job_settings(plan, notebook_files, options), indent=2, ensure_ascii=False) + "\n"
+    return json_text(job_settings(plan, notebook_files, options), indent=2) + "\n"
 
 
 def job_files(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: JobOptions | None = None,

@@ -22,13 +22,13 @@ generated imports or helpers cell (an import-only setup cell, a helper definitio
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from nbsplit import __version__
 from nbsplit.model import SplitPlan
+from nbsplit.render.escape import json_text
 from nbsplit.render.notebooks import RenderedStage
 
 __all__ = ["MANIFEST_NAME", "manifest", "manifest_json", "classifier_version"]
@@ -92,7 +92,7 @@ def manifest(plan: SplitPlan, stages: Sequence[RenderedStage], out: Path,
 
 
 def manifest_json(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return json_text(data, indent=2) + "\n"
 
 
 def _generated_placements(plan: SplitPlan, stages: Sequence[RenderedStage]) -> dict[int, list[dict[str, str]]]:

@@ -4,6 +4,10 @@ Templates live in the top-level ``templates/`` folder, shipped in the wheel as t
 ``nbsplit.templates``. A user folder given with ``--templates DIR`` is searched first, so a team
 can replace any single template (``DIR/notebook/load.py.j2``) and keep the rest.
 
+Templates render in Jinja's immutable sandbox: a user template is code from outside nbsplit, and
+``{{ cycler.__init__.__globals__.os }}`` must be an error, not a shell. The built-in templates need
+nothing the sandbox forbids, so one environment serves both.
+
 ``StrictUndefined`` turns a typo in a template into an error instead of an empty string, and
 every error a template causes is reported as one ``NbsplitError`` line naming the template file
 and line, never a Jinja traceback.
@@ -11,7 +15,6 @@ and line, never a Jinja traceback.
 
 from __future__ import annotations
 
-import json
 import traceback
 from functools import lru_cache
 from importlib import resources
@@ -19,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from nbsplit.errors import NbsplitError
+from nbsplit.render import escape
 
 __all__ = ["environment", "render", "builtin_templates_dir"]
 
@@ -30,14 +35,23 @@ def builtin_templates_dir() -> Path:
     return Path(str(resources.files("nbsplit.templates")))
 
 
-def pyrepr(value: Any) -> str:
-    """A Python literal for ``value`` (strings, numbers, lists, dicts of those)."""
-    return repr(value)
-
-
 def tojson(value: Any, indent: int | None = None) -> str:
     """JSON for ``value``, keys in a stable order; non-ASCII kept readable."""
-    return json.dumps(value, indent=indent, sort_keys=True, ensure_ascii=False)
+    return escape.json_text(value, indent=indent, sort_keys=True)
+
+
+# Every input text a template writes goes through the filter of the file's language.
+FILTERS = {
+    "pyrepr": escape.py_literal,  # a Python literal (str, number, list, dict)
+    "pyident": escape.py_identifier,  # a name written as code: refused unless an identifier
+    "pycomment": escape.py_comment,  # text after '#'
+    "tojson": tojson,
+    "yaml": escape.yaml_scalar,
+    "yaml_key": escape.yaml_key,
+    "yaml_comment": escape.yaml_comment,
+    "md_code": escape.md_code,  # an inline code span
+    "sh": escape.sh_arg,  # one shell word
+}
 
 
 def environment(user_dir: Path | str | None = None) -> jinja2.Environment:
@@ -46,14 +60,14 @@ def environment(user_dir: Path | str | None = None) -> jinja2.Environment:
 
 
 @lru_cache(maxsize=8)
-def _environment(user_dir: str | None) -> jinja2.Environment:
+def _environment(user_dir: str | None) -> ImmutableSandboxedEnvironment:
     if user_dir is not None and not Path(user_dir).is_dir():
         raise NbsplitError("templates folder does not exist", user_dir)
     loaders: list[jinja2.BaseLoader] = []
     if user_dir is not None:
         loaders.append(jinja2.FileSystemLoader(user_dir))
     loaders.append(jinja2.FileSystemLoader(str(builtin_templates_dir())))
-    env = jinja2.Environment(
+    env = ImmutableSandboxedEnvironment(
         loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -61,8 +75,7 @@ def _environment(user_dir: str | None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["pyrepr"] = pyrepr
-    env.filters["tojson"] = tojson
+    env.filters.update(FILTERS)
     return env
 
 
