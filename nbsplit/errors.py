@@ -33,4 +33,6 @@ class NbsplitError(Exception):
             where += ": "
         elif self.cell is not None:
             where = f"cell {self.cell}: "
-        return where + " ".join(self.message.split("\n"))
+        line = where + " ".join(self.message.splitlines())
+        # An undecodable file name arrives as lone surrogates; the line must still print.
+        return line.encode("utf-8", "backslashreplace").decode("utf-8")
