@@ -30,6 +30,7 @@ __all__ = [
     "validate_notebook",
     "validate_tags",
     "lone_surrogate",
+    "type_name",
 ]
 
 # Real notebooks nest a dozen levels (widget state, plotly figures); the limit keeps every
@@ -166,7 +167,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
             type(None): "null", int: "a number", float: "a number"}.get(type(value), type(value).__name__)
 
@@ -179,13 +180,13 @@ def validate_ipynb_structure(raw: Mapping[str, Any], path: Path) -> None:
     minor = raw.get("nbformat_minor", 0)
     if not _is_int(minor) or minor < 0:
         raise NbsplitError(f"invalid notebook: nbformat_minor must be a non-negative integer, "
-                           f"got {_type_name(minor)}", path)
+                           f"got {type_name(minor)}", path)
     if "metadata" in raw and not isinstance(raw["metadata"], dict):
-        raise NbsplitError(f"invalid notebook: metadata must be an object, got {_type_name(raw['metadata'])}", path)
+        raise NbsplitError(f"invalid notebook: metadata must be an object, got {type_name(raw['metadata'])}", path)
     if major == 4:
         cells = raw.get("cells")
         if not isinstance(cells, list):
-            raise NbsplitError(f"invalid notebook: cells must be a list, got {_type_name(cells)}", path)
+            raise NbsplitError(f"invalid notebook: cells must be a list, got {type_name(cells)}", path)
         for index, cell in enumerate(cells):
             _validate_raw_cell(cell, index, path)
         return
@@ -196,16 +197,16 @@ def validate_ipynb_structure(raw: Mapping[str, Any], path: Path) -> None:
     for sheet in worksheets:
         cells = sheet.get("cells", [])
         if not isinstance(cells, list):
-            raise NbsplitError(f"invalid notebook: worksheet cells must be a list, got {_type_name(cells)}", path)
+            raise NbsplitError(f"invalid notebook: worksheet cells must be a list, got {type_name(cells)}", path)
         for cell in cells:
             if not isinstance(cell, dict):
-                raise NbsplitError(f"invalid notebook: a cell must be an object, got {_type_name(cell)}", path, index)
+                raise NbsplitError(f"invalid notebook: a cell must be an object, got {type_name(cell)}", path, index)
             index += 1
 
 
 def _validate_raw_cell(cell: Any, index: int, path: Path) -> None:
     if not isinstance(cell, dict):
-        raise NbsplitError(f"invalid notebook: a cell must be an object, got {_type_name(cell)}", path, index)
+        raise NbsplitError(f"invalid notebook: a cell must be an object, got {type_name(cell)}", path, index)
     kind = cell.get("cell_type")
     if kind not in _CELL_TYPES:
         raise NbsplitError(f"invalid notebook: cell_type must be code, markdown or raw, got {kind!r}"[:200],
@@ -213,10 +214,10 @@ def _validate_raw_cell(cell: Any, index: int, path: Path) -> None:
     source = cell.get("source", "")
     if not isinstance(source, str) and not (isinstance(source, list) and all(isinstance(s, str) for s in source)):
         raise NbsplitError(f"invalid notebook: source must be a string or a list of strings, "
-                           f"got {_type_name(source)}", path, index)
+                           f"got {type_name(source)}", path, index)
     metadata = cell.get("metadata", {})
     if not isinstance(metadata, dict):
-        raise NbsplitError(f"invalid notebook: cell metadata must be an object, got {_type_name(metadata)}",
+        raise NbsplitError(f"invalid notebook: cell metadata must be an object, got {type_name(metadata)}",
                            path, index)
     if "tags" in metadata:
         validate_tags(metadata["tags"], path, index)
@@ -227,7 +228,7 @@ def _validate_raw_cell(cell: Any, index: int, path: Path) -> None:
         count = cell.get("execution_count")
         if count is not None and not _is_int(count):
             raise NbsplitError(f"invalid notebook: execution_count must be an integer or null, "
-                               f"got {_type_name(count)}", path, index)
+                               f"got {type_name(count)}", path, index)
 
 
 def validate_tags(tags: Any, path: Path, cell: int) -> tuple[str, ...]:
@@ -235,7 +236,7 @@ def validate_tags(tags: Any, path: Path, cell: int) -> tuple[str, ...]:
     plus no line breaks or other control characters: a tag is written on a percent marker line
     and into messages, where a line break would start a new line."""
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise NbsplitError(f"invalid cell tags: must be a list of strings, got {_type_name(tags)}"
+        raise NbsplitError(f"invalid cell tags: must be a list of strings, got {type_name(tags)}"
                            if not isinstance(tags, list) else "invalid cell tags: every tag must be a string",
                            path, cell)
     seen: set[str] = set()
@@ -279,7 +280,7 @@ def validate_notebook(nb: Any) -> None:
 def _validate_cell_metadata(metadata: Mapping[str, Any], path: Path, index: int) -> None:
     for key, types in _METADATA_TYPES.items():
         if key in metadata and not isinstance(metadata[key], types):
-            want = " or ".join(_type_name(t()) for t in types)
-            raise NbsplitError(f"invalid cell metadata: {key!r} must be {want}, got {_type_name(metadata[key])}",
+            want = " or ".join(type_name(t()) for t in types)
+            raise NbsplitError(f"invalid cell metadata: {key!r} must be {want}, got {type_name(metadata[key])}",
                                path, index)
 
