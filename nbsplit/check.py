@@ -37,7 +37,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from nbsplit.check_rules import RULES, CellMarks, scan_cell
 from nbsplit.config import Config
-from nbsplit.errors import EXIT_OK, EXIT_PROBLEMS, NbsplitError
+from nbsplit.errors import EXIT_OK, EXIT_PROBLEMS, NbsplitError, printable
 from nbsplit.model import Classification, Diagnostic, Handoff, Notebook, Severity, SplitPlan, Stage
 from nbsplit.render.manifest import MANIFEST_NAME
 
@@ -76,7 +76,7 @@ class Problem:
         line = f"{where}: {self.code} {self.message}"
         if self.first_line and self.code in _SHOW_FIRST_LINE:
             line += f" | {self.first_line}"
-        return line
+        return printable(line)
 
     def to_json(self) -> dict[str, Any]:
         return {"path": str(self.path), "cell": self.cell, "code": self.code,

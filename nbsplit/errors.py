@@ -33,6 +33,10 @@ class NbsplitError(Exception):
             where += ": "
         elif self.cell is not None:
             where = f"cell {self.cell}: "
-        line = where + " ".join(self.message.splitlines())
-        # An undecodable file name arrives as lone surrogates; the line must still print.
-        return line.encode("utf-8", "backslashreplace").decode("utf-8")
+        return printable(where + " ".join(self.message.splitlines()))
+
+
+def printable(text: str) -> str:
+    """``text`` with lone surrogates shown as ``\\udcff``: an undecodable file name arrives as
+    surrogates, and a line naming it must still print (and be valid UTF-8 in a log)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
