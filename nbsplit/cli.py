@@ -155,9 +155,9 @@ def tag(notebook: Path, write: bool, overwrite: bool) -> int:
     bad = input_error(notebook, changes.diagnostics)
     if bad:
         raise bad
-    print_tag_changes(notebook, changes, written=write)
     if write and changes.to_add:
-        apply_tags(changes)
+        apply_tags(changes)  # first: a refused write (read-only file) must not be reported as done
+    print_tag_changes(notebook, changes, written=write)
     return EXIT_PROBLEMS if changes.has_errors else EXIT_OK
 
 

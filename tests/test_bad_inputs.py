@@ -163,3 +163,26 @@ def test_tricky_valid_input_converts_and_every_cell_is_accounted_for(case: dict[
 def test_corpus_files_are_all_used() -> None:
     named = {c["file"] for c in CASES} | {"cases.json"}
     assert sorted(p.name for p in CORPUS.iterdir()) == sorted(n for n in named if (CORPUS / n).exists())
+
+
+def test_tag_write_refuses_a_read_only_notebook(tmp_path: Path) -> None:
+    nb = tmp_path / "good.ipynb"
+    shutil.copyfile(CORPUS / "good.ipynb", nb)
+    nb.chmod(0o444)
+    code, stdout, stderr = _run(["tag", "good.ipynb", "--write"], tmp_path, False)
+    assert code == 2 and stdout == ""
+    assert stderr.splitlines() == ["nbsplit: error: good.ipynb: file is read-only; refusing to replace it"]
+    assert nb.read_bytes() == (CORPUS / "good.ipynb").read_bytes()
+
+
+def test_convert_force_refuses_a_folder_convert_did_not_write(tmp_path: Path) -> None:
+    shutil.copyfile(CORPUS / "good.ipynb", tmp_path / "good.ipynb")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("keep me")
+    code, _, stderr = _run(["convert", "good.ipynb", "--out", "notes", "--force"], tmp_path, False)
+    assert code == 2
+    assert stderr.splitlines() == ["nbsplit: error: notes: output folder was not written by nbsplit "
+                                   "(no nbsplit-manifest.json); refusing to replace it even with --force"]
+    assert sorted(p.name for p in (tmp_path / "notes").iterdir()) == ["todo.txt"]
+    assert _run(["convert", "good.ipynb", "--out", "stages"], tmp_path, False)[0] == 0
+    assert _run(["convert", "good.ipynb", "--out", "stages", "--force"], tmp_path, False)[0] == 0
