@@ -95,7 +95,7 @@ def _run(args: list[str], folder: Path, subprocess_run: bool) -> tuple[int, str,
     old = Path.cwd()
     os.chdir(folder)
     try:
-        result = CliRunner().invoke(cli, args, catch_exceptions=False)
+        result = CliRunner().invoke(cli, args, catch_exceptions=False, prog_name="nbsplit")
     finally:
         os.chdir(old)
     return result.exit_code, result.stdout, result.stderr
@@ -186,3 +186,35 @@ def test_convert_force_refuses_a_folder_convert_did_not_write(tmp_path: Path) ->
     assert sorted(p.name for p in (tmp_path / "notes").iterdir()) == ["todo.txt"]
     assert _run(["convert", "good.ipynb", "--out", "stages"], tmp_path, False)[0] == 0
     assert _run(["convert", "good.ipynb", "--out", "stages", "--force"], tmp_path, False)[0] == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["plan"], "Missing argument 'NOTEBOOK'. (see 'nbsplit plan --help')"),
+    (["plan", "--format", "x", "nb.ipynb"],
+     "Invalid value for '--format': 'x' is not one of 'table', 'json'. (see 'nbsplit plan --help')"),
+    (["convert", "nb.ipynb"], "Missing option '--out'. (see 'nbsplit convert --help')"),
+    (["nope"], "No such command 'nope'. (see 'nbsplit --help')"),
+], ids=["missing-argument", "bad-choice", "missing-option", "unknown-command"])
+def test_usage_errors_are_one_line(args: list[str], message: str, tmp_path: Path) -> None:
+    code, stdout, stderr = _run(args, tmp_path, False)
+    assert code == 2 and stdout == ""
+    assert stderr.splitlines() == [f"nbsplit: error: {message}"]
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("job.json", '{"tasks": 5}', "tasks must be a list, got a number (re-run nbsplit convert)"),
+    ("job.json", '{"tasks": [{"task_key": 3}]}',
+     "tasks[0].task_key must be a non-empty string, got a number (re-run nbsplit convert)"),
+    ("job.json", "[" * 5000, "invalid JSON: nested deeper than 200 levels"),
+    ("nbsplit-manifest.json", '{"stages": [{"name": "eda", "file": "../../x.ipynb"}]}',
+     "stages[0].file '../../x.ipynb' is not a file inside the folder (re-run nbsplit convert)"),
+    ("nbsplit-manifest.json", '{"cells": "x"}', "cells must be a list, got a string (re-run nbsplit convert)"),
+], ids=["tasks-number", "task-key-number", "deep", "stage-file-outside", "cells-string"])
+def test_run_refuses_a_malformed_job_or_manifest(name: str, text: str, message: str, tmp_path: Path) -> None:
+    shutil.copyfile(CORPUS / "good.ipynb", tmp_path / "good.ipynb")
+    assert _run(["convert", "good.ipynb", "--out", "stages"], tmp_path, False)[0] == 0
+    (tmp_path / "stages" / name).write_text(text, encoding="utf-8")
+    code, stdout, stderr = _run(["run", "stages"], tmp_path, False)
+    assert code == 2
+    (line,) = stderr.splitlines()
+    assert line.startswith("nbsplit: error: ") and line.endswith(f"stages/{name}: {message}"), line
