@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import time
 from collections import defaultdict
@@ -36,7 +37,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from nbsplit.check_rules import RULES, CellMarks, scan_cell
 from nbsplit.config import Config
-from nbsplit.errors import EXIT_OK, EXIT_PROBLEMS, NbsplitError
+from nbsplit.errors import EXIT_OK, EXIT_PROBLEMS, NbsplitError, printable
 from nbsplit.model import Classification, Diagnostic, Handoff, Notebook, Severity, SplitPlan, Stage
 from nbsplit.render.manifest import MANIFEST_NAME
 
@@ -75,7 +76,7 @@ class Problem:
         line = f"{where}: {self.code} {self.message}"
         if self.first_line and self.code in _SHOW_FIRST_LINE:
             line += f" | {self.first_line}"
-        return line
+        return printable(line)
 
     def to_json(self) -> dict[str, Any]:
         return {"path": str(self.path), "cell": self.cell, "code": self.code,
@@ -171,7 +172,10 @@ def check_files(
     seen: set[Path] = set()
     sibling_cache: dict[Path, list[_Manifest]] = {}
     for path in map(Path, paths):
-        key = path.resolve()
+        try:
+            key = path.resolve()
+        except (OSError, RuntimeError):  # a symlink loop: the reader reports it as NBS100
+            key = Path(os.path.abspath(path))
         if key in seen:
             continue
         seen.add(key)
@@ -227,7 +231,8 @@ def _check_file(path: Path, config: Config, require: bool, limit: float, timer: 
         try:
             nb = read_notebook(path)
         except NbsplitError as exc:
-            return [_problem(path, None, "NBS100", exc.message if exc.path else exc.format())]
+            # The reader's own message and cell, so check and plan report a bad file alike.
+            return [_problem(path, exc.cell, "NBS100", exc.message if exc.path else exc.format())]
     marks = [scan_cell(c) for c in nb.cells]
     found = _mark_problems(nb, marks)
     try:
@@ -513,13 +518,17 @@ def _load_manifests(stages_dir: Path) -> list[_Manifest]:
 
 def _read_manifest(path: Path) -> _Manifest:
     folder = path.parent
+    from nbsplit.read.validate import load_json, read_input_text
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = load_json(read_input_text(path, MANIFEST_NAME), path)
         source = data["source"]
         rel, digest = source["path"], source["sha256"]
         if not isinstance(rel, str) or not isinstance(digest, str):
             raise TypeError("source.path and source.sha256 must be strings")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+    except NbsplitError as exc:
+        return _Manifest(folder, None, None, f"{path} cannot be read ({exc.message})")
+    except (KeyError, TypeError) as exc:
         detail = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc).split("\n")[0]
         return _Manifest(folder, None, None, f"{path} cannot be read ({detail})")
     return _Manifest(folder, (folder / rel).resolve(), digest.lower())

@@ -25,6 +25,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _NOTEBOOK = click.Path(path_type=Path)  # existence is checked by the reader, with our message
 _STAGE_CHOICE = click.Choice([s.value for s in PIPELINE_STAGES])
+_NO_ARGS_IS_HELP: tuple[type[Exception], ...] = tuple(
+    t for t in (getattr(click.exceptions, "NoArgsIsHelpError", None),) if t is not None)
 
 
 def _edge(func: F) -> F:
@@ -65,7 +67,38 @@ def _config_for(path: Path, threshold: float | None = None) -> Config:
     return config
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _OneLineErrors(click.Group):
+    """A click group whose usage errors are one line, like every other nbsplit error.
+
+    Click's own report is three lines (usage, a hint, the error); a pre-commit log or a CI
+    annotation wants the one line ``nbsplit: error: ...`` the commands print for bad input.
+    """
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            if isinstance(exc, _NO_ARGS_IS_HELP):  # bare `nbsplit`: the help is the answer
+                exc.show()
+                sys.exit(exc.exit_code)
+            command = exc.ctx.command_path if exc.ctx is not None else (prog_name or "nbsplit")
+            message = " ".join(exc.format_message().split())
+            click.echo(f"nbsplit: error: {message} (see '{command} --help')", err=True)
+            sys.exit(EXIT_USAGE)
+        except click.ClickException as exc:
+            click.echo(f"nbsplit: error: {' '.join(exc.format_message().split())}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("nbsplit: interrupted", err=True)
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+@click.group(cls=_OneLineErrors,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="nbsplit")
 def cli() -> None:
     """Split a monolithic data-science notebook into MLOps pipeline stages.
@@ -122,9 +155,9 @@ def tag(notebook: Path, write: bool, overwrite: bool) -> int:
     bad = input_error(notebook, changes.diagnostics)
     if bad:
         raise bad
-    print_tag_changes(notebook, changes, written=write)
     if write and changes.to_add:
-        apply_tags(changes)
+        apply_tags(changes)  # first: a refused write (read-only file) must not be reported as done
+    print_tag_changes(notebook, changes, written=write)
     return EXIT_PROBLEMS if changes.has_errors else EXIT_OK
 
 

@@ -22,6 +22,7 @@ Example::
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -61,7 +62,10 @@ class Config:
 
 def find_pyproject(start: Path) -> Path | None:
     """The nearest pyproject.toml at or above ``start`` (a file or a folder)."""
-    here = start.resolve()
+    try:
+        here = start.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: the reader reports it, naming the file
+        here = Path(os.path.abspath(start))
     if not here.is_dir():
         here = here.parent
     for folder in (here, *here.parents):
@@ -76,14 +80,34 @@ def load_config(start: Path | None = None, pyproject: Path | None = None) -> Con
     path = pyproject or (find_pyproject(start) if start is not None else None)
     if path is None:
         return Config()
+    from nbsplit.read.validate import read_input_text
+
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        data = tomllib.loads(read_input_text(path, "pyproject.toml"))
+    except tomllib.TOMLDecodeError as exc:
         raise NbsplitError(f"cannot read [tool.nbsplit]: {exc}", path) from None
-    section = data.get("tool", {}).get("nbsplit")
+    except RecursionError:
+        raise NbsplitError("cannot read [tool.nbsplit]: nested too deeply", path) from None
+    tool = data.get("tool", {})
+    section = tool.get("nbsplit") if isinstance(tool, dict) else None
     if section is None:
         return Config(path=path)
+    if not isinstance(section, dict):
+        raise NbsplitError(f"[tool.nbsplit] must be a table, got {_type(section)}", path)
     return parse_config(section, path)
+
+
+def _type(value: object) -> str:
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list",
+            dict: "a table"}.get(type(value), type(value).__name__)
+
+
+def _bool(section: dict, key: str, path: Path | None) -> bool:
+    # Strings are not booleans: `require-tags = "false"` must not switch the rule on.
+    value = section.get(key, False)
+    if not isinstance(value, bool):
+        raise NbsplitError(f"[tool.nbsplit] {key} must be true or false, got {_type(value)} {value!r}"[:200], path)
+    return value
 
 
 def parse_config(section: dict, path: Path | None = None) -> Config:
@@ -93,7 +117,7 @@ def parse_config(section: dict, path: Path | None = None) -> Config:
             f"unknown key {unknown[0]!r} in [tool.nbsplit] (known: {', '.join(sorted(_KEYS))})", path
         )
     threshold = section.get("threshold", DEFAULT_THRESHOLD)
-    if not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
         raise NbsplitError(f"[tool.nbsplit] threshold must be a number in 0..1, got {threshold!r}", path)
     ignore = section.get("ignore", [])
     if not isinstance(ignore, list) or not all(isinstance(c, str) for c in ignore):
@@ -101,12 +125,16 @@ def parse_config(section: dict, path: Path | None = None) -> Config:
     fmt = section.get("format", "ipynb")
     if fmt not in ("ipynb", "databricks", "percent"):
         raise NbsplitError(f"[tool.nbsplit] format must be ipynb, databricks or percent, got {fmt!r}", path)
+    rules = section.get("rules", [])
+    if not isinstance(rules, list):
+        raise NbsplitError(f"[tool.nbsplit] rules must be an array of tables ([[tool.nbsplit.rules]]), "
+                           f"got {_type(rules)}", path)
     return Config(
         threshold=float(threshold),
-        require_tags=bool(section.get("require-tags", False)),
+        require_tags=_bool(section, "require-tags", path),
         ignore=tuple(ignore),
-        rules=tuple(_parse_rule(r, i, path) for i, r in enumerate(section.get("rules", []))),
-        strict=bool(section.get("strict", False)),
+        rules=tuple(_parse_rule(r, i, path) for i, r in enumerate(rules)),
+        strict=_bool(section, "strict", path),
         format=fmt,
         path=path,
     )
@@ -120,11 +148,14 @@ def _parse_rule(raw: object, i: int, path: Path | None) -> Rule:
     if unknown:
         raise NbsplitError(f"{where}: unknown key {unknown[0]!r} (known: call, source, stage)", path)
     slug = raw.get("stage")
-    if slug not in ALL_SLUGS:
-        raise NbsplitError(f"{where}: stage must be one of {', '.join(ALL_SLUGS)}, got {slug!r}", path)
+    if not isinstance(slug, str) or slug not in ALL_SLUGS:
+        raise NbsplitError(f"{where}: stage must be one of {', '.join(ALL_SLUGS)}, got {slug!r}"[:300], path)
     call, source = raw.get("call"), raw.get("source")
     if (call is None) == (source is None):
         raise NbsplitError(f"{where}: give exactly one of 'call' or 'source'", path)
+    for key, value in (("call", call), ("source", source)):
+        if value is not None and (not isinstance(value, str) or not value):
+            raise NbsplitError(f"{where}: {key} must be a non-empty string, got {_type(value)}", path)
     if source is not None:
         try:
             re.compile(source)

@@ -92,7 +92,7 @@ def convert_notebook(path: Path | str, out: Path | str, *, fmt: NotebookFormat =
     if not dry_run:
         from nbsplit.write import write_tree
 
-        write_tree(files, out, force=force, protect=[path])
+        write_tree(files, out, force=force, protect=[path], owner=MANIFEST_NAME)
     return ConvertResult(out=out, files=files, plan=plan, stages=stages, written=not dry_run,
                          diagnostics=plan.diagnostics)
 

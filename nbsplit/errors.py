@@ -33,4 +33,10 @@ class NbsplitError(Exception):
             where += ": "
         elif self.cell is not None:
             where = f"cell {self.cell}: "
-        return where + " ".join(self.message.split("\n"))
+        return printable(where + " ".join(self.message.splitlines()))
+
+
+def printable(text: str) -> str:
+    """``text`` with lone surrogates shown as ``\\udcff``: an undecodable file name arrives as
+    surrogates, and a line naming it must still print (and be valid UTF-8 in a log)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -108,16 +108,90 @@ class RunResult:
 # ------------------------------------------------------------------------------ reading DIR
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    from nbsplit.read.validate import load_json, read_input_text
+
+    if not os.path.lexists(path):
         raise NbsplitError(f"not a converted folder: {what} not found (run nbsplit convert first)",
-                           path.parent) from None
-    except json.JSONDecodeError as exc:
-        raise NbsplitError(f"invalid JSON: {exc.msg} at line {exc.lineno}", path) from None
+                           path.parent)
+    data = load_json(read_input_text(path, what), path)
     if not isinstance(data, dict):
         raise NbsplitError("expected a JSON object", path)
     return data
+
+
+def _shape_error(path: Path, where: str, want: str, got: Any) -> NbsplitError:
+    from nbsplit.read.validate import type_name
+
+    return NbsplitError(f"{where} must be {want}, got {type_name(got)} (re-run nbsplit convert)", path)
+
+
+def _list_of_objects(data: Mapping[str, Any], key: str, path: Path, where: str) -> list[dict[str, Any]]:
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _shape_error(path, f"{where}{key}", "a list", value)
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise _shape_error(path, f"{where}{key}[{i}]", "an object", item)
+    return value
+
+
+def _string(data: Mapping[str, Any], key: str, path: Path, where: str, *, required: bool = True) -> None:
+    value = data.get(key)
+    if value is None and not required:
+        return
+    if not isinstance(value, str) or not value:
+        raise _shape_error(path, f"{where}{key}", "a non-empty string", value)
+
+
+def _relative_file(value: str, path: Path, where: str) -> None:
+    # The manifest names files inside the folder; a path leaving it is not something convert wrote.
+    rel = PurePosixPath(value)
+    if rel.is_absolute() or ".." in rel.parts or "\\" in value:
+        raise NbsplitError(f"{where} {value!r} is not a file inside the folder (re-run nbsplit convert)", path)
+
+
+def validate_job(job: Mapping[str, Any], path: Path) -> None:
+    """The parts of job.json a local run reads, with the types it needs; one error line each."""
+    for i, task in enumerate(_list_of_objects(job, "tasks", path, "")):
+        where = f"tasks[{i}]."
+        _string(task, "task_key", path, where)
+        nb_task = task.get("notebook_task")
+        if not isinstance(nb_task, dict):
+            raise _shape_error(path, f"{where}notebook_task", "an object", nb_task)
+        _string(nb_task, "notebook_path", path, f"{where}notebook_task.")
+        for j, dep in enumerate(_list_of_objects(task, "depends_on", path, where)):
+            _string(dep, "task_key", path, f"{where}depends_on[{j}].")
+    for i, item in enumerate(_list_of_objects(job, "parameters", path, "")):
+        _string(item, "name", path, f"parameters[{i}].")
+
+
+def validate_manifest(manifest: Mapping[str, Any], path: Path) -> None:
+    """The parts of nbsplit-manifest.json a local run reads, with the types it needs."""
+    for i, stage in enumerate(_list_of_objects(manifest, "stages", path, "")):
+        _string(stage, "name", path, f"stages[{i}].")
+        _string(stage, "file", path, f"stages[{i}].")
+        _relative_file(stage["file"], path, f"stages[{i}].file")
+    source = manifest.get("source")
+    if source is not None:
+        if not isinstance(source, dict):
+            raise _shape_error(path, "source", "an object", source)
+        _string(source, "path", path, "source.", required=False)
+    parameters = manifest.get("parameters")
+    if parameters is not None and not isinstance(parameters, dict):
+        raise _shape_error(path, "parameters", "an object", parameters)
+    for i, entry in enumerate(_list_of_objects(manifest, "cells", path, "")):
+        for key in ("index", "cell"):
+            value = entry.get(key)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+                raise _shape_error(path, f"cells[{i}].{key}", "a non-negative integer", value)
+        _string(entry, "file", path, f"cells[{i}].", required=False)
+        _list_of_objects(entry, "also", path, f"cells[{i}].")
+    for i, handoff in enumerate(_list_of_objects(manifest, "handoffs", path, "")):
+        for key in ("key", "name", "from", "to"):
+            _string(handoff, key, path, f"handoffs[{i}].")
+        _relative_file(handoff["key"], path, f"handoffs[{i}].key")
 
 
 def load_tasks(folder: Path, job: Mapping[str, Any], manifest: Mapping[str, Any]) -> list[Task]:
@@ -617,7 +691,9 @@ def run_folder(folder: Path | str, *, only: str | None = None, from_stage: str |
     console = console or Console()
     started = time.perf_counter()
     job = _read_json(folder / "job.json", "job.json")
+    validate_job(job, folder / "job.json")
     manifest = _read_json(folder / MANIFEST_NAME, MANIFEST_NAME)
+    validate_manifest(manifest, folder / MANIFEST_NAME)
     tasks = load_tasks(folder, job, manifest)
     source = _source_path(folder, manifest)
     cwd = source.parent

@@ -3,11 +3,14 @@
 - ``atomic_write_text(path, text)``: write a temporary file next to ``path``, then
   ``os.replace`` it in, so readers see the old file or the new one, never half of one. The
   file's permission bits are kept (new files get the usual ``0o666 & ~umask``).
-- ``write_tree(files, out, force=False)``: build the whole output folder as a hidden sibling
-  of ``out``, then rename it into place. An existing non-empty ``out`` is refused unless
-  ``force``; then the old folder is renamed aside, the new one moved in, the old one deleted
-  (and put back if the move fails). On any failure no partial output is left behind and an
-  existing ``out`` is untouched.
+- ``write_tree(files, out, force=False)``: build the whole output folder as a hidden,
+  short-named sibling of ``out``, then rename it into place. An existing non-empty ``out`` is
+  refused unless ``force`` (and, for convert, unless it holds the manifest of an earlier
+  convert); then the old folder is renamed to a short-named backup, the new one moved in, the
+  backup deleted (and put back if the move fails). A run killed between any two steps leaves
+  the old folder or the new one whole, plus a leftover the next run cleans up (restoring the
+  old folder if the new one never arrived). A symlink at ``out`` is refused, never followed or
+  replaced; a leftover that cannot be deleted is an error, not a silent success.
 - ``compare_tree(files, out)``: what ``write_tree`` would change (for ``--check`` modes).
 
 Problems a user can fix (unwritable folder, a path under a regular file, a non-empty output
@@ -16,6 +19,7 @@ folder) raise ``NbsplitError`` naming the folder.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import stat
@@ -52,14 +56,22 @@ def atomic_write_text(path: Path | str, text: str) -> None:
     if not folder.is_dir():
         raise NbsplitError(f"cannot write {path.name}: folder does not exist or is not a folder", folder)
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
+        info = path.stat()
     except FileNotFoundError:
-        mode = 0o666 & ~_umask()
+        info = None
     except OSError as exc:
         raise NbsplitError(f"cannot write: {_why(exc)}", path) from None
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise NbsplitError("not a regular file; refusing to replace it", path)
+    if info is not None and not info.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        # A rename would replace it anyway (only the folder's permissions count); the file's
+        # read-only bit is the owner saying no.
+        raise NbsplitError("file is read-only; refusing to replace it", path)
+    mode = stat.S_IMODE(info.st_mode) if info is not None else 0o666 & ~_umask()
     tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".nbsplit-tmp")
+        # A short temporary name: the target's own name may already be near the 255-byte limit.
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".nbs-", suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
             handle.write(_encode(text))
             handle.flush()
@@ -95,70 +107,138 @@ def _is_empty_dir(path: Path) -> bool:
         return next(entries, None) is None
 
 
-def _aside_name(parent: Path, stem: str) -> Path:
-    for n in range(1000):
-        candidate = parent / f".{stem}.nbsplit-old-{os.getpid()}-{n}"
-        if not os.path.lexists(candidate):
-            return candidate
-    raise NbsplitError("cannot find a free name to move the old output folder aside", parent)
+def _side_names(target: Path) -> tuple[Path, Path]:
+    """(temporary new tree, backup of the old tree) beside ``target``: short whatever the
+    target's name (a name near 255 bytes leaves no room for a suffix), and the same on every
+    run, so a run can find and finish what an interrupted one left."""
+    digest = hashlib.sha256(os.fsencode(target.name)).hexdigest()[:12]
+    return target.parent / f".nbs-{digest}.new", target.parent / f".nbs-{digest}.old"
+
+
+def _remove_tree(path: Path, out: Path) -> None:
+    """Delete a tree this module made; an entry that cannot be deleted is an error (exit 2),
+    never a leftover reported as success."""
+    failures: list[str] = []
+
+    def record(_func: object, name: str, exc_info: object) -> None:
+        exc = exc_info[1] if isinstance(exc_info, tuple) else exc_info
+        failures.append(f"{name}: {_why(exc) if isinstance(exc, OSError) else exc}")
+
+    if not os.path.lexists(path):
+        return
+    if path.is_symlink() or not path.is_dir():
+        os.unlink(path)
+        return
+    shutil.rmtree(path, onerror=record)  # type: ignore[arg-type]
+    if failures or os.path.lexists(path):
+        first = failures[0] if failures else str(path)
+        raise NbsplitError(f"cannot delete the leftover folder {path.name} ({first}); delete it by hand", out)
+
+
+def _recover(target: Path, out: Path) -> None:
+    """Finish an earlier run that was killed mid-way: the old output comes back if the new one
+    never arrived, a backup left after the new output arrived is deleted, and a half-built
+    temporary tree is deleted."""
+    new, old = _side_names(target)
+    if os.path.lexists(old):
+        if old.is_symlink() or not old.is_dir():
+            raise NbsplitError(f"unexpected entry {old.name} beside the output folder; delete it by hand", out)
+        if not os.path.lexists(target):
+            os.rename(old, target)  # the kill came between the two renames: the old output returns
+        else:
+            _remove_tree(old, out)
+    if os.path.lexists(new):
+        if new.is_symlink():
+            raise NbsplitError(f"unexpected symlink {new.name} beside the output folder; delete it by hand", out)
+        _remove_tree(new, out)
+
+
+def _is_owned(target: Path, owner: str) -> bool:
+    """True when ``target`` holds ``owner`` as a regular file (not a link): the mark that an
+    earlier nbsplit run wrote this folder."""
+    try:
+        return stat.S_ISREG(os.lstat(target / owner).st_mode)
+    except OSError:
+        return False
 
 
 def write_tree(files: Mapping[str, bytes | str], out: Path | str, *, force: bool = False,
-               protect: Iterable[Path | str] = ()) -> None:
+               protect: Iterable[Path | str] = (), owner: str | None = None) -> None:
     """Write ``files`` (relative POSIX paths, subfolders allowed -> content) as folder ``out``.
 
     ``protect`` lists paths that must survive (the input notebook): replacing a folder that
-    contains one of them is refused even with ``force``.
+    contains one of them is refused even with ``force``. With ``owner`` (a file name such as
+    the manifest's), ``force`` replaces only a folder holding that file, i.e. one nbsplit wrote.
+
+    A kill at any point leaves either the old folder or the whole new one (plus a short-named
+    leftover beside it that the next run cleans up). A symlink at ``out`` is never followed
+    nor replaced.
     """
     out = Path(out)
     payload = {_check_relative(name): _encode(data) for name, data in files.items()}
     target = out.absolute()
     parent = target.parent
+    try:
+        if os.path.isdir(parent):
+            _recover(target, out)
+    except OSError as exc:
+        raise NbsplitError(f"cannot recover from an interrupted earlier run: {_why(exc)}", out) from None
 
-    existing = os.path.lexists(target)
     replace_old = False
-    if existing:
+    if target.is_symlink():
+        raise NbsplitError("output path is a symlink; refusing to write through or replace it "
+                           "(give the real folder)", out)
+    if os.path.lexists(target):
         if not target.is_dir():
             raise NbsplitError("output path exists and is not a folder", out)
         if not _is_empty_dir(target):
             if not force:
                 raise NbsplitError("output folder exists and is not empty (use --force to replace it)", out)
             _check_force_is_safe(target, protect, out)
+            if owner is not None and not _is_owned(target, owner):
+                raise NbsplitError(f"output folder was not written by nbsplit (no {owner}); "
+                                   "refusing to replace it even with --force", out)
             replace_old = True
 
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise NbsplitError(f"cannot create folder: {_why(exc)}", parent) from None
+    tmp, _ = _side_names(target)
     try:
-        tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}.nbsplit-new-"))
+        os.mkdir(tmp, 0o777 & ~_umask())
     except OSError as exc:
         raise NbsplitError(f"cannot write in folder: {_why(exc)}", parent) from None
 
     try:
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; the output is a normal folder
         for rel, data in sorted(payload.items()):
             _write_file(tmp.joinpath(*rel.parts), data)
         if replace_old:
-            _swap_in(tmp, target, parent)
+            _swap_in(tmp, target, out)
         else:
             os.replace(tmp, target)  # also replaces an empty folder (POSIX rename semantics)
     except BaseException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if os.path.lexists(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(exc, OSError):
             raise NbsplitError(f"cannot write output folder: {_why(exc)}", out) from None
         raise
 
 
-def _swap_in(tmp: Path, target: Path, parent: Path) -> None:
-    old = _aside_name(parent, target.name)
-    os.rename(target, old)
+def _swap_in(tmp: Path, target: Path, out: Path) -> None:
+    _, old = _side_names(target)
+    _rename(target, old)
     try:
-        os.rename(tmp, target)
+        _rename(tmp, target)
     except BaseException:
-        os.rename(old, target)  # put the old output back
+        _rename(old, target)  # put the old output back
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    _remove_tree(old, out)
+
+
+def _rename(src: Path, dst: Path) -> None:
+    """``os.rename`` (a seam: tests raise here to simulate a kill between the renames)."""
+    os.rename(src, dst)
 
 
 def _check_force_is_safe(target: Path, protect: Iterable[Path | str], out: Path) -> None:

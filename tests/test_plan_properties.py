@@ -81,20 +81,29 @@ class Stmt:
 @dataclass
 class Program:
     stages: list[str]
-    cells: list[list[Stmt]]  # empty list + markdown flag for markdown cells
-    markdown: set[int] = field(default_factory=set)
+    cells: list[list[Stmt]]  # empty list + markdown flag for cells without statements
+    markdown: set[int] = field(default_factory=set)  # every cell without code (the three below)
+    raw: set[int] = field(default_factory=set)  # ... of which raw cells
+    blank: set[int] = field(default_factory=set)  # ... of which empty code cells
+    tagged: set[int] = field(default_factory=set)  # cells whose stage is an explicit tag
 
     def notebook(self) -> tuple[Notebook, tuple, tuple]:
         cells = []
         for i, stmts in enumerate(self.cells):
-            if i in self.markdown:
+            if i in self.blank:
+                cells.append(Cell(index=i, kind="code", source="\n" if i % 2 else ""))
+            elif i in self.raw:
+                cells.append(Cell(index=i, kind="raw", source=f"raw {i}"))
+            elif i in self.markdown:
                 cells.append(Cell(index=i, kind="markdown", source=f"## section {i}"))
             else:
                 cells.append(Cell(index=i, kind="code",
                                   source="\n".join(s.source() for s in stmts)))
         nb = Notebook(path=Path("generated.ipynb"), format="ipynb", cells=tuple(cells))
-        classes = tuple(Classification(index=i, stage=Stage(s), confidence=0.5,
-                                       origin="heuristic") for i, s in enumerate(self.stages))
+        classes = tuple(Classification(index=i, stage=Stage(s), confidence=1.0, origin="tag")
+                        if i in self.tagged else
+                        Classification(index=i, stage=Stage(s), confidence=0.5, origin="heuristic")
+                        for i, s in enumerate(self.stages))
         return nb, analyze_notebook(nb), classes
 
 
@@ -109,7 +118,7 @@ def programs(draw: Any) -> Program:
     cells: list[list[Stmt]] = []
     markdown: set[int] = set()
     for i in range(n):
-        if draw(st.integers(0, 9)) == 0:
+        if draw(st.integers(0, 6)) == 0:
             markdown.add(i)
             cells.append([])
             continue
@@ -171,7 +180,22 @@ def programs(draw: Any) -> Program:
     for i in markdown:  # markdown cannot be skip-only noise: keep it in a stage or setup
         if stages[i] == "skip" and draw(st.booleans()):
             stages[i] = "eda"
-    return Program(stages, cells, markdown)
+    # Cells without code come as markdown, raw or empty code cells, often tagged with a stage
+    # no code cell has: such a cell must still land somewhere (or be listed as placed nowhere).
+    raw, blank, tagged = set(), set(), set()
+    code_stages = {stages[i] for i in range(n) if i not in markdown}
+    lonely = sorted(s for s in set(STAGES) - code_stages - {"setup", "skip"})
+    for i in sorted(markdown):
+        kind = draw(st.sampled_from(("markdown", "markdown", "raw", "blank")))
+        if kind == "raw":
+            raw.add(i)
+        elif kind == "blank":
+            blank.add(i)
+        if draw(st.booleans()):
+            tagged.add(i)
+            if lonely and draw(st.booleans()):
+                stages[i] = draw(st.sampled_from(lonely))
+    return Program(stages, cells, markdown, raw, blank, tagged)
 
 
 # --------------------------------------------------------------------------- the evaluator
@@ -324,7 +348,7 @@ def test_split_reproduces_the_monolith(program: Program) -> None:
         if final[i] is Stage.SKIP:
             assert where[i] == ()
         elif final[i] is Stage.SETUP:
-            assert all(p.how == ("cell" if cell.kind == "markdown" else "copy")
+            assert all(p.how == ("cell" if cell.kind != "code" else "copy")
                        for p in as_cell)
         elif plan.stages:
             assert [p.stage for p in as_cell] == [final[i]]
@@ -378,3 +402,38 @@ def test_strict_never_moves_and_reports_each_backward_read(program: Program) -> 
     assert bool(errors) == bool(moved)
     assert all(c.stage == o.stage or "has no code cells" in c.reasons[-1]
                for c, o in zip(strict.classifications, classes))
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs())
+def test_manifest_accounts_for_every_cell(program: Program) -> None:
+    """Every source cell has one manifest entry with the plan's stage; a cell of a pipeline stage
+    is in a stage notebook (or its generated imports/helpers), and a cell placed nowhere (skip,
+    setup no stage uses) says why. Tagged markdown/raw/blank cells of stages without code too."""
+    from nbsplit.errors import NbsplitError
+    from nbsplit.render.manifest import manifest
+    from nbsplit.render.notebooks import RenderOptions, render_stages
+
+    nb, facts, classes = program.notebook()
+    plan = build_plan(nb, facts, classes)
+    assume(not plan.has_errors)
+    try:
+        stages = render_stages(plan, RenderOptions(out=Path("out"), fmt="ipynb"))
+    except NbsplitError:  # pragma: no cover - rendering a valid plan does not fail
+        raise
+    assume(stages)
+    data = manifest(plan, stages, Path("out"), {})
+    entries = data["cells"]
+    assert [e["index"] for e in entries] == list(range(len(nb.cells)))
+    files = {s.file for s in stages}
+    for entry, cell in zip(entries, nb.cells):
+        stage = Stage(entry["stage"])
+        assert stage is plan.stage_of(cell.index)
+        placed = entry["file"] is not None or bool(entry.get("generated"))
+        if entry["file"] is not None:
+            assert entry["file"] in files
+        if stage.is_pipeline:
+            assert placed, f"cell {cell.index} ({cell.kind}, {stage}) is in no stage notebook"
+            assert "unplaced" not in entry
+        elif not placed:
+            assert entry["unplaced"], f"cell {cell.index} is placed nowhere without a reason"

@@ -25,7 +25,7 @@ def _tree(folder: Path) -> dict[str, bytes]:
 
 
 def _leftovers(parent: Path) -> list[str]:
-    return sorted(p.name for p in parent.iterdir() if "nbsplit-" in p.name)
+    return sorted(p.name for p in parent.iterdir() if p.name.startswith(".nbs-") or "nbsplit-" in p.name)
 
 
 # --- atomic_write_text ----------------------------------------------------------------------------
@@ -178,7 +178,7 @@ def test_write_tree_failed_swap_restores_old_folder(tmp_path: Path, monkeypatch:
     real_rename = os.rename
 
     def rename(src: str | Path, dst: str | Path) -> None:
-        if "nbsplit-new-" in str(src):  # moving the new folder in fails
+        if str(src).endswith(".new"):  # moving the new folder in fails
             raise OSError(18, "Invalid cross-device link")
         real_rename(src, dst)
 
@@ -233,3 +233,160 @@ def test_compare_tree_reports_differences(tmp_path: Path) -> None:
     assert compare_tree({"a.txt": "A", "b/c.txt": "c", "d.txt": "d"}, out) == [
         "changed: a.txt", "missing: d.txt", "extra: extra.txt"]
     assert compare_tree({"a.txt": "a"}, tmp_path / "absent") == ["missing: a.txt"]
+
+
+# --- --force that survives a kill ------------------------------------------------------------------
+
+OWNER = "nbsplit-manifest.json"
+
+
+class Killed(BaseException):
+    """Stands in for SIGKILL: once raised, the 'process' runs nothing more (no cleanup)."""
+
+
+def _converted(folder: Path, marker: str = "old") -> Path:
+    folder.mkdir()
+    (folder / OWNER).write_text("{}")
+    (folder / "old.txt").write_text(marker)
+    return folder
+
+
+def _kill_at_rename(monkeypatch: pytest.MonkeyPatch, call: int) -> None:
+    """Kill the run at the ``call``-th rename (1: old -> backup, 2: new -> out); every later
+    rename fails too, so no restore runs, as after a real kill."""
+    real = write._rename
+    count = {"n": 0}
+
+    def rename(src: Path, dst: Path) -> None:
+        count["n"] += 1
+        if count["n"] >= call:
+            raise Killed()
+        real(src, dst)
+
+    monkeypatch.setattr(write, "_rename", rename)
+
+
+@pytest.mark.parametrize("call", [1, 2])
+def test_kill_between_the_renames_then_next_run_recovers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         call: int) -> None:
+    out = _converted(tmp_path / "out")
+    with monkeypatch.context() as patch:
+        _kill_at_rename(patch, call)
+        with pytest.raises(Killed):
+            write_tree({OWNER: "{}", "new.txt": "new"}, out, force=True, owner=OWNER)
+    if call == 2:
+        assert not out.exists() and _leftovers(tmp_path)  # the window the issue describes
+    # The next run first puts the old output back, then refuses to touch it without --force.
+    with pytest.raises(NbsplitError, match="not empty"):
+        write_tree({OWNER: "{}", "new.txt": "new"}, out, owner=OWNER)
+    assert _tree(out) == {OWNER: b"{}", "old.txt": b"old"}
+    assert _leftovers(tmp_path) == []
+    # ... and with --force replaces it whole.
+    write_tree({OWNER: "{}", "new.txt": "new"}, out, force=True, owner=OWNER)
+    assert _tree(out) == {OWNER: b"{}", "new.txt": b"new"}
+    assert _leftovers(tmp_path) == []
+
+
+def test_kill_after_the_new_folder_arrived_leaves_it_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = _converted(tmp_path / "out")
+
+    def killed(path: Path, out: Path) -> None:
+        raise Killed()
+
+    with monkeypatch.context() as patch:
+        patch.setattr(write, "_remove_tree", killed)
+        with pytest.raises(Killed):
+            write_tree({OWNER: "{}", "new.txt": "new"}, out, force=True, owner=OWNER)
+    assert _tree(out) == {OWNER: b"{}", "new.txt": b"new"}
+    assert _leftovers(tmp_path)  # the backup of the old folder
+    write_tree({OWNER: "{}", "again.txt": "again"}, out, force=True, owner=OWNER)
+    assert _tree(out) == {OWNER: b"{}", "again.txt": b"again"}
+    assert _leftovers(tmp_path) == []
+
+
+def test_kill_while_building_leaves_old_folder_and_next_run_cleans_up(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    out = _converted(tmp_path / "out")
+    real = write._write_file
+    calls: list[Path] = []
+
+    def dies(path: Path, data: bytes) -> None:
+        calls.append(path)
+        if len(calls) == 2:
+            raise Killed()
+        real(path, data)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(write, "_write_file", dies)
+        patch.setattr(write.shutil, "rmtree", lambda *a, **k: None)  # killed: no cleanup either
+        with pytest.raises(Killed):
+            write_tree(FILES, out, force=True, owner=OWNER)
+    assert _tree(out) == {OWNER: b"{}", "old.txt": b"old"}
+    write_tree({OWNER: "{}"}, out, force=True, owner=OWNER)
+    assert _tree(out) == {OWNER: b"{}"}
+    assert _leftovers(tmp_path) == []
+
+
+def test_undeletable_old_folder_is_an_error_not_a_success(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = _converted(tmp_path / "out")
+
+    def stuck(path: str, onerror: object = None, **kwargs: object) -> None:
+        onerror(os.rmdir, str(Path(path) / "sub"), (PermissionError, PermissionError(13, "Permission denied"), None))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(write.shutil, "rmtree", stuck)
+        with pytest.raises(NbsplitError, match=r"out: cannot delete the leftover folder \.nbs-\w+\.old "
+                                               r"\(.*sub: Permission denied\); delete it by hand"):
+            write_tree({OWNER: "{}", "new.txt": "new"}, out, force=True, owner=OWNER)
+    assert _tree(out) == {OWNER: b"{}", "new.txt": b"new"}  # the new output is in place
+    write_tree({OWNER: "{}"}, out, force=True, owner=OWNER)  # and the next run clears the leftover
+    assert _leftovers(tmp_path) == []
+
+
+def test_force_refuses_a_folder_nbsplit_did_not_write(tmp_path: Path) -> None:
+    out = tmp_path / "thesis"
+    out.mkdir()
+    (out / "chapter1.tex").write_text("precious")
+    with pytest.raises(NbsplitError, match=r"thesis: output folder was not written by nbsplit \(no "
+                                           r"nbsplit-manifest.json\); refusing to replace it even with --force"):
+        write_tree(FILES, out, force=True, owner=OWNER)
+    assert _tree(out) == {"chapter1.tex": b"precious"}
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_symlink_output_is_never_followed_or_replaced(tmp_path: Path, force: bool) -> None:
+    real = _converted(tmp_path / "real")
+    link = tmp_path / "out"
+    link.symlink_to(real, target_is_directory=True)
+    with pytest.raises(NbsplitError, match="out: output path is a symlink; refusing"):
+        write_tree({OWNER: "{}"}, link, force=force, owner=OWNER)
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert _tree(real) == {OWNER: b"{}", "old.txt": b"old"}
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    link2 = tmp_path / "out2"
+    link2.symlink_to(empty, target_is_directory=True)
+    with pytest.raises(NbsplitError, match="symlink"):
+        write_tree({OWNER: "{}"}, link2, force=force, owner=OWNER)
+    assert link2.is_symlink() and list(empty.iterdir()) == []
+
+
+def test_force_with_a_name_near_255_bytes(tmp_path: Path) -> None:
+    out = _converted(tmp_path / ("n" * 250))
+    write_tree({OWNER: "{}", "new.txt": "new"}, out, force=True, owner=OWNER)
+    assert _tree(out) == {OWNER: b"{}", "new.txt": b"new"}
+    assert _leftovers(tmp_path) == []
+    long_file = tmp_path / ("f" * 249 + ".ipynb")
+    long_file.write_text("old")
+    atomic_write_text(long_file, "new")
+    assert long_file.read_text() == "new"
+
+
+def test_read_only_file_is_not_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "nb.ipynb"
+    path.write_text("old")
+    path.chmod(0o444)
+    with pytest.raises(NbsplitError, match=r"nb.ipynb: file is read-only; refusing to replace it"):
+        atomic_write_text(path, "new")
+    assert path.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nb.ipynb"]

@@ -3,8 +3,8 @@
 What: ``Cell.tags`` entries ``nbsplit:<slug>`` (nbformat ``metadata.tags``, Jupytext
 ``# %% tags=[...]``) and a ``# nbsplit: <slug>`` directive on the cell's first non-empty line
 (after the magic line in a Databricks magic cell: ``%sql`` then ``-- nbsplit: eda``). Both give
-confidence 1.0; the tag wins over the directive. ``nbsplit:noqa`` (and ``nbsplit:noqa:NBS104``)
-are not stages.
+confidence 1.0; a tag and a directive naming different stages are an error (NBS102), as in
+``nbsplit check``. ``nbsplit:noqa`` (and ``nbsplit:noqa:NBS104``) are not stages.
 
 Why: the person who wrote the notebook knows best; heuristics only fill in what they left open.
 Typos must not silently fall back to a guess, so an unknown slug is an error that names the
@@ -85,11 +85,14 @@ def explicit_mark(cell: Cell) -> tuple[Mark | None, list[Diagnostic]]:
 
     if tag_stages:
         if directive_stage is not None and directive_stage not in tag_stages:
+            # An error, as in `nbsplit check` (NBS102): two marks naming different stages are a
+            # mistake to fix, not something to settle silently by precedence.
             diags.append(Diagnostic(
-                "warning",
+                "error",
                 f"tag '{PREFIX}{tag_stages[0].value}' and directive 'nbsplit: {directive_stage.value}' "
-                "disagree; the tag wins",
+                "name different stages (keep one)",
                 cell.index,
+                "NBS102",
             ))
         return Mark(tag_stages[0], "tag", f"tagged {PREFIX}{tag_stages[0].value}"), diags
     if directive_stage is not None:

@@ -47,15 +47,10 @@ _FOREIGN_EXTENSIONS = {".r": "R", ".scala": "Scala", ".sql": "SQL", ".jl": "Juli
 
 def read_notebook(path: Path | str) -> Notebook:
     """Read ``path`` into a ``Notebook``; raise ``NbsplitError`` naming the file on bad input."""
+    from nbsplit.read.validate import read_input_bytes
+
     path = Path(path)
-    if not path.exists():
-        raise NbsplitError("no such file", path)
-    if path.is_dir():
-        raise NbsplitError("is a directory, not a notebook file", path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise NbsplitError(f"cannot read file: {exc.strerror or exc}", path) from None
+    data = read_input_bytes(path, "notebook file")
     if b"\x00" in data:
         raise NbsplitError("binary file (contains NUL bytes), not a notebook", path)
     try:
@@ -70,18 +65,23 @@ def read_text(text: str, path: Path | str = "<string>") -> Notebook:
     path = Path(path)
     if not text.strip():
         raise NbsplitError("empty file", path)
+    from nbsplit.read.validate import validate_notebook
+
     fmt = detect_format(text, path)
     if fmt == "ipynb":
         from nbsplit.read.ipynb import read_ipynb
 
-        return read_ipynb(text, path)
-    if fmt == "databricks":
+        notebook = read_ipynb(text, path)
+    elif fmt == "databricks":
         from nbsplit.read.databricks import read_databricks
 
-        return read_databricks(text, path)
-    from nbsplit.read.percent import read_percent
+        notebook = read_databricks(text, path)
+    else:
+        from nbsplit.read.percent import read_percent
 
-    return read_percent(text, path)
+        notebook = read_percent(text, path)
+    validate_notebook(notebook)
+    return notebook
 
 
 def detect_format(text: str, path: Path | str) -> NotebookFormat:

@@ -12,7 +12,6 @@ keys, trailing newline), so the same cells always give the same bytes.
 from __future__ import annotations
 
 import copy
-import json
 import re
 import warnings
 from pathlib import Path
@@ -22,6 +21,7 @@ import nbformat
 
 from nbsplit.errors import NbsplitError
 from nbsplit.model import Cell, Notebook
+from nbsplit.read.validate import load_json, validate_ipynb_structure
 
 __all__ = ["read_ipynb", "build_ipynb", "dumps_ipynb", "notebook_language", "check_python"]
 
@@ -35,15 +35,13 @@ _PYTHON_NAMES = {"python", "python2", "python3", "ipython", "ipython2", "ipython
 
 def read_ipynb(text: str, path: Path | str) -> Notebook:
     path = Path(path)
-    try:
-        raw = json.loads(text.lstrip("\ufeff"))
-    except json.JSONDecodeError as exc:
-        raise NbsplitError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", path) from None
+    raw = load_json(text, path)
     if not isinstance(raw, dict) or "nbformat" not in raw or not ("cells" in raw or "worksheets" in raw):
         raise NbsplitError("JSON file is not a Jupyter notebook (no 'nbformat' and 'cells')", path)
     major = raw.get("nbformat")
     if not isinstance(major, int) or major not in (2, 3, 4):
         raise NbsplitError(f"unsupported nbformat version {major!r} (supported: 2, 3, 4)", path)
+    validate_ipynb_structure(raw, path)
     check_python(notebook_language(raw.get("metadata") or {}), path)
 
     nb = _to_v4(raw, path)
@@ -83,7 +81,10 @@ def check_python(language: str | None, path: Path | str) -> None:
 
 def _to_v4(raw: dict, path: Path) -> nbformat.NotebookNode:
     if raw["nbformat"] == 4:
-        return nbformat.from_dict(raw)
+        try:
+            return nbformat.from_dict(raw)
+        except RecursionError:
+            raise NbsplitError("invalid notebook: nested too deeply", path) from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -102,9 +103,15 @@ def _validate(nb: nbformat.NotebookNode, path: Path) -> None:
             warnings.simplefilter("ignore")
             nbformat.validate(probe)
     except nbformat.ValidationError as exc:
-        where = "/".join(str(p) for p in getattr(exc, "absolute_path", ()) or ())
+        parts = list(getattr(exc, "absolute_path", ()) or ())
+        cell = parts[1] if len(parts) > 1 and parts[0] == "cells" and isinstance(parts[1], int) else None
+        where = "/".join(str(p) for p in parts)
         detail = _short(exc)
-        raise NbsplitError(f"invalid notebook{f' at {where}' if where else ''}: {detail}", path) from None
+        raise NbsplitError(f"invalid notebook{f' at {where}' if where else ''}: {detail}", path, cell) from None
+    except (RecursionError, ValueError, TypeError, KeyError, AssertionError) as exc:
+        # nbformat's validator assumes the shape validate_ipynb_structure already checked; any
+        # other surprise in a hand-made file is still a bad notebook, not an nbsplit bug.
+        raise NbsplitError(f"invalid notebook: {_short(exc)}", path) from None
 
 
 def _short(exc: BaseException) -> str:

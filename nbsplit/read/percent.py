@@ -273,14 +273,18 @@ def read_percent(text: str, path: Path | str) -> Notebook:
     for index, chunk in enumerate(chunks):
         marker = parse_marker(lines[chunk.marker]) if chunk.marker is not None else Marker()
         assert marker is not None
-        cells.append(_cell(index, marker, lines[chunk.start : chunk.end]))
+        cells.append(_cell(index, marker, lines[chunk.start : chunk.end], path))
     return Notebook(path=path, format="percent", cells=tuple(cells), metadata=metadata, text=text)
 
 
-def _cell(index: int, marker: Marker, body: list[str]) -> Cell:
+def _cell(index: int, marker: Marker, body: list[str], path: Path) -> Cell:
+    from nbsplit.read.validate import validate_tags
+
     options = dict(marker.options)
-    tags = options.pop("tags", None)
-    tags = tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
+    raw_tags = options.pop("tags", None)
+    # A tag nbformat would reject (empty, doubled, not a string) is refused here, not when the
+    # converted .ipynb fails validation on the way out.
+    tags = validate_tags(raw_tags, path, index) if raw_tags is not None else ()
     title = marker.title
     if title is None and isinstance(options.get("title"), str):
         title = options.pop("title")  # a title free text could not carry (see cell_to_percent)

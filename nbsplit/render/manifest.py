@@ -16,7 +16,9 @@ Shape (keys in this order, JSON with 2-space indent)::
 ``source.path`` is relative to the output folder; ``cell`` is the position of the cell in its
 stage notebook (generated cells counted). A cell whose only content went into a stage's
 generated imports or helpers cell (an import-only setup cell, a helper definition) has
-``"file": null`` and lists those under ``"generated": [{"file", "kind"}]``.
+``"file": null`` and lists those under ``"generated": [{"file", "kind"}]``. A cell placed in
+no stage at all (``skip``, or a ``setup`` cell no stage uses) has ``"file": null`` and says why
+under ``"unplaced"``; every source cell has exactly one entry.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from nbsplit import __version__
-from nbsplit.model import SplitPlan
+from nbsplit.model import SplitPlan, Stage
 from nbsplit.render.escape import json_text
 from nbsplit.render.notebooks import RenderedStage
 
@@ -65,6 +67,8 @@ def manifest(plan: SplitPlan, stages: Sequence[RenderedStage], out: Path,
             entry["also"] = where[1:]
         if generated.get(cell.index):
             entry["generated"] = generated[cell.index]
+        elif not where:
+            entry["unplaced"] = _unplaced_reason(plan.stage_of(cell.index))
         cells.append(entry)
     rendered = {s.stage for s in stages}
     handoffs = []
@@ -89,6 +93,15 @@ def manifest(plan: SplitPlan, stages: Sequence[RenderedStage], out: Path,
         "stages": [{"name": s.stage.value, "file": s.file} for s in stages],
         "parameters": dict(parameters),
     }
+
+
+def _unplaced_reason(stage: Stage) -> str:
+    # A cell in no stage notebook must say why, so the manifest accounts for every source cell.
+    if stage is Stage.SKIP:
+        return "skip: excluded from every stage"
+    if stage is Stage.SETUP:
+        return "setup: no stage uses what it defines"
+    return f"{stage.value}: no stage notebook was written for it"
 
 
 def manifest_json(data: Mapping[str, Any]) -> str:

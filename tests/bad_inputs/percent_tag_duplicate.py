@@ -1,0 +1,5 @@
+# %%
+import pandas as pd
+
+# %% tags=["nbsplit:eda", "nbsplit:eda"]
+x = 1

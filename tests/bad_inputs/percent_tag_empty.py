@@ -1,0 +1,5 @@
+# %%
+import pandas as pd
+
+# %% tags=[""]
+x = 1

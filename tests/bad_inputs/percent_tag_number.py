@@ -1,0 +1,5 @@
+# %%
+import pandas as pd
+
+# %% tags=[5]
+x = 1
