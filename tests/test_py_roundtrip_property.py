@@ -35,8 +35,12 @@ SOURCES = st.one_of(
 TITLES = st.one_of(st.none(), st.lists(st.one_of(st.sampled_from(
     ["\n", "\r\n", " ", "[markdown]", "[raw]", "a=1", "tags=[\"x\"]", "# COMMAND ----------", "%sh",
      "# MAGIC", "'", '"', "=", "[", "]", "\u2028", "\x85"]), st.text(max_size=5)), max_size=5).map("".join))
-TAGS = st.lists(st.one_of(st.sampled_from(["nbsplit:eda", "a [raw] b", "x=1", "\n", "[markdown]"]),
-                          st.text(max_size=6)), max_size=3, unique=True).map(tuple)
+# Tags nbsplit accepts (read/validate.py refuses empty ones, commas and control characters);
+# hostile ones for a marker line still among them.
+TAGS = st.lists(st.one_of(st.sampled_from(["nbsplit:eda", "a [raw] b", "x=1", "[markdown]", "tags=[\"y\"]"]),
+                          st.text(max_size=6)).filter(
+                    lambda t: t.strip() and "," not in t and not any(ord(c) < 32 or ord(c) == 127 for c in t)),
+                max_size=3, unique=True).map(tuple)
 
 
 @st.composite

@@ -109,7 +109,7 @@ def json_text(value: Any, *, indent: int | None = None, sort_keys: bool = False)
 
 # --- YAML -------------------------------------------------------------------------------------------
 
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")  # used with fullmatch: "$" would accept a final newline
 # YAML 1.1 reads these bare words as booleans or null.
 _YAML_SPECIAL_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 
@@ -144,7 +144,7 @@ def yaml_scalar(value: Any) -> str:
 def yaml_key(key: Any) -> str:
     """A mapping key: bare when it is a plain word YAML reads as text, else a quoted scalar."""
     text = str(key)
-    if _PLAIN_KEY.match(text) and text.lower() not in _YAML_SPECIAL_WORDS:
+    if _PLAIN_KEY.fullmatch(text) and text.lower() not in _YAML_SPECIAL_WORDS:
         return text
     return yaml_scalar(text)
 
