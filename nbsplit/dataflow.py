@@ -554,7 +554,9 @@ class Engine:
                     break
             kept.extend(self.diags)
             self.diags = []
-            if (not moved_any and not first) or self.strict:
+            # pull-backs never move a cell into or out of eda, so only the fixpoint's moves can
+            # change which random-state version a cell reads
+            if not moved_any or self.strict:
                 break
             first = False
         self.diags = kept
