@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import time
 from collections import defaultdict
 from contextlib import contextmanager
@@ -371,27 +370,24 @@ def _plan_problems(nb: Notebook, plan: SplitPlan) -> list[Problem]:
     return found
 
 
-_READS_FROM = re.compile(r"reads (?P<names>.+?) (?:from|computed by) cell (?P<writer>\d+)")
-
-
 def _cycle_message(plan: SplitPlan, diag: Diagnostic, loops: dict[tuple[Stage, Stage], list[Handoff]]) -> str | None:
     """The NBS106 message for a backward read that closes a loop, else None."""
-    m = _READS_FROM.search(diag.message)
-    if m is None or diag.cell is None:
+    if diag.cell is None or len(diag.cells) < 2:
         return None
-    writer = int(m.group("writer"))
+    writer = diag.cells[1]
     if not 0 <= writer < len(plan.classifications):
         return None
+    names = ", ".join(f"`{n}`" for n in diag.names) or "a value"
     consumer, producer = plan.classifications[diag.cell].stage, plan.classifications[writer].stage
     loop = loops.get((consumer, producer))
     if loop is None:
         return None
     stages = " -> ".join([consumer.value, producer.value, *(h.producer.value for h in loop)])
-    steps = [f"cell {diag.cell} ({consumer}) reads {m.group('names')} from cell {writer} ({producer})"]
+    steps = [f"cell {diag.cell} ({consumer}) reads {names} from cell {writer} ({producer})"]
     steps += [f"cell {h.before_cell} ({h.consumer}) reads `{h.name}` from cell {h.version} ({h.producer})"
               for h in loop]
     return (f"cycle between stages {stages}: {'; '.join(steps)}; tag cell {diag.cell} "
-            f"nbsplit:{producer}, or stop it reading {m.group('names')}")
+            f"nbsplit:{producer}, or stop it reading {names}")
 
 
 def _stage_loops(plan: SplitPlan) -> dict[tuple[Stage, Stage], list[Handoff]]:
@@ -437,19 +433,11 @@ def _stage_loops(plan: SplitPlan) -> dict[tuple[Stage, Stage], list[Handoff]]:
 
 
 def _plan_code(diag: Diagnostic) -> str | None:
-    """The check rule a planner diagnostic belongs to; None for ones check does not report
-    (tag problems come from check's own scan; notes such as 'reads a skipped cell' are not lint)."""
-    if diag.code in ("NBS105", "NBS106"):
+    """The check rule a planner diagnostic belongs to, from its code; None for ones check does
+    not report (tag problems come from check's own scan; notes such as 'reads a skipped cell'
+    are not lint). Check plans strictly, so a backward read arrives as an NBS105 error."""
+    if diag.code in ("NBS105", "NBS106") and diag.severity == "error":
         return diag.code
-    if diag.code is not None or diag.severity != "error":
-        return None
-    text = diag.message.lower()
-    if "cycle" in text:
-        return "NBS106"
-    # strict planning reports, as errors, reads from a later stage and setup cells that read a
-    # value a pipeline stage computes (both would run before the value exists).
-    if "a later stage" in text or "not shared setup" in text:
-        return "NBS105"
     return None
 
 

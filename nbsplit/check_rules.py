@@ -17,6 +17,19 @@ NBS107   error     the converted stages folder (``--stages DIR``) is stale: the 
 NBS108   error     the stages folder is missing, has no manifest, or was made from another file
 =======  ========  ===========================================================================
 
+The planner's diagnostics carry codes too (``Diagnostic.code``, with the cells and names
+involved in ``cells``/``names``), shown by ``plan`` and ``convert``; ``check`` plans strictly, so
+of these it reports NBS105/NBS106:
+
+=======  ===========================================================================
+NBS109   a cell the dataflow constraints moved (reader moved on, producer pulled back, eda
+         cell joined its use)
+NBS110   a draw from the global random state the split cannot reproduce exactly
+NBS111   an import or definition a stage cannot get as the monolith had it
+NBS112   a name read before, or without, any kept definition
+NBS113   no code cell belongs to a pipeline stage
+=======  ===========================================================================
+
 Warnings do not change the exit code unless ``strict``; every error does (exit 1). A rule is
 switched off for the whole project with ``ignore = ["NBS104"]`` in ``[tool.nbsplit]``, and for
 one cell with the tag ``nbsplit:noqa`` (every rule) or ``nbsplit:noqa=NBS104`` (listed rules,

@@ -75,6 +75,14 @@ from nbsplit.model import (
     Stage,
 )
 
+# Planner diagnostic codes (documented with check's rules in check_rules.py).
+CODE_BACKWARD = "NBS105"  # strict: a cell reads what a later stage computes (or eda feeds a stage)
+CODE_MOVED = "NBS109"  # a cell the dataflow constraints moved to another stage
+CODE_RANDOMNESS = "NBS110"  # a global random draw the split cannot reproduce exactly
+CODE_HELPER = "NBS111"  # an import/definition a stage cannot get as the monolith had it
+CODE_NAMES = "NBS112"  # a name read before or without any kept definition
+CODE_EMPTY = "NBS113"  # nothing to split
+
 _PULL_BACK_LIMIT = 60  # violating cells beyond which only forward moves are tried (cost)
 
 RNG_STATE = "__rng_state__"
@@ -478,6 +486,7 @@ class Flow:
     helpers: dict[Stage, dict[tuple[int, int], str]] = field(default_factory=dict)
     handoffs_in: dict[Stage, list[Handoff]] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    moves: dict[int, str] = field(default_factory=dict)
 
 
 class Engine:
@@ -507,6 +516,7 @@ class Engine:
         self.data_writers: set[int] = set()  # cells that made a new data version
         self.star_cells: list[int] = []  # `from m import *`: every stage imports it
         self._dry = False
+        self.moves: dict[int, str] = {}  # cell -> how the constraints first moved it: forward/back/eda
 
     # -- helpers
     def statements(self, index: int) -> tuple[TopStatement, ...] | None:
@@ -514,8 +524,10 @@ class Engine:
             self._stmts[index] = top_statements(self.nb.cells[index].source)
         return self._stmts[index]
 
-    def warn(self, cell: int | None, message: str, severity: str = "warning") -> None:
-        self.diags.append(Diagnostic(severity=severity, message=message, cell=cell))  # type: ignore[arg-type]
+    def warn(self, cell: int | None, message: str, severity: str = "warning", *, code: str,
+             cells: tuple[int, ...] = (), names: tuple[str, ...] = ()) -> None:
+        self.diags.append(Diagnostic(severity=severity, message=message, cell=cell, code=code,  # type: ignore[arg-type]
+                                     cells=cells or ((cell,) if cell is not None else ()), names=names))
 
     def _kept(self) -> list[int]:
         return [i for i in sorted(self.info) if self.stage[i] is not Stage.SKIP]
@@ -588,7 +600,9 @@ class Engine:
                 reads = ", ".join(f"`{r.name}`" for r in graph[c] if r.writer == w)
                 what = (f"cell {w} ({self.stage[w]}) computes {reads}, which cell {c} ({own}) "
                         f"reads: moving it back costs less than moving {moved} cells forward")
-                self._move(w, target, what, f"moved back to {target}: {target} cell {c} reads what it computes")
+                self.moves.setdefault(w, "back")
+                self._move(w, target, what, f"moved back to {target}: {target} cell {c} reads what it computes",
+                           cells=(w, c), names=tuple(r.name for r in graph[c] if r.writer == w))
                 pulled.add(w)
 
     def _forward_culprits(self, c: int, reads: list[Read], stages: Sequence[Stage]) -> set[int]:
@@ -694,7 +708,8 @@ class Engine:
                     # eda feeds no stage, not even through the global random state
                     self.warn(c, f"cell {c} draws from the global random state after eda cell "
                                  f"{w} drew from it: the split cannot reproduce those numbers "
-                                 "exactly; pass random_state/seed to the call or seed again")
+                                 "exactly; pass random_state/seed to the call or seed again",
+                              code=CODE_RANDOMNESS, cells=(c, w), names=(RNG_STATE,))
                     w = rng_main
                     if w is None:
                         reads.append(Read(n, None, None))
@@ -705,7 +720,8 @@ class Engine:
                     lo = bisect_right(sk, w)
                     if lo < len(sk) and sk[lo] < c:
                         self.warn(c, f"cell {c} reads `{n}`, which skipped cell {sk[lo]} changes "
-                                     "before it: the stages run without that change")
+                                     "before it: the stages run without that change",
+                                  code=CODE_NAMES, cells=(c, sk[lo]), names=(n,))
             self.reads[c] = reads
             carried = self._carried(inf, reads)
             for r in reads:
@@ -796,16 +812,18 @@ class Engine:
         if pos < len(defs):
             k = defs[pos]
             self.warn(c, f"cell {c} reads `{n}` before any cell defines it (cell {k} defines it "
-                         "later): the notebook only works when cells run out of order")
+                         "later): the notebook only works when cells run out of order",
+                      code=CODE_NAMES, cells=(c, k), names=(n,))
             return
         if n in _BUILTINS or n in RUNTIME_NAMES or star_before is not None:
             return
         sk = skip_writers.get(n)
         if sk:
             self.warn(c, f"cell {c} reads `{n}`, which only skipped cell {sk[0]} defines: "
-                         "unskip that cell or define the name in a kept cell")
+                         "unskip that cell or define the name in a kept cell",
+                      code=CODE_NAMES, cells=(c, sk[0]), names=(n,))
             return
-        self.warn(c, f"cell {c} reads `{n}`, which is never defined in the notebook")
+        self.warn(c, f"cell {c} reads `{n}`, which is never defined in the notebook", code=CODE_NAMES, names=(n,))
 
     def _maybe_move(self, c: int, reads: list[Read]) -> bool:
         own = self.stage[c]
@@ -837,7 +855,8 @@ class Engine:
                 what = (f"cell {c} ({own}{', tagged' if tagged else ''}) reads {names} from cell "
                         f"{writer} ({target}), a later stage")
             reason = f"moved to {target}: reads `{name}`, which {target} defines in cell {writer}"
-            moved |= self._move(c, target, what, reason)
+            moved |= self._move(c, target, what, reason, cells=(c, writer),
+                                names=tuple(sorted({t[1] for t in culprits})))
         for w, name in feeders:
             own = self.stage[c]
             if self.stage[w] is not Stage.EDA or own is Stage.EDA:
@@ -846,17 +865,21 @@ class Engine:
             what = (f"cell {w} (eda{', tagged' if tagged else ''}) computes `{name}`, which cell {c} "
                     f"({own}) uses: eda feeds no stage")
             reason = f"moved to {own}: computes `{name}`, which {own} cell {c} uses"
-            moved |= self._move(w, own, what, reason)
+            self.moves.setdefault(w, "eda")
+            moved |= self._move(w, own, what, reason, cells=(w, c), names=(name,))
         return moved
 
-    def _move(self, c: int, target: Stage, what: str, reason: str) -> bool:
+    def _move(self, c: int, target: Stage, what: str, reason: str, *, cells: tuple[int, ...],
+              names: tuple[str, ...]) -> bool:
         if self.strict:
             if c not in self._reported:
                 self._reported.add(c)
-                self.warn(c, f"{what}; tag it nbsplit:{target} or move the cell", "error")
+                self.warn(c, f"{what}; tag it nbsplit:{target} or move the cell", "error",
+                          code=CODE_BACKWARD, cells=cells, names=names)
             return False
         self.warn(c, f"{what}: moved to {target}; tag it nbsplit:{target} or move the cell to "
-                     "silence this")
+                     "silence this", code=CODE_MOVED, cells=cells, names=names)
+        self.moves[c] = self.moves.get(c, "forward" if self.classes[c].stage.order < target.order else "back")
         old = self.classes[c]
         self.classes[c] = replace(old, stage=target, origin="dataflow",
                                   reasons=tuple(old.reasons) + (reason,))
@@ -868,10 +891,12 @@ class Engine:
         kept = self._kept()
         emitted = [s for s in PIPELINE_STAGES
                    if any(self.stage[i] is s and not self.info[i].cell.is_empty for i in kept)]
-        flow = Flow(classifications=self.classes, emitted=emitted)
+        flow = Flow(classifications=self.classes, emitted=emitted,
+                    moves={c: how for c, how in sorted(self.moves.items())
+                           if self.classes[c].stage is not Stage.SKIP})
         if not emitted:
             if any(self.stage[c.index] is not Stage.SKIP for c in self.nb.cells):
-                self.warn(None, "no code cell belongs to a pipeline stage: nothing to split")
+                self.warn(None, "no code cell belongs to a pipeline stage: nothing to split", code=CODE_EMPTY)
             flow.diagnostics = self.diags
             return flow
         first = emitted[0]
@@ -946,7 +971,8 @@ class Engine:
                             if how:
                                 self.warn(w, f"cell {w} binds `{r.name}` to {how}, which cannot "
                                              f"be saved for {s} (cell {m}): recreate it in {s} "
-                                             f"or tag cell {w} nbsplit:setup")
+                                             f"or tag cell {w} nbsplit:setup",
+                                          code=CODE_HELPER, cells=(w, m), names=(r.name,))
             own_nb = [i for i in mem]
             own_nb += [c.index for c in self.nb.cells
                        if c.kind != "code" or c.index not in self.info
@@ -992,7 +1018,8 @@ class Engine:
                         writer: int) -> None:
         self.warn(reader, f"the definition of `{name}` (cell {w}) uses `{d}` when it runs, but "
                           f"{s} defines its helpers before loading values: move `{d}` into a "
-                          f"setup cell or tag cell {writer} nbsplit:setup")
+                          f"setup cell or tag cell {writer} nbsplit:setup",
+                  code=CODE_HELPER, cells=(reader, w), names=(name, d))
 
     def _add_statement(self, tables: dict[str, dict[tuple[int, int], str]], w: int, name: str,
                        kind: str, s: Stage, reader: int, mem: set[int],
@@ -1007,7 +1034,7 @@ class Engine:
             if kind == "def":
                 into[(w, -1)] = self.nb.cells[w].source.rstrip()
                 self.warn(w, f"could not extract the definition of `{name}` from cell {w}; "
-                             f"{s} gets the whole cell")
+                             f"{s} gets the whole cell", code=CODE_HELPER, names=(name,))
             return
         if (w, match.position) not in into:
             into[(w, match.position)] = match.text
@@ -1020,13 +1047,15 @@ class Engine:
             if other[1] != what:
                 self.warn(reader, f"{s} needs two {'imports' if kind == 'import' else 'definitions'}"
                                   f" of `{name}` (cells {other[0]} and {w}) but its notebook "
-                                  "holds one at its top: rename one of them")
+                                  "holds one at its top: rename one of them",
+                          code=CODE_HELPER, cells=(reader, other[0], w), names=(name,))
             shadow = [m for m in mem if m < reader and name in self.info[m].binds]
             if shadow:
                 self.warn(reader, f"cell {reader} uses `{name}` from cell {w}, but {s}'s cell "
                                   f"{max(shadow)} rebinds it first: the stage notebook emits "
                                   f"the {'import' if kind == 'import' else 'definition'} at its "
-                                  "top, so rename one of them")
+                                  "top, so rename one of them",
+                          code=CODE_HELPER, cells=(reader, w, max(shadow)), names=(name,))
 
     def _reassign_orphans(self, emitted: list[Stage]) -> None:
         """Markdown/raw/empty cells of a stage without code go with the nearest code section."""

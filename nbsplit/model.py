@@ -237,13 +237,18 @@ class Classification:
 class Diagnostic:
     """A problem found while reading, classifying, planning or checking.
 
-    ``code`` is the ``NBS###`` rule code where the problem is one of ``nbsplit check``'s rules.
+    ``code`` is the ``NBS###`` rule code (``nbsplit check``'s rules and the planner's codes,
+    see ``check_rules``); ``cells`` the cells involved, first the one the message is about
+    (a backward read: the reader, then the writer), and ``names`` the names involved, so tools
+    act on a diagnostic without reading its message.
     """
 
     severity: Severity
     message: str
     cell: int | None = None
     code: str | None = None
+    cells: tuple[int, ...] = ()
+    names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -297,6 +302,10 @@ class SplitPlan:
     classifications: tuple[Classification, ...]
     stages: tuple[StagePlan, ...]
     diagnostics: tuple[Diagnostic, ...] = ()
+    # cells whose classified stage the dataflow constraints changed -> "forward" (a reader moved on
+    # to a later producer's stage), "back" (a producer pulled back to its reader) or "eda" (an eda
+    # cell that feeds the main line joined its use)
+    moves: Mapping[int, str] = field(default_factory=dict, compare=False, hash=False)
 
     def stage_of(self, index: int) -> Stage:
         return self.classifications[index].stage

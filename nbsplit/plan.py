@@ -61,6 +61,7 @@ def build_plan(nb: Notebook, facts: Sequence[CellFacts | None],
         classifications=tuple(flow.classifications),
         stages=_stage_plans(flow),
         diagnostics=tuple(diagnostics) + _sorted_diagnostics(flow.diagnostics),
+        moves=dict(flow.moves),
     )
 
 
@@ -132,10 +133,20 @@ def plan_to_json(plan: SplitPlan) -> dict[str, Any]:
             for sp in plan.stages
         ],
         "diagnostics": [
-            {"cell": d.cell, "severity": d.severity, "message": d.message}
+            {"cell": d.cell, "severity": d.severity, "message": d.message, "code": d.code,
+             "cells": list(d.cells), "names": list(d.names)}
             for d in plan.diagnostics
         ],
+        "placement": placement_summary(plan),
     }
+
+
+def placement_summary(plan: SplitPlan) -> dict[str, int]:
+    """How many cells the dataflow constraints put elsewhere than the classifier did."""
+    counts = {"changed": len(plan.moves), "forward": 0, "back": 0, "eda": 0}
+    for how in plan.moves.values():
+        counts[how] += 1
+    return counts
 
 
 class Placement(NamedTuple):

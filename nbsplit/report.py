@@ -11,6 +11,7 @@ from rich.table import Table
 
 from nbsplit.config import Config
 from nbsplit.model import Cell, SplitPlan, Stage
+from nbsplit.plan import placement_summary
 
 if TYPE_CHECKING:
     from nbsplit.tagging import TagChanges
@@ -70,6 +71,11 @@ def print_plan(plan: SplitPlan, config: Config, console: Console | None = None) 
     if uncertain:
         console.print(f"{len(uncertain)} cell(s) below confidence {config.threshold:.2f}: "
                       f"{', '.join(str(c.index) for c in uncertain)} — tag them with nbsplit:<stage>.")
+    moved = placement_summary(plan)
+    if moved["changed"]:
+        console.print(f"the dataflow constraints changed {moved['changed']} cell(s): {moved['forward']} moved on "
+                      f"to a later producer's stage, {moved['back']} pulled back to their reader's stage, "
+                      f"{moved['eda']} eda cell(s) joined the stage that uses their value.")
     _print_diagnostics(plan, console)
 
 

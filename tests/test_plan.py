@@ -381,7 +381,9 @@ def test_json_contract_and_determinism() -> None:
     doc = plan_to_json(build_plan(nb, facts, classes))
     assert json.dumps(doc, sort_keys=True) == json.dumps(
         plan_to_json(build_plan(nb, facts, classes)), sort_keys=True)
-    assert set(doc) == {"source", "cells", "stages", "diagnostics"}
+    # DESIGN's contract, plus the additive summary of what the dataflow constraints changed
+    assert set(doc) == {"source", "cells", "stages", "diagnostics", "placement"}
+    assert doc["placement"] == {"changed": 0, "forward": 0, "back": 0, "eda": 0}
     assert doc["source"] == "demo.ipynb"
     assert set(doc["cells"][0]) == {"index", "cell_type", "stage", "confidence", "origin",
                                     "reasons"}
@@ -551,3 +553,46 @@ def test_setup_cell_with_imports_and_module_configuration_is_copied_not_dissolve
         ("eda", "df.plot()\nplt.show()"),
     )
     assert 0 in stage(plan, S.EDA).cells and 0 in stage(plan, S.DATA_PREP).cells
+
+
+def test_planner_diagnostics_carry_codes_cells_and_names() -> None:
+    cells = (
+        ("setup", "import matplotlib.pyplot as plt\nfrom sklearn.ensemble import RandomForestClassifier"),
+        ("data-prep", "X, y = load()"),
+        ("training", "model = RandomForestClassifier().fit(X, y)"),
+        ("featurization", "keep = model.feature_importances_ > 0.1"),
+        ("eda", "print(undefined_name)"),
+    )
+    plan = plan_of(*cells)
+    by_code = {d.code: d for d in plan.diagnostics}
+    moved = by_code["NBS109"]
+    assert (moved.cell, moved.cells, moved.names) == (3, (3, 2), ("model",))
+    assert by_code["NBS112"].names == ("undefined_name",) and by_code["NBS112"].cell == 4
+    assert plan.moves == {3: "forward"}
+    doc = plan_to_json(plan)
+    assert doc["placement"] == {"changed": 1, "forward": 1, "back": 0, "eda": 0}
+    assert {"code": "NBS109", "cells": [3, 2], "names": ["model"]}.items() <= [
+        d for d in doc["diagnostics"] if d["code"] == "NBS109"][0].items()
+    strict = plan_of(*cells, strict=True)
+    (err,) = [d for d in strict.diagnostics if d.severity == "error"]
+    assert (err.code, err.cells, err.names) == ("NBS105", (3, 2), ("model",))
+
+
+def test_a_producer_is_pulled_back_when_that_moves_fewer_cells() -> None:
+    # the split is (mis)classified as training; four featurization cells read its output
+    plan = plan_of(
+        ("data-prep", "df = load()"),
+        ("featurization", "X = df.drop(columns='y')\ny = df['y']"),
+        ("training", "X_train, X_test, y_train, y_test = train_test_split(X, y)"),
+        ("featurization", "scaler = StandardScaler().fit(X_train)"),
+        ("featurization", "X_train_s = scaler.transform(X_train)"),
+        ("featurization", "X_test_s = scaler.transform(X_test)"),
+        ("featurization", "sel = SelectKBest(k=5).fit(X_train_s, y_train)"),
+        ("training", "model = fit(sel.transform(X_train_s), y_train)"),
+    )
+    assert [plan.stage_of(i) for i in range(8)] == [
+        S.DATA_PREP, S.FEATURIZATION, S.FEATURIZATION, S.FEATURIZATION, S.FEATURIZATION,
+        S.FEATURIZATION, S.FEATURIZATION, S.TRAINING]
+    assert plan.moves == {2: "back"}
+    assert plan.classifications[2].origin == "dataflow"
+    assert plan.classifications[2].reasons[-1].startswith("moved back to featurization")
