@@ -164,6 +164,18 @@ def calibration(pairs: list[tuple[str, str, float, str, int]]) -> None:
             print(f"  {lo:.1f}-{min(hi, 1.0):.1f}: {len(sel):>5} cells, {sum(sel) / len(sel):.3f} right")
 
 
+def thresholds(pairs: list[tuple[str, str, float, str, int]]) -> None:
+    """What each --threshold would flag as uncertain, and how often those cells are right."""
+    print("\nthreshold (cells below it are reported uncertain)")
+    print(f"{'threshold':>10}{'flagged':>9}{'flagged right':>15}{'others right':>14}")
+    for t in (0.5, 0.6, 0.7, 0.8):
+        low = [g == p for g, p, conf, *_ in pairs if conf < t]
+        high = [g == p for g, p, conf, *_ in pairs if conf >= t]
+        share = len(low) / len(pairs)
+        print(f"{t:>10.1f}{share:>9.1%}{(sum(low) / len(low) if low else 0):>15.3f}"
+              f"{(sum(high) / len(high) if high else 0):>14.3f}")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--write-weights", action="store_true")
@@ -195,6 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     report("fitted weights, grouped cross-validation (held-out repositories)", cv)
     confusion(cv)
     calibration(cv)
+    thresholds(cv)
     if ns.misses:
         print("\nmisses:")
         for g, p, conf, nid, i in [x for x in cv if x[0] != x[1]][:ns.misses]:

@@ -114,7 +114,7 @@ def cli() -> None:
               show_default=True, help="table for people, json for tools (a stable contract).")
 @click.option("--strict", is_flag=True, help="Backward dependencies are errors instead of moving cells.")
 @click.option("--threshold", type=float, default=None,
-              help="Confidence under which a cell is reported as uncertain (default 0.6 or [tool.nbsplit]).")
+              help="Confidence under which a cell is reported as uncertain (default 0.7 or [tool.nbsplit]).")
 @_edge
 def plan(notebook: Path, fmt: str, strict: bool, threshold: float | None) -> int:
     """Classify every cell of NOTEBOOK and show the split: stages, loads, saves, DAG."""

@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import math
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field, replace
@@ -63,6 +64,7 @@ from functools import cached_property
 from typing import Literal, Sequence
 
 from nbsplit.analyze_text import mask_ipython
+from nbsplit.classify.placement import INDEX, LABELS, solve
 from nbsplit.model import (
     PIPELINE_STAGES,
     Cell,
@@ -83,7 +85,9 @@ CODE_HELPER = "NBS111"  # an import/definition a stage cannot get as the monolit
 CODE_NAMES = "NBS112"  # a name read before or without any kept definition
 CODE_EMPTY = "NBS113"  # nothing to split
 
-_PULL_BACK_LIMIT = 60  # violating cells beyond which only forward moves are tried (cost)
+_MARKED_COST = 30.0  # nats: a tagged cell moves only when nothing else can satisfy a read
+_MAX_COST = 9.0  # nats: no stage is less likely than ~1e-4
+_TIE_FORWARD, _TIE_BACK = 0.01, 0.02  # nats per stage of distance: tie-breakers only
 
 RNG_STATE = "__rng_state__"
 """Pseudo-name for the hidden global random state of ``numpy.random`` and ``random``. A handoff
@@ -517,6 +521,7 @@ class Engine:
         self.star_cells: list[int] = []  # `from m import *`: every stage imports it
         self._dry = False
         self.moves: dict[int, str] = {}  # cell -> how the constraints first moved it: forward/back/eda
+        self.anchor: dict[int, Stage] = {}  # eda cell that feeds the main line -> its earliest user's stage
 
     # -- helpers
     def statements(self, index: int) -> tuple[TopStatement, ...] | None:
@@ -534,119 +539,153 @@ class Engine:
 
     # -- pass 0: final stages (moves), over the source-order read graph
     def resolve_stages(self) -> None:
-        """Move cells until every data read is allowed: a cell reads its own stage or an earlier
-        pipeline stage; ``setup`` reads only ``setup``; ``eda`` reads anything and feeds nothing.
+        """Final stages under the dataflow constraints: a cell reads only its own or an earlier
+        stage; ``setup`` reads only ``setup``; ``eda`` reads anything and feeds nothing.
 
-        Which version a cell reads does not depend on stages, so the read graph comes from one dry
-        walk and the moves are a fixpoint over it: a reader moves on to a later producer's stage,
-        and an eda cell whose value a non-eda cell uses moves to that use (it is not looking). Each
-        cell leaves eda at most once and otherwise only moves to later stages, so it terminates.
+        Lenient: an eda cell whose value a main-line cell uses is not looking and leaves eda
+        (repeated, since the read graph changes with it: the random state a main-line cell reads
+        skips eda draws); then one exact optimisation (``classify.placement``) places every
+        main-line cell at least cost under the constraints, the cost of a stage being how unlikely
+        the classifier found it. Strict: nothing moves; each violated read is an error.
         """
         self._reported: set[int] = set()
         kept: list[Diagnostic] = []
-        first = True
         while True:
-            # The global random state a main-line cell reads skips eda draws, so which version
-            # it reads depends on stages: walk again until the moves settle.
             self._dry = True
             self.walk()
             self._dry = False
             graph = self.reads
             self.reads, self.data_writers, self.star_cells, self.diags = {}, set(), [], []
-            if first and not self.strict:
-                self._pull_back(graph)
-            moved_any = False
-            changed = True
-            while changed:
-                changed = False
+            if self.strict:
                 for c in sorted(graph):
-                    changed |= self._maybe_move(c, graph[c])
-                moved_any |= changed
-                if self.strict:
-                    break
-            kept.extend(self.diags)
-            self.diags = []
-            # pull-backs never move a cell into or out of eda, so only the fixpoint's moves can
-            # change which random-state version a cell reads
-            if not moved_any or self.strict:
-                break
-            first = False
-        self.diags = kept
-
-    def _pull_back(self, graph: dict[int, list[Read]]) -> None:
-        """Where a cell reads what a later stage computed, either the reader (and everything
-        that then follows it) moves on, or the producer moves back to the reader's stage. Take
-        the cheaper, counting each changed cell by the classifier's confidence in it: a split
-        cell classified as training before a scaler fitted on X_train moves back to featurization
-        rather than dragging the scaler, the selection and every peek into training."""
-        violating = [c for c in sorted(graph) if self._forward_culprits(c, graph[c], self.stage)]
-        if not violating or len(violating) > _PULL_BACK_LIMIT:
-            return
-        pulled: set[int] = set()
-        for c in violating:
-            own = self.stage[c]
-            writers = sorted(self._forward_culprits(c, graph[c], self.stage))
-            if not writers or any(not self._can_pull(w, own, graph, pulled) for w in writers):
-                continue
-            trial = list(self.stage)
-            trial[c] = max((self.stage[w] for w in writers), key=lambda st: st.order)
-            moved = self._settle(graph, trial)
-            forward = sum(self.classes[i].confidence for i in range(len(trial)) if trial[i] is not self.stage[i])
-            back = sum(self.classes[w].confidence for w in writers)
-            if back >= forward:
-                continue
-            for w in writers:
-                target = own
-                reads = ", ".join(f"`{r.name}`" for r in graph[c] if r.writer == w)
-                what = (f"cell {w} ({self.stage[w]}) computes {reads}, which cell {c} ({own}) "
-                        f"reads: moving it back costs less than moving {moved} cells forward")
-                self.moves.setdefault(w, "back")
-                self._move(w, target, what, f"moved back to {target}: {target} cell {c} reads what it computes",
-                           cells=(w, c), names=tuple(r.name for r in graph[c] if r.writer == w))
-                pulled.add(w)
-
-    def _forward_culprits(self, c: int, reads: list[Read], stages: Sequence[Stage]) -> set[int]:
-        own = stages[c]
-        if own is Stage.EDA or not own.is_pipeline:
-            return set()
-        return {r.writer for r in reads if r.kind == "data" and r.writer is not None
-                and stages[r.writer].is_pipeline and stages[r.writer] is not Stage.EDA
-                and stages[r.writer].order > own.order}
-
-    def _can_pull(self, w: int, own: Stage, graph: dict[int, list[Read]], pulled: set[int]) -> bool:
-        """The producer may move back when it is unmarked and could read everything at ``own``."""
-        if w in pulled or self.classes[w].origin in ("tag", "directive", "rule") or self.stage[w] is Stage.EDA:
-            return False
-        for r in graph.get(w, ()):
-            if r.kind != "data" or r.writer is None:
-                continue
-            ws = self.stage[r.writer]
-            if ws is Stage.EDA or (ws.is_pipeline and ws.order > own.order):
-                return False
-        return True
-
-    def _settle(self, graph: dict[int, list[Read]], stages: list[Stage]) -> int:
-        """Forward moves on ``stages`` until stable (the fixpoint of ``_maybe_move``, without
-        diagnostics); returns how many cells changed."""
-        before = list(stages)
-        changed = True
-        while changed:
-            changed = False
+                    self._maybe_move(c, graph[c])
+                return
+            feeders: dict[int, tuple[int, str]] = {}
+            lookers: dict[int, tuple[int, str]] = {}
             for c in sorted(graph):
-                own = stages[c]
-                culprits = self._forward_culprits(c, graph[c], stages)
-                if culprits:
-                    stages[c] = max((stages[w] for w in culprits), key=lambda st: st.order)
-                    changed = True
-                    continue
-                if own is Stage.EDA or not own.is_pipeline:
+                if self.stage[c] is Stage.EDA:
                     continue
                 for r in graph[c]:
-                    if (r.kind == "data" and r.writer is not None and r.name != RNG_STATE
-                            and stages[r.writer] is Stage.EDA):
-                        stages[r.writer] = own
-                        changed = True
-        return sum(a is not b for a, b in zip(before, stages))
+                    if not (r.kind == "data" and r.writer is not None and r.name != RNG_STATE
+                            and self.stage[r.writer] is Stage.EDA):
+                        continue
+                    if self.stage[c] is Stage.SETUP and c not in self.anchor:
+                        # a setup cell reading what eda computed is looking along with it
+                        lookers.setdefault(c, (r.writer, r.name))
+                        continue
+                    known = feeders.get(r.writer)
+                    if known is None or INDEX[self.stage[c]] < INDEX[self.stage[known[0]]]:
+                        feeders[r.writer] = (c, r.name)
+            for c, (w, name) in sorted(lookers.items()):
+                self.stage[c] = Stage.EDA
+                self.moves[c] = "eda"
+                self._note_move(c, Stage.EDA, f"setup cell {c} reads `{name}`, computed by eda cell {w}: it is "
+                                "not shared setup but part of eda",
+                                f"moved to eda: reads `{name}`, which eda computes in cell {w}",
+                                cells=(c, w), names=(name,))
+            if not feeders and not lookers:
+                break
+            for w, (c, name) in sorted(feeders.items()):
+                self.anchor[w] = self.stage[c]  # with no better guess it joins its earliest use
+                self.stage[w] = self._best_main_line(w)
+                self.moves[w] = "eda"
+                self._note_move(w, self.stage[w], f"cell {w} (eda) computes `{name}`, which cell {c} uses: "
+                                "eda feeds no stage",
+                                f"moved to {self.stage[w]}: computes `{name}`, which cell {c} uses",
+                                cells=(w, c), names=(name,))
+            kept.extend(self.diags)
+        self.diags = kept
+        self._place(graph)
+
+    def _best_main_line(self, c: int) -> Stage:
+        cost = self._costs(c)
+        return LABELS[min(range(len(LABELS)), key=lambda k: (cost[k], k))]
+
+    def _costs(self, c: int) -> list[float]:
+        """How unlikely the classifier found each main-line stage for cell ``c`` (nats)."""
+        cls = self.classes[c]
+        if cls.origin in ("tag", "directive", "rule"):
+            return [0.0 if s is cls.stage else _MARKED_COST for s in LABELS]
+        probs = dict(cls.scores)
+        if not probs:
+            rest = (1.0 - cls.confidence) / (len(LABELS) - 1)
+            probs = {s.value: (cls.confidence if s is cls.stage else rest) for s in LABELS}
+        own = INDEX[self.anchor.get(c, cls.stage)]
+        if c in self.anchor and not cls.scores:
+            probs = {s.value: (cls.confidence if k == own else (1.0 - cls.confidence) / (len(LABELS) - 1))
+                     for k, s in enumerate(LABELS)}
+        # On a tie, a nearer stage beats a farther one and a reader moving on beats its producer
+        # moving back (what a person tagging the cells would most likely do).
+        return [min(-math.log(max(probs.get(s.value, 0.0), 1e-4)), _MAX_COST)
+                + (_TIE_BACK * (own - k) if k < own else _TIE_FORWARD * (k - own))
+                for k, s in enumerate(LABELS)]
+
+    def _place(self, graph: dict[int, list[Read]]) -> None:
+        variables = [c for c in sorted(graph) if self.stage[c] is not Stage.EDA
+                     and (self.stage[c].is_pipeline or self.stage[c] is Stage.SETUP)]
+        costs = {}
+        for c in variables:
+            cost = self._costs(c)
+            if c not in self.anchor:  # the stage the classifier chose stays the cheapest
+                own = INDEX[self.stage[c]]
+                cost[own] = min(cost[own], min(cost) - 1e-6)
+            if self.stage[c] is not Stage.SETUP:
+                # setup is copied into every stage that needs it: a cell that computes data is
+                # never made shared setup to satisfy a read (its reader moves on instead)
+                cost[INDEX[Stage.SETUP]] = _MARKED_COST
+            costs[c] = cost
+        edges = sorted({(r.writer, c) for c in variables for r in graph[c]
+                        if r.kind == "data" and r.writer is not None and r.writer in costs})
+        labels = solve(costs, edges)
+        old = {c: self.stage[c] for c in variables}
+        for c in variables:
+            self.stage[c] = LABELS[labels[c]]
+        readers: dict[int, list[tuple[int, str]]] = {}
+        for w, r in edges:
+            for x in graph[r]:
+                if x.writer == w and x.kind == "data":
+                    readers.setdefault(w, []).append((r, x.name))
+        for c in variables:
+            new = self.stage[c]
+            if new is old[c]:
+                continue
+            if INDEX[new] > INDEX[old[c]]:
+                self.moves.setdefault(c, "forward")
+                reads = [(r.writer, r.name) for r in graph[c]
+                         if r.kind == "data" and r.writer in costs and self.stage[r.writer] is new]
+                w, name = min(reads, key=lambda t: (INDEX[old[t[0]]] <= INDEX[old[c]], t[0])) if reads else (None, "")
+                if w is None:
+                    what = f"cell {c} ({old[c]}) moved to {new} with what it reads"
+                    reason, cells, names = f"moved to {new} with what it reads", (c,), ()
+                else:
+                    if old[c] is Stage.SETUP:
+                        what = (f"setup cell {c} reads `{name}`, computed by cell {w} ({new}): it is not "
+                                f"shared setup but part of {new}")
+                    else:
+                        what = f"cell {c} ({old[c]}) reads `{name}` from cell {w} ({new}), a later stage"
+                    reason, cells, names = f"moved to {new}: reads `{name}`, which {new} defines in cell {w}", (c, w), (name,)
+            else:
+                self.moves.setdefault(c, "back")
+                users = [(r, n) for r, n in readers.get(c, ()) if self.stage[r] is new]
+                reader, _ = min(users, key=lambda t: (INDEX[old[t[0]]] >= INDEX[old[c]], t[0])) if users else (None, "")
+                names = tuple(sorted({n for r, n in users if r == reader}))
+                listed = ", ".join(f"`{n}`" for n in names) or "what it computes"
+                what = (f"cell {c} ({old[c]}) computes {listed}, which cell {reader} ({new}) reads: moving it "
+                        "back costs less than moving its readers forward")
+                reason = f"moved back to {new}: {new} cell {reader} reads what it computes"
+                cells = (c, reader) if reader is not None else (c,)
+            self._note_move(c, new, what, reason, cells=cells, names=names)
+
+    def _note_move(self, c: int, target: Stage, what: str, reason: str, *, cells: tuple[int, ...],
+                   names: tuple[str, ...]) -> None:
+        self.warn(c, f"{what}: moved to {target}; tag it nbsplit:{target} or move the cell to "
+                     "silence this", code=CODE_MOVED, cells=cells, names=names)
+        old = self.classes[c]
+        # how likely the classifier found the stage the cell now has, where it weighed it
+        conf = round(min(dict(old.scores).get(target.value, old.confidence), 0.99), 2) if old.scores \
+            else old.confidence
+        self.classes[c] = replace(old, stage=target, origin="dataflow", confidence=conf,
+                                  reasons=tuple(old.reasons) + (reason,))
 
     # -- pass 1: versions, moves, use-before-define
     def walk(self) -> None:
@@ -871,20 +910,12 @@ class Engine:
 
     def _move(self, c: int, target: Stage, what: str, reason: str, *, cells: tuple[int, ...],
               names: tuple[str, ...]) -> bool:
-        if self.strict:
-            if c not in self._reported:
-                self._reported.add(c)
-                self.warn(c, f"{what}; tag it nbsplit:{target} or move the cell", "error",
-                          code=CODE_BACKWARD, cells=cells, names=names)
-            return False
-        self.warn(c, f"{what}: moved to {target}; tag it nbsplit:{target} or move the cell to "
-                     "silence this", code=CODE_MOVED, cells=cells, names=names)
-        self.moves[c] = self.moves.get(c, "forward" if self.classes[c].stage.order < target.order else "back")
-        old = self.classes[c]
-        self.classes[c] = replace(old, stage=target, origin="dataflow",
-                                  reasons=tuple(old.reasons) + (reason,))
-        self.stage[c] = target
-        return True
+        """Strict planning: report the read that would move ``c`` (once per cell); move nothing."""
+        if c not in self._reported:
+            self._reported.add(c)
+            self.warn(c, f"{what}; tag it nbsplit:{target} or move the cell", "error",
+                      code=CODE_BACKWARD, cells=cells, names=names)
+        return False
 
     # -- pass 2: stages, setup copies, imports, helpers, handoffs
     def place(self) -> Flow:

@@ -231,6 +231,9 @@ class Classification:
     confidence: float
     origin: Origin
     reasons: tuple[str, ...] = ()
+    # (stage slug, probability) for every stage the fitted model weighed; the placement's costs.
+    # Empty when the rules alone decided (the confidence then stands for the chosen stage).
+    scores: tuple[tuple[str, float], ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)

@@ -201,7 +201,7 @@ def test_eda_that_feeds_the_main_line_moves_to_its_use() -> None:
     assert plan.classifications[1].origin == "dataflow"
 
 
-def test_moves_cascade_until_stable() -> None:
+def test_the_cheaper_side_of_a_backward_read_moves() -> None:
     plan = plan_of(
         ("data-prep", "df = load()"),
         ("training", "model = fit(df)"),
@@ -211,10 +211,12 @@ def test_moves_cascade_until_stable() -> None:
         ("featurization", "Z = top * 2"),
     )
     # featurization reads what eda computed from the model: the eda cells join featurization,
-    # which then reads the model training makes, so it moves on to training with them
+    # which reads the model training makes; moving the one model cell back is cheaper than moving
+    # the three cells after it on
     assert [plan.stage_of(i) for i in range(6)] == [
-        S.DATA_PREP, S.TRAINING, S.TRAINING, S.TRAINING, S.EDA, S.TRAINING]
-    assert [sp.stage for sp in plan.stages] == [S.DATA_PREP, S.EDA, S.TRAINING]
+        S.DATA_PREP, S.FEATURIZATION, S.FEATURIZATION, S.FEATURIZATION, S.EDA, S.FEATURIZATION]
+    assert [sp.stage for sp in plan.stages] == [S.DATA_PREP, S.EDA, S.FEATURIZATION]
+    assert plan.moves == {1: "back", 2: "eda", 3: "eda"}
 
 
 def test_rng_state_is_a_handoff() -> None:

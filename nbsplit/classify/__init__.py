@@ -148,10 +148,12 @@ def _rescore(nb: Notebook, facts: Sequence[CellFacts | None], ctx: Context, evid
             continue
         base = result[i]
         assert base is not None
-        stage, prob = learned.predict(feats[i], weights)[0]
+        ranked = learned.predict(feats[i], weights)
+        stage, prob = ranked[0]
         conf = round(min(prob, 0.99), 2)
+        scores = tuple((s.value, round(p, 4)) for s, p in ranked)
         if stage is base.stage:
-            result[i] = Classification(i, stage, conf, base.origin, base.reasons)
+            result[i] = Classification(i, stage, conf, base.origin, base.reasons, scores)
             continue
         reasons = evidence[i].reasons(stage, _MAX_REASONS)
         code_w = evidence[i].stage_weight(stage, exclude=_TEXT_SIGNALS)
@@ -161,7 +163,7 @@ def _rescore(nb: Notebook, facts: Sequence[CellFacts | None], ctx: Context, evid
             reasons = [_context_reason(pos, stage, [result[j].stage for j in seq])]  # type: ignore[union-attr]
         result[i] = Classification(i, stage, conf, origin,
                                    (*reasons[:_MAX_REASONS - 1], f"fitted weights prefer {stage.value} "
-                                    f"over the rules' {base.stage.value}"))
+                                    f"over the rules' {base.stage.value}"), scores)
         decoded[i] = stage
 
 
