@@ -42,6 +42,7 @@ from nbsplit.analyze_text import (
     sql_writes,
 )
 from nbsplit.model import Call, Cell, CellFacts, FunctionInfo, Notebook
+from nbsplit.parse_guard import too_deep
 
 __all__ = ["analyze_cell", "analyze_source", "analyze_notebook", "MUTATING_METHODS",
            "SIDE_EFFECT_METHODS"]
@@ -909,6 +910,10 @@ def _analyze(source: str, index: int, language: str, imports: Mapping[str, str],
                              strings=tuple(masked.strings), magics=tuple(masked.magics),
                              display_only=masked.quiet and not masked.defines,
                              parsed=True), dict(imports)
+        too_deep_reason = too_deep(masked.source)
+        if too_deep_reason is not None:
+            # libcst would overflow the C stack (SIGSEGV, uncatchable) or take minutes.
+            return _fallback(index, source, too_deep_reason, imports, masked, shadowed)
         module = cst.parse_module(masked.source)
     except cst.ParserSyntaxError as exc:
         return _fallback(index, source, parse_error_message(exc), imports, masked, shadowed)

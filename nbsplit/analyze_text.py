@@ -40,7 +40,11 @@ DATABRICKS_LANGS = frozenset({"sql", "sh", "scala", "r", "md", "fs", "pip", "run
 
 _TIMEIT_OPTS = re.compile(r"^(?:-[nrp]\s*\S+\s+|-[tcqo]\s+|-[tcqo]$)*")
 _CAPTURE_OPTS = re.compile(r"--no-(?:stdout|stderr|display)")
-_CANDIDATE = re.compile(r"^[ \t]*[%!?]|^[ \t]*[\w, ]+=[ \t]*[!%]|\?[ \t]*\r?$", re.MULTILINE)
+# ``^[ \t]*[\w, ]+=`` written so the two runs cannot trade spaces (quadratic on a long blank
+# line); the second branch keeps the old pattern's all-space name part (``"   = !ls"``).
+_CANDIDATE = re.compile(
+    r"^[ \t]*+[%!?]|^[ \t]*(?:[\w,][\w, ]*+=|(?<= )=)[ \t]*+[!%]|\?[ \t]*+\r?$", re.MULTILINE
+)
 _LINE_MAGIC = re.compile(r"%(\w+)[ \t]*(.*)$", re.DOTALL)
 _ASSIGN_MAGIC = re.compile(
     r"^((?:[A-Za-z_]\w*[ \t]*,[ \t]*)*[A-Za-z_]\w*)[ \t]*=[ \t]*(!|%{1,2})(.*)$", re.DOTALL
@@ -281,7 +285,11 @@ _ASSIGN_RE = re.compile(
 _AUG_RE = re.compile(r"^[ \t]*([A-Za-z_]\w*)[ \t]*(?:[-+*/%&|^@]|//|\*\*|>>|<<)=", re.MULTILINE)
 _ITEM_RE = re.compile(r"^[ \t]*([A-Za-z_]\w*)[ \t]*[\[.][^=\n]*[^=!<>]=(?!=)", re.MULTILINE)
 _DEF_RE = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
-_FOR_RE = re.compile(r"\bfor[ \t]+([A-Za-z_][\w, \t]*?)[ \t]+in\b")
+# ``\bfor[ \t]+([A-Za-z_][\w, \t]*?)[ \t]+in\b`` as three linear steps (``_for_targets``): the
+# lazy run restarted at every ``for`` of a long line is quadratic.
+_FOR_HEAD = re.compile(r"\bfor[ \t]++(?=[A-Za-z_])")
+_FOR_RUN = re.compile(r"[\w, \t]*+")
+_IN_TAIL = re.compile(r"(?<![ \t])[ \t]++in\b")
 _WITH_AS_RE = re.compile(r"\bas[ \t]+([A-Za-z_]\w*)")
 _IMPORT_RE = re.compile(r"^[ \t]*import[ \t]+([^\n#;]+)", re.MULTILINE)
 _FROM_RE = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+\(?([^\n#;)]+)", re.MULTILINE)
@@ -332,6 +340,29 @@ def _split_imports(text: str) -> list[tuple[str, str]]:
     return found
 
 
+def _for_targets(code: str) -> list[tuple[int, str]]:
+    """(start, target list) of every ``for TARGETS in``, as the old one-regex finditer gave them."""
+    found: list[tuple[int, str]] = []
+    tail: re.Match[str] | None = None
+    pos = 0
+    while True:
+        head = _FOR_HEAD.search(code, pos)
+        if head is None:
+            return found
+        first = head.end()  # the target's first letter
+        run_end = _FOR_RUN.match(code, first + 1).end()  # type: ignore[union-attr]
+        if tail is None or tail.start() < first + 1:
+            tail = _IN_TAIL.search(code, first + 1)
+            if tail is None:
+                return found
+        if tail.start() <= run_end:
+            found.append((head.start(), code[first:tail.start()]))
+            pos = tail.end()
+        else:
+            # every later ``for`` inside this run ends at the same run_end: none can match
+            pos = max(head.end(), run_end)
+
+
 def _resolve(dotted: str, imports: Mapping[str, str]) -> tuple[str, str | None]:
     root, _, rest = dotted.partition(".")
     if root in imports:
@@ -377,9 +408,9 @@ def fallback_facts(index: int, source: str, error: str, imports: Mapping[str, st
     for rx in (_DEF_RE, _WITH_AS_RE):
         for m in rx.finditer(code):
             bind(m.group(1), m.start())
-    for m in _FOR_RE.finditer(code):
-        for name in m.group(1).split(","):
-            bind(name.strip(), m.start())
+    for start, targets in _for_targets(code):
+        for name in targets.split(","):
+            bind(name.strip(), start)
     for alias, _qual in imported:
         if alias != "*":
             defines.add(alias)

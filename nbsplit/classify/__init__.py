@@ -65,8 +65,11 @@ def classify_notebook(
         mark, problems = tags.explicit_mark(cell)
         diags.extend(problems)
         if f is not None and not f.parsed and cell.kind == "code":
-            diags.append(Diagnostic("warning", f"could not parse: {f.error or 'syntax error'}; "
-                                    "classified from text only", cell.index))
+            problem = f.error or "syntax error"
+            if not problem.startswith("too deeply nested"):
+                problem = f"could not parse: {problem}"
+            diags.append(Diagnostic("warning", f"{problem}; classified from text only",
+                                    cell.index))
         if mark is not None:
             result[cell.index] = Classification(cell.index, mark.stage, 1.0, mark.origin, (mark.reason,))
             forced[cell.index] = mark.stage

@@ -29,6 +29,7 @@ prediction ("predicts on new data test_df", "writes predictions"), while
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from typing import Sequence
 
 from nbsplit.classify import api_table as api
@@ -95,7 +96,37 @@ _SUBSCRIPT_ASSIGN = re.compile(
 _ATTR_COLUMN = re.compile(r"\b[A-Za-z_]\w*\.([A-Za-z_]\w*)\b(?!\s*\()")
 _NOT_COLUMNS = frozenset({"str", "dt", "cat", "values", "index", "columns", "loc", "iloc", "at", "iat",
                           "T", "shape", "dtypes", "plot", "array", "size", "name", "nan", "inf", "pi"})
-_ENCODE_MAP = re.compile(r"\.(?:map|replace)\(\s*(?:\{[^}]*:\s*-?\d|[A-Za-z_]\w*(?:map|mapping|dict|encoding|codes)\w*\s*\))", re.I)
+# ``.map({... : 1 ...})`` or ``.map(some_mapping)``; checked per occurrence with cached positions:
+# ``\{[^}]*`` and ``\w*(?:map|...)\w*`` restarted at every ``.map(`` of a long line are quadratic.
+_ENCODE_OPEN = re.compile(r"\.(?:map|replace)\(\s*+", re.I)
+_COLON_NUMBER = re.compile(r":\s*+-?\d")
+_IDENTIFIER_RUN = re.compile(r"[A-Za-z_]\w*+")
+_CLOSE_PAREN = re.compile(r"\s*+\)")
+_ENCODE_NAME = re.compile(r"map|dict|encoding|codes", re.I)
+
+
+def _maps_to_codes(text: str) -> bool:
+    """``.map``/``.replace`` with a literal dict to numbers or a variable named like a mapping."""
+    colons: list[int] | None = None
+    close = -1
+    for m in _ENCODE_OPEN.finditer(text):
+        at = m.end()
+        if text.startswith("{", at):
+            if colons is None:
+                colons = [c.start() for c in _COLON_NUMBER.finditer(text)]
+            if close < at:
+                close = text.find("}", at)
+                if close < 0:
+                    close = len(text)
+            i = bisect_left(colons, at)
+            if i < len(colons) and colons[i] < close:
+                return True
+            continue
+        name = _IDENTIFIER_RUN.match(text, at)
+        if name is not None and _CLOSE_PAREN.match(text, name.end()) \
+                and _ENCODE_NAME.search(name.group(), 1):
+            return True
+    return False
 # col.replace("Yes", 1) / .replace(to_replace="S", value="1") / .replace(False, 0): categories -> codes
 _REPLACE_CODE = re.compile(
     r"\.replace\(\s*(?:to_replace\s*=\s*)?(?:(['\"])[^'\"\n]*\1|True|False)\s*,\s*(?:value\s*=\s*)?"
@@ -103,7 +134,11 @@ _REPLACE_CODE = re.compile(
 )
 _RESCALE = re.compile(r"^[ \t]*(\w+)\s*=\s*\(?\s*\1\b[^\n]*\)?\s*/\s*(?:\d|\1\.max|\(?\s*\1\.std|np\.max)", re.M)
 _LOC_FIX = re.compile(r"^[ \t]*\w+\.(?:loc|iloc|at)\[[^\n]*\]\s*=(?!=)", re.M)
-_LOC_IMPUTE = re.compile(r"\.(?:loc|iloc|at)\[[^\n]*\.(?:isnull|isna)\(\)[^\n]*\]\s*=(?!=)")
+# ``.loc[...isna()...] =`` on one line. Not one regex: ``[^\n]*`` twice after an opener that
+# repeats is cubic in the line length (42 KB of ``.loc[...isna()]`` items took 47 s).
+_LOC_OPEN = re.compile(r"\.(?:loc|iloc|at)\[")
+_ISNA_CALL = re.compile(r"\.(?:isnull|isna)\(\)")
+_ASSIGNED = re.compile(r"\s*+=(?!=)")
 # df.loc[df["Sex"] == "male", "Sex"] = 0 / df.loc[df.Embarked == 'S', 'Embarked'] = 0: a category
 # replaced by a number in the same column is an encoding, not a fix of bad values.
 # df.loc[df.grad_rate > 100, 'grad_rate'] = 100: impossible values of a column capped in place.
@@ -117,6 +152,30 @@ _LOC_ENCODE = re.compile(
     r"(['\"])[^'\"\n]*\5\s*\)?\s*,\s*(['\"])(?P<c>[^'\"\n]+)\6\s*\]\s*=\s*-?\d+(?:\.\d+)?\s*(?:#[^\n]*)?$",
     re.M,
 )
+
+
+def _fills_missing_in_place(text: str) -> bool:
+    """A line with ``.loc[``/``.iloc[``/``.at[``, then ``.isna()``/``.isnull()``, then a ``]``
+    followed by an assignment (``=``, not ``==``; the ``=`` may follow on a later line)."""
+    if "isn" not in text:
+        return False
+    pos, n = 0, len(text)
+    while pos <= n:
+        end = text.find("\n", pos)
+        if end < 0:
+            end = n
+        opener = _LOC_OPEN.search(text, pos, end)
+        call = _ISNA_CALL.search(text, opener.end(), end) if opener else None
+        if call is not None:
+            bracket = text.find("]", call.end(), end)
+            while bracket >= 0:
+                if _ASSIGNED.match(text, bracket + 1):
+                    return True
+                bracket = text.find("]", bracket + 1, end)
+        pos = end + 1
+    return False
+
+
 _COLUMN_REF = re.compile(r"\[\s*['\"]([^'\"\n]+)['\"]\s*\]|\.col\(\s*['\"]([^'\"\n]+)['\"]")
 _ARITH = re.compile(r"[\w\])]\s*(?:[-+*/%<>]|[<>=!]=)\s*[\w(\[]|\*\*")
 _DERIVE_CALLS = re.compile(r"\.(?:dt|map|apply|str|shift|rolling|diff|pct_change|ewm|cumsum|expanding)\b|np\.where|np\.log|pd\.cut|pd\.qcut|\.isin\(|F\.when|when\(")
@@ -137,7 +196,8 @@ _SQL_STATEMENT = re.compile(r"^\s*(select|with|create|insert|merge|update|delete
 
 _SHELL_INSTALL = re.compile(r"\b(pip3?|conda|mamba|apt(-get)?|uv)\s+(install|update|upgrade)\b|\bpip\s+-q\b")
 _SHELL_FETCH = re.compile(r"\b(wget|curl|unzip|tar\s|gunzip|kaggle\s|gsutil|aws\s+s3|azcopy|git\s+clone|dbfs\s+cp|hdfs|7z)\b")
-_SHELL_LOOK = re.compile(r"^\s*(ls|head|cat|du|wc|tail|file|find)\b", re.M)
+# ``[^\S\n]`` not ``\s``: from every line start ``\s*`` ran across all the blank lines below it.
+_SHELL_LOOK = re.compile(r"^[^\S\n]*+(ls|head|cat|du|wc|tail|file|find)\b", re.M)
 _SETUP_MAGICS = frozenset({"matplotlib", "load_ext", "config", "autoreload", "env", "cd", "reload_ext",
                            "pip", "conda", "run", "aimport", "precision", "pylab", "install"})
 
@@ -459,13 +519,37 @@ def _loads_training_data(ctx: Context, facts: CellFacts) -> bool:
 
 
 # df.drop(columns=[...]) / df.drop("id", axis=1): removing columns, not rows
-_COLUMN_DROP = re.compile(r"\.drop\(\s*(?:columns\s*=|[^)]*\baxis\s*=\s*(?:1|['\"]columns['\"]))")
+# (``.drop(`` followed by ``columns=``, or by ``axis=1``/``axis="columns"`` before its ``)``;
+# checked occurrence by occurrence with cached positions, as ``[^)]*`` restarted at every
+# ``.drop(`` of a long line is quadratic.)
+_DROP_OPEN = re.compile(r"\.drop\(")
+_DROP_COLUMNS_KW = re.compile(r"\s*+columns\s*+=")
+_AXIS_COLUMNS = re.compile(r"\baxis\s*+=\s*+(?:1|['\"]columns['\"])")
+
+
+def _drops_by_column(source: str) -> bool:
+    """``df.drop(columns=...)`` or ``df.drop(..., axis=1)`` somewhere in ``source``."""
+    if ".drop(" not in source:
+        return False
+    axes = [m.start() for m in _AXIS_COLUMNS.finditer(source)]
+    close = -1
+    for m in _DROP_OPEN.finditer(source):
+        if _DROP_COLUMNS_KW.match(source, m.end()):
+            return True
+        if close < m.end():
+            close = source.find(")", m.end())
+            if close < 0:
+                close = len(source)
+        i = bisect_left(axes, m.end())
+        if i < len(axes) and axes[i] < close:
+            return True
+    return False
 
 
 def _drops_columns(ctx: Context, cell: Cell, calls: list[Call], ev: Evidence) -> None:
     """Dropping columns right after loading cleans the raw table (data-prep); dropping them from
     a frame that was already explored or transformed chooses the model's inputs (featurization)."""
-    if not _COLUMN_DROP.search(cell.source):
+    if not _drops_by_column(cell.source):
         return
     frames = [c.receiver for c in calls if c.name.rsplit(".", 1)[-1] == "drop" and c.receiver]
     if not frames:
@@ -796,7 +880,7 @@ def _derived_columns(source: str, ev: Evidence, reads: frozenset[str] = frozense
         refs = {a or b for a, b in _COLUMN_REF.findall(m.group(4))}
         refs |= {a for a in _ATTR_COLUMN.findall(m.group(4)) if a not in _NOT_COLUMNS}
         derived = bool(_ARITH.search(rhs) or _DERIVE_CALLS.search(m.group(4)))
-        if refs and target in refs and _ENCODE_MAP.search(m.group(4)):
+        if refs and target in refs and _maps_to_codes(m.group(4)):
             if ".str." in m.group(4):  # lower/strip then map: normalising messy values
                 ev.add(D, 1.8, f"normalises values of '{target}'", SIGNAL)
             else:
@@ -828,7 +912,7 @@ def _derived_columns(source: str, ev: Evidence, reads: frozenset[str] = frozense
         ev.scale(D, 0.6)
     elif any((m.group("a") or m.group("b")) == m.group("c") for m in _LOC_CAP.finditer(flat)):
         ev.add(D, 2.4, "caps out-of-range values in place", SIGNAL)
-    elif _LOC_IMPUTE.search(flat):
+    elif _fills_missing_in_place(flat):
         # df.loc[df["Age"].isnull() & (df.Pclass == 1), "Age"] = means[1]: filling missing values
         ev.add(D, 2.4, "fills missing values in place", SIGNAL)
         ev.scale(E, 0.5)

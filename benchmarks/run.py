@@ -1,0 +1,197 @@
+"""nbsplit against the floor and the peer, one command:
+
+    python benchmarks/run.py [--sizes 100,1000,10000] [--peer-max 1000] [--repeat 3] [--no-peer]
+
+For generated notebooks of each size (``bench_plan.make_notebook``: the cell shapes real notebooks
+have) it times, each as a whole fresh process (what a user or a hook waits for, imports
+included), best of ``--repeat``:
+
+- floor: Python that imports nbformat, reads the notebook and parses every code cell with ``ast``;
+- ``nbsplit plan NB --format json``, ``nbsplit convert NB --out DIR --force``, ``nbsplit check NB``;
+- ``soorgeon refactor NB`` (the peer), installed from the package index into its own venv
+  ``benchmarks/.venv-soorgeon`` (created when missing; skipped with a note if that fails), up
+  to ``--peer-max`` cells, once (it takes minutes), on the same notebook minus the cells it
+  cannot parse (``peer_notebook``).
+
+``check`` is also timed on each sample notebook (``sample_notebooks/``), the typical hook case.
+Prints a table and writes ``benchmarks/RESULTS.md``. Machines are shared and noisy: read ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+from bench_plan import make_notebook  # noqa: E402  (a sibling script, not a package)
+
+PEER_VENV = HERE / ".venv-soorgeon"
+PEER_PACKAGE = "soorgeon"
+
+FLOOR = """\
+import ast, sys
+import nbformat
+nb = nbformat.read(sys.argv[1], as_version=4)
+for cell in nb.cells:
+    if cell.cell_type == "code":
+        try:
+            ast.parse(cell.source)
+        except SyntaxError:
+            pass
+"""
+
+
+LAST_ERROR: dict[str, str] = {}
+
+
+def timed(cmd: list[str], repeat: int, cwd: Path | None = None) -> tuple[float, int]:
+    """Best wall time of ``repeat`` runs and the last exit code (its stderr tail kept when not 0)."""
+    best, code = float("inf"), 0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        done = subprocess.run(cmd, cwd=cwd, capture_output=True, check=False)
+        best = min(best, time.perf_counter() - start)
+        code = done.returncode
+        if code not in (0, 1) or (code and "soorgeon" in cmd[0]):
+            tail = done.stderr.decode(errors="replace").strip().splitlines()
+            LAST_ERROR[Path(cmd[0]).name] = tail[-1][:200] if tail else ""
+    return best, code
+
+
+def peer_python() -> tuple[Path | None, str]:
+    """The peer's venv interpreter, creating the venv on first use; (None, why) if impossible."""
+    bindir = "Scripts" if os.name == "nt" else "bin"
+    exe = PEER_VENV / bindir / "soorgeon"
+    if exe.exists():
+        return exe, ""
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True,
+                       capture_output=True)
+        subprocess.run([str(PEER_VENV / bindir / "python"), "-m", "pip", "install", "-q",
+                        PEER_PACKAGE], check=True, capture_output=True, timeout=900)
+    except (subprocess.SubprocessError, OSError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        return None, f"could not install {PEER_PACKAGE}: {exc} {detail.decode()[-300:]}".strip()
+    return (exe, "") if exe.exists() else (None, f"{PEER_PACKAGE} installed no `soorgeon` script")
+
+
+def peer_notebook(path: Path) -> nbformat.NotebookNode:
+    """The notebook without the code cells stdlib ``ast`` rejects (the Python 2 ``print``
+    cell, IPython magics): soorgeon stops at the first of them, and would then be timed on
+    nothing."""
+    nb = nbformat.read(path, as_version=4)
+    kept = []
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            try:
+                ast.parse(cell.source)
+            except SyntaxError:
+                continue
+        kept.append(cell)
+    nb.cells = kept
+    return nb
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--peer-max", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    py = sys.executable
+    nbsplit = [py, "-m", "nbsplit"]
+
+    peer, peer_note = (None, "skipped (--no-peer)") if args.no_peer else peer_python()
+    rows: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        floor_script = tmp / "floor.py"
+        floor_script.write_text(FLOOR)
+        for n in sizes:
+            path = tmp / f"nb{n}.ipynb"
+            nbformat.write(make_notebook(n), path)
+            row: dict[str, object] = {"cells": n}
+            row["floor"], _ = timed([py, str(floor_script), str(path)], args.repeat)
+            row["plan"], row["plan_rc"] = timed([*nbsplit, "plan", str(path), "--format", "json"],
+                                                args.repeat)
+            row["convert"], row["convert_rc"] = timed(
+                [*nbsplit, "convert", str(path), "--out", str(tmp / f"out{n}"), "--force"],
+                args.repeat)
+            row["check"], row["check_rc"] = timed([*nbsplit, "check", str(path)], args.repeat)
+            if peer is not None and n <= args.peer_max:
+                work = tmp / f"peer{n}"
+                work.mkdir()
+                nbformat.write(peer_notebook(path), work / "nb.ipynb")
+                row["peer"], row["peer_rc"] = timed([str(peer), "refactor", "nb.ipynb"], 1,
+                                                    cwd=work)
+            rows.append(row)
+            print(f"{n} cells done", file=sys.stderr, flush=True)
+        samples = sorted((ROOT / "sample_notebooks").glob("*.ipynb"))
+        sample_checks = [timed([*nbsplit, "check", str(p)], args.repeat)[0] for p in samples]
+
+    lines = render(rows, sample_checks, len(samples), peer is not None, peer_note)
+    print("\n".join(lines))
+    args.results.write_text("\n".join(lines) + "\n")
+
+
+def render(rows: list[dict[str, object]], sample_checks: list[float], n_samples: int,
+           has_peer: bool, peer_note: str) -> list[str]:
+    def sec(value: object) -> str:
+        return f"{value:.2f}" if isinstance(value, float) else "-"
+
+    def ratio(a: object, b: object) -> str:
+        return f"{a / b:.2f}x" if isinstance(a, float) and isinstance(b, float) else "-"
+
+    out = [
+        "# nbsplit speed: floor, plan, convert, check and the peer",
+        "",
+        f"`python benchmarks/run.py` on {platform.python_implementation()} "
+        f"{platform.python_version()}, {os.cpu_count()} CPUs; whole processes, seconds, best of "
+        "several runs (the peer: one run). Generated notebooks from `benchmarks/bench_plan.py`.",
+        "",
+        "| cells | floor (nbformat + ast) | plan | convert | check | soorgeon refactor "
+        "| plan / floor | convert / plan | soorgeon / convert |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        peer = r.get("peer")
+        peer_cell = sec(peer) + (f" (exit {r['peer_rc']})" if peer is not None and r.get("peer_rc") else "")
+        out.append(f"| {r['cells']:,} | {sec(r['floor'])} | {sec(r['plan'])} | {sec(r['convert'])} "
+                   f"| {sec(r['check'])} | {peer_cell} | {ratio(r['plan'], r['floor'])} "
+                   f"| {ratio(r['convert'], r['plan'])} | {ratio(peer, r['convert'])} |")
+    bad = [f"{k} exited {r[k + '_rc']} at {r['cells']} cells" for r in rows
+           for k in ("plan", "convert", "check") if r.get(k + "_rc") not in (0, 1)]
+    out += ["", f"`nbsplit check` on each of the {n_samples} sample notebooks (the pre-commit "
+            f"case): median {statistics.median(sample_checks) * 1000:.0f} ms, max "
+            f"{max(sample_checks) * 1000:.0f} ms per notebook (whole process)."
+            if sample_checks else "no sample notebooks found"]
+    if not has_peer:
+        out += ["", f"soorgeon: {peer_note}"]
+    if "soorgeon" in LAST_ERROR:
+        out += ["", "soorgeon's last error (a non-zero exit: the time is "
+                f"until it stopped): `{LAST_ERROR['soorgeon']}`"]
+    if bad:
+        out += ["", "Failures: " + "; ".join(bad)]
+    out += ["", "Targets (issue 12): plan within 3x of the floor at 1,000 and 10,000 cells; "
+            "convert within 1.5x of plan; convert >= 200x faster than soorgeon at 1,000 cells; "
+            "check under 50 ms per typical notebook."]
+    return out
+
+
+if __name__ == "__main__":
+    main()

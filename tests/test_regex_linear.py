@@ -1,0 +1,77 @@
+"""No text scan in a hot path may be super-linear: each family below is timed on adversarial
+input of size n and 4n, and the ratio (not the absolute time) must stay near-linear.
+
+The families are the patterns that were quadratic or cubic before (a 22 KB line of
+``.loc[...isna()]`` items took 7 s, 42 KB 47 s) plus the nesting guard's scanner. Each input is
+the repetition that made its old pattern backtrack: an opener with no closer, a run the pattern
+restarts inside, a long blank line.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from typing import Callable
+
+import pytest
+
+from nbsplit.analyze import analyze_source
+from nbsplit.analyze_text import _CANDIDATE, _for_targets, mask_ipython
+from nbsplit.classify.context import callees
+from nbsplit.classify.structure import (_SHELL_LOOK, _drops_by_column, _fills_missing_in_place,
+                                        _maps_to_codes)
+from nbsplit.parse_guard import parse_cost
+
+FAMILIES: list[tuple[str, Callable[[str], object], str]] = [
+    ("loc-isna", _fills_missing_in_place, "df.loc[df['a'].isna(), 'a'] "),
+    ("loc-isna-no-bracket", _fills_missing_in_place, ".loc[a.isna() "),
+    ("column-drop", _drops_by_column, ".drop(a, "),
+    ("encode-map-dict", _maps_to_codes, ".map({a: b, "),
+    ("encode-map-name", _maps_to_codes, ".map(aaaaaaaa"),
+    ("shell-look", lambda s: _SHELL_LOOK.search(s), " \n"),
+    ("ipython-candidate-blank", lambda s: _CANDIDATE.search(s), " "),
+    ("ipython-candidate-names", lambda s: _CANDIDATE.search(s), "a, "),
+    ("for-targets", _for_targets, "for a, "),
+    ("callees-run", callees, "a1"),
+    ("callees-dots", callees, "a."),
+    ("nesting-guard", parse_cost, "(a + b." ),
+    ("masking", mask_ipython, "x = 1 ? "),
+    ("text-fallback", lambda s: analyze_source("x = (\n" + s), "df.loc[a.isna()] = for a, "),
+]
+
+
+def _best(fn: Callable[[str], object], text: str, reps: int, repeat: int = 5) -> float:
+    """Best of ``repeat`` timings of ``reps`` calls, with the collector off (its pauses are the
+    main noise at these sizes)."""
+    best = float("inf")
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(repeat):
+            start = time.perf_counter()
+            for _ in range(reps):
+                fn(text)
+            best = min(best, time.perf_counter() - start)
+    finally:
+        gc.enable()
+    return best
+
+
+def _ratio(fn: Callable[[str], object], atom: str) -> tuple[float, int, int]:
+    # 4 KB and 16 KB: enough to tell 4x from 16x, small enough to stay in the CPU cache (larger
+    # strings add cache-miss noise that is not the algorithm)
+    n = max(1, 4_000 // len(atom))
+    reps = 1
+    while _best(fn, atom * n, reps, repeat=1) < 0.01 and reps < 65536:
+        reps *= 2
+    return _best(fn, atom * 4 * n, reps) / _best(fn, atom * n, reps), n, reps
+
+
+@pytest.mark.parametrize(("fn", "atom"), [pytest.param(f, a, id=name) for name, f, a in FAMILIES])
+def test_time_grows_linearly(fn: Callable[[str], object], atom: str) -> None:
+    # linear is 4x, quadratic 16x, cubic 64x; 10x leaves room for a noisy shared machine, and
+    # one retry absorbs a single disturbed measurement (a super-linear scan fails both).
+    ratio, n, reps = _ratio(fn, atom)
+    if ratio >= 10:
+        ratio, n, reps = _ratio(fn, atom)
+    assert ratio < 10, (ratio, n, reps)
