@@ -3,7 +3,9 @@
 The tasks, their ``depends_on`` and their notebooks come from ``job.json`` (the file Databricks
 runs), mapped to the local stage files through ``nbsplit-manifest.json``; there is no second
 definition of the order. Each task runs in a fresh kernel (:func:`nbsplit.execute.execute_notebook`)
-in the source notebook's folder, with embedded defaults so nothing has to be set up:
+started in ``DIR`` itself, as a person opening a stage notebook would (the runtime module then
+works from ``data_dir``, the source notebook's folder), with embedded defaults so nothing has to
+be set up:
 
 - MLflow: a sqlite store ``.nbsplit/mlflow.db`` (registry and ``models:/name@alias`` included),
   artifacts under ``.nbsplit/mlartifacts``;
@@ -33,10 +35,10 @@ from typing import Any, Literal
 
 from nbsplit.errors import EXIT_OK, EXIT_PROBLEMS, NbsplitError
 from nbsplit.render.manifest import MANIFEST_NAME
+from nbsplit.render.parameters import HANDOFF_SUBDIR, STATE_DIR
 
 __all__ = ["RunResult", "TaskResult", "CompareResult", "Task", "run_folder", "load_tasks", "local_parameters"]
 
-STATE_DIR = ".nbsplit"
 Status = Literal["succeeded", "failed", "skipped", "reused"]
 
 
@@ -201,7 +203,7 @@ def local_parameters(folder: Path, job: Mapping[str, Any], manifest: Mapping[str
     for item in job.get("parameters") or []:
         params[str(item["name"])] = str(item.get("default", ""))
     params.update({str(k): str(v) for k, v in (manifest.get("parameters") or {}).items()})
-    params["handoff_dir"] = str((folder / STATE_DIR / "handoffs").resolve())
+    params["handoff_dir"] = str((folder / HANDOFF_SUBDIR).resolve())
     return params
 
 
@@ -236,7 +238,7 @@ def kernel_env(state: Path, parameters: Mapping[str, str]) -> dict[str, str]:
 
 # ------------------------------------------------------------------------------ running tasks
 
-def _run_task(task: Task, folder: Path, cwd: Path, env: Mapping[str, str], timeout: int,
+def _run_task(task: Task, folder: Path, env: Mapping[str, str], timeout: int,
               manifest: Mapping[str, Any]) -> TaskResult:
     from nbsplit.execute import StageExecutionError, execute_notebook
     from nbsplit.standins import ENV_TASK_KEY
@@ -249,7 +251,7 @@ def _run_task(task: Task, folder: Path, cwd: Path, env: Mapping[str, str], timeo
     target = executed_dir / (task.file if task.file.endswith(".ipynb") else PurePosixPath(task.file).stem + ".ipynb")
     start = time.perf_counter()
     try:
-        nb = execute_notebook(folder / task.file, cwd, timeout=timeout, env={**env, ENV_TASK_KEY: task.key})
+        nb = execute_notebook(folder / task.file, folder, timeout=timeout, env={**env, ENV_TASK_KEY: task.key})
     except StageExecutionError as exc:
         duration = time.perf_counter() - start
         if exc.executed is not None:
@@ -606,6 +608,9 @@ def run_folder(folder: Path | str, *, only: str | None = None, from_stage: str |
     from rich.console import Console
 
     folder = Path(folder).resolve()
+    if folder.is_file():
+        raise NbsplitError("nbsplit run takes a converted folder, not a file (nbsplit convert NOTEBOOK --out DIR "
+                           "writes one)", folder)
     if not folder.is_dir():
         raise NbsplitError("folder not found", folder)
     if only and from_stage:
@@ -620,9 +625,8 @@ def run_folder(folder: Path | str, *, only: str | None = None, from_stage: str |
     manifest = _read_json(folder / MANIFEST_NAME, MANIFEST_NAME)
     tasks = load_tasks(folder, job, manifest)
     source = _source_path(folder, manifest)
-    cwd = source.parent
-    if not cwd.is_dir():
-        raise NbsplitError(f"the source notebook's folder {cwd} is missing (stages run in it)", folder)
+    if not source.parent.is_dir():
+        raise NbsplitError(f"the source notebook's folder {source.parent} is missing (its data_dir)", folder)
 
     selected = {t.key for t in tasks}
     if only:
@@ -643,7 +647,7 @@ def run_folder(folder: Path | str, *, only: str | None = None, from_stage: str |
     def run_one(task: Task) -> TaskResult:
         if source_runs is not None and task.key in source_runs.copies:
             return source_runs.run(task, folder, timeout)
-        return _run_task(task, folder, cwd, env, timeout, manifest)
+        return _run_task(task, folder, env, timeout, manifest)
 
     try:
         with _Progress(console) as progress:

@@ -11,7 +11,12 @@ Shape (keys in this order, JSON with 2-space indent)::
                    "to": "eda", "before_cell": 3}, ...],
      "dag": {"data-prep": [], "eda": ["data-prep"], ...},
      "stages": [{"name": "data-prep", "file": "01_data-prep.ipynb"}, ...],
-     "parameters": {"handoff_dir": "...", ...}}
+     "runtime": "nbsplit_runtime.py",
+     "files": [{"path": "data/churn.csv", "cells": [2], "input": true}, ...],
+     "parameters": {"handoff_dir": "...", "data_dir": "..", ...}}
+
+``files`` are the paths the notebook names relative to its folder (inputs existed when converting);
+``data_dir`` is that folder seen from the output folder.
 
 ``source.path`` is relative to the output folder; ``cell`` is the position of the cell in its
 stage notebook (generated cells counted). A cell whose only content went into a stage's
@@ -28,6 +33,8 @@ from typing import Any, Mapping, Sequence
 
 from nbsplit import __version__
 from nbsplit.model import SplitPlan
+from nbsplit.paths import relative_paths
+from nbsplit.render.parameters import RUNTIME_MODULE
 from nbsplit.render.escape import json_text
 from nbsplit.render.notebooks import RenderedStage
 
@@ -87,6 +94,8 @@ def manifest(plan: SplitPlan, stages: Sequence[RenderedStage], out: Path,
         "handoffs": handoffs,
         "dag": dag,
         "stages": [{"name": s.stage.value, "file": s.file} for s in stages],
+        "runtime": f"{RUNTIME_MODULE}.py",
+        "files": [{"path": u.path, "cells": list(u.cells), "input": u.exists} for u in relative_paths(notebook)],
         "parameters": dict(parameters),
     }
 
