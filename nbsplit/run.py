@@ -22,7 +22,6 @@ Everything the run writes lives in ``DIR/.nbsplit/``: ``handoffs/``, ``executed/
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 import threading
@@ -224,8 +223,11 @@ def kernel_env(state: Path, parameters: Mapping[str, str]) -> dict[str, str]:
     ipython_dir = write_ipython_dir(state / "ipython")
     artifacts = state / "mlartifacts"
     artifacts.mkdir(exist_ok=True)
+    from nbsplit.sparkconf import ENV_SPARK_CONF_DIR, write_spark_conf
+
     return {
         "IPYTHONDIR": str(ipython_dir),
+        ENV_SPARK_CONF_DIR: str(write_spark_conf(state / "spark-conf")),
         ENV_STATE_DIR: str(state),
         ENV_PARAMETERS: json.dumps(dict(parameters), sort_keys=True),
         # Four slashes: an absolute path (three would be relative to the working directory).
@@ -300,9 +302,9 @@ def _failure_message(task: Task, exc: Any, manifest: Mapping[str, Any]) -> tuple
 def _write_notebook(nb: Any, target: Path) -> None:
     import nbformat
 
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(nbformat.writes(nb), encoding="utf-8")
-    os.replace(tmp, target)
+    from nbsplit.write import atomic_write_text
+
+    atomic_write_text(target, nbformat.writes(nb))
 
 
 def _missing_handoffs(selected: set[str], tasks: Sequence[Task], manifest: Mapping[str, Any],
