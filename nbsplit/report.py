@@ -30,10 +30,10 @@ _STAGE_WIDTH = max(len(s.value) for s in Stage)
 _WIDE = 120
 
 
-def _console(stderr: bool = False) -> Console:
-    # COLUMNS (or the terminal) decides the width; piped without COLUMNS, a wide table keeps
-    # `nbsplit plan | less` and CI logs readable.
-    width = None if Console().is_terminal or os.environ.get("COLUMNS") else 160
+def _console(stderr: bool = False, *, columns: bool = False) -> Console:
+    # A wide, colourless output when piped keeps `nbsplit plan | less` and CI logs readable; a
+    # table sized for people (``columns``) follows COLUMNS even when piped.
+    width = None if Console().is_terminal or (columns and os.environ.get("COLUMNS")) else 160
     return Console(soft_wrap=False, width=width, highlight=False, stderr=stderr)
 
 
@@ -48,7 +48,7 @@ def _first_line(cell: Cell, width: int = 48) -> str:
 
 
 def print_plan(plan: SplitPlan, config: Config, console: Console | None = None) -> None:
-    console = console or _console()
+    console = console or _console(columns=True)
     wide = console.width >= _WIDE
     table = Table(title=f"nbsplit plan: {plan.notebook.path}", title_justify="left", expand=False)
     table.add_column("cell", justify="right", no_wrap=True)
