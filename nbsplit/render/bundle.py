@@ -26,51 +26,11 @@ from nbsplit.model import SplitPlan, Stage
 from nbsplit.render.escape import yaml_key, yaml_scalar
 from nbsplit.render.job import JobOptions, job_name, job_settings, new_cluster, node_type
 from nbsplit.render.parameters import handoff_volume
+from nbsplit.yamltext import emit_yaml
 
 def to_yaml(value: Any, indent: int = 0) -> str:
-    """Block-style YAML for dicts/lists of scalars (a tiny emitter: no anchors, no flow
-    style except ``{}``/``[]``), ending with a newline."""
-    lines: list[str] = []
-    _emit(value, indent, lines)
-    return "\n".join(lines) + "\n"
-
-
-def _emit(value: Any, indent: int, lines: list[str]) -> None:
-    pad = " " * indent
-    if isinstance(value, Mapping):
-        if not value:
-            lines.append(pad + "{}")
-        for key, item in value.items():
-            _emit_item(pad + yaml_key(key) + ":", item, indent, lines)
-    elif isinstance(value, (list, tuple)):
-        if not value:
-            lines.append(pad + "[]")
-        for item in value:
-            if isinstance(item, Mapping) and item:
-                # "- first_key: ..." then the other keys aligned under the first.
-                sub: list[str] = []
-                _emit(item, indent + 2, sub)
-                sub[0] = pad + "- " + sub[0][indent + 2:]
-                lines.extend(sub)
-            else:
-                _emit_item(pad + "-", item, indent, lines)
-    else:
-        lines.append(pad + yaml_scalar(value))
-
-
-def _emit_item(head: str, item: Any, indent: int, lines: list[str]) -> None:
-    if isinstance(item, Mapping) and item:
-        lines.append(head)
-        _emit(item, indent + 2, lines)
-    elif isinstance(item, (list, tuple)) and item:
-        lines.append(head)
-        _emit(item, indent + 2, lines)
-    elif isinstance(item, Mapping):
-        lines.append(head + " {}")
-    elif isinstance(item, (list, tuple)):
-        lines.append(head + " []")
-    else:
-        lines.append(head + " " + yaml_scalar(item))
+    """Block-style YAML (:mod:`nbsplit.yamltext`), every scalar double-quoted; ends with a newline."""
+    return "\n".join(emit_yaml(value, indent, scalar=yaml_scalar, key=yaml_key)) + "\n"
 
 
 def bundle_variables(options: JobOptions) -> dict[str, dict[str, Any]]:
