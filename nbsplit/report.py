@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +17,7 @@ from nbsplit.model import Cell, SplitPlan, Stage
 from nbsplit.paths import relative_paths
 
 if TYPE_CHECKING:
+    from nbsplit.run import RunResult, Task, TaskResult
     from nbsplit.tagging import TagChanges
 
 _STAGE_STYLE = {
@@ -137,6 +140,61 @@ def print_convert_result(result: Any, *, dry_run: bool, console: Console | None 
     for d in getattr(result, "diagnostics", ()):
         where = f"cell {d.cell}: " if d.cell is not None else ""
         errors.print(f"{d.severity}: {_escape(where + d.message)}")
+
+
+# -- nbsplit run --------------------------------------------------------------------------------
+
+
+class RunProgress:
+    """A rich progress display: one spinner line per running task, a line per finished one."""
+
+    def __init__(self, console: Any, stages: Mapping[str, str]) -> None:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.console = console
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                                 console=console, transient=True)
+        self.ids: dict[str, Any] = {}
+        self.stages = stages  # task key -> stage slug: people read slugs, job.json has keys
+        self.lock = threading.Lock()
+
+    def __enter__(self) -> RunProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.__exit__(*exc)
+
+    def start(self, task: "Task") -> None:
+        with self.lock:
+            self.ids[task.key] = self.progress.add_task(f"{task.stage} ({task.file})", total=None)
+
+    def finish(self, result: "TaskResult") -> None:
+        style = {"succeeded": "green", "failed": "red", "skipped": "yellow"}.get(result.status, "")
+        with self.lock:
+            if result.key in self.ids:
+                self.progress.remove_task(self.ids.pop(result.key))
+            self.console.print(f"[{style}]{result.status:>9}[/] {self.stages.get(result.key, result.key)} ({result.file}) "
+                               f"{result.duration:.1f}s", highlight=False)
+            if result.message:
+                self.console.print(f"          {result.message}", style=style, highlight=False, markup=False)
+
+
+def print_run_summary(console: Any, result: "RunResult", stages: Mapping[str, str]) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"nbsplit run {result.folder}", title_justify="left")
+    table.add_column("stage")
+    table.add_column("notebook")
+    table.add_column("status")
+    table.add_column("duration", justify="right")
+    colours = {"succeeded": "green", "failed": "red", "skipped": "yellow", "reused": "dim"}
+    for t in result.tasks:
+        table.add_row(stages.get(t.key, t.key), t.file, f"[{colours[t.status]}]{t.status}[/]",
+                      f"{t.duration:.1f}s" if t.status in ("succeeded", "failed") else "-")
+    console.print(table)
+    for message in result.messages:
+        console.print(message, highlight=False, markup=False)
 
 
 def _escape(text: str) -> str:
