@@ -65,8 +65,12 @@ def test_manifest_maps_every_kept_cell_to_an_identical_cell(case: Path) -> None:
     convert_notebook(case, out)
     manifest = read_manifest(out)
     source = read_notebook(case)
+    from nbsplit.api import plan_notebook
+    from nbsplit.render.manifest import split_fingerprint
+
     assert manifest["source"] == {"path": "../churn_mini.ipynb",
-                                  "sha256": hashlib.sha256(case.read_bytes()).hexdigest(), "format": "ipynb"}
+                                  "sha256": hashlib.sha256(case.read_bytes()).hexdigest(), "format": "ipynb",
+                                  "split_sha256": split_fingerprint(plan_notebook(case))}
     assert [c["index"] for c in manifest["cells"]] == list(range(len(source.cells)))
     notebooks = {s["file"]: nbformat.read(out / s["file"], as_version=4) for s in manifest["stages"]}
     compared = 0
