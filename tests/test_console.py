@@ -53,3 +53,14 @@ def test_run_on_a_notebook_file_asks_for_a_converted_folder() -> None:
     assert proc.returncode == 2 and proc.stdout == ""
     assert len(proc.stderr.strip().splitlines()) == 1
     assert "takes a converted folder, not a file" in proc.stderr
+
+
+def test_output_readme_embeds_the_mermaid_dag() -> None:
+    from nbsplit.api import plan_notebook
+    from nbsplit.convert import convert_notebook
+    from nbsplit.render.dag import dag_mermaid
+
+    source = SAMPLES / "churn_pandas.ipynb"
+    result = convert_notebook(source, SAMPLES / "stages", dry_run=True)
+    files = {s.stage: s.file for s in result.stages}
+    assert f"```mermaid\n{dag_mermaid(plan_notebook(source), files)}```" in result.files["README.md"]
