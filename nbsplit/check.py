@@ -39,6 +39,7 @@ from nbsplit.config import Config
 from nbsplit.errors import EXIT_OK, EXIT_PROBLEMS, NbsplitError
 from nbsplit.model import Classification, Diagnostic, Handoff, Notebook, Severity, SplitPlan, Stage
 from nbsplit.render.manifest import MANIFEST_NAME
+from nbsplit.languages import UNTAGGABLE_LANGUAGES
 
 __all__ = [
     "Problem",
@@ -53,7 +54,7 @@ __all__ = [
 STEPS = ("read", "analyze", "classify", "plan", "stages", "fix")
 # Databricks magic cells that cannot carry a '# nbsplit:' directive (the magic must come first
 # and stand alone), so requiring a tag on them would be a rule nobody can satisfy.
-_UNTAGGABLE_LANGUAGES = ("pip", "run", "md", "md-sandbox")
+_UNTAGGABLE_LANGUAGES = UNTAGGABLE_LANGUAGES
 _EXPLICIT = ("tag", "directive")
 # Codes whose message is easier to act on with the cell's first line beside it.
 _SHOW_FIRST_LINE = {"NBS102", "NBS103", "NBS104", "NBS105", "NBS106"}
