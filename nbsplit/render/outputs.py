@@ -63,8 +63,9 @@ def job_files(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: Job
     options = options or JobOptions()
     deployed = job_parameters(plan, options, parameters)
     data_dir = deployed.get("data_dir", ".")
-    inputs = [f"{data_dir}/{folder}" if data_dir != "." else folder
-              for folder in sync_folders(relative_paths(plan.notebook))]
+    # Inputs inside the output folder are synced with it already; only outside ones are listed.
+    inputs = [f"{data_dir}/{folder}" for folder in sync_folders(relative_paths(plan.notebook))
+              if data_dir == ".." or data_dir.startswith("../")]
     files = {"job.json": job_json(plan, notebook_files, options, deployed)}
     files.update(bundle_files(plan, notebook_files, options, deployed, sync_inputs=inputs, templates=templates))
     return files
