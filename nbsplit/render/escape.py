@@ -144,7 +144,8 @@ def yaml_scalar(value: Any) -> str:
 def yaml_key(key: Any) -> str:
     """A mapping key: bare when it is a plain word YAML reads as text, else a quoted scalar."""
     text = str(key)
-    if _PLAIN_KEY.match(text) and text.lower() not in _YAML_SPECIAL_WORDS:
+    # fullmatch: `$` would also match before a trailing newline ("A\n" is not a plain word).
+    if _PLAIN_KEY.fullmatch(text) and text.lower() not in _YAML_SPECIAL_WORDS:
         return text
     return yaml_scalar(text)
 
