@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from nbsplit.model import Call, CellFacts
+from nbsplit.languages import DATABRICKS_MAGICS
 
 # IPython/Jupyter names that behave like builtins in a notebook: reading them never needs an
 # earlier cell. Databricks' ``spark``/``dbutils``/``sc`` are deliberately NOT here: a notebook may
@@ -36,7 +37,7 @@ SQL_LEN = 4000  # a %sql cell's text is the whole signal, so it gets a longer ca
 PY_BODY_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "memit",
                                  "python", "python3", "cache", "skip_if", "spark", "pyspark"})
 # Databricks cell languages (first line ``%sql`` alone) that are not Python.
-DATABRICKS_LANGS = frozenset({"sql", "sh", "scala", "r", "md", "fs", "pip", "run"})
+DATABRICKS_LANGS = DATABRICKS_MAGICS
 
 _TIMEIT_OPTS = re.compile(r"^(?:-[nrp]\s*\S+\s+|-[tcqo]\s+|-[tcqo]$)*")
 _CAPTURE_OPTS = re.compile(r"--no-(?:stdout|stderr|display)")

@@ -39,6 +39,7 @@ from nbsplit.config import Config
 from nbsplit.errors import EXIT_OK, EXIT_PROBLEMS, NbsplitError, printable
 from nbsplit.model import Classification, Diagnostic, Handoff, Notebook, Severity, SplitPlan, Stage
 from nbsplit.render.manifest import MANIFEST_NAME
+from nbsplit.languages import UNTAGGABLE_LANGUAGES
 
 __all__ = [
     "Problem",
@@ -53,7 +54,7 @@ __all__ = [
 STEPS = ("read", "analyze", "classify", "plan", "stages", "fix")
 # Databricks magic cells that cannot carry a '# nbsplit:' directive (the magic must come first
 # and stand alone), so requiring a tag on them would be a rule nobody can satisfy.
-_UNTAGGABLE_LANGUAGES = ("pip", "run", "md", "md-sandbox")
+_UNTAGGABLE_LANGUAGES = UNTAGGABLE_LANGUAGES
 _EXPLICIT = ("tag", "directive")
 # Codes whose message is easier to act on with the cell's first line beside it.
 _SHOW_FIRST_LINE = {"NBS102", "NBS103", "NBS104", "NBS105", "NBS106"}
@@ -191,9 +192,9 @@ def check_files(
         if not any(p.code == "NBS100" for p in found):
             with timer.step("stages"):
                 if manifests is not None:
-                    found.extend(_check_stages(path, stages_dir, manifests))  # type: ignore[arg-type]
+                    found.extend(_check_stages(path, stages_dir, manifests, config))  # type: ignore[arg-type]
                 else:
-                    found.extend(_check_sibling_stages(path, sibling_cache))
+                    found.extend(_check_sibling_stages(path, sibling_cache, config))
         # linters' order: file-level first, then by cell, then by code
         found.sort(key=lambda p: (-1 if p.cell is None else p.cell, p.code))
         problems.extend(_filter(found, config))
@@ -493,6 +494,7 @@ class _Manifest:
     source: Path | None  # resolved source notebook path
     sha256: str | None
     error: str | None = None
+    split_sha256: str | None = None  # what decides the split (manifests written since it exists)
 
 
 def _load_manifests(stages_dir: Path) -> list[_Manifest]:
@@ -519,10 +521,12 @@ def _read_manifest(path: Path) -> _Manifest:
     except (KeyError, TypeError) as exc:
         detail = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc).split("\n")[0]
         return _Manifest(folder, None, None, f"{path} cannot be read ({detail})")
-    return _Manifest(folder, (folder / rel).resolve(), digest.lower())
+    split = source.get("split_sha256")
+    return _Manifest(folder, (folder / rel).resolve(), digest.lower(),
+                     split_sha256=split.lower() if isinstance(split, str) else None)
 
 
-def _check_sibling_stages(path: Path, cache: dict[Path, list[_Manifest]]) -> list[Problem]:
+def _check_sibling_stages(path: Path, cache: dict[Path, list[_Manifest]], config: Config) -> list[Problem]:
     """Without ``stages_dir``: converted folders next to the notebook (``<dir>/*/`` with a
     manifest naming it) must be fresh, so the hook catches a stale pipeline with no settings.
     Missing folders are fine here: not every notebook is converted."""
@@ -533,24 +537,40 @@ def _check_sibling_stages(path: Path, cache: dict[Path, list[_Manifest]]) -> lis
     mine = [m for m in cache[parent] if m.error is None and m.source == target]
     if not mine:
         return []
-    return _stale(path, mine)
+    return _stale(path, mine, config)
 
 
-def _stale(path: Path, mine: list[_Manifest]) -> list[Problem]:
+def _stale(path: Path, mine: list[_Manifest], config: Config) -> list[Problem]:
     current = _sha256(path)
+    changed = [m for m in mine if m.sha256 != current]
+    if any(m.split_sha256 for m in changed):
+        # Bytes differ: stale only if the split would differ (tags written by nbsplit-tag, outputs
+        # or metadata do not count). Planning again costs a second analysis, so only here.
+        fingerprint = _split_fingerprint(path, config)
+        changed = [m for m in changed if m.split_sha256 is None or m.split_sha256 != fingerprint]
     return [
         _problem(path, None, "NBS107",
                  f"stages folder {_display(m.folder)} is stale: the notebook changed since it was "
                  f"converted (re-run nbsplit convert {path} --out {_display(m.folder)} --force)")
-        for m in mine if m.sha256 != current
+        for m in changed
     ]
+
+
+def _split_fingerprint(path: Path, config: Config) -> str | None:
+    from nbsplit.api import plan_notebook
+    from nbsplit.render.manifest import split_fingerprint
+
+    try:
+        return split_fingerprint(plan_notebook(path, config))
+    except NbsplitError:
+        return None
 
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _check_stages(path: Path, stages_dir: Path, manifests: list[_Manifest]) -> list[Problem]:
+def _check_stages(path: Path, stages_dir: Path, manifests: list[_Manifest], config: Config) -> list[Problem]:
     if not stages_dir.is_dir():
         return [_problem(path, None, "NBS108", f"stages folder {stages_dir} does not exist "
                          f"(run nbsplit convert {path} --out {stages_dir})")]
@@ -570,7 +590,7 @@ def _check_stages(path: Path, stages_dir: Path, manifests: list[_Manifest]) -> l
                              f"not from this notebook")]
         return [_problem(path, None, "NBS108", f"no folder under {stages_dir} was converted from this "
                          f"notebook (run nbsplit convert {path} --out {stages_dir}/{path.stem})")]
-    return _stale(path, mine)
+    return _stale(path, mine, config)
 
 
 def _display(path: Path | None) -> str:

@@ -110,8 +110,9 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("notebook", type=_NOTEBOOK)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True, help="table for people, json for tools (a stable contract).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "mermaid", "dot"]), default="table",
+              show_default=True, help="table for people, json for tools (a stable contract), mermaid or "
+                                      "dot for the stage DAG.")
 @click.option("--strict", is_flag=True, help="Backward dependencies are errors instead of moving cells.")
 @click.option("--threshold", type=float, default=None,
               help="Confidence under which a cell is reported as uncertain (default 0.7 or [tool.nbsplit]).")
@@ -128,6 +129,10 @@ def plan(notebook: Path, fmt: str, strict: bool, threshold: float | None) -> int
         raise bad
     if fmt == "json":
         click.echo(json.dumps(plan_to_json(result), indent=2, ensure_ascii=False))
+    elif fmt in ("mermaid", "dot"):
+        from nbsplit.render.dag import dag_dot, dag_mermaid
+
+        click.echo((dag_mermaid if fmt == "mermaid" else dag_dot)(result), nl=False)
     else:
         from nbsplit.report import print_plan
 
@@ -175,7 +180,9 @@ def tag(notebook: Path, write: bool, overwrite: bool) -> int:
 @click.option("--strict", is_flag=True, help="Backward dependencies are errors instead of moving cells.")
 @click.option("--job-name", default=None, help="Databricks job name (default: the notebook name).")
 @click.option("--spark-version", default=None, help="Databricks Runtime ML version of the job cluster.")
-@click.option("--node-type", default=None, help="Node type of the job cluster (cloud specific).")
+@click.option("--cloud", type=click.Choice(["aws", "azure", "gcp"]), default=None,
+              help="Cloud of the workspace: picks the job cluster's default node type (default aws).")
+@click.option("--node-type", default=None, help="Node type of the job cluster (default: the --cloud's).")
 @click.option("--num-workers", type=click.IntRange(min=0), default=None,
               help="Workers of the job cluster (0: single node).")
 @click.option("--catalog", default=None, help="Unity Catalog catalog for handoffs and the model.")
@@ -189,7 +196,7 @@ def tag(notebook: Path, write: bool, overwrite: bool) -> int:
 @_edge
 def convert(notebook: Path, out: Path, fmt: str | None, force: bool, dry_run: bool,
             templates: Path | None, keep_outputs: bool, strict: bool, job_name: str | None,
-            spark_version: str | None, node_type: str | None, num_workers: int | None,
+            spark_version: str | None, cloud: str | None, node_type: str | None, num_workers: int | None,
             catalog: str | None, uc_schema: str | None, workspace_dir: str | None,
             cluster_json: Path | None, existing_cluster_id: str | None, serverless: bool) -> int:
     """Split NOTEBOOK into stage notebooks in --out, with a Databricks job and a manifest."""
@@ -200,7 +207,7 @@ def convert(notebook: Path, out: Path, fmt: str | None, force: bool, dry_run: bo
         raise NbsplitError("choose one of --cluster-json, --existing-cluster-id and --serverless")
     config = _config_for(notebook)
     job_kwargs = {k: v for k, v in {
-        "name": job_name, "spark_version": spark_version, "node_type_id": node_type,
+        "name": job_name, "spark_version": spark_version, "node_type_id": node_type, "cloud": cloud,
         "num_workers": num_workers, "catalog": catalog, "schema": uc_schema,
         "workspace_dir": workspace_dir,
         "cluster_json": cluster_json, "existing_cluster_id": existing_cluster_id,

@@ -194,7 +194,7 @@ def top_statements(source: str) -> tuple[TopStatement, ...] | None:
     lines = source.splitlines(keepends=True)
     try:
         tree = ast.parse(masked)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         found = []
         for i, ln in enumerate(source.splitlines()):
             if _IMPORT_LINE.match(ln):
@@ -256,7 +256,7 @@ def rebound_as_data(source: str, names: Sequence[str]) -> set[str]:
     binding makes an ordinary value."""
     try:
         tree = ast.parse(mask_magics(source))
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()
     wanted = set(names)
     kind: dict[str, str] = {}
@@ -283,7 +283,7 @@ def top_level_effects(source: str, modules: frozenset[str]) -> bool:
     ``os.makedirs``), which every stage process needs too. ``modules`` are import-bound names."""
     try:
         tree = ast.parse(mask_magics(source))
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     for node in tree.body:
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
@@ -301,7 +301,7 @@ def _only_imports(source: str) -> bool:
     imports makes the cell more than its import statements (it must be copied, not dissolved)."""
     try:
         tree = ast.parse(mask_magics(source))
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return all(isinstance(n, (ast.Import, ast.ImportFrom)) or isinstance(n, ast.Pass)
                or isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)
@@ -366,7 +366,7 @@ def unpicklable_binding(source: str, name: str) -> str | None:
         return None
     try:
         tree = ast.parse(mask_magics(source))
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     found = None
     for node in tree.body:

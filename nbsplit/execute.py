@@ -110,13 +110,13 @@ def execute_stages(out_dir: Path | str, order: Sequence[str], cwd: Path | str | 
                    timeout: int = 600, kernel_name: str = "python3", env: Mapping[str, str] | None = None,
                    parameters: Mapping[str, Any] | None = None) -> dict[str, nbformat.NotebookNode]:
     """Execute the stage notebooks of a converted folder, one fresh kernel each, in ``order``
-    (stage slugs or file names). ``cwd`` defaults to the source notebook's folder (from the
-    manifest). Returns ``{file name: executed notebook}``; stops at the first failure."""
+    (stage slugs or file names). ``cwd`` defaults to ``out_dir``, where the stage notebooks and their
+    runtime module are (the runtime then works from the source notebook's folder). Returns ``{file name: executed notebook}``; stops at the first failure."""
     out_dir = Path(out_dir)
     manifest = json.loads((out_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
     files = {s["name"]: s["file"] for s in manifest["stages"]}
     if cwd is None:
-        cwd = (out_dir / manifest["source"]["path"]).resolve().parent
+        cwd = out_dir
     executed: dict[str, nbformat.NotebookNode] = {}
     for item in order:
         name = files.get(item, item)

@@ -185,3 +185,16 @@ def too_deep(source: str, budget: int = BUDGET) -> str | None:
     if cost <= budget:
         return None
     return f"too deeply nested for analysis (nesting score over {budget})"
+
+
+def safe_ast(source: str) -> "ast.Module | None":
+    """``ast.parse(source)``, or None when the cell is not plain Python or too deep to parse
+    safely (CPython's own parser raises RecursionError, or worse, on what libcst crashes on)."""
+    import ast
+
+    if too_deep(source) is not None:
+        return None
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None

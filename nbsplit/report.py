@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,9 +14,11 @@ from rich.table import Table
 
 from nbsplit.config import Config
 from nbsplit.model import Cell, SplitPlan, Stage
+from nbsplit.paths import relative_paths
 from nbsplit.plan import placement_summary
 
 if TYPE_CHECKING:
+    from nbsplit.run import RunResult, Task, TaskResult
     from nbsplit.tagging import TagChanges
 
 _STAGE_STYLE = {
@@ -23,9 +28,17 @@ _STAGE_STYLE = {
 }
 
 
-def _console() -> Console:
-    # A wide, colourless table when piped keeps `nbsplit plan | less` and CI logs readable.
-    return Console(soft_wrap=False, width=None if Console().is_terminal else 160, highlight=False)
+# The longest stage slug: stage columns are never narrower, so a name is never cut.
+_STAGE_WIDTH = max(len(s.value) for s in Stage)
+# Below this width the origin column folds into the reasons (a narrow terminal keeps them readable).
+_WIDE = 120
+
+
+def _console(stderr: bool = False, *, columns: bool = False) -> Console:
+    # A wide, colourless output when piped keeps `nbsplit plan | less` and CI logs readable; a
+    # table sized for people (``columns``) follows COLUMNS even when piped.
+    width = None if Console().is_terminal or (columns and os.environ.get("COLUMNS")) else 160
+    return Console(soft_wrap=False, width=width, highlight=False, stderr=stderr)
 
 
 def _first_line(cell: Cell, width: int = 48) -> str:
@@ -39,23 +52,34 @@ def _first_line(cell: Cell, width: int = 48) -> str:
 
 
 def print_plan(plan: SplitPlan, config: Config, console: Console | None = None) -> None:
-    console = console or _console()
+    console = console or _console(columns=True)
+    wide = console.width >= _WIDE
     table = Table(title=f"nbsplit plan: {plan.notebook.path}", title_justify="left", expand=False)
-    for name, kw in (("cell", {"justify": "right"}), ("source", {"overflow": "ellipsis", "no_wrap": True}),
-                     ("stage", {}), ("conf", {"justify": "right"}), ("origin", {}), ("reasons", {})):
-        table.add_column(name, **kw)
+    table.add_column("cell", justify="right", no_wrap=True)
+    table.add_column("source", overflow="ellipsis", no_wrap=True, max_width=48 if wide else 22)
+    table.add_column("stage", no_wrap=True, min_width=_STAGE_WIDTH)
+    table.add_column("conf", justify="right", no_wrap=True)
+    if wide:
+        table.add_column("origin", no_wrap=True)
+    table.add_column("reasons", min_width=16, overflow="fold")
     for cell, result in zip(plan.notebook.cells, plan.classifications):
         conf = f"{result.confidence:.2f}"
         if result.confidence < config.threshold and result.origin not in ("tag", "directive"):
             conf = f"[bold red]{conf}?[/]"
-        table.add_row(str(cell.index), _escape(_first_line(cell)),
-                      f"[{_STAGE_STYLE[result.stage]}]{result.stage.value}[/]", conf, result.origin,
-                      _escape("; ".join(result.reasons)))
+        reasons = "; ".join(result.reasons)
+        row = [str(cell.index), _escape(_first_line(cell)), f"[{_STAGE_STYLE[result.stage]}]{result.stage.value}[/]", conf]
+        if wide:
+            row += [result.origin, _escape(reasons)]
+        else:
+            row += [_escape(f"{result.origin}: {reasons}" if reasons else result.origin)]
+        table.add_row(*row)
     console.print(table)
 
     summary = Table(title="stages", title_justify="left")
-    for name in ("stage", "cells", "loads", "saves", "depends on"):
-        summary.add_column(name)
+    summary.add_column("stage", no_wrap=True, min_width=_STAGE_WIDTH)
+    summary.add_column("cells", justify="right", no_wrap=True)
+    for name in ("loads", "saves", "depends on"):
+        summary.add_column(name, overflow="fold")
     for sp in plan.stages:
         loads = ", ".join(f"{n} <- {s.value}" for n, s in sorted(sp.loads.items()))
         versions = Counter(h.name for h in sp.handoffs_in)
@@ -66,6 +90,11 @@ def print_plan(plan: SplitPlan, config: Config, console: Console | None = None) 
                         _escape(loads or "-"), _escape(", ".join(sp.saves) or "-"),
                         ", ".join(s.value for s in sp.depends_on) or "-")
     console.print(summary)
+    uses = relative_paths(plan.notebook)
+    if uses:
+        console.print("files (relative to the notebook's folder; stage notebooks resolve them from data_dir): "
+                      + _escape(", ".join(f"{u.path} ({'in' if u.exists else 'out'}, cell "
+                                          f"{', '.join(map(str, u.cells))})" for u in uses)))
     uncertain = [c for c in plan.classifications
                  if c.confidence < config.threshold and c.origin not in ("tag", "directive")]
     if uncertain:
@@ -80,6 +109,8 @@ def print_plan(plan: SplitPlan, config: Config, console: Console | None = None) 
 
 
 def _print_diagnostics(plan: SplitPlan, console: Console) -> None:
+    if plan.diagnostics and not console.stderr:
+        console = _console(stderr=True)  # warnings and errors are not the result: stderr
     for d in plan.diagnostics:
         where = f"cell {d.cell}: " if d.cell is not None else ""
         style = "bold red" if d.severity == "error" else "yellow"
@@ -111,9 +142,65 @@ def print_convert_result(result: Any, *, dry_run: bool, console: Console | None 
     console.print(f"{head} {len(files)} file(s) to {result.out}:")
     for name in files:
         console.print(f"  {name}")
+    errors = _console(stderr=True)
     for d in getattr(result, "diagnostics", ()):
         where = f"cell {d.cell}: " if d.cell is not None else ""
-        console.print(f"{d.severity}: {_escape(where + d.message)}")
+        errors.print(f"{d.severity}: {_escape(where + d.message)}")
+
+
+# -- nbsplit run --------------------------------------------------------------------------------
+
+
+class RunProgress:
+    """A rich progress display: one spinner line per running task, a line per finished one."""
+
+    def __init__(self, console: Any, stages: Mapping[str, str]) -> None:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.console = console
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                                 console=console, transient=True)
+        self.ids: dict[str, Any] = {}
+        self.stages = stages  # task key -> stage slug: people read slugs, job.json has keys
+        self.lock = threading.Lock()
+
+    def __enter__(self) -> RunProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.__exit__(*exc)
+
+    def start(self, task: "Task") -> None:
+        with self.lock:
+            self.ids[task.key] = self.progress.add_task(f"{task.stage} ({task.file})", total=None)
+
+    def finish(self, result: "TaskResult") -> None:
+        style = {"succeeded": "green", "failed": "red", "skipped": "yellow"}.get(result.status, "")
+        with self.lock:
+            if result.key in self.ids:
+                self.progress.remove_task(self.ids.pop(result.key))
+            self.console.print(f"[{style}]{result.status:>9}[/] {self.stages.get(result.key, result.key)} ({result.file}) "
+                               f"{result.duration:.1f}s", highlight=False)
+            if result.message:
+                self.console.print(f"          {result.message}", style=style, highlight=False, markup=False)
+
+
+def print_run_summary(console: Any, result: "RunResult", stages: Mapping[str, str]) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"nbsplit run {result.folder}", title_justify="left")
+    table.add_column("stage")
+    table.add_column("notebook")
+    table.add_column("status")
+    table.add_column("duration", justify="right")
+    colours = {"succeeded": "green", "failed": "red", "skipped": "yellow", "reused": "dim"}
+    for t in result.tasks:
+        table.add_row(stages.get(t.key, t.key), t.file, f"[{colours[t.status]}]{t.status}[/]",
+                      f"{t.duration:.1f}s" if t.status in ("succeeded", "failed") else "-")
+    console.print(table)
+    for message in result.messages:
+        console.print(message, highlight=False, markup=False)
 
 
 def _escape(text: str) -> str:

@@ -3,7 +3,9 @@
 The tasks, their ``depends_on`` and their notebooks come from ``job.json`` (the file Databricks
 runs), mapped to the local stage files through ``nbsplit-manifest.json``; there is no second
 definition of the order. Each task runs in a fresh kernel (:func:`nbsplit.execute.execute_notebook`)
-in the source notebook's folder, with embedded defaults so nothing has to be set up:
+started in ``DIR`` itself, as a person opening a stage notebook would (the runtime module then
+works from ``data_dir``, the source notebook's folder), with embedded defaults so nothing has to
+be set up:
 
 - MLflow: a sqlite store ``.nbsplit/mlflow.db`` (registry and ``models:/name@alias`` included),
   artifacts under ``.nbsplit/mlartifacts``;
@@ -23,7 +25,6 @@ import json
 import os
 import shutil
 import tempfile
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -33,10 +34,11 @@ from typing import Any, Literal
 
 from nbsplit.errors import EXIT_OK, EXIT_PROBLEMS, NbsplitError
 from nbsplit.render.manifest import MANIFEST_NAME
+from nbsplit.render.parameters import HANDOFF_SUBDIR, STATE_DIR
+from nbsplit.report import RunProgress, print_run_summary
 
 __all__ = ["RunResult", "TaskResult", "CompareResult", "Task", "run_folder", "load_tasks", "local_parameters"]
 
-STATE_DIR = ".nbsplit"
 Status = Literal["succeeded", "failed", "skipped", "reused"]
 
 
@@ -265,7 +267,7 @@ def _find_task(tasks: Sequence[Task], name: str, option: str) -> Task:
     for task in tasks:
         if name in (task.key, task.stage, task.file, PurePosixPath(task.file).stem):
             return task
-    raise NbsplitError(f"{option} {name}: no such task (tasks: {', '.join(t.key for t in tasks)})")
+    raise NbsplitError(f"{option} {name}: no such stage (stages: {', '.join(t.stage for t in tasks)})")
 
 
 def local_parameters(folder: Path, job: Mapping[str, Any], manifest: Mapping[str, Any]) -> dict[str, str]:
@@ -275,7 +277,7 @@ def local_parameters(folder: Path, job: Mapping[str, Any], manifest: Mapping[str
     for item in job.get("parameters") or []:
         params[str(item["name"])] = str(item.get("default", ""))
     params.update({str(k): str(v) for k, v in (manifest.get("parameters") or {}).items()})
-    params["handoff_dir"] = str((folder / STATE_DIR / "handoffs").resolve())
+    params["handoff_dir"] = str((folder / HANDOFF_SUBDIR).resolve())
     return params
 
 
@@ -296,8 +298,11 @@ def kernel_env(state: Path, parameters: Mapping[str, str]) -> dict[str, str]:
     ipython_dir = write_ipython_dir(state / "ipython")
     artifacts = state / "mlartifacts"
     artifacts.mkdir(exist_ok=True)
+    from nbsplit.sparkconf import ENV_SPARK_CONF_DIR, write_spark_conf
+
     return {
         "IPYTHONDIR": str(ipython_dir),
+        ENV_SPARK_CONF_DIR: str(write_spark_conf(state / "spark-conf")),
         ENV_STATE_DIR: str(state),
         ENV_PARAMETERS: json.dumps(dict(parameters), sort_keys=True),
         # Four slashes: an absolute path (three would be relative to the working directory).
@@ -310,7 +315,7 @@ def kernel_env(state: Path, parameters: Mapping[str, str]) -> dict[str, str]:
 
 # ------------------------------------------------------------------------------ running tasks
 
-def _run_task(task: Task, folder: Path, cwd: Path, env: Mapping[str, str], timeout: int,
+def _run_task(task: Task, folder: Path, env: Mapping[str, str], timeout: int,
               manifest: Mapping[str, Any]) -> TaskResult:
     from nbsplit.execute import StageExecutionError, execute_notebook
     from nbsplit.standins import ENV_TASK_KEY
@@ -323,7 +328,7 @@ def _run_task(task: Task, folder: Path, cwd: Path, env: Mapping[str, str], timeo
     target = executed_dir / (task.file if task.file.endswith(".ipynb") else PurePosixPath(task.file).stem + ".ipynb")
     start = time.perf_counter()
     try:
-        nb = execute_notebook(folder / task.file, cwd, timeout=timeout, env={**env, ENV_TASK_KEY: task.key})
+        nb = execute_notebook(folder / task.file, folder, timeout=timeout, env={**env, ENV_TASK_KEY: task.key})
     except StageExecutionError as exc:
         duration = time.perf_counter() - start
         if exc.executed is not None:
@@ -333,10 +338,10 @@ def _run_task(task: Task, folder: Path, cwd: Path, env: Mapping[str, str], timeo
                           target if exc.executed is not None else None)
     except NbsplitError as exc:
         return TaskResult(task.key, task.file, "failed", time.perf_counter() - start,
-                          f"task {task.key} ({task.file}): {exc}")
+                          f"stage {task.stage} ({task.file}): {exc}")
     except Exception as exc:  # noqa: BLE001 - a kernel that cannot start, a broken notebook file
         return TaskResult(task.key, task.file, "failed", time.perf_counter() - start,
-                          f"task {task.key} ({task.file}): {type(exc).__name__}: {_first_line(str(exc))}")
+                          f"stage {task.stage} ({task.file}): {type(exc).__name__}: {_first_line(str(exc))}")
     _write_notebook(nb, target)
     return TaskResult(task.key, task.file, "succeeded", time.perf_counter() - start, executed=target)
 
@@ -366,15 +371,15 @@ def _failure_message(task: Task, exc: Any, manifest: Mapping[str, Any]) -> tuple
         where = f"generated {kind} cell" if kind else "a cell"
         if exc.position is not None:
             where += f" (cell {exc.position} of {task.file})"
-    return f"task {task.key} failed in {where}: {error}", source_index
+    return f"stage {task.stage} failed in {where}: {error}", source_index
 
 
 def _write_notebook(nb: Any, target: Path) -> None:
     import nbformat
 
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(nbformat.writes(nb), encoding="utf-8")
-    os.replace(tmp, target)
+    from nbsplit.write import atomic_write_text
+
+    atomic_write_text(target, nbformat.writes(nb))
 
 
 def _missing_handoffs(selected: set[str], tasks: Sequence[Task], manifest: Mapping[str, Any],
@@ -389,42 +394,8 @@ def _missing_handoffs(selected: set[str], tasks: Sequence[Task], manifest: Mappi
     return sorted(set(missing))
 
 
-class _Progress:
-    """A rich progress display: one spinner line per running task, a line per finished one."""
-
-    def __init__(self, console: Any) -> None:
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        self.console = console
-        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                                 console=console, transient=True)
-        self.ids: dict[str, Any] = {}
-        self.lock = threading.Lock()
-
-    def __enter__(self) -> _Progress:
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.progress.__exit__(*exc)
-
-    def start(self, task: Task) -> None:
-        with self.lock:
-            self.ids[task.key] = self.progress.add_task(f"{task.key} ({task.file})", total=None)
-
-    def finish(self, result: TaskResult) -> None:
-        style = {"succeeded": "green", "failed": "red", "skipped": "yellow"}.get(result.status, "")
-        with self.lock:
-            if result.key in self.ids:
-                self.progress.remove_task(self.ids.pop(result.key))
-            self.console.print(f"[{style}]{result.status:>9}[/] {result.key} ({result.file}) "
-                               f"{result.duration:.1f}s", highlight=False)
-            if result.message:
-                self.console.print(f"          {result.message}", style=style, highlight=False, markup=False)
-
-
 def _schedule(tasks: Sequence[Task], selected: set[str], run_one: Any, parallel: int,
-              progress: _Progress, extra: Sequence[Task] = ()) -> dict[str, TaskResult]:
+              progress: RunProgress, extra: Sequence[Task] = ()) -> dict[str, TaskResult]:
     """Run the selected tasks as their dependencies allow, up to ``parallel`` at once; ``extra``
     tasks (without dependencies) take a free slot only when no selected task is ready."""
     results: dict[str, TaskResult] = {}
@@ -448,7 +419,7 @@ def _schedule(tasks: Sequence[Task], selected: set[str], run_one: Any, parallel:
                 if (dep := blocked(task)) is not None:
                     pending.remove(task)
                     results[task.key] = TaskResult(task.key, task.file, "skipped",
-                                                   message=f"skipped: upstream task {dep} did not succeed")
+                                                   message=f"skipped: upstream stage {by_key[dep].stage} did not succeed")
                     progress.finish(results[task.key])
             for task in list(pending):
                 if len(running) >= max(1, parallel):
@@ -465,23 +436,6 @@ def _schedule(tasks: Sequence[Task], selected: set[str], run_one: Any, parallel:
                 results[task.key] = future.result()
                 progress.finish(results[task.key])
     return {k: results[k] for k in by_key if k in results}
-
-
-def _summary(console: Any, result: RunResult) -> None:
-    from rich.table import Table
-
-    table = Table(title=f"nbsplit run {result.folder}", title_justify="left")
-    table.add_column("task")
-    table.add_column("notebook")
-    table.add_column("status")
-    table.add_column("duration", justify="right")
-    colours = {"succeeded": "green", "failed": "red", "skipped": "yellow", "reused": "dim"}
-    for t in result.tasks:
-        table.add_row(t.key, t.file, f"[{colours[t.status]}]{t.status}[/]",
-                      f"{t.duration:.1f}s" if t.status in ("succeeded", "failed") else "-")
-    console.print(table)
-    for message in result.messages:
-        console.print(message, highlight=False, markup=False)
 
 
 # ------------------------------------------------------------------------------------ compare
@@ -680,6 +634,9 @@ def run_folder(folder: Path | str, *, only: str | None = None, from_stage: str |
     from rich.console import Console
 
     folder = Path(folder).resolve()
+    if folder.is_file():
+        raise NbsplitError("nbsplit run takes a converted folder, not a file (nbsplit convert NOTEBOOK --out DIR "
+                           "writes one)", folder)
     if not folder.is_dir():
         raise NbsplitError("folder not found", folder)
     if only and from_stage:
@@ -696,10 +653,10 @@ def run_folder(folder: Path | str, *, only: str | None = None, from_stage: str |
     validate_manifest(manifest, folder / MANIFEST_NAME)
     tasks = load_tasks(folder, job, manifest)
     source = _source_path(folder, manifest)
-    cwd = source.parent
-    if not cwd.is_dir():
-        raise NbsplitError(f"the source notebook's folder {cwd} is missing (stages run in it)", folder)
+    if not source.parent.is_dir():
+        raise NbsplitError(f"the source notebook's folder {source.parent} is missing (its data_dir)", folder)
 
+    stages = {t.key: t.stage for t in tasks}
     selected = {t.key for t in tasks}
     if only:
         selected = {_find_task(tasks, only, "--only").key}
@@ -710,7 +667,7 @@ def run_folder(folder: Path | str, *, only: str | None = None, from_stage: str |
     if selected != {t.key for t in tasks}:
         missing = _missing_handoffs(selected, tasks, manifest, Path(parameters["handoff_dir"]))
         if missing:
-            raise NbsplitError(f"saved handoffs not found: {', '.join(missing)}; run the upstream tasks "
+            raise NbsplitError(f"saved handoffs not found: {', '.join(missing)}; run the upstream stages "
                                "first", folder)
     env = kernel_env(state, parameters)
     source_runs = _plan_source_runs(folder, manifest, parameters, compare_runs) if compare else None
@@ -719,10 +676,10 @@ def run_folder(folder: Path | str, *, only: str | None = None, from_stage: str |
     def run_one(task: Task) -> TaskResult:
         if source_runs is not None and task.key in source_runs.copies:
             return source_runs.run(task, folder, timeout)
-        return _run_task(task, folder, cwd, env, timeout, manifest)
+        return _run_task(task, folder, env, timeout, manifest)
 
     try:
-        with _Progress(console) as progress:
+        with RunProgress(console, stages) as progress:
             ran = _schedule(tasks, selected, run_one, parallel, progress, extra)
     finally:
         if source_runs is not None:
@@ -735,5 +692,5 @@ def run_folder(folder: Path | str, *, only: str | None = None, from_stage: str |
         compare_result = _compare(source_runs, manifest, ran_tasks)
         messages += _compare_messages(compare_result)
     result = RunResult(folder, results, compare_result, time.perf_counter() - started, tuple(messages))
-    _summary(console, result)
+    print_run_summary(console, result, stages)
     return result

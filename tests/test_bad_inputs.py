@@ -191,7 +191,7 @@ def test_convert_force_refuses_a_folder_convert_did_not_write(tmp_path: Path) ->
 @pytest.mark.parametrize("args, message", [
     (["plan"], "Missing argument 'NOTEBOOK'. (see 'nbsplit plan --help')"),
     (["plan", "--format", "x", "nb.ipynb"],
-     "Invalid value for '--format': 'x' is not one of 'table', 'json'. (see 'nbsplit plan --help')"),
+     "Invalid value for '--format': 'x' is not one of 'table', 'json', 'mermaid', 'dot'. (see 'nbsplit plan --help')"),
     (["convert", "nb.ipynb"], "Missing option '--out'. (see 'nbsplit convert --help')"),
     (["nope"], "No such command 'nope'. (see 'nbsplit --help')"),
 ], ids=["missing-argument", "bad-choice", "missing-option", "unknown-command"])

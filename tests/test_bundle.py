@@ -14,7 +14,8 @@ from databricks.bundles.jobs import Job
 from nbsplit.errors import NbsplitError
 from nbsplit.model import Stage
 from nbsplit.render.bundle import to_yaml
-from nbsplit.render.job import JobOptions, job_files
+from nbsplit.render.job import JobOptions
+from nbsplit.render.outputs import job_files
 from tests.test_job import DAG, check_dag, files_for, make_plan
 
 
@@ -75,9 +76,14 @@ def test_variable_defaults_reproduce_job_json_values() -> None:
         return re.sub(r"\$\{var\.(\w+)\}", lambda m: values[m.group(1)], text)
 
     job_params = {p["name"]: p["default"] for p in job["parameters"]}
+    volume = resource["resources"]["volumes"][f"{job['name']}_handoffs"]
+
+    def resolve_volume(text: str) -> str:
+        return re.sub(r"\$\{resources\.volumes\.\w+\.(\w+)\}", lambda m: resolve(volume[m.group(1)]), text)
+
+    # Every parameter, the experiment included, has job.json's value once the references resolve.
     for p in res_job["parameters"]:
-        if p["name"] != "experiment_name":  # one experiment per bundle target
-            assert resolve(p["default"]) == job_params[p["name"]]
+        assert resolve_volume(resolve(p["default"])) == job_params[p["name"]]
     cluster = res_job["job_clusters"][0]["new_cluster"]
     assert resolve(cluster["spark_version"]) == job["job_clusters"][0]["new_cluster"]["spark_version"]
     assert int(resolve(cluster["num_workers"])) == 2

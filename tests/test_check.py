@@ -502,3 +502,39 @@ def test_real_convert_output_is_fresh_then_stale(tmp_path: Path) -> None:
     assert codes(check(path, stages_dir=out)) == [("nb.ipynb", None, "NBS107")]
     assert codes(check(path)) == [("nb.ipynb", None, "NBS107")]  # sibling folder found by itself
     assert "nb_pipeline" in check(path).problems[0].message
+
+
+@pytest.mark.parametrize("sample", ["messy_sales.ipynb", "databricks_housing.py"])
+def test_nbs107_writing_the_inferred_tags_keeps_the_stages_fresh(tmp_path: Path, sample: str) -> None:
+    """Staleness is judged on what decides the split (cell sources without directives, effective
+    stages), not on bytes: the nbsplit-tag hook writing tags must not make the folder stale."""
+    from nbsplit.convert import convert_notebook
+    from nbsplit.tagging import apply_tags, plan_tags
+
+    source = Path(__file__).parent.parent / "sample_notebooks" / sample
+    path = tmp_path / sample
+    shutil.copy(source, path)
+    if sample.endswith(".py"):  # strip its directives, so there are tags to write back
+        path.write_text("\n".join(line for line in path.read_text().splitlines()
+                                  if not line.startswith("# nbsplit:")) + "\n")
+    else:
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            cell.metadata["tags"] = [t for t in cell.metadata.get("tags", []) if not t.startswith("nbsplit:")]
+        nbformat.write(nb, path)
+    out = tmp_path / "stages"
+    convert_notebook(path, out)
+    before = path.read_bytes()
+    changes = plan_tags(path, Config(), overwrite=False)
+    assert changes.to_add
+    apply_tags(changes)
+    assert path.read_bytes() != before
+    assert codes(check(path, stages_dir=out)) == []
+    # A new code cell still makes it stale.
+    if sample.endswith(".py"):
+        path.write_text(path.read_text() + "\n# COMMAND ----------\n\nprint('one more cell')\n")
+    else:
+        nb = nbformat.read(path, as_version=4)
+        nb.cells.append(v4.new_code_cell("print('one more cell')"))
+        nbformat.write(nb, path)
+    assert (sample, None, "NBS107") in codes(check(path, stages_dir=out))

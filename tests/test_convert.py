@@ -65,8 +65,12 @@ def test_manifest_maps_every_kept_cell_to_an_identical_cell(case: Path) -> None:
     convert_notebook(case, out)
     manifest = read_manifest(out)
     source = read_notebook(case)
+    from nbsplit.api import plan_notebook
+    from nbsplit.render.manifest import split_fingerprint
+
     assert manifest["source"] == {"path": "../churn_mini.ipynb",
-                                  "sha256": hashlib.sha256(case.read_bytes()).hexdigest(), "format": "ipynb"}
+                                  "sha256": hashlib.sha256(case.read_bytes()).hexdigest(), "format": "ipynb",
+                                  "split_sha256": split_fingerprint(plan_notebook(case))}
     assert [c["index"] for c in manifest["cells"]] == list(range(len(source.cells)))
     notebooks = {s["file"]: nbformat.read(out / s["file"], as_version=4) for s in manifest["stages"]}
     compared = 0
@@ -95,13 +99,15 @@ def test_manifest_handoffs_dag_stages_parameters(case: Path) -> None:
     result = convert_notebook(case, case.parent / "split", dry_run=True)
     manifest = json.loads(result.files["nbsplit-manifest.json"])
     assert list(manifest) == ["nbsplit_version", "classifier_version", "source", "cells", "handoffs", "dag",
-                              "stages", "parameters"]
+                              "stages", "runtime", "files", "parameters"]
     assert manifest["stages"][0] == {"name": "data-prep", "file": "01_data-prep.ipynb"}
     assert manifest["dag"]["data-prep"] == [] and "data-prep" in manifest["dag"]["eda"]
     model = [h for h in manifest["handoffs"] if h["name"] == "model"]
     assert model and all(h["from"] == "training" and h["key"] == f"model__c{h['version']}" for h in model)
     assert {h["to"] for h in model} >= {"evaluation", "prediction"}
-    assert manifest["parameters"]["handoff_dir"] == "split/.nbsplit/handoffs"
+    assert manifest["parameters"]["handoff_dir"] == ".nbsplit/handoffs"
+    assert manifest["parameters"]["data_dir"] == ".."  # split/ sits in the source notebook's folder
+    assert manifest["runtime"] == "nbsplit_runtime.py" and "nbsplit_runtime.py" in result.files
 
 
 @pytest.mark.parametrize("fmt", ["databricks", "percent"])

@@ -58,7 +58,7 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> Ran:
     manifest = read_manifest(out)
     db = tmp / "mlflow.db"
     env = {"MLFLOW_TRACKING_URI": f"sqlite:///{db}", "PYSPARK_PYTHON": sys.executable}
-    executed = execute_stages(out, _upstream_of(manifest, "evaluation"), source.parent, timeout=300, env=env)
+    executed = execute_stages(out, _upstream_of(manifest, "evaluation"), timeout=300, env=env)  # kernels start in out/
     return Ran(tmp, source, out, manifest, db, executed)
 
 
@@ -97,14 +97,14 @@ def test_a_broken_tracking_store_warns_and_the_stage_still_succeeds(ran: Ran) ->
     # Training again from the saved handoffs, with a store that cannot be opened.
     (ran.tmp / "a_file").write_text("not a folder")
     bad = {"MLFLOW_TRACKING_URI": f"sqlite:///{ran.tmp}/a_file/mlflow.db"}
-    again = execute_notebook(ran.out / "04_training.ipynb", ran.source.parent, timeout=300, env=bad)
+    again = execute_notebook(ran.out / "04_training.ipynb", ran.out, timeout=300, env=bad)
     assert "nbsplit: warning: MLflow logging failed:" in _stdout(again)
 
 
 def test_without_tracking_uri_nothing_is_logged_and_the_folder_stays_clean(ran: Ran) -> None:
     # The folder already holds the fixture run's artefacts (./mlruns): nothing may be added.
     before = sorted(p.relative_to(ran.source.parent) for p in ran.source.parent.rglob("*"))
-    again = execute_notebook(ran.out / "04_training.ipynb", ran.source.parent, timeout=300,
+    again = execute_notebook(ran.out / "04_training.ipynb", ran.out, timeout=300,
                              env={"MLFLOW_TRACKING_URI": ""})
     assert "MLflow logging skipped (no MLFLOW_TRACKING_URI" in _stdout(again)
     assert not (ran.source.parent / "mlflow.db").exists()

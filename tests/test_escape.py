@@ -120,7 +120,7 @@ def test_hostile_names_and_titles_add_no_keys(tmp_path: Path, fmt: str) -> None:
     resources = list((out / "resources").glob("*.yml"))
     assert len(resources) == 1
     job_resource = yaml.safe_load(resources[0].read_text(encoding="utf-8"))
-    assert set(job_resource) == {"resources"} and list(job_resource["resources"]) == ["jobs"]
+    assert set(job_resource) == {"resources"} and list(job_resource["resources"]) == ["volumes", "jobs"]
     job = json.loads((out / "job.json").read_text(encoding="utf-8"))
     assert set(job) == {"name", "description", "tags", "max_concurrent_runs", "queue", "parameters",
                         "job_clusters", "tasks"}

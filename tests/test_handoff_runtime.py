@@ -20,10 +20,18 @@ import pytest
 from nbsplit.render.handoff import runtime_source
 
 
+def _module(folder: Path, defaults: dict[str, str] | None = None) -> dict[str, Any]:
+    """The runtime as the module a stage notebook imports: exec'd with its ``__file__`` in ``folder``."""
+    source = runtime_source(defaults)
+    ns: dict[str, Any] = {"__name__": "nbsplit_runtime", "__file__": str(folder / "nbsplit_runtime.py")}
+    exec(compile(source, str(folder / "nbsplit_runtime.py"), "exec"), ns)
+    return ns
+
+
 def _namespace(handoff_dir: Path) -> dict[str, Any]:
-    ns: dict[str, Any] = {"__name__": "__main__", "handoff_dir": str(handoff_dir), "catalog": "main",
-                          "schema": "default", "experiment_name": "e", "model_name": "m"}
-    exec(compile(runtime_source(), "<runtime>", "exec"), ns)
+    ns = _module(handoff_dir)
+    # What a stage notebook's parameters cell hands to _nbsplit_start (data_dir: stay where we are).
+    ns["_nbsplit_start"]({"handoff_dir": str(handoff_dir), "data_dir": str(Path.cwd())})
     return ns
 
 
@@ -165,6 +173,35 @@ def test_missing_handoff_says_which_stage_to_run(tmp_path: Path) -> None:
     ns = _namespace(tmp_path)
     with pytest.raises(ns["NbsplitHandoffError"], match=r"'df' \(made in source cell 4\) was not found"):
         ns["_nbsplit_load"]("df__c4")
+
+
+def test_start_resolves_paths_beside_the_module_reads_widgets_and_moves_to_data_dir(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out, source = tmp_path / "proj" / "stages", tmp_path / "proj"
+    out.mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)  # a kernel started anywhere: paths still resolve from the module's folder
+    defaults = {"handoff_dir": ".nbsplit/handoffs", "data_dir": "..", "catalog": "main", "schema": "default",
+                "experiment_name": "/Shared/x", "model_name": "x_model"}
+    ns = _module(out, defaults)
+
+    class Widgets:
+        values = {"model_name": "from_the_job"}
+
+        def text(self, name: str, default: str) -> None:
+            self.values.setdefault(name, default)
+
+        def get(self, name: str) -> str:
+            return self.values[name]
+
+    notebook = {"handoff_dir": ".nbsplit/handoffs", "data_dir": "..", "model_name": "x_model",
+                "dbutils": type("DBUtils", (), {"widgets": Widgets()})()}
+    ns["_nbsplit_start"](notebook)
+    params = ns["_nbs_params"]
+    assert params["handoff_dir"] == str(out / ".nbsplit" / "handoffs")
+    assert Path.cwd() == source.resolve()
+    assert notebook["model_name"] == params["model_name"] == "from_the_job"  # a job parameter wins
+    assert "catalog" not in notebook and params["catalog"] == "main"  # not a notebook name: not added
+    assert "_nbsplit_load" in ns["__all__"] and "_nbsplit_log_models" in ns["__all__"]
 
 
 def test_parameters_are_captured_when_the_runtime_cell_runs(tmp_path: Path) -> None:

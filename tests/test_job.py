@@ -18,7 +18,8 @@ from databricks.sdk.service.jobs import JobSettings
 from nbsplit import __version__
 from nbsplit.errors import NbsplitError
 from nbsplit.model import Notebook, SplitPlan, Stage, StagePlan
-from nbsplit.render.job import JobOptions, job_files, job_settings, sanitize_name, task_key
+from nbsplit.render.job import JobOptions, job_settings, sanitize_name, task_key
+from nbsplit.render.outputs import job_files
 
 
 def make_plan(deps: dict[Stage, tuple[Stage, ...]], source: str = "/data/Churn Model (v2).ipynb") -> SplitPlan:
@@ -80,11 +81,12 @@ def test_default_job_is_valid_and_follows_the_plan_dag() -> None:
     assert job["tags"] == {"nbsplit": __version__}
     params = {p["name"]: p["default"] for p in job["parameters"]}
     assert params == {
-        "handoff_dir": "/Volumes/main/default/nbsplit/churn_model_v2",
+        "handoff_dir": "/Volumes/main/default/churn_model_v2_handoffs",
+        "data_dir": ".",
         "catalog": "main",
         "schema": "default",
         "experiment_name": "/Shared/churn_model_v2",
-        "model_name": "main.default.churn_model_v2_model",
+        "model_name": "churn_model_v2_model",  # the runtime prefixes catalog.schema on Databricks
     }
     cluster = job["job_clusters"][0]
     assert cluster["new_cluster"]["spark_version"] == "17.3.x-cpu-ml-scala2.13"
@@ -194,8 +196,8 @@ def test_catalog_schema_and_name_flow_into_parameters() -> None:
     job = render(make_plan(DAG), JobOptions(name="Credit Risk!", catalog="ml", schema="risk"))
     params = {p["name"]: p["default"] for p in job["parameters"]}
     assert job["name"] == "credit_risk"
-    assert params["handoff_dir"] == "/Volumes/ml/risk/nbsplit/credit_risk"
-    assert params["model_name"] == "ml.risk.credit_risk_model"
+    assert params["handoff_dir"] == "/Volumes/ml/risk/credit_risk_handoffs"
+    assert params["model_name"] == "credit_risk_model"
     assert params["experiment_name"] == "/Shared/credit_risk"
 
 

@@ -15,25 +15,36 @@ must then give identical text outputs (stdout, text/plain of results and display
 notebook it was placed in, found through the manifest -- checked here independently of
 ``run_folder``'s own compare, which must agree.
 
-The run tests of ``nbsplit run`` on the samples (DAG order, executed notebooks, compare) and the
-faithfulness tests of ``nbsplit convert`` read the same result, so each sample executes once.
+The run tests of ``nbsplit run`` on the samples (DAG order, executed notebooks, compare), the
+faithfulness tests of ``nbsplit convert``, the "opened from the output folder" test (every kernel
+of a stage notebook starts in the split folder, not the source folder: only the runtime module's
+``data_dir`` leads back to the data) and the quiet-console test (the terminal output of the run,
+file descriptors included, has no log4j line and no Spark progress bar) read the same result, so
+each sample executes once.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import re
 import shutil
 import sys
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import nbformat
 import pytest
 
 from convert_cases.support import CASES, SAMPLES, plan_case, read_manifest, text_outputs
+import nbsplit.execute
 from nbsplit.run import RunResult, load_tasks, run_folder, topological
-from tests.test_run import convert, output_text, quiet
+from tests.test_run import convert, output_text
+from rich.console import Console
 
 pytestmark = pytest.mark.slow
 
@@ -67,6 +78,8 @@ class Pipeline:
     split: Path
     manifest: dict[str, Any]
     result: RunResult
+    kernels: list[tuple[str, Path]]  # (notebook file, working directory) of every kernel, in start order
+    terminal: str  # what the run printed: its console and everything written to fds 1 and 2
 
     @property
     def name(self) -> str:
@@ -86,6 +99,29 @@ class Pipeline:
         return nbformat.read(task.executed, as_version=4)
 
 
+@contextmanager
+def _terminal() -> Iterator[list[str]]:
+    """Everything written to file descriptors 1 and 2 (kernels and JVMs inherit them)."""
+    captured: list[str] = []
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as sink:
+        saved = [os.dup(1), os.dup(2)]
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield captured
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+            sink.seek(0)
+            captured.append(sink.read().decode("utf-8", "replace"))
+
+
 @pytest.fixture(scope="module", params=_cases())
 def pipeline(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
     original: Path = request.param
@@ -103,8 +139,19 @@ def pipeline(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         mp.setenv("MPLBACKEND", "Agg")
         mp.setenv("PYSPARK_PYTHON", sys.executable)
         mp.delenv("MLFLOW_TRACKING_URI", raising=False)
-        result = run_folder(split, parallel=2, compare=True, compare_runs=1, timeout=TIMEOUT, console=quiet())
-    return Pipeline(original, source, split, read_manifest(split), result)
+        kernels: list[tuple[str, Path]] = []
+        execute = nbsplit.execute.execute_notebook
+
+        def recording(path: Any, cwd: Any, **kwargs: Any) -> Any:
+            kernels.append((Path(path).name, Path(cwd)))
+            return execute(path, cwd, **kwargs)
+
+        mp.setattr(nbsplit.execute, "execute_notebook", recording)
+        console = io.StringIO()
+        with _terminal() as printed:
+            result = run_folder(split, parallel=2, compare=True, compare_runs=1, timeout=TIMEOUT,
+                                console=Console(file=console, width=200))
+    return Pipeline(original, source, split, read_manifest(split), result, kernels, console.getvalue() + printed[0])
 
 
 def _text(pipeline: Pipeline, key: str) -> str:
@@ -121,9 +168,8 @@ def test_every_task_succeeded_in_dag_order_with_outputs(pipeline: Pipeline) -> N
     job = json.loads((pipeline.split / "job.json").read_text())
     tasks = load_tasks(pipeline.split, job, pipeline.manifest)
     assert [t.key for t in result.tasks] == [t.key for t in topological(tasks)]
-    # eda runs beside the main line, after whatever it looks at: DAG order, not pipeline order
-    assert sorted(t.key for t in result.tasks) == sorted(s["name"].replace("-", "_")
-                                                         for s in pipeline.manifest["stages"])
+    # Every stage ran; eda, a side branch, runs once what it looks at exists (not in slug order).
+    assert sorted(t.key for t in result.tasks) == sorted(s["name"].replace("-", "_") for s in pipeline.manifest["stages"])
     for task in result.tasks:
         assert task.executed is not None and task.executed.parent == pipeline.split / ".nbsplit" / "executed"
         nb = nbformat.read(task.executed, as_version=4)
@@ -134,6 +180,38 @@ def test_every_task_succeeded_in_dag_order_with_outputs(pipeline: Pipeline) -> N
         # Local Spark in every stage; Spark DataFrames crossed stages as parquet (no Delta locally).
         assert "test AUC" in _text(pipeline, "evaluation")
         assert list((pipeline.split / ".nbsplit" / "handoffs").glob("*.spark.parquet"))
+
+
+def test_stage_notebooks_ran_from_the_output_folder_in_dag_order(pipeline: Pipeline) -> None:
+    """Each stage notebook was opened from the split folder itself (its kernel's working directory)
+    and ran in DAG order; the source folder is elsewhere, so the data was found through data_dir."""
+    stages = {t.file: t for t in pipeline.result.tasks}
+    ran = [(file, cwd) for file, cwd in pipeline.kernels if file in stages]
+    assert sorted(file for file, _ in ran) == sorted(stages)
+    assert all(cwd == pipeline.split for _, cwd in ran), ran
+    assert pipeline.source.parent != pipeline.split and pipeline.split not in pipeline.source.parents
+    started = [file for file, _ in ran]
+    job = json.loads((pipeline.split / "job.json").read_text())
+    by_key = {t.key: t for t in load_tasks(pipeline.split, job, pipeline.manifest)}
+    for key, task in by_key.items():
+        for dep in task.depends_on:
+            assert started.index(by_key[dep].file) < started.index(task.file), (dep, key)
+
+
+# Spark's console noise: log4j lines ("26/12/02 18:30:32 WARN Utils: ..."), its default-profile
+# banner, and the "[Stage 3:>   (0 + 2) / 4]" progress bar.
+_LOG4J = re.compile(r"^\d\d/\d\d/\d\d \d\d:\d\d:\d\d (WARN|INFO)|log4j|Setting default log level", re.MULTILINE)
+
+
+def test_the_run_prints_no_spark_logging_or_progress(pipeline: Pipeline) -> None:
+    texts = {"terminal": pipeline.terminal}
+    texts |= {t.file: "\n".join(json.dumps(c.get("outputs", [])) for c in pipeline.executed(t.file).cells)
+              for t in pipeline.result.tasks}
+    for where, text in texts.items():
+        assert not _LOG4J.search(text), (where, _LOG4J.search(text))
+        assert "[Stage " not in text, where
+    if pipeline.name == "spark_flights":
+        assert "succeeded" in pipeline.terminal  # the run's own lines are there
 
 
 def test_every_stage_saved_what_later_stages_load(pipeline: Pipeline) -> None:

@@ -12,7 +12,8 @@ from nbsplit.errors import NbsplitError
 from nbsplit.model import Cell, Classification, Handoff, Notebook, SplitPlan, Stage, StagePlan
 from nbsplit.read.databricks import read_databricks
 from nbsplit.read.percent import read_percent
-from nbsplit.render.notebooks import RenderOptions, default_parameters, render_stages
+from nbsplit.render.notebooks import RenderOptions, render_stages
+from nbsplit.render.parameters import local_parameters
 
 SRC = Path("/proj/nb/churn.ipynb")
 OUT = Path("/proj/nb/split")
@@ -57,14 +58,14 @@ def test_stage_layout_and_handoff_placement() -> None:
     prep, eda, train = render_stages(_plan(), RenderOptions(out=OUT))
     assert [s.file for s in (prep, eda, train)] == ["01_data-prep.ipynb", "02_eda.ipynb", "04_training.ipynb"]
     # saves go right after the cell that made each version
-    assert _kinds(prep.cells) == ["header", "parameters", "imports", "runtime", "src0", "src2", "save", "src4", "save"]
+    assert _kinds(prep.cells) == ["header", "parameters", "runtime", "imports", "src0", "src2", "save", "src4", "save"]
     assert "_nbsplit_save('df__c2', df)" in prep.cells[6].source
     assert "_nbsplit_save('__rng_state____c2', _nbsplit_rng_state())" in prep.cells[6].source
     assert "_nbsplit_save('df__c4', df)" in prep.cells[8].source
     assert _kinds(eda.cells) == ["header", "parameters", "runtime", "load", "src3"]
     assert "df = _nbsplit_load('df__c2')" in eda.cells[3].source
     # loads grouped into one cell right before the first reader; helpers after imports
-    assert _kinds(train.cells)[:6] == ["header", "parameters", "imports", "helpers", "runtime", "load"]
+    assert _kinds(train.cells)[:6] == ["header", "parameters", "runtime", "imports", "helpers", "load"]
     load = train.cells[5].source
     assert "df = _nbsplit_load('df__c4')" in load and "_nbsplit_set_rng_state(_nbsplit_load('__rng_state____c2'))" in load
     assert prep.placements == {0: 4, 2: 5, 4: 7} and train.placements == {5: 6}
@@ -107,17 +108,20 @@ def test_every_generated_code_cell_compiles() -> None:
                 compile(cell.source, f"{stage.file}:{cell.index}", "exec")
 
 
-def test_parameters_default_handoff_dir_is_relative_to_source_folder() -> None:
-    params = default_parameters(SRC, OUT)
-    assert params["handoff_dir"] == "split/.nbsplit/handoffs"
-    assert default_parameters(SRC, Path("/proj/out/x"))["handoff_dir"] == "../out/x/.nbsplit/handoffs"
+def test_parameters_are_relative_to_the_output_folder() -> None:
+    """handoff_dir lives in the output folder; data_dir is the way from it to the source folder."""
+    nb = _plan().notebook
+    params = local_parameters(nb, OUT, name="churn", catalog="main", schema="default")
+    assert params["handoff_dir"] == ".nbsplit/handoffs" and params["data_dir"] == ".."
+    assert local_parameters(nb, Path("/proj/out/x"), name="churn", catalog="c", schema="s")["data_dir"] == "../../nb"
+    assert params["experiment_name"] == "/Shared/churn" and params["model_name"] == "churn_model"
     prep = render_stages(_plan(), RenderOptions(out=OUT))[0]
     source = prep.cells[1].source
-    assert "handoff_dir = 'split/.nbsplit/handoffs'" in source
-    assert "dbutils.widgets.text('catalog', catalog)" in source and "except NameError:" in source
+    assert prep.cells[1].tags == ("parameters",)
     ns: dict = {}
-    exec(source, ns)  # no dbutils here: the defaults stay
-    assert ns["catalog"] == "main" and ns["model_name"] == "churn_model"
+    exec(source, ns)
+    assert ns["handoff_dir"] == ".nbsplit/handoffs" and ns["data_dir"] == ".."
+    assert prep.cells[2].source.startswith("from nbsplit_runtime import *")
 
 
 def test_databricks_format_round_trips_through_the_reader() -> None:

@@ -102,10 +102,10 @@ def test_job_json_is_the_definition_of_the_order(tiny: Path) -> None:
 
 
 def test_unknown_task_and_missing_handoffs_are_usage_errors(tiny: Path) -> None:
-    with pytest.raises(NbsplitError, match="no such task") as info:
+    with pytest.raises(NbsplitError, match="no such stage") as info:
         run_folder(tiny, only="monitoring", console=quiet())
-    assert "data_prep" in str(info.value)
-    with pytest.raises(NbsplitError, match="run the upstream tasks first") as info:
+    assert "data-prep" in str(info.value)  # stages are named by their slugs, as in plan and convert
+    with pytest.raises(NbsplitError, match="run the upstream stages first") as info:
         run_folder(tiny, from_stage="training", console=quiet())
     assert "data (from data-prep)" in str(info.value)
 
@@ -160,10 +160,10 @@ def test_a_failing_stage_names_the_source_cell_and_skips_dependents(tiny: Path) 
                                 "evaluation": "skipped"}
     failed = result.task("training")
     assert failed.source_cell == entry["index"]
-    assert failed.message == (f"task training failed in source cell {entry['index']}: "
+    assert failed.message == (f"stage training failed in source cell {entry['index']}: "
                               "ValueError: weights do not converge")
     assert failed.message in out.getvalue()
-    assert "upstream task training" in result.task("evaluation").message
+    assert "upstream stage training" in result.task("evaluation").message
     # The partial executed notebook is kept for inspection.
     assert "ValueError" in json.dumps(nbformat.read(failed.executed, as_version=4).cells[entry["cell"]].outputs)
 

@@ -36,6 +36,7 @@ from nbsplit.classify import api_table as api
 from nbsplit.classify.context import Context, lookup_call, name_tokens
 from nbsplit.classify.evidence import Evidence
 from nbsplit.model import Call, Cell, CellFacts, Stage
+from nbsplit.languages import LINE_MAGIC_LANGUAGES
 
 SIGNAL = "structure"
 D, E, F, T, V, P, M, S = (
@@ -227,7 +228,7 @@ def _cell_language(cell: Cell) -> str:
             return {"bash": "sh", "script": "sh"}.get(magic, magic)
     elif first.startswith("%"):
         magic = first[1:].split(None, 1)[0] if len(first) > 1 else ""
-        if magic in ("sql", "sh", "pip", "run", "scala", "r", "fs", "md", "conda") and (
+        if magic in LINE_MAGIC_LANGUAGES and (
             magic in ("pip", "run", "conda", "fs") or first == "%" + magic
         ):
             return magic

@@ -47,6 +47,7 @@ from typing import Sequence
 
 from nbsplit.errors import NbsplitError
 from nbsplit.model import Cell, Notebook
+from nbsplit.languages import MARKDOWN_MAGICS
 
 __all__ = [
     "read_databricks",
@@ -63,7 +64,7 @@ SEPARATOR = "# COMMAND ----------"
 MAGIC_PREFIX = "# MAGIC"
 _SEPARATOR_RE = re.compile(r"^#\s*COMMAND\s*-{10,}\s*$")
 _DBTITLE_RE = re.compile(r"^#\s*DBTITLE\s+(\d+)\s*,(.*)$")
-_MARKDOWN_MAGICS = {"md", "md-sandbox"}
+_MARKDOWN_MAGICS = MARKDOWN_MAGICS
 _PYTHON_MAGIC = "%python"
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # Lines that give an R notebook away (R exports also start with '# Databricks notebook source').

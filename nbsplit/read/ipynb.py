@@ -21,6 +21,7 @@ import nbformat
 
 from nbsplit.errors import NbsplitError
 from nbsplit.model import Cell, Notebook
+from nbsplit.languages import EXPORTED_IPYNB_MAGICS
 from nbsplit.read.validate import load_json, validate_ipynb_structure
 
 __all__ = ["read_ipynb", "build_ipynb", "dumps_ipynb", "notebook_language", "check_python"]
@@ -28,7 +29,7 @@ __all__ = ["read_ipynb", "build_ipynb", "dumps_ipynb", "notebook_language", "che
 DATABRICKS_NOTEBOOK_KEY = "application/vnd.databricks.v1+notebook"
 DATABRICKS_CELL_KEY = "application/vnd.databricks.v1+cell"
 # Databricks-exported ipynb keeps non-Python magics as the first line of a code cell.
-_DATABRICKS_MAGICS = {"sql", "sh", "scala", "r", "python", "pip", "run", "fs"}
+_DATABRICKS_MAGICS = EXPORTED_IPYNB_MAGICS
 _VALID_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _PYTHON_NAMES = {"python", "python2", "python3", "ipython", "ipython2", "ipython3", "pyspark", "py"}
 

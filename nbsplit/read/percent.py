@@ -392,31 +392,10 @@ _SPECIAL_SCALARS = re.compile(
 
 
 def dump_yaml(value: Mapping[str, Any], indent: int = 0) -> list[str]:
-    """Block-style YAML lines for nested mappings of scalars and lists (Jupytext's layout)."""
-    out: list[str] = []
-    pad = "  " * indent
-    for key, item in value.items():
-        if isinstance(item, Mapping):
-            if item:
-                out.append(f"{pad}{_scalar(str(key))}:")
-                out.extend(dump_yaml(item, indent + 1))
-            else:
-                out.append(f"{pad}{_scalar(str(key))}: {{}}")
-        elif isinstance(item, (list, tuple)):
-            if not item:
-                out.append(f"{pad}{_scalar(str(key))}: []")
-            else:
-                out.append(f"{pad}{_scalar(str(key))}:")
-                for element in item:
-                    if isinstance(element, Mapping):
-                        sub = dump_yaml(element, indent + 2)
-                        out.append(f"{pad}  - {sub[0].strip()}")
-                        out.extend(sub[1:])
-                    else:
-                        out.append(f"{pad}  - {_scalar(element)}")
-        else:
-            out.append(f"{pad}{_scalar(str(key))}: {_scalar(item)}")
-    return out
+    """Block-style YAML lines in Jupytext's layout and plain scalars; ``indent`` counts levels."""
+    from nbsplit.yamltext import emit_yaml
+
+    return emit_yaml(value, 2 * indent, scalar=_scalar, key=lambda name: _scalar(str(name)))
 
 
 def _scalar(value: Any) -> str:

@@ -1,10 +1,15 @@
 """The Asset Bundle for a converted split: ``databricks.yml`` and ``resources/<job>.job.yml``.
 
 The job resource is the same job as ``job.json`` (built by :func:`nbsplit.render.job.job_settings`)
-with three differences that make it a bundle: notebook paths are relative to the resource file and
+with the differences that make it a bundle: notebook paths are relative to the resource file and
 keep their extension (``../01_data-prep.ipynb``; the CLI strips it on upload), values a team
-changes per target are ``${var.*}`` references declared in ``databricks.yml``, and the bundle's
-dev/prod targets give each deployment its own experiment.
+changes per target are ``${var.*}`` references declared in ``databricks.yml``, and the handoff
+location is a Unity Catalog volume the bundle declares (``resources.volumes``), referenced so the
+volume is deployed before the job. Every other parameter (experiment, model, the notebook's own
+widgets) has the same default as in ``job.json`` and the stage notebooks.
+
+``sync.paths`` adds the folders of the notebook's input files (``../data``): the CLI then syncs
+from their common parent with the same relative layout, so ``data_dir`` holds in the workspace.
 
 Both files come from Jinja templates (``bundle/databricks.yml.j2``, ``bundle/job.yml.j2``) that a
 ``--templates DIR`` can override. Every key and scalar goes through :mod:`nbsplit.render.escape`
@@ -19,52 +24,13 @@ from typing import Any, Mapping
 from nbsplit import __version__
 from nbsplit.model import SplitPlan, Stage
 from nbsplit.render.escape import yaml_key, yaml_scalar
-from nbsplit.render.job import JobOptions, job_name, job_settings, new_cluster
+from nbsplit.render.job import JobOptions, job_name, job_settings, new_cluster, node_type
+from nbsplit.render.parameters import handoff_volume
+from nbsplit.yamltext import emit_yaml
 
 def to_yaml(value: Any, indent: int = 0) -> str:
-    """Block-style YAML for dicts/lists of scalars (a tiny emitter: no anchors, no flow
-    style except ``{}``/``[]``), ending with a newline."""
-    lines: list[str] = []
-    _emit(value, indent, lines)
-    return "\n".join(lines) + "\n"
-
-
-def _emit(value: Any, indent: int, lines: list[str]) -> None:
-    pad = " " * indent
-    if isinstance(value, Mapping):
-        if not value:
-            lines.append(pad + "{}")
-        for key, item in value.items():
-            _emit_item(pad + yaml_key(key) + ":", item, indent, lines)
-    elif isinstance(value, (list, tuple)):
-        if not value:
-            lines.append(pad + "[]")
-        for item in value:
-            if isinstance(item, Mapping) and item:
-                # "- first_key: ..." then the other keys aligned under the first.
-                sub: list[str] = []
-                _emit(item, indent + 2, sub)
-                sub[0] = pad + "- " + sub[0][indent + 2:]
-                lines.extend(sub)
-            else:
-                _emit_item(pad + "-", item, indent, lines)
-    else:
-        lines.append(pad + yaml_scalar(value))
-
-
-def _emit_item(head: str, item: Any, indent: int, lines: list[str]) -> None:
-    if isinstance(item, Mapping) and item:
-        lines.append(head)
-        _emit(item, indent + 2, lines)
-    elif isinstance(item, (list, tuple)) and item:
-        lines.append(head)
-        _emit(item, indent + 2, lines)
-    elif isinstance(item, Mapping):
-        lines.append(head + " {}")
-    elif isinstance(item, (list, tuple)):
-        lines.append(head + " []")
-    else:
-        lines.append(head + " " + yaml_scalar(item))
+    """Block-style YAML (:mod:`nbsplit.yamltext`), every scalar double-quoted; ends with a newline."""
+    return "\n".join(emit_yaml(value, indent, scalar=yaml_scalar, key=yaml_key)) + "\n"
 
 
 def bundle_variables(options: JobOptions) -> dict[str, dict[str, Any]]:
@@ -78,8 +44,9 @@ def bundle_variables(options: JobOptions) -> dict[str, dict[str, Any]]:
     if _uses_default_cluster(options):
         variables["spark_version"] = {"description": "Databricks Runtime ML of the job cluster",
                                       "default": options.spark_version}
-        variables["node_type_id"] = {"description": "Node type of the job cluster (cloud specific)",
-                                     "default": options.node_type_id}
+        variables["node_type_id"] = {"description": f"Node type of the job cluster ({options.cloud}; "
+                                                    "set it per target for another cloud)",
+                                     "default": node_type(options)}
         variables["num_workers"] = {"description": "Workers of the job cluster (0: single node)",
                                     "default": options.num_workers}
     return variables
@@ -89,17 +56,19 @@ def _uses_default_cluster(options: JobOptions) -> bool:
     return not (options.serverless or options.existing_cluster_id or options.cluster_json)
 
 
-def bundle_job(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: JobOptions) -> dict[str, Any]:
+def bundle_volume(name: str) -> dict[str, Any]:
+    """The handoff volume resource (its key is its name)."""
+    return {"catalog_name": "${var.catalog}", "schema_name": "${var.schema}", "name": handoff_volume(name),
+            "comment": "nbsplit handoffs: values one stage of the job saves for the next"}
+
+
+def bundle_job(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: JobOptions,
+               deployed: Mapping[str, str]) -> dict[str, Any]:
     """The job resource: job.json's job with relative notebook paths and ``${var.*}`` values."""
-    name = job_name(plan, options)
-    parameters = {
-        "handoff_dir": f"/Volumes/${{var.catalog}}/${{var.schema}}/nbsplit/{name}",
-        "catalog": "${var.catalog}",
-        "schema": "${var.schema}",
-        # One experiment per target, so dev runs never mix with prod runs.
-        "experiment_name": f"/Shared/{name}_${{bundle.target}}",
-        "model_name": f"${{var.catalog}}.${{var.schema}}.{name}_model",
-    }
+    volume = f"resources.volumes.{handoff_volume(job_name(plan, options))}"
+    parameters = dict(deployed)
+    parameters["handoff_dir"] = f"/Volumes/${{{volume}.catalog_name}}/${{{volume}.schema_name}}/${{{volume}.name}}"
+    parameters["catalog"], parameters["schema"] = "${var.catalog}", "${var.schema}"
     cluster = None
     if _uses_default_cluster(options):
         cluster = new_cluster(options, spark_version="${var.spark_version}",
@@ -114,12 +83,15 @@ def bundle_job(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: Jo
 
 
 def bundle_files(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: JobOptions,
-                 *, templates: Path | None = None) -> dict[str, str]:
-    """``{"databricks.yml": ..., "resources/<job>.job.yml": ...}``."""
+                 deployed: Mapping[str, str], *, sync_inputs: list[str] | tuple[str, ...] = (),
+                 templates: Path | None = None) -> dict[str, str]:
+    """``{"databricks.yml": ..., "resources/<job>.job.yml": ...}``; ``deployed`` are job.json's
+    parameters, ``sync_inputs`` the input folders relative to the output folder."""
     from nbsplit.render.templating import render
 
     name = job_name(plan, options)
-    job = bundle_job(plan, notebook_files, options)
+    job = bundle_job(plan, notebook_files, options, deployed)
+    resources = {"volumes": {handoff_volume(name): bundle_volume(name)}, "jobs": {name: job}}
     context = {
         "version": __version__,
         "source_name": plan.notebook.path.name,
@@ -127,6 +99,8 @@ def bundle_files(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: 
         "job_key": name,
         "job": job,
         "job_yaml": to_yaml(job),
+        "resources_yaml": to_yaml(resources),
+        "sync_paths": [".", *sync_inputs],
         "variables": bundle_variables(options),
         "yaml_scalar": yaml_scalar,
     }

@@ -144,6 +144,7 @@ def yaml_scalar(value: Any) -> str:
 def yaml_key(key: Any) -> str:
     """A mapping key: bare when it is a plain word YAML reads as text, else a quoted scalar."""
     text = str(key)
+    # fullmatch: `$` would also match before a trailing newline ("A\n" is not a plain word).
     if _PLAIN_KEY.fullmatch(text) and text.lower() not in _YAML_SPECIAL_WORDS:
         return text
     return yaml_scalar(text)

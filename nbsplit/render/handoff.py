@@ -1,8 +1,14 @@
-"""The handoff runtime: the code each stage notebook carries to save and load values.
+"""The handoff runtime module, ``nbsplit_runtime.py``, written beside the stage notebooks.
 
-The code itself is the template ``templates/notebook/runtime.py.j2`` (so a team can replace
-it); this module renders it and documents the contract the generated cells rely on:
+Its code is the template ``templates/notebook/runtime.py.j2`` with its includes (so a team can
+replace any part); this module renders it and documents the contract the generated cells rely on:
 
+- ``from nbsplit_runtime import *`` then ``_nbsplit_start(globals())`` (the cell after the
+  parameters cell): the parameters are the notebook's own values (papermill's injected ones
+  included), then Databricks widgets (job parameters); the module's defaults cover the rest.
+  ``handoff_dir`` and ``data_dir`` resolve against the module's folder, and the kernel then works
+  from ``data_dir``, the source notebook's folder, so the notebook's relative paths hold wherever
+  the stage notebook was opened from.
 - ``_nbsplit_save(key, value)`` stores ``value`` under ``key`` (``<name>__c<source cell>``,
   ``Handoff.key``) in ``handoff_dir``, choosing the storage by the value's runtime type: a
   Spark DataFrame becomes a Delta table ``catalog.schema.key`` on Databricks (detected by
@@ -14,27 +20,27 @@ it); this module renders it and documents the contract the generated cells rely 
 - ``_nbsplit_load(key)`` reads it back the same way.
 - ``_nbsplit_rng_state()`` / ``_nbsplit_set_rng_state(state)`` carry the global ``random`` and
   ``numpy.random`` state (the ``__rng_state__`` pseudo-name), for the modules imported.
+- ``_nbsplit_log_models(globals(), names)`` / ``_nbsplit_log_metrics(globals(), names)``: the
+  MLflow instrumentation of the training and evaluation stages.
 - A value that cannot be pickled (open file, connection, generator, lambda, lock) raises
   ``NbsplitHandoffError`` naming the variable and the source cell that made it, with advice.
-
-The runtime reads the notebook globals ``handoff_dir``, ``catalog``, ``schema``,
-``experiment_name`` and ``model_name`` once, when its cell runs (the parameters cell sets them).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Sequence
 
+from nbsplit.render.parameters import PARAMETER_NAMES, RUNTIME_MODULE
 from nbsplit.render.templating import render
 
-__all__ = ["runtime_source"]
+__all__ = ["RUNTIME_FILE", "runtime_source"]
 
-DEFAULT_PARAMETER_NAMES = ("handoff_dir", "catalog", "schema", "experiment_name", "model_name")
+RUNTIME_FILE = f"{RUNTIME_MODULE}.py"
 
 
-def runtime_source(parameter_names: Sequence[str] = DEFAULT_PARAMETER_NAMES, *,
-                   templates: Path | str | None = None) -> str:
-    """The runtime cell's source, as emitted into stage notebooks."""
-    return render("notebook/runtime.py.j2", {"parameter_names": list(parameter_names)},
-                  user_dir=templates).rstrip("\n")
+def runtime_source(defaults: Mapping[str, str] | None = None, *, templates: Path | str | None = None) -> str:
+    """The text of ``nbsplit_runtime.py``; ``defaults`` are the pipeline's parameters."""
+    if defaults is None:
+        defaults = {name: "" for name in PARAMETER_NAMES}
+    return render("notebook/runtime.py.j2", {"defaults": dict(defaults)}, user_dir=templates).rstrip("\n") + "\n"

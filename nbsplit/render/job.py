@@ -1,10 +1,11 @@
-"""The Databricks job for a converted split: ``job.json`` (Jobs API 2.1/2.2 settings body) and,
-through :mod:`nbsplit.render.bundle`, an Asset Bundle describing the same job.
+"""The Databricks job for a converted split: ``job.json`` (Jobs API 2.1/2.2 settings body); the
+Asset Bundle (:mod:`nbsplit.render.bundle`) describes the same job from :func:`job_settings`.
 
 One notebook task per stage notebook; ``depends_on`` is the plan's stage DAG, so the job runs
 exactly the order ``nbsplit run`` runs locally (``nbsplit.run`` reads this same ``job.json``).
-Job-level ``parameters`` reach every notebook as widget values; the stage notebooks' parameters
-cell reads them (``handoff_dir``, ``catalog``, ``schema``, ``experiment_name``, ``model_name``).
+Job-level ``parameters`` reach every notebook as widget values: the pipeline's own
+(:mod:`nbsplit.render.parameters`, with the same defaults the notebooks carry) and the source
+notebook's widgets with their own defaults.
 
 Compute is one of: a shared job cluster (default, ML runtime), a user cluster spec
 (``cluster_json``), an existing cluster, or serverless (tasks carry ``environment_key``).
@@ -13,8 +14,6 @@ Compute is one of: a shared job cluster (default, ML runtime), a user cluster sp
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping
@@ -23,16 +22,20 @@ from nbsplit import __version__
 from nbsplit.errors import NbsplitError
 from nbsplit.model import SplitPlan, Stage
 from nbsplit.render.escape import json_text
+from nbsplit.render.parameters import deployed_parameters, local_parameters, sanitize_name
+from nbsplit.widgets import notebook_widgets
 
 DEFAULT_SPARK_VERSION = "17.3.x-cpu-ml-scala2.13"  # DBR 17.3 LTS ML (REFERENCE.md section 1)
-DEFAULT_NODE_TYPE = "i3.xlarge"
+# Node types exist per cloud: a general-purpose 4-core, 14-16 GB node on each.
+NODE_TYPES = {"aws": "i3.xlarge", "azure": "Standard_DS3_v2", "gcp": "n1-standard-4"}
+CLOUDS = tuple(NODE_TYPES)
+DEFAULT_CLOUD = "aws"
+DEFAULT_NODE_TYPE = NODE_TYPES[DEFAULT_CLOUD]
 DEFAULT_CATALOG = "main"
 DEFAULT_SCHEMA = "default"
 JOB_CLUSTER_KEY = "nbsplit_cluster"
 ENVIRONMENT_KEY = "default"
 ENVIRONMENT_VERSION = "5"
-# The parameters every stage notebook's parameters cell reads, in this order.
-PARAMETER_NAMES: tuple[str, ...] = ("handoff_dir", "catalog", "schema", "experiment_name", "model_name")
 
 
 @dataclass(frozen=True)
@@ -42,12 +45,14 @@ class JobOptions:
     ``workspace_dir`` is the absolute workspace folder job.json's notebook paths point at
     (default ``/Workspace/Shared/nbsplit/<job>``); the bundle uses relative paths instead.
     ``num_workers=0`` gives a single-node cluster. At most one of ``cluster_json``,
-    ``existing_cluster_id`` and ``serverless`` may be set.
+    ``existing_cluster_id`` and ``serverless`` may be set. ``node_type_id`` defaults to the
+    ``cloud``'s general-purpose node.
     """
 
     name: str | None = None
     spark_version: str = DEFAULT_SPARK_VERSION
-    node_type_id: str = DEFAULT_NODE_TYPE
+    node_type_id: str | None = None
+    cloud: str = DEFAULT_CLOUD
     num_workers: int = 1
     cluster_json: Path | None = None
     existing_cluster_id: str | None = None
@@ -61,20 +66,6 @@ class JobOptions:
     min_retry_interval_millis: int = 60_000
 
 
-def sanitize_name(text: str) -> str:
-    """A job/bundle/model name: lower-case letters, digits and ``_`` (valid as a Unity Catalog
-    model name part, a bundle resource key and a Jobs name)."""
-    # "Análise de Crédito" -> "analise_de_credito": drop accents before dropping the rest.
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    name = re.sub(r"[^a-z0-9_]+", "_", ascii_text.lower()).strip("_")
-    name = re.sub(r"_+", "_", name)
-    if not name:
-        return "nbsplit_job"
-    if name[0].isdigit():
-        name = "nb_" + name
-    return name
-
-
 def job_name(plan: SplitPlan, options: JobOptions) -> str:
     return sanitize_name(options.name if options.name else plan.notebook.path.stem)
 
@@ -85,15 +76,18 @@ def task_key(stage: Stage) -> str:
     return stage.value.replace("-", "_")
 
 
-def default_parameters(name: str, catalog: str, schema: str) -> dict[str, str]:
-    """The job parameters as deployed on Databricks (a Unity Catalog Volume for handoffs)."""
-    return {
-        "handoff_dir": f"/Volumes/{catalog}/{schema}/nbsplit/{name}",
-        "catalog": catalog,
-        "schema": schema,
-        "experiment_name": f"/Shared/{name}",
-        "model_name": f"{catalog}.{schema}.{name}_model",
-    }
+def node_type(options: JobOptions) -> str:
+    return options.node_type_id or NODE_TYPES[options.cloud]
+
+
+def job_parameters(plan: SplitPlan, options: JobOptions, local: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The job's parameters with their deployed defaults (``local``: the notebooks' own values)."""
+    name = job_name(plan, options)
+    if local is None:
+        local = local_parameters(plan.notebook, plan.notebook.path.parent, name=name,
+                                 catalog=options.catalog, schema=options.schema)
+    return deployed_parameters(local, notebook_widgets(plan.notebook), name=name,
+                               catalog=options.catalog, schema=options.schema)
 
 
 def _check_compute(options: JobOptions) -> None:
@@ -102,6 +96,8 @@ def _check_compute(options: JobOptions) -> None:
                                     ("serverless", options.serverless)) if on]
     if len(chosen) > 1:
         raise NbsplitError(f"choose one compute option, not {' and '.join(chosen)}")
+    if options.cloud not in NODE_TYPES:
+        raise NbsplitError(f"unknown cloud {options.cloud!r} (choose one of {', '.join(CLOUDS)})")
     if options.num_workers < 0:
         raise NbsplitError(f"num_workers must be 0 or more, not {options.num_workers}")
 
@@ -132,7 +128,7 @@ def new_cluster(options: JobOptions, *, spark_version: Any = None, node_type_id:
         return load_cluster_json(options.cluster_json)
     cluster: dict[str, Any] = {
         "spark_version": spark_version if spark_version is not None else options.spark_version,
-        "node_type_id": node_type_id if node_type_id is not None else options.node_type_id,
+        "node_type_id": node_type_id if node_type_id is not None else node_type(options),
         "num_workers": num_workers if num_workers is not None else options.num_workers,
         "data_security_mode": "SINGLE_USER",
     }
@@ -164,7 +160,7 @@ def job_settings(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: 
     """The job as a Jobs API settings dict (key order is the order written).
 
     ``notebook_path(stage, file_name) -> str`` and ``parameters`` default to job.json's absolute
-    workspace paths and deployed defaults; the bundle passes relative paths and ``${var.*}``.
+    workspace paths and :func:`job_parameters`; the bundle passes relative paths and ``${var.*}``.
     """
     _check_compute(options)
     name = job_name(plan, options)
@@ -177,7 +173,7 @@ def job_settings(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: 
             return f"{base}/{PurePosixPath(file_name).stem}"
 
     if parameters is None:
-        parameters = default_parameters(name, options.catalog, options.schema)
+        parameters = job_parameters(plan, options)
     by_stage = {sp.stage: sp for sp in plan.stages}
     job: dict[str, Any] = {
         "name": name,
@@ -186,7 +182,7 @@ def job_settings(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: 
         "tags": {"nbsplit": __version__},
         "max_concurrent_runs": options.max_concurrent_runs,
         "queue": {"enabled": True},
-        "parameters": [{"name": key, "default": parameters[key]} for key in PARAMETER_NAMES],
+        "parameters": [{"name": key, "default": value} for key, value in parameters.items()],
     }
     if options.serverless:
         job["environments"] = [{"environment_key": ENVIRONMENT_KEY,
@@ -217,22 +213,7 @@ def job_settings(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: 
     return job
 
 
-def job_json(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: JobOptions) -> str:
+def job_json(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: JobOptions,
+             parameters: Mapping[str, str] | None = None) -> str:
     """``job.json``: the Jobs API 2.1 settings body (``databricks jobs create --json @job.json``)."""
-    return json_text(job_settings(plan, notebook_files, options), indent=2) + "\n"
-
-
-def job_files(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: JobOptions | None = None,
-              *, templates: Path | None = None) -> dict[str, str]:
-    """``{"job.json": ..., "databricks.yml": ..., "resources/<job>.job.yml": ...}``, deterministic.
-
-    ``notebook_files`` maps each stage to its notebook's file name in the output folder
-    (``01_data-prep.ipynb``); ``templates`` is a user folder searched before the built-in
-    templates for the bundle files.
-    """
-    from nbsplit.render.bundle import bundle_files
-
-    options = options or JobOptions()
-    files = {"job.json": job_json(plan, notebook_files, options)}
-    files.update(bundle_files(plan, notebook_files, options, templates=templates))
-    return files
+    return json_text(job_settings(plan, notebook_files, options, parameters=parameters), indent=2) + "\n"

@@ -3,7 +3,7 @@
 Shape (keys in this order, JSON with 2-space indent)::
 
     {"nbsplit_version": "0.1.0", "classifier_version": "...",
-     "source": {"path": "../churn.ipynb", "sha256": "...", "format": "ipynb"},
+     "source": {"path": "../churn.ipynb", "sha256": "...", "format": "ipynb", "split_sha256": "..."},
      "cells": [{"index": 0, "stage": "setup", "file": "01_data-prep.ipynb", "cell": 5,
                 "also": [{"file": "04_training.ipynb", "cell": 6}]},
                {"index": 3, "stage": "skip", "file": null, "cell": null}, ...],
@@ -11,7 +11,17 @@ Shape (keys in this order, JSON with 2-space indent)::
                    "to": "eda", "before_cell": 3}, ...],
      "dag": {"data-prep": [], "eda": ["data-prep"], ...},
      "stages": [{"name": "data-prep", "file": "01_data-prep.ipynb"}, ...],
-     "parameters": {"handoff_dir": "...", ...}}
+     "runtime": "nbsplit_runtime.py",
+     "files": [{"path": "data/churn.csv", "cells": [2], "input": true}, ...],
+     "parameters": {"handoff_dir": "...", "data_dir": "..", ...}}
+
+``split_sha256`` fingerprints what decides the split: each cell's kind and source (without
+``nbsplit:`` directive lines) and its effective stage. ``nbsplit check`` (NBS107) calls a folder
+stale only when that changed, so writing the inferred tags into the notebook (``nbsplit-tag``)
+does not make every committed stages folder stale.
+
+``files`` are the paths the notebook names relative to its folder (inputs existed when converting);
+``data_dir`` is that folder seen from the output folder.
 
 ``source.path`` is relative to the output folder; ``cell`` is the position of the cell in its
 stage notebook (generated cells counted). A cell whose only content went into a stage's
@@ -24,18 +34,32 @@ under ``"unplaced"``; every source cell has exactly one entry.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from nbsplit import __version__
 from nbsplit.model import SplitPlan, Stage
+from nbsplit.paths import relative_paths
+from nbsplit.render.parameters import RUNTIME_MODULE
 from nbsplit.render.escape import json_text
 from nbsplit.render.notebooks import RenderedStage
 
-__all__ = ["MANIFEST_NAME", "manifest", "manifest_json", "classifier_version"]
+__all__ = ["MANIFEST_NAME", "manifest", "manifest_json", "classifier_version", "split_fingerprint"]
 
 MANIFEST_NAME = "nbsplit-manifest.json"
+
+
+# A stage directive or noqa comment line: marks that say how to split, not what is split.
+_DIRECTIVE = re.compile(r"^[ \t]*(#|--)[ \t]*nbsplit:.*(\n|$)", re.MULTILINE)
+
+
+def split_fingerprint(plan: SplitPlan) -> str:
+    """sha256 of what decides the split (cell kinds, sources without directives, stages)."""
+    cells = [[c.kind, _DIRECTIVE.sub("", c.source), plan.stage_of(c.index).value] for c in plan.notebook.cells]
+    return hashlib.sha256(json.dumps(cells, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
 def classifier_version() -> str:
@@ -86,11 +110,14 @@ def manifest(plan: SplitPlan, stages: Sequence[RenderedStage], out: Path,
     return {
         "nbsplit_version": __version__,
         "classifier_version": classifier_version(),
-        "source": {"path": source_rel, "sha256": source_sha256, "format": notebook.format},
+        "source": {"path": source_rel, "sha256": source_sha256, "format": notebook.format,
+                   "split_sha256": split_fingerprint(plan)},
         "cells": cells,
         "handoffs": handoffs,
         "dag": dag,
         "stages": [{"name": s.stage.value, "file": s.file} for s in stages],
+        "runtime": f"{RUNTIME_MODULE}.py",
+        "files": [{"path": u.path, "cells": list(u.cells), "input": u.exists} for u in relative_paths(notebook)],
         "parameters": dict(parameters),
     }
 

@@ -1,10 +1,13 @@
 """Render a ``SplitPlan`` into stage notebooks (``NN_<slug>.ipynb`` or ``.py``).
 
-Each stage notebook is, in order: a header (markdown), the parameters cell (tagged
-``parameters`` for papermill; widgets on Databricks), the imports and helpers the stage needs,
-the handoff runtime, then the stage's source cells in source order with generated load cells
-right before the cell that first needs a value and save cells right after the cell that made
-it, and finally any MLflow instrumentation. Every generated cell is marked
+Each stage notebook is, in order: a short header (markdown: what it loads, as after which source
+cell, what it saves, what to run first), the parameters cell (tagged ``parameters`` for
+papermill), a two-line cell importing the handoff runtime module written beside the notebooks
+(:mod:`nbsplit.render.handoff`) and starting it (widgets, ``data_dir``), the imports and helpers
+the stage needs, then the stage's source cells in source order with one-line loads right before
+the cell that first needs a value and one-line saves right after the cell that made it, and
+finally a one-line MLflow call. Everything long lives in the runtime module, so a stage notebook
+is mostly the user's own code. Every generated cell is marked
 (``metadata.nbsplit.generated`` in ipynb, a hidden ``# DBTITLE 0,nbsplit: <kind>`` title in
 Databricks source); every source cell keeps its source byte for byte, its tags and metadata
 (plus ``metadata.nbsplit.source_index``).
@@ -16,7 +19,6 @@ the manifest.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,20 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from nbsplit.model import Cell, Handoff, NotebookFormat, SplitPlan, Stage, StagePlan
-from nbsplit.render.handoff import DEFAULT_PARAMETER_NAMES, runtime_source
+from nbsplit.render.parameters import MLFLOW_PARAMETERS, RUNTIME_MODULE, STAGE_PARAMETERS, local_parameters, sanitize_name
 from nbsplit.render.templating import render
 
-__all__ = [
-    "PARAMETER_NAMES",
-    "RenderOptions",
-    "RenderedStage",
-    "default_parameters",
-    "render_stages",
-    "stage_file_name",
-]
+__all__ = ["RenderOptions", "RenderedStage", "render_stages", "stage_file_name"]
 
-PARAMETER_NAMES = DEFAULT_PARAMETER_NAMES
-HANDOFF_SUBDIR = ".nbsplit/handoffs"
 RNG_STATE = "__rng_state__"
 # Variables whose names look like evaluation metrics (logged to MLflow by the evaluation stage).
 METRIC_NAME = re.compile(r"acc|auc|rmse|mse|f1|precision|recall|score|mae|r2|loss", re.IGNORECASE)
@@ -48,15 +41,15 @@ _KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python
 
 @dataclass(frozen=True)
 class RenderOptions:
-    """How to render. ``out`` is the output folder and ``source`` the source notebook path; only
-    their relative position matters (the default ``handoff_dir`` is relative to the source's
-    folder, the working directory stages run in)."""
+    """How to render. ``out`` is the output folder; only its position relative to the source
+    notebook matters (``data_dir`` is the way from one to the other). ``parameters`` are the
+    pipeline's (:func:`nbsplit.render.parameters.local_parameters`; computed when not given)."""
 
     out: Path
     fmt: NotebookFormat = "ipynb"
     keep_outputs: bool = False
     templates: Path | None = None
-    parameters: Mapping[str, str] | None = None  # overrides of default_parameters()
+    parameters: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -73,38 +66,69 @@ def stage_file_name(stage: Stage, fmt: NotebookFormat = "ipynb") -> str:
     return f"{stage.order:02d}_{stage.value}.{'ipynb' if fmt == 'ipynb' else 'py'}"
 
 
-def default_parameters(source: Path, out: Path) -> dict[str, str]:
-    """The parameter defaults written into every stage notebook (and the manifest)."""
-    source_dir = Path(os.path.abspath(source)).parent
-    handoffs = Path(os.path.abspath(out)) / HANDOFF_SUBDIR
-    stem = source.stem
-    slug = re.sub(r"[^0-9a-zA-Z]+", "_", stem).strip("_").lower() or "notebook"
-    return {
-        "handoff_dir": Path(os.path.relpath(handoffs, source_dir)).as_posix(),
-        "catalog": "main",
-        "schema": "default",
-        "experiment_name": f"/Shared/nbsplit/{slug}",
-        "model_name": f"{slug}_model",
-    }
-
-
 def render_stages(plan: SplitPlan, options: RenderOptions) -> tuple[RenderedStage, ...]:
     """One ``RenderedStage`` per non-empty pipeline stage of ``plan``, in pipeline order."""
-    parameters = default_parameters(plan.notebook.path, options.out) | dict(options.parameters or {})
+    parameters = dict(options.parameters) if options.parameters is not None else local_parameters(
+        plan.notebook, options.out, name=sanitize_name(plan.notebook.path.stem), catalog="main", schema="default")
     consumers = _consumers(plan)
     registers = any(_REGISTERS.search(c.source) for c in plan.notebook.cells if c.kind == "code")
-    has_training_models = False
+    stage_plans = [sp for sp in sorted(plan.stages, key=lambda s: s.stage.order) if sp.stage.is_pipeline and sp.cells]
+    files = {sp.stage: stage_file_name(sp.stage, options.fmt) for sp in stage_plans}
+    models = next((_model_candidates(plan, sp, consumers) for sp in stage_plans if sp.stage is Stage.TRAINING), [])
+    if registers:
+        models = []
     rendered: list[RenderedStage] = []
-    for stage_plan in sorted(plan.stages, key=lambda s: s.stage.order):
-        if not stage_plan.stage.is_pipeline or not stage_plan.cells:
-            continue
-        builder = _StageBuilder(plan, stage_plan, options, parameters, consumers)
-        if stage_plan.stage is Stage.TRAINING and not registers:
-            has_training_models = builder.add_mlflow_training()
-        if stage_plan.stage is Stage.EVALUATION and has_training_models:
-            builder.add_mlflow_evaluation()
+    for stage_plan in stage_plans:
+        mlflow: tuple[str, dict[str, Any]] | None = None
+        if stage_plan.stage is Stage.TRAINING and models:
+            mlflow = ("mlflow_training.py.j2", {"candidates": models})
+        elif stage_plan.stage is Stage.EVALUATION and models and (metrics := _metrics(plan, stage_plan)):
+            mlflow = ("mlflow_evaluation.py.j2", {"metrics": metrics})
+        builder = _StageBuilder(plan, stage_plan, options, parameters, consumers, files, mlflow)
         rendered.append(builder.finish())
     return tuple(rendered)
+
+
+def _model_candidates(plan: SplitPlan, sp: StagePlan, consumers: Mapping[str, list[Stage]]) -> list[str]:
+    """The names training hands on, models for prediction first: the first fitted one is registered."""
+    preference = {Stage.PREDICTION: 0, Stage.EVALUATION: 1}
+    saves = [h for h in _dedupe(sp.handoffs_out) if h.name != RNG_STATE]
+    ranked = sorted(saves, key=lambda h: (min(preference.get(c, 2) for c in consumers.get(h.key, [h.consumer])), -h.version))
+    candidates: list[str] = []
+    for h in ranked:
+        if h.name not in candidates:
+            candidates.append(h.name)
+    if not candidates:  # nothing handed on: consider every name training defines
+        for index in sp.cells:
+            facts = plan.facts[index] if index < len(plan.facts) else None
+            if facts is not None and plan.stage_of(index) is Stage.TRAINING:
+                candidates.extend(sorted(n for n in facts.defines if n not in candidates and not n.startswith("_")))
+    return candidates
+
+
+def _metrics(plan: SplitPlan, sp: StagePlan) -> list[str]:
+    metrics: list[str] = []
+    for index in sp.cells:
+        facts = plan.facts[index] if index < len(plan.facts) else None
+        if facts is None or plan.stage_of(index) is not Stage.EVALUATION:
+            continue
+        for name in sorted(facts.defines):
+            if METRIC_NAME.search(name) and not name.startswith("_") and name not in metrics:
+                metrics.append(name)
+    return metrics
+
+
+def _ancestors(plan: SplitPlan, stage: Stage) -> list[Stage]:
+    """Every stage ``stage`` needs run before it (its handoffs' producers, and theirs), in order."""
+    by_stage = {sp.stage: sp for sp in plan.stages}
+    found: set[Stage] = set()
+    todo = list(by_stage[stage].depends_on) if stage in by_stage else []
+    while todo:
+        dep = todo.pop()
+        if dep not in found:
+            found.add(dep)
+            todo.extend(by_stage[dep].depends_on if dep in by_stage else ())
+    return sorted(found, key=lambda s: s.order)
 
 
 def _consumers(plan: SplitPlan) -> dict[str, list[Stage]]:
@@ -122,17 +146,22 @@ def _consumers(plan: SplitPlan) -> dict[str, list[Stage]]:
 
 class _StageBuilder:
     def __init__(self, plan: SplitPlan, stage_plan: StagePlan, options: RenderOptions,
-                 parameters: Mapping[str, str], consumers: Mapping[str, list[Stage]]) -> None:
+                 parameters: Mapping[str, str], consumers: Mapping[str, list[Stage]],
+                 files: Mapping[Stage, str], mlflow: tuple[str, dict[str, Any]] | None) -> None:
         self.plan = plan
         self.sp = stage_plan
         self.stage = stage_plan.stage
         self.options = options
-        self.parameters = parameters
         self.consumers = consumers
+        self.files = files
+        self.mlflow = mlflow
+        names = STAGE_PARAMETERS + (MLFLOW_PARAMETERS if mlflow else ())
+        self.parameters = {name: parameters[name] for name in names}
         self.cells: list[Cell] = []
         self.placements: dict[int, int] = {}
-        self.tail: list[tuple[str, str]] = []  # generated cells after the final save
         self._body()
+        if mlflow is not None:
+            self._generated("mlflow", self._render(mlflow[0], **mlflow[1]))
 
     # -- assembling --------------------------------------------------------------------------
 
@@ -176,19 +205,18 @@ class _StageBuilder:
             "header.md.j2",
             stage={"slug": self.stage.value, "title": self.stage.title, "order": self.stage.order},
             source_name=notebook.path.name,
-            source_dir=notebook.path.parent.name or ".",
             out_name=self.options.out.name or str(self.options.out),
-            loads=[_handoff_context(h, self.consumers) for h in loads],
-            saves=[_handoff_context(h, self.consumers) for h in saves],
-            upstream=[s.value for s in sorted(sp.depends_on, key=lambda s: s.order)],
+            loads=_grouped_loads(loads),
+            saves=_grouped_saves(saves, self.consumers),
+            run_first=[self.files[s] for s in _ancestors(self.plan, self.stage) if s in self.files],
         ), cell_kind="markdown")
         self._generated("parameters", self._render("parameters.py.j2", parameters=self.parameters),
                         tags=("parameters",))
+        self._generated("runtime", self._render("start.py.j2", module=RUNTIME_MODULE))
         if sp.imports:
             self._generated("imports", self._render("imports.py.j2", imports=list(sp.imports)))
         if sp.helpers:
             self._generated("helpers", self._render("helpers.py.j2", helpers=list(sp.helpers)))
-        self._generated("runtime", runtime_source(list(self.parameters), templates=self.options.templates))
 
         cells = list(sp.cells)
         loads_before: dict[int | None, list[Handoff]] = {}
@@ -216,39 +244,6 @@ class _StageBuilder:
     def _save_cell(self, handoffs: Sequence[Handoff]) -> None:
         self._generated("save", self._render(
             "save.py.j2", handoffs=[_handoff_context(h, self.consumers) for h in handoffs]))
-
-    # -- MLflow instrumentation ----------------------------------------------------------------
-
-    def add_mlflow_training(self) -> bool:
-        """A final cell logging the models training hands on; False when there is nothing to log."""
-        preference = {Stage.PREDICTION: 0, Stage.EVALUATION: 1}
-        saves = [h for h in _dedupe(self.sp.handoffs_out) if h.name != RNG_STATE]
-        ranked = sorted(saves, key=lambda h: (min((preference.get(c, 2) for c in self.consumers.get(h.key, [h.consumer]))), -h.version))
-        candidates: list[str] = []
-        for h in ranked:
-            if h.name not in candidates:
-                candidates.append(h.name)
-        if not candidates:  # nothing handed on: consider every name training defines
-            for index in self.sp.cells:
-                facts = self.plan.facts[index] if index < len(self.plan.facts) else None
-                if facts is not None and self.plan.stage_of(index) is Stage.TRAINING:
-                    candidates.extend(sorted(n for n in facts.defines if n not in candidates and not n.startswith("_")))
-        if not candidates:
-            return False
-        self._generated("mlflow", self._render("mlflow_training.py.j2", candidates=candidates))
-        return True
-
-    def add_mlflow_evaluation(self) -> None:
-        metrics: list[str] = []
-        for index in self.sp.cells:
-            facts = self.plan.facts[index] if index < len(self.plan.facts) else None
-            if facts is None or self.plan.stage_of(index) is not Stage.EVALUATION:
-                continue
-            for name in sorted(facts.defines):
-                if METRIC_NAME.search(name) and not name.startswith("_") and name not in metrics:
-                    metrics.append(name)
-        if metrics:
-            self._generated("mlflow", self._render("mlflow_evaluation.py.j2", metrics=metrics))
 
     # -- output --------------------------------------------------------------------------------
 
@@ -281,6 +276,34 @@ def _dedupe(handoffs: Sequence[Handoff]) -> list[Handoff]:
     for h in sorted(handoffs, key=lambda h: (h.before_cell, h.version, h.name)):
         seen.setdefault(h.key, h)
     return sorted(seen.values(), key=lambda h: (h.before_cell, h.version, h.name))
+
+
+def _grouped_loads(loads: Sequence[Handoff]) -> list[dict[str, Any]]:
+    """Header entries: the names loaded from one producer as they were after one source cell (a
+    snapshot is named by that cell, so two loads of ``df`` tell apart)."""
+    grouped: dict[tuple[int, str], list[str]] = {}
+    for h in loads:
+        if h.name == RNG_STATE or h.name.startswith("__view__"):
+            continue
+        names = grouped.setdefault((h.version, h.producer.value), [])
+        if h.name not in names:
+            names.append(h.name)
+    return [{"version": version, "producer": producer, "names": names}
+            for (version, producer), names in sorted(grouped.items())]
+
+
+def _grouped_saves(saves: Sequence[Handoff], consumers: Mapping[str, list[Stage]]) -> list[dict[str, Any]]:
+    """Header entries: the names saved for one set of consumer stages."""
+    by_name: dict[str, list[Stage]] = {}
+    for h in saves:
+        if h.name == RNG_STATE or h.name.startswith("__view__"):
+            continue
+        stages = by_name.setdefault(h.name, [])
+        stages.extend(s for s in consumers.get(h.key, [h.consumer]) if s not in stages)
+    grouped: dict[tuple[str, ...], list[str]] = {}
+    for name, stages in by_name.items():
+        grouped.setdefault(tuple(s.value for s in sorted(stages, key=lambda s: s.order)), []).append(name)
+    return [{"names": names, "consumers": list(key)} for key, names in grouped.items()]
 
 
 def _handoff_context(h: Handoff, consumers: Mapping[str, list[Stage]]) -> dict[str, Any]:

@@ -1,0 +1,74 @@
+"""Files a notebook reads or writes by relative path, found in its code cells' string literals.
+
+A relative path means "from the source notebook's folder" (where it was written and run). The
+stage notebooks keep meaning that: the runtime module makes ``data_dir`` (the way from the output
+folder to the source folder) the working directory, and the bundle syncs the folders of the
+inputs found here beside the notebooks, in the same relative layout.
+
+A literal counts when it looks like a path (``data/x.csv``, ``outputs/``, ``model.joblib``, the
+file of a relative ``sqlite:///mlflow.db``) or names something that exists in the source folder;
+``inputs`` are the ones that exist when converting, everything else is an output.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from nbsplit.model import Notebook
+from nbsplit.parse_guard import safe_ast
+
+__all__ = ["PathUse", "relative_paths", "sync_folders"]
+
+_EXTENSIONS = frozenset(
+    "csv tsv txt json jsonl parquet pq feather arrow orc avro xlsx xls pkl pickle joblib npy npz h5 hdf5 "
+    "db sqlite zip gz model pt pth onnx yaml yml".split())
+_PATH = re.compile(r"[\w.\-]+(?:/[\w.\-]+)*/?")
+_SQLITE = "sqlite:///"
+
+
+@dataclass(frozen=True)
+class PathUse:
+    path: str  # as written, POSIX, relative to the source notebook's folder
+    cells: tuple[int, ...]
+    exists: bool  # an input (it was there when converting) rather than an output
+
+
+def relative_paths(notebook: Notebook) -> tuple[PathUse, ...]:
+    """Every relative path the notebook's code names, in order of first use."""
+    base = notebook.path.parent
+    cells: dict[str, list[int]] = {}
+    for cell in notebook.cells:
+        if cell.kind != "code":
+            continue
+        tree = safe_ast(cell.source)
+        if tree is None:  # magic and shell cells name no Python paths (or too deep to parse)
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                path = _as_path(node.value, base)
+                if path is not None and cell.index not in cells.setdefault(path, []):
+                    cells[path].append(cell.index)
+    return tuple(PathUse(p, tuple(sorted(c)), (base / p).exists()) for p, c in cells.items())
+
+
+def _as_path(text: str, base: Path) -> str | None:
+    if text.startswith(_SQLITE) and not text.startswith(_SQLITE + "/"):
+        text = text[len(_SQLITE):]
+    if not _PATH.fullmatch(text) or text.startswith((".", "-")) and not text.startswith("./"):
+        return None
+    path = PurePosixPath(text)
+    if ".." in path.parts:
+        return None
+    looks_like = "/" in text.strip("/") or path.suffix.lstrip(".").lower() in _EXTENSIONS or text.endswith("/")
+    if not looks_like and not (base / text).exists():
+        return None
+    return path.as_posix()
+
+
+def sync_folders(uses: tuple[PathUse, ...]) -> tuple[str, ...]:
+    """The top-level folders (relative to the source folder) holding the notebook's inputs."""
+    folders = {PurePosixPath(u.path).parts[0] for u in uses if u.exists and len(PurePosixPath(u.path).parts) > 1}
+    return tuple(sorted(folders))

@@ -1,0 +1,93 @@
+"""Every file of a converted folder, assembled in one place, in memory.
+
+The stage notebooks, the handoff runtime module beside them, ``nbsplit-manifest.json``,
+``job.json``, the Asset Bundle (``databricks.yml`` + ``resources/<job>.job.yml``), the output
+README and a ``.gitignore``. Each renderer gets the same parameters
+(:mod:`nbsplit.render.parameters`), so no file disagrees with another about the experiment, the
+model, the handoff location or where the data is.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from nbsplit import __version__
+from nbsplit.errors import EXIT_PROBLEMS, NbsplitError
+from nbsplit.model import NotebookFormat, SplitPlan, Stage
+from nbsplit.paths import relative_paths, sync_folders
+from nbsplit.render.bundle import bundle_files
+from nbsplit.render.dag import dag_mermaid
+from nbsplit.render.handoff import RUNTIME_FILE, runtime_source
+from nbsplit.render.job import JobOptions, job_json, job_name, job_parameters
+from nbsplit.render.manifest import MANIFEST_NAME, manifest, manifest_json
+from nbsplit.render.notebooks import RenderedStage, RenderOptions, render_stages
+from nbsplit.render.parameters import STATE_DIR, local_parameters
+from nbsplit.render.templating import render
+
+__all__ = ["FORMATS", "job_files", "render_outputs"]
+
+FORMATS: tuple[NotebookFormat, ...] = ("ipynb", "databricks", "percent")
+
+
+def render_outputs(plan: SplitPlan, out: Path, *, fmt: NotebookFormat = "ipynb", templates: Path | None = None,
+                   keep_outputs: bool = False, job_options: JobOptions | None = None,
+                   source_sha256: str | None = None) -> tuple[dict[str, str], tuple[RenderedStage, ...]]:
+    """``{relative path: text}`` (sorted) for every output file, and the rendered stages."""
+    if fmt not in FORMATS:
+        raise NbsplitError(f"unknown format {fmt!r} (choose one of {', '.join(FORMATS)})")
+    job_options = job_options or JobOptions()
+    name = job_name(plan, job_options)
+    parameters = local_parameters(plan.notebook, out, name=name, catalog=job_options.catalog,
+                                  schema=job_options.schema)
+    options = RenderOptions(out=out, fmt=fmt, keep_outputs=keep_outputs, templates=templates, parameters=parameters)
+    stages = render_stages(plan, options)
+    if not stages:
+        raise NbsplitError("nothing to convert: no cell belongs to a pipeline stage", plan.notebook.path,
+                           exit_code=EXIT_PROBLEMS)
+    notebook_files = {s.stage: s.file for s in stages}
+    files: dict[str, str] = {s.file: s.text for s in stages}
+    files[RUNTIME_FILE] = runtime_source(parameters, templates=templates)
+    files[MANIFEST_NAME] = manifest_json(manifest(plan, stages, out, parameters, source_sha256=source_sha256))
+    files.update(job_files(plan, notebook_files, job_options, templates=templates, parameters=parameters))
+    files["README.md"] = _readme(plan, stages, out, job_options, templates)
+    files[".gitignore"] = f"{STATE_DIR}/\n"
+    return dict(sorted(files.items())), stages
+
+
+def job_files(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: JobOptions | None = None, *,
+              templates: Path | None = None, parameters: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``job.json`` and the bundle's files. ``parameters`` are the notebooks' own (computed for an
+    output folder beside the source notebook when not given)."""
+    options = options or JobOptions()
+    deployed = job_parameters(plan, options, parameters)
+    data_dir = deployed.get("data_dir", ".")
+    # Inputs inside the output folder are synced with it already; only outside ones are listed.
+    inputs = [f"{data_dir}/{folder}" for folder in sync_folders(relative_paths(plan.notebook))
+              if data_dir == ".." or data_dir.startswith("../")]
+    files = {"job.json": job_json(plan, notebook_files, options, deployed)}
+    files.update(bundle_files(plan, notebook_files, options, deployed, sync_inputs=inputs, templates=templates))
+    return files
+
+
+def _readme(plan: SplitPlan, stages: tuple[RenderedStage, ...], out: Path, job_options: JobOptions,
+            templates: Path | None) -> str:
+    by_stage = {sp.stage: sp for sp in plan.stages}
+    source = plan.notebook.path
+    context = {
+        "version": __version__,
+        "source_name": source.name,
+        "source_path": Path(os.path.relpath(os.path.abspath(source), os.path.abspath(out))).as_posix(),
+        "out_name": out.name or str(out),
+        "job_key": job_name(plan, job_options),
+        "runtime_file": RUNTIME_FILE,
+        "parameters": list(job_parameters(plan, job_options)),
+        "mermaid": dag_mermaid(plan, {s.stage: s.file for s in stages}),
+        "stages": [
+            {"order": s.stage.order, "slug": s.stage.value, "title": s.stage.title, "file": s.file,
+             "depends_on": [d.value for d in sorted(by_stage[s.stage].depends_on, key=lambda d: d.order)]}
+            for s in stages
+        ],
+    }
+    return render("output_readme/README.md.j2", context, user_dir=templates)

@@ -1,0 +1,66 @@
+"""What people read in a terminal: the plan table at 80 columns, the DAG views, one-line errors."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from convert_cases.support import SAMPLES
+from nbsplit.model import Stage
+
+
+def _samples() -> list[Path]:
+    return sorted(SAMPLES.glob("*.ipynb")) + [SAMPLES / "databricks_housing.py"]
+
+
+def _nbsplit(*args: str, columns: int | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    if columns is not None:
+        env["COLUMNS"] = str(columns)
+    return subprocess.run([sys.executable, "-m", "nbsplit", *args], capture_output=True, text=True, env=env,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("source", _samples(), ids=lambda p: p.stem)
+def test_plan_table_at_80_columns_shows_every_stage_name_whole(source: Path) -> None:
+    proc = _nbsplit("plan", str(source), columns=80)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    start = next(i for i, line in enumerate(lines) if line.startswith("stages"))
+    slugs = {s.value for s in Stage}
+    # cells table: | cell | source | stage | ...; stages table: | stage | cells | ...
+    for section, column in ((lines[:start], 3), (lines[start:], 1)):
+        rows = [line.split("│") for line in section if line.startswith("│")]
+        shown = [row[column].strip() for row in rows if row[column].strip()]
+        assert shown and set(shown) <= slugs, sorted(set(shown) - slugs)
+
+
+def test_plan_draws_the_dag_as_mermaid_and_dot() -> None:
+    mermaid = _nbsplit("plan", str(SAMPLES / "churn_pandas.ipynb"), "--format", "mermaid").stdout
+    assert mermaid.startswith("flowchart LR\n") and "    data_prep --> featurization\n" in mermaid
+    dot = _nbsplit("plan", str(SAMPLES / "churn_pandas.ipynb"), "--format", "dot").stdout
+    assert dot.startswith("digraph nbsplit {") and '    "data-prep" -> "featurization";\n' in dot
+
+
+def test_run_on_a_notebook_file_asks_for_a_converted_folder() -> None:
+    proc = _nbsplit("run", str(SAMPLES / "churn_pandas.ipynb"))
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "takes a converted folder, not a file" in proc.stderr
+
+
+def test_output_readme_embeds_the_mermaid_dag() -> None:
+    from nbsplit.api import plan_notebook
+    from nbsplit.convert import convert_notebook
+    from nbsplit.render.dag import dag_mermaid
+
+    source = SAMPLES / "churn_pandas.ipynb"
+    result = convert_notebook(source, SAMPLES / "stages", dry_run=True)
+    files = {s.stage: s.file for s in result.stages}
+    assert f"```mermaid\n{dag_mermaid(plan_notebook(source), files)}```" in result.files["README.md"]
