@@ -11,7 +11,12 @@ Shape (keys in this order, JSON with 2-space indent)::
                    "to": "eda", "before_cell": 3}, ...],
      "dag": {"data-prep": [], "eda": ["data-prep"], ...},
      "stages": [{"name": "data-prep", "file": "01_data-prep.ipynb"}, ...],
-     "parameters": {"handoff_dir": "...", ...}}
+     "parameters": {"handoff_dir": "...", ...},
+     "spark": {"conf": {"spark.sql.adaptive.enabled": "false", ...}, "stages": ["data-prep", ...]}}
+
+``spark`` is present when some stage needs a Spark session (``nbsplit.sparkuse``): ``stages`` are
+those stages, ``conf`` the settings ``nbsplit run`` gives every local session, the source runs
+of ``--compare`` included, so the monolith and the split compute under one configuration.
 
 ``source.path`` is relative to the output folder; ``cell`` is the position of the cell in its
 stage notebook (generated cells counted). A cell whose only content went into a stage's
@@ -30,6 +35,8 @@ from nbsplit import __version__
 from nbsplit.model import SplitPlan
 from nbsplit.render.escape import json_text
 from nbsplit.render.notebooks import RenderedStage
+from nbsplit.sparkuse import spark_stages
+from nbsplit.standins import SPARK_CONF
 
 __all__ = ["MANIFEST_NAME", "manifest", "manifest_json", "classifier_version"]
 
@@ -79,7 +86,7 @@ def manifest(plan: SplitPlan, stages: Sequence[RenderedStage], out: Path,
         s.stage.value: [d.value for d in sorted(by_stage[s.stage].depends_on, key=lambda d: d.order)]
         for s in stages
     }
-    return {
+    out: dict[str, Any] = {
         "nbsplit_version": __version__,
         "classifier_version": classifier_version(),
         "source": {"path": source_rel, "sha256": source_sha256, "format": notebook.format},
@@ -89,6 +96,11 @@ def manifest(plan: SplitPlan, stages: Sequence[RenderedStage], out: Path,
         "stages": [{"name": s.stage.value, "file": s.file} for s in stages],
         "parameters": dict(parameters),
     }
+    rendered_names = [s.stage for s in stages]
+    needing = [st.value for st in spark_stages(plan) if st in rendered_names]
+    if needing:
+        out["spark"] = {"conf": dict(SPARK_CONF), "stages": needing}
+    return out
 
 
 def manifest_json(data: Mapping[str, Any]) -> str:
