@@ -387,6 +387,59 @@ def unpicklable_binding(source: str, name: str) -> str | None:
     return found
 
 
+# Calls and assignments that set library-wide state every later cell of the monolith sees: in a
+# split, each stage process needs them like an import (figure sizes, themes, print options,
+# warning filters). Qualified through the notebook's imports; ``spark`` is the runtime's.
+_CONFIG_CALLS = frozenset({
+    "matplotlib.rc", "matplotlib.pyplot.rc", "matplotlib.style.use", "matplotlib.pyplot.style.use",
+    "matplotlib.rcParams.update", "matplotlib.pyplot.rcParams.update", "matplotlib.use",
+    "seaborn.set", "seaborn.set_theme", "seaborn.set_style", "seaborn.set_context",
+    "seaborn.set_palette", "seaborn.set_color_codes", "pandas.set_option", "pandas.reset_option",
+    "numpy.set_printoptions", "numpy.seterr", "warnings.filterwarnings", "warnings.simplefilter",
+    "sklearn.set_config", "spark.conf.set",
+})
+_CONFIG_TARGETS = ("matplotlib.rcParams", "matplotlib.pyplot.rcParams", "pandas.options.",
+                   "plotly.io.templates.default", "pandas.options")
+
+
+def config_statements(source: str, aliases: dict[str, str]) -> list[tuple[int, str, str]]:
+    """Top-level statements of a cell that set global library configuration, as
+    ``(position, verbatim text, root name)``; ``aliases`` maps import-bound names to modules."""
+    if not any(k in source for k in ("rc", "set", "filterwarnings", "simplefilter", "options",
+                                     "seterr", "style", "templates", "use(")):
+        return []
+    try:
+        tree = ast.parse(mask_magics(source))
+    except (SyntaxError, ValueError):
+        return []
+
+    def qualified(node: ast.AST) -> tuple[str, str] | None:
+        dotted = _dotted(node)
+        if not dotted or "(" in dotted:
+            return None
+        root, _, rest = dotted.partition(".")
+        base = aliases.get(root, root if root == "spark" else "")
+        return (f"{base}.{rest}" if rest else base, root) if base else None
+
+    out = []
+    for pos, node in enumerate(tree.body):
+        found = None
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            q = qualified(node.value.func)
+            if q and q[0] in _CONFIG_CALLS:
+                found = q
+        elif isinstance(node, (ast.Assign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                base = t.value if isinstance(t, ast.Subscript) else t
+                q = qualified(base) if isinstance(base, ast.Attribute) or isinstance(t, ast.Subscript) else None
+                if q and any(q[0] == p.rstrip(".") or q[0].startswith(p) for p in _CONFIG_TARGETS):
+                    found = q
+        if found:
+            out.append((pos, ast.get_source_segment(mask_magics(source), node) or "", found[1]))
+    return out
+
+
 # --------------------------------------------------------------------------- the engine
 
 
@@ -954,8 +1007,43 @@ class Engine:
             flow.imports[s] = dict(sorted(imports.items()))
             flow.helpers[s] = dict(sorted(helpers.items()))
             flow.handoffs_in[s] = sorted(handoffs.values(), key=lambda h: (h.before_cell, h.name))
+        self._carry_config(flow, members)
         flow.diagnostics = self.diags
         return flow
+
+    def _carry_config(self, flow: Flow, members: dict[Stage, set[int]]) -> None:
+        """A configuration statement (``plt.rcParams[...] = ...``, ``sns.set_theme()``,
+        ``pd.set_option``) in a stage cell is state every later cell of the monolith runs under:
+        every other stage with a cell after it gets the statement (and the import it needs) in
+        its imports cell, in source order, like setup."""
+        aliases: dict[str, str] = {}
+        for c in self._kept():
+            inf = self.info[c]
+            aliases.update(inf.facts.imports)
+            if not any(n in aliases for n in inf.facts.reads | set(inf.imports)) \
+                    and "spark" not in inf.facts.reads:
+                continue
+            found = config_statements(inf.cell.source, aliases)
+            for s in flow.emitted:
+                if c in members[s] or not any(i > c for i in members[s]):
+                    continue
+                for pos, text, root in found:
+                    flow.imports[s][(c, pos)] = text
+                    if root == "spark" or root in self.info[c].imports:
+                        if root in self.info[c].imports:
+                            self._import_into(flow, s, c, root)
+                        continue
+                    w = next((r.writer for r in self.reads.get(c, ()) if r.name == root
+                              and r.kind == "import" and r.writer is not None), None)
+                    if w is not None:
+                        self._import_into(flow, s, w, root)
+                flow.imports[s] = dict(sorted(flow.imports[s].items()))
+
+    def _import_into(self, flow: Flow, s: Stage, w: int, name: str) -> None:
+        for st in self.statements(w) or ():
+            if name in st.imports:
+                flow.imports[s].setdefault((w, st.position), st.text)
+                return
 
     def _import_only(self, i: int) -> bool:
         inf = self.info[i]

@@ -1,0 +1,62 @@
+"""Global library configuration set once (rcParams, themes, print options, warning filters) is
+state every later cell of the monolith runs under: later stages get the statement like setup."""
+
+from __future__ import annotations
+
+import pytest
+
+from nbsplit.dataflow import config_statements
+from nbsplit.model import Stage
+from tests.test_plan import plan_of, stage
+
+ALIASES = {"plt": "matplotlib.pyplot", "sns": "seaborn", "pd": "pandas", "np": "numpy",
+           "warnings": "warnings", "mpl": "matplotlib", "rcParams": "matplotlib.rcParams"}
+
+
+@pytest.mark.parametrize("source", [
+    pytest.param('plt.rcParams["figure.figsize"] = (10, 6)', id="rcparams-item"),
+    pytest.param("plt.rcParams.update({'font.size': 9})", id="rcparams-update"),
+    pytest.param("rcParams['axes.grid'] = True", id="from-import-rcparams"),
+    pytest.param("mpl.rc('axes', titlesize=12)", id="matplotlib-rc"),
+    pytest.param("plt.style.use('ggplot')", id="style"),
+    pytest.param("sns.set_theme(style='whitegrid')", id="seaborn-theme"),
+    pytest.param("sns.set(font_scale=1.2)", id="seaborn-set"),
+    pytest.param("pd.set_option('display.max_columns', 50)", id="pandas-option"),
+    pytest.param("pd.options.display.float_format = '{:.2f}'.format", id="pandas-options-attr"),
+    pytest.param("np.set_printoptions(precision=3)", id="numpy-print"),
+    pytest.param("warnings.filterwarnings('ignore')", id="warnings"),
+    pytest.param("spark.conf.set('spark.sql.shuffle.partitions', 8)", id="spark-conf"),
+])
+def test_configuration_statements_are_found(source: str) -> None:
+    found = config_statements("x = 1\n" + source + "\nprint(x)", ALIASES)
+    assert [(pos, text) for pos, text, _ in found] == [(1, source)]
+
+
+@pytest.mark.parametrize("source", [
+    pytest.param("df.set_index('a')", id="frame-method"),
+    pytest.param("plt.plot([1, 2])", id="plot"),
+    pytest.param("settings = {'rc': 1}", id="plain-dict"),
+    pytest.param("np.random.seed(0)", id="seed-is-rng-not-config"),
+    pytest.param("ax.set_title('x')", id="axes-set"),
+])
+def test_other_statements_are_not_configuration(source: str) -> None:
+    assert config_statements(source, ALIASES) == []
+
+
+def test_rcparams_set_in_a_stage_reach_every_later_stage_with_their_import() -> None:
+    plan = plan_of(
+        ("data-prep", "import pandas as pd\ndf = pd.read_csv('a.csv')"),
+        ("eda", 'import matplotlib.pyplot as plt\nimport seaborn as sns\nplt.rcParams["figure.figsize"] = (10, 6)\nsns.set_theme(style="whitegrid")\ndf.plot()'),
+        ("training", "m = df.mean()\nplt.plot(m)"),
+        ("evaluation", "print(m)"),
+    )
+    training = stage(plan, Stage.TRAINING).imports
+    assert 'plt.rcParams["figure.figsize"] = (10, 6)' in training
+    assert 'sns.set_theme(style="whitegrid")' in training
+    assert "import seaborn as sns" in training and "import matplotlib.pyplot as plt" in training
+    assert training.index("import matplotlib.pyplot as plt") < training.index('plt.rcParams["figure.figsize"] = (10, 6)')
+    assert 'sns.set_theme(style="whitegrid")' in stage(plan, Stage.EVALUATION).imports
+    # the stage before the setting runs without it, as the monolith's earlier cells did
+    assert not any("rcParams" in t for t in stage(plan, Stage.DATA_PREP).imports)
+    eda = stage(plan, Stage.EDA).imports
+    assert not any("rcParams" in t for t in eda)  # it is in eda's own cell
