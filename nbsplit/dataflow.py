@@ -1020,13 +1020,18 @@ class Engine:
         for c in self._kept():
             inf = self.info[c]
             aliases.update(inf.facts.imports)
-            if not any(n in aliases for n in inf.facts.reads | set(inf.imports)) \
+            runs = any(m.startswith("%run") for m in inf.facts.magics)
+            if not runs and not any(n in aliases for n in inf.facts.reads | set(inf.imports)) \
                     and "spark" not in inf.facts.reads:
                 continue
             found = config_statements(inf.cell.source, aliases)
             for s in flow.emitted:
                 if c in members[s] or not any(i > c for i in members[s]):
                     continue
+                # `%run ./helpers.py` in a stage cell defines names later cells use, like an
+                # import: rerun it wherever those cells went.
+                for k, line in enumerate(m for m in inf.facts.magics if m.startswith("%run")):
+                    flow.imports[s][(c, 10_000 + k)] = line
                 for pos, text, root in found:
                     flow.imports[s][(c, pos)] = text
                     if root == "spark" or root in self.info[c].imports:
@@ -1146,14 +1151,28 @@ _VIEW_SQL = re.compile(
     r"`?([\w.]+)`?", re.IGNORECASE)
 
 
+# Tables a notebook writes (``df.write.saveAsTable("clean")``, ``CREATE TABLE clean AS ...``)
+# live in a metastore on Databricks but, locally, in each stage process's own catalog: they cross
+# like temp views (saved after the writer, registered under the same name before the reader,
+# where a temp view shadows the table). Unqualified names only: ``db.t`` names a real metastore.
+_TABLE_CALL = re.compile(
+    r"\.(?:saveAsTable|insertInto)\(\s*(?:name\s*=\s*|tableName\s*=\s*)?[rRbBuU]?[\"']([A-Za-z_]\w*)[\"']")
+_TABLE_SQL = re.compile(
+    r"\bCREATE\s+(?:OR\s+REPLACE\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?`?([A-Za-z_]\w*)`?(?![\w.])",
+    re.IGNORECASE)
+
+
 def with_temp_views(nb: Notebook, facts: Sequence[CellFacts | None]) -> list[CellFacts | None]:
-    """``facts`` with Spark temp views as pseudo-names (see ``VIEW_PREFIX``): the creating cell
-    defines ``__view__<name>``, a later cell whose SQL text or string literals name it reads it."""
+    """``facts`` with Spark temp views and tables as pseudo-names (see ``VIEW_PREFIX``): the
+    creating cell defines ``__view__<name>``, a later cell whose SQL text or string literals name
+    it reads it."""
     made: dict[int, set[str]] = {}
     for cell, f in zip(nb.cells, facts):
-        if f is None or "View" not in cell.source and "VIEW" not in cell.source.upper():
+        upper = cell.source.upper()
+        if f is None or "VIEW" not in upper and "TABLE" not in upper:
             continue
         names = set(_VIEW_CALL.findall(cell.source)) | set(_VIEW_SQL.findall(cell.source))
+        names |= set(_TABLE_CALL.findall(cell.source)) | set(_TABLE_SQL.findall(cell.source))
         if names:
             made[cell.index] = names
     if not made:

@@ -60,3 +60,35 @@ def test_rcparams_set_in_a_stage_reach_every_later_stage_with_their_import() -> 
     assert not any("rcParams" in t for t in stage(plan, Stage.DATA_PREP).imports)
     eda = stage(plan, Stage.EDA).imports
     assert not any("rcParams" in t for t in eda)  # it is in eda's own cell
+
+
+def test_run_magic_in_a_stage_cell_reruns_in_later_stages() -> None:
+    plan = plan_of(
+        ("data-prep", "%run ./prep_utils.py\nimport pandas as pd\ndf = clean_columns(pd.read_csv('a.csv'))"),
+        ("featurization", "X = add_ratios(df)"),
+    )
+    assert "%run ./prep_utils.py" in stage(plan, Stage.FEATURIZATION).imports
+    assert not any("%run" in t for t in stage(plan, Stage.DATA_PREP).imports)
+
+
+@pytest.mark.parametrize("write", [
+    pytest.param("clean.write.mode('overwrite').saveAsTable('flights_clean')", id="saveAsTable"),
+    pytest.param("spark.sql('CREATE OR REPLACE TABLE flights_clean AS SELECT * FROM raw_v')", id="create-table"),
+])
+def test_tables_cross_stages_like_temp_views(write: str) -> None:
+    plan = plan_of(
+        ("data-prep", "raw = spark.read.csv('f.csv')\nraw.createOrReplaceTempView('raw_v')\nclean = raw.dropna()"),
+        ("data-prep", write),
+        ("featurization", "feats = spark.table('flights_clean').select('a')"),
+        ("training", "n = spark.sql('SELECT COUNT(*) FROM flights_clean').first()[0]"),
+    )
+    assert [h.name for h in stage(plan, Stage.FEATURIZATION).handoffs_in] == ["__view__flights_clean"]
+    assert [h.name for h in stage(plan, Stage.TRAINING).handoffs_in] == ["__view__flights_clean"]
+
+
+def test_a_qualified_table_is_left_to_the_metastore() -> None:
+    plan = plan_of(
+        ("data-prep", "df = spark.range(3)\ndf.write.saveAsTable('main.sales.clean')"),
+        ("training", "n = spark.table('main.sales.clean').count()"),
+    )
+    assert not any(h.name.startswith("__view__") for h in stage(plan, Stage.TRAINING).handoffs_in)
