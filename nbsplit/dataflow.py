@@ -239,6 +239,29 @@ def _stored_names(node: ast.AST) -> set[str]:
     return out
 
 
+_NAME_ASSIGN = re.compile(r"^[ \t]*[A-Za-z_]\w*(?:\s*=\s*[A-Za-z_]\w*)+[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def name_aliases(source: str) -> list[tuple[str, str]]:
+    """``(target, source)`` for each top-level ``target = source`` between plain names: after
+    it both names are one object, so an in-place change through either shows through both."""
+    if not _NAME_ASSIGN.search(source):
+        return []
+    try:
+        tree = ast.parse(mask_magics(source))
+    except (SyntaxError, ValueError):
+        return []
+    pairs: dict[str, str] = {}
+    for node in tree.body:
+        for name in _stored_names(node):  # a later rebinding in the cell ends the alias
+            pairs.pop(name, None)
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
+            for t in node.targets:
+                if isinstance(t, ast.Name) and t.id != node.value.id:
+                    pairs[t.id] = node.value.id
+    return list(pairs.items())
+
+
 def rebound_as_data(source: str, names: Sequence[str]) -> set[str]:
     """Which of ``names`` (bound by an import or def in the cell) the cell's last top-level
     binding makes an ordinary value."""
@@ -704,6 +727,7 @@ class Engine:
         last: dict[str, int] = {}
         rng_main: int | None = None  # last non-eda cell that seeded or drew
         value_defs: dict[tuple[str, int], frozenset[str]] = {}  # (name, version) -> defs it holds
+        aliases: dict[str, frozenset[str]] = {}  # name -> every name bound to the same object
         for c in kept:
             inf = self.info[c]
             direct = set(inf.facts.reads)
@@ -775,6 +799,18 @@ class Engine:
                     self.data_writers.add(c)
                     if carried:
                         value_defs[(n, c)] = carried
+            for n in inf.binds:
+                for other in aliases.pop(n, frozenset()) - {n}:
+                    aliases[other] = aliases[other] - {n}
+                    if len(aliases[other]) < 2:
+                        del aliases[other]
+            for target, source in name_aliases(inf.cell.source):
+                if binding.get(source, ("",))[0] == "data" and binding.get(target, ("",))[0] == "data":
+                    group = aliases.get(source, frozenset({source})) | {target}
+                    for member in group:
+                        aliases[member] = group
+            if aliases:
+                self._alias_writes(c, inf, aliases, binding, last)
             if any(k == "data" for k in inf.binds.values()):
                 self.data_writers.add(c)
             if rng or inf.rng:
@@ -789,6 +825,22 @@ class Engine:
                 star_before = c  # from here on, a name may come from where we cannot see
             if _STAR_IMPORT.search(inf.cell.source):
                 self.star_cells.append(c)
+
+    def _alias_writes(self, c: int, inf: _CellInfo, aliases: dict[str, frozenset[str]],
+                      binding: dict[str, tuple[BindKind, int]], last: dict[str, int]) -> None:
+        """``df = raw`` then ``df.dropna(inplace=True)`` changes ``raw`` too: the in-place change
+        is a new version of every name bound to the object, where this stage holds them."""
+        for n in inf.facts.mutates:
+            for other in sorted(aliases.get(n, frozenset()) - {n} - inf.facts.mutates):
+                held = last.get(other, binding[other][1])
+                if self.stage[held] is self.stage[c] or self.stage[held] is Stage.SETUP:
+                    last[other] = c
+                    self.data_writers.add(c)
+                elif not self._dry:
+                    self.warn(c, f"cell {c} changes `{n}` in place, which is the same object as "
+                                 f"`{other}` (cell {held}, {self.stage[held]}): {self.stage[c]} does "
+                                 f"not hold `{other}`, so stages reading `{other}` see it unchanged; "
+                                 f"use `{n} = {n}.copy()` or change `{other}` instead")
 
     def _carried(self, inf: _CellInfo, reads: list[Read]) -> frozenset[str]:
         """Notebook classes this cell instantiates and notebook functions it hands to a
@@ -1025,8 +1077,10 @@ class Engine:
                     and "spark" not in inf.facts.reads:
                 continue
             found = config_statements(inf.cell.source, aliases)
+            if not found and not runs:
+                continue
             for s in flow.emitted:
-                if c in members[s] or not any(i > c for i in members[s]):
+                if c in members[s] or max(members[s], default=-1) < c:
                     continue
                 # `%run ./helpers.py` in a stage cell defines names later cells use, like an
                 # import: rerun it wherever those cells went.

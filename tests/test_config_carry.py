@@ -92,3 +92,42 @@ def test_a_qualified_table_is_left_to_the_metastore() -> None:
         ("training", "n = spark.table('main.sales.clean').count()"),
     )
     assert not any(h.name.startswith("__view__") for h in stage(plan, Stage.TRAINING).handoffs_in)
+
+
+def test_in_place_change_through_an_alias_is_a_new_version_of_both_names() -> None:
+    plan = plan_of(
+        ("data-prep", "import pandas as pd\nraw = pd.read_csv('a.csv')\ndf = raw"),
+        ("data-prep", "df.dropna(inplace=True)"),
+        ("featurization", "feats = raw[['a']]"),
+    )
+    [h] = [h for h in stage(plan, Stage.FEATURIZATION).handoffs_in if h.name == "raw"]
+    assert h.version == 1  # saved after the dropna, not after read_csv
+
+
+def test_alias_made_and_changed_in_one_cell() -> None:
+    plan = plan_of(
+        ("data-prep", "import pandas as pd\nraw = pd.read_csv('a.csv')"),
+        ("data-prep", "df = raw\ndf['x'] = 1"),
+        ("featurization", "feats = raw[['x']]"),
+    )
+    [h] = [h for h in stage(plan, Stage.FEATURIZATION).handoffs_in if h.name == "raw"]
+    assert h.version == 1
+
+
+def test_rebinding_ends_the_alias() -> None:
+    plan = plan_of(
+        ("data-prep", "import pandas as pd\nraw = pd.read_csv('a.csv')\ndf = raw\ndf = df.copy()"),
+        ("data-prep", "df.dropna(inplace=True)"),
+        ("featurization", "feats = raw[['a']]"),
+    )
+    [h] = [h for h in stage(plan, Stage.FEATURIZATION).handoffs_in if h.name == "raw"]
+    assert h.version == 0
+
+
+def test_alias_changed_in_a_stage_that_does_not_hold_the_other_name_is_warned() -> None:
+    plan = plan_of(
+        ("data-prep", "import pandas as pd\nraw = pd.read_csv('a.csv')\ndf = raw"),
+        ("featurization", "df['x'] = 1"),
+        ("training", "m = raw['x'].mean()"),
+    )
+    assert any("same object as `raw`" in d.message and d.cell == 1 for d in plan.diagnostics)
