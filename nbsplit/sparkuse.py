@@ -15,9 +15,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nbsplit.dataflow import VIEW_PREFIX
-from nbsplit.model import Cell, CellFacts, SplitPlan, Stage
+from nbsplit.model import Cell, CellFacts, Diagnostic, SplitPlan, Stage, StagePlan
 
-__all__ = ["spark_cells", "spark_stages"]
+__all__ = ["spark_cells", "spark_stages", "handed_off_draw_warnings"]
+
+_DRAWS = frozenset({"randomSplit", "sample", "sampleBy"})
 
 _RUNTIME_SPARK = frozenset({"spark", "sc", "sqlContext"})
 
@@ -69,3 +71,42 @@ def spark_stages(plan: SplitPlan) -> tuple[Stage, ...]:
     needing = spark_cells(plan.notebook.cells, plan.facts)
     return tuple(sp.stage for sp in sorted(plan.stages, key=lambda s: s.stage.order)
                  if needing.intersection(sp.cells))
+
+
+def handed_off_draw_warnings(cells: Sequence[Cell], facts: Sequence[CellFacts | None],
+                             stages: Sequence[StagePlan]) -> list[Diagnostic]:
+    """Where a stage samples or splits a Spark frame it loaded (or built from one), which rows
+    are drawn depends on the frame's partitions and row order. A local run restores both (see
+    the runtime's spark-parquet handoff); a Delta table on Databricks keeps neither, so there the
+    split may draw other rows than the monolith: say so, naming the cell."""
+    needing = spark_cells(cells, facts)
+    out: list[Diagnostic] = []
+    for sp in stages:
+        loaded = {h.name: h for h in sp.handoffs_in if h.version in needing}
+        derived: dict[str, str] = {}  # name in this stage -> the loaded name it comes from
+        for c in sp.cells:
+            f = facts[c] if c < len(facts) else None
+            if f is None:
+                continue
+            for h in loaded.values():
+                if h.before_cell == c:
+                    derived.setdefault(h.name, h.name)
+            origin = next((derived[n] for n in sorted(f.reads) if n in derived), None)
+            for call in f.calls:
+                if call.method in _DRAWS and call.receiver in derived:
+                    h = loaded[derived[call.receiver]]
+                    out.append(Diagnostic(
+                        severity="warning", cell=c,
+                        message=(f"cell {c} draws `{call.receiver}.{call.method}` from a Spark frame "
+                                 f"built on `{h.name}`, handed from {h.producer} (cell {h.version}): "
+                                 "local runs keep its partitions and row order, a Delta table on "
+                                 "Databricks does not, so there the rows drawn may differ from the "
+                                 f"monolith's; `.orderBy(...)` before the {call.method} makes it exact")))
+                    break
+            if origin is not None:
+                for n in f.defines | f.mutates:
+                    derived[n] = origin
+            else:
+                for n in f.defines:
+                    derived.pop(n, None)
+    return out

@@ -92,3 +92,19 @@ def test_manifest_names_the_spark_stages_and_conf(tmp_path: Path) -> None:
     pandas_only, _ = render_files(plan_of(("data-prep", "import pandas as pd\ndf = pd.read_csv('a.csv')"),
                                           ("training", "m = df.mean()")), tmp_path / "out2")
     assert "spark" not in json.loads(pandas_only[MANIFEST_NAME])
+
+
+def test_seeded_split_of_a_handed_off_spark_frame_is_warned_with_its_cell() -> None:
+    plan = plan_of(*SPARK_ML_WITHOUT_SPARK)
+    [warning] = [d for d in plan.diagnostics if "Delta table" in d.message]
+    assert warning.cell == 3 and warning.severity == "warning"
+    assert "`data.randomSplit`" in warning.message and "handed from data-prep (cell 1)" in warning.message
+
+
+def test_split_in_the_stage_that_built_the_frame_is_not_warned() -> None:
+    plan = plan_of(
+        ("data-prep", "df = spark.range(10)"),
+        ("data-prep", "a, b = df.randomSplit([0.5, 0.5], seed=1)"),
+        ("training", "n = pd_len = a.count()"),
+    )
+    assert not [d for d in plan.diagnostics if "Delta table" in d.message]

@@ -72,7 +72,8 @@ md:## Data preparation
 # ---
 raw = spark.read.csv("data/customers.csv", header=True, inferSchema=True)
 raw.createOrReplaceTempView("customers_raw")
-spark.sql("CREATE OR REPLACE TABLE customers_clean USING parquet AS "
+spark.sql("DROP TABLE IF EXISTS customers_clean")
+spark.sql("CREATE TABLE customers_clean USING parquet AS "
           "SELECT DISTINCT * FROM customers_raw WHERE monthly IS NOT NULL")
 # ---
 clean = spark.table("customers_clean")
