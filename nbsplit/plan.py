@@ -32,6 +32,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple, Sequence
 
 from nbsplit.dataflow import RNG_STATE, Flow, run
+from nbsplit.randomness import framework_rng_warnings
 from nbsplit.sparkuse import handed_off_draw_warnings
 from nbsplit.model import (
     CellFacts,
@@ -58,6 +59,7 @@ def build_plan(nb: Notebook, facts: Sequence[CellFacts | None],
     flow = run(nb, facts, classifications, strict=strict)
     stages = _stage_plans(flow)
     found = list(flow.diagnostics) + handed_off_draw_warnings(nb.cells, facts, stages)
+    found += framework_rng_warnings(facts, stages)
     return SplitPlan(
         notebook=nb,
         facts=tuple(facts),
