@@ -419,7 +419,7 @@ _CONFIG_CALLS = frozenset({
     "seaborn.set", "seaborn.set_theme", "seaborn.set_style", "seaborn.set_context",
     "seaborn.set_palette", "seaborn.set_color_codes", "pandas.set_option", "pandas.reset_option",
     "numpy.set_printoptions", "numpy.seterr", "warnings.filterwarnings", "warnings.simplefilter",
-    "sklearn.set_config", "spark.conf.set",
+    "sklearn.set_config", "spark.conf.set", "spark.sparkContext.setLogLevel",
 })
 _CONFIG_TARGETS = ("matplotlib.rcParams", "matplotlib.pyplot.rcParams", "pandas.options.",
                    "plotly.io.templates.default", "pandas.options")
@@ -429,7 +429,7 @@ def config_statements(source: str, aliases: dict[str, str]) -> list[tuple[int, s
     """Top-level statements of a cell that set global library configuration, as
     ``(position, verbatim text, root name)``; ``aliases`` maps import-bound names to modules."""
     if not any(k in source for k in ("rc", "set", "filterwarnings", "simplefilter", "options",
-                                     "seterr", "style", "templates", "use(")):
+                                     "seterr", "style", "templates", "use(", "getOrCreate")):
         return []
     try:
         tree = ast.parse(mask_magics(source))
@@ -447,7 +447,12 @@ def config_statements(source: str, aliases: dict[str, str]) -> list[tuple[int, s
     out = []
     for pos, node in enumerate(tree.body):
         found = None
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        value = node.value if isinstance(node, (ast.Assign, ast.Expr)) else None
+        chain = _dotted(value.func) if isinstance(value, ast.Call) else None
+        if chain and chain.endswith(".getOrCreate") and aliases.get(chain.split(".", 1)[0], "").startswith("pyspark"):
+            # the notebook's own session builder: later stages build the same session
+            found = (chain, chain.split(".", 1)[0])
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
             q = qualified(node.value.func)
             if q and q[0] in _CONFIG_CALLS:
                 found = q

@@ -226,7 +226,7 @@ def spark_env(manifest: Mapping[str, Any], stage: str | None) -> dict[str, str]:
     if not spark:
         return {}
     stages = spark.get("stages") or []
-    wanted = bool(stages) if stage is None else stage in stages
+    wanted = spark.get("session", "runtime") == "runtime" and (bool(stages) if stage is None else stage in stages)
     return {ENV_SPARK_CONF: json.dumps(spark.get("conf") or {}, sort_keys=True), ENV_SPARK: "1" if wanted else "0"}
 
 

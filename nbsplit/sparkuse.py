@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from nbsplit.dataflow import VIEW_PREFIX
 from nbsplit.model import Cell, CellFacts, Diagnostic, SplitPlan, Stage, StagePlan
 
-__all__ = ["spark_cells", "spark_stages", "handed_off_draw_warnings"]
+__all__ = ["spark_cells", "spark_stages", "builds_session", "handed_off_draw_warnings"]
 
 _DRAWS = frozenset({"randomSplit", "sample", "sampleBy"})
 
@@ -64,6 +64,14 @@ def spark_cells(cells: Sequence[Cell], facts: Sequence[CellFacts | None]) -> set
         else:
             spark_values -= written
     return out
+
+
+def builds_session(cells: Sequence[Cell]) -> bool:
+    """The notebook makes its own session (``SparkSession.builder...getOrCreate()``): then its
+    builder, with its settings, runs in the monolith and (carried like setup) in every stage, and
+    the local run must not start one first."""
+    return any(c.kind == "code" and ("getOrCreate(" in c.source or "SparkContext(" in c.source)
+               for c in cells)
 
 
 def spark_stages(plan: SplitPlan) -> tuple[Stage, ...]:

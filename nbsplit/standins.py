@@ -557,8 +557,14 @@ def _install_spark_hook(shell: Any) -> None:
         if "pyspark.sql" not in sys.modules:
             return
         session = sys.modules["pyspark.sql"].SparkSession.getActiveSession()
-        if session is not None and id(session) not in configured:
-            configured.add(id(session))
+        if session is None or id(session) in configured:
+            return
+        configured.add(id(session))
+        source = getattr(getattr(result, "info", None), "raw_cell", "") or ""
+        # A session the notebook's own builder made runs under the notebook's settings, in the
+        # monolith and in every stage (the builder is carried like setup); one a handoff load or
+        # the pandas API on Spark made gets the run's.
+        if "getOrCreate(" not in source or "_nbsplit_" in source:
             configure_session(session)
 
     shell.events.register("pre_run_cell", pre_run_cell)

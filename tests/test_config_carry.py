@@ -131,3 +131,16 @@ def test_alias_changed_in_a_stage_that_does_not_hold_the_other_name_is_warned() 
         ("training", "m = raw['x'].mean()"),
     )
     assert any("same object as `raw`" in d.message and d.cell == 1 for d in plan.diagnostics)
+
+
+def test_the_notebooks_own_session_builder_is_carried_with_its_import() -> None:
+    plan = plan_of(
+        ("data-prep", "from pyspark.sql import SparkSession\nspark = (SparkSession.builder.master('local[1]')\n"
+                      "         .config('spark.sql.shuffle.partitions', '2').getOrCreate())\n"
+                      "spark.sparkContext.setLogLevel('ERROR')\ndf = spark.read.csv('a.csv')"),
+        ("featurization", "from pyspark.ml.feature import StringIndexer\nix = StringIndexer(inputCol='a', outputCol='b').fit(df)"),
+    )
+    imports = stage(plan, Stage.FEATURIZATION).imports
+    assert "from pyspark.sql import SparkSession" in imports
+    assert any(t.startswith("spark = (SparkSession.builder.master('local[1]')") for t in imports)
+    assert "spark.sparkContext.setLogLevel('ERROR')" in imports

@@ -89,6 +89,7 @@ def test_manifest_names_the_spark_stages_and_conf(tmp_path: Path) -> None:
     spark = json.loads(files[MANIFEST_NAME])["spark"]
     assert spark["conf"] == SPARK_CONF
     assert spark["stages"] == ["data-prep", "featurization", "training", "evaluation"]
+    assert spark["session"] == "notebook"  # cell 1 builds it
     pandas_only, _ = render_files(plan_of(("data-prep", "import pandas as pd\ndf = pd.read_csv('a.csv')"),
                                           ("training", "m = df.mean()")), tmp_path / "out2")
     assert "spark" not in json.loads(pandas_only[MANIFEST_NAME])
@@ -108,3 +109,9 @@ def test_split_in_the_stage_that_built_the_frame_is_not_warned() -> None:
         ("training", "n = pd_len = a.count()"),
     )
     assert not [d for d in plan.diagnostics if "Delta table" in d.message]
+
+
+def test_a_notebook_building_its_own_session_gets_no_session_started_first() -> None:
+    manifest = {"spark": {"conf": {}, "stages": ["training"], "session": "notebook"}}
+    assert spark_env(manifest, "training")[ENV_SPARK] == "0"
+    assert spark_env(manifest, None)[ENV_SPARK] == "0"

@@ -12,11 +12,14 @@ Shape (keys in this order, JSON with 2-space indent)::
      "dag": {"data-prep": [], "eda": ["data-prep"], ...},
      "stages": [{"name": "data-prep", "file": "01_data-prep.ipynb"}, ...],
      "parameters": {"handoff_dir": "...", ...},
-     "spark": {"conf": {"spark.sql.adaptive.enabled": "false", ...}, "stages": ["data-prep", ...]}}
+     "spark": {"conf": {"spark.sql.adaptive.enabled": "false", ...}, "stages": ["data-prep", ...],
+               "session": "runtime"}}
 
 ``spark`` is present when some stage needs a Spark session (``nbsplit.sparkuse``): ``stages`` are
-those stages, ``conf`` the settings ``nbsplit run`` gives every local session, the source runs
-of ``--compare`` included, so the monolith and the split compute under one configuration.
+those stages, ``conf`` the settings ``nbsplit run`` gives every local session it makes (the
+source runs of ``--compare`` included, so the monolith and the split compute under one
+configuration); ``session`` says who makes it: ``runtime`` (Databricks' ``spark``: the local run
+starts one before the first cell) or ``notebook`` (its own builder, whose settings then apply).
 
 ``source.path`` is relative to the output folder; ``cell`` is the position of the cell in its
 stage notebook (generated cells counted). A cell whose only content went into a stage's
@@ -35,7 +38,7 @@ from nbsplit import __version__
 from nbsplit.model import SplitPlan
 from nbsplit.render.escape import json_text
 from nbsplit.render.notebooks import RenderedStage
-from nbsplit.sparkuse import spark_stages
+from nbsplit.sparkuse import builds_session, spark_stages
 from nbsplit.standins import SPARK_CONF
 
 __all__ = ["MANIFEST_NAME", "manifest", "manifest_json", "classifier_version"]
@@ -99,7 +102,8 @@ def manifest(plan: SplitPlan, stages: Sequence[RenderedStage], out: Path,
     rendered_names = [s.stage for s in stages]
     needing = [st.value for st in spark_stages(plan) if st in rendered_names]
     if needing:
-        out["spark"] = {"conf": dict(SPARK_CONF), "stages": needing}
+        out["spark"] = {"conf": dict(SPARK_CONF), "stages": needing,
+                        "session": "notebook" if builds_session(notebook.cells) else "runtime"}
     return out
 
 

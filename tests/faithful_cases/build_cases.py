@@ -1,13 +1,22 @@
 """Write the faithfulness notebooks: small monoliths in the style of real public ones, each with
 a way of writing notebooks that once made a split differ from its monolith (issue 9).
 
-Usage: ``python tests/faithful_cases/build_cases.py`` (rewrites every ``*.ipynb`` here). The
-notebooks carry no stage tags, like the notebooks people share: the classifier places them.
-Cells are separated by ``# ---``; a cell starting with ``md:`` is markdown.
+Usage: ``python tests/faithful_cases/build_cases.py [--execute]`` (rewrites every ``*.ipynb``
+here). The notebooks carry no stage tags, like the notebooks people share: the classifier places
+them. Cells are separated by ``# ---``; a cell starting with ``md:`` is markdown.
+
+``--execute`` stores each notebook executed, as people share them: one run in the environment of
+``nbsplit run``'s source runs (stand-ins, the manifest's Spark configuration), in a scratch copy
+of this folder. The test then needs only one fresh source run to tell deterministic cells
+(``compare_runs=1``). A notebook whose pandas API on Spark cannot be imported stays unexecuted.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
+import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -236,15 +245,48 @@ def cells(text: str) -> list:
     return out
 
 
-def main() -> None:
+def execute(path: Path) -> nbformat.NotebookNode:
+    """``path`` executed like a source run of ``nbsplit run --compare``, in a scratch project."""
+    from nbsplit.convert import convert_notebook
+    from nbsplit.execute import execute_notebook
+    from nbsplit.run import STATE_DIR, kernel_env, spark_env
+    from nbsplit.standins import ENV_TASK_KEY
+
+    with tempfile.TemporaryDirectory(prefix="nbsplit-faithful-") as tmp:
+        project = Path(tmp) / "project"
+        project.mkdir()
+        shutil.copy(path, project)
+        shutil.copytree(HERE / "data", project / "data")
+        convert_notebook(project / path.name, Path(tmp) / "split", force=True)
+        manifest = json.loads((Path(tmp) / "split" / "nbsplit-manifest.json").read_text(encoding="utf-8"))
+        state = Path(tmp) / STATE_DIR
+        params = {k: str(v) for k, v in (manifest.get("parameters") or {}).items()}
+        params["handoff_dir"] = str(state / "handoffs")
+        env = kernel_env(state, params) | {ENV_TASK_KEY: "source", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg",
+                                           "PYSPARK_PYTHON": sys.executable} | spark_env(manifest, None)
+        nb = execute_notebook(project / path.name, project, env=env)
+    for cell in nb.cells:
+        cell.get("metadata", {}).pop("execution", None)
+    return nb
+
+
+def main(argv: list[str]) -> None:
     for name, text in NOTEBOOKS.items():
         nb = v4.new_notebook()
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nb.cells = cells(text)
         for i, cell in enumerate(nb.cells):
             cell["id"] = f"{name[:20]}-{i}"
-        nbformat.write(nb, HERE / f"{name}.ipynb")
+        path = HERE / f"{name}.ipynb"
+        nbformat.write(nb, path)
+        if "--execute" in argv:
+            if name == "pandas_on_spark":
+                try:
+                    import pyspark.pandas  # noqa: F401
+                except ImportError:
+                    continue
+            nbformat.write(execute(path), path)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
