@@ -468,6 +468,20 @@ def config_statements(source: str, aliases: dict[str, str]) -> list[tuple[int, s
     return out
 
 
+def session_names(source: str) -> set[str]:
+    """Names a cell binds to a Spark session it builds (``spark = SparkSession.builder...
+    .getOrCreate()``): a session cannot be saved, and later stages build their own."""
+    if "getOrCreate" not in source:
+        return set()
+    try:
+        tree = ast.parse(mask_magics(source))
+    except (SyntaxError, ValueError):
+        return set()
+    return {t.id for node in tree.body if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+            and (_dotted(node.value.func) or "").endswith(".getOrCreate")
+            for t in node.targets if isinstance(t, ast.Name)}
+
+
 # --------------------------------------------------------------------------- the engine
 
 
@@ -1102,6 +1116,12 @@ class Engine:
                     if w is not None:
                         self._import_into(flow, s, w, root)
                 flow.imports[s] = dict(sorted(flow.imports[s].items()))
+                sessions = session_names(inf.cell.source) if found else set()
+                if sessions:  # the stage builds the session itself now: nothing to load
+                    flow.handoffs_in[s] = [h for h in flow.handoffs_in[s]
+                                           if not (h.version == c and h.name in sessions)]
+                    stale = tuple(f"cell {c} binds `{n}` to " for n in sessions)
+                    self.diags = [d for d in self.diags if not (d.cell == c and d.message.startswith(stale))]
 
     def _import_into(self, flow: Flow, s: Stage, w: int, name: str) -> None:
         for st in self.statements(w) or ():

@@ -30,6 +30,9 @@ def _is_pyspark(qualified: str) -> bool:
 
 def spark_cells(cells: Sequence[Cell], facts: Sequence[CellFacts | None]) -> set[int]:
     """Indices of the code cells that need a Spark session, walking the notebook in source order."""
+    if not any(c.kind == "code" and ("spark" in c.source or "sql" in c.source.lower()
+                                     or "sc." in c.source or "sqlContext" in c.source) for c in cells):
+        return set()  # nothing can reach Spark (plans of 1,000-cell notebooks stay fast)
     imported: dict[str, str] = {}  # name -> qualified name, as the last import bound it
     spark_values: set[str] = set()  # names last written by a cell that needed Spark
     spark_functions: set[str] = set()
@@ -87,6 +90,8 @@ def handed_off_draw_warnings(cells: Sequence[Cell], facts: Sequence[CellFacts | 
     are drawn depends on the frame's partitions and row order. A local run restores both (see
     the runtime's spark-parquet handoff); a Delta table on Databricks keeps neither, so there the
     split may draw other rows than the monolith: say so, naming the cell."""
+    if not any(f is not None and any(call.method in _DRAWS for call in f.calls) for f in facts):
+        return []
     needing = spark_cells(cells, facts)
     out: list[Diagnostic] = []
     for sp in stages:

@@ -138,8 +138,12 @@ def test_the_notebooks_own_session_builder_is_carried_with_its_import() -> None:
         ("data-prep", "from pyspark.sql import SparkSession\nspark = (SparkSession.builder.master('local[1]')\n"
                       "         .config('spark.sql.shuffle.partitions', '2').getOrCreate())\n"
                       "spark.sparkContext.setLogLevel('ERROR')\ndf = spark.read.csv('a.csv')"),
-        ("featurization", "from pyspark.ml.feature import StringIndexer\nix = StringIndexer(inputCol='a', outputCol='b').fit(df)"),
+        ("featurization", "from pyspark.ml.feature import StringIndexer\nix = StringIndexer(inputCol='a', outputCol='b').fit(df)\n"
+                          "n = spark.range(3).count()"),
     )
+    assert "spark" not in stage(plan, Stage.FEATURIZATION).loads  # built there, not loaded
+    assert "spark" not in stage(plan, Stage.DATA_PREP).saves
+    assert not [d for d in plan.diagnostics if "cannot be saved" in d.message]
     imports = stage(plan, Stage.FEATURIZATION).imports
     assert "from pyspark.sql import SparkSession" in imports
     assert any(t.startswith("spark = (SparkSession.builder.master('local[1]')") for t in imports)
