@@ -121,7 +121,8 @@ def test_every_task_succeeded_in_dag_order_with_outputs(pipeline: Pipeline) -> N
     job = json.loads((pipeline.split / "job.json").read_text())
     tasks = load_tasks(pipeline.split, job, pipeline.manifest)
     assert [t.key for t in result.tasks] == [t.key for t in topological(tasks)]
-    assert [t.key for t in result.tasks] == [s["name"].replace("-", "_") for s in pipeline.manifest["stages"]]
+    # eda is a side branch: it runs after what it looks at, not in the manifest's stage order
+    assert sorted(t.key for t in result.tasks) == sorted(s["name"].replace("-", "_") for s in pipeline.manifest["stages"])
     for task in result.tasks:
         assert task.executed is not None and task.executed.parent == pipeline.split / ".nbsplit" / "executed"
         nb = nbformat.read(task.executed, as_version=4)
