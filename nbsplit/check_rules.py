@@ -28,6 +28,7 @@ NBS110   a draw from the global random state the split cannot reproduce exactly
 NBS111   an import or definition a stage cannot get as the monolith had it
 NBS112   a name read before, or without, any kept definition
 NBS113   no code cell belongs to a pipeline stage
+NBS114   an in-place change through an alias (``df = raw``) that a stage cannot follow
 =======  ===========================================================================
 
 Warnings do not change the exit code unless ``strict``; every error does (exit 1). A rule is

@@ -84,6 +84,7 @@ CODE_RANDOMNESS = "NBS110"  # a global random draw the split cannot reproduce ex
 CODE_HELPER = "NBS111"  # an import/definition a stage cannot get as the monolith had it
 CODE_NAMES = "NBS112"  # a name read before or without any kept definition
 CODE_EMPTY = "NBS113"  # nothing to split
+CODE_ALIAS = "NBS114"  # an in-place change through an alias that a stage cannot follow
 
 _MARKED_COST = 30.0  # nats: a tagged cell moves only when nothing else can satisfy a read
 _MAX_COST = 9.0  # nats: no stage is less likely than ~1e-4
@@ -251,6 +252,29 @@ def _stored_names(node: ast.AST) -> set[str]:
     return out
 
 
+_NAME_ASSIGN = re.compile(r"^[ \t]*[A-Za-z_]\w*(?:\s*=\s*[A-Za-z_]\w*)+[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def name_aliases(source: str) -> list[tuple[str, str]]:
+    """``(target, source)`` for each top-level ``target = source`` between plain names: after
+    it both names are one object, so an in-place change through either shows through both."""
+    if not _NAME_ASSIGN.search(source):
+        return []
+    try:
+        tree = ast.parse(mask_magics(source))
+    except (SyntaxError, ValueError):
+        return []
+    pairs: dict[str, str] = {}
+    for node in tree.body:
+        for name in _stored_names(node):  # a later rebinding in the cell ends the alias
+            pairs.pop(name, None)
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
+            for t in node.targets:
+                if isinstance(t, ast.Name) and t.id != node.value.id:
+                    pairs[t.id] = node.value.id
+    return list(pairs.items())
+
+
 def rebound_as_data(source: str, names: Sequence[str]) -> set[str]:
     """Which of ``names`` (bound by an import or def in the cell) the cell's last top-level
     binding makes an ordinary value."""
@@ -397,6 +421,78 @@ def unpicklable_binding(source: str, name: str) -> str | None:
                     found = f"{callee}(...)"
                     break
     return found
+
+
+# Calls and assignments that set library-wide state every later cell of the monolith sees: in a
+# split, each stage process needs them like an import (figure sizes, themes, print options,
+# warning filters). Qualified through the notebook's imports; ``spark`` is the runtime's.
+_CONFIG_CALLS = frozenset({
+    "matplotlib.rc", "matplotlib.pyplot.rc", "matplotlib.style.use", "matplotlib.pyplot.style.use",
+    "matplotlib.rcParams.update", "matplotlib.pyplot.rcParams.update", "matplotlib.use",
+    "seaborn.set", "seaborn.set_theme", "seaborn.set_style", "seaborn.set_context",
+    "seaborn.set_palette", "seaborn.set_color_codes", "pandas.set_option", "pandas.reset_option",
+    "numpy.set_printoptions", "numpy.seterr", "warnings.filterwarnings", "warnings.simplefilter",
+    "sklearn.set_config", "spark.conf.set", "spark.sparkContext.setLogLevel",
+})
+_CONFIG_TARGETS = ("matplotlib.rcParams", "matplotlib.pyplot.rcParams", "pandas.options.",
+                   "plotly.io.templates.default", "pandas.options")
+
+
+def config_statements(source: str, aliases: dict[str, str]) -> list[tuple[int, str, str]]:
+    """Top-level statements of a cell that set global library configuration, as
+    ``(position, verbatim text, root name)``; ``aliases`` maps import-bound names to modules."""
+    if not any(k in source for k in ("rc", "set", "filterwarnings", "simplefilter", "options",
+                                     "seterr", "style", "templates", "use(", "getOrCreate")):
+        return []
+    try:
+        tree = ast.parse(mask_magics(source))
+    except (SyntaxError, ValueError):
+        return []
+
+    def qualified(node: ast.AST) -> tuple[str, str] | None:
+        dotted = _dotted(node)
+        if not dotted or "(" in dotted:
+            return None
+        root, _, rest = dotted.partition(".")
+        base = aliases.get(root, root if root == "spark" else "")
+        return (f"{base}.{rest}" if rest else base, root) if base else None
+
+    out = []
+    for pos, node in enumerate(tree.body):
+        found = None
+        value = node.value if isinstance(node, (ast.Assign, ast.Expr)) else None
+        chain = _dotted(value.func) if isinstance(value, ast.Call) else None
+        if chain and chain.endswith(".getOrCreate") and aliases.get(chain.split(".", 1)[0], "").startswith("pyspark"):
+            # the notebook's own session builder: later stages build the same session
+            found = (chain, chain.split(".", 1)[0])
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            q = qualified(node.value.func)
+            if q and q[0] in _CONFIG_CALLS:
+                found = q
+        elif isinstance(node, (ast.Assign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                base = t.value if isinstance(t, ast.Subscript) else t
+                q = qualified(base) if isinstance(base, ast.Attribute) or isinstance(t, ast.Subscript) else None
+                if q and any(q[0] == p.rstrip(".") or q[0].startswith(p) for p in _CONFIG_TARGETS):
+                    found = q
+        if found:
+            out.append((pos, ast.get_source_segment(mask_magics(source), node) or "", found[1]))
+    return out
+
+
+def session_names(source: str) -> set[str]:
+    """Names a cell binds to a Spark session it builds (``spark = SparkSession.builder...
+    .getOrCreate()``): a session cannot be saved, and later stages build their own."""
+    if "getOrCreate" not in source:
+        return set()
+    try:
+        tree = ast.parse(mask_magics(source))
+    except (SyntaxError, ValueError):
+        return set()
+    return {t.id for node in tree.body if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+            and (_dotted(node.value.func) or "").endswith(".getOrCreate")
+            for t in node.targets if isinstance(t, ast.Name)}
 
 
 # --------------------------------------------------------------------------- the engine
@@ -706,6 +802,7 @@ class Engine:
         last: dict[str, int] = {}
         rng_main: int | None = None  # last non-eda cell that seeded or drew
         value_defs: dict[tuple[str, int], frozenset[str]] = {}  # (name, version) -> defs it holds
+        aliases: dict[str, frozenset[str]] = {}  # name -> every name bound to the same object
         for c in kept:
             inf = self.info[c]
             direct = set(inf.facts.reads)
@@ -779,6 +876,18 @@ class Engine:
                     self.data_writers.add(c)
                     if carried:
                         value_defs[(n, c)] = carried
+            for n in inf.binds:
+                for other in aliases.pop(n, frozenset()) - {n}:
+                    aliases[other] = aliases[other] - {n}
+                    if len(aliases[other]) < 2:
+                        del aliases[other]
+            for target, source in name_aliases(inf.cell.source):
+                if binding.get(source, ("",))[0] == "data" and binding.get(target, ("",))[0] == "data":
+                    group = aliases.get(source, frozenset({source})) | {target}
+                    for member in group:
+                        aliases[member] = group
+            if aliases:
+                self._alias_writes(c, inf, aliases, binding, last)
             if any(k == "data" for k in inf.binds.values()):
                 self.data_writers.add(c)
             if rng or inf.rng:
@@ -793,6 +902,23 @@ class Engine:
                 star_before = c  # from here on, a name may come from where we cannot see
             if _STAR_IMPORT.search(inf.cell.source):
                 self.star_cells.append(c)
+
+    def _alias_writes(self, c: int, inf: _CellInfo, aliases: dict[str, frozenset[str]],
+                      binding: dict[str, tuple[BindKind, int]], last: dict[str, int]) -> None:
+        """``df = raw`` then ``df.dropna(inplace=True)`` changes ``raw`` too: the in-place change
+        is a new version of every name bound to the object, where this stage holds them."""
+        for n in inf.facts.mutates:
+            for other in sorted(aliases.get(n, frozenset()) - {n} - inf.facts.mutates):
+                held = last.get(other, binding[other][1])
+                if self.stage[held] is self.stage[c] or self.stage[held] is Stage.SETUP:
+                    last[other] = c
+                    self.data_writers.add(c)
+                elif not self._dry:
+                    self.warn(c, f"cell {c} changes `{n}` in place, which is the same object as "
+                                 f"`{other}` (cell {held}, {self.stage[held]}): {self.stage[c]} does "
+                                 f"not hold `{other}`, so stages reading `{other}` see it unchanged; "
+                                 f"use `{n} = {n}.copy()` or change `{other}` instead",
+                              code=CODE_ALIAS, cells=(c, held), names=(n, other))
 
     def _carried(self, inf: _CellInfo, reads: list[Read]) -> frozenset[str]:
         """Notebook classes this cell instantiates and notebook functions it hands to a
@@ -1013,8 +1139,56 @@ class Engine:
             flow.imports[s] = dict(sorted(imports.items()))
             flow.helpers[s] = dict(sorted(helpers.items()))
             flow.handoffs_in[s] = sorted(handoffs.values(), key=lambda h: (h.before_cell, h.name))
+        self._carry_config(flow, members)
         flow.diagnostics = self.diags
         return flow
+
+    def _carry_config(self, flow: Flow, members: dict[Stage, set[int]]) -> None:
+        """A configuration statement (``plt.rcParams[...] = ...``, ``sns.set_theme()``,
+        ``pd.set_option``) in a stage cell is state every later cell of the monolith runs under:
+        every other stage with a cell after it gets the statement (and the import it needs) in
+        its imports cell, in source order, like setup."""
+        aliases: dict[str, str] = {}
+        for c in self._kept():
+            inf = self.info[c]
+            aliases.update(inf.facts.imports)
+            runs = any(m.startswith("%run") for m in inf.facts.magics)
+            if not runs and not any(n in aliases for n in inf.facts.reads | set(inf.imports)) \
+                    and "spark" not in inf.facts.reads:
+                continue
+            found = config_statements(inf.cell.source, aliases)
+            if not found and not runs:
+                continue
+            for s in flow.emitted:
+                if c in members[s] or max(members[s], default=-1) < c:
+                    continue
+                # `%run ./helpers.py` in a stage cell defines names later cells use, like an
+                # import: rerun it wherever those cells went.
+                for k, line in enumerate(m for m in inf.facts.magics if m.startswith("%run")):
+                    flow.imports[s][(c, 10_000 + k)] = line
+                for pos, text, root in found:
+                    flow.imports[s][(c, pos)] = text
+                    if root == "spark" or root in self.info[c].imports:
+                        if root in self.info[c].imports:
+                            self._import_into(flow, s, c, root)
+                        continue
+                    w = next((r.writer for r in self.reads.get(c, ()) if r.name == root
+                              and r.kind == "import" and r.writer is not None), None)
+                    if w is not None:
+                        self._import_into(flow, s, w, root)
+                flow.imports[s] = dict(sorted(flow.imports[s].items()))
+                sessions = session_names(inf.cell.source) if found else set()
+                if sessions:  # the stage builds the session itself now: nothing to load
+                    flow.handoffs_in[s] = [h for h in flow.handoffs_in[s]
+                                           if not (h.version == c and h.name in sessions)]
+                    stale = tuple(f"cell {c} binds `{n}` to " for n in sessions)
+                    self.diags = [d for d in self.diags if not (d.cell == c and d.message.startswith(stale))]
+
+    def _import_into(self, flow: Flow, s: Stage, w: int, name: str) -> None:
+        for st in self.statements(w) or ():
+            if name in st.imports:
+                flow.imports[s].setdefault((w, st.position), st.text)
+                return
 
     def _import_only(self, i: int) -> bool:
         inf = self.info[i]
@@ -1120,14 +1294,28 @@ _VIEW_SQL = re.compile(
     r"`?([\w.]+)`?", re.IGNORECASE)
 
 
+# Tables a notebook writes (``df.write.saveAsTable("clean")``, ``CREATE TABLE clean AS ...``)
+# live in a metastore on Databricks but, locally, in each stage process's own catalog: they cross
+# like temp views (saved after the writer, registered under the same name before the reader,
+# where a temp view shadows the table). Unqualified names only: ``db.t`` names a real metastore.
+_TABLE_CALL = re.compile(
+    r"\.(?:saveAsTable|insertInto)\(\s*(?:name\s*=\s*|tableName\s*=\s*)?[rRbBuU]?[\"']([A-Za-z_]\w*)[\"']")
+_TABLE_SQL = re.compile(
+    r"\bCREATE\s+(?:OR\s+REPLACE\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?`?([A-Za-z_]\w*)`?(?![\w.])",
+    re.IGNORECASE)
+
+
 def with_temp_views(nb: Notebook, facts: Sequence[CellFacts | None]) -> list[CellFacts | None]:
-    """``facts`` with Spark temp views as pseudo-names (see ``VIEW_PREFIX``): the creating cell
-    defines ``__view__<name>``, a later cell whose SQL text or string literals name it reads it."""
+    """``facts`` with Spark temp views and tables as pseudo-names (see ``VIEW_PREFIX``): the
+    creating cell defines ``__view__<name>``, a later cell whose SQL text or string literals name
+    it reads it."""
     made: dict[int, set[str]] = {}
     for cell, f in zip(nb.cells, facts):
-        if f is None or "View" not in cell.source and "VIEW" not in cell.source.upper():
+        upper = cell.source.upper()
+        if f is None or "VIEW" not in upper and "TABLE" not in upper:
             continue
         names = set(_VIEW_CALL.findall(cell.source)) | set(_VIEW_SQL.findall(cell.source))
+        names |= set(_TABLE_CALL.findall(cell.source)) | set(_TABLE_SQL.findall(cell.source))
         if names:
             made[cell.index] = names
     if not made:

@@ -32,6 +32,8 @@ from __future__ import annotations
 from typing import Any, NamedTuple, Sequence
 
 from nbsplit.dataflow import RNG_STATE, Flow, run
+from nbsplit.randomness import framework_rng_warnings
+from nbsplit.sparkuse import handed_off_draw_warnings
 from nbsplit.model import (
     CellFacts,
     Classification,
@@ -55,12 +57,15 @@ def build_plan(nb: Notebook, facts: Sequence[CellFacts | None],
     (facts None for markdown/raw). The returned classifications carry every cell's final stage
     (moved cells have the reason appended); planning problems are diagnostics, never raised."""
     flow = run(nb, facts, classifications, strict=strict)
+    stages = _stage_plans(flow)
+    found = list(flow.diagnostics) + handed_off_draw_warnings(nb.cells, facts, stages)
+    found += framework_rng_warnings(facts, stages)
     return SplitPlan(
         notebook=nb,
         facts=tuple(facts),
         classifications=tuple(flow.classifications),
-        stages=_stage_plans(flow),
-        diagnostics=tuple(diagnostics) + _sorted_diagnostics(flow.diagnostics),
+        stages=stages,
+        diagnostics=tuple(diagnostics) + _sorted_diagnostics(found),
         moves=dict(flow.moves),
     )
 

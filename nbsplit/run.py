@@ -9,7 +9,9 @@ be set up:
 
 - MLflow: a sqlite store ``.nbsplit/mlflow.db`` (registry and ``models:/name@alias`` included),
   artifacts under ``.nbsplit/mlartifacts``;
-- Spark: a local session bound to ``spark`` the first time a cell uses it undefined;
+- Spark: a local session bound to ``spark`` before the first cell of every task the manifest's
+  ``spark.stages`` names (and of the source runs), else the first time a cell uses it undefined;
+  the manifest's ``spark.conf`` applies to the source runs and the stages alike;
 - ``dbutils`` (widgets from the job parameters, task values across tasks, fs, notebook.exit),
   ``display``, ``%sql`` and ``%pip``: see :mod:`nbsplit.standins`, loaded through an IPython
   startup file, so the notebooks on disk stay Databricks-clean.
@@ -290,6 +292,20 @@ def _source_path(folder: Path, manifest: Mapping[str, Any]) -> Path:
 
 # ------------------------------------------------------------------------------ environment
 
+def spark_env(manifest: Mapping[str, Any], stage: str | None) -> dict[str, str]:
+    """Spark settings for one kernel: the manifest's configuration for every kernel, and a session
+    from the first cell for a stage the plan found needing one (``stage=None``: a source run,
+    which needs one when any stage does)."""
+    from nbsplit.standins import ENV_SPARK, ENV_SPARK_CONF
+
+    spark = manifest.get("spark") or {}
+    if not spark:
+        return {}
+    stages = spark.get("stages") or []
+    wanted = spark.get("session", "runtime") == "runtime" and (bool(stages) if stage is None else stage in stages)
+    return {ENV_SPARK_CONF: json.dumps(spark.get("conf") or {}, sort_keys=True), ENV_SPARK: "1" if wanted else "0"}
+
+
 def kernel_env(state: Path, parameters: Mapping[str, str]) -> dict[str, str]:
     """The environment every kernel of the run gets (the task key is added per task)."""
     from nbsplit.standins import ENV_PARAMETERS, ENV_STATE_DIR, write_ipython_dir
@@ -328,7 +344,8 @@ def _run_task(task: Task, folder: Path, env: Mapping[str, str], timeout: int,
     target = executed_dir / (task.file if task.file.endswith(".ipynb") else PurePosixPath(task.file).stem + ".ipynb")
     start = time.perf_counter()
     try:
-        nb = execute_notebook(folder / task.file, folder, timeout=timeout, env={**env, ENV_TASK_KEY: task.key})
+        nb = execute_notebook(folder / task.file, folder, timeout=timeout,
+                              env={**env, ENV_TASK_KEY: task.key, **spark_env(manifest, task.stage)})
     except StageExecutionError as exc:
         duration = time.perf_counter() - start
         if exc.executed is not None:
@@ -470,7 +487,7 @@ def _copy_source_tree(source_dir: Path, exclude: Sequence[Path], dest: Path) -> 
 
 
 def _prepare_source_copy(source: Path, folder: Path, parameters: Mapping[str, str], workdir: Path,
-                         ) -> tuple[Path, dict[str, str]]:
+                         manifest: Mapping[str, Any]) -> tuple[Path, dict[str, str]]:
     """A copy of the source notebook's folder (taken before the stages write into it) and the
     kernel environment of one source run, with its own state dir (MLflow store, handoffs)."""
     from nbsplit.standins import ENV_TASK_KEY
@@ -479,7 +496,7 @@ def _prepare_source_copy(source: Path, folder: Path, parameters: Mapping[str, st
     state = workdir / STATE_DIR
     params = dict(parameters)
     params["handoff_dir"] = str(state / "handoffs")
-    return copy / source.name, kernel_env(state, params) | {ENV_TASK_KEY: "source"}
+    return copy / source.name, kernel_env(state, params) | {ENV_TASK_KEY: "source"} | spark_env(manifest, None)
 
 
 def stored_run(source: Path) -> Any | None:
@@ -551,7 +568,7 @@ def _plan_source_runs(folder: Path, manifest: Mapping[str, Any], parameters: Map
     stored = stored_run(source) if runs == 1 else None
     fresh = 2 if stored is None else 1
     tmp = Path(tempfile.mkdtemp(prefix="nbsplit-compare-"))
-    copies = {f"source run{i}": _prepare_source_copy(source, folder, parameters, tmp / f"run{i}")
+    copies = {f"source run{i}": _prepare_source_copy(source, folder, parameters, tmp / f"run{i}", manifest)
               for i in range(1, fresh + 1)}
     return _SourceRuns(source, stored, copies, tmp)
 

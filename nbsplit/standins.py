@@ -333,6 +333,27 @@ def displayHTML(html: str) -> None:
 
 _SPARK_USE = re.compile(r"(?<![\w.'\"])spark\b(?!\s*=[^=])")
 
+ENV_SPARK = "NBSPLIT_SPARK"
+ENV_SPARK_CONF = "NBSPLIT_SPARK_CONF"
+
+# Adaptive execution sizes shuffle partitions from the data it sees, so the same aggregate over a
+# handed-off DataFrame (restored partition by partition) and over the monolith's lazy plan would
+# group rows differently: `groupBy().count().show()` orders rows differently, float sums differ in
+# the last digits, a seeded randomSplit after a shuffle draws other rows. Fixed, few partitions keep
+# runs reproducible (and fast on small data). The same settings go to the source runs of
+# `--compare` and to every stage (the manifest records them), whoever creates the session.
+SPARK_CONF: dict[str, str] = {
+    "spark.sql.adaptive.enabled": "false",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.sql.session.timeZone": "UTC",
+}
+
+
+def spark_conf() -> dict[str, str]:
+    """The run's Spark settings: the manifest's (through the environment), else ``SPARK_CONF``."""
+    raw = os.environ.get(ENV_SPARK_CONF)
+    return {str(k): str(v) for k, v in json.loads(raw).items()} if raw else dict(SPARK_CONF)
+
 
 def create_spark() -> Any:
     """A local Spark session like Databricks' ``spark`` (all cores, no UI)."""
@@ -342,18 +363,22 @@ def create_spark() -> Any:
 
     builder = SparkSession.builder.master("local[*]").appName("nbsplit-run")
     builder = builder.config("spark.ui.enabled", "false")
-    builder = builder.config("spark.sql.session.timeZone", "UTC")
-    # Adaptive execution sizes shuffle partitions from the data it sees, so the same aggregate
-    # over a handed-off DataFrame (restored partition by partition) and over the monolith's lazy
-    # plan would group rows differently and float sums would differ in the last digits. Fixed,
-    # few partitions keep local runs reproducible (and fast on small data).
-    builder = builder.config("spark.sql.adaptive.enabled", "false")
-    builder = builder.config("spark.sql.shuffle.partitions", "4")
+    for key, value in spark_conf().items():
+        builder = builder.config(key, value)
     warehouse = _state_dir() / "spark-warehouse"
     builder = builder.config("spark.sql.warehouse.dir", str(warehouse.resolve()))
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def configure_session(session: Any) -> None:
+    """Give a session the notebook made itself (``SparkSession.builder.getOrCreate()``, pandas
+    API on Spark, a handoff load) the run's settings, except those its builder set explicitly."""
+    explicit = session.sparkContext.getConf()
+    for key, value in spark_conf().items():
+        if not explicit.contains(key):
+            session.conf.set(key, value)
 
 
 def _ensure_spark(shell: Any) -> Any:
@@ -517,12 +542,33 @@ def _install_magics(shell: Any) -> None:
 
 
 def _install_spark_hook(shell: Any) -> None:
+    # NBSPLIT_SPARK=1: the plan found that this task needs Spark (a pyspark API, a Spark value it
+    # loads), so the session exists before the first cell, as on Databricks.
+    wanted = os.environ.get(ENV_SPARK) == "1"
+    configured: set[int] = set()
+
     def pre_run_cell(info: Any) -> None:
         source = getattr(info, "raw_cell", "") or ""
-        if shell.user_ns.get("spark") is None and cell_needs_spark(source):
-            _ensure_spark(shell)
+        if shell.user_ns.get("spark") is None and (wanted or cell_needs_spark(source)) \
+                and "getOrCreate(" not in source:
+            configured.add(id(_ensure_spark(shell)))
+
+    def post_run_cell(result: Any) -> None:
+        if "pyspark.sql" not in sys.modules:
+            return
+        session = sys.modules["pyspark.sql"].SparkSession.getActiveSession()
+        if session is None or id(session) in configured:
+            return
+        configured.add(id(session))
+        source = getattr(getattr(result, "info", None), "raw_cell", "") or ""
+        # A session the notebook's own builder made runs under the notebook's settings, in the
+        # monolith and in every stage (the builder is carried like setup); one a handoff load or
+        # the pandas API on Spark made gets the run's.
+        if "getOrCreate(" not in source or "_nbsplit_" in source:
+            configure_session(session)
 
     shell.events.register("pre_run_cell", pre_run_cell)
+    shell.events.register("post_run_cell", post_run_cell)
 
 
 def _install_exit(shell: Any) -> None:

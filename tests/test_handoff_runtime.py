@@ -97,7 +97,7 @@ def test_numpy_array_and_sklearn_pipeline(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(40, 3)), np.tile([0, 1], 20)
     arr, kind = _round_trip(tmp_path, X, "X__c4")
-    assert kind == "pickle" and arr.dtype == X.dtype and np.array_equal(arr, X)
+    assert kind == "numpy" and arr.dtype == X.dtype and np.array_equal(arr, X)
     pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
     back, kind = _round_trip(tmp_path, pipe, "pipe__c5")
     assert kind == "pickle"

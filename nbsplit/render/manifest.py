@@ -13,7 +13,9 @@ Shape (keys in this order, JSON with 2-space indent)::
      "stages": [{"name": "data-prep", "file": "01_data-prep.ipynb"}, ...],
      "runtime": "nbsplit_runtime.py",
      "files": [{"path": "data/churn.csv", "cells": [2], "input": true}, ...],
-     "parameters": {"handoff_dir": "...", "data_dir": "..", ...}}
+     "parameters": {"handoff_dir": "...", "data_dir": "..", ...},
+     "spark": {"conf": {"spark.sql.adaptive.enabled": "false", ...}, "stages": ["data-prep", ...],
+               "session": "runtime"}}
 
 ``split_sha256`` fingerprints what decides the split: each cell's kind and source (without
 ``nbsplit:`` directive lines) and its effective stage. ``nbsplit check`` (NBS107) calls a folder
@@ -22,6 +24,12 @@ does not make every committed stages folder stale.
 
 ``files`` are the paths the notebook names relative to its folder (inputs existed when converting);
 ``data_dir`` is that folder seen from the output folder.
+
+``spark`` is present when some stage needs a Spark session (``nbsplit.sparkuse``): ``stages`` are
+those stages, ``conf`` the settings ``nbsplit run`` gives every local session it makes (the
+source runs of ``--compare`` included, so the monolith and the split compute under one
+configuration); ``session`` says who makes it: ``runtime`` (Databricks' ``spark``: the local run
+starts one before the first cell) or ``notebook`` (its own builder, whose settings then apply).
 
 ``source.path`` is relative to the output folder; ``cell`` is the position of the cell in its
 stage notebook (generated cells counted). A cell whose only content went into a stage's
@@ -46,6 +54,8 @@ from nbsplit.paths import relative_paths
 from nbsplit.render.parameters import RUNTIME_MODULE
 from nbsplit.render.escape import json_text
 from nbsplit.render.notebooks import RenderedStage
+from nbsplit.sparkuse import builds_session, spark_stages
+from nbsplit.standins import SPARK_CONF
 
 __all__ = ["MANIFEST_NAME", "manifest", "manifest_json", "classifier_version", "split_fingerprint"]
 
@@ -107,7 +117,7 @@ def manifest(plan: SplitPlan, stages: Sequence[RenderedStage], out: Path,
         s.stage.value: [d.value for d in sorted(by_stage[s.stage].depends_on, key=lambda d: d.order)]
         for s in stages
     }
-    return {
+    out: dict[str, Any] = {
         "nbsplit_version": __version__,
         "classifier_version": classifier_version(),
         "source": {"path": source_rel, "sha256": source_sha256, "format": notebook.format,
@@ -120,6 +130,12 @@ def manifest(plan: SplitPlan, stages: Sequence[RenderedStage], out: Path,
         "files": [{"path": u.path, "cells": list(u.cells), "input": u.exists} for u in relative_paths(notebook)],
         "parameters": dict(parameters),
     }
+    rendered_names = [s.stage for s in stages]
+    needing = [st.value for st in spark_stages(plan) if st in rendered_names]
+    if needing:
+        out["spark"] = {"conf": dict(SPARK_CONF), "stages": needing,
+                        "session": "notebook" if builds_session(notebook.cells) else "runtime"}
+    return out
 
 
 def _unplaced_reason(stage: Stage) -> str:

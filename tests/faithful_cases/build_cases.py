@@ -1,0 +1,298 @@
+"""Write the faithfulness notebooks: small monoliths in the style of real public ones, each with
+a way of writing notebooks that once made a split differ from its monolith (issue 9).
+
+Usage: ``python tests/faithful_cases/build_cases.py [--execute]`` (rewrites every ``*.ipynb``
+here). The notebooks carry no stage tags, like the notebooks people share: the classifier places
+them. Cells are separated by ``# ---``; a cell starting with ``md:`` is markdown.
+
+``--execute`` stores each notebook executed, as people share them: one run in the environment of
+``nbsplit run``'s source runs (stand-ins, the manifest's Spark configuration), in a scratch copy
+of this folder. The test then needs only one fresh source run to tell deterministic cells
+(``compare_runs=1``). A notebook whose pandas API on Spark cannot be imported stays unexecuted.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbformat import v4
+
+HERE = Path(__file__).resolve().parent
+
+NOTEBOOKS: dict[str, str] = {}
+
+# Databricks style: the session is the runtime's; only data prep names `spark`, the feature,
+# training and evaluation cells use Spark ML and functions on handed-off frames; a seeded
+# randomSplit runs after the handoff, then first/limit/show on its output.
+NOTEBOOKS["spark_ml_no_session"] = '''md:# Customer churn with Spark ML
+Databricks notebook exported to Jupyter; `spark` comes from the runtime.
+# ---
+from pyspark.sql import functions as F
+from pyspark.ml.feature import StringIndexer, VectorAssembler
+from pyspark.ml.classification import LogisticRegression
+from pyspark.ml.evaluation import BinaryClassificationEvaluator
+# ---
+md:## Load and clean
+# ---
+data = spark.read.csv("data/customers.csv", header=True, inferSchema=True)
+data = data.dropna().dropDuplicates(["customer_id"])
+# ---
+data.groupBy("plan").count().orderBy("plan").show()
+# ---
+md:## Features
+# ---
+indexer = StringIndexer(inputCol="plan", outputCol="plan_ix")
+data = indexer.fit(data).transform(data)
+data = data.withColumn("monthly_per_call", F.col("monthly") / (F.col("calls") + 1))
+assembler = VectorAssembler(inputCols=["tenure", "monthly", "calls", "plan_ix", "monthly_per_call"],
+                            outputCol="features")
+data = assembler.transform(data).select("customer_id", "features", F.col("churn").cast("double").alias("label"))
+# ---
+md:## Train
+# ---
+train, test = data.randomSplit([0.7, 0.3], seed=42)
+print(train.count(), test.count())
+lr = LogisticRegression(maxIter=20, regParam=0.01)
+model = lr.fit(train)
+# ---
+md:## Evaluate
+# ---
+preds = model.transform(test)
+auc = BinaryClassificationEvaluator().evaluate(preds)
+print(f"AUC {auc:.4f}")
+print(preds.select("customer_id").first())
+preds.select("customer_id", "prediction").limit(5).show()
+'''
+
+# A PySpark script-style notebook with its own session: a table made with CREATE TABLE and one
+# with saveAsTable, read back by name in later sections; a groupBy shown without ordering; a
+# seeded sample and randomSplit of a joined frame.
+NOTEBOOKS["spark_tables"] = '''md:# Regional pricing with Spark tables
+# ---
+from pyspark.sql import SparkSession, functions as F
+spark = SparkSession.builder.appName("pricing").getOrCreate()
+# ---
+md:## Data preparation
+# ---
+raw = spark.read.csv("data/customers.csv", header=True, inferSchema=True)
+raw.createOrReplaceTempView("customers_raw")
+spark.sql("DROP TABLE IF EXISTS customers_clean")
+spark.sql("CREATE TABLE customers_clean USING parquet AS "
+          "SELECT DISTINCT * FROM customers_raw WHERE monthly IS NOT NULL")
+# ---
+clean = spark.table("customers_clean")
+by_region = clean.groupBy("region").agg(F.round(F.avg("monthly"), 2).alias("avg_monthly"), F.count("*").alias("n"))
+by_region.write.mode("overwrite").saveAsTable("region_stats")
+# ---
+md:## Exploration
+# ---
+spark.sql("SELECT region, n FROM region_stats ORDER BY region").show()
+# ---
+clean.groupBy("plan").count().show()
+# ---
+md:## Features
+# ---
+features = (spark.table("customers_clean").join(spark.table("region_stats"), "region")
+            .withColumn("above_avg", (F.col("monthly") > F.col("avg_monthly")).cast("int")))
+# ---
+md:## Train/test split
+# ---
+sample = features.sample(fraction=0.2, seed=7)
+print(sample.count())
+train, test = features.randomSplit([0.8, 0.2], seed=1)
+print(train.count(), test.count(), test.first()["customer_id"])
+'''
+
+# pandas API on Spark, as in Databricks' Koalas-era notebooks.
+NOTEBOOKS["pandas_on_spark"] = '''md:# Churn with the pandas API on Spark
+# ---
+import pyspark.pandas as ps
+from sklearn.linear_model import LogisticRegression
+# ---
+psdf = ps.read_csv("data/customers.csv")
+psdf = psdf.dropna().drop_duplicates()
+# ---
+print(psdf.shape)
+print(psdf["plan"].value_counts().sort_index())
+# ---
+psdf["monthly_per_call"] = psdf["monthly"] / (psdf["calls"] + 1)
+pdf = psdf.sort_values("customer_id").to_pandas()
+X = pdf[["tenure", "monthly", "calls", "monthly_per_call"]]
+y = pdf["churn"]
+# ---
+model = LogisticRegression(max_iter=1000).fit(X, y)
+print(round(model.score(X, y), 4))
+'''
+
+# Kaggle style: options and the plot theme set once, in the first cells that need them.
+NOTEBOOKS["plots_config"] = '''md:# Churn: exploration and a baseline
+# ---
+import pandas as pd
+import numpy as np
+import matplotlib.pyplot as plt
+import seaborn as sns
+from sklearn.linear_model import LogisticRegression
+# ---
+df = pd.read_csv("data/customers.csv")
+pd.set_option("display.precision", 2)
+df = df.dropna().drop_duplicates()
+# ---
+sns.set_theme(style="whitegrid", context="talk")
+plt.rcParams["figure.figsize"] = (9, 4)
+np.set_printoptions(precision=3, suppress=True)
+fig, ax = plt.subplots()
+df["monthly"].hist(ax=ax)
+print(fig.get_size_inches(), plt.rcParams["font.size"])
+# ---
+md:## Features
+# ---
+X = pd.get_dummies(df[["tenure", "monthly", "calls", "plan"]], columns=["plan"], dtype=float)
+y = df["churn"]
+print(X.describe())
+# ---
+md:## Model
+# ---
+model = LogisticRegression(max_iter=1000).fit(X, y)
+coefs = pd.Series(model.coef_[0], index=X.columns)
+print(coefs)
+# ---
+md:## Evaluation
+# ---
+fig, ax = plt.subplots()
+coefs.plot.barh(ax=ax)
+print(fig.get_size_inches(), plt.rcParams["font.size"], plt.rcParams["axes.facecolor"])
+print(model.predict_proba(X.head(3)))
+'''
+
+# Seeded once at the top, then library randomness without random_state all the way down.
+NOTEBOOKS["unseeded_search"] = '''md:# Random forest with a randomized search
+# ---
+import numpy as np
+import pandas as pd
+from scipy.stats import randint
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.model_selection import RandomizedSearchCV, train_test_split
+np.random.seed(42)
+# ---
+df = pd.read_csv("data/customers.csv").dropna().drop_duplicates()
+df["noise"] = np.random.normal(size=len(df))
+# ---
+df.describe()
+# ---
+X = df[["tenure", "monthly", "calls", "noise"]]
+y = df["churn"]
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25)
+# ---
+search = RandomizedSearchCV(RandomForestClassifier(n_estimators=15),
+                            {"max_depth": randint(2, 8), "min_samples_leaf": randint(1, 10)}, n_iter=4, cv=3)
+search.fit(X_train, y_train)
+print(search.best_params_)
+# ---
+print(round(search.score(X_test, y_test), 4))
+'''
+
+# A "copy" that is an alias: cleaning through one name changes the other.
+NOTEBOOKS["aliasing"] = '''md:# Tenure and churn
+# ---
+import pandas as pd
+from sklearn.linear_model import LinearRegression
+# ---
+raw = pd.read_csv("data/customers.csv")
+df = raw
+# ---
+df.dropna(inplace=True)
+df.drop_duplicates(inplace=True)
+df["tenure_years"] = df["tenure"] / 12
+# ---
+print(len(raw), "tenure_years" in raw.columns)
+# ---
+feats = raw[["tenure_years", "monthly", "calls"]].copy()
+a = feats
+a["monthly_k"] = a["monthly"] / 1000
+# ---
+model = LinearRegression().fit(feats, raw["churn"])
+print(model.coef_.round(4), feats.shape)
+'''
+
+# Shared helpers pulled in with %run inside the loading cell, as teams do.
+NOTEBOOKS["run_magic"] = '''md:# Churn features from the team helpers
+# ---
+import pandas as pd
+from sklearn.tree import DecisionTreeClassifier
+# ---
+%run ./data/prep_utils.py
+df = clean_columns(pd.read_csv("data/customers.csv"))
+print(df.shape)
+# ---
+X = add_ratios(df)[["tenure", "monthly", "calls", "calls_per_month"]]
+y = df[CHURN_LABEL]
+# ---
+tree = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y)
+print(round(tree.score(X, y), 4))
+'''
+
+
+def cells(text: str) -> list:
+    out = []
+    for chunk in text.split("# ---\n"):
+        chunk = chunk.rstrip("\n")
+        out.append(v4.new_markdown_cell(chunk[3:]) if chunk.startswith("md:") else v4.new_code_cell(chunk))
+    return out
+
+
+def execute(path: Path) -> nbformat.NotebookNode:
+    """``path`` executed like a source run of ``nbsplit run --compare``, in a scratch project."""
+    from nbsplit.convert import convert_notebook
+    from nbsplit.execute import execute_notebook
+    from nbsplit.run import STATE_DIR, kernel_env, spark_env
+    from nbsplit.standins import ENV_TASK_KEY
+
+    with tempfile.TemporaryDirectory(prefix="nbsplit-faithful-") as tmp:
+        project = Path(tmp) / "project"
+        project.mkdir()
+        shutil.copy(path, project)
+        shutil.copytree(HERE / "data", project / "data")
+        convert_notebook(project / path.name, Path(tmp) / "split", force=True)
+        manifest = json.loads((Path(tmp) / "split" / "nbsplit-manifest.json").read_text(encoding="utf-8"))
+        state = Path(tmp) / STATE_DIR
+        params = {k: str(v) for k, v in (manifest.get("parameters") or {}).items()}
+        params["handoff_dir"] = str(state / "handoffs")
+        env = kernel_env(state, params) | {ENV_TASK_KEY: "source", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg",
+                                           "PYSPARK_PYTHON": sys.executable} | spark_env(manifest, None)
+        nb = execute_notebook(project / path.name, project, env=env)
+    for cell in nb.cells:
+        cell.get("metadata", {}).pop("execution", None)
+    # the JVM's own log lines carry timestamps and host names: keep the stored files reproducible
+    sys.path.insert(0, str(HERE.parents[1] / "sample_notebooks"))
+    from execute_samples import drop_jvm_noise, merge_streams
+
+    drop_jvm_noise(nb)
+    merge_streams(nb)
+    return nb
+
+
+def main(argv: list[str]) -> None:
+    for name, text in NOTEBOOKS.items():
+        nb = v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.cells = cells(text)
+        for i, cell in enumerate(nb.cells):
+            cell["id"] = f"{name[:20]}-{i}"
+        path = HERE / f"{name}.ipynb"
+        nbformat.write(nb, path)
+        if "--execute" in argv:
+            if name == "pandas_on_spark":
+                try:
+                    import pyspark.pandas  # noqa: F401
+                except ImportError:
+                    continue
+            nbformat.write(execute(path), path)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
