@@ -549,6 +549,11 @@ def _install_spark_hook(shell: Any) -> None:
 
     def pre_run_cell(info: Any) -> None:
         source = getattr(info, "raw_cell", "") or ""
+        if not cell_needs_spark(source) and ("_nbsplit_start(" in source or "handoff_dir" in source):
+            # The stage's parameters and runtime start come first: they move the kernel to the
+            # notebook's data_dir, and the JVM must start there so Spark's relative paths (read
+            # and write) resolve as in the monolith.
+            return
         if shell.user_ns.get("spark") is None and (wanted or cell_needs_spark(source)) \
                 and "getOrCreate(" not in source:
             configured.add(id(_ensure_spark(shell)))
