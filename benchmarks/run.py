@@ -61,7 +61,7 @@ for cell in nb.cells:
 
 
 LAST_ERROR: dict[str, str] = {}
-CPU: dict[tuple[str, ...], float] = {}  # command -> best CPU seconds (user + system)
+LAST_CPU: list[float] = [0.0]  # the best CPU seconds (user + system) of the last timed() call
 
 
 def _child_cpu() -> float:
@@ -72,19 +72,22 @@ def _child_cpu() -> float:
 def timed(cmd: list[str], repeat: int, cwd: Path | None = None,
           env: dict[str, str] | None = None) -> tuple[float, int]:
     """Best wall time of ``repeat`` runs and the last exit code (its stderr tail kept when not 0);
-    the best CPU time goes to ``CPU``."""
-    best, code = float("inf"), 0
+    the best CPU time goes to ``LAST_CPU``."""
+    best, code, best_cpu = float("inf"), 0, float("inf")
     for _ in range(repeat):
         cpu = _child_cpu()
         start = time.perf_counter()
-        done = subprocess.run(cmd, cwd=cwd, capture_output=True, check=False,
+        # never the repository as cwd: `python -m nbsplit` puts the cwd first on sys.path, which
+        # would shadow the tree given with --before (and the installed one)
+        done = subprocess.run(cmd, cwd=cwd or tempfile.gettempdir(), capture_output=True, check=False,
                               env={**os.environ, **(env or {})})
         best = min(best, time.perf_counter() - start)
-        CPU[tuple(cmd)] = min(CPU.get(tuple(cmd), float("inf")), _child_cpu() - cpu)
+        best_cpu = min(best_cpu, _child_cpu() - cpu)
         code = done.returncode
         if code not in (0, 1) or (code and "soorgeon" in cmd[0]):
             tail = done.stderr.decode(errors="replace").strip().splitlines()
             LAST_ERROR[Path(cmd[0]).name] = tail[-1][:200] if tail else ""
+    LAST_CPU[0] = best_cpu
     return best, code
 
 
@@ -130,22 +133,18 @@ def main() -> None:
             nbformat.write(make_notebook(n), path)
             row: dict[str, object] = {"cells": n}
             row["floor"], _ = timed([py, str(floor_script), str(path)], args.repeat)
-            row["plan"], row["plan_rc"] = timed([*nbsplit, "plan", str(path), "--format", "json"],
-                                                args.repeat)
-            row["convert"], row["convert_rc"] = timed(
-                [*nbsplit, "convert", str(path), "--out", str(tmp / f"out{n}"), "--force"],
-                args.repeat)
-            row["check"], row["check_rc"] = timed([*nbsplit, "check", str(path)], args.repeat)
-            for key, cmd in (("plan", [*nbsplit, "plan", str(path), "--format", "json"]),
-                             ("convert", [*nbsplit, "convert", str(path), "--out", str(tmp / f"out{n}"),
-                                          "--force"]),
-                             ("check", [*nbsplit, "check", str(path)])):
-                row[key + "_cpu"] = CPU.pop(tuple(cmd))
+            commands = {
+                "plan": [*nbsplit, "plan", str(path), "--format", "json"],
+                "convert": [*nbsplit, "convert", str(path), "--out", str(tmp / f"out{n}"), "--force"],
+                "check": [*nbsplit, "check", str(path)],
+            }
+            for key, cmd in commands.items():
+                row[key], row[key + "_rc"] = timed(cmd, args.repeat)
+                row[key + "_cpu"] = LAST_CPU[0]
                 if args.before is not None:
                     before_env = {"PYTHONPATH": str(args.before.resolve())}
                     row[key + "_before"], _ = timed(cmd, args.repeat, env=before_env)
-                    row[key + "_before_cpu"] = CPU[tuple(cmd)]
-                    CPU.pop(tuple(cmd))
+                    row[key + "_before_cpu"] = LAST_CPU[0]
             if peer is not None and n <= args.peer_max:
                 work = tmp / f"peer{n}"
                 work.mkdir()
