@@ -111,12 +111,17 @@ def make_runnable_notebook(n: int, seed: int = 0) -> nbformat.NotebookNode:
     rng = random.Random(seed)
     nb = nbformat.v4.new_notebook()
     bound = set(dir(builtins))
+    sections = 0
     for i in range(n):
-        if i and rng.random() < 0.15:
-            nb.cells.append(nbformat.v4.new_markdown_cell(rng.choice(MD_POOL)))
+        if i == 0 or i > 1 and rng.random() < 0.15:
+            # soorgeon splits at H2 headings, drops what comes before the first one and names a
+            # task after its heading: the notebook opens with one, and headings are numbered
+            sections += 1
+            heading = "## Setup" if i == 0 else rng.choice([m for m in MD_POOL if m.startswith("## ")])
+            nb.cells.append(nbformat.v4.new_markdown_cell(f"{heading} {sections}"))
             continue
         # the first cell of each block of 40 loads that block's frame, so most draws can follow
-        candidates = [CELL_POOL[0]] if i == 0 else [CELL_POOL[2]] if i % 40 == 0 else CELL_POOL
+        candidates = [CELL_POOL[0]] if i == 1 else [CELL_POOL[2]] if i % 40 == 0 else CELL_POOL
         for _ in range(200):
             source = rng.choice(candidates).format(i=i // 40)
             names = _names(source)
