@@ -133,6 +133,7 @@ def main() -> None:
             nbformat.write(make_notebook(n), path)
             row: dict[str, object] = {"cells": n}
             row["floor"], _ = timed([py, str(floor_script), str(path)], args.repeat)
+            row["floor_cpu"] = LAST_CPU[0]
             commands = {
                 "plan": [*nbsplit, "plan", str(path), "--format", "json"],
                 "convert": [*nbsplit, "convert", str(path), "--out", str(tmp / f"out{n}"), "--force"],
@@ -193,14 +194,16 @@ def render(rows: list[dict[str, object]], sample_checks: list[float], n_samples:
                    f"| {ratio(r['convert'], r['plan'])} | {ratio(peer, r.get('peer_convert'))} |")
     out += ["", "CPU seconds (user + system of the process, best run): steadier than wall time on a "
             "shared machine." + (" `before`: the tree given with `--before`." if before else ""), "",
-            "| cells | plan | convert | check" + (" | plan before | convert before | check before"
-                                                  if before else "") + " |",
-            "|---:|---:|---:|---:" + ("|---:|---:|---:" if before else "") + "|"]
+            "| cells | floor | plan | convert | check | plan / floor | convert / plan"
+            + (" | plan before | convert before | check before" if before else "") + " |",
+            "|---:|---:|---:|---:|---:|---:|---:" + ("|---:|---:|---:" if before else "") + "|"]
     for r in rows:
         extra = (f" | {sec(r.get('plan_before_cpu'))} | {sec(r.get('convert_before_cpu'))} "
                  f"| {sec(r.get('check_before_cpu'))}") if before else ""
-        out.append(f"| {r['cells']:,} | {sec(r.get('plan_cpu'))} | {sec(r.get('convert_cpu'))} "
-                   f"| {sec(r.get('check_cpu'))}{extra} |")
+        out.append(f"| {r['cells']:,} | {sec(r.get('floor_cpu'))} | {sec(r.get('plan_cpu'))} "
+                   f"| {sec(r.get('convert_cpu'))} | {sec(r.get('check_cpu'))} "
+                   f"| {ratio(r.get('plan_cpu'), r.get('floor_cpu'))} "
+                   f"| {ratio(r.get('convert_cpu'), r.get('plan_cpu'))}{extra} |")
     if before:
         out += ["", "Wall seconds of the `--before` tree: "
                 + "; ".join(f"{r['cells']:,} cells: plan {sec(r.get('plan_before'))}, convert "
