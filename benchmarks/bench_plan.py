@@ -62,6 +62,81 @@ def make_notebook(n: int, seed: int = 0) -> nbformat.NotebookNode:
     return nb
 
 
+def _names(source: str) -> tuple[set[str], set[str]] | None:
+    """(names a cell binds, names it reads from before it), or None if ``ast`` cannot parse it."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    stores: set[str] = set()
+    loads: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            stores.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            stores.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.arg):
+            stores.add(node.arg)  # a parameter: bound inside its function (close enough here)
+        elif isinstance(node, ast.Name):
+            (stores if isinstance(node.ctx, ast.Store) else loads).add(node.id)
+    # ``df = df.rename(...)`` reads df from before the cell; ``for col in ...: col`` does not
+    return stores, {n for n in loads if n not in stores or _assigned_from_itself(tree, n)}
+
+
+def _assigned_from_itself(tree: object, name: str) -> bool:
+    import ast
+
+    for node in ast.walk(tree):  # type: ignore[arg-type]
+        if isinstance(node, (ast.Assign, ast.AugAssign)):
+            value_names = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+            if name in value_names:
+                return True
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == name \
+                and isinstance(node.ctx, ast.Load):
+            targets = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name
+                       and isinstance(n.ctx, ast.Store)]
+            if not targets:
+                return True
+    return False
+
+
+def make_runnable_notebook(n: int, seed: int = 0) -> nbformat.NotebookNode:
+    """Like ``make_notebook`` (same pools), but every code cell parses with ``ast`` and reads
+    only names earlier cells bound, so the notebook runs top to bottom as far as names go:
+    what soorgeon requires ("ensure that your notebook executes from top-to-bottom")."""
+    import builtins
+
+    rng = random.Random(seed)
+    nb = nbformat.v4.new_notebook()
+    bound = set(dir(builtins))
+    sections = 0
+    for i in range(n):
+        if i == 0 or i > 1 and rng.random() < 0.15:
+            # soorgeon splits at H2 headings, drops what comes before the first one and names a
+            # task after its heading: the notebook opens with one, and headings are numbered
+            sections += 1
+            heading = "## Setup" if i == 0 else rng.choice([m for m in MD_POOL if m.startswith("## ")])
+            nb.cells.append(nbformat.v4.new_markdown_cell(f"{heading} {sections}"))
+            continue
+        # the first cell of each block of 40 loads that block's frame, so most draws can follow
+        candidates = [CELL_POOL[0]] if i == 1 else [CELL_POOL[2]] if i % 40 == 0 else CELL_POOL
+        for _ in range(200):
+            source = rng.choice(candidates).format(i=i // 40)
+            names = _names(source)
+            if names is not None and source.strip() and names[1] <= bound:
+                break
+        else:
+            source = "df{i}.shape".format(i=i // 40)
+            names = _names(source)
+        assert names is not None
+        bound |= names[0]
+        nb.cells.append(nbformat.v4.new_code_cell(source))
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    return nb
+
+
 def best(fn, repeat: int) -> tuple[float, object]:
     times, result = [], None
     for _ in range(repeat):

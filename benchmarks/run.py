@@ -10,8 +10,14 @@ included), best of ``--repeat``:
 - ``nbsplit plan NB --format json``, ``nbsplit convert NB --out DIR --force``, ``nbsplit check NB``;
 - ``soorgeon refactor NB`` (the peer), installed from the package index into its own venv
   ``benchmarks/.venv-soorgeon`` (created when missing; skipped with a note if that fails), up
-  to ``--peer-max`` cells, once (it takes minutes), on the same notebook minus the cells it
-  cannot parse (``peer_notebook``).
+  to ``--peer-max`` cells, once (it takes minutes), on ``bench_plan.make_runnable_notebook``
+  (same cell pools, every name bound before it is read: soorgeon refuses anything else), with
+  ``nbsplit convert`` timed on that same notebook for the ratio.
+
+``--before DIR`` also times plan/convert/check of another nbsplit source tree (``DIR`` on
+PYTHONPATH, e.g. a ``git archive`` of the base commit), for before/after columns. Besides wall
+time, each command's CPU time (user + system, from the child's rusage) is kept: on a shared,
+loaded machine it is the steadier number.
 
 ``check`` is also timed on each sample notebook (``sample_notebooks/``), the typical hook case.
 Prints a table and writes ``benchmarks/RESULTS.md``. Machines are shared and noisy: read ratios.
@@ -23,6 +29,7 @@ import argparse
 import ast
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -35,7 +42,7 @@ import nbformat
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from bench_plan import make_notebook  # noqa: E402  (a sibling script, not a package)
+from bench_plan import make_notebook, make_runnable_notebook  # noqa: E402  (a sibling script)
 
 PEER_VENV = HERE / ".venv-soorgeon"
 PEER_PACKAGE = "soorgeon"
@@ -54,19 +61,33 @@ for cell in nb.cells:
 
 
 LAST_ERROR: dict[str, str] = {}
+LAST_CPU: list[float] = [0.0]  # the best CPU seconds (user + system) of the last timed() call
 
 
-def timed(cmd: list[str], repeat: int, cwd: Path | None = None) -> tuple[float, int]:
-    """Best wall time of ``repeat`` runs and the last exit code (its stderr tail kept when not 0)."""
-    best, code = float("inf"), 0
+def _child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(cmd: list[str], repeat: int, cwd: Path | None = None,
+          env: dict[str, str] | None = None) -> tuple[float, int]:
+    """Best wall time of ``repeat`` runs and the last exit code (its stderr tail kept when not 0);
+    the best CPU time goes to ``LAST_CPU``."""
+    best, code, best_cpu = float("inf"), 0, float("inf")
     for _ in range(repeat):
+        cpu = _child_cpu()
         start = time.perf_counter()
-        done = subprocess.run(cmd, cwd=cwd, capture_output=True, check=False)
+        # never the repository as cwd: `python -m nbsplit` puts the cwd first on sys.path, which
+        # would shadow the tree given with --before (and the installed one)
+        done = subprocess.run(cmd, cwd=cwd or tempfile.gettempdir(), capture_output=True, check=False,
+                              env={**os.environ, **(env or {})})
         best = min(best, time.perf_counter() - start)
+        best_cpu = min(best_cpu, _child_cpu() - cpu)
         code = done.returncode
         if code not in (0, 1) or (code and "soorgeon" in cmd[0]):
             tail = done.stderr.decode(errors="replace").strip().splitlines()
             LAST_ERROR[Path(cmd[0]).name] = tail[-1][:200] if tail else ""
+    LAST_CPU[0] = best_cpu
     return best, code
 
 
@@ -87,23 +108,6 @@ def peer_python() -> tuple[Path | None, str]:
     return (exe, "") if exe.exists() else (None, f"{PEER_PACKAGE} installed no `soorgeon` script")
 
 
-def peer_notebook(path: Path) -> nbformat.NotebookNode:
-    """The notebook without the code cells stdlib ``ast`` rejects (the Python 2 ``print``
-    cell, IPython magics): soorgeon stops at the first of them, and would then be timed on
-    nothing."""
-    nb = nbformat.read(path, as_version=4)
-    kept = []
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            try:
-                ast.parse(cell.source)
-            except SyntaxError:
-                continue
-        kept.append(cell)
-    nb.cells = kept
-    return nb
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,1000,10000")
@@ -111,6 +115,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="another nbsplit source tree to time beside this one")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     py = sys.executable
@@ -127,30 +133,42 @@ def main() -> None:
             nbformat.write(make_notebook(n), path)
             row: dict[str, object] = {"cells": n}
             row["floor"], _ = timed([py, str(floor_script), str(path)], args.repeat)
-            row["plan"], row["plan_rc"] = timed([*nbsplit, "plan", str(path), "--format", "json"],
-                                                args.repeat)
-            row["convert"], row["convert_rc"] = timed(
-                [*nbsplit, "convert", str(path), "--out", str(tmp / f"out{n}"), "--force"],
-                args.repeat)
-            row["check"], row["check_rc"] = timed([*nbsplit, "check", str(path)], args.repeat)
+            row["floor_cpu"] = LAST_CPU[0]
+            commands = {
+                "plan": [*nbsplit, "plan", str(path), "--format", "json"],
+                "convert": [*nbsplit, "convert", str(path), "--out", str(tmp / f"out{n}"), "--force"],
+                "check": [*nbsplit, "check", str(path)],
+            }
+            for key, cmd in commands.items():
+                row[key], row[key + "_rc"] = timed(cmd, args.repeat)
+                row[key + "_cpu"] = LAST_CPU[0]
+                if args.before is not None:
+                    before_env = {"PYTHONPATH": str(args.before.resolve())}
+                    row[key + "_before"], _ = timed(cmd, args.repeat, env=before_env)
+                    row[key + "_before_cpu"] = LAST_CPU[0]
             if peer is not None and n <= args.peer_max:
                 work = tmp / f"peer{n}"
                 work.mkdir()
-                nbformat.write(peer_notebook(path), work / "nb.ipynb")
+                nbformat.write(make_runnable_notebook(n), work / "nb.ipynb")
+                row["peer_convert"], _ = timed([*nbsplit, "convert", str(work / "nb.ipynb"), "--out",
+                                                str(tmp / f"peerout{n}"), "--force"], args.repeat)
                 row["peer"], row["peer_rc"] = timed([str(peer), "refactor", "nb.ipynb"], 1,
                                                     cwd=work)
             rows.append(row)
             print(f"{n} cells done", file=sys.stderr, flush=True)
         samples = sorted((ROOT / "sample_notebooks").glob("*.ipynb"))
         sample_checks = [timed([*nbsplit, "check", str(p)], args.repeat)[0] for p in samples]
+        # The hook's case: pre-commit hands a commit's notebooks to one process.
+        together = timed([*nbsplit, "check", *map(str, samples)], args.repeat)[0] if samples else 0.0
 
-    lines = render(rows, sample_checks, len(samples), peer is not None, peer_note)
+    lines = render(rows, sample_checks, len(samples), peer is not None, peer_note, together,
+                   args.before is not None)
     print("\n".join(lines))
     args.results.write_text("\n".join(lines) + "\n")
 
 
 def render(rows: list[dict[str, object]], sample_checks: list[float], n_samples: int,
-           has_peer: bool, peer_note: str) -> list[str]:
+           has_peer: bool, peer_note: str, together: float = 0.0, before: bool = False) -> list[str]:
     def sec(value: object) -> str:
         return f"{value:.2f}" if isinstance(value, float) else "-"
 
@@ -173,12 +191,36 @@ def render(rows: list[dict[str, object]], sample_checks: list[float], n_samples:
         peer_cell = sec(peer) + (f" (exit {r['peer_rc']})" if peer is not None and r.get("peer_rc") else "")
         out.append(f"| {r['cells']:,} | {sec(r['floor'])} | {sec(r['plan'])} | {sec(r['convert'])} "
                    f"| {sec(r['check'])} | {peer_cell} | {ratio(r['plan'], r['floor'])} "
-                   f"| {ratio(r['convert'], r['plan'])} | {ratio(peer, r['convert'])} |")
+                   f"| {ratio(r['convert'], r['plan'])} | {ratio(peer, r.get('peer_convert'))} |")
+    out += ["", "CPU seconds (user + system of the process, best run): steadier than wall time on a "
+            "shared machine." + (" `before`: the tree given with `--before`." if before else ""), "",
+            "| cells | floor | plan | convert | check | plan / floor | convert / plan"
+            + (" | plan before | convert before | check before" if before else "") + " |",
+            "|---:|---:|---:|---:|---:|---:|---:" + ("|---:|---:|---:" if before else "") + "|"]
+    for r in rows:
+        extra = (f" | {sec(r.get('plan_before_cpu'))} | {sec(r.get('convert_before_cpu'))} "
+                 f"| {sec(r.get('check_before_cpu'))}") if before else ""
+        out.append(f"| {r['cells']:,} | {sec(r.get('floor_cpu'))} | {sec(r.get('plan_cpu'))} "
+                   f"| {sec(r.get('convert_cpu'))} | {sec(r.get('check_cpu'))} "
+                   f"| {ratio(r.get('plan_cpu'), r.get('floor_cpu'))} "
+                   f"| {ratio(r.get('convert_cpu'), r.get('plan_cpu'))}{extra} |")
+    if before:
+        out += ["", "Wall seconds of the `--before` tree: "
+                + "; ".join(f"{r['cells']:,} cells: plan {sec(r.get('plan_before'))}, convert "
+                            f"{sec(r.get('convert_before'))}, check {sec(r.get('check_before'))}"
+                            for r in rows) + "."]
+    if any("peer_convert" in r for r in rows):
+        out += ["", "soorgeon runs on `make_runnable_notebook` (same pools, names bound before use); "
+                "its ratio is to `nbsplit convert` on that same notebook: "
+                + "; ".join(f"{r['cells']:,} cells: convert {sec(r.get('peer_convert'))}"
+                            for r in rows if "peer_convert" in r) + "."]
     bad = [f"{k} exited {r[k + '_rc']} at {r['cells']} cells" for r in rows
            for k in ("plan", "convert", "check") if r.get(k + "_rc") not in (0, 1)]
     out += ["", f"`nbsplit check` on each of the {n_samples} sample notebooks (the pre-commit "
             f"case): median {statistics.median(sample_checks) * 1000:.0f} ms, max "
-            f"{max(sample_checks) * 1000:.0f} ms per notebook (whole process)."
+            f"{max(sample_checks) * 1000:.0f} ms per notebook (whole process); all {n_samples} in one "
+            f"process (how pre-commit calls the hook): {together * 1000:.0f} ms, "
+            f"{together * 1000 / max(n_samples, 1):.0f} ms per notebook amortised."
             if sample_checks else "no sample notebooks found"]
     if not has_peer:
         out += ["", f"soorgeon: {peer_note}"]

@@ -23,6 +23,7 @@ Scope rules (documented because the plan depends on them):
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping
 
 import libcst as cst
@@ -914,7 +915,7 @@ def _analyze(source: str, index: int, language: str, imports: Mapping[str, str],
         if too_deep_reason is not None:
             # libcst would overflow the C stack (SIGSEGV, uncatchable) or take minutes.
             return _fallback(index, source, too_deep_reason, imports, masked, shadowed)
-        module = cst.parse_module(masked.source)
+        module = _parse(masked.source)
     except cst.ParserSyntaxError as exc:
         return _fallback(index, source, parse_error_message(exc), imports, masked, shadowed)
     except Exception as exc:  # noqa: BLE001 - analysis must never stop a plan
@@ -925,6 +926,14 @@ def _analyze(source: str, index: int, language: str, imports: Mapping[str, str],
     except Exception as exc:  # noqa: BLE001 - e.g. RecursionError on absurd nesting
         return _fallback(index, source, f"cannot analyse: {type(exc).__name__}: {exc}", imports,
                          masked, shadowed)
+
+
+@lru_cache(maxsize=4096)
+def _parse(source: str) -> cst.Module:
+    """libcst's parse, shared by identical cells (``df.head()``, ``df.shape`` recur many times in
+    a notebook): the tree is immutable and the walk depends only on it and its context. Parse
+    errors are not cached (lru_cache does not keep exceptions), so they are raised again."""
+    return cst.parse_module(source)
 
 
 def _fallback(index: int, source: str, error: str, imports: Mapping[str, str],

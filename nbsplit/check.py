@@ -37,9 +37,9 @@ from typing import Any, Iterator, Mapping, Sequence
 from nbsplit.check_rules import RULES, CellMarks, scan_cell
 from nbsplit.config import Config
 from nbsplit.errors import EXIT_OK, EXIT_PROBLEMS, NbsplitError, printable
-from nbsplit.model import Classification, Diagnostic, Handoff, Notebook, Severity, SplitPlan, Stage
-from nbsplit.render.manifest import MANIFEST_NAME
 from nbsplit.languages import UNTAGGABLE_LANGUAGES
+from nbsplit.model import (MANIFEST_NAME, Classification, Diagnostic, Handoff, Notebook, Severity,
+                           SplitPlan, Stage)
 
 __all__ = [
     "Problem",

@@ -60,6 +60,9 @@ PIPELINE_STAGES: tuple[Stage, ...] = (
 )
 ALL_SLUGS: tuple[str, ...] = tuple(s.value for s in Stage)
 
+# Here rather than in render.manifest: `check` looks for it without loading the renderers (Jinja).
+MANIFEST_NAME = "nbsplit-manifest.json"
+
 _ORDER = {s: i + 1 for i, s in enumerate(PIPELINE_STAGES)} | {Stage.SETUP: 0, Stage.SKIP: 99}
 _TITLES = {
     Stage.DATA_PREP: "Data prep",

@@ -24,6 +24,8 @@ score under 30 (``tests/test_parse_guard.py``).
 
 from __future__ import annotations
 
+import ast
+
 import re
 
 __all__ = ["BUDGET", "BRACKET_COST", "parse_cost", "too_deep"]
@@ -187,11 +189,9 @@ def too_deep(source: str, budget: int = BUDGET) -> str | None:
     return f"too deeply nested for analysis (nesting score over {budget})"
 
 
-def safe_ast(source: str) -> "ast.Module | None":
+def safe_ast(source: str) -> ast.Module | None:
     """``ast.parse(source)``, or None when the cell is not plain Python or too deep to parse
     safely (CPython's own parser raises RecursionError, or worse, on what libcst crashes on)."""
-    import ast
-
     if too_deep(source) is not None:
         return None
     try:

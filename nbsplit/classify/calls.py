@@ -66,13 +66,13 @@ def apply(ctx: Context, evidence: Sequence[Evidence]) -> None:
                 for h in body:
                     if h.stage is Stage.EVALUATION:
                         h.weight *= 0.3
-            if ctx.scores_with_loaded_model and _STREAM_CONTROL.search(cell.source):
+            if _STREAM_CONTROL.search(cell.source) and ctx.scores_with_loaded_model:
                 # until_stream_is_ready(name): waits on the scoring stream of a loaded model
                 body.append(Hit(Stage.PREDICTION, 2.2, "controls the scoring stream", SIGNAL))
             ctx.function_hits[fn.name] = _strongest(body)
         for hit in call_hits(ctx, facts.calls, cell.index, reads=facts.reads):
             ev.hits.append(hit)
-        if ctx.scores_with_loaded_model and not facts.functions and _STREAM_CONTROL.search(cell.source):
+        if not facts.functions and _STREAM_CONTROL.search(cell.source) and ctx.scores_with_loaded_model:
             # for q in spark.streams.active: q.stop(): stopping the stream that scores new data
             ev.add(Stage.PREDICTION, 2.2, "controls the scoring stream", SIGNAL)
         called = {c.name.split(".", 1)[0] for c in facts.calls}

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+from bisect import bisect_right
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Mapping, Sequence
@@ -189,8 +190,10 @@ def _producer_stages(i: int, cf: CellFacts, ctx: Context, result: Sequence[Class
 def _later_reader_stages(i: int, cf: CellFacts, ctx: Context, result: Sequence[Classification]) -> list[Stage]:
     stages: set[Stage] = set()
     for name in sorted(cf.writes):
-        for r in ctx.readers.get(name, ()):
-            if r > i and result[r].stage.is_pipeline:
+        readers = ctx.readers.get(name, ())
+        # readers are in cell order: start after i instead of scanning every earlier reader
+        for r in readers[bisect_right(readers, i):]:
+            if result[r].stage.is_pipeline:
                 stages.add(result[r].stage)
     return sorted(stages, key=lambda s: s.order)
 

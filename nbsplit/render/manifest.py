@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from nbsplit import __version__
-from nbsplit.model import SplitPlan, Stage
+from nbsplit.model import MANIFEST_NAME, SplitPlan, Stage
 from nbsplit.paths import relative_paths
 from nbsplit.render.parameters import RUNTIME_MODULE
 from nbsplit.render.escape import json_text
@@ -58,8 +58,6 @@ from nbsplit.sparkuse import builds_session, spark_stages
 from nbsplit.standins import SPARK_CONF
 
 __all__ = ["MANIFEST_NAME", "manifest", "manifest_json", "classifier_version", "split_fingerprint"]
-
-MANIFEST_NAME = "nbsplit-manifest.json"
 
 
 # A stage directive or noqa comment line: marks that say how to split, not what is split.
