@@ -991,6 +991,8 @@ class Engine:
         self.warn(c, f"cell {c} reads `{n}`, which is never defined in the notebook", code=CODE_NAMES, names=(n,))
 
     def _maybe_move(self, c: int, reads: list[Read]) -> bool:
+        """Strict planning: report each read of ``c`` that breaks the constraints, naming the stage
+        the lenient plan could move a cell to; nothing moves (lenient moves are ``_place``'s)."""
         own = self.stage[c]
         if own is Stage.EDA or not (own.is_pipeline or own is Stage.SETUP):
             return False  # eda is a side branch: it loads a snapshot of what it looks at
@@ -1019,8 +1021,7 @@ class Engine:
             else:
                 what = (f"cell {c} ({own}{', tagged' if tagged else ''}) reads {names} from cell "
                         f"{writer} ({target}), a later stage")
-            reason = f"moved to {target}: reads `{name}`, which {target} defines in cell {writer}"
-            moved |= self._move(c, target, what, reason, cells=(c, writer),
+            moved |= self._move(c, target, what, cells=(c, writer),
                                 names=tuple(sorted({t[1] for t in culprits})))
         for w, name in feeders:
             own = self.stage[c]
@@ -1029,12 +1030,10 @@ class Engine:
             tagged = self.classes[w].origin in ("tag", "directive")
             what = (f"cell {w} (eda{', tagged' if tagged else ''}) computes `{name}`, which cell {c} "
                     f"({own}) uses: eda feeds no stage")
-            reason = f"moved to {own}: computes `{name}`, which {own} cell {c} uses"
-            self.moves.setdefault(w, "eda")
-            moved |= self._move(w, own, what, reason, cells=(w, c), names=(name,))
+            moved |= self._move(w, own, what, cells=(w, c), names=(name,))
         return moved
 
-    def _move(self, c: int, target: Stage, what: str, reason: str, *, cells: tuple[int, ...],
+    def _move(self, c: int, target: Stage, what: str, *, cells: tuple[int, ...],
               names: tuple[str, ...]) -> bool:
         """Strict planning: report the read that would move ``c`` (once per cell); move nothing."""
         if c not in self._reported:
