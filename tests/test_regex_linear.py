@@ -69,10 +69,10 @@ def _ratio(fn: Callable[[str], object], atom: str) -> tuple[float, int, int]:
 
 @pytest.mark.parametrize(("fn", "atom"), [pytest.param(f, a, id=name) for name, f, a in FAMILIES])
 def test_time_grows_linearly(fn: Callable[[str], object], atom: str) -> None:
-    # linear is 16x, quadratic 256x, cubic 4096x; 64x (the geometric middle of linear and
-    # quadratic) leaves 4x room for noise, and one retry absorbs a single disturbed measurement
+    # linear is 16x, quadratic 256x, cubic 4096x; 128x (half of quadratic, 8x above linear)
+    # leaves room for a loaded machine (nesting-guard measured 86x at load 16), and one retry absorbs a single disturbed measurement
     # (a super-linear scan fails both).
     ratio, n, reps = _ratio(fn, atom)
-    if ratio >= 64:
+    if ratio >= 128:
         ratio, n, reps = _ratio(fn, atom)
-    assert ratio < 64, (ratio, n, reps)
+    assert ratio < 128, (ratio, n, reps)
