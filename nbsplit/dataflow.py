@@ -18,7 +18,7 @@ of the reader and of the writer:
 Writes are ``defines | mutates``: ``df.dropna(inplace=True)`` makes a new version of ``df``. Mutations
 of names bound by imports or ``def`` (``plt.rcParams[...] = ...``) do not make data versions: a
 module cannot be saved; they stay with their cell. Hidden global random state is the pseudo-name
-``__rng_state__`` (see ``RNG_STATE``), read and written by global RNG draws, written by seeding.
+``_nbsplit_rng`` (see ``RNG_STATE``), read and written by global RNG draws, written by seeding.
 
 Cells are placed in stage notebooks in *source order*, copied setup cells included (not hoisted to
 the top): a setup cell later in the notebook that rebinds a constant must not run before the
@@ -63,6 +63,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Literal, Sequence
 
+from nbsplit import reserved
 from nbsplit.analyze_text import mask_ipython
 from nbsplit.classify.placement import INDEX, LABELS, solve
 from nbsplit.model import (
@@ -90,8 +91,8 @@ _MARKED_COST = 30.0  # nats: a tagged cell moves only when nothing else can sati
 _MAX_COST = 9.0  # nats: no stage is less likely than ~1e-4
 _TIE_FORWARD, _TIE_BACK = 0.01, 0.02  # nats per stage of distance: tie-breakers only
 
-RNG_STATE = "__rng_state__"
-"""Pseudo-name for the hidden global random state of ``numpy.random`` and ``random``. A handoff
+RNG_STATE = reserved.RNG_STATE
+"""Pseudo-name (``_nbsplit_rng``, under the reserved prefix so no user variable can be it) for the hidden global random state of ``numpy.random`` and ``random``. A handoff
 with this name means: save ``np.random.get_state()``/``random.getstate()`` after the producing
 cell and restore them before the consuming cell."""
 
@@ -1279,9 +1280,9 @@ class Engine:
             self.stage[i] = target
 
 
-VIEW_PREFIX = "__view__"
+VIEW_PREFIX = reserved.VIEW_PREFIX
 """Pseudo-names for Spark temporary views: ``df.createOrReplaceTempView("sales")`` writes
-``__view__sales`` and a later ``%sql SELECT ... FROM sales`` (or ``spark.sql``/``spark.table``)
+``_nbsplit_view__sales`` and a later ``%sql SELECT ... FROM sales`` (or ``spark.sql``/``spark.table``)
 reads it. A view lives in one Spark session, so a stage that queries a view another stage made
 must get it through a handoff (the DataFrame is saved, then registered again under its name)."""
 
@@ -1306,7 +1307,7 @@ _TABLE_SQL = re.compile(
 
 def with_temp_views(nb: Notebook, facts: Sequence[CellFacts | None]) -> list[CellFacts | None]:
     """``facts`` with Spark temp views and tables as pseudo-names (see ``VIEW_PREFIX``): the
-    creating cell defines ``__view__<name>``, a later cell whose SQL text or string literals name
+    creating cell defines ``_nbsplit_view__<name>``, a later cell whose SQL text or string literals name
     it reads it."""
     made: dict[int, set[str]] = {}
     for cell, f in zip(nb.cells, facts):
