@@ -1254,13 +1254,23 @@ class Engine:
                                   f" of `{name}` (cells {other[0]} and {w}) but its notebook "
                                   "holds one at its top: rename one of them",
                           code=CODE_HELPER, cells=(reader, other[0], w), names=(name,))
-            shadow = [m for m in mem if m < reader and name in self.info[m].binds]
+            shadow = [m for m in self._binders.get(name, ()) if m < reader and m in mem]
             if shadow:
                 self.warn(reader, f"cell {reader} uses `{name}` from cell {w}, but {s}'s cell "
                                   f"{max(shadow)} rebinds it first: the stage notebook emits "
                                   f"the {'import' if kind == 'import' else 'definition'} at its "
                                   "top, so rename one of them",
                           code=CODE_HELPER, cells=(reader, w, max(shadow)), names=(name,))
+
+    @cached_property
+    def _binders(self) -> dict[str, list[int]]:
+        """name -> the cells that bind it, in order (a stage's few rebinding cells of an imported
+        or defined name, found without scanning every member for every statement)."""
+        out: dict[str, list[int]] = {}
+        for i in sorted(self.info):
+            for name in self.info[i].binds:
+                out.setdefault(name, []).append(i)
+        return out
 
     def _reassign_orphans(self, emitted: list[Stage]) -> None:
         """Markdown/raw/empty cells of a stage without code go with the nearest code section."""

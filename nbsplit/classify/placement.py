@@ -183,6 +183,17 @@ def _min_cut(costs: Mapping[int, Sequence[float]], edges: Sequence[tuple[int, in
     for w, r in edges:
         for k in range(1, k_max):
             g.add(node(w, k), node(r, k), _INF)
+    # Each cell's own chain carries its cheapest label's cost straight from s to t: push that
+    # first, so Dinic's phases only route what the read edges add (the residual graph of any
+    # maximum flow gives the same source side, so the cut does not change).
+    cap = g.cap
+    for j, c in enumerate(cells):
+        chain = [2 * j * k_max + 2 * m for m in range(k_max)]  # forward edge ids, in add order
+        f = min(cap[e] for e in chain)
+        if f > 0:
+            for e in chain:
+                cap[e] -= f
+                cap[e ^ 1] += f
     g.max_flow(s, t)
     side = g.source_side(s)
     return {c: sum(side[node(c, k)] for k in range(1, k_max)) for c in cells}
