@@ -23,12 +23,16 @@ def plan_notebook(path: Path | str, config: Config | None = None, *, strict: boo
     from nbsplit.classify import classify_notebook
     from nbsplit.plan import build_plan
     from nbsplit.read import read_notebook
+    from nbsplit.reserved import reserved_name_error
 
     path = Path(path)
     if config is None:
         config = load_config(path)
     notebook = read_notebook(path)
     facts = analyze_notebook(notebook)
+    reserved = reserved_name_error(notebook, facts)
+    if reserved is not None:
+        raise reserved
     classifications, diagnostics = classify_notebook(notebook, facts, config)
     return build_plan(notebook, facts, classifications, diagnostics, strict=strict or config.strict)
 

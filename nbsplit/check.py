@@ -237,6 +237,10 @@ def _check_file(path: Path, config: Config, require: bool, limit: float, timer: 
     found = _mark_problems(nb, marks)
     try:
         plan = _plan(nb, marks, config, timer)
+    except _BadInput as bad:
+        # The error plan and convert stop on, word for word (NBS100: the file is bad input).
+        found.append(_problem(path, bad.error.cell, "NBS100", bad.error.message))
+        return _with_marks(found, marks)
     except NbsplitError as exc:
         cell = exc.cell
         found.append(_problem(path, cell, "NBS100", f"cannot be analysed: {exc.message}",
@@ -307,14 +311,26 @@ def _sanitized(nb: Notebook, marks: Sequence[CellMarks]) -> Notebook:
     return replace(nb, cells=tuple(cells))
 
 
+class _BadInput(Exception):
+    """A notebook ``plan``/``convert`` refuse after analysis (``error`` is what they print)."""
+
+    def __init__(self, error: NbsplitError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
 def _plan(nb: Notebook, marks: Sequence[CellMarks], config: Config, timer: _Timer) -> SplitPlan:
     from nbsplit.analyze import analyze_notebook
+    from nbsplit.reserved import reserved_name_error
     from nbsplit.classify import classify_notebook
     from nbsplit.plan import build_plan
 
     clean = _sanitized(nb, marks)
     with timer.step("analyze"):
         facts = analyze_notebook(clean)
+        reserved = reserved_name_error(clean, facts)
+        if reserved is not None:
+            raise _BadInput(reserved)
     with timer.step("classify"):
         classifications, diagnostics = classify_notebook(clean, facts, config)
     with timer.step("plan"):

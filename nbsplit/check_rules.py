@@ -4,6 +4,7 @@
 code     severity  problem
 =======  ========  ===========================================================================
 NBS100   error     the file cannot be read as a notebook (the reader's message)
+                   or is input plan/convert refuse (a reserved ``_nbsplit_`` name; their message)
 NBS101   error     unknown or misspelled ``nbsplit:`` tag or ``# nbsplit:`` directive; the
                    closest valid slug is suggested (``nbsplit:trainig`` -> ``nbsplit:training``)
 NBS102   error     one cell carries two different stage tags/directives

@@ -18,7 +18,7 @@ of the reader and of the writer:
 Writes are ``defines | mutates``: ``df.dropna(inplace=True)`` makes a new version of ``df``. Mutations
 of names bound by imports or ``def`` (``plt.rcParams[...] = ...``) do not make data versions: a
 module cannot be saved; they stay with their cell. Hidden global random state is the pseudo-name
-``__rng_state__`` (see ``RNG_STATE``), read and written by global RNG draws, written by seeding.
+``_nbsplit_rng`` (see ``RNG_STATE``), read and written by global RNG draws, written by seeding.
 
 Cells are placed in stage notebooks in *source order*, copied setup cells included (not hoisted to
 the top): a setup cell later in the notebook that rebinds a constant must not run before the
@@ -63,6 +63,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Literal, Sequence
 
+from nbsplit import reserved
 from nbsplit.analyze_text import mask_ipython
 from nbsplit.classify.placement import INDEX, LABELS, solve
 from nbsplit.model import (
@@ -90,8 +91,8 @@ _MARKED_COST = 30.0  # nats: a tagged cell moves only when nothing else can sati
 _MAX_COST = 9.0  # nats: no stage is less likely than ~1e-4
 _TIE_FORWARD, _TIE_BACK = 0.01, 0.02  # nats per stage of distance: tie-breakers only
 
-RNG_STATE = "__rng_state__"
-"""Pseudo-name for the hidden global random state of ``numpy.random`` and ``random``. A handoff
+RNG_STATE = reserved.RNG_STATE
+"""Pseudo-name (``_nbsplit_rng``, under the reserved prefix so no user variable can be it) for the hidden global random state of ``numpy.random`` and ``random``. A handoff
 with this name means: save ``np.random.get_state()``/``random.getstate()`` after the producing
 cell and restore them before the consuming cell."""
 
@@ -1253,13 +1254,23 @@ class Engine:
                                   f" of `{name}` (cells {other[0]} and {w}) but its notebook "
                                   "holds one at its top: rename one of them",
                           code=CODE_HELPER, cells=(reader, other[0], w), names=(name,))
-            shadow = [m for m in mem if m < reader and name in self.info[m].binds]
+            shadow = [m for m in self._binders.get(name, ()) if m < reader and m in mem]
             if shadow:
                 self.warn(reader, f"cell {reader} uses `{name}` from cell {w}, but {s}'s cell "
                                   f"{max(shadow)} rebinds it first: the stage notebook emits "
                                   f"the {'import' if kind == 'import' else 'definition'} at its "
                                   "top, so rename one of them",
                           code=CODE_HELPER, cells=(reader, w, max(shadow)), names=(name,))
+
+    @cached_property
+    def _binders(self) -> dict[str, list[int]]:
+        """name -> the cells that bind it, in order (a stage's few rebinding cells of an imported
+        or defined name, found without scanning every member for every statement)."""
+        out: dict[str, list[int]] = {}
+        for i in sorted(self.info):
+            for name in self.info[i].binds:
+                out.setdefault(name, []).append(i)
+        return out
 
     def _reassign_orphans(self, emitted: list[Stage]) -> None:
         """Markdown/raw/empty cells of a stage without code go with the nearest code section."""
@@ -1279,9 +1290,9 @@ class Engine:
             self.stage[i] = target
 
 
-VIEW_PREFIX = "__view__"
+VIEW_PREFIX = reserved.VIEW_PREFIX
 """Pseudo-names for Spark temporary views: ``df.createOrReplaceTempView("sales")`` writes
-``__view__sales`` and a later ``%sql SELECT ... FROM sales`` (or ``spark.sql``/``spark.table``)
+``_nbsplit_view__sales`` and a later ``%sql SELECT ... FROM sales`` (or ``spark.sql``/``spark.table``)
 reads it. A view lives in one Spark session, so a stage that queries a view another stage made
 must get it through a handoff (the DataFrame is saved, then registered again under its name)."""
 
@@ -1306,7 +1317,7 @@ _TABLE_SQL = re.compile(
 
 def with_temp_views(nb: Notebook, facts: Sequence[CellFacts | None]) -> list[CellFacts | None]:
     """``facts`` with Spark temp views and tables as pseudo-names (see ``VIEW_PREFIX``): the
-    creating cell defines ``__view__<name>``, a later cell whose SQL text or string literals name
+    creating cell defines ``_nbsplit_view__<name>``, a later cell whose SQL text or string literals name
     it reads it."""
     made: dict[int, set[str]] = {}
     for cell, f in zip(nb.cells, facts):

@@ -24,7 +24,7 @@ Rules in short:
 - A cell reading a value that only a later pipeline stage wrote before it moves to that stage
   (warning; ``strict``: error, no move). Handoffs therefore always go forward in pipeline order
   and the stage DAG (only real loads) is acyclic; stages with no loads between them are parallel.
-- Hidden global random state is the handoff name ``__rng_state__`` (``dataflow.RNG_STATE``).
+- Hidden global random state is the handoff name ``_nbsplit_rng`` (``dataflow.RNG_STATE``).
 """
 
 from __future__ import annotations

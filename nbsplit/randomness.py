@@ -1,7 +1,7 @@
 """Global random generators the handoff cannot carry.
 
 The split carries ``numpy.random``'s and ``random``'s global state between stages (the
-``__rng_state__`` handoff). Deep-learning frameworks keep global generators of their own:
+``_nbsplit_rng`` handoff). Deep-learning frameworks keep global generators of their own:
 ``torch.manual_seed(0)`` in one stage and weights initialised or batches shuffled in another give
 other numbers in the split than in the monolith. Where that happens the plan says so, naming the
 cell that draws and the cell that seeded, and how to make it exact.

@@ -62,10 +62,14 @@ def plan_tags(path: Path, config: Config, *, overwrite: bool = False) -> TagChan
     from nbsplit.classify import classify_notebook
     from nbsplit.plan import build_plan
     from nbsplit.read import read_notebook
+    from nbsplit.reserved import reserved_name_error
 
     original = read_notebook(path)
     notebook = strip_stage_marks(original) if overwrite else original
     facts = analyze_notebook(notebook)
+    reserved = reserved_name_error(notebook, facts)
+    if reserved is not None:
+        raise reserved
     classifications, diagnostics = classify_notebook(notebook, facts, config)
     plan = build_plan(notebook, facts, classifications, diagnostics)
     to_add: dict[int, str] = {}

@@ -7,6 +7,7 @@ import pytest
 
 from nbsplit.dataflow import config_statements
 from nbsplit.model import Stage
+from nbsplit.reserved import VIEW_PREFIX
 from tests.test_plan import plan_of, stage
 
 ALIASES = {"plt": "matplotlib.pyplot", "sns": "seaborn", "pd": "pandas", "np": "numpy",
@@ -82,8 +83,8 @@ def test_tables_cross_stages_like_temp_views(write: str) -> None:
         ("featurization", "feats = spark.table('flights_clean').select('a')"),
         ("training", "n = spark.sql('SELECT COUNT(*) FROM flights_clean').first()[0]"),
     )
-    assert [h.name for h in stage(plan, Stage.FEATURIZATION).handoffs_in] == ["__view__flights_clean"]
-    assert [h.name for h in stage(plan, Stage.TRAINING).handoffs_in] == ["__view__flights_clean"]
+    assert [h.name for h in stage(plan, Stage.FEATURIZATION).handoffs_in] == [VIEW_PREFIX + "flights_clean"]
+    assert [h.name for h in stage(plan, Stage.TRAINING).handoffs_in] == [VIEW_PREFIX + "flights_clean"]
 
 
 def test_a_qualified_table_is_left_to_the_metastore() -> None:
@@ -91,7 +92,7 @@ def test_a_qualified_table_is_left_to_the_metastore() -> None:
         ("data-prep", "df = spark.range(3)\ndf.write.saveAsTable('main.sales.clean')"),
         ("training", "n = spark.table('main.sales.clean').count()"),
     )
-    assert not any(h.name.startswith("__view__") for h in stage(plan, Stage.TRAINING).handoffs_in)
+    assert not any(h.name.startswith(VIEW_PREFIX) for h in stage(plan, Stage.TRAINING).handoffs_in)
 
 
 def test_in_place_change_through_an_alias_is_a_new_version_of_both_names() -> None:

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from nbsplit.render.handoff import runtime_source
+from nbsplit.reserved import RNG_STATE
 
 
 def _module(folder: Path, defaults: dict[str, str] | None = None) -> dict[str, Any]:
@@ -87,6 +88,11 @@ def test_pandas_series_named_and_unnamed(tmp_path: Path) -> None:
     counts = pd.Series(["x", "y", "x"]).value_counts()
     back, _ = _round_trip(tmp_path, counts, "vc__c2")
     pd.testing.assert_series_equal(back, counts, check_exact=True)
+    # A Series already named like the runtime's placeholder for "no name" keeps its name.
+    placeholder = pd.Series([1.5, 2.5], name="__nbsplit_series__")
+    back, kind = _round_trip(tmp_path, placeholder, "p__c3")
+    assert kind == "pickle"
+    pd.testing.assert_series_equal(back, placeholder, check_exact=True)
 
 
 def test_numpy_array_and_sklearn_pipeline(tmp_path: Path) -> None:
@@ -138,12 +144,12 @@ def test_rng_state_reproduces_the_next_draws(tmp_path: Path) -> None:
     np.random.rand(5)
     random.random()
     producer = _namespace(tmp_path)
-    producer["_nbsplit_save"]("__rng_state____c2", producer["_nbsplit_rng_state"]())
+    producer["_nbsplit_save"](RNG_STATE + "__c2", producer["_nbsplit_rng_state"]())
     expected = (np.random.rand(3).tolist(), [random.random() for _ in range(3)])
     np.random.seed(999)  # a fresh stage starts elsewhere
     random.seed(999)
     consumer = _namespace(tmp_path)
-    consumer["_nbsplit_set_rng_state"](consumer["_nbsplit_load"]("__rng_state____c2"))
+    consumer["_nbsplit_set_rng_state"](consumer["_nbsplit_load"](RNG_STATE + "__c2"))
     assert (np.random.rand(3).tolist(), [random.random() for _ in range(3)]) == expected
 
 
@@ -247,5 +253,13 @@ def test_spark_dataframe_round_trips_through_parquet_locally(tmp_path: Path, mon
         back, kind = _round_trip(tmp_path, indexers, "indexers__c4")
         assert kind == "spark-ml-list" and type(back) is list
         assert [(i.getInputCol(), i.getOutputCol()) for i in back] == [("name", "name_ix"), ("id", "id_ix")]
+        # A frame with a column named like the runtime's bookkeeping columns (any case: Spark
+        # resolves names case-insensitively) is refused, not silently overwritten and dropped.
+        for column in ("__nbsplit_part", "__NBSPLIT_ROW"):
+            clash = sdf.withColumnRenamed("score", column)
+            runtime = _namespace(tmp_path)
+            with pytest.raises(runtime["NbsplitHandoffError"],
+                               match=rf"cannot hand 'clash' \(made in source cell 5\).*column '{column}'"):
+                runtime["_nbsplit_save"]("clash__c5", clash)
     finally:
         spark.stop()

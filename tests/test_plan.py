@@ -10,6 +10,7 @@ import pytest
 from nbsplit.analyze import analyze_notebook
 from nbsplit.model import Cell, Classification, Handoff, Notebook, SplitPlan, Stage, StagePlan
 from nbsplit.plan import RNG_STATE, Placement, build_plan, placements, plan_to_json
+from nbsplit.reserved import VIEW_PREFIX
 
 S = Stage
 
@@ -531,9 +532,9 @@ def test_spark_temp_view_crosses_stages_as_a_handoff() -> None:
         ("featurization", 'print("reading data/housing.csv again")\nfeats = spark.table("housing")'),
     )
     eda, feats = stage(plan, S.EDA), stage(plan, S.FEATURIZATION)
-    assert [(h.name, h.version, h.before_cell) for h in eda.handoffs_in] == [("__view__housing", 0, 1)]
-    assert [(h.name, h.version) for h in feats.handoffs_in] == [("__view__housing", 0)]
-    assert stage(plan, S.DATA_PREP).saves == ("__view__housing",)
+    assert [(h.name, h.version, h.before_cell) for h in eda.handoffs_in] == [(VIEW_PREFIX + "housing", 0, 1)]
+    assert [(h.name, h.version) for h in feats.handoffs_in] == [(VIEW_PREFIX + "housing", 0)]
+    assert stage(plan, S.DATA_PREP).saves == (VIEW_PREFIX + "housing",)
 
 
 def test_sql_created_view_and_file_paths_are_not_confused() -> None:
@@ -543,7 +544,7 @@ def test_sql_created_view_and_file_paths_are_not_confused() -> None:
         ("eda", "%sql\nSELECT COUNT(*) FROM clean"),
     )
     eda = stage(plan, S.EDA)
-    assert [(h.name, h.before_cell) for h in eda.handoffs_in] == [("__view__clean", 2)]
+    assert [(h.name, h.before_cell) for h in eda.handoffs_in] == [(VIEW_PREFIX + "clean", 2)]
 
 
 def test_setup_cell_with_imports_and_module_configuration_is_copied_not_dissolved() -> None:

@@ -14,6 +14,7 @@ from nbsplit.read.databricks import read_databricks
 from nbsplit.read.percent import read_percent
 from nbsplit.render.notebooks import RenderOptions, render_stages
 from nbsplit.render.parameters import local_parameters
+from nbsplit.reserved import RNG_STATE
 
 SRC = Path("/proj/nb/churn.ipynb")
 OUT = Path("/proj/nb/split")
@@ -35,7 +36,7 @@ def _plan() -> SplitPlan:
     stages = [Stage.SETUP, Stage.SETUP, Stage.DATA_PREP, Stage.EDA, Stage.DATA_PREP, Stage.TRAINING, Stage.SKIP]
     df_eda = Handoff("df", 2, Stage.DATA_PREP, Stage.EDA, 3)  # the intermediate version
     df_train = Handoff("df", 4, Stage.DATA_PREP, Stage.TRAINING, 5)
-    rng = Handoff("__rng_state__", 2, Stage.DATA_PREP, Stage.TRAINING, 5)
+    rng = Handoff(RNG_STATE, 2, Stage.DATA_PREP, Stage.TRAINING, 5)
     plans = (
         StagePlan(Stage.DATA_PREP, (0, 2, 4), saves=("df",), handoffs_out=(df_eda, df_train, rng),
                   imports=("import pandas as pd",)),
@@ -60,15 +61,33 @@ def test_stage_layout_and_handoff_placement() -> None:
     # saves go right after the cell that made each version
     assert _kinds(prep.cells) == ["header", "parameters", "runtime", "imports", "src0", "src2", "save", "src4", "save"]
     assert "_nbsplit_save('df__c2', df)" in prep.cells[6].source
-    assert "_nbsplit_save('__rng_state____c2', _nbsplit_rng_state())" in prep.cells[6].source
+    assert "_nbsplit_save('_nbsplit_rng__c2', _nbsplit_rng_state())" in prep.cells[6].source
     assert "_nbsplit_save('df__c4', df)" in prep.cells[8].source
     assert _kinds(eda.cells) == ["header", "parameters", "runtime", "load", "src3"]
     assert "df = _nbsplit_load('df__c2')" in eda.cells[3].source
     # loads grouped into one cell right before the first reader; helpers after imports
     assert _kinds(train.cells)[:6] == ["header", "parameters", "runtime", "imports", "helpers", "load"]
     load = train.cells[5].source
-    assert "df = _nbsplit_load('df__c4')" in load and "_nbsplit_set_rng_state(_nbsplit_load('__rng_state____c2'))" in load
+    assert "df = _nbsplit_load('df__c4')" in load and "_nbsplit_set_rng_state(_nbsplit_load('_nbsplit_rng__c2'))" in load
     assert prep.placements == {0: 4, 2: 5, 4: 7} and train.placements == {5: 6}
+
+
+def test_user_names_like_the_old_pseudo_names_are_plain_values() -> None:
+    """Before the reserved prefix, a variable called `__rng_state__` or `__view__sales` was
+    taken for the random state or a Spark view: its value never reached the reading stage.
+    (tests/bad_inputs/ok_old_pseudo_names.ipynb converts whole; names under the prefix are refused.)"""
+    from nbsplit.api import plan_notebook
+
+    plan = plan_notebook(Path(__file__).parent / "bad_inputs" / "ok_old_pseudo_names.ipynb")
+    evaluation = next(sp for sp in plan.stages if sp.stage is Stage.EVALUATION)
+    assert sorted((h.name, h.version) for h in evaluation.handoffs_in) == [
+        ("__rng_state__", 1), ("__view__sales", 1), (RNG_STATE, 2), ("noise", 2)]
+    rendered = {r.stage: r for r in render_stages(plan, RenderOptions(out=OUT))}
+    load = next(c.source for c in rendered[Stage.EVALUATION].cells if c.metadata["nbsplit"].get("generated") == "load")
+    assert "__rng_state__ = _nbsplit_load('__rng_state____c1')" in load
+    assert "__view__sales = _nbsplit_load('__view__sales__c1')" in load
+    assert "_nbsplit_set_rng_state(_nbsplit_load('_nbsplit_rng__c2'))" in load
+    assert "createOrReplaceTempView" not in load
 
 
 def test_source_cells_are_kept_byte_for_byte_with_tags_and_metadata() -> None:

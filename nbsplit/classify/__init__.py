@@ -146,6 +146,7 @@ def _rescore(nb: Notebook, facts: Sequence[CellFacts | None], ctx: Context, evid
         learned.capture.extend((nb.path, i, feats[i], result[i]) for i in seq if i not in forced)
     if weights is None:
         return
+    positions = {j: pos for pos, j in enumerate(seq)}
     for i in seq:
         if i in forced:
             continue
@@ -162,8 +163,12 @@ def _rescore(nb: Notebook, facts: Sequence[CellFacts | None], ctx: Context, evid
         code_w = evidence[i].stage_weight(stage, exclude=_TEXT_SIGNALS)
         origin = "heuristic" if code_w >= 1.0 else "heading" if reasons else "neighbour"
         if not reasons:
-            pos = seq.index(i)
-            reasons = [_context_reason(pos, stage, [result[j].stage for j in seq])]  # type: ignore[union-attr]
+            # only the neighbours count: a window of the labels as they are now (earlier cells
+            # already rescored), not a copy of all of them per cell
+            pos = positions[i]
+            start = max(pos - 1, 0)
+            window = [result[j].stage for j in seq[start:pos + 2]]  # type: ignore[union-attr]
+            reasons = [_context_reason(pos - start, stage, window)]
         result[i] = Classification(i, stage, conf, origin,
                                    (*reasons[:_MAX_REASONS - 1], f"fitted weights prefer {stage.value} "
                                     f"over the rules' {base.stage.value}"), scores)

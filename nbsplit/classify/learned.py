@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Mapping, Sequence
@@ -68,6 +68,7 @@ def cell_features(nb: Notebook, facts: Sequence[CellFacts | None], ctx: Context,
     """Features of every code cell in ``seq`` (the decoded, non-skipped code cells)."""
     out: dict[int, dict[str, float]] = {}
     n = len(seq)
+    readers_after = _LaterReaders(ctx, result)
     for pos, i in enumerate(seq):
         base = result[i]
         f: dict[str, float] = {"bias": 1.0}
@@ -96,7 +97,7 @@ def cell_features(nb: Notebook, facts: Sequence[CellFacts | None], ctx: Context,
                 f[f"reads_from:{stage.value}"] = 1.0
             if cf.display_only and produced:
                 f[f"shows_from:{max(produced, key=lambda s: s.order).value}"] = 1.0
-            later = _later_reader_stages(i, cf, ctx, result)
+            later = _later_reader_stages(i, cf, readers_after)
             for stage in later:
                 f[f"read_by:{stage.value}"] = 1.0
             if not later and cf.defines:
@@ -181,20 +182,41 @@ def _template(reason: str) -> str:
 def _producer_stages(i: int, cf: CellFacts, ctx: Context, result: Sequence[Classification]) -> list[Stage]:
     stages: set[Stage] = set()
     for name in sorted(cf.reads):
-        writers = [w for w in ctx.writers.get(name, ()) if w < i]
-        if writers and result[writers[-1]].stage.is_pipeline:
-            stages.add(result[writers[-1]].stage)
+        writers = ctx.writers.get(name, ())
+        before = bisect_left(writers, i)  # writers are in cell order: the last one before i
+        if before and result[writers[before - 1]].stage.is_pipeline:
+            stages.add(result[writers[before - 1]].stage)
     return sorted(stages, key=lambda s: s.order)
 
 
-def _later_reader_stages(i: int, cf: CellFacts, ctx: Context, result: Sequence[Classification]) -> list[Stage]:
+class _LaterReaders:
+    """The pipeline stages among a name's readers after a cell, as suffix unions over its
+    readers (in cell order) computed once per name: a name read all over a long notebook
+    (``df``) would otherwise be rescanned for every cell that writes it."""
+
+    def __init__(self, ctx: Context, result: Sequence[Classification]) -> None:
+        self.ctx, self.result = ctx, result
+        self.suffix: dict[str, list[frozenset[Stage]]] = {}
+
+    def after(self, name: str, i: int) -> frozenset[Stage]:
+        readers = self.ctx.readers.get(name, ())
+        suffix = self.suffix.get(name)
+        if suffix is None:
+            acc: frozenset[Stage] = frozenset()
+            suffix = [acc] * (len(readers) + 1)
+            for j in range(len(readers) - 1, -1, -1):
+                stage = self.result[readers[j]].stage
+                if stage.is_pipeline and stage not in acc:
+                    acc = acc | {stage}
+                suffix[j] = acc
+            self.suffix[name] = suffix
+        return suffix[bisect_right(readers, i)]
+
+
+def _later_reader_stages(i: int, cf: CellFacts, later: _LaterReaders) -> list[Stage]:
     stages: set[Stage] = set()
-    for name in sorted(cf.writes):
-        readers = ctx.readers.get(name, ())
-        # readers are in cell order: start after i instead of scanning every earlier reader
-        for r in readers[bisect_right(readers, i):]:
-            if result[r].stage.is_pipeline:
-                stages.add(result[r].stage)
+    for name in cf.writes:
+        stages |= later.after(name, i)
     return sorted(stages, key=lambda s: s.order)
 
 

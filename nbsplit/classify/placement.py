@@ -82,49 +82,54 @@ def _violated_parts(labels: Mapping[int, int], edges: Sequence[tuple[int, int]])
 
 
 class _Graph:
-    __slots__ = ("head", "to", "cap", "nxt")
+    """Residual graph: edge ``e`` and its reverse ``e ^ 1``; ``adj[u]`` lists the edges leaving
+    ``u`` (plain lists: the hot loops below only index them)."""
+
+    __slots__ = ("adj", "to", "cap")
 
     def __init__(self, n: int) -> None:
-        self.head = [-1] * n
+        self.adj: list[list[int]] = [[] for _ in range(n)]
         self.to: list[int] = []
         self.cap: list[float] = []
-        self.nxt: list[int] = []
 
     def add(self, u: int, v: int, cap: float, back: float = 0.0) -> None:
-        for a, b, c in ((u, v, cap), (v, u, back)):
-            self.to.append(b)
-            self.cap.append(c)
-            self.nxt.append(self.head[a])
-            self.head[a] = len(self.to) - 1
+        self.adj[u].append(len(self.to))
+        self.to.append(v)
+        self.cap.append(cap)
+        self.adj[v].append(len(self.to))
+        self.to.append(u)
+        self.cap.append(back)
 
     def max_flow(self, s: int, t: int) -> None:
         """Dinic's algorithm; leaves the residual capacities in ``cap``."""
-        n = len(self.head)
-        to, cap, nxt, head = self.to, self.cap, self.nxt, self.head
+        n = len(self.adj)
+        to, cap, adj = self.to, self.cap, self.adj
         while True:
             level = [-1] * n
             level[s] = 0
             queue = deque([s])
             while queue:
                 u = queue.popleft()
-                e = head[u]
-                while e != -1:
-                    if cap[e] > 1e-12 and level[to[e]] < 0:
-                        level[to[e]] = level[u] + 1
-                        queue.append(to[e])
-                    e = nxt[e]
+                next_level = level[u] + 1
+                if level[t] >= 0 and next_level > level[t]:
+                    break  # nodes farther than t are on no shortest path: leave them unlabelled
+                for e in adj[u]:
+                    v = to[e]
+                    if level[v] < 0 and cap[e] > 1e-12:
+                        level[v] = next_level
+                        queue.append(v)
             if level[t] < 0:
                 return
-            it = list(head)
-            while True:
-                pushed = self._augment(s, t, level, it)
-                if pushed <= 1e-12:
-                    break
+            self._blocking_flow(s, t, level, [0] * n)
 
-    def _augment(self, s: int, t: int, level: list[int], it: list[int]) -> float:
-        """One blocking-flow path, iteratively (no recursion limit on long chains)."""
-        to, cap, nxt = self.to, self.cap, self.nxt
+    def _blocking_flow(self, s: int, t: int, level: list[int], it: list[int]) -> float:
+        """Augment along shortest paths until none is left in this phase, iteratively (no
+        recursion limit on long chains). After each path the search resumes from the tail of
+        its first saturated edge, not from ``s``: paths here run along long chains of reads,
+        and re-walking their shared prefix dominated the time."""
+        to, cap, adj = self.to, self.cap, self.adj
         path: list[int] = []
+        total = 0.0
         u = s
         while True:
             if u == t:
@@ -132,35 +137,38 @@ class _Graph:
                 for e in path:
                     cap[e] -= f
                     cap[e ^ 1] += f
-                return f
-            e = it[u]
-            while e != -1 and not (cap[e] > 1e-12 and level[to[e]] == level[u] + 1):
-                e = nxt[e]
-            it[u] = e
-            if e == -1:
+                total += f
+                cut = next(k for k, e in enumerate(path) if cap[e] <= 1e-12)
+                del path[cut:]
+                u = to[path[-1]] if path else s
+                continue
+            edges, i, want = adj[u], it[u], level[u] + 1
+            while i < len(edges) and not (cap[edges[i]] > 1e-12 and level[to[edges[i]]] == want):
+                i += 1
+            it[u] = i
+            if i == len(edges):
                 if not path:
-                    return 0.0
+                    return total
                 level[u] = -1  # dead end: prune it for this phase
                 back = path.pop()
                 u = to[back ^ 1]
-                it[u] = nxt[it[u]]
+                it[u] += 1
                 continue
-            path.append(e)
-            u = to[e]
+            path.append(edges[i])
+            u = to[edges[i]]
 
     def source_side(self, s: int) -> list[bool]:
-        seen = [False] * len(self.head)
+        seen = [False] * len(self.adj)
         seen[s] = True
         queue = deque([s])
+        to, cap = self.to, self.cap
         while queue:
             u = queue.popleft()
-            e = self.head[u]
-            while e != -1:
-                v = self.to[e]
-                if self.cap[e] > 1e-12 and not seen[v]:
+            for e in self.adj[u]:
+                v = to[e]
+                if cap[e] > 1e-12 and not seen[v]:
                     seen[v] = True
                     queue.append(v)
-                e = self.nxt[e]
         return seen
 
 
@@ -183,6 +191,17 @@ def _min_cut(costs: Mapping[int, Sequence[float]], edges: Sequence[tuple[int, in
     for w, r in edges:
         for k in range(1, k_max):
             g.add(node(w, k), node(r, k), _INF)
+    # Each cell's own chain carries its cheapest label's cost straight from s to t: push that
+    # first, so Dinic's phases only route what the read edges add (the residual graph of any
+    # maximum flow gives the same source side, so the cut does not change).
+    cap = g.cap
+    for j, c in enumerate(cells):
+        chain = [2 * j * k_max + 2 * m for m in range(k_max)]  # forward edge ids, in add order
+        f = min(cap[e] for e in chain)
+        if f > 0:
+            for e in chain:
+                cap[e] -= f
+                cap[e ^ 1] += f
     g.max_flow(s, t)
     side = g.source_side(s)
     return {c: sum(side[node(c, k)] for k in range(1, k_max)) for c in cells}

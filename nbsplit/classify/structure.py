@@ -556,7 +556,13 @@ def _drops_columns(ctx: Context, cell: Cell, calls: list[Call], ev: Evidence) ->
     if not frames:
         return
     i = cell.index
-    code_before = [c.index for c in ctx.nb.cells[:i] if c.kind == "code" and not c.is_empty][-2:]
+    code_before: list[int] = []  # the last two non-empty code cells before this one
+    j = i - 1
+    while j >= 0 and len(code_before) < 2:
+        before = ctx.nb.cells[j]
+        if before.kind == "code" and not before.is_empty:
+            code_before.insert(0, before.index)
+        j -= 1
     for frame in frames:
         if re.search(rf"^[ \t]*{re.escape(frame)}\s*=\s*\w+(?:\.copy\(\s*\))?\s*$", cell.source, re.M):
             continue  # work = raw.copy(); work = work.drop(...): a fresh working copy being cleaned

@@ -19,7 +19,7 @@ replace any part); this module renders it and documents the contract the generat
   (pickle). ``<key>.nbsplit.json`` records the choice.
 - ``_nbsplit_load(key)`` reads it back the same way.
 - ``_nbsplit_rng_state()`` / ``_nbsplit_set_rng_state(state)`` carry the global ``random`` and
-  ``numpy.random`` state (the ``__rng_state__`` pseudo-name), for the modules imported.
+  ``numpy.random`` state (the ``_nbsplit_rng`` pseudo-name), for the modules imported.
 - ``_nbsplit_log_models(globals(), names)`` / ``_nbsplit_log_metrics(globals(), names)``: the
   MLflow instrumentation of the training and evaluation stages.
 - A value that cannot be pickled (open file, connection, generator, lambda, lock) raises

@@ -28,10 +28,10 @@ from typing import Any
 from nbsplit.model import Cell, Handoff, NotebookFormat, SplitPlan, Stage, StagePlan
 from nbsplit.render.parameters import MLFLOW_PARAMETERS, RUNTIME_MODULE, STAGE_PARAMETERS, local_parameters, sanitize_name
 from nbsplit.render.templating import render
+from nbsplit.reserved import RNG_STATE, VIEW_PREFIX
 
 __all__ = ["RenderOptions", "RenderedStage", "render_stages", "stage_file_name"]
 
-RNG_STATE = "__rng_state__"
 # Variables whose names look like evaluation metrics (logged to MLflow by the evaluation stage).
 METRIC_NAME = re.compile(r"acc|auc|rmse|mse|f1|precision|recall|score|mae|r2|loss", re.IGNORECASE)
 # The source registers a model itself: then nbsplit does not register another one.
@@ -239,11 +239,13 @@ class _StageBuilder:
 
     def _load_cell(self, handoffs: Sequence[Handoff]) -> None:
         self._generated("load", self._render(
-            "load.py.j2", handoffs=[_handoff_context(h, self.consumers) for h in handoffs]))
+            "load.py.j2", handoffs=[_handoff_context(h, self.consumers) for h in handoffs],
+            rng_state=RNG_STATE, view_prefix=VIEW_PREFIX))
 
     def _save_cell(self, handoffs: Sequence[Handoff]) -> None:
         self._generated("save", self._render(
-            "save.py.j2", handoffs=[_handoff_context(h, self.consumers) for h in handoffs]))
+            "save.py.j2", handoffs=[_handoff_context(h, self.consumers) for h in handoffs],
+            rng_state=RNG_STATE, view_prefix=VIEW_PREFIX))
 
     # -- output --------------------------------------------------------------------------------
 
@@ -283,7 +285,7 @@ def _grouped_loads(loads: Sequence[Handoff]) -> list[dict[str, Any]]:
     snapshot is named by that cell, so two loads of ``df`` tell apart)."""
     grouped: dict[tuple[int, str], list[str]] = {}
     for h in loads:
-        if h.name == RNG_STATE or h.name.startswith("__view__"):
+        if h.name == RNG_STATE or h.name.startswith(VIEW_PREFIX):
             continue
         names = grouped.setdefault((h.version, h.producer.value), [])
         if h.name not in names:
@@ -296,7 +298,7 @@ def _grouped_saves(saves: Sequence[Handoff], consumers: Mapping[str, list[Stage]
     """Header entries: the names saved for one set of consumer stages."""
     by_name: dict[str, list[Stage]] = {}
     for h in saves:
-        if h.name == RNG_STATE or h.name.startswith("__view__"):
+        if h.name == RNG_STATE or h.name.startswith(VIEW_PREFIX):
             continue
         stages = by_name.setdefault(h.name, [])
         stages.extend(s for s in consumers.get(h.key, [h.consumer]) if s not in stages)

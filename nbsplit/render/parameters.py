@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from nbsplit.model import Notebook
+from nbsplit.reserved import RUNTIME_MODULE
 from nbsplit.widgets import notebook_widgets
 
 __all__ = [
@@ -28,7 +29,6 @@ __all__ = [
 
 STATE_DIR = ".nbsplit"  # local run state inside an output folder (never deployed, never committed)
 HANDOFF_SUBDIR = f"{STATE_DIR}/handoffs"
-RUNTIME_MODULE = "nbsplit_runtime"  # the handoff runtime, written beside the stage notebooks
 PARAMETER_NAMES: tuple[str, ...] = ("handoff_dir", "data_dir", "catalog", "schema", "experiment_name", "model_name")
 # What every stage notebook sets in its parameters cell; MLflow stages add the other two.
 STAGE_PARAMETERS: tuple[str, ...] = ("handoff_dir", "data_dir")
