@@ -65,6 +65,7 @@ from typing import Literal, Sequence
 
 from nbsplit.analyze_text import mask_ipython
 from nbsplit.classify.placement import INDEX, LABELS, solve
+from nbsplit.randomness import call_draws, global_rng_effects
 from nbsplit.model import (
     PIPELINE_STAGES,
     Cell,
@@ -531,31 +532,6 @@ class _CellInfo:
         return all(k == "import" for k in self.binds.values()) and not self.functions
 
 
-# Library calls that draw from numpy's global RNG when not given a random_state: a notebook
-# seeded once with np.random.seed(42) and then calling train_test_split(X, y) depends on it.
-_IMPLICIT_DRAWS = frozenset({
-    "fit", "fit_transform", "fit_predict", "fit_resample", "partial_fit", "sample",
-    "train_test_split", "shuffle", "resample", "cross_val_score", "cross_validate",
-    "cross_val_predict", "permutation_importance", "make_classification", "make_regression",
-    "make_blobs",
-})
-
-
-def _cell_rng(facts: CellFacts) -> Literal["seed", "draw"] | None:
-    effect = None
-    for call in facts.calls:
-        if call.method in _IMPLICIT_DRAWS and "random_state" not in call.keywords:
-            return "draw"
-        if call.receiver is not None and not call.name.startswith(("np.", "numpy.", "random.")):
-            continue
-        e = rng_effect(call.name)
-        if e == "draw":
-            return "draw"
-        if e == "seed":
-            effect = "seed"
-    return effect
-
-
 def _merged_functions(functions: Sequence[FunctionInfo]) -> dict[str, FunctionInfo]:
     """One entry per name; a cell that defines ``f``, calls it, then redefines it may have run
     either body, so the free names and calls of every definition count."""
@@ -602,6 +578,9 @@ class Engine:
         self.classes = list(classifications)
         self.stage = [c.stage for c in classifications]
         self.info: dict[int, _CellInfo] = {}
+        # a global draw is judged with what the notebook bound before the cell (an estimator
+        # built with random_state=0 fits without drawing): see randomness.GlobalDraws
+        rng = global_rng_effects(nb.cells, facts)
         for cell, f in zip(nb.cells, facts):
             if cell.kind != "code" or f is None:
                 continue
@@ -609,7 +588,7 @@ class Engine:
                 cell=cell, facts=f,
                 imports=frozenset(a for a, _ in f.imports),
                 functions=_merged_functions(f.functions),
-                rng=_cell_rng(f))
+                rng=rng.get(cell.index))
         self.diags: list[Diagnostic] = []
         self._stmts: dict[int, tuple[TopStatement, ...] | None] = {}
         self.reads: dict[int, list[Read]] = {}
@@ -822,7 +801,7 @@ class Engine:
                 if any(call.name == fname for call in inf.facts.calls):
                     direct |= fi.free_names
                     for call in fi.calls:
-                        e = rng_effect(call.name)
+                        e = call_draws(call)
                         if e == "draw" or (e == "seed" and own_rng is None):
                             own_rng = e
             eff, rng = self._closure(c, direct, binding, own_rng)
@@ -961,8 +940,8 @@ class Engine:
                     continue
                 seen.add(key)
                 fi = self.info[key[0]].functions[n]
-                for call in fi.calls:
-                    e = rng_effect(call.name)
+                for call in fi.calls:  # a helper's fit/split draws as the cell's own would
+                    e = call_draws(call)
                     if e == "draw" or (e == "seed" and rng is None):
                         rng = e
                 for m in fi.free_names:
