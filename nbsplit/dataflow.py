@@ -61,7 +61,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Literal, Sequence
+from typing import Any, Literal, Sequence
 
 from nbsplit.analyze_text import mask_ipython
 from nbsplit.classify.placement import INDEX, LABELS, solve
@@ -560,6 +560,9 @@ class Flow:
     copies: dict[Stage, set[int]] = field(default_factory=dict)  # setup cells copied in
     imports: dict[Stage, dict[tuple[int, int], str]] = field(default_factory=dict)
     helpers: dict[Stage, dict[tuple[int, int], str]] = field(default_factory=dict)
+    # (cell, statement) -> (the stage cell it runs right before, its text): a second version of
+    # an import/definition, or one a stage cell would shadow if it ran at the top
+    inline: dict[Stage, dict[tuple[int, int], tuple[int, str]]] = field(default_factory=dict)
     handoffs_in: dict[Stage, list[Handoff]] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     moves: dict[int, str] = field(default_factory=dict)
@@ -1081,7 +1084,8 @@ class Engine:
             helpers: dict[tuple[int, int], str] = {}
             handoffs: dict[tuple[str, int], Handoff] = {}
             bound: dict[tuple[str, str], tuple[int, str]] = {}
-            tables = {"import": imports, "def": helpers}
+            inline: dict[tuple[int, int], tuple[int, str]] = {}
+            tables = {"import": imports, "def": helpers, "inline": inline}
             for w in self.star_cells:
                 if w not in mem:
                     for st in self.statements(w) or ():
@@ -1116,6 +1120,7 @@ class Engine:
             flow.copies[s] = {i for i in mem if self.stage[i] is Stage.SETUP}
             flow.imports[s] = dict(sorted(imports.items()))
             flow.helpers[s] = dict(sorted(helpers.items()))
+            flow.inline[s] = dict(sorted(inline.items(), key=lambda kv: (kv[1][0], kv[0])))
             flow.handoffs_in[s] = sorted(handoffs.values(), key=lambda h: (h.before_cell, h.name))
         self._carry_config(flow, members)
         flow.diagnostics = self.diags
@@ -1175,7 +1180,7 @@ class Engine:
 
     def _definition_needs(self, st: TopStatement, w: int, name: str, s: Stage, reader: int,
                           mem: set[int], bound: dict[tuple[str, str], tuple[int, str]],
-                          tables: dict[str, dict[tuple[int, int], str]]) -> None:
+                          tables: dict[str, dict[tuple[int, int], Any]]) -> None:
         """A copied definition runs at the top of the stage: what its header/class body loads
         (``class Sel(BaseEstimator)``, ``@udf(StringType())``) must be imported/defined there."""
         at_def = {r.name: r for r in self.reads.get(w, ())}
@@ -1204,7 +1209,7 @@ class Engine:
                           f"setup cell or tag cell {writer} nbsplit:setup",
                   code=CODE_HELPER, cells=(reader, w), names=(name, d))
 
-    def _add_statement(self, tables: dict[str, dict[tuple[int, int], str]], w: int, name: str,
+    def _add_statement(self, tables: dict[str, dict[tuple[int, int], Any]], w: int, name: str,
                        kind: str, s: Stage, reader: int, mem: set[int],
                        bound: dict[tuple[str, str], tuple[int, str]]) -> None:
         into = tables[kind]
@@ -1219,26 +1224,23 @@ class Engine:
                 self.warn(w, f"could not extract the definition of `{name}` from cell {w}; "
                              f"{s} gets the whole cell", code=CODE_HELPER, names=(name,))
             return
-        if (w, match.position) not in into:
-            into[(w, match.position)] = match.text
-            if kind == "def":
-                self._definition_needs(match, w, name, s, reader, mem, bound, tables)
-            # re-importing the same thing in several cells is common and harmless
-            what = dict(self.info[w].facts.imports).get(name, match.text) \
-                if kind == "import" else match.text
-            other = bound.setdefault((kind, name), (w, what))
-            if other[1] != what:
-                self.warn(reader, f"{s} needs two {'imports' if kind == 'import' else 'definitions'}"
-                                  f" of `{name}` (cells {other[0]} and {w}) but its notebook "
-                                  "holds one at its top: rename one of them",
-                          code=CODE_HELPER, cells=(reader, other[0], w), names=(name,))
-            shadow = [m for m in mem if m < reader and name in self.info[m].binds]
-            if shadow:
-                self.warn(reader, f"cell {reader} uses `{name}` from cell {w}, but {s}'s cell "
-                                  f"{max(shadow)} rebinds it first: the stage notebook emits "
-                                  f"the {'import' if kind == 'import' else 'definition'} at its "
-                                  "top, so rename one of them",
-                          code=CODE_HELPER, cells=(reader, w, max(shadow)), names=(name,))
+        key = (w, match.position)
+        if key in into or key in tables["inline"]:
+            return
+        # re-importing the same thing in several cells is common and harmless
+        what = dict(self.info[w].facts.imports).get(name, match.text) \
+            if kind == "import" else match.text
+        other = bound.setdefault((kind, name), (w, what))
+        shadow = any(m < reader and name in self.info[m].binds for m in mem)
+        if other[1] != what or shadow:
+            # A second version of the name in this stage, or a stage cell that rebinds it before
+            # this reader: the statement runs right before its first reader, so every use gets
+            # the version it had in the monolith (the stage's cells run in source order).
+            tables["inline"][key] = (reader, match.text)
+        else:
+            into[key] = match.text
+        if kind == "def":
+            self._definition_needs(match, w, name, s, reader, mem, bound, tables)
 
     def _reassign_orphans(self, emitted: list[Stage]) -> None:
         """Markdown/raw/empty cells of a stage without code go with the nearest code section."""
