@@ -61,11 +61,12 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Literal, Sequence
+from typing import Any, Literal, Sequence
 
 from nbsplit import reserved
 from nbsplit.analyze_text import mask_ipython
 from nbsplit.classify.placement import INDEX, LABELS, solve
+from nbsplit.randomness import call_draws, global_rng_effects
 from nbsplit.model import (
     PIPELINE_STAGES,
     Cell,
@@ -532,31 +533,6 @@ class _CellInfo:
         return all(k == "import" for k in self.binds.values()) and not self.functions
 
 
-# Library calls that draw from numpy's global RNG when not given a random_state: a notebook
-# seeded once with np.random.seed(42) and then calling train_test_split(X, y) depends on it.
-_IMPLICIT_DRAWS = frozenset({
-    "fit", "fit_transform", "fit_predict", "fit_resample", "partial_fit", "sample",
-    "train_test_split", "shuffle", "resample", "cross_val_score", "cross_validate",
-    "cross_val_predict", "permutation_importance", "make_classification", "make_regression",
-    "make_blobs",
-})
-
-
-def _cell_rng(facts: CellFacts) -> Literal["seed", "draw"] | None:
-    effect = None
-    for call in facts.calls:
-        if call.method in _IMPLICIT_DRAWS and "random_state" not in call.keywords:
-            return "draw"
-        if call.receiver is not None and not call.name.startswith(("np.", "numpy.", "random.")):
-            continue
-        e = rng_effect(call.name)
-        if e == "draw":
-            return "draw"
-        if e == "seed":
-            effect = "seed"
-    return effect
-
-
 def _merged_functions(functions: Sequence[FunctionInfo]) -> dict[str, FunctionInfo]:
     """One entry per name; a cell that defines ``f``, calls it, then redefines it may have run
     either body, so the free names and calls of every definition count."""
@@ -585,6 +561,9 @@ class Flow:
     copies: dict[Stage, set[int]] = field(default_factory=dict)  # setup cells copied in
     imports: dict[Stage, dict[tuple[int, int], str]] = field(default_factory=dict)
     helpers: dict[Stage, dict[tuple[int, int], str]] = field(default_factory=dict)
+    # (cell, statement) -> (the stage cell it runs right before, its text): a second version of
+    # an import/definition, or one a stage cell would shadow if it ran at the top
+    inline: dict[Stage, dict[tuple[int, int], tuple[int, str]]] = field(default_factory=dict)
     handoffs_in: dict[Stage, list[Handoff]] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     moves: dict[int, str] = field(default_factory=dict)
@@ -603,6 +582,9 @@ class Engine:
         self.classes = list(classifications)
         self.stage = [c.stage for c in classifications]
         self.info: dict[int, _CellInfo] = {}
+        # a global draw is judged with what the notebook bound before the cell (an estimator
+        # built with random_state=0 fits without drawing): see randomness.GlobalDraws
+        rng = global_rng_effects(nb.cells, facts)
         for cell, f in zip(nb.cells, facts):
             if cell.kind != "code" or f is None:
                 continue
@@ -610,7 +592,7 @@ class Engine:
                 cell=cell, facts=f,
                 imports=frozenset(a for a, _ in f.imports),
                 functions=_merged_functions(f.functions),
-                rng=_cell_rng(f))
+                rng=rng.get(cell.index))
         self.diags: list[Diagnostic] = []
         self._stmts: dict[int, tuple[TopStatement, ...] | None] = {}
         self.reads: dict[int, list[Read]] = {}
@@ -823,7 +805,7 @@ class Engine:
                 if any(call.name == fname for call in inf.facts.calls):
                     direct |= fi.free_names
                     for call in fi.calls:
-                        e = rng_effect(call.name)
+                        e = call_draws(call)
                         if e == "draw" or (e == "seed" and own_rng is None):
                             own_rng = e
             eff, rng = self._closure(c, direct, binding, own_rng)
@@ -962,8 +944,8 @@ class Engine:
                     continue
                 seen.add(key)
                 fi = self.info[key[0]].functions[n]
-                for call in fi.calls:
-                    e = rng_effect(call.name)
+                for call in fi.calls:  # a helper's fit/split draws as the cell's own would
+                    e = call_draws(call)
                     if e == "draw" or (e == "seed" and rng is None):
                         rng = e
                 for m in fi.free_names:
@@ -1103,7 +1085,8 @@ class Engine:
             helpers: dict[tuple[int, int], str] = {}
             handoffs: dict[tuple[str, int], Handoff] = {}
             bound: dict[tuple[str, str], tuple[int, str]] = {}
-            tables = {"import": imports, "def": helpers}
+            inline: dict[tuple[int, int], tuple[int, str]] = {}
+            tables = {"import": imports, "def": helpers, "inline": inline}
             for w in self.star_cells:
                 if w not in mem:
                     for st in self.statements(w) or ():
@@ -1138,6 +1121,7 @@ class Engine:
             flow.copies[s] = {i for i in mem if self.stage[i] is Stage.SETUP}
             flow.imports[s] = dict(sorted(imports.items()))
             flow.helpers[s] = dict(sorted(helpers.items()))
+            flow.inline[s] = dict(sorted(inline.items(), key=lambda kv: (kv[1][0], kv[0])))
             flow.handoffs_in[s] = sorted(handoffs.values(), key=lambda h: (h.before_cell, h.name))
         self._carry_config(flow, members)
         flow.diagnostics = self.diags
@@ -1197,7 +1181,7 @@ class Engine:
 
     def _definition_needs(self, st: TopStatement, w: int, name: str, s: Stage, reader: int,
                           mem: set[int], bound: dict[tuple[str, str], tuple[int, str]],
-                          tables: dict[str, dict[tuple[int, int], str]]) -> None:
+                          tables: dict[str, dict[tuple[int, int], Any]]) -> None:
         """A copied definition runs at the top of the stage: what its header/class body loads
         (``class Sel(BaseEstimator)``, ``@udf(StringType())``) must be imported/defined there."""
         at_def = {r.name: r for r in self.reads.get(w, ())}
@@ -1226,7 +1210,7 @@ class Engine:
                           f"setup cell or tag cell {writer} nbsplit:setup",
                   code=CODE_HELPER, cells=(reader, w), names=(name, d))
 
-    def _add_statement(self, tables: dict[str, dict[tuple[int, int], str]], w: int, name: str,
+    def _add_statement(self, tables: dict[str, dict[tuple[int, int], Any]], w: int, name: str,
                        kind: str, s: Stage, reader: int, mem: set[int],
                        bound: dict[tuple[str, str], tuple[int, str]]) -> None:
         into = tables[kind]
@@ -1241,26 +1225,23 @@ class Engine:
                 self.warn(w, f"could not extract the definition of `{name}` from cell {w}; "
                              f"{s} gets the whole cell", code=CODE_HELPER, names=(name,))
             return
-        if (w, match.position) not in into:
-            into[(w, match.position)] = match.text
-            if kind == "def":
-                self._definition_needs(match, w, name, s, reader, mem, bound, tables)
-            # re-importing the same thing in several cells is common and harmless
-            what = dict(self.info[w].facts.imports).get(name, match.text) \
-                if kind == "import" else match.text
-            other = bound.setdefault((kind, name), (w, what))
-            if other[1] != what:
-                self.warn(reader, f"{s} needs two {'imports' if kind == 'import' else 'definitions'}"
-                                  f" of `{name}` (cells {other[0]} and {w}) but its notebook "
-                                  "holds one at its top: rename one of them",
-                          code=CODE_HELPER, cells=(reader, other[0], w), names=(name,))
-            shadow = [m for m in self._binders.get(name, ()) if m < reader and m in mem]
-            if shadow:
-                self.warn(reader, f"cell {reader} uses `{name}` from cell {w}, but {s}'s cell "
-                                  f"{max(shadow)} rebinds it first: the stage notebook emits "
-                                  f"the {'import' if kind == 'import' else 'definition'} at its "
-                                  "top, so rename one of them",
-                          code=CODE_HELPER, cells=(reader, w, max(shadow)), names=(name,))
+        key = (w, match.position)
+        if key in into or key in tables["inline"]:
+            return
+        # re-importing the same thing in several cells is common and harmless
+        what = dict(self.info[w].facts.imports).get(name, match.text) \
+            if kind == "import" else match.text
+        other = bound.setdefault((kind, name), (w, what))
+        shadow = any(m < reader and m in mem for m in self._binders.get(name, ()))
+        if other[1] != what or shadow:
+            # A second version of the name in this stage, or a stage cell that rebinds it before
+            # this reader: the statement runs right before its first reader, so every use gets
+            # the version it had in the monolith (the stage's cells run in source order).
+            tables["inline"][key] = (reader, match.text)
+        else:
+            into[key] = match.text
+        if kind == "def":
+            self._definition_needs(match, w, name, s, reader, mem, bound, tables)
 
     @cached_property
     def _binders(self) -> dict[str, list[int]]:

@@ -297,6 +297,10 @@ class StagePlan:
     # Source of function/class definitions this stage calls but that live in another stage's
     # cell (copied verbatim), emitted in a generated helpers cell: functions never cross as data.
     helpers: tuple[str, ...] = ()
+    # (source cell, statement): imports/definitions that run right before that cell of the stage
+    # instead of at its top, so each use gets the version it had in the monolith (a notebook
+    # that redefines ``clean`` later, both versions used in this stage).
+    inline: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)

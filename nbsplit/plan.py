@@ -110,6 +110,7 @@ def _stage_plans(flow: Flow) -> tuple[StagePlan, ...]:
             handoffs_out=tuple(out),
             imports=tuple(dict.fromkeys(flow.imports[s].values())),
             helpers=tuple(dict.fromkeys(flow.helpers[s].values())),
+            inline=tuple(flow.inline[s].values()),
         ))
     return tuple(plans)
 
@@ -134,7 +135,8 @@ def plan_to_json(plan: SplitPlan) -> dict[str, Any]:
              "handoffs": [{"name": h.name, "version": h.version, "from": h.producer.value,
                            "before_cell": h.before_cell} for h in sp.handoffs_in],
              "imports": list(sp.imports),
-             "helpers": list(sp.helpers)}
+             "helpers": list(sp.helpers),
+             "inline": [{"before_cell": c, "source": text} for c, text in sp.inline]}
             for sp in plan.stages
         ],
         "diagnostics": [
@@ -175,7 +177,8 @@ def placements(plan: SplitPlan) -> dict[int, tuple[Placement, ...]]:
         copies = flow.copies[s]
         for i in flow.cells[s]:
             out[i].append(Placement(s, "copy" if i in copies else "cell"))
-        for how, table in (("imports", flow.imports[s]), ("helper", flow.helpers[s])):
+        inline = {k: text for k, (_, text) in flow.inline[s].items()}
+        for how, table in (("imports", flow.imports[s]), ("helper", flow.helpers[s]), ("helper", inline)):
             for cell in dict.fromkeys(k[0] for k in table):
                 if Placement(s, how) not in out[cell]:
                     out[cell].append(Placement(s, how))

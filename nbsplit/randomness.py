@@ -9,11 +9,13 @@ cell that draws and the cell that seeded, and how to make it exact.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Sequence
+from typing import Literal
 
-from nbsplit.model import CellFacts, Diagnostic, StagePlan
+from nbsplit.model import Call, Cell, CellFacts, Diagnostic, StagePlan
 
-__all__ = ["framework_rng_warnings"]
+__all__ = ["framework_rng_warnings", "global_rng_effects", "call_draws", "GlobalDraws"]
 
 # qualified seed call -> (framework module prefixes whose calls may draw, how to seed again)
 _SEEDS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -64,4 +66,303 @@ def framework_rng_warnings(facts: Sequence[CellFacts | None], stages: Sequence[S
                          f"({stage_of.get(cell)}) seeded its global generator with {seed}: the split "
                          f"carries numpy's and random's state, not this one, so random numbers may "
                          f"differ from the monolith's; call {advice}(...) again in this stage")))
+    return out
+
+
+# ------------------------------------------------------------------------------ global draws
+
+# Estimators whose fit never touches a global generator (no ``random_state`` at all; checked
+# against scikit-learn by tests/test_randomness.py: fitting them leaves np.random's state as it was).
+_DETERMINISTIC = frozenset({
+    "StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler", "Normalizer", "Binarizer",
+    "PowerTransformer", "PolynomialFeatures", "SplineTransformer", "OneHotEncoder", "OrdinalEncoder",
+    "LabelEncoder", "LabelBinarizer", "MultiLabelBinarizer", "SimpleImputer", "KNNImputer",
+    "MissingIndicator", "CountVectorizer", "TfidfVectorizer", "TfidfTransformer", "HashingVectorizer",
+    "DictVectorizer", "FeatureHasher", "VarianceThreshold", "LinearRegression", "KNeighborsClassifier",
+    "KNeighborsRegressor", "NearestNeighbors", "NearestCentroid", "GaussianNB", "MultinomialNB",
+    "BernoulliNB", "ComplementNB", "CategoricalNB", "LinearDiscriminantAnalysis",
+    "QuadraticDiscriminantAnalysis", "BayesianRidge", "ARDRegression", "HuberRegressor",
+    "PoissonRegressor", "GammaRegressor", "TweedieRegressor", "KernelRidge",
+    "RidgeCV", "RidgeClassifierCV", "DBSCAN", "AgglomerativeClustering",
+    "IsotonicRegression", "PLSRegression", "DummyRegressor", "EmpiricalCovariance", "LedoitWolf",
+    "TimeSeriesSplit", "LeaveOneOut", "LeavePOut", "PredefinedSplit",
+})
+# (Not SVR/SVC/OneClassSVM, Lasso/ElasticNet: without random_state their fit draws a seed from
+# the global generator even with default settings; the test above caught it.)
+# Estimators that draw only under some settings: keyword -> literal values that keep them exact
+# (an absent keyword means the default, which is exact).
+_EXACT_SETTINGS: dict[str, tuple[str, frozenset[object]]] = {
+    "LogisticRegression": ("solver", frozenset({"lbfgs", "newton-cg", "newton-cholesky"})),
+    "KFold": ("shuffle", frozenset({False})),
+    "StratifiedKFold": ("shuffle", frozenset({False})),
+    "GroupKFold": ("shuffle", frozenset({False})),
+}
+# Meta-estimators and helpers that draw only through what they are given.
+_COMPOSITES = frozenset({
+    "Pipeline", "make_pipeline", "ColumnTransformer", "make_column_transformer", "FeatureUnion",
+    "make_union", "TransformedTargetRegressor", "GridSearchCV", "OneVsRestClassifier",
+    "OneVsOneClassifier", "MultiOutputClassifier", "MultiOutputRegressor", "VotingClassifier",
+    "VotingRegressor", "StackingClassifier", "StackingRegressor", "RFE", "RFECV", "SelectFromModel",
+    "SelectKBest", "SelectPercentile", "GenericUnivariateSelect", "SelectFpr", "SelectFdr",
+    "SelectFwe", "CalibratedClassifierCV", "SequentialFeatureSelector", "make_scorer",
+    "make_column_selector",
+})
+# Functions that draw when their estimator (first argument or ``estimator=``) or ``cv`` does.
+_THROUGH_ESTIMATOR = frozenset({"cross_val_score", "cross_validate", "cross_val_predict",
+                                "learning_curve", "validation_curve"})
+_RANDOM_FUNCTIONS = frozenset({"mutual_info_classif", "mutual_info_regression"})
+_PLAIN_BUILTINS = frozenset({"range", "list", "tuple", "dict", "set", "int", "float", "str", "bool",
+                             "len", "zip", "sorted", "min", "max", "abs", "round", "enumerate"})
+_PLAIN_NUMPY = frozenset({"arange", "linspace", "logspace", "geomspace", "array", "asarray"})
+_DATA_ATTRIBUTES = frozenset({"columns", "index", "values", "shape", "dtypes", "size"})
+# Methods that fit (or sample) and so draw from the global generator unless told otherwise.
+_FIT_METHODS = frozenset({"fit", "fit_transform", "fit_predict", "fit_resample", "partial_fit"})
+# Calls on an estimator that leave its settings alone (so an exact estimator stays exact).
+_KEEPS_SETTINGS = _FIT_METHODS | frozenset({"predict", "predict_proba", "decision_function",
+                                            "transform", "score", "get_params", "inverse_transform"})
+
+
+class GlobalDraws:
+    """Which cells draw from numpy's/``random``'s global generator, following estimators through
+    the names they are bound to (source order, every code cell): a fit of an estimator whose
+    every part is exact (``LinearRegression()``, ``StandardScaler()``, ``RandomForestClassifier(
+    random_state=0)``, a pipeline of those) draws nothing. Anything not known exact counts as a
+    draw, so the over-approximation stays sound: a missed draw would silently change numbers."""
+
+    def __init__(self) -> None:
+        self.aliases: dict[str, str] = {}
+        self.exact: dict[str, bool] = {}  # name -> bound to an exact estimator/plain data
+        self.seeds: dict[str, bool] = {}  # name -> bound to an int literal or a seeded generator
+
+    def _seed_value(self, node: ast.AST) -> bool:
+        """A ``random_state`` that is not the global generator: an int, a name bound to one, a
+        ``RandomState(...)``/``default_rng(...)`` made with a seed."""
+        if isinstance(node, ast.Constant):
+            return isinstance(node.value, int) and not isinstance(node.value, bool)
+        if isinstance(node, ast.Name):
+            return self.seeds.get(node.id, False)
+        if isinstance(node, ast.Call) and (node.args or node.keywords):
+            name = self._qualified(node.func) or ""
+            return name in ("numpy.random.RandomState", "numpy.random.default_rng", "random.Random") \
+                and all(self._seed_value(a) for a in node.args)
+        return False
+
+    def _literal_seed(self, call: ast.Call) -> bool:
+        """``random_state=<seed>``: the call's randomness comes from its own generator."""
+        for kw in call.keywords:
+            if kw.arg == "random_state":
+                return self._seed_value(kw.value)
+        return False
+
+    # -- expressions
+    def _qualified(self, node: ast.AST) -> str | None:
+        from nbsplit.dataflow import _dotted  # the dataflow's dotted-name reader
+
+        name = _dotted(node)
+        if name is None:
+            return None
+        root, dot, rest = name.partition(".")
+        base = self.aliases.get(root)
+        return f"{base}{dot}{rest}" if base else name
+
+    def is_exact(self, node: ast.AST | None) -> bool:
+        """True when evaluating ``node`` and fitting what it gives cannot draw from a global
+        generator (known exact estimators and plain data only)."""
+        if node is None or isinstance(node, ast.Constant):
+            return True
+        if isinstance(node, ast.JoinedStr):
+            return True
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            return all(self.is_exact(e) for e in node.elts)
+        if isinstance(node, ast.Dict):
+            return all(self.is_exact(k) and self.is_exact(v) for k, v in zip(node.keys, node.values))
+        if isinstance(node, ast.Starred):
+            return self.is_exact(node.value)
+        if isinstance(node, ast.BinOp):
+            return self.is_exact(node.left) and self.is_exact(node.right)
+        if isinstance(node, ast.Name):
+            return self.exact.get(node.id, False)
+        if isinstance(node, ast.Attribute):
+            return node.attr in _DATA_ATTRIBUTES
+        if isinstance(node, ast.Subscript):
+            return isinstance(node.value, (ast.Name, ast.Attribute)) and self.is_exact(node.slice) and (
+                isinstance(node.value, ast.Attribute) and node.value.attr in _DATA_ATTRIBUTES
+                or isinstance(node.value, ast.Name) and self.exact.get(node.value.id, False))
+        if isinstance(node, ast.Slice):
+            return all(self.is_exact(p) for p in (node.lower, node.upper, node.step))
+        if isinstance(node, ast.Call):
+            return self._call_exact(node)
+        return False
+
+    def _call_exact(self, node: ast.Call) -> bool:
+        args = [*node.args, *(kw.value for kw in node.keywords)]
+        if isinstance(node.func, ast.Attribute) and node.func.attr in ("tolist", "to_list") \
+                and self.is_exact(node.func.value):
+            return not args
+        name = self._qualified(node.func)
+        if name is None:
+            return False
+        last = name.rsplit(".", 1)[-1]
+        if name in _PLAIN_BUILTINS and name not in self.exact:
+            return all(self.is_exact(a) for a in args)
+        if name.startswith("numpy.") and name.count(".") == 1 and last in _PLAIN_NUMPY:
+            return all(self.is_exact(a) for a in args)
+        if not name.startswith("sklearn."):
+            return False
+        if self._literal_seed(node):
+            return all(self.is_exact(kw.value) for kw in node.keywords if kw.arg != "random_state") \
+                and all(self.is_exact(a) for a in node.args)
+        if last in _EXACT_SETTINGS:
+            key, ok = _EXACT_SETTINGS[last]
+            for kw in node.keywords:
+                if kw.arg == key and not (isinstance(kw.value, ast.Constant) and kw.value.value in ok):
+                    return False
+            return all(self.is_exact(a) for a in args)
+        if last in _DETERMINISTIC or last in _COMPOSITES:
+            return all(self.is_exact(a) for a in args)
+        return False
+
+    # -- cells
+    def _call_draws(self, node: ast.Call) -> Literal["seed", "draw"] | None:
+        from nbsplit.dataflow import rng_effect
+
+        func = node.func
+        name = self._qualified(func) or ""
+        last = name.rsplit(".", 1)[-1] if name else (func.attr if isinstance(func, ast.Attribute) else "")
+        if isinstance(func, ast.Attribute) and func.attr in _FIT_METHODS:
+            if self._literal_seed(node) or self.is_exact(func.value):
+                return None
+            return "draw"
+        if last in _THROUGH_ESTIMATOR:
+            estimator = node.args[0] if node.args else next(
+                (kw.value for kw in node.keywords if kw.arg == "estimator"), None)
+            cv = next((kw.value for kw in node.keywords if kw.arg == "cv"), None)
+            shuffled = any(kw.arg == "shuffle" and not (isinstance(kw.value, ast.Constant)
+                                                         and kw.value.value is False) for kw in node.keywords)
+            exact = estimator is not None and self.is_exact(estimator) and self.is_exact(cv)
+            return None if exact and (not shuffled or self._literal_seed(node)) else "draw"
+        if last in ("train_test_split", "shuffle", "resample", "sample", "permutation_importance", "rvs") \
+                or name.startswith("sklearn.datasets.make_"):
+            if self._literal_seed(node):
+                return None
+            if last == "train_test_split" and any(
+                    kw.arg == "shuffle" and isinstance(kw.value, ast.Constant) and kw.value.value is False
+                    for kw in node.keywords):
+                return None
+            return "draw"
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
+                and not name.startswith(("numpy.", "random.")) and func.value.id not in self.aliases:
+            return None  # a method of a local object (a private Generator's normal())
+        return rng_effect(name)
+
+    def cell(self, facts: CellFacts, source: str) -> Literal["seed", "draw"] | None:
+        """The cell's effect on the global generator; updates what names are bound to."""
+        self.aliases.update(facts.imports)
+        tree = _parse(source) if facts.parsed else None
+        effect: Literal["seed", "draw"] | None = None
+        if tree is None:
+            effect = cell_rng_from_facts(facts)
+        else:
+            for node in _calls_outside_functions(tree):
+                e = self._call_draws(node)
+                if e == "draw":
+                    effect = "draw"
+                elif e == "seed" and effect is None:
+                    effect = "seed"
+        self._bind(facts, tree)
+        return effect
+
+    def _bind(self, facts: CellFacts, tree: ast.Module | None) -> None:
+        imported = {a for a, _ in facts.imports}
+        for alias, qualified in facts.imports:
+            self.exact[alias] = qualified.rsplit(".", 1)[-1] not in _RANDOM_FUNCTIONS
+        simple: list[tuple[str, ast.AST]] = []  # plain assignments, in statement order
+        counts: dict[str, int] = {}
+        if tree is not None:
+            for stmt in tree.body:
+                if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+                    simple.append((stmt.targets[0].id, stmt.value))
+                elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
+                    simple.append((stmt.target.id, stmt.value))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    counts[node.id] = counts.get(node.id, 0) + 1
+        for n in facts.defines - imported:
+            self.exact[n] = self.seeds[n] = False
+        for n, value in simple:
+            # bound once, by a plain assignment: what it is bound to decides
+            if counts.get(n, 0) == 1 and n in facts.defines:
+                self.exact[n] = self.is_exact(value)
+                self.seeds[n] = self._seed_value(value)
+        for n in facts.mutates:
+            if not self.exact.get(n):
+                continue
+            methods = {c.method for c in facts.calls if c.receiver == n}
+            if tree is None or not methods or not methods <= _KEEPS_SETTINGS:
+                self.exact[n] = False  # set_params, attribute assignment, anything unknown
+
+
+def _parse(source: str) -> ast.Module | None:
+    from nbsplit.dataflow import mask_magics
+    from nbsplit.parse_guard import safe_ast
+
+    return safe_ast(mask_magics(source))
+
+
+def _calls_outside_functions(tree: ast.AST) -> list[ast.Call]:
+    """Calls the cell makes when it runs, in evaluation-ish order; function and class bodies
+    are left out (calling a helper draws what its body draws: see ``function_draws``)."""
+    out: list[ast.Call] = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            stack.extend(node.decorator_list)
+            continue
+        if isinstance(node, ast.Call):
+            out.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    return out
+
+
+# Library calls that may draw from numpy's global generator, by method name, when no literal
+# random_state is given: the facts-only fallback (a cell ast cannot parse, a helper's body).
+IMPLICIT_DRAWS = frozenset({
+    "fit", "fit_transform", "fit_predict", "fit_resample", "partial_fit", "sample",
+    "train_test_split", "shuffle", "resample", "cross_val_score", "cross_validate",
+    "cross_val_predict", "permutation_importance", "make_classification", "make_regression",
+    "make_blobs", "learning_curve", "validation_curve", "rvs",
+})
+
+
+def call_draws(call: Call) -> Literal["seed", "draw"] | None:
+    """One call's effect on the global generator from its facts alone (over-approximated)."""
+    from nbsplit.dataflow import rng_effect
+
+    if (call.method in IMPLICIT_DRAWS or call.name.startswith("sklearn.datasets.make_")) \
+            and "random_state" not in call.keywords:
+        return "draw"
+    if call.receiver is not None and not call.name.startswith(("np.", "numpy.", "random.")):
+        return None
+    return rng_effect(call.name)
+
+
+def cell_rng_from_facts(facts: CellFacts) -> Literal["seed", "draw"] | None:
+    effect: Literal["seed", "draw"] | None = None
+    for call in facts.calls:
+        e = call_draws(call)
+        if e == "draw":
+            return "draw"
+        if e == "seed":
+            effect = "seed"
+    return effect
+
+
+def global_rng_effects(cells: Sequence[Cell], facts: Sequence[CellFacts | None]) -> dict[int, Literal["seed", "draw"] | None]:
+    """Every code cell's effect on the global generator (``GlobalDraws``), in source order."""
+    draws = GlobalDraws()
+    out: dict[int, Literal["seed", "draw"] | None] = {}
+    for cell, f in zip(cells, facts):
+        if cell.kind == "code" and f is not None:
+            out[cell.index] = draws.cell(f, cell.source)
     return out

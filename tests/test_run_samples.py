@@ -1,6 +1,8 @@
-"""End to end on small purpose-made notebooks: the embedded sqlite MLflow registry and the
-Databricks runtime stand-ins (local Spark, ``%sql``, ``display``, ``dbutils``). The sample
-notebooks run (and are compared with their source) in ``test_pipeline_samples.py``."""
+"""End to end on a small purpose-made notebook: the embedded sqlite MLflow registry. The sample
+notebooks run (and are compared with their source) in ``test_pipeline_samples.py``, which also
+checks the Databricks stand-ins on the Databricks source sample (local Spark in every stage that
+needs it, ``%sql`` on that session, ``display`` of Spark rows, ``%pip`` skipped, Spark frames
+handed off as parquet); ``dbutils.jobs.taskValues`` across tasks is tested in ``test_run.py``."""
 
 from __future__ import annotations
 
@@ -55,51 +57,3 @@ def test_embedded_mlflow_store_registers_and_loads_by_alias(tmp_path: Path) -> N
     assert Path(experiment.artifact_location.removeprefix("file://")).is_relative_to(split / ".nbsplit" / "mlartifacts")
     # Nothing landed in the user's folder: no ./mlflow.db, no ./mlruns.
     assert sorted(p.name for p in project.iterdir()) == ["reg.ipynb"]
-
-
-DATABRICKS_SPARK = """# Databricks notebook source
-# nbsplit: data-prep
-sdf = spark.range(6).withColumn("double", F.col("id") * 2)
-display(sdf)
-
-# COMMAND ----------
-
-# MAGIC %pip install pyspark
-
-# COMMAND ----------
-
-# nbsplit: eda
-sdf.createOrReplaceTempView("numbers")
-
-# COMMAND ----------
-
-# MAGIC %sql
-# MAGIC -- nbsplit: eda
-# MAGIC SELECT COUNT(*) AS n, SUM(double) AS total FROM numbers
-
-# COMMAND ----------
-
-# nbsplit: training
-dbutils.jobs.taskValues.set("rows", sdf.count())
-print("rows", dbutils.jobs.taskValues.get("training", "rows"))
-"""
-
-
-def test_databricks_spark_notebook_uses_the_local_session_sql_and_display(tmp_path: Path) -> None:
-    """`spark`, `%sql`, `display` and `dbutils` as on Databricks; Spark handoffs are parquet."""
-    project = tmp_path / "project"
-    project.mkdir()
-    source = project / "nums.py"
-    source.write_text(DATABRICKS_SPARK.replace("# Databricks notebook source\n",
-                                               "# Databricks notebook source\nfrom pyspark.sql import functions as F\n"
-                                               "\n# COMMAND ----------\n\n", 1))
-    split = convert(source, tmp_path / "split", fmt="databricks")
-    result = run_folder(split, console=quiet())
-    assert result.ok, result.messages
-    prep = executed_text(result, "data_prep")
-    assert "double" in prep and "10" in prep  # display(sdf) rendered the rows
-    eda = executed_text(result, "eda")
-    assert "30" in eda.split("total")[-1]  # %sql ran on the local session: SUM(double) = 30
-    assert "rows 6" in executed_text(result, "training")
-    assert "skipped %pip install pyspark" in executed_text(result, "data_prep") + eda + executed_text(result, "training")
-    assert list((split / ".nbsplit" / "handoffs").glob("sdf__c*.spark.parquet"))

@@ -226,7 +226,13 @@ class _StageBuilder:
         saves_after: dict[int | None, list[Handoff]] = {}
         for h in saves:
             saves_after.setdefault(h.version if h.version in cells else None, []).append(h)
+        inline: dict[int, list[str]] = {}
+        for before, text in sp.inline:
+            inline.setdefault(before, []).append(text)
         for index in cells:
+            if index in inline:
+                # a second version of an import/definition, right where the monolith had it
+                self._generated("helpers", self._render("helpers.py.j2", helpers=inline[index]))
             if index in loads_before:
                 self._load_cell(loads_before[index])
             self._user(index)

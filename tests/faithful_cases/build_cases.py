@@ -5,10 +5,10 @@ Usage: ``python tests/faithful_cases/build_cases.py [--execute]`` (rewrites ever
 here). The notebooks carry no stage tags, like the notebooks people share: the classifier places
 them. Cells are separated by ``# ---``; a cell starting with ``md:`` is markdown.
 
-``--execute`` stores each notebook executed, as people share them: one run in the environment of
+``--execute`` stores each notebook executed, as people share them: a run in the environment of
 ``nbsplit run``'s source runs (stand-ins, the manifest's Spark configuration), in a scratch copy
-of this folder. The test then needs only one fresh source run to tell deterministic cells
-(``compare_runs=1``). A notebook whose pandas API on Spark cannot be imported stays unexecuted.
+of this folder, made twice and stored only when both runs agree on every cell. The test then
+compares the split with the stored outputs and needs no source run of its own. A notebook whose pandas API on Spark cannot be imported stays unexecuted.
 """
 
 from __future__ import annotations
@@ -246,6 +246,19 @@ def cells(text: str) -> list:
 
 
 def execute(path: Path) -> nbformat.NotebookNode:
+    """``path`` executed twice like a source run of ``nbsplit run --compare``; stored only when
+    both runs give the same text output in every cell (the test compares with it alone)."""
+    from nbsplit.run import _text_outputs
+
+    first, second = execute_once(path), execute_once(path)
+    varying = [i for i, (a, b) in enumerate(zip(first.cells, second.cells)) if _text_outputs(a) != _text_outputs(b)]
+    if varying:
+        raise SystemExit(f"{path.name}: cells {varying} differ between two runs of the monolith; make them "
+                         "deterministic (seed them) before storing")
+    return second
+
+
+def execute_once(path: Path) -> nbformat.NotebookNode:
     """``path`` executed like a source run of ``nbsplit run --compare``, in a scratch project."""
     from nbsplit.convert import convert_notebook
     from nbsplit.execute import execute_notebook
