@@ -130,6 +130,8 @@ class MLFacts:
 
 def is_local_tracking_uri(uri: str) -> bool:
     """A store in a local file or folder (sqlite, file:, a bare path): it exists on one machine only."""
+    if uri.split(":", 1)[0].lower() in ("databricks", "databricks-uc", "uc"):
+        return False
     scheme = uri.split(":", 1)[0].lower() if ":" in uri else ""
     return scheme in ("", "file", "sqlite") or (len(scheme) == 1 and uri[1:3] in (":\\", ":/"))
 

@@ -201,7 +201,7 @@ def test_start_resolves_paths_beside_the_module_reads_widgets_and_moves_to_data_
     assert Path.cwd() == source.resolve()
     assert notebook["model_name"] == params["model_name"] == "from_the_job"  # a job parameter wins
     assert "catalog" not in notebook and params["catalog"] == "main"  # not a notebook name: not added
-    assert "_nbsplit_load" in ns["__all__"] and "_nbsplit_log_models" in ns["__all__"]
+    assert "_nbsplit_load" in ns["__all__"] and "_nbsplit_track" in ns["__all__"] and "_nbsplit_champion" in ns["__all__"]
 
 
 def test_parameters_are_captured_when_the_runtime_cell_runs(tmp_path: Path) -> None:

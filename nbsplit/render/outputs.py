@@ -66,7 +66,11 @@ def render_outputs(plan: SplitPlan, out: Path, *, fmt: NotebookFormat = "ipynb",
     files[MANIFEST_NAME] = manifest_json(manifest(plan, stages, out, parameters, source_sha256=source_sha256,
                                                   mlflow={**facts.to_json(), "instrumented": mlflow.enabled}))
     files.update(job_files(plan, notebook_files, job_options, templates=templates, parameters=parameters))
-    files["README.md"] = _readme(plan, stages, out, job_options, templates)
+    files["README.md"] = _readme(plan, stages, out, job_options, templates, {
+        "enabled": mlflow.enabled, "model_name": parameters["model_name"],
+        "experiment_name": parameters["experiment_name"], "main_model": facts.main_model,
+        "primary_metric": facts.primary_metric, "greater_is_better": facts.greater_is_better,
+        "registers": facts.registers, "predicts": any(s.stage is Stage.PREDICTION for s in stages)})
     files[".gitignore"] = f"{STATE_DIR}/\n"
     return dict(sorted(files.items())), stages
 
@@ -87,7 +91,7 @@ def job_files(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: Job
 
 
 def _readme(plan: SplitPlan, stages: tuple[RenderedStage, ...], out: Path, job_options: JobOptions,
-            templates: Path | None) -> str:
+            templates: Path | None, mlflow: Mapping[str, object]) -> str:
     by_stage = {sp.stage: sp for sp in plan.stages}
     source = plan.notebook.path
     context = {
@@ -97,6 +101,7 @@ def _readme(plan: SplitPlan, stages: tuple[RenderedStage, ...], out: Path, job_o
         "out_name": out.name or str(out),
         "job_key": job_name(plan, job_options),
         "runtime_file": RUNTIME_FILE,
+        "mlflow": dict(mlflow),
         "parameters": list(job_parameters(plan, job_options)),
         "mermaid": dag_mermaid(plan, {s.stage: s.file for s in stages}),
         "stages": [
