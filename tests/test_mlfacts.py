@@ -126,3 +126,26 @@ def test_overrides_and_plan_json() -> None:
     gbr = next(m for m in data["models"] if m["name"] == "gbr")
     assert gbr["params"] == {"n_estimators": 200, "max_depth": 3, "learning_rate": 0.05, "random_state": 0}
     assert gbr["stage"] == "training" and data["main_model"] == "gbr"
+
+
+def test_convert_options_no_mlflow_model_name_and_metric(tmp_path: Path) -> None:
+    from nbsplit.convert import convert_notebook
+    from nbsplit.render.tracking import MLflowOptions
+
+    source = CASES / "churn_mini" / "churn_mini.ipynb"
+    off = convert_notebook(source, tmp_path / "off", dry_run=True, mlflow=MLflowOptions(enabled=False))
+    assert not any("_nbsplit_track" in text or "_nbsplit_champion" in text
+                   for name, text in off.files.items() if name.endswith(".ipynb"))
+    assert "## MLflow" not in off.files["README.md"]
+    assert '"instrumented": false' in off.files["nbsplit-manifest.json"]
+    on = convert_notebook(source, tmp_path / "on", dry_run=True,
+                          mlflow=MLflowOptions(model_name="churn_uc", metric="test_accuracy"))
+    stages = {name: text for name, text in on.files.items() if name.endswith(".ipynb")}
+    assert all("_nbsplit_track(globals()" in text for text in stages.values())
+    assert "model_name = 'churn_uc'" in stages["06_prediction.ipynb"]
+    assert "model = _nbsplit_champion('model', model, 'sklearn')" in stages["06_prediction.ipynb"]
+    assert "'gate': {'metric': 'test_accuracy', 'greater_is_better': True}" in stages["05_evaluation.ipynb"]
+    assert "'model': {'name': 'model', 'flavor': 'sklearn', 'input': 'X_train', 'register': True}" \
+        in stages["04_training.ipynb"]
+    assert {"name": "model_name", "default": "churn_uc"} in __import__("json").loads(on.files["job.json"])["parameters"]
+    assert "mlflow models serve -m models:/churn_uc@champion" in on.files["README.md"]
