@@ -529,7 +529,8 @@ class _Cell:
                         cell.s.models[model.name] = replace(model, fitted_cell=cell.index, fit_args=cell.root_args(node))
                         cell.s.add_model(cell.s.models[model.name])
                 qualified = cell.qualify(func) or ""
-                leaf = qualified.rsplit(".", 1)[-1]
+                # registering through a client object (client.create_model_version) counts too
+                leaf = (qualified or _dotted(func) or "").rsplit(".", 1)[-1]
                 if qualified.startswith("mlflow"):
                     if leaf == "set_tracking_uri" and node.args:
                         ok, uri = _literal(node.args[0].value, cell.s.constants)
@@ -591,12 +592,14 @@ def facts_from_sources(sources: Iterable[tuple[int, str]]) -> _State:
     """The notebook-wide state after reading ``(index, python source)`` cells in order."""
     from nbsplit.analyze import _parse
     from nbsplit.analyze_text import mask_ipython
+    from nbsplit.parse_guard import too_deep
 
     state = _State()
     for index, source in sources:
         try:
             masked = mask_ipython(source)
-            if not masked.python_body:
+            # libcst would overflow the C stack on absurd nesting (analyze skips those cells too).
+            if not masked.python_body or too_deep(masked.source) is not None:
                 continue
             module = _parse(masked.source)
         except Exception:  # noqa: BLE001 - a cell libcst cannot read says nothing about models

@@ -144,8 +144,8 @@ def test_convert_options_no_mlflow_model_name_and_metric(tmp_path: Path) -> None
     assert all("_nbsplit_track(globals()" in text for text in stages.values())
     assert "model_name = 'churn_uc'" in stages["06_prediction.ipynb"]
     assert "model = _nbsplit_champion('model', model, 'sklearn')" in stages["06_prediction.ipynb"]
-    assert "'gate': {'metric': 'test_accuracy', 'greater_is_better': True}" in stages["05_evaluation.ipynb"]
-    assert "'model': {'name': 'model', 'flavor': 'sklearn', 'input': 'X_train', 'register': True}" \
+    assert "gate={'metric': 'test_accuracy', 'greater_is_better': True}" in stages["05_evaluation.ipynb"]
+    assert "model={'name': 'model', 'flavor': 'sklearn', 'input': 'X_train', 'register': True}" \
         in stages["04_training.ipynb"]
     assert {"name": "model_name", "default": "churn_uc"} in __import__("json").loads(on.files["job.json"])["parameters"]
     assert "mlflow models serve -m models:/churn_uc@champion" in on.files["README.md"]
