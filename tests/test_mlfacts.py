@@ -149,3 +149,20 @@ def test_convert_options_no_mlflow_model_name_and_metric(tmp_path: Path) -> None
         in stages["04_training.ipynb"]
     assert {"name": "model_name", "default": "churn_uc"} in __import__("json").loads(on.files["job.json"])["parameters"]
     assert "mlflow models serve -m models:/churn_uc@champion" in on.files["README.md"]
+
+
+def test_check_flags_a_local_file_tracking_uri(tmp_path: Path) -> None:
+    import nbformat
+
+    from nbsplit.check import check_files
+    from nbsplit.config import Config
+
+    cells = ["import mlflow\nSTORE = 'sqlite:///mlflow.db'", "mlflow.set_tracking_uri(STORE)",
+             "mlflow.set_tracking_uri('databricks')", "mlflow.set_tracking_uri('file:./mlruns')"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in cells])
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    report = check_files([path], config=Config())
+    found = [(p.cell, p.severity) for p in report.problems if p.code == "NBS115"]
+    assert found == [(1, "warning"), (3, "warning")]
+    assert report.exit_code == 0 and check_files([path], config=Config(), strict=True).exit_code == 1
