@@ -284,10 +284,10 @@ PRINTED_METRIC = {
     "churn_mini": ("evaluation", "test_auc", r"AUC (\d\.\d{4})"),
     "churn_pandas": ("training", "logreg_score", r"logreg test accuracy: (\d\.\d+)"),
     "credito_ptbr": ("evaluation", "auc", r"AUC  = (\d\.\d{4})"),
-    "messy_sales": ("evaluation", "r2", r"r2  (-?\d\.\d+)"),
+    "messy_sales": ("evaluation", "r2", r"r2\s+(-?\d\.\d+)"),
     "monitoring_drift": ("evaluation", "baseline_auc", r"AUC (\d\.\d{4})"),
     "spark_flights": ("evaluation", "auc", r"test AUC = (\d\.\d{4})"),
-    "databricks_housing": ("evaluation", "r2", r"'r2': (\d\.\d{3})"),
+    "databricks_housing": ("evaluation", "r2", r"'r2': (-?\d\.\d+)"),
 }
 # What the prediction stage wrote (beside each: <output>.nbsplit-model.json naming the model version).
 PREDICTIONS = {

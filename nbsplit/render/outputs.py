@@ -25,7 +25,7 @@ from nbsplit.render.manifest import MANIFEST_NAME, manifest, manifest_json
 from nbsplit.render.notebooks import RenderedStage, RenderOptions, render_stages
 from nbsplit.render.parameters import STATE_DIR, local_parameters
 from nbsplit.render.templating import render
-from nbsplit.render.tracking import MLflowOptions
+from nbsplit.render.tracking import MLflowOptions, registry_order
 
 __all__ = ["FORMATS", "job_files", "render_outputs"]
 
@@ -46,6 +46,7 @@ def render_outputs(plan: SplitPlan, out: Path, *, fmt: NotebookFormat = "ipynb",
     parameters = local_parameters(plan.notebook, out, name=name, catalog=job_options.catalog,
                                   schema=job_options.schema)
     mlflow = mlflow or MLflowOptions()
+    plan = registry_order(plan, mlflow)
     if mlflow.model_name:
         parameters["model_name"] = mlflow.model_name
     options = RenderOptions(out=out, fmt=fmt, keep_outputs=keep_outputs, templates=templates, parameters=parameters,

@@ -30,7 +30,7 @@ from typing import Any
 from nbsplit.mlfacts import MLFacts, ml_facts
 from nbsplit.model import SplitPlan, Stage
 
-__all__ = ["MLflowOptions", "StageTracking", "tracking_specs"]
+__all__ = ["MLflowOptions", "StageTracking", "registry_order", "tracking_specs"]
 
 _MODEL_KINDS = ("estimator", "pipeline", "search")
 
@@ -109,6 +109,24 @@ def tracking_specs(plan: SplitPlan, options: MLflowOptions | None = None,
             registry = True
         out[stage] = StageTracking(spec, champion, registry)
     return out
+
+
+def registry_order(plan: SplitPlan, options: MLflowOptions | None = None) -> SplitPlan:
+    """``plan`` with the prediction stage run after the gate when it scores with ``@champion``:
+    its data only needs training, but the champion it loads is the one the gate chose (without
+    this edge a parallel run, or the Databricks job, could score before the gate moved it)."""
+    from dataclasses import replace
+
+    specs = tracking_specs(plan, options)
+    gate = next((stage for stage, t in specs.items() if "gate" in t.spec), None)
+    prediction = specs.get(Stage.PREDICTION)
+    if gate is None or prediction is None or prediction.champion is None or gate.order >= Stage.PREDICTION.order:
+        return plan
+    stages = tuple(
+        replace(sp, depends_on=tuple(sorted({*sp.depends_on, gate}, key=lambda s: s.order)))
+        if sp.stage is Stage.PREDICTION and gate not in sp.depends_on else sp
+        for sp in plan.stages)
+    return replace(plan, stages=stages)
 
 
 def _stage_of(stage_cells: dict[Stage, set[int]], cell: int | None) -> Stage | None:
