@@ -248,7 +248,26 @@ def _check_file(path: Path, config: Config, require: bool, limit: float, timer: 
         return _with_marks(found, marks)
     found.extend(_tag_problems(nb, marks, plan.classifications, require, limit))
     found.extend(_plan_problems(nb, plan))
+    found.extend(_tracking_problems(nb))
     return _with_marks(found, marks)
+
+
+def _tracking_problems(nb: Notebook) -> list[Problem]:
+    """NBS115: a literal local-file MLflow tracking URI (only cells naming set_tracking_uri are parsed)."""
+    cells = [(c.index, c.source) for c in nb.cells
+             if c.kind == "code" and "set_tracking_uri" in c.source and (c.language or "python").lower() == "python"]
+    if not cells:
+        return []
+    from nbsplit.mlfacts import facts_from_sources, is_local_tracking_uri
+
+    imports = [(c.index, c.source) for c in nb.cells if c.kind == "code" and "mlflow" in c.source
+               and c.index < cells[-1][0] and (c.language or "python").lower() == "python"]
+    state = facts_from_sources(sorted(set(imports) | set(cells)))
+    return [_problem(nb.path, cell, "NBS115",
+                     f"local-file MLflow tracking URI {uri!r}: its runs stay on this machine (Databricks tracks in "
+                     "the workspace; nbsplit run keeps its own store); drop it or read it from the environment "
+                     "(MLFLOW_TRACKING_URI)", nb.cells[cell].first_line)
+            for cell, uri in state.tracking_uris if is_local_tracking_uri(uri)]
 
 
 def _problem(path: Path, cell: int | None, code: str, message: str, first_line: str = "") -> Problem:

@@ -16,6 +16,9 @@ NBS105   error     backward dependency: a cell reads a name that only a later st
 NBS106   error     a cycle between stages
 NBS107   error     the converted stages folder (``--stages DIR``) is stale: the notebook changed
 NBS108   error     the stages folder is missing, has no manifest, or was made from another file
+NBS115   warning   a local-file MLflow tracking URI (``mlflow.set_tracking_uri("sqlite:///mlflow.db")``,
+                   ``file:``, a path): the runs stay on one machine; on Databricks the workspace
+                   tracks, and ``nbsplit run`` logs nbsplit's runs to its own store
 =======  ========  ===========================================================================
 
 The planner's diagnostics carry codes too (``Diagnostic.code``, with the cells and names
@@ -81,6 +84,7 @@ RULES: dict[str, Rule] = {
         Rule("NBS106", "error", "cycle between stages"),
         Rule("NBS107", "error", "converted stages folder is stale"),
         Rule("NBS108", "error", "stages folder missing, without manifest, or for another notebook"),
+        Rule("NBS115", "warning", "local-file MLflow tracking URI (not portable)"),
     )
 }
 

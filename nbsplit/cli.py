@@ -193,15 +193,31 @@ def tag(notebook: Path, write: bool, overwrite: bool) -> int:
               help="A new_cluster spec (JSON file) for the job cluster.")
 @click.option("--existing-cluster-id", default=None, help="Run the tasks on this existing cluster.")
 @click.option("--serverless", is_flag=True, help="Run the tasks on serverless compute.")
+@click.option("--model-name", default=None,
+              help="Registered model name (default <job name>_model; catalog.schema added on Databricks).")
+@click.option("--metric", default=None,
+              help="Primary metric of the champion/challenger gate (default: from the analysis, see nbsplit plan).")
+@click.option("--greater-is-better/--lower-is-better", "greater_is_better", default=None,
+              help="Direction of --metric (default: from the analysis).")
+@click.option("--no-mlflow", is_flag=True, help="Emit no MLflow instrumentation.")
 @_edge
 def convert(notebook: Path, out: Path, fmt: str | None, force: bool, dry_run: bool,
             templates: Path | None, keep_outputs: bool, strict: bool, job_name: str | None,
             spark_version: str | None, cloud: str | None, node_type: str | None, num_workers: int | None,
             catalog: str | None, uc_schema: str | None, workspace_dir: str | None,
-            cluster_json: Path | None, existing_cluster_id: str | None, serverless: bool) -> int:
+            cluster_json: Path | None, existing_cluster_id: str | None, serverless: bool,
+            model_name: str | None, metric: str | None, greater_is_better: bool | None, no_mlflow: bool) -> int:
     """Split NOTEBOOK into stage notebooks in --out, with a Databricks job and a manifest."""
     from nbsplit.convert import convert_notebook
     from nbsplit.render.job import JobOptions
+    from nbsplit.render.tracking import MLflowOptions
+
+    if model_name is not None and not model_name.strip():
+        raise NbsplitError("--model-name must not be empty")
+    if no_mlflow and (model_name or metric or greater_is_better is not None):
+        raise NbsplitError("--no-mlflow takes no --model-name, --metric or --greater-is-better/--lower-is-better")
+    mlflow = MLflowOptions(enabled=not no_mlflow, model_name=model_name, metric=metric,
+                           greater_is_better=greater_is_better)
 
     if sum(map(bool, (cluster_json, existing_cluster_id, serverless))) > 1:
         raise NbsplitError("choose one of --cluster-json, --existing-cluster-id and --serverless")
@@ -215,6 +231,7 @@ def convert(notebook: Path, out: Path, fmt: str | None, force: bool, dry_run: bo
     result = convert_notebook(
         notebook, out, fmt=fmt or config.format, force=force, dry_run=dry_run, templates=templates,
         keep_outputs=keep_outputs, strict=strict, config=config, job_options=JobOptions(**job_kwargs),
+        mlflow=mlflow,
     )
     from nbsplit.report import print_convert_result
 
@@ -233,16 +250,17 @@ def convert(notebook: Path, out: Path, fmt: str | None, force: bool, dry_run: bo
               help="Also run the source notebook and check the split reproduces its outputs.")
 @click.option("--timeout", type=click.IntRange(min=1), default=1800, show_default=True,
               help="Seconds allowed per cell.")
+@click.option("--strict", is_flag=True, help="An MLflow instrumentation warning fails the run (exit 1).")
 @_edge
 def run(folder: Path, only: str | None, from_stage: str | None, parallel: int, compare: bool,
-        timeout: int) -> int:
+        timeout: int, strict: bool) -> int:
     """Run a converted FOLDER locally, following its job.json (MLflow, Spark, dbutils built in)."""
     from nbsplit.run import run_folder
 
     if only and from_stage:
         raise NbsplitError("choose one of --only and --from")
     result = run_folder(folder, only=only, from_stage=from_stage, parallel=parallel,
-                        compare=compare, timeout=timeout)
+                        compare=compare, timeout=timeout, strict=strict)
     return EXIT_OK if result.ok else EXIT_PROBLEMS
 
 

@@ -42,17 +42,19 @@ class ConvertResult:
 
 def render_files(plan: SplitPlan, out: Path | str, *, fmt: NotebookFormat = "ipynb",
                  templates: Path | str | None = None, keep_outputs: bool = False,
-                 job_options: Any = None, source_sha256: str | None = None
+                 job_options: Any = None, source_sha256: str | None = None, mlflow: Any = None,
                  ) -> tuple[dict[str, str], tuple[RenderedStage, ...]]:
-    """Every output file of ``plan`` as ``{relative path: text}`` (sorted), plus the stages."""
+    """Every output file of ``plan`` as ``{relative path: text}`` (sorted), plus the stages.
+    ``mlflow`` is an :class:`nbsplit.render.tracking.MLflowOptions` (default: instrumented)."""
     return render_outputs(plan, Path(out), fmt=fmt, templates=Path(templates) if templates is not None else None,
-                          keep_outputs=keep_outputs, job_options=job_options, source_sha256=source_sha256)
+                          keep_outputs=keep_outputs, job_options=job_options, source_sha256=source_sha256,
+                          mlflow=mlflow)
 
 
 def convert_notebook(path: Path | str, out: Path | str, *, fmt: NotebookFormat = "ipynb", force: bool = False,
                      dry_run: bool = False, templates: Path | str | None = None, keep_outputs: bool = False,
-                     strict: bool = False, config: Config | None = None, job_options: Any = None
-                     ) -> ConvertResult:
+                     strict: bool = False, config: Config | None = None, job_options: Any = None,
+                     mlflow: Any = None) -> ConvertResult:
     """Split the notebook at ``path`` into ``out``. Raises ``NbsplitError`` (one line) when the
     plan has errors, the folder is not empty (without ``force``), or a template fails."""
     from nbsplit.api import INPUT_ERRORS, plan_notebook
@@ -69,7 +71,7 @@ def convert_notebook(path: Path | str, out: Path | str, *, fmt: NotebookFormat =
         raise NbsplitError(f"cannot split: {first.message}{more}", path, cell=first.cell, exit_code=code)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     files, stages = render_files(plan, out, fmt=fmt, templates=templates, keep_outputs=keep_outputs,
-                                 job_options=job_options, source_sha256=digest)
+                                 job_options=job_options, source_sha256=digest, mlflow=mlflow)
     if not dry_run:
         from nbsplit.write import write_tree
 

@@ -117,7 +117,11 @@ def _stage_plans(flow: Flow) -> tuple[StagePlan, ...]:
 
 def plan_to_json(plan: SplitPlan) -> dict[str, Any]:
     """DESIGN.md's plan JSON, plus per stage ``handoffs`` (each load with its version and the cell
-    it is loaded before), ``imports`` and ``helpers`` (verbatim source)."""
+    it is loaded before), ``imports`` and ``helpers`` (verbatim source), and ``mlflow``: the
+    models, metrics, main model and primary metric the instrumentation logs
+    (:class:`nbsplit.mlfacts.MLFacts`)."""
+    from nbsplit.mlfacts import ml_facts
+
     kinds = {c.index: c.kind for c in plan.notebook.cells}
     return {
         "source": str(plan.notebook.path),
@@ -145,6 +149,7 @@ def plan_to_json(plan: SplitPlan) -> dict[str, Any]:
             for d in plan.diagnostics
         ],
         "placement": placement_summary(plan),
+        "mlflow": ml_facts(plan).to_json(),
     }
 
 

@@ -105,7 +105,32 @@ def print_plan(plan: SplitPlan, config: Config, console: Console | None = None) 
         console.print(f"the dataflow constraints changed {moved['changed']} cell(s): {moved['forward']} moved on "
                       f"to a later producer's stage, {moved['back']} pulled back to their reader's stage, "
                       f"{moved['eda']} eda cell(s) joined the stage that uses their value.")
+    _print_mlflow(plan, console)
     _print_diagnostics(plan, console)
+
+
+def _print_mlflow(plan: SplitPlan, console: Console) -> None:
+    """What the MLflow instrumentation will log, from the analysis (nbsplit.mlfacts)."""
+    from nbsplit.mlfacts import ml_facts
+
+    facts = ml_facts(plan)
+    models = [m for m in facts.models if m.kind in ("estimator", "pipeline", "search") and m.fitted_cell is not None]
+    if not models and not facts.metrics:
+        return
+    lines = []
+    for m in models:
+        params = ", ".join(f"{k}={v!r}" for k, v in m.params.items())
+        main = " (main model)" if m.name == facts.main_model else ""
+        origin = f" from {m.search}.best_estimator_" if m.search else ""
+        lines.append(f"  model {m.name}{main}: {m.cls} [{m.flavor}], fitted in cell {m.fitted_cell}{origin}"
+                     + (f"; {params}" if params else ""))
+    for metric in facts.metrics:
+        primary = " (primary)" if metric.name == facts.primary_metric else ""
+        better = "higher" if metric.greater_is_better else "lower"
+        lines.append(f"  metric {metric.name}{primary}: cell {metric.cell}, {metric.source}, {better} is better")
+    for cell, uri in facts.tracking_uris:
+        lines.append(f"  tracking URI {uri} set in cell {cell}")
+    console.print("mlflow:\n" + _escape("\n".join(lines)))
 
 
 def _print_diagnostics(plan: SplitPlan, console: Console) -> None:
@@ -176,7 +201,7 @@ class RunProgress:
             self.ids[task.key] = self.progress.add_task(f"{task.stage} ({task.file})", total=None)
 
     def finish(self, result: "TaskResult") -> None:
-        style = {"succeeded": "green", "failed": "red", "skipped": "yellow"}.get(result.status, "")
+        style = {"succeeded": "green", "warning": "bold yellow", "failed": "red", "skipped": "yellow"}.get(result.status, "")
         with self.lock:
             if result.key in self.ids:
                 self.progress.remove_task(self.ids.pop(result.key))
@@ -194,10 +219,16 @@ def print_run_summary(console: Any, result: "RunResult", stages: Mapping[str, st
     table.add_column("notebook")
     table.add_column("status")
     table.add_column("duration", justify="right")
-    colours = {"succeeded": "green", "failed": "red", "skipped": "yellow", "reused": "dim"}
+    tracked = any(t.mlflow is not None for t in result.tasks)
+    if tracked:
+        table.add_column("MLflow", overflow="fold")
+    colours = {"succeeded": "green", "warning": "bold yellow", "failed": "red", "skipped": "yellow", "reused": "dim"}
     for t in result.tasks:
-        table.add_row(stages.get(t.key, t.key), t.file, f"[{colours[t.status]}]{t.status}[/]",
-                      f"{t.duration:.1f}s" if t.status in ("succeeded", "failed") else "-")
+        row = [stages.get(t.key, t.key), t.file, f"[{colours[t.status]}]{t.status}[/]",
+               f"{t.duration:.1f}s" if t.status in ("succeeded", "warning", "failed") else "-"]
+        if tracked:
+            row.append(_escape(t.mlflow.summary()) if t.mlflow is not None else "-")
+        table.add_row(*row)
     console.print(table)
     for message in result.messages:
         console.print(message, highlight=False, markup=False)

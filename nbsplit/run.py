@@ -41,7 +41,9 @@ from nbsplit.report import RunProgress, print_run_summary
 
 __all__ = ["RunResult", "TaskResult", "CompareResult", "Task", "run_folder", "load_tasks", "local_parameters"]
 
-Status = Literal["succeeded", "failed", "skipped", "reused"]
+# "warning": the stage ran, but its MLflow instrumentation reported a problem (a failure with --strict).
+Status = Literal["succeeded", "warning", "failed", "skipped", "reused"]
+_RAN = ("succeeded", "warning")
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class TaskResult:
     message: str | None = None
     source_cell: int | None = None
     executed: Path | None = None
+    mlflow: Any = None  # nbsplit.runtracking.StageMlflow: what the stage logged
 
 
 @dataclass(frozen=True)
@@ -95,10 +98,12 @@ class RunResult:
     compare: CompareResult | None = None
     duration: float = 0.0
     messages: tuple[str, ...] = field(default=())
+    strict: bool = False  # MLflow warnings fail the run
 
     @property
     def ok(self) -> bool:
-        return (all(t.status in ("succeeded", "reused") for t in self.tasks)
+        fine = ("succeeded", "reused") if self.strict else ("succeeded", "reused", "warning")
+        return (all(t.status in fine for t in self.tasks)
                 and (self.compare is None or self.compare.ok))
 
     @property
@@ -422,11 +427,11 @@ def _schedule(tasks: Sequence[Task], selected: set[str], run_one: Any, parallel:
     running: dict[Future[TaskResult], Task] = {}
 
     def satisfied(dep: str) -> bool:
-        return dep not in selected or (dep in results and results[dep].status == "succeeded")
+        return dep not in selected or (dep in results and results[dep].status in _RAN)
 
     def blocked(task: Task) -> str | None:
         for dep in task.depends_on:
-            if dep in selected and dep in results and results[dep].status != "succeeded":
+            if dep in selected and dep in results and results[dep].status not in _RAN:
                 return dep
         return None
 
@@ -579,7 +584,7 @@ def compare_runs_with_split(manifest: Mapping[str, Any], runs: Sequence[Any],
     source) is reproduced by the split's executed stage notebooks, found through the manifest."""
     import nbformat
 
-    executed = {r.file: r.executed for r in results.values() if r.status == "succeeded" and r.executed}
+    executed = {r.file: r.executed for r in results.values() if r.status in _RAN and r.executed}
     loaded: dict[str, Any] = {}
     compared = 0
     mismatches: list[CellMismatch] = []
@@ -633,11 +638,54 @@ def _compare_messages(compare: CompareResult) -> list[str]:
     return lines
 
 
+# ------------------------------------------------------------------------------------ MLflow
+
+def _open_tracking(state: Path, parameters: Mapping[str, str], manifest: Mapping[str, Any], *,
+                   reuse: bool) -> tuple[Any, list[str]]:
+    """The run's parent run in ``DIR/.nbsplit/mlflow.db`` (None, with a warning line, when it
+    cannot be made; none at all when MLflow is off or the folder has no instrumentation)."""
+    if os.environ.get("NBSPLIT_MLFLOW", "").lower() in ("0", "off", "false", "no"):
+        return None, []
+    if not (manifest.get("mlflow") or {}).get("instrumented", False):
+        return None, []
+    from nbsplit.runtracking import Tracking
+
+    state.mkdir(parents=True, exist_ok=True)
+    (state / "mlartifacts").mkdir(exist_ok=True)
+    uri = f"sqlite:///{(state / 'mlflow.db').as_posix()}"
+    try:
+        return Tracking.open(state, uri, parameters, manifest, reuse), []
+    except Exception as exc:  # noqa: BLE001 - the stages still run; the summary says why nothing was tracked
+        return None, [f"mlflow: warning: cannot open the run's store {uri}: {type(exc).__name__}: "
+                      f"{_first_line(str(exc))}"]
+
+
+def _mlflow_messages(results: Sequence[TaskResult], stages: Mapping[str, str], tracking: Any,
+                     manifest: Mapping[str, Any], folder: Path, strict: bool) -> list[str]:
+    lines = []
+    for r in results:
+        for warning in (r.mlflow.warnings if r.mlflow is not None else ()):
+            lines.append(f"mlflow: {'error' if strict else 'warning'}: stage {stages.get(r.key, r.key)}: {warning}")
+    if tracking is not None:
+        lines.append(f"mlflow: runs in {tracking.uri} (experiment id {tracking.experiment_id}), parent run "
+                     f"{tracking.parent} (pipeline_run {tracking.pipeline_run}); see them with "
+                     f"`mlflow ui --backend-store-uri {tracking.uri}`")
+    source_dir = _source_path(folder, manifest).parent if (manifest.get("source") or {}).get("path") else folder
+    for entry in (manifest.get("mlflow") or {}).get("tracking_uri") or []:
+        uri = str(entry.get("uri", ""))
+        where = uri
+        if entry.get("local") and uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+            where = f"{(source_dir / uri[len('sqlite:///'):]).as_posix()} (relative to data_dir)"
+        lines.append(f"mlflow: the notebook sets its own tracking URI {uri!r} (source cell {entry.get('cell')}): "
+                     f"its own runs went to {where}, not to the run's store")
+    return lines
+
+
 # ------------------------------------------------------------------------------------ entry
 
 def run_folder(folder: Path | str, *, only: str | None = None, from_stage: str | None = None,
                parallel: int = 1, compare: bool = False, compare_runs: int = 2, timeout: int = 900,
-               console: Any = None) -> RunResult:
+               console: Any = None, strict: bool = False) -> RunResult:
     """Run the converted ``folder`` locally (see the module docstring). Bad input (not a
     converted folder, unknown task, missing upstream handoffs) raises ``NbsplitError``; task
     failures and compare mismatches are in the result (``result.ok``, ``result.exit_code``).
@@ -686,6 +734,10 @@ def run_folder(folder: Path | str, *, only: str | None = None, from_stage: str |
         if missing:
             raise NbsplitError(f"saved handoffs not found: {', '.join(missing)}; run the upstream stages "
                                "first", folder)
+    tracking, tracking_messages = _open_tracking(state, parameters, manifest,
+                                                 reuse=selected != {t.key for t in tasks})
+    if tracking is not None:
+        parameters["pipeline_run"] = tracking.pipeline_run
     env = kernel_env(state, parameters)
     source_runs = _plan_source_runs(folder, manifest, parameters, compare_runs) if compare else None
     extra = source_runs.tasks if source_runs is not None else []
@@ -693,7 +745,23 @@ def run_folder(folder: Path | str, *, only: str | None = None, from_stage: str |
     def run_one(task: Task) -> TaskResult:
         if source_runs is not None and task.key in source_runs.copies:
             return source_runs.run(task, folder, timeout)
-        return _run_task(task, folder, env, timeout, manifest)
+        if tracking is None:
+            return _run_task(task, folder, env, timeout, manifest)
+        try:
+            extra = tracking.start(task.key, task.stage)
+        except Exception as exc:  # noqa: BLE001 - a broken store: the stage still runs, visibly warned
+            extra = {}
+            tracking_messages.append(f"mlflow: warning: no run for stage {task.stage}: {type(exc).__name__}: "
+                                     f"{_first_line(str(exc))}")
+        result = _run_task(task, folder, {**env, **extra}, timeout, manifest)
+        try:
+            logged = tracking.finish(task.key, result.status == "succeeded")
+        except Exception as exc:  # noqa: BLE001
+            from nbsplit.runtracking import StageMlflow
+
+            logged = StageMlflow(warnings=(f"{type(exc).__name__}: {_first_line(str(exc))}",))
+        status = "warning" if result.status == "succeeded" and logged.warnings else result.status
+        return replace(result, status=status, mlflow=logged)
 
     try:
         with RunProgress(console, stages) as progress:
@@ -704,10 +772,16 @@ def run_folder(folder: Path | str, *, only: str | None = None, from_stage: str |
     ran_tasks = {k: r for k, r in ran.items() if k in selected}
     results = tuple(ran_tasks.get(t.key) or TaskResult(t.key, t.file, "reused") for t in topological(tasks))
     messages = [r.message for r in results if r.status == "failed" and r.message]
+    if tracking is not None:
+        try:
+            tracking.close(all(r.status != "failed" for r in results))
+        except Exception:  # noqa: BLE001 - the summary below still says what each stage logged
+            pass
+    messages += tracking_messages + _mlflow_messages(results, stages, tracking, manifest, folder, strict)
     compare_result = None
     if compare:
         compare_result = _compare(source_runs, manifest, ran_tasks)
         messages += _compare_messages(compare_result)
-    result = RunResult(folder, results, compare_result, time.perf_counter() - started, tuple(messages))
+    result = RunResult(folder, results, compare_result, time.perf_counter() - started, tuple(messages), strict)
     print_run_summary(console, result, stages)
     return result

@@ -87,6 +87,7 @@ def test_default_job_is_valid_and_follows_the_plan_dag() -> None:
         "schema": "default",
         "experiment_name": "/Shared/churn_model_v2",
         "model_name": "churn_model_v2_model",  # the runtime prefixes catalog.schema on Databricks
+        "pipeline_run": "{{job.run_id}}",  # the MLflow parent run every stage's run nests in
     }
     cluster = job["job_clusters"][0]
     assert cluster["new_cluster"]["spark_version"] == "17.3.x-cpu-ml-scala2.13"

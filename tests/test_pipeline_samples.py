@@ -283,3 +283,144 @@ def test_plan_used_by_convert_is_the_public_one(pipeline: Pipeline) -> None:
     planned = [s.stage.value for s in sorted(plan.stages, key=lambda s: s.stage.order)
                if s.stage.is_pipeline and s.cells]
     assert [s["name"] for s in pipeline.manifest["stages"]] == planned
+
+
+# ------------------------------------------------------------------------------ MLflow
+
+# Per sample: a metric the notebook prints, the stage that prints it and how (the logged value,
+# rounded as printed, must be the printed one).
+PRINTED_METRIC = {
+    "churn_mini": ("evaluation", "test_auc", r"AUC (\d\.\d{4})"),
+    "churn_pandas": ("training", "logreg_score", r"logreg test accuracy: (\d\.\d+)"),
+    "credito_ptbr": ("evaluation", "auc", r"AUC  = (\d\.\d{4})"),
+    "messy_sales": ("evaluation", "r2", r"r2\s+(-?\d\.\d+)"),
+    "monitoring_drift": ("evaluation", "baseline_auc", r"AUC (\d\.\d{4})"),
+    "spark_flights": ("evaluation", "auc", r"test AUC = (\d\.\d{4})"),
+    "databricks_housing": ("evaluation", "r2", r"'r2': (-?\d\.\d+)"),
+}
+# What the prediction stage wrote (beside each: <output>.nbsplit-model.json naming the model version).
+PREDICTIONS = {
+    "churn_mini": ["predictions.csv"],
+    "churn_pandas": ["predictions/churn_scores.csv"],
+    "credito_ptbr": ["predictions/credito_scores.csv"],
+    "messy_sales": ["predictions/sales_forecast.csv"],
+    "monitoring_drift": ["outputs/scored_transactions.csv"],
+    "spark_flights": ["outputs/flight_delay_predictions"],
+    "databricks_housing": ["predictions/housing_value_predictions"],
+}
+
+
+def _client(split: Path) -> Any:
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{(split / '.nbsplit' / 'mlflow.db').as_posix()}"
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def _stage_runs(client: Any, manifest: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    experiment = client.get_experiment_by_name(manifest["parameters"]["experiment_name"])
+    runs = client.search_runs([experiment.experiment_id], max_results=500)
+    parents = [r for r in runs if r.data.tags.get("nbsplit.stage") == "pipeline"]
+    assert len(parents) == 1, [r.info.run_name for r in runs]
+    nested = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
+    by_stage = {r.data.tags["nbsplit.stage"]: r for r in nested}
+    assert len(by_stage) == len(nested)
+    return parents[0], by_stage
+
+
+def test_mlflow_parent_run_nested_stage_runs_params_metrics_and_champion(pipeline: Pipeline) -> None:
+    """One parent run, one nested run per stage (tagged with the source and its sha256), the
+    analysed parameters and metrics with the notebook's values, a champion, marked predictions."""
+    import math
+
+    from nbsplit import __version__
+
+    manifest, client = pipeline.manifest, _client(pipeline.split)
+    facts = manifest["mlflow"]
+    parent, runs = _stage_runs(client, manifest)
+    assert sorted(runs) == sorted(s["name"] for s in manifest["stages"])
+    for run in [parent, *runs.values()]:
+        tags = run.data.tags
+        assert tags["nbsplit.source"] == pipeline.source.name
+        assert tags["nbsplit.source_sha256"] == manifest["source"]["sha256"]
+        assert tags["nbsplit.version"] == __version__
+        assert tags["nbsplit.pipeline_run"] == parent.data.tags["nbsplit.pipeline_run"]
+        assert run.info.status == "FINISHED", (run.info.run_name, run.info.status)
+    # Every stage's summary line names its run; nothing was only a warning.
+    assert all(t.mlflow is not None and not t.mlflow.warnings for t in pipeline.result.tasks)
+
+    main = next(m for m in facts["models"] if m["name"] == facts["main_model"] and m["fitted_cell"] is not None)
+    fit_run = runs[main["stage"]]
+    assert {k: str(v) for k, v in main["params"].items()}.items() <= fit_run.data.params.items()
+
+    stage, metric, pattern = PRINTED_METRIC[pipeline.name]
+    printed = re.search(pattern, _text(pipeline, stage.replace("-", "_")))
+    assert printed is not None, pattern
+    value = runs[stage].data.metrics[metric]
+    decimals = len(printed.group(1).split(".")[1])
+    assert math.isclose(round(value, decimals), float(printed.group(1))), (value, printed.group(1))
+
+    model_name = manifest["parameters"]["model_name"]
+    champion = client.get_model_version_by_alias(model_name, "champion")
+    if not facts["registers_model"]:  # the notebook registers its own (databricks_housing)
+        assert champion.tags["nbsplit.pipeline_run"] == parent.data.tags["nbsplit.pipeline_run"]
+        assert client.get_model_version_by_alias(model_name, "challenger").version == champion.version
+        gate = next(r for r in runs.values() if "nbsplit.gate" in r.data.tags)
+        assert gate.data.tags["nbsplit.gate"] == "promoted" and gate.data.tags["nbsplit.gate.reason"] == "no champion yet"
+        assert f"is {model_name} version {champion.version} (@champion)" in _text(pipeline, "prediction")
+        if main["flavor"] == "sklearn":
+            # Loadable back from the registry, tree models included (no skops trusted types).
+            import mlflow
+
+            uri = client._registry_uri
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setenv("MLFLOW_TRACKING_URI", uri)
+                mp.setenv("MLFLOW_REGISTRY_URI", uri)
+                loaded = mlflow.sklearn.load_model(f"models:/{model_name}@champion")
+            assert type(loaded).__name__ == main["class"].rsplit(".", 1)[1]
+    for rel in PREDICTIONS[pipeline.name]:
+        sidecar = json.loads((pipeline.source.parent / f"{rel}.nbsplit-model.json").read_text())
+        assert (sidecar["model_name"], sidecar["model_version"]) == (model_name, str(champion.version))
+    assert runs["prediction"].data.tags["nbsplit.model_version"] == str(champion.version)
+
+
+def test_a_worse_model_leaves_the_champion_and_strict_fails_on_a_warning(pipeline: Pipeline) -> None:
+    """churn_mini again from training, fitted on shuffled labels: registered as challenger, not
+    promoted; prediction still scores with the champion. Then evaluation alone without a
+    challenger: a visible warning, a failure with strict."""
+    if pipeline.name != "churn_mini":
+        pytest.skip("once, on the small case")
+    again = pipeline.split.parent / "split_again"  # same depth: data_dir still leads to the project
+    shutil.copytree(pipeline.split, again, symlinks=True)
+    training = again / "04_training.ipynb"
+    nb = nbformat.read(training, as_version=4)
+    cell = next(c for c in nb.cells if c.source.startswith("model = Pipeline("))
+    cell.source = cell.source.replace("model.fit(X_train, y_train)",
+                                      "model.fit(X_train, y_train.sample(frac=1.0, random_state=1).to_numpy())")
+    nbformat.write(nb, training)
+    client = _client(again)
+    name = pipeline.manifest["parameters"]["model_name"]
+    first = client.get_model_version_by_alias(name, "champion").version
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PYSPARK_PYTHON", sys.executable)
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        result = run_folder(again, from_stage="training", timeout=TIMEOUT, console=Console(file=io.StringIO()))
+    assert result.ok, result.messages
+    assert client.get_model_version_by_alias(name, "champion").version == first
+    challenger = client.get_model_version_by_alias(name, "challenger").version
+    assert int(challenger) == int(first) + 1
+    evaluation = client.get_run(result.task("evaluation").mlflow.run_id)
+    assert evaluation.data.tags["nbsplit.gate"] == "kept"
+    assert evaluation.data.metrics["gate.challenger.test_auc"] < evaluation.data.metrics["gate.champion.test_auc"]
+    assert f"version {first} (@champion)" in "\n".join(
+        output_text(c) for c in nbformat.read(result.task("prediction").executed, as_version=4).cells)
+    sidecar = json.loads((pipeline.source.parent / "predictions.csv.nbsplit-model.json").read_text())
+    assert sidecar["model_version"] == str(first)
+
+    client.delete_registered_model_alias(name, "challenger")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        strict = run_folder(again, only="evaluation", strict=True, timeout=TIMEOUT, console=Console(file=io.StringIO()))
+    assert [t.status for t in strict.tasks if t.key == "evaluation"] == ["warning"]
+    assert not strict.ok and strict.exit_code == 1
+    assert any(m.startswith("mlflow: error: stage evaluation: no challenger") for m in strict.messages), strict.messages

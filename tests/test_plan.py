@@ -385,7 +385,7 @@ def test_json_contract_and_determinism() -> None:
     assert json.dumps(doc, sort_keys=True) == json.dumps(
         plan_to_json(build_plan(nb, facts, classes)), sort_keys=True)
     # DESIGN's contract, plus the additive summary of what the dataflow constraints changed
-    assert set(doc) == {"source", "cells", "stages", "diagnostics", "placement"}
+    assert set(doc) == {"source", "cells", "stages", "diagnostics", "placement", "mlflow"}
     assert doc["placement"] == {"changed": 0, "forward": 0, "back": 0, "eda": 0}
     assert doc["source"] == "demo.ipynb"
     assert set(doc["cells"][0]) == {"index", "cell_type", "stage", "confidence", "origin",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
@@ -59,11 +60,14 @@ def test_stage_layout_and_handoff_placement() -> None:
     prep, eda, train = render_stages(_plan(), RenderOptions(out=OUT))
     assert [s.file for s in (prep, eda, train)] == ["01_data-prep.ipynb", "02_eda.ipynb", "04_training.ipynb"]
     # saves go right after the cell that made each version
-    assert _kinds(prep.cells) == ["header", "parameters", "runtime", "imports", "src0", "src2", "save", "src4", "save"]
+    assert _kinds(prep.cells) == ["header", "parameters", "runtime", "imports", "src0", "src2", "save", "src4", "save",
+                                  "mlflow"]
     assert "_nbsplit_save('df__c2', df)" in prep.cells[6].source
     assert "_nbsplit_save('_nbsplit_rng__c2', _nbsplit_rng_state())" in prep.cells[6].source
     assert "_nbsplit_save('df__c4', df)" in prep.cells[8].source
-    assert _kinds(eda.cells) == ["header", "parameters", "runtime", "load", "src3"]
+    assert _kinds(eda.cells) == ["header", "parameters", "runtime", "load", "src3", "mlflow"]
+    # every stage ends with its MLflow run; nothing to log here but the run itself
+    assert eda.cells[-1].source.startswith("_nbsplit_track(globals(), 'eda')  # MLflow")
     assert "df = _nbsplit_load('df__c2')" in eda.cells[3].source
     # loads grouped into one cell right before the first reader; helpers after imports
     assert _kinds(train.cells)[:6] == ["header", "parameters", "runtime", "imports", "helpers", "load"]
@@ -172,32 +176,47 @@ def test_skip_and_empty_stages_render_nothing() -> None:
     assert all(s.stage.is_pipeline for s in stages)
 
 
-def test_mlflow_cells_only_when_training_hands_models_on() -> None:
+def test_mlflow_cells_log_what_the_analysis_found() -> None:
+    """A model fitted in training is logged and registered there; the metric evaluation binds is
+    logged and gates; prediction rebinds the model from the registry. A notebook registering its
+    own model gets no registration, gate or rebinding from nbsplit."""
     plan = _plan()
     train = render_stages(plan, RenderOptions(out=OUT))[2]
-    assert "mlflow" not in _kinds(train.cells)  # training hands nothing on and defines nothing known
-    base = plan.stages
-    out_model = Handoff("model", 5, Stage.TRAINING, Stage.EVALUATION, 7)
-    cells = plan.notebook.cells + (Cell(7, "code", "acc = float(model)"),)
-    from nbsplit.model import CellFacts
+    assert train.cells[-1].source.startswith("_nbsplit_track(globals(), 'training')")  # nothing fitted
+    from nbsplit.analyze import analyze_notebook
 
-    facts = (None,) * 7 + (CellFacts(7, defines=frozenset({"acc", "other"})),)
+    sources = {5: "from sklearn.linear_model import LogisticRegression\nmodel = LogisticRegression(C=0.5)\n"
+                  "model.fit(X_train, y_train)",
+               7: "from sklearn.metrics import roc_auc_score\nauc = roc_auc_score(y_test, model.predict(X_test))",
+               8: "new['p'] = model.predict(new)"}
+    out_model = Handoff("model", 5, Stage.TRAINING, Stage.EVALUATION, 7)
+    to_prediction = Handoff("model", 5, Stage.TRAINING, Stage.PREDICTION, 8)
+    cells = tuple(replace(c, source=sources[c.index]) if c.index in sources else c for c in plan.notebook.cells)
+    cells += (Cell(7, "code", sources[7]), Cell(8, "code", sources[8]))
+    notebook = Notebook(SRC, "ipynb", cells)
+    base = plan.stages
     plans = (base[0], base[1],
-             StagePlan(Stage.TRAINING, (5,), handoffs_in=base[2].handoffs_in, handoffs_out=(out_model,),
+             StagePlan(Stage.TRAINING, (5,), handoffs_in=base[2].handoffs_in, handoffs_out=(out_model, to_prediction),
                        depends_on=(Stage.DATA_PREP,)),
-             StagePlan(Stage.EVALUATION, (7,), handoffs_in=(out_model,), depends_on=(Stage.TRAINING,)))
-    classes = plan.classifications + (Classification(7, Stage.EVALUATION, 1.0, "tag"),)
-    plan2 = SplitPlan(Notebook(SRC, "ipynb", cells), facts, classes, plans)
-    train, evaluation = render_stages(plan2, RenderOptions(out=OUT))[2:]
+             StagePlan(Stage.EVALUATION, (7,), handoffs_in=(out_model,), depends_on=(Stage.TRAINING,)),
+             StagePlan(Stage.PREDICTION, (8,), handoffs_in=(to_prediction,), depends_on=(Stage.TRAINING,)))
+    classes = plan.classifications + (Classification(7, Stage.EVALUATION, 1.0, "tag"),
+                                      Classification(8, Stage.PREDICTION, 1.0, "tag"))
+    plan2 = SplitPlan(notebook, analyze_notebook(notebook), classes, plans)
+    train, evaluation, prediction = render_stages(plan2, RenderOptions(out=OUT))[2:]
     assert _kinds(train.cells)[-2:] == ["save", "mlflow"]
-    assert "['model']" in train.cells[-1].source and "challenger" in train.cells[-1].source
-    assert _kinds(evaluation.cells)[-1] == "mlflow"
-    assert "['acc']" in evaluation.cells[-1].source and "champion" in evaluation.cells[-1].source
-    # a notebook that registers its own model gets no registration from nbsplit
-    own = cells[:5] + (Cell(5, "code", "mlflow.register_model(uri, 'm')"),) + cells[6:]
-    plan3 = SplitPlan(Notebook(SRC, "ipynb", own), facts, classes, plans)
-    kinds = [_kinds(s.cells) for s in render_stages(plan3, RenderOptions(out=OUT))]
-    assert not any("mlflow" in k for k in kinds)
+    assert "params={'C': 0.5}" in train.cells[-1].source
+    assert "model={'name': 'model', 'flavor': 'sklearn', 'input': 'X_train', 'register': True}" in train.cells[-1].source
+    assert "metrics=[['auc', ['name', 'auc']]]" in evaluation.cells[-1].source
+    assert "gate={'metric': 'auc', 'greater_is_better': True}" in evaluation.cells[-1].source
+    assert _kinds(prediction.cells)[-4:] == ["load", "champion", "src8", "mlflow"]
+    assert prediction.cells[-3].source.startswith("model = _nbsplit_champion('model', model, 'sklearn')")
+    # a notebook that registers its own model gets no registration, gate or rebinding from nbsplit
+    own = tuple(replace(c, source=c.source + "\nmlflow.register_model(uri, 'm')") if c.index == 5 else c for c in cells)
+    plan3 = SplitPlan(Notebook(SRC, "ipynb", own), analyze_notebook(Notebook(SRC, "ipynb", own)), classes, plans)
+    texts = "\n".join(c.source for s in render_stages(plan3, RenderOptions(out=OUT)) for c in s.cells)
+    assert "'register': True" not in texts and "gate=" not in texts and "_nbsplit_champion" not in texts
+    assert "metrics=[['auc', ['name', 'auc']]]" in texts
 
 
 def test_user_template_overrides_builtin(tmp_path: Path) -> None:

@@ -20,8 +20,9 @@ replace any part); this module renders it and documents the contract the generat
 - ``_nbsplit_load(key)`` reads it back the same way.
 - ``_nbsplit_rng_state()`` / ``_nbsplit_set_rng_state(state)`` carry the global ``random`` and
   ``numpy.random`` state (the ``_nbsplit_rng`` pseudo-name), for the modules imported.
-- ``_nbsplit_log_models(globals(), names)`` / ``_nbsplit_log_metrics(globals(), names)``: the
-  MLflow instrumentation of the training and evaluation stages.
+- ``_nbsplit_track(globals(), spec)``: the MLflow instrumentation, the last cell of every stage
+  (:mod:`nbsplit.render.tracking`), and ``_nbsplit_champion(name, value, flavor)``: the registered
+  model's ``@champion`` for the prediction stage.
 - A value that cannot be pickled (open file, connection, generator, lambda, lock) raises
   ``NbsplitHandoffError`` naming the variable and the source cell that made it, with advice.
 """
@@ -39,8 +40,14 @@ __all__ = ["RUNTIME_FILE", "runtime_source"]
 RUNTIME_FILE = f"{RUNTIME_MODULE}.py"
 
 
-def runtime_source(defaults: Mapping[str, str] | None = None, *, templates: Path | str | None = None) -> str:
-    """The text of ``nbsplit_runtime.py``; ``defaults`` are the pipeline's parameters."""
+def runtime_source(defaults: Mapping[str, str] | None = None, *, templates: Path | str | None = None,
+                   source: Mapping[str, str] | None = None) -> str:
+    """The text of ``nbsplit_runtime.py``; ``defaults`` are the pipeline's parameters, ``source``
+    the tags of every MLflow run (``notebook``: the source file name, its ``sha256``)."""
+    from nbsplit import __version__
+
     if defaults is None:
         defaults = {name: "" for name in PARAMETER_NAMES}
-    return render("notebook/runtime.py.j2", {"defaults": dict(defaults)}, user_dir=templates).rstrip("\n") + "\n"
+    tags = {"notebook": "", "sha256": "", **dict(source or {}), "nbsplit_version": __version__}
+    return render("notebook/runtime.py.j2", {"defaults": dict(defaults), "source": tags},
+                  user_dir=templates).rstrip("\n") + "\n"

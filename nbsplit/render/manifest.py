@@ -31,6 +31,11 @@ source runs of ``--compare`` included, so the monolith and the split compute und
 configuration); ``session`` says who makes it: ``runtime`` (Databricks' ``spark``: the local run
 starts one before the first cell) or ``notebook`` (its own builder, whose settings then apply).
 
+``mlflow`` is what the analysis found (:meth:`nbsplit.mlfacts.MLFacts.to_json`: models and
+their parameters, metrics, the main model, the primary metric and its direction, tracking URIs
+the notebook sets) and ``instrumented``: whether the stages carry MLflow cells (not with
+``--no-mlflow``), which ``nbsplit run`` reads to make the pipeline's parent run.
+
 ``source.path`` is relative to the output folder; ``cell`` is the position of the cell in its
 stage notebook (generated cells counted). A cell whose only content went into a stage's
 generated imports or helpers cell (an import-only setup cell, a helper definition) has
@@ -79,7 +84,8 @@ def classifier_version() -> str:
 
 
 def manifest(plan: SplitPlan, stages: Sequence[RenderedStage], out: Path,
-             parameters: Mapping[str, str], *, source_sha256: str | None = None) -> dict[str, Any]:
+             parameters: Mapping[str, str], *, source_sha256: str | None = None,
+             mlflow: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The manifest as a dict (``manifest_json`` gives its file text)."""
     notebook = plan.notebook
     if source_sha256 is None:
@@ -133,6 +139,8 @@ def manifest(plan: SplitPlan, stages: Sequence[RenderedStage], out: Path,
     if needing:
         out["spark"] = {"conf": dict(SPARK_CONF), "stages": needing,
                         "session": "notebook" if builds_session(notebook.cells) else "runtime"}
+    if mlflow is not None:
+        out["mlflow"] = dict(mlflow)
     return out
 
 

@@ -19,7 +19,6 @@ the manifest.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,14 +27,10 @@ from typing import Any
 from nbsplit.model import Cell, Handoff, NotebookFormat, SplitPlan, Stage, StagePlan
 from nbsplit.render.parameters import MLFLOW_PARAMETERS, RUNTIME_MODULE, STAGE_PARAMETERS, local_parameters, sanitize_name
 from nbsplit.render.templating import render
+from nbsplit.render.tracking import MLflowOptions, StageTracking, tracking_specs
 from nbsplit.reserved import RNG_STATE, VIEW_PREFIX
 
 __all__ = ["RenderOptions", "RenderedStage", "render_stages", "stage_file_name"]
-
-# Variables whose names look like evaluation metrics (logged to MLflow by the evaluation stage).
-METRIC_NAME = re.compile(r"acc|auc|rmse|mse|f1|precision|recall|score|mae|r2|loss", re.IGNORECASE)
-# The source registers a model itself: then nbsplit does not register another one.
-_REGISTERS = re.compile(r"register_model|registered_model_name|create_model_version|set_registered_model_alias")
 _KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
 
@@ -50,6 +45,7 @@ class RenderOptions:
     keep_outputs: bool = False
     templates: Path | None = None
     parameters: Mapping[str, str] | None = None
+    mlflow: MLflowOptions = field(default_factory=MLflowOptions)
 
 
 @dataclass(frozen=True)
@@ -71,51 +67,15 @@ def render_stages(plan: SplitPlan, options: RenderOptions) -> tuple[RenderedStag
     parameters = dict(options.parameters) if options.parameters is not None else local_parameters(
         plan.notebook, options.out, name=sanitize_name(plan.notebook.path.stem), catalog="main", schema="default")
     consumers = _consumers(plan)
-    registers = any(_REGISTERS.search(c.source) for c in plan.notebook.cells if c.kind == "code")
     stage_plans = [sp for sp in sorted(plan.stages, key=lambda s: s.stage.order) if sp.stage.is_pipeline and sp.cells]
     files = {sp.stage: stage_file_name(sp.stage, options.fmt) for sp in stage_plans}
-    models = next((_model_candidates(plan, sp, consumers) for sp in stage_plans if sp.stage is Stage.TRAINING), [])
-    if registers:
-        models = []
+    tracking = tracking_specs(plan, options.mlflow)
     rendered: list[RenderedStage] = []
     for stage_plan in stage_plans:
-        mlflow: tuple[str, dict[str, Any]] | None = None
-        if stage_plan.stage is Stage.TRAINING and models:
-            mlflow = ("mlflow_training.py.j2", {"candidates": models})
-        elif stage_plan.stage is Stage.EVALUATION and models and (metrics := _metrics(plan, stage_plan)):
-            mlflow = ("mlflow_evaluation.py.j2", {"metrics": metrics})
-        builder = _StageBuilder(plan, stage_plan, options, parameters, consumers, files, mlflow)
+        builder = _StageBuilder(plan, stage_plan, options, parameters, consumers, files,
+                                tracking.get(stage_plan.stage))
         rendered.append(builder.finish())
     return tuple(rendered)
-
-
-def _model_candidates(plan: SplitPlan, sp: StagePlan, consumers: Mapping[str, list[Stage]]) -> list[str]:
-    """The names training hands on, models for prediction first: the first fitted one is registered."""
-    preference = {Stage.PREDICTION: 0, Stage.EVALUATION: 1}
-    saves = [h for h in _dedupe(sp.handoffs_out) if h.name != RNG_STATE]
-    ranked = sorted(saves, key=lambda h: (min(preference.get(c, 2) for c in consumers.get(h.key, [h.consumer])), -h.version))
-    candidates: list[str] = []
-    for h in ranked:
-        if h.name not in candidates:
-            candidates.append(h.name)
-    if not candidates:  # nothing handed on: consider every name training defines
-        for index in sp.cells:
-            facts = plan.facts[index] if index < len(plan.facts) else None
-            if facts is not None and plan.stage_of(index) is Stage.TRAINING:
-                candidates.extend(sorted(n for n in facts.defines if n not in candidates and not n.startswith("_")))
-    return candidates
-
-
-def _metrics(plan: SplitPlan, sp: StagePlan) -> list[str]:
-    metrics: list[str] = []
-    for index in sp.cells:
-        facts = plan.facts[index] if index < len(plan.facts) else None
-        if facts is None or plan.stage_of(index) is not Stage.EVALUATION:
-            continue
-        for name in sorted(facts.defines):
-            if METRIC_NAME.search(name) and not name.startswith("_") and name not in metrics:
-                metrics.append(name)
-    return metrics
 
 
 def _ancestors(plan: SplitPlan, stage: Stage) -> list[Stage]:
@@ -147,21 +107,21 @@ def _consumers(plan: SplitPlan) -> dict[str, list[Stage]]:
 class _StageBuilder:
     def __init__(self, plan: SplitPlan, stage_plan: StagePlan, options: RenderOptions,
                  parameters: Mapping[str, str], consumers: Mapping[str, list[Stage]],
-                 files: Mapping[Stage, str], mlflow: tuple[str, dict[str, Any]] | None) -> None:
+                 files: Mapping[Stage, str], tracking: StageTracking | None) -> None:
         self.plan = plan
         self.sp = stage_plan
         self.stage = stage_plan.stage
         self.options = options
         self.consumers = consumers
         self.files = files
-        self.mlflow = mlflow
-        names = STAGE_PARAMETERS + (MLFLOW_PARAMETERS if mlflow else ())
+        self.tracking = tracking
+        names = STAGE_PARAMETERS + (MLFLOW_PARAMETERS if tracking is not None and tracking.registry else ())
         self.parameters = {name: parameters[name] for name in names}
         self.cells: list[Cell] = []
         self.placements: dict[int, int] = {}
         self._body()
-        if mlflow is not None:
-            self._generated("mlflow", self._render(mlflow[0], **mlflow[1]))
+        if tracking is not None:
+            self._generated("mlflow", self._render("mlflow_track.py.j2", spec=tracking.spec))
 
     # -- assembling --------------------------------------------------------------------------
 
@@ -247,6 +207,10 @@ class _StageBuilder:
         self._generated("load", self._render(
             "load.py.j2", handoffs=[_handoff_context(h, self.consumers) for h in handoffs],
             rng_state=RNG_STATE, view_prefix=VIEW_PREFIX))
+        champion = self.tracking.champion if self.tracking is not None else None
+        if champion is not None and any(h.name == champion[0] for h in handoffs):
+            # The notebook's cells below score with the registered champion, under their own name.
+            self._generated("champion", self._render("mlflow_champion.py.j2", model=champion[0], flavor=champion[1]))
 
     def _save_cell(self, handoffs: Sequence[Handoff]) -> None:
         self._generated("save", self._render(

@@ -25,6 +25,7 @@ from nbsplit.render.manifest import MANIFEST_NAME, manifest, manifest_json
 from nbsplit.render.notebooks import RenderedStage, RenderOptions, render_stages
 from nbsplit.render.parameters import STATE_DIR, local_parameters
 from nbsplit.render.templating import render
+from nbsplit.render.tracking import MLflowOptions, registry_order
 
 __all__ = ["FORMATS", "job_files", "render_outputs"]
 
@@ -33,25 +34,44 @@ FORMATS: tuple[NotebookFormat, ...] = ("ipynb", "databricks", "percent")
 
 def render_outputs(plan: SplitPlan, out: Path, *, fmt: NotebookFormat = "ipynb", templates: Path | None = None,
                    keep_outputs: bool = False, job_options: JobOptions | None = None,
-                   source_sha256: str | None = None) -> tuple[dict[str, str], tuple[RenderedStage, ...]]:
+                   source_sha256: str | None = None, mlflow: MLflowOptions | None = None,
+                   ) -> tuple[dict[str, str], tuple[RenderedStage, ...]]:
     """``{relative path: text}`` (sorted) for every output file, and the rendered stages."""
+    import hashlib
+
     if fmt not in FORMATS:
         raise NbsplitError(f"unknown format {fmt!r} (choose one of {', '.join(FORMATS)})")
     job_options = job_options or JobOptions()
     name = job_name(plan, job_options)
     parameters = local_parameters(plan.notebook, out, name=name, catalog=job_options.catalog,
                                   schema=job_options.schema)
-    options = RenderOptions(out=out, fmt=fmt, keep_outputs=keep_outputs, templates=templates, parameters=parameters)
+    mlflow = mlflow or MLflowOptions()
+    plan = registry_order(plan, mlflow)
+    if mlflow.model_name:
+        parameters["model_name"] = mlflow.model_name
+    options = RenderOptions(out=out, fmt=fmt, keep_outputs=keep_outputs, templates=templates, parameters=parameters,
+                            mlflow=mlflow)
     stages = render_stages(plan, options)
     if not stages:
         raise NbsplitError("nothing to convert: no cell belongs to a pipeline stage", plan.notebook.path,
                            exit_code=EXIT_PROBLEMS)
     notebook_files = {s.stage: s.file for s in stages}
     files: dict[str, str] = {s.file: s.text for s in stages}
-    files[RUNTIME_FILE] = runtime_source(parameters, templates=templates)
-    files[MANIFEST_NAME] = manifest_json(manifest(plan, stages, out, parameters, source_sha256=source_sha256))
+    if source_sha256 is None:
+        source_sha256 = hashlib.sha256(plan.notebook.text.encode("utf-8")).hexdigest()
+    files[RUNTIME_FILE] = runtime_source(parameters, templates=templates,
+                                         source={"notebook": plan.notebook.path.name, "sha256": source_sha256})
+    from nbsplit.mlfacts import ml_facts
+
+    facts = ml_facts(plan, metric=mlflow.metric, greater_is_better=mlflow.greater_is_better)
+    files[MANIFEST_NAME] = manifest_json(manifest(plan, stages, out, parameters, source_sha256=source_sha256,
+                                                  mlflow={**facts.to_json(), "instrumented": mlflow.enabled}))
     files.update(job_files(plan, notebook_files, job_options, templates=templates, parameters=parameters))
-    files["README.md"] = _readme(plan, stages, out, job_options, templates)
+    files["README.md"] = _readme(plan, stages, out, job_options, templates, {
+        "enabled": mlflow.enabled, "model_name": parameters["model_name"],
+        "experiment_name": parameters["experiment_name"], "main_model": facts.main_model,
+        "primary_metric": facts.primary_metric, "greater_is_better": facts.greater_is_better,
+        "registers": facts.registers, "predicts": any(s.stage is Stage.PREDICTION for s in stages)})
     files[".gitignore"] = f"{STATE_DIR}/\n"
     return dict(sorted(files.items())), stages
 
@@ -72,7 +92,7 @@ def job_files(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: Job
 
 
 def _readme(plan: SplitPlan, stages: tuple[RenderedStage, ...], out: Path, job_options: JobOptions,
-            templates: Path | None) -> str:
+            templates: Path | None, mlflow: Mapping[str, object]) -> str:
     by_stage = {sp.stage: sp for sp in plan.stages}
     source = plan.notebook.path
     context = {
@@ -82,6 +102,7 @@ def _readme(plan: SplitPlan, stages: tuple[RenderedStage, ...], out: Path, job_o
         "out_name": out.name or str(out),
         "job_key": job_name(plan, job_options),
         "runtime_file": RUNTIME_FILE,
+        "mlflow": dict(mlflow),
         "parameters": list(job_parameters(plan, job_options)),
         "mermaid": dag_mermaid(plan, {s.stage: s.file for s in stages}),
         "stages": [

@@ -29,7 +29,12 @@ __all__ = [
 
 STATE_DIR = ".nbsplit"  # local run state inside an output folder (never deployed, never committed)
 HANDOFF_SUBDIR = f"{STATE_DIR}/handoffs"
-PARAMETER_NAMES: tuple[str, ...] = ("handoff_dir", "data_dir", "catalog", "schema", "experiment_name", "model_name")
+PARAMETER_NAMES: tuple[str, ...] = ("handoff_dir", "data_dir", "catalog", "schema", "experiment_name", "model_name",
+                                    "pipeline_run")
+# The MLflow parent run every stage's run nests in: the job run on Databricks; `nbsplit run` gives
+# each local run its own; a stage run by hand goes under "manual".
+PIPELINE_RUN_LOCAL = "manual"
+PIPELINE_RUN_DEPLOYED = "{{job.run_id}}"
 # What every stage notebook sets in its parameters cell; MLflow stages add the other two.
 STAGE_PARAMETERS: tuple[str, ...] = ("handoff_dir", "data_dir")
 MLFLOW_PARAMETERS: tuple[str, ...] = ("experiment_name", "model_name")
@@ -65,6 +70,7 @@ def local_parameters(notebook: Notebook, out: Path, *, name: str, catalog: str, 
         "schema": schema,
         "experiment_name": f"/Shared/{name}",
         "model_name": f"{name}_model",
+        "pipeline_run": PIPELINE_RUN_LOCAL,
     }
     for key in MLFLOW_PARAMETERS:
         params[key] = widgets.get(key, params[key])
@@ -77,6 +83,7 @@ def deployed_parameters(local: Mapping[str, str], widgets: Mapping[str, str], *,
     params = dict(local)
     params["catalog"], params["schema"] = catalog, schema
     params["handoff_dir"] = f"/Volumes/{catalog}/{schema}/{handoff_volume(name)}"
+    params["pipeline_run"] = PIPELINE_RUN_DEPLOYED
     for key, default in widgets.items():
         params.setdefault(key, default)
     return params

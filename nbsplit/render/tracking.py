@@ -1,0 +1,142 @@
+"""What each stage notebook's MLflow cell logs, from the analysis (:mod:`nbsplit.mlfacts`).
+
+Every pipeline stage ends with one generated ``_nbsplit_track(globals(), {...})`` cell (the code
+is in the runtime module, ``templates/notebook/runtime_mlflow.py.j2``); its argument says, for
+that stage only:
+
+- ``params``: the literal hyperparameters of the models fitted in the stage (the main model's
+  unprefixed, the others as ``<name>.<param>``); ``searches``: search objects whose
+  ``best_params_`` are logged (unprefixed when the main model is their best estimator);
+- ``metrics``: ``[name, how]`` for each metric the stage computes (how to read it: see
+  :class:`nbsplit.mlfacts.MetricFact`);
+- ``model``: the main model when the stage fits it (logged with its flavour, a signature and an
+  input example from the data it was fitted on, and registered as ``challenger``);
+- ``gate``: the primary metric and its direction, in the stage that computes it (evaluation,
+  else training): ``champion`` moves to the challenger only when it is better or absent.
+
+The prediction stage, when it loads the main model from training, also rebinds that name from
+the registry right after the load (``rf = _nbsplit_champion("rf", rf, "sklearn")``), so the
+notebook's own cells score with ``models:/<name>@champion``, byte for byte unchanged.
+
+A notebook that registers a model itself keeps doing so: nbsplit then logs params and metrics but
+neither registers nor moves aliases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from nbsplit.mlfacts import MLFacts, ml_facts
+from nbsplit.model import SplitPlan, Stage
+
+__all__ = ["MLflowOptions", "StageTracking", "registry_order", "tracking_specs"]
+
+_MODEL_KINDS = ("estimator", "pipeline", "search")
+
+
+@dataclass(frozen=True)
+class MLflowOptions:
+    """``enabled=False`` (``--no-mlflow``): no MLflow cell at all. ``metric`` and
+    ``greater_is_better`` override the analysis's primary metric and its direction;
+    ``model_name`` the registered model's name (default ``<job name>_model``)."""
+
+    enabled: bool = True
+    model_name: str | None = None
+    metric: str | None = None
+    greater_is_better: bool | None = None
+
+
+@dataclass(frozen=True)
+class StageTracking:
+    spec: dict[str, Any]
+    champion: tuple[str, str] | None = None  # (model name, flavour) rebound from the registry
+    registry: bool = False  # the stage reads or writes the registry (needs model_name)
+
+
+def tracking_specs(plan: SplitPlan, options: MLflowOptions | None = None,
+                   facts: MLFacts | None = None) -> dict[Stage, StageTracking]:
+    """The MLflow cell of every pipeline stage with cells (none when MLflow is off)."""
+    options = options or MLflowOptions()
+    if not options.enabled:
+        return {}
+    if facts is None:
+        facts = ml_facts(plan, metric=options.metric, greater_is_better=options.greater_is_better)
+    stage_cells = {sp.stage: set(sp.cells) for sp in plan.stages if sp.stage.is_pipeline and sp.cells}
+    main = facts.model(facts.main_model)
+    nbsplit_registers = main is not None and not facts.registers
+    fit_stage = _stage_of(stage_cells, main.fitted_cell if main and main.fitted_cell is not None else None)
+    primary = next((m for m in reversed(facts.metrics) if m.name == facts.primary_metric), None)
+    gate_stage = _stage_of(stage_cells, primary.cell) if primary is not None else None
+    if gate_stage not in (Stage.TRAINING, Stage.EVALUATION) or (
+            fit_stage is not None and gate_stage is not None and gate_stage.order < fit_stage.order):
+        gate_stage = fit_stage
+    out: dict[Stage, StageTracking] = {}
+    for stage, cells in sorted(stage_cells.items(), key=lambda item: item[0].order):
+        spec: dict[str, Any] = {"stage": stage.value}
+        params: dict[str, Any] = {}
+        searches: list[list[str]] = []
+        for model in facts.models:
+            if model.kind not in _MODEL_KINDS or model.fitted_cell not in cells:
+                continue
+            if model.kind == "search":
+                best_of_main = main is not None and main.search == model.name
+                searches.append([model.name, "" if best_of_main else f"{model.name}.best."])
+                params.update({f"{model.name}.{k}": v for k, v in model.params.items()
+                               if not k.startswith("estimator__")})
+                continue
+            prefix = "" if main is not None and model.name == main.name else f"{model.name}."
+            params.update({f"{prefix}{k}": v for k, v in model.params.items()})
+        if params:
+            spec["params"] = params
+        if searches:
+            spec["searches"] = searches
+        metrics = [[m.name, list(_listed(m.how))] for m in facts.metrics if m.cell in cells]
+        if metrics:
+            spec["metrics"] = metrics
+        registry = False
+        if main is not None and stage is fit_stage:
+            spec["model"] = {"name": main.name, "flavor": main.flavor,
+                             "input": main.fit_args[0] if main.fit_args else None, "register": nbsplit_registers}
+            registry = nbsplit_registers
+        if nbsplit_registers and stage is gate_stage:
+            spec["gate"] = {"metric": facts.primary_metric or "", "greater_is_better":
+                            True if facts.greater_is_better is None else facts.greater_is_better}
+            registry = True
+        champion = None
+        if stage is Stage.PREDICTION and nbsplit_registers and main is not None:
+            champion = (main.name, main.flavor)
+            registry = True
+        out[stage] = StageTracking(spec, champion, registry)
+    return out
+
+
+def registry_order(plan: SplitPlan, options: MLflowOptions | None = None) -> SplitPlan:
+    """``plan`` with the prediction stage run after the gate when it scores with ``@champion``:
+    its data only needs training, but the champion it loads is the one the gate chose (without
+    this edge a parallel run, or the Databricks job, could score before the gate moved it)."""
+    from dataclasses import replace
+
+    specs = tracking_specs(plan, options)
+    gate = next((stage for stage, t in specs.items() if "gate" in t.spec), None)
+    prediction = specs.get(Stage.PREDICTION)
+    if gate is None or prediction is None or prediction.champion is None or gate.order >= Stage.PREDICTION.order:
+        return plan
+    stages = tuple(
+        replace(sp, depends_on=tuple(sorted({*sp.depends_on, gate}, key=lambda s: s.order)))
+        if sp.stage is Stage.PREDICTION and gate not in sp.depends_on else sp
+        for sp in plan.stages)
+    return replace(plan, stages=stages)
+
+
+def _stage_of(stage_cells: dict[Stage, set[int]], cell: int | None) -> Stage | None:
+    if cell is None:
+        return None
+    return next((stage for stage, cells in stage_cells.items() if cell in cells), None)
+
+
+def _listed(value: Any) -> Any:
+    """A metric's ``how`` as nested lists (a Python literal the template can write)."""
+    if isinstance(value, tuple):
+        return [_listed(v) for v in value]
+    return value
