@@ -176,7 +176,7 @@ class RunProgress:
             self.ids[task.key] = self.progress.add_task(f"{task.stage} ({task.file})", total=None)
 
     def finish(self, result: "TaskResult") -> None:
-        style = {"succeeded": "green", "failed": "red", "skipped": "yellow"}.get(result.status, "")
+        style = {"succeeded": "green", "failed": "red", "skipped": "yellow", "excluded": "dim"}.get(result.status, "")
         with self.lock:
             if result.key in self.ids:
                 self.progress.remove_task(self.ids.pop(result.key))
@@ -194,7 +194,7 @@ def print_run_summary(console: Any, result: "RunResult", stages: Mapping[str, st
     table.add_column("notebook")
     table.add_column("status")
     table.add_column("duration", justify="right")
-    colours = {"succeeded": "green", "failed": "red", "skipped": "yellow", "reused": "dim"}
+    colours = {"succeeded": "green", "failed": "red", "skipped": "yellow", "reused": "dim", "excluded": "dim"}
     for t in result.tasks:
         table.add_row(stages.get(t.key, t.key), t.file, f"[{colours[t.status]}]{t.status}[/]",
                       f"{t.duration:.1f}s" if t.status in ("succeeded", "failed") else "-")

@@ -27,6 +27,7 @@ from typing import Any
 
 from nbsplit.model import Cell, Handoff, NotebookFormat, SplitPlan, Stage, StagePlan
 from nbsplit.render.parameters import MLFLOW_PARAMETERS, RUNTIME_MODULE, STAGE_PARAMETERS, local_parameters, sanitize_name
+from nbsplit.render.monitoring import is_generated
 from nbsplit.render.templating import render
 
 __all__ = ["RenderOptions", "RenderedStage", "render_stages", "stage_file_name"]
@@ -72,7 +73,8 @@ def render_stages(plan: SplitPlan, options: RenderOptions) -> tuple[RenderedStag
         plan.notebook, options.out, name=sanitize_name(plan.notebook.path.stem), catalog="main", schema="default")
     consumers = _consumers(plan)
     registers = any(_REGISTERS.search(c.source) for c in plan.notebook.cells if c.kind == "code")
-    stage_plans = [sp for sp in sorted(plan.stages, key=lambda s: s.stage.order) if sp.stage.is_pipeline and sp.cells]
+    stage_plans = [sp for sp in sorted(plan.stages, key=lambda s: s.stage.order)
+                   if sp.stage.is_pipeline and (sp.cells or is_generated(sp))]
     files = {sp.stage: stage_file_name(sp.stage, options.fmt) for sp in stage_plans}
     models = next((_model_candidates(plan, sp, consumers) for sp in stage_plans if sp.stage is Stage.TRAINING), [])
     if registers:
@@ -84,6 +86,9 @@ def render_stages(plan: SplitPlan, options: RenderOptions) -> tuple[RenderedStag
             mlflow = ("mlflow_training.py.j2", {"candidates": models})
         elif stage_plan.stage is Stage.EVALUATION and models and (metrics := _metrics(plan, stage_plan)):
             mlflow = ("mlflow_evaluation.py.j2", {"metrics": metrics})
+        elif is_generated(stage_plan):
+            mlflow = ("monitoring.py.j2", {"training": stage_plan.handoffs_in[0].name,
+                                           "scored": stage_plan.handoffs_in[1].name})
         builder = _StageBuilder(plan, stage_plan, options, parameters, consumers, files, mlflow)
         rendered.append(builder.finish())
     return tuple(rendered)

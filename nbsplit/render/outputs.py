@@ -17,11 +17,14 @@ from nbsplit import __version__
 from nbsplit.errors import EXIT_PROBLEMS, NbsplitError
 from nbsplit.model import NotebookFormat, SplitPlan, Stage
 from nbsplit.paths import relative_paths, sync_folders
+from nbsplit.levels import CONDITION_TASK, DEFAULT_SCHEDULE, RETRAIN_KEY, RETRAIN_STAGES, level_parameters, sets_retrain
 from nbsplit.render.bundle import bundle_files
+from nbsplit.render.ci import ci_file_name, ci_files
 from nbsplit.render.dag import dag_mermaid
 from nbsplit.render.handoff import RUNTIME_FILE, runtime_source
 from nbsplit.render.job import JobOptions, job_json, job_name, job_parameters
 from nbsplit.render.manifest import MANIFEST_NAME, manifest, manifest_json
+from nbsplit.render.monitoring import MonitoringInputs, with_generated_monitoring
 from nbsplit.render.notebooks import RenderedStage, RenderOptions, render_stages
 from nbsplit.render.parameters import STATE_DIR, local_parameters
 from nbsplit.render.templating import render
@@ -38,9 +41,14 @@ def render_outputs(plan: SplitPlan, out: Path, *, fmt: NotebookFormat = "ipynb",
     if fmt not in FORMATS:
         raise NbsplitError(f"unknown format {fmt!r} (choose one of {', '.join(FORMATS)})")
     job_options = job_options or JobOptions()
+    levels = job_options.levels
+    monitoring = MonitoringInputs(reason=f"MLOps level {levels.level} generates no monitoring stage")
+    if levels.monitoring:
+        plan, monitoring = with_generated_monitoring(plan)
     name = job_name(plan, job_options)
     parameters = local_parameters(plan.notebook, out, name=name, catalog=job_options.catalog,
                                   schema=job_options.schema)
+    parameters.update(level_parameters(levels, monitoring.scored is not None))
     options = RenderOptions(out=out, fmt=fmt, keep_outputs=keep_outputs, templates=templates, parameters=parameters)
     stages = render_stages(plan, options)
     if not stages:
@@ -49,9 +57,14 @@ def render_outputs(plan: SplitPlan, out: Path, *, fmt: NotebookFormat = "ipynb",
     notebook_files = {s.stage: s.file for s in stages}
     files: dict[str, str] = {s.file: s.text for s in stages}
     files[RUNTIME_FILE] = runtime_source(parameters, templates=templates)
-    files[MANIFEST_NAME] = manifest_json(manifest(plan, stages, out, parameters, source_sha256=source_sha256))
+    manifest_data = manifest(plan, stages, out, parameters, source_sha256=source_sha256)
+    manifest_data["mlops"] = _mlops_manifest(plan, job_options, monitoring)
+    files[MANIFEST_NAME] = manifest_json(manifest_data)
     files.update(job_files(plan, notebook_files, job_options, templates=templates, parameters=parameters))
-    files["README.md"] = _readme(plan, stages, out, job_options, templates)
+    if levels.ci_cd:
+        files.update(ci_files(levels.ci, job_key=name, source_name=plan.notebook.path.name,
+                              source_path=_source_rel(plan, out), templates=templates))
+    files["README.md"] = _readme(plan, stages, out, job_options, templates, monitoring)
     files[".gitignore"] = f"{STATE_DIR}/\n"
     return dict(sorted(files.items())), stages
 
@@ -71,8 +84,29 @@ def job_files(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: Job
     return files
 
 
+def _source_rel(plan: SplitPlan, out: Path) -> str:
+    return Path(os.path.relpath(os.path.abspath(plan.notebook.path), os.path.abspath(out))).as_posix()
+
+
+def _mlops_manifest(plan: SplitPlan, job_options: JobOptions, monitoring: MonitoringInputs) -> dict[str, object]:
+    """What the MLOps level added: the schedule, retraining, the generated monitoring's inputs, CI."""
+    levels = job_options.levels
+    info: dict[str, object] = {"level": levels.level}
+    if levels.scheduled:
+        info["schedule"] = {"quartz_cron_expression": levels.schedule or DEFAULT_SCHEDULE,
+                            "timezone_id": levels.timezone,
+                            "pause_status": "UNPAUSED" if levels.schedule else "PAUSED"}
+        info["retraining"] = ({"condition_task": CONDITION_TASK, "task_value": RETRAIN_KEY,
+                               "tasks": [f"retrain_{s}" for s in RETRAIN_STAGES]}
+                              if sets_retrain(plan) else None)
+    info["monitoring"] = monitoring.describe()
+    if levels.ci_cd:
+        info["ci"] = {"system": levels.ci, "file": ci_file_name(levels.ci, job_name(plan, job_options))}
+    return info
+
+
 def _readme(plan: SplitPlan, stages: tuple[RenderedStage, ...], out: Path, job_options: JobOptions,
-            templates: Path | None) -> str:
+            templates: Path | None, monitoring: MonitoringInputs) -> str:
     by_stage = {sp.stage: sp for sp in plan.stages}
     source = plan.notebook.path
     context = {
@@ -83,6 +117,8 @@ def _readme(plan: SplitPlan, stages: tuple[RenderedStage, ...], out: Path, job_o
         "job_key": job_name(plan, job_options),
         "runtime_file": RUNTIME_FILE,
         "parameters": list(job_parameters(plan, job_options)),
+        "level": job_options.levels.level,
+        "mlops": _mlops_manifest(plan, job_options, monitoring),
         "mermaid": dag_mermaid(plan, {s.stage: s.file for s in stages}),
         "stages": [
             {"order": s.stage.order, "slug": s.stage.value, "title": s.stage.title, "file": s.file,
