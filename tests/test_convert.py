@@ -99,7 +99,7 @@ def test_manifest_handoffs_dag_stages_parameters(case: Path) -> None:
     result = convert_notebook(case, case.parent / "split", dry_run=True)
     manifest = json.loads(result.files["nbsplit-manifest.json"])
     assert list(manifest) == ["nbsplit_version", "classifier_version", "source", "cells", "handoffs", "dag",
-                              "stages", "runtime", "files", "parameters"]
+                              "stages", "runtime", "files", "parameters", "mlops"]
     assert manifest["stages"][0] == {"name": "data-prep", "file": "01_data-prep.ipynb"}
     assert manifest["dag"]["data-prep"] == [] and "data-prep" in manifest["dag"]["eda"]
     model = [h for h in manifest["handoffs"] if h["name"] == "model"]

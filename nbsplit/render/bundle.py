@@ -95,7 +95,8 @@ def bundle_files(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: 
     job = bundle_job(plan, notebook_files, options, deployed)
     resources: dict[str, Any] = {"volumes": {handoff_volume(name): bundle_volume(name)}, "jobs": {name: job}}
     variables = bundle_variables(options)
-    if options.levels.scheduled and "model_name" in deployed:
+    trains = any(sp.stage is Stage.TRAINING and sp.cells for sp in plan.stages)
+    if options.levels.scheduled and trains and "model_name" in deployed:
         # Online serving of the model the pipeline registers (MLOps level 1 and up).
         key, endpoint = serving_endpoint(name, deployed["model_name"])
         resources["model_serving_endpoints"] = {key: endpoint}
