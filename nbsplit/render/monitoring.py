@@ -141,3 +141,33 @@ def with_generated_monitoring(plan: SplitPlan) -> tuple[SplitPlan, MonitoringInp
     stages.append(StagePlan(Stage.MONITORING, (), loads=loads, depends_on=tuple(depends),
                             handoffs_in=(inputs.training, inputs.scored)))
     return replace(plan, stages=tuple(stages)), inputs
+
+
+@dataclass(frozen=True)
+class FeatureTable:
+    """The handoff featurization writes as a feature table and training reads back from it
+    (``templates/notebook/runtime_features.py.j2``). ``feature_key`` None: detected at run time."""
+
+    handoff: str  # Handoff.key
+    name: str
+    table: str
+    feature_key: str | None
+
+    def describe(self, catalog: str, schema: str) -> dict[str, Any]:
+        return {
+            "handoff": self.handoff, "name": self.name, "table": self.table,
+            "databricks": f"{catalog}.{schema}.{self.table}",
+            "local": f"<handoff_dir>/feature_tables/{self.table}",
+            "primary_key": self.feature_key or "detected at run time: a unique id-like column, else the index",
+            "exact": "checked when written: training reads the table only when it reads back identical, "
+                     "else the handoff (the executed featurization notebook says why)",
+        }
+
+
+def feature_table(plan: SplitPlan, table: str, feature_key: str | None) -> FeatureTable | None:
+    """The training features (see :func:`monitoring_inputs`) as a feature table, when there are some."""
+    training = _stage(plan, Stage.TRAINING)
+    features = _training_features(plan, training) if training is not None else None
+    if features is None:
+        return None
+    return FeatureTable(features.key, features.name, table, feature_key)

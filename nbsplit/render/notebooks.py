@@ -51,6 +51,9 @@ class RenderOptions:
     keep_outputs: bool = False
     templates: Path | None = None
     parameters: Mapping[str, str] | None = None
+    # The handoff that is also a feature table (MLOps level 1+): featurization writes it,
+    # training reads it back from the table (nbsplit.render.monitoring.FeatureTable).
+    feature_table: Any = None
 
 
 @dataclass(frozen=True)
@@ -244,11 +247,18 @@ class _StageBuilder:
 
     def _load_cell(self, handoffs: Sequence[Handoff]) -> None:
         self._generated("load", self._render(
-            "load.py.j2", handoffs=[_handoff_context(h, self.consumers) for h in handoffs]))
+            "load.py.j2", handoffs=[self._context(h, self.stage is Stage.TRAINING) for h in handoffs]))
 
     def _save_cell(self, handoffs: Sequence[Handoff]) -> None:
         self._generated("save", self._render(
-            "save.py.j2", handoffs=[_handoff_context(h, self.consumers) for h in handoffs]))
+            "save.py.j2", handoffs=[self._context(h, True) for h in handoffs]))
+
+    def _context(self, h: Handoff, table_side: bool) -> dict[str, Any]:
+        context = _handoff_context(h, self.consumers)
+        table = self.options.feature_table
+        context["feature_table"] = ({"table": table.table, "key": table.feature_key}
+                                    if table is not None and table_side and h.key == table.handoff else None)
+        return context
 
     # -- output --------------------------------------------------------------------------------
 

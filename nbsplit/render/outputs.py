@@ -24,7 +24,7 @@ from nbsplit.render.dag import dag_mermaid
 from nbsplit.render.handoff import RUNTIME_FILE, runtime_source
 from nbsplit.render.job import JobOptions, job_json, job_name, job_parameters
 from nbsplit.render.manifest import MANIFEST_NAME, manifest, manifest_json
-from nbsplit.render.monitoring import MonitoringInputs, with_generated_monitoring
+from nbsplit.render.monitoring import MonitoringInputs, feature_table, with_generated_monitoring
 from nbsplit.render.notebooks import RenderedStage, RenderOptions, render_stages
 from nbsplit.render.parameters import STATE_DIR, local_parameters
 from nbsplit.render.templating import render
@@ -49,7 +49,9 @@ def render_outputs(plan: SplitPlan, out: Path, *, fmt: NotebookFormat = "ipynb",
     parameters = local_parameters(plan.notebook, out, name=name, catalog=job_options.catalog,
                                   schema=job_options.schema)
     parameters.update(level_parameters(levels, monitoring.scored is not None))
-    options = RenderOptions(out=out, fmt=fmt, keep_outputs=keep_outputs, templates=templates, parameters=parameters)
+    table = feature_table(plan, f"{name}_features", levels.feature_key) if levels.monitoring else None
+    options = RenderOptions(out=out, fmt=fmt, keep_outputs=keep_outputs, templates=templates, parameters=parameters,
+                            feature_table=table)
     stages = render_stages(plan, options)
     if not stages:
         raise NbsplitError("nothing to convert: no cell belongs to a pipeline stage", plan.notebook.path,
@@ -59,6 +61,8 @@ def render_outputs(plan: SplitPlan, out: Path, *, fmt: NotebookFormat = "ipynb",
     files[RUNTIME_FILE] = runtime_source(parameters, templates=templates)
     manifest_data = manifest(plan, stages, out, parameters, source_sha256=source_sha256)
     manifest_data["mlops"] = _mlops_manifest(plan, job_options, monitoring)
+    manifest_data["mlops"]["feature_table"] = (table.describe(job_options.catalog, job_options.schema)
+                                               if table is not None else None)
     files[MANIFEST_NAME] = manifest_json(manifest_data)
     files.update(job_files(plan, notebook_files, job_options, templates=templates, parameters=parameters))
     if levels.ci_cd:
