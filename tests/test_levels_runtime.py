@@ -106,6 +106,7 @@ def test_features_without_an_id_are_keyed_by_their_index_in_training_row_order(t
     pd.testing.assert_frame_equal(back, frame, check_exact=True)
 
 
+@pytest.mark.filterwarnings("ignore:The DataFrame has column names of mixed type")
 def test_a_frame_the_table_cannot_keep_exactly_uses_the_handoff(tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     frame = pd.DataFrame({0: [1.0, 2.0], 1: [3.0, 4.0]})  # integer column names: a table has text names
