@@ -214,7 +214,7 @@ def convert(notebook: Path, out: Path, fmt: str | None, force: bool, dry_run: bo
             feature_key: str | None) -> int:
     """Split NOTEBOOK into stage notebooks in --out, with a Databricks job and a manifest."""
     from nbsplit.convert import convert_notebook
-    from nbsplit.levels import LevelOptions
+    from nbsplit.levels import DEFAULT_LEVEL, LevelOptions
     from nbsplit.render.job import JobOptions
 
     if sum(map(bool, (cluster_json, existing_cluster_id, serverless))) > 1:
@@ -229,7 +229,7 @@ def convert(notebook: Path, out: Path, fmt: str | None, force: bool, dry_run: bo
     level_kwargs = {k: v for k, v in {
         "level": level, "schedule": schedule, "timezone": schedule_timezone, "ci": ci,
         "feature_key": feature_key}.items() if v is not None}
-    if ci is not None and level is not None and level < 2:
+    if ci is not None and (level if level is not None else DEFAULT_LEVEL) < 2:
         raise NbsplitError("--ci needs --level 2 (the CI/CD workflow is level 2)")
     job_kwargs["levels"] = LevelOptions(**level_kwargs)
     result = convert_notebook(

@@ -176,6 +176,8 @@ def test_cli_level_options(tmp_path: Path) -> None:
     assert "azure-pipelines.yml" in result.output
     bad = CliRunner().invoke(cli, ["convert", str(CHURN), "--out", str(out), "--schedule", "every day"])
     assert bad.exit_code == 2 and "Quartz" in bad.output and not out.exists()
+    no_ci = CliRunner().invoke(cli, ["convert", str(CHURN), "--out", str(out), "--ci", "azure"])
+    assert no_ci.exit_code == 2 and "--level 2" in no_ci.output and not out.exists()
 
 
 def _write_values(state: Path, task: str, values: dict) -> None:
