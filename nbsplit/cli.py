@@ -200,15 +200,29 @@ def tag(notebook: Path, write: bool, overwrite: bool) -> int:
 @click.option("--greater-is-better/--lower-is-better", "greater_is_better", default=None,
               help="Direction of --metric (default: from the analysis).")
 @click.option("--no-mlflow", is_flag=True, help="Emit no MLflow instrumentation.")
+@click.option("--level", type=click.IntRange(0, 2), default=None,
+              help="MLOps level: 0 stage notebooks with tracking (run by hand); 1 (default) + schedule, "
+                   "monitoring, conditional retraining, serving endpoint; 2 + CI/CD workflow.")
+@click.option("--schedule", default=None,
+              help="Quartz cron expression of the job's schedule (level 1+), e.g. '0 0 6 * * ?'; "
+                   "default: that one, paused.")
+@click.option("--timezone", "schedule_timezone", default=None, help="Timezone id of --schedule (default UTC).")
+@click.option("--ci", type=click.Choice(["github", "azure"]), default=None,
+              help="CI system of the level-2 workflow: GitHub Actions (default) or Azure Pipelines.")
+@click.option("--feature-key", default=None,
+              help="Primary key column of the feature table (default: detected).")
 @_edge
 def convert(notebook: Path, out: Path, fmt: str | None, force: bool, dry_run: bool,
             templates: Path | None, keep_outputs: bool, strict: bool, job_name: str | None,
             spark_version: str | None, cloud: str | None, node_type: str | None, num_workers: int | None,
             catalog: str | None, uc_schema: str | None, workspace_dir: str | None,
             cluster_json: Path | None, existing_cluster_id: str | None, serverless: bool,
-            model_name: str | None, metric: str | None, greater_is_better: bool | None, no_mlflow: bool) -> int:
+            model_name: str | None, metric: str | None, greater_is_better: bool | None, no_mlflow: bool,
+            level: int | None, schedule: str | None, schedule_timezone: str | None, ci: str | None,
+            feature_key: str | None) -> int:
     """Split NOTEBOOK into stage notebooks in --out, with a Databricks job and a manifest."""
     from nbsplit.convert import convert_notebook
+    from nbsplit.levels import DEFAULT_LEVEL, LevelOptions
     from nbsplit.render.job import JobOptions
     from nbsplit.render.tracking import MLflowOptions
 
@@ -228,6 +242,12 @@ def convert(notebook: Path, out: Path, fmt: str | None, force: bool, dry_run: bo
         "workspace_dir": workspace_dir,
         "cluster_json": cluster_json, "existing_cluster_id": existing_cluster_id,
         "serverless": serverless or None}.items() if v is not None}
+    level_kwargs = {k: v for k, v in {
+        "level": level, "schedule": schedule, "timezone": schedule_timezone, "ci": ci,
+        "feature_key": feature_key}.items() if v is not None}
+    if ci is not None and (level if level is not None else DEFAULT_LEVEL) < 2:
+        raise NbsplitError("--ci needs --level 2 (the CI/CD workflow is level 2)")
+    job_kwargs["levels"] = LevelOptions(**level_kwargs)
     result = convert_notebook(
         notebook, out, fmt=fmt or config.format, force=force, dry_run=dry_run, templates=templates,
         keep_outputs=keep_outputs, strict=strict, config=config, job_options=JobOptions(**job_kwargs),

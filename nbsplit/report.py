@@ -201,7 +201,8 @@ class RunProgress:
             self.ids[task.key] = self.progress.add_task(f"{task.stage} ({task.file})", total=None)
 
     def finish(self, result: "TaskResult") -> None:
-        style = {"succeeded": "green", "warning": "bold yellow", "failed": "red", "skipped": "yellow"}.get(result.status, "")
+        style = {"succeeded": "green", "warning": "bold yellow", "failed": "red", "skipped": "yellow",
+                 "excluded": "dim"}.get(result.status, "")
         with self.lock:
             if result.key in self.ids:
                 self.progress.remove_task(self.ids.pop(result.key))
@@ -222,7 +223,7 @@ def print_run_summary(console: Any, result: "RunResult", stages: Mapping[str, st
     tracked = any(t.mlflow is not None for t in result.tasks)
     if tracked:
         table.add_column("MLflow", overflow="fold")
-    colours = {"succeeded": "green", "warning": "bold yellow", "failed": "red", "skipped": "yellow", "reused": "dim"}
+    colours = {"succeeded": "green", "warning": "bold yellow", "failed": "red", "skipped": "yellow", "reused": "dim", "excluded": "dim"}
     for t in result.tasks:
         row = [stages.get(t.key, t.key), t.file, f"[{colours[t.status]}]{t.status}[/]",
                f"{t.duration:.1f}s" if t.status in ("succeeded", "warning", "failed") else "-"]

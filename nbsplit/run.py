@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -42,7 +43,8 @@ from nbsplit.report import RunProgress, print_run_summary
 __all__ = ["RunResult", "TaskResult", "CompareResult", "Task", "run_folder", "load_tasks", "local_parameters"]
 
 # "warning": the stage ran, but its MLflow instrumentation reported a problem (a failure with --strict).
-Status = Literal["succeeded", "warning", "failed", "skipped", "reused"]
+# "excluded": a task whose condition_task outcome was not the one it depends on (Databricks' word).
+Status = Literal["succeeded", "warning", "failed", "skipped", "reused", "excluded"]
 _RAN = ("succeeded", "warning")
 
 
@@ -54,6 +56,10 @@ class Task:
     stage: str
     file: str
     depends_on: tuple[str, ...]
+    # A condition_task ({op, left, right}) instead of a notebook; and the outcome ("true"/"false")
+    # a dependency on a condition task requires.
+    condition: Mapping[str, str] | None = None
+    outcomes: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,7 @@ class TaskResult:
     source_cell: int | None = None
     executed: Path | None = None
     mlflow: Any = None  # nbsplit.runtracking.StageMlflow: what the stage logged
+    outcome: str | None = None  # a condition task's: "true" or "false"
 
 
 @dataclass(frozen=True)
@@ -102,7 +109,7 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        fine = ("succeeded", "reused") if self.strict else ("succeeded", "reused", "warning")
+        fine = ("succeeded", "reused", "excluded") if self.strict else ("succeeded", "reused", "excluded", "warning")
         return (all(t.status in fine for t in self.tasks)
                 and (self.compare is None or self.compare.ok))
 
@@ -166,6 +173,10 @@ def validate_job(job: Mapping[str, Any], path: Path) -> None:
     for i, task in enumerate(_list_of_objects(job, "tasks", path, "")):
         where = f"tasks[{i}]."
         _string(task, "task_key", path, where)
+        if isinstance(task.get("condition_task"), dict):
+            for key in ("op", "left", "right"):
+                _string(task["condition_task"], key, path, f"{where}condition_task.", required=key == "op")
+            continue
         nb_task = task.get("notebook_task")
         if not isinstance(nb_task, dict):
             raise _shape_error(path, f"{where}notebook_task", "an object", nb_task)
@@ -212,6 +223,12 @@ def load_tasks(folder: Path, job: Mapping[str, Any], manifest: Mapping[str, Any]
     job_path = folder / "job.json"
     for raw in job.get("tasks") or []:
         key = raw.get("task_key")
+        deps = tuple(d["task_key"] for d in raw.get("depends_on") or [])
+        outcomes = {d["task_key"]: str(d["outcome"]) for d in raw.get("depends_on") or [] if "outcome" in d}
+        if isinstance(raw.get("condition_task"), dict):
+            tasks.append(Task(key, "condition", "job.json", deps, condition=dict(raw["condition_task"]),
+                              outcomes=outcomes))
+            continue
         path = (raw.get("notebook_task") or {}).get("notebook_path")
         if not key or not path:
             raise NbsplitError("every task needs a task_key and a notebook_task.notebook_path", job_path)
@@ -221,8 +238,7 @@ def load_tasks(folder: Path, job: Mapping[str, Any], manifest: Mapping[str, Any]
             raise NbsplitError(f"task {key}: notebook {path} is not a stage notebook of the manifest", job_path)
         if not (folder / stage["file"]).is_file():
             raise NbsplitError(f"task {key}: stage notebook {stage['file']} is missing", folder)
-        deps = tuple(d["task_key"] for d in raw.get("depends_on") or [])
-        tasks.append(Task(key, stage["name"], stage["file"], deps))
+        tasks.append(Task(key, stage["name"], stage["file"], deps, outcomes=outcomes))
     if not tasks:
         raise NbsplitError("job.json has no tasks", job_path)
     _check_dag(tasks, job_path)
@@ -342,11 +358,15 @@ def _run_task(task: Task, folder: Path, env: Mapping[str, str], timeout: int,
     from nbsplit.standins import ENV_TASK_KEY
 
     state = folder / STATE_DIR
+    if task.condition is not None:
+        return _run_condition(task, state)
     # A rerun starts from a clean slate of its own task values.
     (state / "task_values" / f"{task.key}.json").unlink(missing_ok=True)
     executed_dir = state / "executed"
     executed_dir.mkdir(parents=True, exist_ok=True)
     target = executed_dir / (task.file if task.file.endswith(".ipynb") else PurePosixPath(task.file).stem + ".ipynb")
+    if task.key != task.stage.replace("-", "_"):  # a second task of one notebook (retraining)
+        target = target.with_name(f"{task.key}.{target.name}")
     start = time.perf_counter()
     try:
         nb = execute_notebook(folder / task.file, folder, timeout=timeout,
@@ -366,6 +386,47 @@ def _run_task(task: Task, folder: Path, env: Mapping[str, str], timeout: int,
                           f"stage {task.stage} ({task.file}): {type(exc).__name__}: {_first_line(str(exc))}")
     _write_notebook(nb, target)
     return TaskResult(task.key, task.file, "succeeded", time.perf_counter() - start, executed=target)
+
+
+_CONDITION_OPS = {
+    "EQUAL_TO": lambda a, b: a == b, "NOT_EQUAL": lambda a, b: a != b,
+    "GREATER_THAN": lambda a, b: float(a) > float(b), "GREATER_THAN_OR_EQUAL": lambda a, b: float(a) >= float(b),
+    "LESS_THAN": lambda a, b: float(a) < float(b), "LESS_THAN_OR_EQUAL": lambda a, b: float(a) <= float(b),
+}
+_TASK_VALUE_REF = re.compile(r"\{\{\s*tasks\.(\w+)\.values\.(\w+)\s*\}\}")
+
+
+def _resolve_reference(text: str, state: Path) -> str:
+    """``{{tasks.<key>.values.<name>}}`` from the local task values, as Databricks renders them:
+    JSON text (``true``, ``0.3``), strings as they are; unknown references stay as written."""
+
+    def value(match: re.Match[str]) -> str:
+        try:
+            values = json.loads((state / "task_values" / f"{match.group(1)}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return match.group(0)
+        if match.group(2) not in values:
+            return match.group(0)
+        found = values[match.group(2)]
+        return found if isinstance(found, str) else json.dumps(found)
+
+    return _TASK_VALUE_REF.sub(value, text)
+
+
+def _run_condition(task: Task, state: Path) -> TaskResult:
+    """A condition_task, evaluated locally: its outcome decides which dependents run."""
+    cond = task.condition or {}
+    op = str(cond.get("op", ""))
+    left, right = (_resolve_reference(str(cond.get(side, "")), state) for side in ("left", "right"))
+    if op not in _CONDITION_OPS:
+        return TaskResult(task.key, task.file, "failed", message=f"condition {task.key}: unknown op {op!r}")
+    try:
+        outcome = "true" if _CONDITION_OPS[op](left, right) else "false"
+    except ValueError:
+        return TaskResult(task.key, task.file, "failed",
+                          message=f"condition {task.key}: {left!r} {op} {right!r} compares no numbers")
+    return TaskResult(task.key, task.file, "succeeded", message=f"condition {left} {op} {right}: {outcome}",
+                      outcome=outcome)
 
 
 def _first_line(text: str) -> str:
@@ -427,7 +488,7 @@ def _schedule(tasks: Sequence[Task], selected: set[str], run_one: Any, parallel:
     running: dict[Future[TaskResult], Task] = {}
 
     def satisfied(dep: str) -> bool:
-        return dep not in selected or (dep in results and results[dep].status in _RAN)
+        return dep not in selected or (dep in results and results[dep].status in (*_RAN, "excluded"))
 
     def blocked(task: Task) -> str | None:
         for dep in task.depends_on:
@@ -435,10 +496,26 @@ def _schedule(tasks: Sequence[Task], selected: set[str], run_one: Any, parallel:
                 return dep
         return None
 
+    def excluded(task: Task) -> str | None:
+        """The condition (or excluded task) that keeps ``task`` from running, if any."""
+        for dep in task.depends_on:
+            result = results.get(dep)
+            if result is None:
+                continue
+            if result.status == "excluded":
+                return f"excluded: {by_key[dep].key} did not run"
+            if dep in task.outcomes and result.status in _RAN and result.outcome != task.outcomes[dep]:
+                return f"excluded: condition {dep} is {result.outcome}"
+        return None
+
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         while pending or running:
             for task in list(pending):
-                if (dep := blocked(task)) is not None:
+                if (why := excluded(task)) is not None:
+                    pending.remove(task)
+                    results[task.key] = TaskResult(task.key, task.file, "excluded", message=why)
+                    progress.finish(results[task.key])
+                elif (dep := blocked(task)) is not None:
                     pending.remove(task)
                     results[task.key] = TaskResult(task.key, task.file, "skipped",
                                                    message=f"skipped: upstream stage {by_key[dep].stage} did not succeed")
@@ -584,7 +661,10 @@ def compare_runs_with_split(manifest: Mapping[str, Any], runs: Sequence[Any],
     source) is reproduced by the split's executed stage notebooks, found through the manifest."""
     import nbformat
 
-    executed = {r.file: r.executed for r in results.values() if r.status in _RAN and r.executed}
+    executed: dict[str, Path] = {}
+    for r in results.values():  # a notebook's first task: a retraining rerun is not the monolith's run
+        if r.status in _RAN and r.executed:
+            executed.setdefault(r.file, r.executed)
     loaded: dict[str, Any] = {}
     compared = 0
     mismatches: list[CellMismatch] = []
@@ -745,7 +825,7 @@ def run_folder(folder: Path | str, *, only: str | None = None, from_stage: str |
     def run_one(task: Task) -> TaskResult:
         if source_runs is not None and task.key in source_runs.copies:
             return source_runs.run(task, folder, timeout)
-        if tracking is None:
+        if tracking is None or task.condition is not None:  # a condition task runs no notebook: no run
             return _run_task(task, folder, env, timeout, manifest)
         try:
             extra = tracking.start(task.key, task.stage)

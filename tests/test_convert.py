@@ -99,7 +99,7 @@ def test_manifest_handoffs_dag_stages_parameters(case: Path) -> None:
     result = convert_notebook(case, case.parent / "split", dry_run=True)
     manifest = json.loads(result.files["nbsplit-manifest.json"])
     assert list(manifest) == ["nbsplit_version", "classifier_version", "source", "cells", "handoffs", "dag",
-                              "stages", "runtime", "files", "parameters", "mlflow"]
+                              "stages", "runtime", "files", "parameters", "mlflow", "mlops"]
     assert manifest["mlflow"]["main_model"] == "model" and manifest["mlflow"]["instrumented"] is True
     assert manifest["stages"][0] == {"name": "data-prep", "file": "01_data-prep.ipynb"}
     assert manifest["dag"]["data-prep"] == [] and "data-prep" in manifest["dag"]["eda"]

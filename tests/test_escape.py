@@ -123,7 +123,7 @@ def test_hostile_names_and_titles_add_no_keys(tmp_path: Path, fmt: str) -> None:
     assert set(job_resource) == {"resources"} and list(job_resource["resources"]) == ["volumes", "jobs"]
     job = json.loads((out / "job.json").read_text(encoding="utf-8"))
     assert set(job) == {"name", "description", "tags", "max_concurrent_runs", "queue", "parameters",
-                        "job_clusters", "tasks"}
+                        "job_clusters", "tasks", "schedule"}
     assert HOSTILE in job["description"]
     parameters = {p["name"]: p["default"] for p in job["parameters"]}
     assert parameters["catalog"] == HOSTILE and parameters["schema"] == HOSTILE

@@ -44,7 +44,11 @@ def generated_and_user_lines(source: Path, out: Path) -> dict[str, tuple[int, in
 def test_generated_lines_are_at_most_the_users_lines(source: Path, tmp_path: Path) -> None:
     counts = generated_and_user_lines(source, source.parent / "stages")
     print(source.stem, " ".join(f"{file}:{g}/{u}" for file, (g, u) in counts.items()))
-    heavy = {file: (g, u) for file, (g, u) in counts.items() if g > u}
+    # A generated stage (the monitoring stage of level 1, for a notebook without one) has no
+    # user lines at all: the rule is about stages that carry the user's cells.
+    generated_only = {file for file, (g, u) in counts.items() if u == 0}
+    assert generated_only <= {"07_monitoring.ipynb", "07_monitoring.py"}, generated_only
+    heavy = {file: (g, u) for file, (g, u) in counts.items() if g > u and file not in generated_only}
     assert not heavy, f"more generated than user lines (generated, user): {heavy}"
     result = convert_notebook(source, source.parent / "stages", dry_run=True)
     runtime = result.files["nbsplit_runtime.py"]

@@ -25,6 +25,7 @@ from nbsplit import __version__
 from nbsplit.model import SplitPlan, Stage
 from nbsplit.render.escape import yaml_key, yaml_scalar
 from nbsplit.render.job import JobOptions, job_name, job_settings, new_cluster, node_type
+from nbsplit.levels import serving_endpoint
 from nbsplit.render.parameters import handoff_volume
 from nbsplit.yamltext import emit_yaml
 
@@ -78,7 +79,8 @@ def bundle_job(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: Jo
                        parameters=parameters, cluster=cluster)
     for task in job["tasks"]:
         # A bundle translates local paths itself; "source" would only be noise there.
-        task["notebook_task"].pop("source", None)
+        if "notebook_task" in task:  # the retraining condition is no notebook
+            task["notebook_task"].pop("source", None)
     return job
 
 
@@ -91,7 +93,16 @@ def bundle_files(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: 
 
     name = job_name(plan, options)
     job = bundle_job(plan, notebook_files, options, deployed)
-    resources = {"volumes": {handoff_volume(name): bundle_volume(name)}, "jobs": {name: job}}
+    resources: dict[str, Any] = {"volumes": {handoff_volume(name): bundle_volume(name)}, "jobs": {name: job}}
+    variables = bundle_variables(options)
+    trains = any(sp.stage is Stage.TRAINING and sp.cells for sp in plan.stages)
+    if options.serving and options.levels.scheduled and trains and "model_name" in deployed:
+        # Online serving of the model the pipeline registers (MLOps level 1 and up).
+        key, endpoint = serving_endpoint(name, deployed["model_name"])
+        resources["model_serving_endpoints"] = {key: endpoint}
+        variables["serving_model_version"] = {
+            "description": "Version of the registered model the serving endpoint serves "
+                           "(the champion's, once the pipeline has run)", "default": "1"}
     context = {
         "version": __version__,
         "source_name": plan.notebook.path.name,
@@ -101,7 +112,9 @@ def bundle_files(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: 
         "job_yaml": to_yaml(job),
         "resources_yaml": to_yaml(resources),
         "sync_paths": [".", *sync_inputs],
-        "variables": bundle_variables(options),
+        "variables": variables,
+        "staging": options.levels.ci_cd,
+        "serving": "model_serving_endpoints" in resources,
         "yaml_scalar": yaml_scalar,
     }
     return {

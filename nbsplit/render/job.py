@@ -20,6 +20,7 @@ from typing import Any, Mapping
 
 from nbsplit import __version__
 from nbsplit.errors import NbsplitError
+from nbsplit.levels import LevelOptions, add_retraining, add_schedule, sets_retrain
 from nbsplit.model import SplitPlan, Stage
 from nbsplit.render.escape import json_text
 from nbsplit.render.parameters import deployed_parameters, local_parameters, sanitize_name
@@ -64,6 +65,11 @@ class JobOptions:
     timeout_seconds: int = 3600
     max_retries: int = 1
     min_retry_interval_millis: int = 60_000
+    # The MLOps level (schedule, monitoring, retraining, serving, CI/CD): nbsplit.levels.
+    levels: LevelOptions = LevelOptions()
+    # A serving endpoint needs a model nbsplit registers (MLflow on, a main model, the notebook
+    # registering none itself): render_outputs sets this from the analysis.
+    serving: bool = True
 
 
 def job_name(plan: SplitPlan, options: JobOptions) -> str:
@@ -210,6 +216,9 @@ def job_settings(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: 
         task["min_retry_interval_millis"] = options.min_retry_interval_millis
         tasks.append(task)
     job["tasks"] = tasks
+    add_schedule(job, options.levels)
+    if options.levels.monitoring and sets_retrain(plan):
+        add_retraining(job, task_key(Stage.MONITORING))
     return job
 
 

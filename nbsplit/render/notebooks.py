@@ -26,6 +26,7 @@ from typing import Any
 
 from nbsplit.model import Cell, Handoff, NotebookFormat, SplitPlan, Stage, StagePlan
 from nbsplit.render.parameters import MLFLOW_PARAMETERS, RUNTIME_MODULE, STAGE_PARAMETERS, local_parameters, sanitize_name
+from nbsplit.render.monitoring import is_generated
 from nbsplit.render.templating import render
 from nbsplit.render.tracking import MLflowOptions, StageTracking, tracking_specs
 from nbsplit.reserved import RNG_STATE, VIEW_PREFIX
@@ -46,6 +47,9 @@ class RenderOptions:
     templates: Path | None = None
     parameters: Mapping[str, str] | None = None
     mlflow: MLflowOptions = field(default_factory=MLflowOptions)
+    # The handoff that is also a feature table (MLOps level 1+): featurization writes it,
+    # training reads it back from the table (nbsplit.render.monitoring.FeatureTable).
+    feature_table: Any = None
 
 
 @dataclass(frozen=True)
@@ -67,13 +71,17 @@ def render_stages(plan: SplitPlan, options: RenderOptions) -> tuple[RenderedStag
     parameters = dict(options.parameters) if options.parameters is not None else local_parameters(
         plan.notebook, options.out, name=sanitize_name(plan.notebook.path.stem), catalog="main", schema="default")
     consumers = _consumers(plan)
-    stage_plans = [sp for sp in sorted(plan.stages, key=lambda s: s.stage.order) if sp.stage.is_pipeline and sp.cells]
+    stage_plans = [sp for sp in sorted(plan.stages, key=lambda s: s.stage.order)
+                   if sp.stage.is_pipeline and (sp.cells or is_generated(sp))]
     files = {sp.stage: stage_file_name(sp.stage, options.fmt) for sp in stage_plans}
     tracking = tracking_specs(plan, options.mlflow)
     rendered: list[RenderedStage] = []
     for stage_plan in stage_plans:
+        monitor: dict[str, Any] | None = None
+        if is_generated(stage_plan):
+            monitor = {"training": stage_plan.handoffs_in[0].name, "scored": stage_plan.handoffs_in[1].name}
         builder = _StageBuilder(plan, stage_plan, options, parameters, consumers, files,
-                                tracking.get(stage_plan.stage))
+                                tracking.get(stage_plan.stage), monitor)
         rendered.append(builder.finish())
     return tuple(rendered)
 
@@ -107,7 +115,8 @@ def _consumers(plan: SplitPlan) -> dict[str, list[Stage]]:
 class _StageBuilder:
     def __init__(self, plan: SplitPlan, stage_plan: StagePlan, options: RenderOptions,
                  parameters: Mapping[str, str], consumers: Mapping[str, list[Stage]],
-                 files: Mapping[Stage, str], tracking: StageTracking | None) -> None:
+                 files: Mapping[Stage, str], tracking: StageTracking | None,
+                 monitor: dict[str, Any] | None = None) -> None:
         self.plan = plan
         self.sp = stage_plan
         self.stage = stage_plan.stage
@@ -115,11 +124,15 @@ class _StageBuilder:
         self.consumers = consumers
         self.files = files
         self.tracking = tracking
-        names = STAGE_PARAMETERS + (MLFLOW_PARAMETERS if tracking is not None and tracking.registry else ())
+        registry = tracking is not None and tracking.registry
+        names = STAGE_PARAMETERS + (MLFLOW_PARAMETERS if registry or monitor is not None else ())
         self.parameters = {name: parameters[name] for name in names}
         self.cells: list[Cell] = []
         self.placements: dict[int, int] = {}
         self._body()
+        if monitor is not None:
+            # Drift of the scored batch from the training features, logged in this stage's run.
+            self._generated("monitoring", self._render("monitoring.py.j2", **monitor))
         if tracking is not None:
             self._generated("mlflow", self._render("mlflow_track.py.j2", spec=tracking.spec))
 
@@ -205,7 +218,7 @@ class _StageBuilder:
 
     def _load_cell(self, handoffs: Sequence[Handoff]) -> None:
         self._generated("load", self._render(
-            "load.py.j2", handoffs=[_handoff_context(h, self.consumers) for h in handoffs],
+            "load.py.j2", handoffs=[self._context(h, self.stage is Stage.TRAINING) for h in handoffs],
             rng_state=RNG_STATE, view_prefix=VIEW_PREFIX))
         champion = self.tracking.champion if self.tracking is not None else None
         if champion is not None and any(h.name == champion[0] for h in handoffs):
@@ -214,8 +227,15 @@ class _StageBuilder:
 
     def _save_cell(self, handoffs: Sequence[Handoff]) -> None:
         self._generated("save", self._render(
-            "save.py.j2", handoffs=[_handoff_context(h, self.consumers) for h in handoffs],
+            "save.py.j2", handoffs=[self._context(h, True) for h in handoffs],
             rng_state=RNG_STATE, view_prefix=VIEW_PREFIX))
+
+    def _context(self, h: Handoff, table_side: bool) -> dict[str, Any]:
+        context = _handoff_context(h, self.consumers)
+        table = self.options.feature_table
+        context["feature_table"] = ({"table": table.table, "key": table.feature_key}
+                                    if table is not None and table_side and h.key == table.handoff else None)
+        return context
 
     # -- output --------------------------------------------------------------------------------
 

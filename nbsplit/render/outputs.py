@@ -10,6 +10,7 @@ model, the handoff location or where the data is.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -17,14 +18,18 @@ from nbsplit import __version__
 from nbsplit.errors import EXIT_PROBLEMS, NbsplitError
 from nbsplit.model import NotebookFormat, SplitPlan, Stage
 from nbsplit.paths import relative_paths, sync_folders
+from nbsplit.levels import CONDITION_TASK, DEFAULT_SCHEDULE, RETRAIN_KEY, RETRAIN_STAGES, level_parameters, sets_retrain
 from nbsplit.render.bundle import bundle_files
+from nbsplit.render.ci import ci_file_name, ci_files
 from nbsplit.render.dag import dag_mermaid
 from nbsplit.render.handoff import RUNTIME_FILE, runtime_source
 from nbsplit.render.job import JobOptions, job_json, job_name, job_parameters
 from nbsplit.render.manifest import MANIFEST_NAME, manifest, manifest_json
+from nbsplit.render.monitoring import MonitoringInputs, feature_table, with_generated_monitoring
 from nbsplit.render.notebooks import RenderedStage, RenderOptions, render_stages
 from nbsplit.render.parameters import STATE_DIR, local_parameters
 from nbsplit.render.templating import render
+from nbsplit.widgets import notebook_widgets
 from nbsplit.render.tracking import MLflowOptions, registry_order
 
 __all__ = ["FORMATS", "job_files", "render_outputs"]
@@ -42,15 +47,21 @@ def render_outputs(plan: SplitPlan, out: Path, *, fmt: NotebookFormat = "ipynb",
     if fmt not in FORMATS:
         raise NbsplitError(f"unknown format {fmt!r} (choose one of {', '.join(FORMATS)})")
     job_options = job_options or JobOptions()
+    mlflow = mlflow or MLflowOptions()
+    plan = registry_order(plan, mlflow)
+    levels = job_options.levels
+    monitoring = MonitoringInputs(reason=f"MLOps level {levels.level} generates no monitoring stage")
+    if levels.monitoring:
+        plan, monitoring = with_generated_monitoring(plan)
     name = job_name(plan, job_options)
     parameters = local_parameters(plan.notebook, out, name=name, catalog=job_options.catalog,
                                   schema=job_options.schema)
-    mlflow = mlflow or MLflowOptions()
-    plan = registry_order(plan, mlflow)
     if mlflow.model_name:
         parameters["model_name"] = mlflow.model_name
+    parameters.update(level_parameters(levels, monitoring.scored is not None))
+    table = feature_table(plan, f"{name}_features", levels.feature_key) if levels.monitoring else None
     options = RenderOptions(out=out, fmt=fmt, keep_outputs=keep_outputs, templates=templates, parameters=parameters,
-                            mlflow=mlflow)
+                            mlflow=mlflow, feature_table=table)
     stages = render_stages(plan, options)
     if not stages:
         raise NbsplitError("nothing to convert: no cell belongs to a pipeline stage", plan.notebook.path,
@@ -64,14 +75,27 @@ def render_outputs(plan: SplitPlan, out: Path, *, fmt: NotebookFormat = "ipynb",
     from nbsplit.mlfacts import ml_facts
 
     facts = ml_facts(plan, metric=mlflow.metric, greater_is_better=mlflow.greater_is_better)
-    files[MANIFEST_NAME] = manifest_json(manifest(plan, stages, out, parameters, source_sha256=source_sha256,
-                                                  mlflow={**facts.to_json(), "instrumented": mlflow.enabled}))
+    manifest_data = manifest(plan, stages, out, parameters, source_sha256=source_sha256,
+                             mlflow={**facts.to_json(), "instrumented": mlflow.enabled})
+    # Serve a model that will exist: the one nbsplit registers, or the notebook's own when it registers
+    # it under its `model_name` widget (the name the job passes).
+    job_options = replace(job_options, serving=bool(
+        (mlflow.enabled and facts.main_model and not facts.registers)
+        or (facts.registers and "model_name" in notebook_widgets(plan.notebook))))
+    manifest_data["mlops"] = _mlops_manifest(plan, job_options, monitoring)
+    manifest_data["mlops"]["feature_table"] = (table.describe(job_options.catalog, job_options.schema)
+                                               if table is not None else None)
+    files[MANIFEST_NAME] = manifest_json(manifest_data)
     files.update(job_files(plan, notebook_files, job_options, templates=templates, parameters=parameters))
-    files["README.md"] = _readme(plan, stages, out, job_options, templates, {
+    if levels.ci_cd:
+        files.update(ci_files(levels.ci, job_key=name, source_name=plan.notebook.path.name,
+                              source_path=_source_rel(plan, out), templates=templates))
+    files["README.md"] = _readme(plan, stages, out, job_options, templates, monitoring, {
         "enabled": mlflow.enabled, "model_name": parameters["model_name"],
         "experiment_name": parameters["experiment_name"], "main_model": facts.main_model,
         "primary_metric": facts.primary_metric, "greater_is_better": facts.greater_is_better,
-        "registers": facts.registers, "predicts": any(s.stage is Stage.PREDICTION for s in stages)})
+        "registers": facts.registers, "predicts": any(s.stage is Stage.PREDICTION for s in stages),
+        "serving": job_options.serving and levels.scheduled and any(s.stage is Stage.TRAINING for s in stages)})
     files[".gitignore"] = f"{STATE_DIR}/\n"
     return dict(sorted(files.items())), stages
 
@@ -91,8 +115,29 @@ def job_files(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: Job
     return files
 
 
+def _source_rel(plan: SplitPlan, out: Path) -> str:
+    return Path(os.path.relpath(os.path.abspath(plan.notebook.path), os.path.abspath(out))).as_posix()
+
+
+def _mlops_manifest(plan: SplitPlan, job_options: JobOptions, monitoring: MonitoringInputs) -> dict[str, object]:
+    """What the MLOps level added: the schedule, retraining, the generated monitoring's inputs, CI."""
+    levels = job_options.levels
+    info: dict[str, object] = {"level": levels.level}
+    if levels.scheduled:
+        info["schedule"] = {"quartz_cron_expression": levels.schedule or DEFAULT_SCHEDULE,
+                            "timezone_id": levels.timezone,
+                            "pause_status": "UNPAUSED" if levels.schedule else "PAUSED"}
+        info["retraining"] = ({"condition_task": CONDITION_TASK, "task_value": RETRAIN_KEY,
+                               "tasks": [f"retrain_{s}" for s in RETRAIN_STAGES]}
+                              if sets_retrain(plan) else None)
+    info["monitoring"] = monitoring.describe()
+    if levels.ci_cd:
+        info["ci"] = {"system": levels.ci, "file": ci_file_name(levels.ci, job_name(plan, job_options))}
+    return info
+
+
 def _readme(plan: SplitPlan, stages: tuple[RenderedStage, ...], out: Path, job_options: JobOptions,
-            templates: Path | None, mlflow: Mapping[str, object]) -> str:
+            templates: Path | None, monitoring: MonitoringInputs, mlflow: Mapping[str, object]) -> str:
     by_stage = {sp.stage: sp for sp in plan.stages}
     source = plan.notebook.path
     context = {
@@ -104,6 +149,8 @@ def _readme(plan: SplitPlan, stages: tuple[RenderedStage, ...], out: Path, job_o
         "runtime_file": RUNTIME_FILE,
         "mlflow": dict(mlflow),
         "parameters": list(job_parameters(plan, job_options)),
+        "level": job_options.levels.level,
+        "mlops": _mlops_manifest(plan, job_options, monitoring),
         "mermaid": dag_mermaid(plan, {s.stage: s.file for s in stages}),
         "stages": [
             {"order": s.stage.order, "slug": s.stage.value, "title": s.stage.title, "file": s.file,

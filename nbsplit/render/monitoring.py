@@ -1,0 +1,173 @@
+"""The generated monitoring stage (``--level 1`` and up, when the notebook has none).
+
+Which frames it compares comes from the plan's dataflow, never from run-time guessing:
+
+- **training features**: the value the featurization (or data-prep) stage hands to training that
+  training first splits or fits on (``train_test_split(X, y)`` -> ``X``; ``data.randomSplit`` ->
+  ``data``; ``model.fit(X, y)`` -> ``X``). Monitoring loads that same handoff.
+- **scored batch**: the first argument of the first ``predict``/``predict_proba``/
+  ``decision_function``/``transform`` call in the prediction stage whose receiver is a model the
+  stage loads from training or evaluation (``rf.predict_proba(X_new)`` -> ``X_new``). When
+  prediction loads that value, monitoring loads the same handoff; when prediction makes it,
+  prediction saves it (as it was after the last prediction cell that wrote it before the call)
+  and monitoring loads it.
+
+The generated stage is a :class:`~nbsplit.model.StagePlan` with no source cells; its one
+generated cell calls the runtime's ``_nbsplit_monitor`` (``templates/notebook/runtime_monitoring.py.j2``):
+per-feature PSI and Kolmogorov-Smirnov drift, logged to MLflow, and the ``retrain`` task value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from nbsplit.model import Handoff, SplitPlan, Stage, StagePlan
+
+__all__ = ["MonitoringInputs", "monitoring_inputs", "with_generated_monitoring", "is_generated"]
+
+_FIT_METHODS = ("train_test_split", "fit", "randomSplit", "fit_transform", "cross_val_score", "cross_validate")
+_RECEIVER_FITS = ("randomSplit",)  # the frame is the receiver, not an argument
+_PREDICT_METHODS = ("predict", "predict_proba", "decision_function", "transform", "score_samples")
+_MODEL_PRODUCERS = (Stage.TRAINING, Stage.EVALUATION)
+_HIDDEN = "__"  # pseudo-names (rng state, temp views) never are frames
+# Monitoring loads after every cell: the generated stage has no source cells of its own.
+_AFTER_ALL = 10**9
+
+
+@dataclass(frozen=True)
+class MonitoringInputs:
+    """What the generated monitoring stage compares: two handoffs, or why there is no stage."""
+
+    training: Handoff | None = None
+    scored: Handoff | None = None
+    reason: str | None = None  # why no monitoring stage is generated
+
+    def describe(self) -> dict[str, Any]:
+        """The manifest's account (``mlops.monitoring``)."""
+        if self.training is None or self.scored is None:
+            return {"generated": False, "reason": self.reason}
+        return {
+            "generated": True,
+            "training_features": {"name": self.training.name, "from": self.training.producer.value,
+                                  "after_cell": self.training.version},
+            "scored_batch": {"name": self.scored.name, "from": self.scored.producer.value,
+                             "after_cell": self.scored.version},
+        }
+
+
+def is_generated(sp: StagePlan) -> bool:
+    """A generated stage has no source cells (a stage of the notebook always has some)."""
+    return sp.stage is Stage.MONITORING and not sp.cells
+
+
+def _stage(plan: SplitPlan, stage: Stage) -> StagePlan | None:
+    return next((sp for sp in plan.stages if sp.stage is stage and sp.cells), None)
+
+
+def _own_calls(plan: SplitPlan, sp: StagePlan):  # type: ignore[no-untyped-def]
+    for index in sp.cells:
+        facts = plan.facts[index] if index < len(plan.facts) else None
+        if facts is None or plan.stage_of(index) is not sp.stage:
+            continue  # setup cells copied into the stage are not the stage's own work
+        for call in facts.calls:
+            yield index, call
+
+
+def _training_features(plan: SplitPlan, training: StagePlan) -> Handoff | None:
+    loaded = {h.name: h for h in training.handoffs_in
+              if not h.name.startswith(_HIDDEN) and h.producer in (Stage.FEATURIZATION, Stage.DATA_PREP)}
+    for _, call in _own_calls(plan, training):
+        if call.method not in _FIT_METHODS:
+            continue
+        names = (call.receiver,) if call.method in _RECEIVER_FITS else call.args
+        for name in names:
+            if name in loaded:
+                return loaded[name]
+    return None
+
+
+def _scored_batch(plan: SplitPlan, prediction: StagePlan) -> Handoff | None:
+    models = {h.name for h in prediction.handoffs_in if h.producer in _MODEL_PRODUCERS}
+    loaded = {h.name: h for h in prediction.handoffs_in if not h.name.startswith(_HIDDEN)}
+    for index, call in _own_calls(plan, prediction):
+        if call.method not in _PREDICT_METHODS or call.receiver not in models or not call.args:
+            continue
+        name = call.args[0]
+        # The last prediction cell up to the call that wrote the value: the batch it scored.
+        writers = [i for i in prediction.cells if i <= index and plan.stage_of(i) is Stage.PREDICTION
+                   and plan.facts[i] is not None
+                   and (name in plan.facts[i].defines or name in plan.facts[i].mutates)]
+        if writers:
+            return Handoff(name, writers[-1], Stage.PREDICTION, Stage.MONITORING, _AFTER_ALL)
+        if name in loaded:
+            h = loaded[name]
+            return Handoff(h.name, h.version, h.producer, Stage.MONITORING, _AFTER_ALL)
+    return None
+
+
+def monitoring_inputs(plan: SplitPlan) -> MonitoringInputs:
+    """The two frames a generated monitoring stage compares, from the plan's handoffs."""
+    if _stage(plan, Stage.MONITORING) is not None:
+        return MonitoringInputs(reason="the notebook has its own monitoring stage")
+    training, prediction = _stage(plan, Stage.TRAINING), _stage(plan, Stage.PREDICTION)
+    if training is None or prediction is None:
+        return MonitoringInputs(reason="no training or no prediction stage to compare")
+    features = _training_features(plan, training)
+    if features is None:
+        return MonitoringInputs(reason="no frame handed into training is split or fitted on")
+    scored = _scored_batch(plan, prediction)
+    if scored is None:
+        return MonitoringInputs(reason="the prediction stage scores no frame with a model from training")
+    return MonitoringInputs(replace(features, consumer=Stage.MONITORING, before_cell=_AFTER_ALL), scored)
+
+
+def with_generated_monitoring(plan: SplitPlan) -> tuple[SplitPlan, MonitoringInputs]:
+    """``plan`` plus a generated monitoring stage (and prediction's save of the scored batch),
+    or ``plan`` unchanged with the reason when none can be generated."""
+    inputs = monitoring_inputs(plan)
+    if inputs.training is None or inputs.scored is None:
+        return plan, inputs
+    stages = []
+    for sp in plan.stages:
+        if sp.stage is Stage.PREDICTION and inputs.scored.producer is Stage.PREDICTION:
+            saves = sp.saves if inputs.scored.name in sp.saves else (*sp.saves, inputs.scored.name)
+            sp = replace(sp, saves=saves, handoffs_out=(*sp.handoffs_out, inputs.scored))
+        elif sp.stage is Stage.MONITORING:
+            continue  # an empty monitoring stage of the notebook is replaced
+        stages.append(sp)
+    loads = {inputs.training.name: inputs.training.producer, inputs.scored.name: inputs.scored.producer}
+    depends = sorted({inputs.training.producer, inputs.scored.producer}, key=lambda s: s.order)
+    stages.append(StagePlan(Stage.MONITORING, (), loads=loads, depends_on=tuple(depends),
+                            handoffs_in=(inputs.training, inputs.scored)))
+    return replace(plan, stages=tuple(stages)), inputs
+
+
+@dataclass(frozen=True)
+class FeatureTable:
+    """The handoff featurization writes as a feature table and training reads back from it
+    (``templates/notebook/runtime_features.py.j2``). ``feature_key`` None: detected at run time."""
+
+    handoff: str  # Handoff.key
+    name: str
+    table: str
+    feature_key: str | None
+
+    def describe(self, catalog: str, schema: str) -> dict[str, Any]:
+        return {
+            "handoff": self.handoff, "name": self.name, "table": self.table,
+            "databricks": f"{catalog}.{schema}.{self.table}",
+            "local": f"<handoff_dir>/feature_tables/{self.table}",
+            "primary_key": self.feature_key or "detected at run time: a unique id-like column, else the index",
+            "exact": "checked when written: training reads the table only when it reads back identical, "
+                     "else the handoff (the executed featurization notebook says why)",
+        }
+
+
+def feature_table(plan: SplitPlan, table: str, feature_key: str | None) -> FeatureTable | None:
+    """The training features (see :func:`monitoring_inputs`) as a feature table, when there are some."""
+    training = _stage(plan, Stage.TRAINING)
+    features = _training_features(plan, training) if training is not None else None
+    if features is None:
+        return None
+    return FeatureTable(features.key, features.name, table, feature_key)
