@@ -7,7 +7,6 @@ fitted layer is switched off here (see ``rules_only``).
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -533,27 +532,6 @@ def test_one_classification_per_cell_in_order() -> None:
     assert [c.index for c in classes] == list(range(len(specs)))
     assert all(0.0 <= c.confidence <= 1.0 and c.reasons for c in classes)
     assert all(len(c.reasons) <= 3 for c in classes)
-
-
-def test_thousand_cells_fast() -> None:
-    sources = [PRELUDE, "df = pd.read_csv('a.csv')", "df.head()", "df['r'] = df['a'] / df['b']",
-               "model.fit(X_train, y_train)", "print(accuracy_score(y_test, model.predict(X_test)))",
-               "def f(x):\n    return x + 1", "f(df)", "sns.heatmap(df.corr())"]
-    cells = []
-    for i in range(1000):
-        if i % 8 == 0:
-            cells.append(Cell(i, "markdown", "## Feature engineering\nsome words"))
-        else:
-            cells.append(Cell(i, "code", sources[i % len(sources)]))
-    nb = Notebook(Path("big.ipynb"), "ipynb", tuple(cells))
-    facts = tuple(analyze_source(c.source, c.index) if c.kind == "code" else None for c in cells)
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        classes, _ = classify_notebook(nb, facts, Config())
-        best = min(best, time.perf_counter() - start)
-    assert len(classes) == 1000
-    assert best < 0.3, best
 
 
 def test_new_data_preparation_is_prediction_but_joint_cleaning_is_not() -> None:
