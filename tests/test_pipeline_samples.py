@@ -372,7 +372,7 @@ def test_mlflow_parent_run_nested_stage_runs_params_metrics_and_champion(pipelin
         assert tags["nbsplit.pipeline_run"] == parent.data.tags["nbsplit.pipeline_run"]
         assert run.info.status == "FINISHED", (run.info.run_name, run.info.status)
     # Every stage's summary line names its run; nothing was only a warning.
-    assert all(t.mlflow is not None and not t.mlflow.warnings for t in pipeline.result.tasks)
+    assert all(t.mlflow is not None and not t.mlflow.warnings for t in pipeline.notebook_tasks)
 
     main = next(m for m in facts["models"] if m["name"] == facts["main_model"] and m["fitted_cell"] is not None)
     fit_run = runs[main["stage"]]
