@@ -729,7 +729,7 @@ class Engine:
         readers: dict[int, list[tuple[int, str]]] = {}
         for w, r in edges:
             for x in graph[r]:
-                if x.writer == w and x.kind == "data":
+                if x.writer == w and x.kind == "data" and x.name != RNG_STATE:
                     readers.setdefault(w, []).append((r, x.name))
         for c in variables:
             new = self.stage[c]
@@ -737,8 +737,8 @@ class Engine:
                 continue
             if INDEX[new] > INDEX[old[c]]:
                 self.moves.setdefault(c, "forward")
-                reads = [(r.writer, r.name) for r in graph[c]
-                         if r.kind == "data" and r.writer in costs and self.stage[r.writer] is new]
+                reads = [(r.writer, r.name) for r in graph[c] if r.kind == "data" and r.name != RNG_STATE
+                         and r.writer in costs and self.stage[r.writer] is new]
                 w, name = min(reads, key=lambda t: (INDEX[old[t[0]]] <= INDEX[old[c]], t[0])) if reads else (None, "")
                 if w is None:
                     what = f"cell {c} ({old[c]}) moved to {new} with what it reads"
