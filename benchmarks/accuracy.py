@@ -219,15 +219,20 @@ def main(argv: list[str] | None = None) -> None:
     rows = {k: rows_of(it) for k, it in enumerate(items)}
     cv = []
     moved: list[tuple[str, str, str, str]] = []
+    per_fold = []
     for fold in folds(items):
         held = set(fold)
+        start = len(cv)
         train = [(f, items[k].labels[i], items[k].repo) for k, rs in rows.items() if k not in held for i, f in rs]
         learned.use_weights(fit(train))
         for k in sorted(held):
             it = items[k]
             stages, conf = plan_stages(it, moved)
             cv.extend((lab, stages[i], conf[i], it.id, i) for i, lab in it.labels.items())
+        part = cv[start:]
+        per_fold.append(f"{sum(g == p for g, p, *_ in part)}/{len(part)}")
     learned.use_weights(None)
+    print("\nper fold (right/cells): " + "  ".join(per_fold))
     report("fitted weights, grouped cross-validation (held-out repositories)", cv)
     confusion(cv)
     calibration(cv)

@@ -42,7 +42,7 @@ from nbsplit.analyze_text import (
     parse_error_message,
     sql_writes,
 )
-from nbsplit.model import Call, Cell, CellFacts, FunctionInfo, Notebook
+from nbsplit.model import Call, Cell, CellFacts, ColumnWrite, FunctionInfo, Notebook
 from nbsplit.parse_guard import too_deep
 
 __all__ = ["analyze_cell", "analyze_source", "analyze_notebook", "MUTATING_METHODS",
@@ -117,6 +117,8 @@ class _Walker:
         self.functions: list[FunctionInfo] = []
         self.attributes: set[str] = set()
         self.strings: list[str] = []
+        self.column_writes: list[ColumnWrite] = []
+        self.subsets: list[tuple[str, str]] = []
         self.owner: _Owner | None = None
         self.collectors: list[tuple[_Scope, list[str]]] = []
         self.side_effect = False
@@ -401,6 +403,8 @@ class _Walker:
             return
         self.calls.append(call)
         method = call.method
+        if method in ("withColumn", "assign") and node.args:
+            self.call_columns(node, method, root if method_of_chain else None)
         inplace = any(a.keyword is not None and a.keyword.value == "inplace"
                       and not (type(a.value) is cst.Name and a.value.value in ("False", "None"))
                       for a in node.args)
@@ -502,6 +506,54 @@ class _Walker:
         self.expr(node.value)
         for t in node.targets:
             self.store(t.target)
+        if self.owner is None and self.scope is self.module:
+            for t in node.targets:
+                self.note_columns(t.target, node.value, False)
+
+    # -- columns (cleaning an existing column vs deriving a new one) ------------------------
+
+    def note_columns(self, target: _Node, value: _Node, augmented: bool) -> None:
+        """Record ``df["a"] = ...``-style column writes and ``df = df[mask]``-style subsets."""
+        t = type(target)
+        if t is cst.Name:
+            subset = _subset_kind(value)
+            if subset:
+                self.subsets.append((target.value, subset))
+            return
+        if t is not cst.Subscript:
+            return
+        base, sl, rows = target.value, target.slice, False
+        if type(base) is cst.Attribute and base.attr.value in _INDEXERS:
+            if len(sl) != 2:
+                return  # df.loc[mask] = ...: whole rows
+            rows = not _is_full_slice(sl[0].slice)
+            base, sl = base.value, sl[1:]
+        if type(base) is not cst.Name or len(sl) != 1 or type(sl[0].slice) is not cst.Index:
+            return
+        keys = _column_keys(sl[0].slice.value)  # type: ignore[attr-defined]
+        if not keys:
+            return
+        texts, names = _references(value)
+        via = _via(value)
+        for literal, key in keys:
+            itself = augmented or (key in texts if literal else key in names)
+            self.column_writes.append(ColumnWrite(base.value, key if literal else "", itself, rows, via))
+
+    def call_columns(self, node: cst.Call, method: str, frame: str | None) -> None:
+        if method == "withColumn":
+            first = node.args[0].value
+            if len(node.args) < 2 or type(first) is not cst.SimpleString:
+                return
+            column = literal_text(first.value) or ""
+            texts, _ = _references(node.args[1].value)
+            self.column_writes.append(ColumnWrite(frame or "", column, column in texts, False,
+                                                  _via(node.args[1].value)))
+            return
+        for a in node.args:  # assign(new=..., old=...)
+            if a.keyword is not None:
+                texts, _ = _references(a.value)
+                self.column_writes.append(ColumnWrite(frame or "", a.keyword.value, a.keyword.value in texts,
+                                                      False, _via(a.value)))
 
     def s_annassign(self, node: cst.AnnAssign) -> None:
         self.expr(node.annotation.annotation)
@@ -513,6 +565,8 @@ class _Walker:
 
     def s_augassign(self, node: cst.AugAssign) -> None:
         target = node.target
+        if self.owner is None and self.scope is self.module and type(target) is cst.Subscript:
+            self.note_columns(target, node.value, True)
         if type(target) is cst.Name:
             self.load(target.value)
             if self.scope is self.module:
@@ -817,6 +871,96 @@ _BASE_NAMES: dict[type, str] = {
 
 
 
+_INDEXERS = frozenset({"loc", "iloc", "at", "iat"})
+
+
+def _is_full_slice(node: _Node) -> bool:
+    return type(node) is cst.Slice and node.lower is None and node.upper is None  # type: ignore[attr-defined]
+
+
+def _column_keys(key: _Node) -> list[tuple[bool, str]]:
+    """(is a literal, name) per column a subscript key names: ``"a"``, ``["a", "b"]``, ``col``."""
+    t = type(key)
+    if t is cst.SimpleString:
+        text = literal_text(key.value)  # type: ignore[attr-defined]
+        return [(True, text)] if text else []
+    if t is cst.Name:
+        return [(False, key.value)]  # type: ignore[attr-defined]
+    if t is cst.List or t is cst.Tuple:
+        out = []
+        for el in key.elements:  # type: ignore[attr-defined]
+            if type(el.value) is not cst.SimpleString:
+                return []
+            text = literal_text(el.value.value)
+            if text:
+                out.append((True, text))
+        return out
+    return []
+
+
+def _references(value: _Node) -> tuple[set[str], set[str]]:
+    """String literals and names/attribute names anywhere in an expression."""
+    texts: set[str] = set()
+    names: set[str] = set()
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        t = type(node)
+        if t is cst.SimpleString:
+            text = literal_text(node.value)  # type: ignore[attr-defined]
+            if text:
+                texts.add(text)
+            continue
+        if t is cst.Name:
+            names.add(node.value)  # type: ignore[attr-defined]
+            continue
+        if t is cst.Attribute and type(node.value) is cst.Name:  # type: ignore[attr-defined]
+            texts.add(node.attr.value)  # type: ignore[attr-defined]  (df.age reads column "age", .dt.year does not)
+        stack.extend(c for c in node.children if not isinstance(c, _LEAVES))
+    return texts, names
+
+
+def _via(value: _Node) -> str:
+    """How a column's new value is made (see ``ColumnWrite.via``)."""
+    t = type(value)
+    if t is cst.Call:
+        func = value.func  # type: ignore[attr-defined]
+        if type(func) is cst.Attribute:
+            return func.attr.value
+        if type(func) is cst.Name:
+            return func.value
+        return ""
+    if t is cst.BinaryOperation or t is cst.UnaryOperation:
+        return "op"
+    if t in (cst.SimpleString, cst.Integer, cst.Float) or t is cst.Name and value.value in ("None", "True", "False"):  # type: ignore[attr-defined]
+        return "const"
+    return ""
+
+
+def _subset_kind(value: _Node) -> str:
+    """"rows" for ``df[mask]``/``df.loc[mask]``/``df[:n]``, "columns" for ``df[["a", "b"]]``."""
+    if type(value) is not cst.Subscript:
+        return ""
+    base, sl = value.value, value.slice  # type: ignore[attr-defined]
+    indexer = type(base) is cst.Attribute and base.attr.value in _INDEXERS
+    if indexer:
+        base = base.value
+    if type(base) is not cst.Name or not sl:
+        return ""
+    key = sl[0].slice
+    if type(key) is cst.Slice:
+        return "rows" if not _is_full_slice(key) else ("columns" if len(sl) > 1 else "")
+    key = key.value
+    if not indexer and len(sl) == 1 and type(key) in (cst.List, cst.Tuple) \
+            and all(type(el.value) is cst.SimpleString for el in key.elements):
+        return "columns"
+    if type(key) in (cst.Comparison, cst.BooleanOperation, cst.UnaryOperation, cst.BinaryOperation) \
+            or type(key) is cst.Call and type(key.func) is cst.Attribute \
+            and key.func.attr.value in ("isin", "notnull", "notna", "isnull", "isna", "between"):
+        return "rows"
+    return ""
+
+
 def _all_params(params: cst.Parameters) -> list[cst.Param]:
     found = [*params.posonly_params, *params.params]
     if isinstance(params.star_arg, cst.Param):
@@ -969,6 +1113,8 @@ def _walk(module: cst.Module, index: int, masked: Masked, imports: Mapping[str, 
         strings=tuple(strings),
         magics=tuple(masked.magics),
         display_only=display_only,
+        column_writes=tuple(w.column_writes),
+        subsets=tuple(w.subsets),
         parsed=True,
     )
     return facts, w.import_map

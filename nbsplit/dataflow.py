@@ -40,6 +40,10 @@ Decisions beyond the first design, and why:
   a snapshot of any stage's value and feeds none (an eda cell whose value the main line uses
   moves to that use), so handoffs on the main line go forward in pipeline order, eda's come from
   any stage, and no cycle can remain.
+- The global random state is a soft constraint: a cell that draws after a later stage's cell
+  drew keeps the classifier's stage (following the draw forward turned most such cells wrong on
+  the labelled corpus); its stage draws from the last state it can hold, and the plan warns
+  (NBS110) that those numbers differ from the monolith's.
 - A value built from a notebook class (``Selector()``) or holding a notebook function passed to a
   constructor (``FunctionTransformer(add_ratio)``) needs that definition where it is unpickled:
   reading the value also reads those definitions (copied as helpers).
@@ -713,8 +717,11 @@ class Engine:
                 # never made shared setup to satisfy a read (its reader moves on instead)
                 cost[INDEX[Stage.SETUP]] = _MARKED_COST
             costs[c] = cost
+        # the random state is not a constraint: a cell keeps its stage and the walk warns when
+        # that stage cannot hold the state the monolith drew from (``_rng_reachable``)
         edges = sorted({(r.writer, c) for c in variables for r in graph[c]
-                        if r.kind == "data" and r.writer is not None and r.writer in costs})
+                        if r.kind == "data" and r.writer is not None and r.writer in costs
+                        and r.name != RNG_STATE})
         labels = solve(costs, edges)
         old = {c: self.stage[c] for c in variables}
         for c in variables:
@@ -722,7 +729,7 @@ class Engine:
         readers: dict[int, list[tuple[int, str]]] = {}
         for w, r in edges:
             for x in graph[r]:
-                if x.writer == w and x.kind == "data":
+                if x.writer == w and x.kind == "data" and x.name != RNG_STATE:
                     readers.setdefault(w, []).append((r, x.name))
         for c in variables:
             new = self.stage[c]
@@ -730,8 +737,8 @@ class Engine:
                 continue
             if INDEX[new] > INDEX[old[c]]:
                 self.moves.setdefault(c, "forward")
-                reads = [(r.writer, r.name) for r in graph[c]
-                         if r.kind == "data" and r.writer in costs and self.stage[r.writer] is new]
+                reads = [(r.writer, r.name) for r in graph[c] if r.kind == "data" and r.name != RNG_STATE
+                         and r.writer in costs and self.stage[r.writer] is new]
                 w, name = min(reads, key=lambda t: (INDEX[old[t[0]]] <= INDEX[old[c]], t[0])) if reads else (None, "")
                 if w is None:
                     what = f"cell {c} ({old[c]}) moved to {new} with what it reads"
@@ -783,7 +790,7 @@ class Engine:
 
         binding: dict[str, tuple[BindKind, int]] = {}
         last: dict[str, int] = {}
-        rng_main: int | None = None  # last non-eda cell that seeded or drew
+        rng_writers: list[int] = []  # kept cells that seeded or drew, in source order
         value_defs: dict[tuple[str, int], frozenset[str]] = {}  # (name, version) -> defs it holds
         aliases: dict[str, frozenset[str]] = {}  # name -> every name bound to the same object
         for c in kept:
@@ -822,14 +829,20 @@ class Engine:
                     continue
                 kind, bcell = b
                 w = last.get(n, bcell) if kind == "data" else bcell
-                if (n == RNG_STATE and w is not None and self.stage[w] is Stage.EDA
-                        and self.stage[c] is not Stage.EDA):
-                    # eda feeds no stage, not even through the global random state
-                    self.warn(c, f"cell {c} draws from the global random state after eda cell "
-                                 f"{w} drew from it: the split cannot reproduce those numbers "
-                                 "exactly; pass random_state/seed to the call or seed again",
+                if n == RNG_STATE and w is not None and not self._rng_reachable(w, c):
+                    # The random state is a soft constraint: a cell stays in its stage rather
+                    # than following a later stage's draw (eda feeds no stage, not even through
+                    # the random state); its stage draws from the last state it can hold.
+                    if self.stage[w] is Stage.EDA:
+                        after = f"eda cell {w} drew from it"
+                    else:
+                        after = (f"cell {w} ({self.stage[w]}) drew from it, and {self.stage[c]} "
+                                 f"runs before {self.stage[w]}")
+                    self.warn(c, f"cell {c} draws from the global random state after {after}: the "
+                                 "split cannot reproduce those numbers exactly; pass random_state/seed "
+                                 "to the call or seed again",
                               code=CODE_RANDOMNESS, cells=(c, w), names=(RNG_STATE,))
-                    w = rng_main
+                    w = next((x for x in reversed(rng_writers) if self._rng_reachable(x, c)), None)
                     if w is None:
                         reads.append(Read(n, None, None))
                         continue
@@ -876,8 +889,7 @@ class Engine:
             if rng or inf.rng:
                 binding[RNG_STATE] = ("data", c)
                 last[RNG_STATE] = c
-                if self.stage[c] is not Stage.EDA:
-                    rng_main = c
+                rng_writers.append(c)
             if star_before is None and (
                     any(a == "*" or q.endswith("*") for a, q in inf.facts.imports)
                     or _STAR_IMPORT.search(inf.cell.source)
@@ -885,6 +897,16 @@ class Engine:
                 star_before = c  # from here on, a name may come from where we cannot see
             if _STAR_IMPORT.search(inf.cell.source):
                 self.star_cells.append(c)
+
+    def _rng_reachable(self, w: int, c: int) -> bool:
+        """Whether cell ``c``'s stage can hold the random state cell ``w`` left: ``w`` runs in
+        it or before it (setup is copied where needed; eda looks at any stage's snapshot)."""
+        sw, sc = self.stage[w], self.stage[c]
+        if sc is Stage.EDA or sw is Stage.SETUP:
+            return True
+        if sw is Stage.EDA or sc is Stage.SETUP:
+            return False
+        return not (sw.is_pipeline and sc.is_pipeline and sw.order > sc.order)
 
     def _alias_writes(self, c: int, inf: _CellInfo, aliases: dict[str, frozenset[str]],
                       binding: dict[str, tuple[BindKind, int]], last: dict[str, int]) -> None:

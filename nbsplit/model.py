@@ -164,6 +164,29 @@ class FunctionInfo:
 
 
 @dataclass(frozen=True)
+class ColumnWrite:
+    """A column of a data frame set at a cell's top level (helper bodies excluded):
+    ``df["a"] = ...``, ``df[["a", "b"]] = ...``, ``df.loc[mask, "a"] = ...``, ``df["a"] += 1``,
+    ``df.withColumn("a", ...)``, ``df.assign(a=...)``; loops over columns too (``df[c] = ...``).
+
+    ``frame`` is the frame's variable ("" when it is not a plain name); ``column`` the literal
+    column name ("" when the key is a variable); ``reads_itself`` the value reads the same column
+    or key (``df["a"] = df["a"].fillna(0)``, ``df[c] = enc.fit_transform(df[c])``, augmented
+    assignment): the column existed and is changed; ``rows`` only some rows are set
+    (``df.loc[mask, "a"] = 0``); ``via`` how the value is made: the method or function its
+    outermost call ends in (``fillna``, ``astype``, ``fit_transform``, ``where``), ``op`` for
+    arithmetic, ``const`` for a literal, else "". Whether a column existed before the cell
+    (a literal name an earlier cell mentions) is for the classifier to judge across cells.
+    """
+
+    frame: str
+    column: str
+    reads_itself: bool
+    rows: bool = False
+    via: str = ""
+
+
+@dataclass(frozen=True)
 class CellFacts:
     """What a code cell does, from one libcst pass (or a text-level fallback).
 
@@ -195,6 +218,10 @@ class CellFacts:
       plot calls), none of its calls writes or configures (``to_csv``, ``savefig``,
       ``mlflow.log_*``, seeds, ``set_option``), and no magic other than ``%time``/``%timeit``/
       ``%matplotlib``/help.
+    - ``column_writes``: data-frame columns the cell sets at its top level (``ColumnWrite``).
+    - ``subsets``: (name, "rows" | "columns") for top-level assignments of a subset of a frame:
+      ``df = df[df.age > 0]`` and ``df = df.loc[mask]`` keep rows, ``X = df[["a", "b"]]`` keeps
+      columns.
     - ``parsed``: False when libcst could not parse the cell and text-level analysis was used;
       ``error`` then holds the parser's message.
     """
@@ -210,6 +237,8 @@ class CellFacts:
     strings: tuple[str, ...] = ()
     magics: tuple[str, ...] = ()
     display_only: bool = False
+    column_writes: tuple[ColumnWrite, ...] = ()
+    subsets: tuple[tuple[str, str], ...] = ()
     parsed: bool = True
     error: str | None = None
 

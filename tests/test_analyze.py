@@ -438,3 +438,38 @@ def test_throwaway_underscore_is_never_a_read() -> None:
     facts = analyze_notebook(nb)
     assert facts[0] is not None and "_" in facts[0].defines
     assert facts[1] is not None and "_" not in facts[1].reads
+
+
+COLUMN_CASES = [
+    # cleaning an existing column: the value reads the column it replaces
+    ('df["Age"] = df["Age"].fillna(df["Age"].median())', [("df", "Age", True, False, "fillna")], ()),
+    ("df['fare'] = df.fare.astype(float)", [("df", "fare", True, False, "astype")], ()),
+    ('df["n"] += 1', [("df", "n", True, False, "const")], ()),
+    ('df.loc[df.grad > 100, "grad"] = 100', [("df", "grad", False, True, "const")], ()),
+    ('df.loc[:, "x"] = 0', [("df", "x", False, False, "const")], ()),
+    ('df[["a", "b"]] = df[["a", "b"]].astype(int)', [("df", "a", True, False, "astype"),
+                                                     ("df", "b", True, False, "astype")], ()),
+    # loops over columns: the key is a variable, read in the value
+    ("for c in cats:\n    df[c] = le.fit_transform(df[c])", [("df", "", True, False, "fit_transform")], ()),
+    # deriving a new column from others (``.dt.year`` is not column "year")
+    ('df["ratio"] = df["a"] / df.b', [("df", "ratio", False, False, "op")], ()),
+    ('train["year"] = train["datetime"].dt.year', [("train", "year", False, False, "")], ()),
+    ('df = df.withColumn("age", F.col("age").cast("int")).withColumn("flag", F.lit(1))',
+     [("df", "age", True, False, "cast"), ("df", "flag", False, False, "lit")], ()),
+    ("df = df.assign(r=df.x * 2)", [("df", "r", False, False, "op")], ()),
+    # subsets, not column writes
+    ("df = df[df.age > 0]", [], (("df", "rows"),)),
+    ("df = df.loc[df['x'].isin([1, 2])]", [], (("df", "rows"),)),
+    ("head = df[:100]", [], (("head", "rows"),)),
+    ('X = df[["a", "b"]]', [], (("X", "columns"),)),
+    ('y = df["target"]', [], ()),
+    # helper bodies are not the cell's own writes
+    ('def add(d):\n    d["x"] = 1\n    return d', [], ()),
+]
+
+
+@pytest.mark.parametrize("source, writes, subsets", COLUMN_CASES)
+def test_column_writes_and_subsets(source: str, writes: list[tuple], subsets: tuple) -> None:
+    facts = analyze_source(source)
+    assert [(w.frame, w.column, w.reads_itself, w.rows, w.via) for w in facts.column_writes] == writes
+    assert facts.subsets == subsets

@@ -105,3 +105,27 @@ def test_weights_disabled_and_override_restore() -> None:
     finally:
         learned.use_weights(None)
     assert learned.active_weights() == shipped()
+
+
+def test_column_writes_become_features_judged_across_cells() -> None:
+    """A column an earlier cell names is an existing one when a later cell sets it (cleaning);
+    a column nobody named before is derived (a model input); the fitted layer sees which."""
+    from nbsplit.analyze import analyze_notebook
+    from nbsplit.model import Cell, Notebook
+
+    sources = ["import pandas as pd\ndf = pd.read_csv('t.csv', usecols=['age', 'fare', 'sibsp'])",
+               "df['age'] = 0\ndf.loc[df.fare < 0, 'fare'] = None",
+               "df['family'] = df['sibsp'] + 1",
+               "df['fare'] = df['fare'].fillna(df['fare'].median())\ndf = df[df.age > 0]"]
+    nb = Notebook(path=Path("cols.ipynb"), format="ipynb",
+                  cells=tuple(Cell(index=i, kind="code", source=s) for i, s in enumerate(sources)))
+    learned.capture = []
+    try:
+        classify_notebook(nb, analyze_notebook(nb), Config())
+        features = {i: f for _, i, f, _ in learned.capture}
+    finally:
+        learned.capture = None
+    colw = {i: sorted(k for k in f if k.startswith(("colw:", "subset:"))) for i, f in features.items()}
+    assert colw[1] == ["colw:over", "colw:over:const", "colw:over:rows"]
+    assert colw[2] == ["colw:new", "colw:new:op"]
+    assert colw[3] == ["colw:over", "colw:over:fix", "subset:rows"]

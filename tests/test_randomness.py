@@ -175,3 +175,30 @@ def test_the_exact_list_names_only_estimators_without_random_state() -> None:
     for name in _DETERMINISTIC:
         cls = classes.get(name) or getattr(ms, name)
         assert "random_state" not in inspect.signature(cls.__init__).parameters, name
+
+
+def test_a_draw_after_a_later_stage_drew_keeps_its_stage_and_is_warned() -> None:
+    """The random state is a soft constraint: a featurization cell that draws after a training
+    cell drew stays in featurization (it does not follow the draw forward), loads the last state
+    featurization can hold, and the plan says those numbers differ from the monolith's."""
+    cells = (
+        ("setup", "import numpy as np\nnp.random.seed(0)"),
+        ("data-prep", "import pandas as pd\ndf = pd.read_csv('a.csv')\ndf['noise'] = np.random.normal(size=len(df))"),
+        ("training", "idx = np.random.permutation(len(df))"),
+        ("featurization", "df['jitter'] = df['x'] + np.random.normal(size=len(df))"),
+        ("training", "sample = df.iloc[idx[:10]]\nnp.random.shuffle(idx)"),
+    )
+    plan = plan_of(*cells)
+    assert [plan.stage_of(i) for i in range(1, 5)] == [
+        Stage.DATA_PREP, Stage.TRAINING, Stage.FEATURIZATION, Stage.TRAINING]
+    assert plan.moves == {}
+    [d] = [d for d in plan.diagnostics if d.code == "NBS110"]
+    assert d.cell == 3 and d.cells == (3, 2) and d.names == (RNG_STATE,)
+    assert "cannot reproduce those numbers" in d.message and "cell 2 (training)" in d.message
+    featurization, training = stage(plan, Stage.FEATURIZATION), stage(plan, Stage.TRAINING)
+    assert featurization.loads[RNG_STATE] is Stage.DATA_PREP  # the state cell 1 left, not cell 2's
+    # cell 2 draws from the state cell 1 left; cell 4 follows cell 3's draw, as in the monolith
+    assert [(h.version, h.before_cell) for h in training.handoffs_in if h.name == RNG_STATE] == [(1, 2), (3, 4)]
+    assert not plan.has_errors
+    strict = plan_of(*cells, strict=True)  # not a violated read: strict warns the same way
+    assert not strict.has_errors and [d.cell for d in strict.diagnostics if d.code == "NBS110"] == [3]

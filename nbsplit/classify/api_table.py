@@ -755,3 +755,17 @@ FUNCTION_NAME_WORDS: dict[str, tuple[Stage, float]] = {
     **{w: (P, 1.6) for w in ("predict", "prediction", "predictions", "inference", "infer", "submit",
                              "submission", "prever", "predecir")},
 }
+
+# How a column's new value is made (``ColumnWrite.via``): fixing values of a column (data-prep)
+# vs. turning it into a model input (featurization).
+COLUMN_FIX_METHODS = frozenset({
+    "fillna", "astype", "replace", "to_datetime", "to_numeric", "strip", "lstrip", "rstrip", "lower",
+    "upper", "title", "clip", "round", "abs", "interpolate", "bfill", "ffill", "coalesce", "cast",
+    "trim", "regexp_replace", "to_date", "to_timestamp", "dropna", "mode", "median", "mean",
+    "convert_dtypes", "infer_objects", "tz_localize", "tz_convert", "normalize", "capitalize",
+})
+COLUMN_ENCODE_METHODS = frozenset({
+    "fit_transform", "transform", "map", "cut", "qcut", "get_dummies", "factorize", "log", "log1p",
+    "sqrt", "exp", "boxcox", "yeojohnson", "where", "select", "digitize", "when", "otherwise",
+    "apply", "shift", "diff", "rolling", "pct_change", "cumsum", "rank", "codes", "encode",
+})

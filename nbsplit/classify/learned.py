@@ -3,7 +3,8 @@
 What: after the rule-based pass (signals -> evidence -> sequence decoder -> post-passes) every
 unmarked code cell is described by features -- the evidence each signal gave each stage, the
 stage the rules chose and how sure they were, the rule stages of its neighbours, where it sits in
-the notebook, whether it only shows values and which stage built what it shows -- and a
+the notebook, whether it only shows values and which stage built what it shows, whether it
+changes existing columns or derives new ones (``CellFacts.column_writes``) -- and a
 multinomial logistic model with weights fitted on the labelled corpus (``benchmarks/corpus``,
 ``python benchmarks/fit_weights.py``) picks the stage. Its probability is the confidence.
 
@@ -25,6 +26,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Mapping, Sequence
 
+from nbsplit.classify import api_table as api
 from nbsplit.classify.context import Context
 from nbsplit.classify.evidence import Evidence
 from nbsplit.model import CellFacts, Classification, Notebook, Stage
@@ -69,6 +71,7 @@ def cell_features(nb: Notebook, facts: Sequence[CellFacts | None], ctx: Context,
     out: dict[int, dict[str, float]] = {}
     n = len(seq)
     readers_after = _LaterReaders(ctx, result)
+    mentioned = _first_mentions(facts)
     for pos, i in enumerate(seq):
         base = result[i]
         f: dict[str, float] = {"bias": 1.0}
@@ -108,6 +111,17 @@ def cell_features(nb: Notebook, facts: Sequence[CellFacts | None], ctx: Context,
             for name in sorted(cf.reads):
                 for tok in _tokens(name):
                     f[f"reads_tok:{tok}"] = 1.0
+            for cw in cf.column_writes:
+                # an existing column changed (cleaning: data-prep) or a new one derived (featurization)
+                kind = "over" if cw.reads_itself or cw.column and mentioned.get(cw.column, i) < i else "new"
+                f[f"colw:{kind}"] = 1.0
+                if cw.rows:
+                    f[f"colw:{kind}:rows"] = 1.0
+                via = _via_kind(cw.via)
+                if via:
+                    f[f"colw:{kind}:{via}"] = 1.0
+            for _, what in cf.subsets:
+                f[f"subset:{what}"] = 1.0
             for call in cf.calls:
                 f[f"call:{_call_key(call.name)}"] = 1.0
                 if "." in call.name and call.receiver is None:
@@ -126,6 +140,29 @@ def cell_features(nb: Notebook, facts: Sequence[CellFacts | None], ctx: Context,
 _KEYWORDS = frozenset({"inplace", "random_state", "test_size", "axis", "columns", "how", "on", "hue",
                        "kind", "bins", "figsize", "seed", "stratify", "cv", "scoring", "param_grid",
                        "n_estimators", "labelCol", "featuresCol", "inputCols", "outputCol"})
+
+
+def _via_kind(via: str) -> str:
+    """A column write's ``via`` as a word the corpus has many of: a method that fixes values,
+    one that encodes/transforms them, arithmetic, a constant, or some other call."""
+    if via in ("op", "const"):
+        return via
+    if via in api.COLUMN_FIX_METHODS:
+        return "fix"
+    if via in api.COLUMN_ENCODE_METHODS:
+        return "encode"
+    return "call" if via else ""
+
+
+def _first_mentions(facts: Sequence[CellFacts | None]) -> dict[str, int]:
+    """The first cell whose string literals (column names among them) hold each text: a column
+    an earlier cell named exists when a later cell sets it."""
+    first: dict[str, int] = {}
+    for cf in facts:
+        if cf is not None:
+            for text in cf.strings:
+                first.setdefault(text, cf.index)
+    return first
 
 
 def _call_key(name: str) -> str:
