@@ -25,7 +25,8 @@ import pytest
 from nbsplit.run import CompareResult, RunResult, compare_runs_with_split, run_folder, stored_run
 from tests.test_run import convert, quiet
 
-pytestmark = pytest.mark.slow
+# Not in the default run (the suite's time): CI runs it as its second job, `pytest -m extended`.
+pytestmark = [pytest.mark.slow, pytest.mark.extended]
 
 CASES = Path(__file__).resolve().parent / "faithful_cases"
 NAMES = sorted(p.stem for p in CASES.glob("*.ipynb"))

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from tests.nbfactory import write_ml_notebook
@@ -24,10 +25,27 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def _tied_words_notebook(path: Path) -> Path:
+    """Helpers whose names hold two words of equal weight for different stages (``fit`` for
+    training, ``evaluate`` for evaluation): the word that wins must not depend on set order (a
+    real notebook's ``evaluate_model_fit`` changed its cells' reasons with the seed)."""
+    cells = [
+        "import pandas as pd\nfrom sklearn.linear_model import Ridge\nfrom sklearn.metrics import r2_score",
+        "df = pd.read_csv('data.csv')\nX, y = df[['a', 'b']], df['y']",
+        "def evaluate_model_fit(model, X, y):\n    print(model.score(X, y))",
+        "def train_and_evaluate(model, X, y):\n    return model",
+        "ridge = Ridge().fit(X, y)\nevaluate_model_fit(ridge, X, y)\ntrain_and_evaluate(ridge, X, y)",
+        "evaluate_model_fit(ridge, X, y)",
+    ]
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), path)
+    return path
+
+
 # 9-17 s on 2 cores (three processes, each planning and converting 10 notebooks 3 ways).
 @pytest.mark.slow
 def test_plan_and_convert_do_not_depend_on_hash_seed(tmp_path: Path) -> None:
     generated = [write_ml_notebook(tmp_path / f"generated_{k}.ipynb", k) for k in range(4)]
+    generated.append(_tied_words_notebook(tmp_path / "tied_words.ipynb"))
     notebooks = [str(p) for p in [*SAMPLES, *generated]]
     driver = Path(__file__).with_name("hashseed_driver.py")
     runs = {}

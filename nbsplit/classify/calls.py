@@ -167,7 +167,7 @@ _BUILTINS = frozenset(dir(builtins))
 
 def _function_word(name: str) -> tuple[Stage, float] | None:
     best: tuple[Stage, float] | None = None
-    for token in name_tokens(name):
+    for token in sorted(name_tokens(name)):  # a tie goes to the same word in every process
         hint = api.FUNCTION_NAME_WORDS.get(token)
         if hint is not None and (best is None or hint[1] > best[1]):
             best = hint
