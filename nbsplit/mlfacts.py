@@ -51,6 +51,10 @@ _PRIORITY = ("roc_auc|auc(?!pr)|areaunderroc", "average_precision|aupr|areaunder
              "r2", "rmse", "mse", "mae|mean_absolute", "score")
 _PREDICTS = {"predict", "predict_proba", "predict_log_proba", "decision_function", "transform", "score"}
 _FIT = {"fit", "fit_transform", "train"}
+# Names whose mere call (or keyword) marks a model registration, whatever module they come from.
+_REGISTER = {"register_model", "create_model_version", "set_registered_model_alias"}
+_REGISTER_WORDS = frozenset(_REGISTER | {"registered_model_name"})
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -202,6 +206,13 @@ def _dotted(node: cst.BaseExpression) -> str | None:
     return None
 
 
+def _may_qualify(base: str) -> bool:
+    """Whether a name imported as ``base`` can qualify (``base`` or ``base.rest``) to a metric,
+    an MLflow call or a register function (see ``_Cell.quiet``)."""
+    return (base.startswith(("sklearn.metrics", "mlflow")) or "sklearn.metrics.".startswith(base + ".")
+            or "mlflow".startswith(base) or base.rsplit(".", 1)[-1] in _REGISTER)
+
+
 def _names(node: cst.CSTNode) -> list[str]:
     out: list[str] = []
 
@@ -216,9 +227,32 @@ def _names(node: cst.CSTNode) -> list[str]:
 class _Cell:
     """Reads one cell, adding to the notebook-wide state."""
 
-    def __init__(self, state: "_State", index: int) -> None:
+    def __init__(self, state: "_State", index: int, words: frozenset[str] | None = None) -> None:
         self.s = state
         self.index = index
+        self.words = words
+
+    def quiet(self) -> bool:
+        """True when no call in this cell can hit a call visitor below (a metric, a known model's
+        fit/score/evaluate, an MLflow or registry call), so they need not walk the tree: each hit
+        needs a name of the cell's text that is a known model, a register word, or an import that
+        can qualify to ``sklearn.metrics.*``/``mlflow*``/a register function. The libcst walks are
+        most of the time of ``ml_facts``; most cells mention none of these. Checked against the
+        state as it is at each statement, so it is exact, not a guess."""
+        words = self.words
+        if words is None:
+            return False
+        if not words.isdisjoint(_REGISTER_WORDS):
+            return False
+        models, imports = self.s.models, self.s.imports
+        if len(models) < len(words):
+            if any(name in words for name in models):
+                return False
+        elif any(w in models for w in words):
+            return False
+        if len(imports) < len(words):
+            return not any(_may_qualify(base) for name, base in imports.items() if name in words)
+        return not any(_may_qualify(imports[w]) for w in words if w in imports)
 
     # -- names ---------------------------------------------------------------------------------
 
@@ -347,6 +381,8 @@ class _Cell:
 
     def metric_call(self, node: cst.BaseExpression) -> tuple[str, bool] | None:
         """(source, greater_is_better) of the first metric call in ``node`` (lambdas excluded)."""
+        if self.quiet():
+            return None
         found: list[tuple[str, bool]] = []
         cell = self
 
@@ -422,6 +458,8 @@ class _Cell:
 
     def shown_metrics(self, node: cst.CSTNode) -> None:
         """Metric calls a cell does not bind, with plain names as arguments: computed again by name."""
+        if self.quiet():
+            return
         cell = self
 
         class Finder(cst.CSTVisitor):
@@ -515,6 +553,8 @@ class _Cell:
 
     def calls(self, node: cst.CSTNode) -> None:
         """``model.fit(...)`` statements and MLflow calls (tracking URI, own runs and registry)."""
+        if self.quiet():
+            return
         cell = self
 
         class Finder(cst.CSTVisitor):
@@ -538,7 +578,7 @@ class _Cell:
                             cell.s.tracking_uris.append((cell.index, uri))
                     if leaf in ("start_run", "log_model", "log_metric", "log_metrics", "log_param", "log_params"):
                         cell.s.logs = True
-                if leaf in ("register_model", "create_model_version", "set_registered_model_alias") or any(
+                if leaf in _REGISTER or any(
                         a.keyword is not None and a.keyword.value == "registered_model_name" for a in node.args):
                     cell.s.registers = True
 
@@ -605,7 +645,7 @@ def facts_from_sources(sources: Iterable[tuple[int, str]]) -> _State:
         except Exception:  # noqa: BLE001 - a cell libcst cannot read says nothing about models
             continue
         try:
-            _Cell(state, index).statements(module.body)
+            _Cell(state, index, frozenset(_WORD.findall(masked.source))).statements(module.body)
         except Exception:  # noqa: BLE001 - analysis must never stop a plan
             continue
     return state
