@@ -25,7 +25,8 @@ from typing import Any, Iterable, Mapping
 
 import libcst as cst
 
-from nbsplit.model import SplitPlan, Stage
+from nbsplit.memo import per_notebook
+from nbsplit.model import Notebook, SplitPlan, Stage
 
 __all__ = ["MetricFact", "MLFacts", "ModelFact", "ml_facts", "facts_from_sources", "is_local_tracking_uri"]
 
@@ -651,11 +652,17 @@ def facts_from_sources(sources: Iterable[tuple[int, str]]) -> _State:
     return state
 
 
+@per_notebook
+def _notebook_state(notebook: Notebook) -> _State:
+    """The state after every Python cell: a function of the notebook alone, asked for by plan
+    JSON, tracking, registry order and the manifest in one ``convert`` (read-only from here)."""
+    return facts_from_sources([(c.index, c.source) for c in notebook.cells
+                               if c.kind == "code" and (c.language or "python").lower() == "python"])
+
+
 def ml_facts(plan: SplitPlan, *, metric: str | None = None, greater_is_better: bool | None = None) -> MLFacts:
     """The notebook's models and metrics, its main model and primary metric (see the module doc)."""
-    cells = [(c.index, c.source) for c in plan.notebook.cells
-             if c.kind == "code" and (c.language or "python").lower() == "python"]
-    state = facts_from_sources(cells)
+    state = _notebook_state(plan.notebook)
     stage_of = {c.index: plan.stage_of(c.index) for c in plan.notebook.cells}
     models = tuple(state.found)
     fitted = {m.name for m in models if m.fitted_cell is not None and m.kind in ("estimator", "pipeline", "search")}
