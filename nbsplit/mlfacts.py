@@ -384,22 +384,9 @@ class _Cell:
         """(source, greater_is_better) of the first metric call in ``node`` (lambdas excluded)."""
         if self.quiet():
             return None
-        found: list[tuple[str, bool]] = []
-        cell = self
-
-        class Finder(cst.CSTVisitor):
-            def visit_Lambda(self, node: cst.Lambda) -> bool:
-                return False
-
-            def visit_Call(self, node: cst.Call) -> bool:
-                if not found:
-                    hit = cell.one_metric_call(node)
-                    if hit:
-                        found.append(hit)
-                return not found
-
-        node.visit(Finder())
-        return found[0] if found else None
+        finder = _FirstMetric(self)
+        node.visit(finder)
+        return finder.found[0] if finder.found else None
 
     def one_metric_call(self, node: cst.Call) -> tuple[str, bool] | None:
         qualified = self.qualify(node.func)
@@ -421,19 +408,9 @@ class _Cell:
 
     @staticmethod
     def strings(node: cst.CSTNode) -> list[str]:
-        out: list[str] = []
-
-        class Strings(cst.CSTVisitor):
-            def visit_SimpleString(self, node: cst.SimpleString) -> None:
-                try:
-                    value = node.evaluated_value
-                except Exception:  # noqa: BLE001
-                    return
-                if isinstance(value, str):
-                    out.append(value)
-
-        node.visit(Strings())
-        return out
+        strings = _Strings()
+        node.visit(strings)
+        return strings.out
 
     def bound_metric(self, name: str, value: cst.BaseExpression) -> None:
         if isinstance(value, cst.Dict):
@@ -461,34 +438,7 @@ class _Cell:
         """Metric calls a cell does not bind, with plain names as arguments: computed again by name."""
         if self.quiet():
             return
-        cell = self
-
-        class Finder(cst.CSTVisitor):
-            def visit_Lambda(self, node: cst.Lambda) -> bool:
-                return False
-
-            def visit_Call(self, node: cst.Call) -> bool:
-                hit = cell.one_metric_call(node)
-                if hit is None:
-                    return True
-                args = [a for a in node.args]
-                if not args or any(a.keyword is not None or a.star or not isinstance(a.value, cst.Name) for a in args):
-                    return False
-                names = tuple(a.value.value for a in args if isinstance(a.value, cst.Name))
-                if hit[0].startswith("sklearn.metrics."):
-                    leaf = hit[0].rsplit(".", 1)[1]
-                    label = leaf.removesuffix("_score")
-                    how: tuple[Any, ...] = ("call", hit[0], names)
-                elif isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name):
-                    receiver = node.func.value.value
-                    label = f"{receiver}_{node.func.attr.value}"
-                    how = ("method", receiver, node.func.attr.value, names)
-                else:
-                    return False
-                cell.s.add_metric(MetricFact(label, cell.index, how, hit[1], hit[0]), weak=True)
-                return False
-
-        node.visit(Finder())
+        node.visit(_ShownMetrics(self))
 
     # -- statements ----------------------------------------------------------------------------
 
@@ -556,34 +506,103 @@ class _Cell:
         """``model.fit(...)`` statements and MLflow calls (tracking URI, own runs and registry)."""
         if self.quiet():
             return
-        cell = self
+        node.visit(_Calls(self))
 
-        class Finder(cst.CSTVisitor):
-            def visit_Lambda(self, node: cst.Lambda) -> bool:
-                return False
 
-            def visit_Call(self, node: cst.Call) -> None:
-                func = node.func
-                if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.attr.value in _FIT:
-                    model = cell.s.models.get(func.value.value)
-                    if model is not None and model.flavor not in ("spark", "statsmodels"):
-                        cell.s.models[model.name] = replace(model, fitted_cell=cell.index, fit_args=cell.root_args(node))
-                        cell.s.add_model(cell.s.models[model.name])
-                qualified = cell.qualify(func) or ""
-                # registering through a client object (client.create_model_version) counts too
-                leaf = (qualified or _dotted(func) or "").rsplit(".", 1)[-1]
-                if qualified.startswith("mlflow"):
-                    if leaf == "set_tracking_uri" and node.args:
-                        ok, uri = _literal(node.args[0].value, cell.s.constants)
-                        if ok and isinstance(uri, str):
-                            cell.s.tracking_uris.append((cell.index, uri))
-                    if leaf in ("start_run", "log_model", "log_metric", "log_metrics", "log_param", "log_params"):
-                        cell.s.logs = True
-                if leaf in _REGISTER or any(
-                        a.keyword is not None and a.keyword.value == "registered_model_name" for a in node.args):
-                    cell.s.registers = True
+# The call walks of ``_Cell``, defined once: a class statement per walk (thousands of statements
+# in a large notebook) cost as much as a walk.
 
-        node.visit(Finder())
+class _FirstMetric(cst.CSTVisitor):
+    def __init__(self, cell: _Cell) -> None:
+        super().__init__()
+        self.cell = cell
+        self.found: list[tuple[str, bool]] = []
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        if not self.found:
+            hit = self.cell.one_metric_call(node)
+            if hit:
+                self.found.append(hit)
+        return not self.found
+
+
+class _Strings(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.out: list[str] = []
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        try:
+            value = node.evaluated_value
+        except Exception:  # noqa: BLE001
+            return
+        if isinstance(value, str):
+            self.out.append(value)
+
+
+class _ShownMetrics(cst.CSTVisitor):
+    def __init__(self, cell: _Cell) -> None:
+        super().__init__()
+        self.cell = cell
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        cell = self.cell
+        hit = cell.one_metric_call(node)
+        if hit is None:
+            return True
+        args = [a for a in node.args]
+        if not args or any(a.keyword is not None or a.star or not isinstance(a.value, cst.Name) for a in args):
+            return False
+        names = tuple(a.value.value for a in args if isinstance(a.value, cst.Name))
+        if hit[0].startswith("sklearn.metrics."):
+            leaf = hit[0].rsplit(".", 1)[1]
+            label = leaf.removesuffix("_score")
+            how: tuple[Any, ...] = ("call", hit[0], names)
+        elif isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name):
+            receiver = node.func.value.value
+            label = f"{receiver}_{node.func.attr.value}"
+            how = ("method", receiver, node.func.attr.value, names)
+        else:
+            return False
+        cell.s.add_metric(MetricFact(label, cell.index, how, hit[1], hit[0]), weak=True)
+        return False
+
+
+class _Calls(cst.CSTVisitor):
+    def __init__(self, cell: _Cell) -> None:
+        super().__init__()
+        self.cell = cell
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        cell = self.cell
+        func = node.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.attr.value in _FIT:
+            model = cell.s.models.get(func.value.value)
+            if model is not None and model.flavor not in ("spark", "statsmodels"):
+                cell.s.models[model.name] = replace(model, fitted_cell=cell.index, fit_args=cell.root_args(node))
+                cell.s.add_model(cell.s.models[model.name])
+        qualified = cell.qualify(func) or ""
+        # registering through a client object (client.create_model_version) counts too
+        leaf = (qualified or _dotted(func) or "").rsplit(".", 1)[-1]
+        if qualified.startswith("mlflow"):
+            if leaf == "set_tracking_uri" and node.args:
+                ok, uri = _literal(node.args[0].value, cell.s.constants)
+                if ok and isinstance(uri, str):
+                    cell.s.tracking_uris.append((cell.index, uri))
+            if leaf in ("start_run", "log_model", "log_metric", "log_metrics", "log_param", "log_params"):
+                cell.s.logs = True
+        if leaf in _REGISTER or any(
+                a.keyword is not None and a.keyword.value == "registered_model_name" for a in node.args):
+            cell.s.registers = True
 
 
 @dataclass
@@ -591,7 +610,8 @@ class _State:
     imports: dict[str, str] = field(default_factory=dict)
     constants: dict[str, Any] = field(default_factory=dict)
     models: dict[str, ModelFact] = field(default_factory=dict)
-    found: list[ModelFact] = field(default_factory=list)
+    # every (name, cell) once, the latest binding last: a dict, as re-adding moved it in a list scan
+    found: dict[tuple[str, int], ModelFact] = field(default_factory=dict)
     metrics: dict[str, MetricFact] = field(default_factory=dict)
     weak: set[str] = field(default_factory=set)
     search_inner: dict[str, str] = field(default_factory=dict)
@@ -618,7 +638,9 @@ class _State:
 
     def add_model(self, model: ModelFact) -> None:
         self.models[model.name] = model
-        self.found = [m for m in self.found if not (m.name == model.name and m.cell == model.cell)] + [model]
+        key = (model.name, model.cell)
+        self.found.pop(key, None)
+        self.found[key] = model
 
     def add_metric(self, metric: MetricFact, weak: bool = False) -> None:
         # A metric bound from a known call wins over a same-named guess; a later binding over an earlier one.
@@ -664,7 +686,7 @@ def ml_facts(plan: SplitPlan, *, metric: str | None = None, greater_is_better: b
     """The notebook's models and metrics, its main model and primary metric (see the module doc)."""
     state = _notebook_state(plan.notebook)
     stage_of = {c.index: plan.stage_of(c.index) for c in plan.notebook.cells}
-    models = tuple(state.found)
+    models = tuple(state.found.values())
     fitted = {m.name for m in models if m.fitted_cell is not None and m.kind in ("estimator", "pipeline", "search")}
     main = _main_model(plan, stage_of, models, fitted)
     # A threshold set up front (``min_r2 = 0.6``) is configuration, not a measure.
