@@ -20,6 +20,12 @@ time, each command's CPU time (user + system, from the child's rusage) is kept: 
 loaded machine it is the steadier number.
 
 ``check`` is also timed on each sample notebook (``sample_notebooks/``), the typical hook case.
+Every process runs with a bytecode cache (``PYTHONPYCACHEPREFIX`` in the run's temporary folder,
+warmed by one untimed run of each command): an installed nbsplit has its modules compiled, as
+nbformat and libcst have here, but a machine with ``PYTHONDONTWRITEBYTECODE`` set (this one) made
+every nbsplit process compile its ~60 modules from source (~0.2 s CPU) while the floor never did.
+``--no-bytecode-cache`` measures that way anyway.
+
 Prints a table and writes ``benchmarks/RESULTS.md``. Machines are shared and noisy: read ratios.
 """
 
@@ -62,6 +68,7 @@ for cell in nb.cells:
 
 LAST_ERROR: dict[str, str] = {}
 LAST_CPU: list[float] = [0.0]  # the best CPU seconds (user + system) of the last timed() call
+BYTECODE_ENV: dict[str, str] = {}  # PYTHONPYCACHEPREFIX when the bytecode cache is on (see the doc)
 
 
 def _child_cpu() -> float:
@@ -80,7 +87,7 @@ def timed(cmd: list[str], repeat: int, cwd: Path | None = None,
         # never the repository as cwd: `python -m nbsplit` puts the cwd first on sys.path, which
         # would shadow the tree given with --before (and the installed one)
         done = subprocess.run(cmd, cwd=cwd or tempfile.gettempdir(), capture_output=True, check=False,
-                              env={**os.environ, **(env or {})})
+                              env=child_env(env))
         best = min(best, time.perf_counter() - start)
         best_cpu = min(best_cpu, _child_cpu() - cpu)
         code = done.returncode
@@ -89,6 +96,13 @@ def timed(cmd: list[str], repeat: int, cwd: Path | None = None,
             LAST_ERROR[Path(cmd[0]).name] = tail[-1][:200] if tail else ""
     LAST_CPU[0] = best_cpu
     return best, code
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {**os.environ, **BYTECODE_ENV, **(extra or {})}
+    if BYTECODE_ENV:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def peer_python() -> tuple[Path | None, str]:
@@ -117,6 +131,8 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument("--before", type=Path, default=None,
                         help="another nbsplit source tree to time beside this one")
+    parser.add_argument("--no-bytecode-cache", action="store_true",
+                        help="keep the environment's PYTHONDONTWRITEBYTECODE (compile nbsplit every run)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     py = sys.executable
@@ -128,6 +144,17 @@ def main() -> None:
         tmp = Path(tmp_name)
         floor_script = tmp / "floor.py"
         floor_script.write_text(FLOOR)
+        if not args.no_bytecode_cache:
+            BYTECODE_ENV["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
+            warm = tmp / "warm.ipynb"
+            nbformat.write(make_notebook(40), warm)
+            trees = [None] + ([{"PYTHONPATH": str(args.before.resolve())}] if args.before is not None else [])
+            for extra in trees:  # one untimed run of each command writes the bytecode it imports
+                for cmd in ([py, str(floor_script), str(warm)], [*nbsplit, "plan", str(warm), "--format", "json"],
+                            [*nbsplit, "convert", str(warm), "--out", str(tmp / "warm_out"), "--force"],
+                            [*nbsplit, "check", str(warm)]):
+                    subprocess.run(cmd, cwd=tempfile.gettempdir(), capture_output=True, check=False,
+                                   env=child_env(extra))
         for n in sizes:
             path = tmp / f"nb{n}.ipynb"
             nbformat.write(make_notebook(n), path)
@@ -157,18 +184,24 @@ def main() -> None:
             rows.append(row)
             print(f"{n} cells done", file=sys.stderr, flush=True)
         samples = sorted((ROOT / "sample_notebooks").glob("*.ipynb"))
-        sample_checks = [timed([*nbsplit, "check", str(p)], args.repeat)[0] for p in samples]
+        sample_checks, sample_cpu = [], []
+        for p in samples:
+            sample_checks.append(timed([*nbsplit, "check", str(p)], args.repeat)[0])
+            sample_cpu.append(LAST_CPU[0])
         # The hook's case: pre-commit hands a commit's notebooks to one process.
         together = timed([*nbsplit, "check", *map(str, samples)], args.repeat)[0] if samples else 0.0
+        together_cpu = LAST_CPU[0] if samples else 0.0
 
     lines = render(rows, sample_checks, len(samples), peer is not None, peer_note, together,
-                   args.before is not None)
+                   args.before is not None, sample_cpu, together_cpu, not args.no_bytecode_cache)
     print("\n".join(lines))
     args.results.write_text("\n".join(lines) + "\n")
 
 
 def render(rows: list[dict[str, object]], sample_checks: list[float], n_samples: int,
-           has_peer: bool, peer_note: str, together: float = 0.0, before: bool = False) -> list[str]:
+           has_peer: bool, peer_note: str, together: float = 0.0, before: bool = False,
+           sample_cpu: list[float] | None = None, together_cpu: float = 0.0,
+           bytecode: bool = True) -> list[str]:
     def sec(value: object) -> str:
         return f"{value:.2f}" if isinstance(value, float) else "-"
 
@@ -180,7 +213,8 @@ def render(rows: list[dict[str, object]], sample_checks: list[float], n_samples:
         "",
         f"`python benchmarks/run.py` on {platform.python_implementation()} "
         f"{platform.python_version()}, {os.cpu_count()} CPUs; whole processes, seconds, best of "
-        "several runs (the peer: one run). Generated notebooks from `benchmarks/bench_plan.py`.",
+        "several runs (the peer: one run). Generated notebooks from `benchmarks/bench_plan.py`. "
+        + ("Bytecode cached (as installed)." if bytecode else "No bytecode cache (`--no-bytecode-cache`)."),
         "",
         "| cells | floor (nbformat + ast) | plan | convert | check | soorgeon refactor "
         "| plan / floor | convert / plan | soorgeon / convert |",
@@ -222,6 +256,10 @@ def render(rows: list[dict[str, object]], sample_checks: list[float], n_samples:
             f"process (how pre-commit calls the hook): {together * 1000:.0f} ms, "
             f"{together * 1000 / max(n_samples, 1):.0f} ms per notebook amortised."
             if sample_checks else "no sample notebooks found"]
+    if sample_cpu:
+        out[-1] += (f" CPU: median {statistics.median(sample_cpu) * 1000:.0f} ms per notebook, all "
+                    f"{n_samples} in one process {together_cpu * 1000:.0f} ms "
+                    f"({together_cpu * 1000 / max(n_samples, 1):.0f} ms per notebook).")
     if not has_peer:
         out += ["", f"soorgeon: {peer_note}"]
     if "soorgeon" in LAST_ERROR:

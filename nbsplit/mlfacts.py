@@ -25,7 +25,8 @@ from typing import Any, Iterable, Mapping
 
 import libcst as cst
 
-from nbsplit.model import SplitPlan, Stage
+from nbsplit.memo import per_notebook
+from nbsplit.model import Notebook, SplitPlan, Stage
 
 __all__ = ["MetricFact", "MLFacts", "ModelFact", "ml_facts", "facts_from_sources", "is_local_tracking_uri"]
 
@@ -51,6 +52,10 @@ _PRIORITY = ("roc_auc|auc(?!pr)|areaunderroc", "average_precision|aupr|areaunder
              "r2", "rmse", "mse", "mae|mean_absolute", "score")
 _PREDICTS = {"predict", "predict_proba", "predict_log_proba", "decision_function", "transform", "score"}
 _FIT = {"fit", "fit_transform", "train"}
+# Names whose mere call (or keyword) marks a model registration, whatever module they come from.
+_REGISTER = {"register_model", "create_model_version", "set_registered_model_alias"}
+_REGISTER_WORDS = frozenset(_REGISTER | {"registered_model_name"})
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -202,6 +207,13 @@ def _dotted(node: cst.BaseExpression) -> str | None:
     return None
 
 
+def _may_qualify(base: str) -> bool:
+    """Whether a name imported as ``base`` can qualify (``base`` or ``base.rest``) to a metric,
+    an MLflow call or a register function (see ``_Cell.quiet``)."""
+    return (base.startswith(("sklearn.metrics", "mlflow")) or "sklearn.metrics.".startswith(base + ".")
+            or "mlflow".startswith(base) or base.rsplit(".", 1)[-1] in _REGISTER)
+
+
 def _names(node: cst.CSTNode) -> list[str]:
     out: list[str] = []
 
@@ -216,9 +228,32 @@ def _names(node: cst.CSTNode) -> list[str]:
 class _Cell:
     """Reads one cell, adding to the notebook-wide state."""
 
-    def __init__(self, state: "_State", index: int) -> None:
+    def __init__(self, state: "_State", index: int, words: frozenset[str] | None = None) -> None:
         self.s = state
         self.index = index
+        self.words = words
+
+    def quiet(self) -> bool:
+        """True when no call in this cell can hit a call visitor below (a metric, a known model's
+        fit/score/evaluate, an MLflow or registry call), so they need not walk the tree: each hit
+        needs a name of the cell's text that is a known model, a register word, or an import that
+        can qualify to ``sklearn.metrics.*``/``mlflow*``/a register function. The libcst walks are
+        most of the time of ``ml_facts``; most cells mention none of these. Checked against the
+        state as it is at each statement, so it is exact, not a guess."""
+        words = self.words
+        if words is None:
+            return False
+        if not words.isdisjoint(_REGISTER_WORDS):
+            return False
+        models, imports = self.s.models, self.s.imports
+        if len(models) < len(words):
+            if any(name in words for name in models):
+                return False
+        elif any(w in models for w in words):
+            return False
+        if len(imports) < len(words):
+            return not any(_may_qualify(base) for name, base in imports.items() if name in words)
+        return not any(_may_qualify(imports[w]) for w in words if w in imports)
 
     # -- names ---------------------------------------------------------------------------------
 
@@ -347,22 +382,11 @@ class _Cell:
 
     def metric_call(self, node: cst.BaseExpression) -> tuple[str, bool] | None:
         """(source, greater_is_better) of the first metric call in ``node`` (lambdas excluded)."""
-        found: list[tuple[str, bool]] = []
-        cell = self
-
-        class Finder(cst.CSTVisitor):
-            def visit_Lambda(self, node: cst.Lambda) -> bool:
-                return False
-
-            def visit_Call(self, node: cst.Call) -> bool:
-                if not found:
-                    hit = cell.one_metric_call(node)
-                    if hit:
-                        found.append(hit)
-                return not found
-
-        node.visit(Finder())
-        return found[0] if found else None
+        if self.quiet():
+            return None
+        finder = _FirstMetric(self)
+        node.visit(finder)
+        return finder.found[0] if finder.found else None
 
     def one_metric_call(self, node: cst.Call) -> tuple[str, bool] | None:
         qualified = self.qualify(node.func)
@@ -384,19 +408,9 @@ class _Cell:
 
     @staticmethod
     def strings(node: cst.CSTNode) -> list[str]:
-        out: list[str] = []
-
-        class Strings(cst.CSTVisitor):
-            def visit_SimpleString(self, node: cst.SimpleString) -> None:
-                try:
-                    value = node.evaluated_value
-                except Exception:  # noqa: BLE001
-                    return
-                if isinstance(value, str):
-                    out.append(value)
-
-        node.visit(Strings())
-        return out
+        strings = _Strings()
+        node.visit(strings)
+        return strings.out
 
     def bound_metric(self, name: str, value: cst.BaseExpression) -> None:
         if isinstance(value, cst.Dict):
@@ -422,34 +436,9 @@ class _Cell:
 
     def shown_metrics(self, node: cst.CSTNode) -> None:
         """Metric calls a cell does not bind, with plain names as arguments: computed again by name."""
-        cell = self
-
-        class Finder(cst.CSTVisitor):
-            def visit_Lambda(self, node: cst.Lambda) -> bool:
-                return False
-
-            def visit_Call(self, node: cst.Call) -> bool:
-                hit = cell.one_metric_call(node)
-                if hit is None:
-                    return True
-                args = [a for a in node.args]
-                if not args or any(a.keyword is not None or a.star or not isinstance(a.value, cst.Name) for a in args):
-                    return False
-                names = tuple(a.value.value for a in args if isinstance(a.value, cst.Name))
-                if hit[0].startswith("sklearn.metrics."):
-                    leaf = hit[0].rsplit(".", 1)[1]
-                    label = leaf.removesuffix("_score")
-                    how: tuple[Any, ...] = ("call", hit[0], names)
-                elif isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name):
-                    receiver = node.func.value.value
-                    label = f"{receiver}_{node.func.attr.value}"
-                    how = ("method", receiver, node.func.attr.value, names)
-                else:
-                    return False
-                cell.s.add_metric(MetricFact(label, cell.index, how, hit[1], hit[0]), weak=True)
-                return False
-
-        node.visit(Finder())
+        if self.quiet():
+            return
+        node.visit(_ShownMetrics(self))
 
     # -- statements ----------------------------------------------------------------------------
 
@@ -515,34 +504,105 @@ class _Cell:
 
     def calls(self, node: cst.CSTNode) -> None:
         """``model.fit(...)`` statements and MLflow calls (tracking URI, own runs and registry)."""
-        cell = self
+        if self.quiet():
+            return
+        node.visit(_Calls(self))
 
-        class Finder(cst.CSTVisitor):
-            def visit_Lambda(self, node: cst.Lambda) -> bool:
-                return False
 
-            def visit_Call(self, node: cst.Call) -> None:
-                func = node.func
-                if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.attr.value in _FIT:
-                    model = cell.s.models.get(func.value.value)
-                    if model is not None and model.flavor not in ("spark", "statsmodels"):
-                        cell.s.models[model.name] = replace(model, fitted_cell=cell.index, fit_args=cell.root_args(node))
-                        cell.s.add_model(cell.s.models[model.name])
-                qualified = cell.qualify(func) or ""
-                # registering through a client object (client.create_model_version) counts too
-                leaf = (qualified or _dotted(func) or "").rsplit(".", 1)[-1]
-                if qualified.startswith("mlflow"):
-                    if leaf == "set_tracking_uri" and node.args:
-                        ok, uri = _literal(node.args[0].value, cell.s.constants)
-                        if ok and isinstance(uri, str):
-                            cell.s.tracking_uris.append((cell.index, uri))
-                    if leaf in ("start_run", "log_model", "log_metric", "log_metrics", "log_param", "log_params"):
-                        cell.s.logs = True
-                if leaf in ("register_model", "create_model_version", "set_registered_model_alias") or any(
-                        a.keyword is not None and a.keyword.value == "registered_model_name" for a in node.args):
-                    cell.s.registers = True
+# The call walks of ``_Cell``, defined once: a class statement per walk (thousands of statements
+# in a large notebook) cost as much as a walk.
 
-        node.visit(Finder())
+class _FirstMetric(cst.CSTVisitor):
+    def __init__(self, cell: _Cell) -> None:
+        super().__init__()
+        self.cell = cell
+        self.found: list[tuple[str, bool]] = []
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        if not self.found:
+            hit = self.cell.one_metric_call(node)
+            if hit:
+                self.found.append(hit)
+        return not self.found
+
+
+class _Strings(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.out: list[str] = []
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        try:
+            value = node.evaluated_value
+        except Exception:  # noqa: BLE001
+            return
+        if isinstance(value, str):
+            self.out.append(value)
+
+
+class _ShownMetrics(cst.CSTVisitor):
+    def __init__(self, cell: _Cell) -> None:
+        super().__init__()
+        self.cell = cell
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        cell = self.cell
+        hit = cell.one_metric_call(node)
+        if hit is None:
+            return True
+        args = [a for a in node.args]
+        if not args or any(a.keyword is not None or a.star or not isinstance(a.value, cst.Name) for a in args):
+            return False
+        names = tuple(a.value.value for a in args if isinstance(a.value, cst.Name))
+        if hit[0].startswith("sklearn.metrics."):
+            leaf = hit[0].rsplit(".", 1)[1]
+            label = leaf.removesuffix("_score")
+            how: tuple[Any, ...] = ("call", hit[0], names)
+        elif isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name):
+            receiver = node.func.value.value
+            label = f"{receiver}_{node.func.attr.value}"
+            how = ("method", receiver, node.func.attr.value, names)
+        else:
+            return False
+        cell.s.add_metric(MetricFact(label, cell.index, how, hit[1], hit[0]), weak=True)
+        return False
+
+
+class _Calls(cst.CSTVisitor):
+    def __init__(self, cell: _Cell) -> None:
+        super().__init__()
+        self.cell = cell
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        cell = self.cell
+        func = node.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.attr.value in _FIT:
+            model = cell.s.models.get(func.value.value)
+            if model is not None and model.flavor not in ("spark", "statsmodels"):
+                cell.s.models[model.name] = replace(model, fitted_cell=cell.index, fit_args=cell.root_args(node))
+                cell.s.add_model(cell.s.models[model.name])
+        qualified = cell.qualify(func) or ""
+        # registering through a client object (client.create_model_version) counts too
+        leaf = (qualified or _dotted(func) or "").rsplit(".", 1)[-1]
+        if qualified.startswith("mlflow"):
+            if leaf == "set_tracking_uri" and node.args:
+                ok, uri = _literal(node.args[0].value, cell.s.constants)
+                if ok and isinstance(uri, str):
+                    cell.s.tracking_uris.append((cell.index, uri))
+            if leaf in ("start_run", "log_model", "log_metric", "log_metrics", "log_param", "log_params"):
+                cell.s.logs = True
+        if leaf in _REGISTER or any(
+                a.keyword is not None and a.keyword.value == "registered_model_name" for a in node.args):
+            cell.s.registers = True
 
 
 @dataclass
@@ -550,7 +610,8 @@ class _State:
     imports: dict[str, str] = field(default_factory=dict)
     constants: dict[str, Any] = field(default_factory=dict)
     models: dict[str, ModelFact] = field(default_factory=dict)
-    found: list[ModelFact] = field(default_factory=list)
+    # every (name, cell) once, the latest binding last: a dict, as re-adding moved it in a list scan
+    found: dict[tuple[str, int], ModelFact] = field(default_factory=dict)
     metrics: dict[str, MetricFact] = field(default_factory=dict)
     weak: set[str] = field(default_factory=set)
     search_inner: dict[str, str] = field(default_factory=dict)
@@ -577,7 +638,9 @@ class _State:
 
     def add_model(self, model: ModelFact) -> None:
         self.models[model.name] = model
-        self.found = [m for m in self.found if not (m.name == model.name and m.cell == model.cell)] + [model]
+        key = (model.name, model.cell)
+        self.found.pop(key, None)
+        self.found[key] = model
 
     def add_metric(self, metric: MetricFact, weak: bool = False) -> None:
         # A metric bound from a known call wins over a same-named guess; a later binding over an earlier one.
@@ -605,19 +668,25 @@ def facts_from_sources(sources: Iterable[tuple[int, str]]) -> _State:
         except Exception:  # noqa: BLE001 - a cell libcst cannot read says nothing about models
             continue
         try:
-            _Cell(state, index).statements(module.body)
+            _Cell(state, index, frozenset(_WORD.findall(masked.source))).statements(module.body)
         except Exception:  # noqa: BLE001 - analysis must never stop a plan
             continue
     return state
 
 
+@per_notebook
+def _notebook_state(notebook: Notebook) -> _State:
+    """The state after every Python cell: a function of the notebook alone, asked for by plan
+    JSON, tracking, registry order and the manifest in one ``convert`` (read-only from here)."""
+    return facts_from_sources([(c.index, c.source) for c in notebook.cells
+                               if c.kind == "code" and (c.language or "python").lower() == "python"])
+
+
 def ml_facts(plan: SplitPlan, *, metric: str | None = None, greater_is_better: bool | None = None) -> MLFacts:
     """The notebook's models and metrics, its main model and primary metric (see the module doc)."""
-    cells = [(c.index, c.source) for c in plan.notebook.cells
-             if c.kind == "code" and (c.language or "python").lower() == "python"]
-    state = facts_from_sources(cells)
+    state = _notebook_state(plan.notebook)
     stage_of = {c.index: plan.stage_of(c.index) for c in plan.notebook.cells}
-    models = tuple(state.found)
+    models = tuple(state.found.values())
     fitted = {m.name for m in models if m.fitted_cell is not None and m.kind in ("estimator", "pipeline", "search")}
     main = _main_model(plan, stage_of, models, fitted)
     # A threshold set up front (``min_r2 = 0.6``) is configuration, not a measure.

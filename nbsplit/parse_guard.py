@@ -25,6 +25,7 @@ score under 30 (``tests/test_parse_guard.py``).
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 
 import re
 
@@ -189,9 +190,14 @@ def too_deep(source: str, budget: int = BUDGET) -> str | None:
     return f"too deeply nested for analysis (nesting score over {budget})"
 
 
+@lru_cache(maxsize=4096)
 def safe_ast(source: str) -> ast.Module | None:
     """``ast.parse(source)``, or None when the cell is not plain Python or too deep to parse
-    safely (CPython's own parser raises RecursionError, or worse, on what libcst crashes on)."""
+    safely (CPython's own parser raises RecursionError, or worse, on what libcst crashes on).
+
+    Cached by source: the random-state pass (once per dataflow run, twice in ``convert``), the
+    widget and the path scans parse the same cells, and recurring cells (``df.head()``) are parsed
+    once. The tree is shared, so callers only read it (all do: they walk it)."""
     if too_deep(source) is not None:
         return None
     try:

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from nbsplit.memo import per_notebook
 from nbsplit.model import Notebook
 from nbsplit.parse_guard import safe_ast
 
@@ -39,6 +40,14 @@ class PathUse:
 def relative_paths(notebook: Notebook) -> tuple[PathUse, ...]:
     """Every relative path the notebook's code names, in order of first use."""
     base = notebook.path.parent
+    # Which paths the code names is kept per notebook object (a bare name counts when it existed
+    # at the first call); whether each exists is asked again, as outputs appear while we run.
+    return tuple(PathUse(p, c, (base / p).exists()) for p, c in _path_cells(notebook))
+
+
+@per_notebook
+def _path_cells(notebook: Notebook) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    base = notebook.path.parent
     cells: dict[str, list[int]] = {}
     for cell in notebook.cells:
         if cell.kind != "code":
@@ -51,7 +60,7 @@ def relative_paths(notebook: Notebook) -> tuple[PathUse, ...]:
                 path = _as_path(node.value, base)
                 if path is not None and cell.index not in cells.setdefault(path, []):
                     cells[path].append(cell.index)
-    return tuple(PathUse(p, tuple(sorted(c)), (base / p).exists()) for p, c in cells.items())
+    return tuple((p, tuple(sorted(c))) for p, c in cells.items())
 
 
 def _as_path(text: str, base: Path) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 
+from nbsplit.memo import per_notebook
 from nbsplit.model import Notebook
 from nbsplit.parse_guard import safe_ast
 
@@ -19,6 +20,11 @@ _KINDS = frozenset({"text", "dropdown", "combobox", "multiselect"})
 
 def notebook_widgets(notebook: Notebook) -> dict[str, str]:
     """``{widget name: default}`` in source order; the first declaration of a name wins."""
+    return dict(_widgets(notebook))  # a copy: callers may change theirs
+
+
+@per_notebook
+def _widgets(notebook: Notebook) -> tuple[tuple[str, str], ...]:
     found: dict[str, str] = {}
     for cell in notebook.cells:
         if cell.kind != "code":
@@ -30,7 +36,7 @@ def notebook_widgets(notebook: Notebook) -> dict[str, str]:
             widget = _widget(node)
             if widget is not None:
                 found.setdefault(*widget)
-    return found
+    return tuple(found.items())
 
 
 def _widget(node: ast.AST) -> tuple[str, str] | None:

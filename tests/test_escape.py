@@ -58,6 +58,15 @@ def test_json_text_reads_back_verbatim(text: str) -> None:
 
 
 @FAST
+@given(st.lists(NASTY, max_size=4), st.sampled_from([None, 1, 2]))
+def test_json_text_escapes_exactly_the_non_printables_outside_line_breaks(texts: list[str], indent: int | None) -> None:
+    # the definition, character by character (json_text works line by line for speed)
+    plain = json.dumps({t: texts for t in texts}, indent=indent, ensure_ascii=False)
+    expected = "".join(ch if ch == "\n" else escape._json_escape(ch) for ch in plain)
+    assert escape.json_text({t: texts for t in texts}, indent=indent) == expected
+
+
+@FAST
 @given(NASTY)
 def test_python_literal_and_comment(text: str) -> None:
     source = f"x = {escape.py_literal(text)}  # {escape.py_comment(text)}\ny = {escape.py_literal([text, {text: 1}])}\n"

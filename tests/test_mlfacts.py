@@ -166,3 +166,46 @@ def test_check_flags_a_local_file_tracking_uri(tmp_path: Path) -> None:
     found = [(p.cell, p.severity) for p in report.problems if p.code == "NBS115"]
     assert found == [(1, "warning"), (3, "warning")]
     assert report.exit_code == 0 and check_files([path], config=Config(), strict=True).exit_code == 1
+
+
+_ALIASES = [
+    "from sklearn import metrics as sm\nimport sklearn\nfrom sklearn.ensemble import RandomForestClassifier",
+    "from mlflow import register_model as rm\nfrom somepkg import register_model as reg\nimport mlflow.sklearn as mls",
+    "from pyspark.ml.evaluation import BinaryClassificationEvaluator as E",
+    "clf = RandomForestClassifier()",
+    "ev = E(metricName='areaUnderPR')",
+]
+# One way to a hit each, read after _ALIASES alone: every rule of the name check is needed.
+_TRIGGERS = ["clf.fit(X, y)", "print(sm.f1_score(y, p))", "print(sklearn.metrics.accuracy_score(y, p))",
+             "rm('runs:/1/model', 'm')", "reg(x)", "mls.log_model(clf, 'model')",
+             "client.create_model_version(name='m')", "fit_anything(clf2, registered_model_name='m')",
+             "pr = ev.evaluate(preds)", "score = clf.score(X, y)"]
+
+
+def test_skipping_quiet_statements_changes_no_fact(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The name check that lets ``ml_facts`` skip a statement's call walks is exact: the state
+    after every sample, generated ML notebook and aliasing case is the same with it and without."""
+    import sys
+
+    from nbfactory import write_ml_notebook
+    from nbsplit.mlfacts import _Cell
+    from nbsplit.read import read_notebook
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_plan import make_notebook  # noqa: E402  (the benchmark's generator)
+
+    import nbformat
+
+    inputs = [list(enumerate([*_ALIASES, trigger])) for trigger in _TRIGGERS]
+    paths = sorted(p for p in SAMPLES.iterdir() if p.suffix in (".ipynb", ".py") and p.name != "execute_samples.py")
+    paths += [write_ml_notebook(tmp_path / f"ml{seed}.ipynb", seed) for seed in range(12)]
+    nbformat.write(make_notebook(300, seed=3), tmp_path / "bench.ipynb")
+    paths.append(tmp_path / "bench.ipynb")
+    for path in paths:
+        nb = read_notebook(path)
+        inputs.append([(c.index, c.source) for c in nb.cells if c.kind == "code" and c.language == "python"])
+    fast = [facts_from_sources(cells) for cells in inputs]
+    monkeypatch.setattr(_Cell, "quiet", lambda self: False)
+    slow = [facts_from_sources(cells) for cells in inputs]
+    assert fast == slow
+    assert all(s != facts_from_sources(list(enumerate(_ALIASES))) for s in slow[:len(_TRIGGERS)])  # each hits

@@ -104,7 +104,10 @@ def json_text(value: Any, *, indent: int | None = None, sort_keys: bool = False)
     text = json.dumps(value, indent=indent, sort_keys=sort_keys, ensure_ascii=False)
     if text.isprintable():
         return text
-    return "".join(ch if ch == "\n" else _json_escape(ch) for ch in text)
+    # Line by line: with an indent every document has line breaks, so the whole text is never
+    # "printable", and escaping it character by character was most of writing a large manifest.
+    lines = text.split("\n")
+    return "\n".join(line if line.isprintable() else "".join(_json_escape(ch) for ch in line) for line in lines)
 
 
 # --- YAML -------------------------------------------------------------------------------------------
