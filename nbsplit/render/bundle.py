@@ -84,6 +84,13 @@ def bundle_job(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: Jo
     return job
 
 
+def declares_serving(plan: SplitPlan, options: JobOptions) -> bool:
+    """The bundle declares a Model Serving endpoint: MLOps level 1+, a training stage, and a
+    registered model that will exist (``options.serving``, set from the analysis)."""
+    return options.serving and options.levels.scheduled and any(
+        sp.stage is Stage.TRAINING and sp.cells for sp in plan.stages)
+
+
 def bundle_files(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: JobOptions,
                  deployed: Mapping[str, str], *, sync_inputs: list[str] | tuple[str, ...] = (),
                  templates: Path | None = None) -> dict[str, str]:
@@ -95,8 +102,7 @@ def bundle_files(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: 
     job = bundle_job(plan, notebook_files, options, deployed)
     resources: dict[str, Any] = {"volumes": {handoff_volume(name): bundle_volume(name)}, "jobs": {name: job}}
     variables = bundle_variables(options)
-    trains = any(sp.stage is Stage.TRAINING and sp.cells for sp in plan.stages)
-    if options.serving and options.levels.scheduled and trains and "model_name" in deployed:
+    if declares_serving(plan, options) and "model_name" in deployed:
         # Online serving of the model the pipeline registers (MLOps level 1 and up).
         key, endpoint = serving_endpoint(name, deployed["model_name"])
         resources["model_serving_endpoints"] = {key: endpoint}

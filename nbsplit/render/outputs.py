@@ -19,7 +19,7 @@ from nbsplit.errors import EXIT_PROBLEMS, NbsplitError
 from nbsplit.model import NotebookFormat, SplitPlan, Stage
 from nbsplit.paths import relative_paths, sync_folders
 from nbsplit.levels import CONDITION_TASK, DEFAULT_SCHEDULE, RETRAIN_KEY, RETRAIN_STAGES, level_parameters, sets_retrain
-from nbsplit.render.bundle import bundle_files
+from nbsplit.render.bundle import bundle_files, declares_serving
 from nbsplit.render.ci import ci_file_name, ci_files
 from nbsplit.render.dag import dag_mermaid
 from nbsplit.render.handoff import RUNTIME_FILE, runtime_source
@@ -95,7 +95,7 @@ def render_outputs(plan: SplitPlan, out: Path, *, fmt: NotebookFormat = "ipynb",
         "experiment_name": parameters["experiment_name"], "main_model": facts.main_model,
         "primary_metric": facts.primary_metric, "greater_is_better": facts.greater_is_better,
         "registers": facts.registers, "predicts": any(s.stage is Stage.PREDICTION for s in stages),
-        "serving": job_options.serving and levels.scheduled and any(s.stage is Stage.TRAINING for s in stages)})
+        "serving": declares_serving(plan, job_options)})
     files[".gitignore"] = f"{STATE_DIR}/\n"
     return dict(sorted(files.items())), stages
 
