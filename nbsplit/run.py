@@ -728,12 +728,14 @@ def _open_tracking(state: Path, parameters: Mapping[str, str], manifest: Mapping
         return None, []
     if not (manifest.get("mlflow") or {}).get("instrumented", False):
         return None, []
+    from nbsplit.mlflowstore import seed_store
     from nbsplit.runtracking import Tracking
 
     state.mkdir(parents=True, exist_ok=True)
     (state / "mlartifacts").mkdir(exist_ok=True)
     uri = f"sqlite:///{(state / 'mlflow.db').as_posix()}"
     try:
+        seed_store(state / "mlflow.db", state / "mlartifacts")
         return Tracking.open(state, uri, parameters, manifest, reuse), []
     except Exception as exc:  # noqa: BLE001 - the stages still run; the summary says why nothing was tracked
         return None, [f"mlflow: warning: cannot open the run's store {uri}: {type(exc).__name__}: "
