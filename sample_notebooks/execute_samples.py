@@ -5,10 +5,16 @@ Usage (from anywhere)::
     python sample_notebooks/execute_samples.py                 # every *.ipynb here
     python sample_notebooks/execute_samples.py churn_pandas    # only the named ones
 
-Each notebook runs top to bottom in a fresh ``python3`` kernel with the working directory set to
-``sample_notebooks/``. Tags and other cell metadata are kept; no per-cell timing metadata is
-recorded, so re-running gives the same file except for the one ``%time`` output in
-``messy_sales``. Before each notebook, run artefacts (MLflow store, Spark warehouse, outputs) are
+Each notebook runs top to bottom, twice, each time in a fresh ``python3`` kernel with the working
+directory set to ``sample_notebooks/`` and ``PYTHONHASHSEED=0`` (what the sample tests give every kernel;
+figures render inline, as in Jupyter). The second run is stored. The code cells whose
+text outputs (stdout, text/plain) differ between the two runs are recorded in
+``nondeterministic_cells.json``: the sample tests compare the split's stage notebooks with the
+stored outputs of every other cell, so they need no fresh run of each monolith. The file also
+records the versions of the libraries whose output the samples print (``ENVIRONMENT``): where
+the tests run under other versions, they run each monolith afresh instead. Tags and other
+cell metadata are kept; no per-cell timing metadata is recorded, so re-running gives the same
+file except for the one ``%time`` output in ``messy_sales``. Before each notebook, run artefacts (MLflow store, Spark warehouse, outputs) are
 removed, so registered-model versions restart at 1 and outputs do not depend on earlier runs;
 they are removed again at the end.
 
@@ -22,6 +28,8 @@ meant to look like a notebook whose cells were run out of order (its code still 
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import sys
@@ -32,6 +40,9 @@ import nbformat
 from nbclient import NotebookClient
 
 HERE = Path(__file__).resolve().parent
+RECORD = HERE / "nondeterministic_cells.json"
+# The distributions whose printed output the samples show (reprs, number formatting, versions).
+ENVIRONMENT = ("ipykernel", "matplotlib", "mlflow", "numpy", "pandas", "pyspark", "scikit-learn", "scipy", "seaborn")
 ARTEFACTS = ("mlruns", "mlflow.db", "spark-warehouse", "metastore_db", "derby.log", "outputs", "predictions")
 
 # Shown as the execution counts of messy_sales' code cells, in cell order: the author re-ran a
@@ -95,6 +106,9 @@ def clean_artefacts(folder: Path = HERE) -> None:
 
 def execute(path: Path, timeout: int = 600) -> nbformat.NotebookNode:
     """Run one notebook in a fresh kernel with cwd = the notebook's folder and return it."""
+    # Kernels inherit this process's environment.
+    os.environ["PYTHONHASHSEED"] = "0"
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb,
@@ -119,22 +133,75 @@ def shuffle_execution_counts(nb: nbformat.NotebookNode) -> None:
                 out["execution_count"] = count
 
 
+def environment() -> dict[str, str | None]:
+    """What the stored outputs depend on besides the notebooks: the versions of ``ENVIRONMENT``
+    and the processor (the BLAS kernels numpy picks, and its thread count, change the last
+    digits of floating-point sums)."""
+    import hashlib
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    found: dict[str, str | None] = {}
+    for name in ENVIRONMENT:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines() if cpuinfo.is_file() else []
+    model = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), platform.processor())
+    flags = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("flags")), "")
+    found["cpu"] = f"{platform.machine()} {model} x{os.cpu_count()} flags {hashlib.sha256(flags.encode()).hexdigest()[:12]}"
+    return found
+
+
+def text_outputs(cell: nbformat.NotebookNode) -> list[str]:
+    """What the sample tests compare: stdout and the text/plain of results and displays."""
+    texts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream" and out.get("name") == "stdout":
+            texts.append("stdout:" + out.get("text", ""))
+        elif out.get("output_type") in ("execute_result", "display_data"):
+            texts.append("plain:" + str(out.get("data", {}).get("text/plain", "")))
+    return ["".join(texts)]
+
+
+def differing_cells(first: nbformat.NotebookNode, second: nbformat.NotebookNode) -> list[int]:
+    return [i for i, (a, b) in enumerate(zip(first.cells, second.cells))
+            if a.cell_type == "code" and text_outputs(a) != text_outputs(b)]
+
+
+def run_once(path: Path) -> nbformat.NotebookNode:
+    clean_artefacts()
+    nb = execute(path)
+    drop_jvm_noise(nb)
+    merge_streams(nb)
+    return nb
+
+
 def main(names: list[str]) -> int:
     paths = sorted(HERE.glob("*.ipynb"))
     if names:
         paths = [p for p in paths if p.stem in names]
+    previous = json.loads(RECORD.read_text(encoding="utf-8")) if RECORD.is_file() else {}
+    current = environment()
+    # Samples stored under other library versions than now cannot share one record: run them all.
+    record = previous.get("cells", {}) if previous.get("environment") == current else {}
+    if names and not record:
+        raise SystemExit("the libraries changed since the samples were stored: run every sample (no names)")
     for path in paths:
-        clean_artefacts()
         start = time.perf_counter()
-        nb = execute(path)
-        drop_jvm_noise(nb)
-        merge_streams(nb)
+        first, nb = run_once(path), run_once(path)
+        record[path.stem] = differing_cells(first, nb)
         if path.stem == "messy_sales":
             shuffle_execution_counts(nb)
         nbformat.write(nb, path)
         size = path.stat().st_size / 1024
-        print(f"{path.name:28s} {time.perf_counter() - start:6.1f} s {size:7.1f} KB")
+        print(f"{path.name:28s} {time.perf_counter() - start:6.1f} s {size:7.1f} KB, "
+              f"cells that vary between two runs: {record[path.stem]}")
     clean_artefacts()
+    RECORD.write_text(json.dumps({"environment": current, "cells": dict(sorted(record.items()))}, indent=1)
+                      + "\n", encoding="utf-8")
     return 0
 
 
