@@ -439,9 +439,13 @@ _CONFIG_CALLS = frozenset({
     "seaborn.set_palette", "seaborn.set_color_codes", "pandas.set_option", "pandas.reset_option",
     "numpy.set_printoptions", "numpy.seterr", "warnings.filterwarnings", "warnings.simplefilter",
     "sklearn.set_config", "spark.conf.set", "spark.sparkContext.setLogLevel",
+    # the pandas API on Spark keeps its options in the session's conf: a later stage's session
+    # must get them too (`compute.ops_on_diff_frames` decides whether its code runs at all,
+    # `compute.default_index_type` which index values it prints)
+    "pyspark.pandas.set_option", "pyspark.pandas.reset_option",
 })
 _CONFIG_TARGETS = ("matplotlib.rcParams", "matplotlib.pyplot.rcParams", "pandas.options.",
-                   "plotly.io.templates.default", "pandas.options")
+                   "plotly.io.templates.default", "pandas.options", "pyspark.pandas.options.")
 
 
 def config_statements(source: str, aliases: dict[str, str]) -> list[tuple[int, str, str]]:

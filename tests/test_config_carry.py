@@ -8,10 +8,12 @@ import pytest
 from nbsplit.dataflow import config_statements
 from nbsplit.model import Stage
 from nbsplit.reserved import VIEW_PREFIX
+from nbsplit.sparkuse import spark_stages
 from tests.test_plan import plan_of, stage
 
 ALIASES = {"plt": "matplotlib.pyplot", "sns": "seaborn", "pd": "pandas", "np": "numpy",
-           "warnings": "warnings", "mpl": "matplotlib", "rcParams": "matplotlib.rcParams"}
+           "warnings": "warnings", "mpl": "matplotlib", "rcParams": "matplotlib.rcParams",
+           "ps": "pyspark.pandas"}
 
 
 @pytest.mark.parametrize("source", [
@@ -27,6 +29,9 @@ ALIASES = {"plt": "matplotlib.pyplot", "sns": "seaborn", "pd": "pandas", "np": "
     pytest.param("np.set_printoptions(precision=3)", id="numpy-print"),
     pytest.param("warnings.filterwarnings('ignore')", id="warnings"),
     pytest.param("spark.conf.set('spark.sql.shuffle.partitions', 8)", id="spark-conf"),
+    pytest.param("ps.set_option('display.max_rows', 8)", id="pandas-on-spark-option"),
+    pytest.param("ps.options.compute.default_index_type = 'distributed'", id="pandas-on-spark-options-attr"),
+    pytest.param("ps.reset_option('compute.ops_on_diff_frames')", id="pandas-on-spark-reset"),
 ])
 def test_configuration_statements_are_found(source: str) -> None:
     found = config_statements("x = 1\n" + source + "\nprint(x)", ALIASES)
@@ -39,6 +44,7 @@ def test_configuration_statements_are_found(source: str) -> None:
     pytest.param("settings = {'rc': 1}", id="plain-dict"),
     pytest.param("np.random.seed(0)", id="seed-is-rng-not-config"),
     pytest.param("ax.set_title('x')", id="axes-set"),
+    pytest.param("n = ps.get_option('compute.max_rows')", id="pandas-on-spark-get-option"),
 ])
 def test_other_statements_are_not_configuration(source: str) -> None:
     assert config_statements(source, ALIASES) == []
@@ -61,6 +67,24 @@ def test_rcparams_set_in_a_stage_reach_every_later_stage_with_their_import() -> 
     assert not any("rcParams" in t for t in stage(plan, Stage.DATA_PREP).imports)
     eda = stage(plan, Stage.EDA).imports
     assert not any("rcParams" in t for t in eda)  # it is in eda's own cell
+
+
+def test_pandas_on_spark_options_set_in_a_stage_reach_the_later_spark_stages() -> None:
+    # ps keeps its options in the session's conf: a stage's fresh session lacks them unless the
+    # statement runs there too (display.max_rows changes every frame's repr, the index type its values)
+    plan = plan_of(
+        ("setup", "import pyspark.pandas as ps"),
+        ("data-prep", "psdf = ps.read_csv('a.csv').dropna()\nps.set_option('display.max_rows', 8)\n"
+                      "ps.options.compute.default_index_type = 'distributed'"),
+        ("eda", "print(psdf.sort_values('id'))"),
+        ("featurization", "psdf['r'] = psdf['a'] / psdf['b']"),
+    )
+    for s in (Stage.EDA, Stage.FEATURIZATION):
+        imports = stage(plan, s).imports
+        assert imports == ("import pyspark.pandas as ps", "ps.set_option('display.max_rows', 8)",
+                           "ps.options.compute.default_index_type = 'distributed'"), s
+    assert stage(plan, Stage.DATA_PREP).imports == ("import pyspark.pandas as ps",)  # in its own cell
+    assert {Stage.EDA, Stage.FEATURIZATION} <= set(spark_stages(plan))  # where a session holds them
 
 
 def test_run_magic_in_a_stage_cell_reruns_in_later_stages() -> None:

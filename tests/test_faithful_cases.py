@@ -64,9 +64,9 @@ def _run(name: str, tmp: Path) -> tuple[RunResult, CompareResult | None]:
 @pytest.mark.parametrize("name", NAMES)
 def test_split_reproduces_every_deterministic_cell(name: str, tmp_path: Path) -> None:
     if name == "pandas_on_spark" and not _pandas_on_spark_importable():
-        # pyspark 4.2's pandas API on Spark imports pandas internals that pandas 3 removed
-        # (pandas.tseries.frequencies.DateOffset, then pandas.core.dtypes.common.
-        # infer_dtype_from_object); with pandas 2.3.3 this case runs: 2 cells, 0 mismatches.
+        # pyspark 4.2's and 4.3's pandas API on Spark imports pandas internals that pandas 3
+        # removed (pandas.tseries.frequencies.DateOffset, then pandas.core.dtypes.common.
+        # infer_dtype_from_object); CI runs this case with pandas<3 (.ci/run): 3 cells, 0 mismatches.
         pytest.skip("pyspark.pandas cannot be imported with this pandas (pandas-on-Spark needs pandas < 3)")
     result, compare = _run(name, tmp_path)
     assert result.ok, result.messages

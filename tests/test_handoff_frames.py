@@ -150,7 +150,7 @@ def test_pandas_api_on_spark_frame_keeps_index_labels_order_and_dtypes(tmp_path:
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     try:
         import pyspark.pandas as ps
-    except ImportError as exc:  # pandas-on-Spark refuses pandas 3 (pyspark 4.2); Databricks has 2.x
+    except ImportError as exc:  # pandas-on-Spark refuses pandas 3 (pyspark 4.2, 4.3); CI runs it with 2.x
         pytest.skip(f"pyspark.pandas cannot be imported here: {exc}")
     monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
     psdf = ps.DataFrame({"b": [3, 1, 2], "a": ["x", "y", None], 5: [0.5, 1.5, 2.5]},

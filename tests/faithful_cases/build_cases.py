@@ -108,7 +108,8 @@ train, test = features.randomSplit([0.8, 0.2], seed=1)
 print(train.count(), test.count(), test.first()["customer_id"])
 '''
 
-# pandas API on Spark, as in Databricks' Koalas-era notebooks.
+# pandas API on Spark, as in Databricks' Koalas-era notebooks; a display option set once, in
+# the cell that loads the data, that every later frame's repr follows.
 NOTEBOOKS["pandas_on_spark"] = '''md:# Churn with the pandas API on Spark
 # ---
 import pyspark.pandas as ps
@@ -116,11 +117,14 @@ from sklearn.linear_model import LogisticRegression
 # ---
 psdf = ps.read_csv("data/customers.csv")
 psdf = psdf.dropna().drop_duplicates()
+ps.set_option("display.max_rows", 8)
 # ---
 print(psdf.shape)
 print(psdf["plan"].value_counts().sort_index())
+print(psdf.sort_values("customer_id")[["customer_id", "plan", "monthly"]])
 # ---
 psdf["monthly_per_call"] = psdf["monthly"] / (psdf["calls"] + 1)
+print(psdf.sort_values("customer_id")[["customer_id", "monthly_per_call"]])
 pdf = psdf.sort_values("customer_id").to_pandas()
 X = pdf[["tenure", "monthly", "calls", "monthly_per_call"]]
 y = pdf["churn"]
