@@ -29,7 +29,6 @@ import corpus  # noqa: E402
 from nbsplit.analyze import analyze_notebook  # noqa: E402
 from nbsplit.classify import classify_notebook, learned  # noqa: E402
 from nbsplit.config import Config  # noqa: E402
-from nbsplit.dataflow import CODE_MOVED, RNG_STATE  # noqa: E402
 from nbsplit.model import Notebook  # noqa: E402
 from nbsplit.plan import build_plan  # noqa: E402
 from nbsplit.read import read_notebook  # noqa: E402
@@ -76,13 +75,9 @@ def plan_stages(item: Item, moved: list[tuple[str, str, str, str]] | None = None
     plan = build_plan(item.nb, item.facts, classes, diags)
     final = {c.index: c.stage.value for c in plan.classifications}
     if moved is not None:
-        rng = {d.cell for d in plan.diagnostics if d.code == CODE_MOVED and RNG_STATE in d.names}
         for c in classes:
             if c.index in item.labels and final[c.index] != c.stage.value:
-                how = plan.moves.get(c.index, "?")
-                if c.index in rng and how == "forward":
-                    how = "forward (random state)"
-                moved.append((how, item.labels[c.index], c.stage.value, final[c.index]))
+                moved.append((plan.moves.get(c.index, "?"), item.labels[c.index], c.stage.value, final[c.index]))
     return final, {c.index: c.confidence for c in plan.classifications}
 
 
