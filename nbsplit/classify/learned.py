@@ -26,7 +26,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Mapping, Sequence
 
-from nbsplit.classify import api_table as api
+from nbsplit.classify import lexicon as lex
 from nbsplit.classify.context import Context
 from nbsplit.classify.evidence import Evidence
 from nbsplit.model import CellFacts, Classification, Notebook, Stage
@@ -127,7 +127,7 @@ def cell_features(nb: Notebook, facts: Sequence[CellFacts | None], ctx: Context,
                 if "." in call.name and call.receiver is None:
                     f[f"module:{call.name.split('.', 1)[0]}"] = 1.0
                 for kw in call.keywords:
-                    if kw in _KEYWORDS:
+                    if kw in lex.FEATURE_KEYWORDS:
                         f[f"kw:{kw}"] = 1.0
         for hit in ev.hits:
             f[f"hit:{hit.signal}:{hit.stage.value}:{_template(hit.reason)}"] = 1.0
@@ -137,19 +137,14 @@ def cell_features(nb: Notebook, facts: Sequence[CellFacts | None], ctx: Context,
     return out
 
 
-_KEYWORDS = frozenset({"inplace", "random_state", "test_size", "axis", "columns", "how", "on", "hue",
-                       "kind", "bins", "figsize", "seed", "stratify", "cv", "scoring", "param_grid",
-                       "n_estimators", "labelCol", "featuresCol", "inputCols", "outputCol"})
-
-
 def _via_kind(via: str) -> str:
     """A column write's ``via`` as a word the corpus has many of: a method that fixes values,
     one that encodes/transforms them, arithmetic, a constant, or some other call."""
     if via in ("op", "const"):
         return via
-    if via in api.COLUMN_FIX_METHODS:
+    if via in lex.COLUMN_FIX_METHODS:
         return "fix"
-    if via in api.COLUMN_ENCODE_METHODS:
+    if via in lex.COLUMN_ENCODE_METHODS:
         return "encode"
     return "call" if via else ""
 
@@ -172,16 +167,7 @@ def _call_key(name: str) -> str:
     if not head:
         return name if name.isidentifier() and len(name) < 40 else "?"
     root = head.split(".", 1)[0].split("(", 1)[0].split("[", 1)[0]
-    return name if root in _MODULE_ROOTS else f".{last}"
-
-
-_MODULE_ROOTS = frozenset({
-    "pandas", "numpy", "sklearn", "matplotlib", "seaborn", "scipy", "statsmodels", "xgboost", "lightgbm",
-    "catboost", "mlflow", "pyspark", "spark", "dbutils", "evidently", "nannyml", "alibi_detect", "torch",
-    "tensorflow", "keras", "plotly", "joblib", "pickle", "os", "imblearn", "optuna", "hyperopt", "shap",
-    "prophet", "databricks", "deepchecks", "whylogs", "missingno", "sns", "plt", "pd", "np", "display",
-    "print",
-})
+    return name if root in lex.MODULE_ROOTS else f".{last}"
 
 
 def _tokens(name: str) -> set[str]:
