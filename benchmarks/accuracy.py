@@ -239,6 +239,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  {nid} cell {i}: label {g}, nbsplit {p} ({conf:.2f})")
     if ns.write_weights:
         weights = fit([(f, items[k].labels[i], items[k].repo) for k, rs in rows.items() for i, f in rs])
+        # the rule layer's confidences, caps and sequence costs live in the same file: keep them
+        weights["constants"] = json.loads(WEIGHTS.read_text(encoding="utf-8"))["constants"]
         WEIGHTS.write_text(json.dumps(weights, indent=0, sort_keys=True) + "\n", encoding="utf-8")
         print(f"\nwrote {WEIGHTS.relative_to(ROOT)} ({len(weights['weights'])} features, fitted on "
               f"{weights['fitted_on']} cells)")

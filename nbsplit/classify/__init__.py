@@ -26,7 +26,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from typing import Callable, Sequence
 
-from nbsplit.classify import calls, feeds, headings, helpers, learned, rules, scoring, sequence, shows, structure, tags
+from nbsplit.classify import calls, feeds, fitted, headings, helpers, learned, rules, scoring, sequence, shows, structure, tags
 from nbsplit.classify.context import Context
 from nbsplit.classify.evidence import Evidence
 from nbsplit.config import Config
@@ -44,10 +44,10 @@ SIGNALS: dict[str, Signal] = {
 }
 _TEXT_SIGNALS = ("headings", "comments")
 _MAX_REASONS = 3
-_HEADING_CAP = 0.7
-_WEAK_CODE = 2.0
-_WEAK_CAP = 0.65
-_HEADING_AGAINST_CODE_CAP = 0.5
+_HEADING_CAP = fitted.constant("confidence.heading_cap")
+_WEAK_CODE = fitted.constant("confidence.weak_code")
+_WEAK_CAP = fitted.constant("confidence.weak_cap")
+_HEADING_AGAINST_CODE_CAP = fitted.constant("confidence.heading_against_code_cap")
 
 
 def classify_notebook(

@@ -19,6 +19,7 @@ import builtins
 import re
 from typing import Iterable, Sequence
 
+from nbsplit.classify import fitted
 from nbsplit.classify import api_table as api
 from nbsplit.classify import lexicon as lex
 from nbsplit.classify.context import Context, lookup_call, name_tokens
@@ -26,7 +27,7 @@ from nbsplit.classify.evidence import Evidence, Hit
 from nbsplit.model import Call, Stage
 
 SIGNAL = "calls"
-_HELPER_FACTOR = 0.75
+_HELPER_FACTOR = fitted.constant("calls.helper_factor")
 _STREAM_CONTROL = re.compile(r"\bspark\.streams\b|\.awaitTermination\(")
 
 

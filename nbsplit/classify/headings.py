@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Sequence
 
+from nbsplit.classify import fitted
 from nbsplit.classify import lexicon as lex
 from nbsplit.classify.context import Context
 from nbsplit.classify.evidence import Evidence
@@ -30,10 +31,10 @@ from nbsplit.model import Cell, Stage
 
 SIGNAL = "headings"
 COMMENT_SIGNAL = "comments"
-STRONG, WEAK = 1.6, 0.7
-_DECAY, _FLOOR = 0.88, 0.4
-_TITLE_FACTOR = 0.9
-_COMMENT_FACTOR = 0.55
+STRONG, WEAK = fitted.constant("headings.strong"), fitted.constant("headings.weak")
+_DECAY, _FLOOR = fitted.constant("headings.decay"), fitted.constant("headings.floor")
+_TITLE_FACTOR = fitted.constant("headings.title_factor")
+_COMMENT_FACTOR = fitted.constant("headings.comment_factor")
 
 P, M = Stage.PREDICTION, Stage.MONITORING
 

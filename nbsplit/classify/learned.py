@@ -22,14 +22,12 @@ data" and a featurization neighbour; the fitted weights keep it eda with probabi
 
 from __future__ import annotations
 
-import json
 import math
 from bisect import bisect_left, bisect_right
-from functools import lru_cache
-from importlib import resources
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
+from nbsplit.classify import fitted
 from nbsplit.classify import lexicon as lex
 from nbsplit.classify.context import Context
 from nbsplit.classify.evidence import Evidence
@@ -52,13 +50,8 @@ def use_weights(weights: Mapping[str, Any] | None, *, disabled: bool = False) ->
     _disabled = disabled
 
 
-@lru_cache(maxsize=1)
 def _shipped() -> dict[str, Any] | None:
-    try:
-        text = resources.files("nbsplit.classify").joinpath("weights.json").read_text(encoding="utf-8")
-    except (FileNotFoundError, OSError):
-        return None
-    data = json.loads(text)
+    data = fitted.data()
     return data if data.get("feature_version") == FEATURE_VERSION else None
 
 

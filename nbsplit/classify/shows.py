@@ -21,11 +21,12 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import Mapping, MutableMapping, Sequence
 
+from nbsplit.classify import fitted
 from nbsplit.classify import lexicon as lex
 from nbsplit.classify.context import Context
 from nbsplit.model import CellFacts, Classification, Stage
 
-_SHOWS_CONFIDENCE_CAP = 0.9
+_SHOWS_CONFIDENCE_CAP = fitted.constant("confidence.shows_cap")
 # Stages whose products are a model's results rather than data.
 _RESULT_STAGES = frozenset({Stage.EVALUATION, Stage.MONITORING})
 
