@@ -75,6 +75,9 @@ SETUP_MAGICS = frozenset({"matplotlib", "load_ext", "config", "autoreload", "env
 NOT_INPUT_TOKENS = frozenset({"pred", "preds", "hat", "proba", "prob", "probs", "score", "scores", "predicted",
                               "true", "res", "resid", "rsmote", "resampled"})
 SHOW_CALLS = frozenset({"print", "display"})
+# Names in a column's new value that derive it from others (``.dt``, ``.shift``, ``np.where``, ``pd.cut``).
+DERIVE_WORDS = frozenset({"dt", "map", "apply", "str", "shift", "rolling", "diff", "pct_change", "ewm", "cumsum",
+                          "expanding", "where", "log", "log1p", "log10", "log2", "cut", "qcut", "isin", "when"})
 
 # --- from the shows signal ------------------------------------------------------------
 # Calls a plot/print cell may make besides plotting libraries (and methods on its own figures).

@@ -47,41 +47,7 @@ D, E, F, T, V, P, M, S = (
 _XY_PATTERN = re.compile(r"^(?:[Xx]|[yY])(?:_[A-Za-z]\w*)?$")
 _XY_ANY = re.compile(r"^(?:[Xx]|[yY])(?:_[A-Za-z]\w*|train|test|val|valid)?$|^(?:train|test|val|valid)_?[XxYy]$")
 
-_SUBSCRIPT_ASSIGN = re.compile(
-    r"^[ \t]*(\w+)(?:\.loc\[[^\]\n]*?,)?\[?\s*(['\"])([^'\"\n]+)\2\s*\]\s*=(?!=)\s*([^\n]+)$", re.M
-)
-_ATTR_COLUMN = re.compile(r"\b[A-Za-z_]\w*\.([A-Za-z_]\w*)\b(?!\s*\()")
-# ``.map({... : 1 ...})`` or ``.map(some_mapping)``; checked per occurrence with cached positions:
-# ``\{[^}]*`` and ``\w*(?:map|...)\w*`` restarted at every ``.map(`` of a long line are quadratic.
-_ENCODE_OPEN = re.compile(r"\.(?:map|replace)\(\s*+", re.I)
-_COLON_NUMBER = re.compile(r":\s*+-?\d")
-_IDENTIFIER_RUN = re.compile(r"[A-Za-z_]\w*+")
-_CLOSE_PAREN = re.compile(r"\s*+\)")
-_ENCODE_NAME = re.compile(r"map|dict|encoding|codes", re.I)
 
-
-def _maps_to_codes(text: str) -> bool:
-    """``.map``/``.replace`` with a literal dict to numbers or a variable named like a mapping."""
-    colons: list[int] | None = None
-    close = -1
-    for m in _ENCODE_OPEN.finditer(text):
-        at = m.end()
-        if text.startswith("{", at):
-            if colons is None:
-                colons = [c.start() for c in _COLON_NUMBER.finditer(text)]
-            if close < at:
-                close = text.find("}", at)
-                if close < 0:
-                    close = len(text)
-            i = bisect_left(colons, at)
-            if i < len(colons) and colons[i] < close:
-                return True
-            continue
-        name = _IDENTIFIER_RUN.match(text, at)
-        if name is not None and _CLOSE_PAREN.match(text, name.end()) \
-                and _ENCODE_NAME.search(name.group(), 1):
-            return True
-    return False
 # col.replace("Yes", 1) / .replace(to_replace="S", value="1") / .replace(False, 0): categories -> codes
 _REPLACE_CODE = re.compile(
     r"\.replace\(\s*(?:to_replace\s*=\s*)?(?:(['\"])[^'\"\n]*\1|True|False)\s*,\s*(?:value\s*=\s*)?"
@@ -131,14 +97,9 @@ def _fills_missing_in_place(text: str) -> bool:
     return False
 
 
-_COLUMN_REF = re.compile(r"\[\s*['\"]([^'\"\n]+)['\"]\s*\]|\.col\(\s*['\"]([^'\"\n]+)['\"]")
-_ARITH = re.compile(r"[\w\])]\s*(?:[-+*/%<>]|[<>=!]=)\s*[\w(\[]|\*\*")
-_DERIVE_CALLS = re.compile(r"\.(?:dt|map|apply|str|shift|rolling|diff|pct_change|ewm|cumsum|expanding)\b|np\.where|np\.log|pd\.cut|pd\.qcut|\.isin\(|F\.when|when\(")
 _ROW_FILTER = re.compile(
     r"^[ \t]*(\w+)\s*=\s*(\w+)\s*\[\s*~?\(?\s*\2\s*[\[.]|^[ \t]*(\w+)\s*=\s*\3\.drop\(\s*\3\s*\[", re.M
 )
-_WITH_COLUMN = re.compile(r"withColumn\(\s*['\"](\w+)['\"]\s*,([^\n]+)")
-_STRING_LITERAL = re.compile(r"(['\"]).*?\1")
 
 _SQL_WRITE = re.compile(r"\b(create\s+(or\s+replace\s+)?(temp(orary)?\s+)?(table|view)|insert\s+(into|overwrite)|merge\s+into|update\s+\w|delete\s+from|copy\s+into|alter\s+table|optimize\s|vacuum\s)", re.I)
 _SQL_SETUP = re.compile(r"^\s*(use\s+(catalog|schema|database)?|create\s+(schema|database|catalog)|set\s+)", re.I)
@@ -352,7 +313,7 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
             if built:
                 ev.add(F, 2.0, f"builds {built[0]} from {sorted(facts.reads)[0]}", SIGNAL)
 
-    _derived_columns(cell.source, ev, facts.reads, dead & facts.defines)
+    _derived_columns(cell.source, facts, ev, dead & facts.defines)
     if splits:
         ev.scale(D, 0.3, signals=("structure", "calls"))  # the row masks are the split itself
     _drift(ctx, facts, own, ev)
@@ -817,43 +778,47 @@ def _writes_predictions(ctx: Context, cell: Cell, facts: CellFacts, calls: list[
     return False
 
 
-def _derived_columns(source: str, ev: Evidence, reads: frozenset[str] = frozenset(),
+def _column_derivations(facts: CellFacts, ev: Evidence, local_unused: set[str] | frozenset[str]) -> bool:
+    """The first telling column write (``CellFacts.column_writes``): a label column built, a
+    column encoded or normalised in place, derived from other columns or transformed."""
+    for cw in facts.column_writes:
+        if not cw.column or cw.kind == "assign" or cw.frame in local_unused:
+            continue  # local_unused: a column of a summary table built here and only shown
+        target = cw.column
+        if target.lower() in lex.LABEL_COLUMNS and cw.frame not in ("X", "x"):
+            ev.add(F, 2.6, f"builds the label column '{target}'", SIGNAL)
+            return True
+        if cw.kind == "withColumn":
+            if cw.arith or "when" in cw.words or any("log" in w or "datediff" in w for w in cw.words):
+                ev.add(F, 2.0, f"derives column '{target}'", SIGNAL)
+                return True
+            continue
+        refs = cw.refs | (cw.attrs - lex.NOT_COLUMN_ATTRS)
+        if refs and target in refs and cw.codes:
+            if "str" in cw.words:  # lower/strip then map: normalising messy values
+                ev.add(D, 1.8, f"normalises values of '{target}'", SIGNAL)
+            else:
+                ev.add(F, 2.2, f"encodes column '{target}'", SIGNAL)
+            return True
+        if refs and target not in refs and (cw.arith or cw.words & lex.DERIVE_WORDS):
+            ev.add(F, 2.6, f"derives column '{target}' from other columns", SIGNAL)
+            return True
+        if refs and target in refs and cw.arith and "fillna" not in cw.words:
+            ev.add(F, 1.3, f"transforms column '{target}'", SIGNAL)
+            return True
+    return False
+
+
+def _derived_columns(source: str, facts: CellFacts, ev: Evidence,
                      local_unused: set[str] | frozenset[str] = frozenset()) -> None:
+    reads = facts.reads
     if "=" not in source and ".replace(" not in source:
         return
     if _REPLACE_CODE.search(source):
         ev.add(F, 2.2, "encodes categories as numbers (replace)", SIGNAL)
         ev.scale(D, 0.5)
-    for m in _SUBSCRIPT_ASSIGN.finditer(source):
-        if m.group(1) in local_unused:
-            continue  # a column of a summary table built here and only shown
-        target, rhs = m.group(3), _STRING_LITERAL.sub("''", m.group(4))
-        if target.lower() in lex.LABEL_COLUMNS and m.group(1) not in ("X", "x"):
-            ev.add(F, 2.6, f"builds the label column '{target}'", SIGNAL)
-            return
-        refs = {a or b for a, b in _COLUMN_REF.findall(m.group(4))}
-        refs |= {a for a in _ATTR_COLUMN.findall(m.group(4)) if a not in lex.NOT_COLUMN_ATTRS}
-        derived = bool(_ARITH.search(rhs) or _DERIVE_CALLS.search(m.group(4)))
-        if refs and target in refs and _maps_to_codes(m.group(4)):
-            if ".str." in m.group(4):  # lower/strip then map: normalising messy values
-                ev.add(D, 1.8, f"normalises values of '{target}'", SIGNAL)
-            else:
-                ev.add(F, 2.2, f"encodes column '{target}'", SIGNAL)
-            return
-        if refs and target not in refs and derived:
-            ev.add(F, 2.6, f"derives column '{target}' from other columns", SIGNAL)
-            return
-        if refs and target in refs and _ARITH.search(rhs) and "fillna" not in rhs:
-            ev.add(F, 1.3, f"transforms column '{target}'", SIGNAL)
-            return
-    for m in _WITH_COLUMN.finditer(source):
-        rhs = _STRING_LITERAL.sub("''", m.group(2))
-        if m.group(1).lower() in lex.LABEL_COLUMNS:
-            ev.add(F, 2.6, f"builds the label column '{m.group(1)}'", SIGNAL)
-            return
-        if _ARITH.search(rhs) or "when(" in rhs or "datediff" in rhs or "log" in rhs:
-            ev.add(F, 2.0, f"derives column '{m.group(1)}'", SIGNAL)
-            return
+    if _column_derivations(facts, ev, local_unused):
+        return
     scaled = _RESCALE.search(source)
     if scaled:
         ev.add(F, 2.2, f"rescales {scaled.group(1)}", SIGNAL)
