@@ -4,6 +4,7 @@
     python benchmarks/accuracy.py --write-weights # also fit on the whole corpus and write the
                                                   # shipped nbsplit/classify/weights.json
     python benchmarks/accuracy.py --misses 40     # print the first misses of the CV run
+    python benchmarks/accuracy.py --dump F.jsonl  # every CV cell's label and stage, to diff runs
 
 What is scored: the stage ``nbsplit plan`` finally gives each non-empty code cell (after the
 dataflow's moves) against the labels in benchmarks/corpus/labels. The fitted model of every fold
@@ -198,6 +199,8 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--write-weights", action="store_true")
     ap.add_argument("--misses", type=int, default=0)
+    ap.add_argument("--dump", type=Path, help="write every CV cell (id, index, label, nbsplit, confidence) as JSON "
+                                              "lines, to diff two experiments cell by cell")
     ns = ap.parse_args(argv)
     items = load_items()
     print(f"corpus: {len(items)} notebooks, {len({it.repo for it in items})} repositories, "
@@ -237,6 +240,9 @@ def main(argv: list[str] | None = None) -> None:
         print("\nmisses:")
         for g, p, conf, nid, i in [x for x in cv if x[0] != x[1]][:ns.misses]:
             print(f"  {nid} cell {i}: label {g}, nbsplit {p} ({conf:.2f})")
+    if ns.dump:
+        ns.dump.write_text("".join(json.dumps([nid, i, g, p, round(conf, 2)]) + "\n" for g, p, conf, nid, i in cv),
+                           encoding="utf-8")
     if ns.write_weights:
         weights = fit([(f, items[k].labels[i], items[k].repo) for k, rs in rows.items() for i, f in rs])
         # the rule layer's confidences, caps and sequence costs live in the same file: keep them

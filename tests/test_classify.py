@@ -762,12 +762,14 @@ def test_predicting_values_typed_in_the_cell_is_prediction() -> None:
 
 
 @pytest.mark.parametrize(("source", "expected"), [
-    pytest.param("fpr, tpr, _ = roc_curve(y_train, train_scores)\nprint(roc_auc_score(y_train, train_scores))", T,
-                 id="auc-on-training-labels-is-training"),
+    # the fitted model's metrics on its training rows, in a cell after the fit (an overfitting
+    # check): the corpus labels all 11 such cells evaluation (was: training, a hand rule)
+    pytest.param("fpr, tpr, _ = roc_curve(y_train, train_scores)\nprint(roc_auc_score(y_train, train_scores))", V,
+                 id="auc-on-training-labels-after-the-fit-is-evaluation"),
     pytest.param("fpr, tpr, _ = roc_curve(y_test, test_scores)\nprint(roc_auc_score(y_test, test_scores))", V,
-                 id="neg-auc-on-held-out-labels-is-evaluation"),
+                 id="auc-on-held-out-labels-is-evaluation"),
 ])
-def test_metrics_on_training_data_belong_to_training(source: str, expected: Stage) -> None:
+def test_metrics_after_the_fit_cell_are_evaluation(source: str, expected: Stage) -> None:
     classes = _after_load("X = orders.drop(columns='y')\ny = orders['y']",
                           "X_train, X_test, y_train, y_test = train_test_split(X, y)",
                           "clf = RandomForestClassifier().fit(X_train, y_train)",

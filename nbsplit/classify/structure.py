@@ -270,7 +270,7 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
             ev.add(S, 3.4 if caps else 2.6, "only sets configuration constants", SIGNAL)
 
     fits = _fits(ctx, cell, own, ev)
-    predicts = _predicts(ctx, cell, facts, own, ev)
+    predicts = _predicts(ctx, cell, facts, own, ev, fits)
     if _LITERAL_PREDICT.search(cell.source):
         # clf.predict([[60, 11250, 10, 5]]): values typed in by hand are new data, not the test split
         ev.add(P, 2.6, "predicts on values written in the cell (new data)", SIGNAL)
@@ -278,9 +278,9 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
     writes_predictions = _writes_predictions(ctx, cell, facts, own, predicts, ev)
     trained_on = _metrics_on_training(ctx, facts, own)
     if trained_on and not fits:
-        # roc_auc_score(y_train, scores): a score on the data the model saw is part of training
-        ev.scale(V, 0.2)
-        ev.add(T, 3.0, f"scores the model on training data ({trained_on})", SIGNAL)
+        # r2_score(y_train, train_pred) after the fit cell: the fitted model's metrics on the rows
+        # it saw (an overfitting check beside the test metrics) are evaluation (corpus: 11 of 11)
+        ev.add(V, 3.0, f"scores the fitted model on its training data ({trained_on})", SIGNAL)
     # Names this cell binds that no later cell reads: a table built only to be looked at.
     dead = {n for n in assigned if not any(r > i for r in ctx.readers.get(n, ()))}
 
@@ -684,7 +684,8 @@ def data_role(ctx: Context, name: str, cell: int) -> str | None:
     return ctx.data_role(name, cell)
 
 
-def _predicts(ctx: Context, cell: Cell, facts: CellFacts, calls: list[Call], ev: Evidence) -> str | None:
+def _predicts(ctx: Context, cell: Cell, facts: CellFacts, calls: list[Call], ev: Evidence,
+              fits: bool = False) -> str | None:
     """Evidence for model application; returns the strongest data role seen ('new' > 'test' > ...)."""
     roles: list[str] = []
     for call in calls:
