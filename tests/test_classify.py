@@ -1237,3 +1237,19 @@ def test_data_prep_feeding_training_is_not_moved() -> None:
         "model = RandomForestClassifier()\nmodel.fit(clean[['a', 'b']], clean['y'])",
     ))
     assert classes[2].stage is D
+
+
+def test_a_fully_commented_out_cell_is_classified_by_the_code_it_would_run() -> None:
+    # LABELING: fully commented-out cells are labelled by what the code would do
+    classes = _after_load("orders = orders.dropna()", "#orders.info()\n# orders.describe()")
+    assert classes[-1].stage is E and "only displays data" in classes[-1].reasons, classes[-1]
+
+
+def test_commented_prose_is_not_read_as_code() -> None:
+    from nbsplit.classify import _uncomment_code
+
+    cells = (Cell(0, "code", "# TODO"), Cell(1, "code", "# Load the data again"), Cell(2, "code", "#df.info()"))
+    nb = Notebook(Path("x.ipynb"), "ipynb", cells)
+    view, facts = _uncomment_code(nb, [analyze_source(c.source, c.index) for c in cells])
+    assert [c.source for c in view.cells] == ["# TODO", "# Load the data again", "df.info()"]
+    assert facts[2] is not None and facts[2].display_only
