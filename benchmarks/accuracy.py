@@ -4,6 +4,7 @@
     python benchmarks/accuracy.py --write-weights # also fit on the whole corpus and write the
                                                   # shipped nbsplit/classify/weights.json
     python benchmarks/accuracy.py --misses 40     # print the first misses of the CV run
+    python benchmarks/accuracy.py --dump F.jsonl  # every CV cell's label and stage, to diff runs
 
 What is scored: the stage ``nbsplit plan`` finally gives each non-empty code cell (after the
 dataflow's moves) against the labels in benchmarks/corpus/labels. The fitted model of every fold
@@ -29,7 +30,6 @@ import corpus  # noqa: E402
 from nbsplit.analyze import analyze_notebook  # noqa: E402
 from nbsplit.classify import classify_notebook, learned  # noqa: E402
 from nbsplit.config import Config  # noqa: E402
-from nbsplit.dataflow import CODE_MOVED, RNG_STATE  # noqa: E402
 from nbsplit.model import Notebook  # noqa: E402
 from nbsplit.plan import build_plan  # noqa: E402
 from nbsplit.read import read_notebook  # noqa: E402
@@ -76,13 +76,9 @@ def plan_stages(item: Item, moved: list[tuple[str, str, str, str]] | None = None
     plan = build_plan(item.nb, item.facts, classes, diags)
     final = {c.index: c.stage.value for c in plan.classifications}
     if moved is not None:
-        rng = {d.cell for d in plan.diagnostics if d.code == CODE_MOVED and RNG_STATE in d.names}
         for c in classes:
             if c.index in item.labels and final[c.index] != c.stage.value:
-                how = plan.moves.get(c.index, "?")
-                if c.index in rng and how == "forward":
-                    how = "forward (random state)"
-                moved.append((how, item.labels[c.index], c.stage.value, final[c.index]))
+                moved.append((plan.moves.get(c.index, "?"), item.labels[c.index], c.stage.value, final[c.index]))
     return final, {c.index: c.confidence for c in plan.classifications}
 
 
@@ -203,6 +199,8 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--write-weights", action="store_true")
     ap.add_argument("--misses", type=int, default=0)
+    ap.add_argument("--dump", type=Path, help="write every CV cell (id, index, label, nbsplit, confidence) as JSON "
+                                              "lines, to diff two experiments cell by cell")
     ns = ap.parse_args(argv)
     items = load_items()
     print(f"corpus: {len(items)} notebooks, {len({it.repo for it in items})} repositories, "
@@ -242,8 +240,13 @@ def main(argv: list[str] | None = None) -> None:
         print("\nmisses:")
         for g, p, conf, nid, i in [x for x in cv if x[0] != x[1]][:ns.misses]:
             print(f"  {nid} cell {i}: label {g}, nbsplit {p} ({conf:.2f})")
+    if ns.dump:
+        ns.dump.write_text("".join(json.dumps([nid, i, g, p, round(conf, 2)]) + "\n" for g, p, conf, nid, i in cv),
+                           encoding="utf-8")
     if ns.write_weights:
         weights = fit([(f, items[k].labels[i], items[k].repo) for k, rs in rows.items() for i, f in rs])
+        # the rule layer's confidences, caps and sequence costs live in the same file: keep them
+        weights["constants"] = json.loads(WEIGHTS.read_text(encoding="utf-8"))["constants"]
         WEIGHTS.write_text(json.dumps(weights, indent=0, sort_keys=True) + "\n", encoding="utf-8")
         print(f"\nwrote {WEIGHTS.relative_to(ROOT)} ({len(weights['weights'])} features, fitted on "
               f"{weights['fitted_on']} cells)")

@@ -1,6 +1,7 @@
 """Snapshot what nbsplit decides, to prove a speed change changed no decision.
 
     python benchmarks/plan_identity.py snapshot OUT.json [--quick]
+    python benchmarks/plan_identity.py cells OUT.json
     python benchmarks/plan_identity.py compare BEFORE.json AFTER.json [--rename]
 
 ``snapshot`` runs ``nbsplit plan --format json``, ``plan --strict --format json`` and ``check``
@@ -12,6 +13,11 @@ writes each command's exit code and output to ``OUT.json``. Run it under the tre
 per input and exits 1 when anything differs. ``--rename`` maps the pseudo-names before the
 reserved prefix (``__rng_state__``, ``__view__x``) in BEFORE to today's, for comparing across
 that rename.
+
+``cells`` is the classifier's proof of identity: for the samples, every notebook of the test
+case folders, the classifier cases and all corpus notebooks (``benchmarks/corpus``, materialised),
+it writes every cell's classification (stage, confidence, origin, reasons, the fitted layer's
+scores) and the plan's final stage, one line a cell, in the same format ``compare`` reads.
 """
 
 from __future__ import annotations
@@ -158,12 +164,67 @@ def compare(before: Path, after: Path, rename: bool) -> int:
     return 1 if differ else 0
 
 
+def _cell_inputs() -> list[tuple[str, "object"]]:
+    """(key, Notebook) for every notebook ``cells`` classifies."""
+    from test_classify_cases import load_case
+
+    from nbsplit.errors import NbsplitError
+    from nbsplit.read import read_notebook
+
+    out: list[tuple[str, object]] = []
+
+    def read(src: Path, key: str) -> None:
+        try:
+            out.append((key, read_notebook(src)))
+        except NbsplitError:
+            pass  # bad-input cases have no classification to compare
+
+    for src in sorted((ROOT / "sample_notebooks").iterdir()):
+        if src.suffix in (".ipynb", ".py") and src.name != "execute_samples.py":
+            read(src, f"samples/{src.name}")
+    for case_dir in ("read_cases", "check_cases", "faithful_cases", "convert_cases"):
+        for src in sorted((ROOT / "tests" / case_dir).rglob("*")):
+            if src.is_file() and src.suffix in SUFFIXES and "data" not in src.parts and src.name not in (
+                    "cases.json", "build_cases.py", "support.py"):
+                read(src, f"{case_dir}/{src.relative_to(ROOT / 'tests' / case_dir)}")
+    for src in sorted((ROOT / "tests" / "classify_cases").glob("*.txt")):
+        out.append((f"classify_cases/{src.name}", load_case(src)[0]))
+    sys.path.insert(0, str(HERE / "corpus"))
+    import corpus
+
+    for e in corpus.load_manifest():
+        read(corpus.materialize(e), f"corpus/{e.id}")
+    return out
+
+
+def cells(out: Path) -> None:
+    from nbsplit.analyze import analyze_notebook
+    from nbsplit.classify import classify_notebook
+    from nbsplit.config import Config
+    from nbsplit.plan import build_plan
+
+    result: dict[str, dict[str, object]] = {}
+    for key, nb in _cell_inputs():
+        facts = list(analyze_notebook(nb))  # type: ignore[arg-type]
+        classes, diags = classify_notebook(nb, facts, Config())  # type: ignore[arg-type]
+        plan = build_plan(nb, facts, classes, diags)  # type: ignore[arg-type]
+        final = {c.index: c.stage.value for c in plan.classifications}
+        lines = [f"{c.index} {c.stage.value} {c.confidence:.2f} {c.origin} -> {final[c.index]} | "
+                 f"{' ; '.join(c.reasons)} | {c.scores}" for c in classes]
+        lines += [f"diag {d.cell} {d.code} {d.message}" for d in diags]
+        result[key] = {"cells": [0, "\n".join(lines)]}
+    out.write_text(json.dumps(result, indent=1, sort_keys=True), encoding="utf-8")
+    print(f"{len(result)} notebooks, {sum(r['cells'][1].count(chr(10)) + 1 for r in result.values())} "
+          f"lines -> {out}", file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     snap = sub.add_parser("snapshot")
     snap.add_argument("out", type=Path)
     snap.add_argument("--quick", action="store_true")
+    sub.add_parser("cells").add_argument("out", type=Path)
     comp = sub.add_parser("compare")
     comp.add_argument("before", type=Path)
     comp.add_argument("after", type=Path)
@@ -171,6 +232,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "snapshot":
         snapshot(args.out, args.quick)
+    elif args.command == "cells":
+        cells(args.out)
     else:
         sys.exit(compare(args.before, args.after, args.rename))
 

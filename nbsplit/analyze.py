@@ -23,6 +23,7 @@ Scope rules (documented because the plan depends on them):
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping
 
@@ -535,9 +536,11 @@ class _Walker:
             return
         texts, names = _references(value)
         via = _via(value)
+        shape = _value_shape(value)
         for literal, key in keys:
             itself = augmented or (key in texts if literal else key in names)
-            self.column_writes.append(ColumnWrite(base.value, key if literal else "", itself, rows, via))
+            self.column_writes.append(ColumnWrite(base.value, key if literal else "", itself, rows, via,
+                                                  "subscript", *shape))
 
     def call_columns(self, node: cst.Call, method: str, frame: str | None) -> None:
         if method == "withColumn":
@@ -547,13 +550,14 @@ class _Walker:
             column = literal_text(first.value) or ""
             texts, _ = _references(node.args[1].value)
             self.column_writes.append(ColumnWrite(frame or "", column, column in texts, False,
-                                                  _via(node.args[1].value)))
+                                                  _via(node.args[1].value), "withColumn",
+                                                  *_value_shape(node.args[1].value)))
             return
         for a in node.args:  # assign(new=..., old=...)
             if a.keyword is not None:
                 texts, _ = _references(a.value)
                 self.column_writes.append(ColumnWrite(frame or "", a.keyword.value, a.keyword.value in texts,
-                                                      False, _via(a.value)))
+                                                      False, _via(a.value), "assign", *_value_shape(a.value)))
 
     def s_annassign(self, node: cst.AnnAssign) -> None:
         self.expr(node.annotation.annotation)
@@ -918,6 +922,73 @@ def _references(value: _Node) -> tuple[set[str], set[str]]:
             texts.add(node.attr.value)  # type: ignore[attr-defined]  (df.age reads column "age", .dt.year does not)
         stack.extend(c for c in node.children if not isinstance(c, _LEAVES))
     return texts, names
+
+
+_ARITH_OPS = (cst.Add, cst.Subtract, cst.Multiply, cst.Divide, cst.FloorDivide, cst.Modulo, cst.Power)
+_COMPARE_OPS = (cst.LessThan, cst.GreaterThan, cst.LessThanEqual, cst.GreaterThanEqual, cst.Equal, cst.NotEqual)
+_CODE_MAP_NAME = re.compile(r"map|dict|encoding|codes", re.I)
+
+
+def _value_shape(value: _Node) -> tuple[frozenset[str], frozenset[str], frozenset[str], bool, bool]:
+    """``(refs, attrs, words, arith, codes)`` of a column's new value (see ``ColumnWrite``)."""
+    refs: set[str] = set()
+    attrs: set[str] = set()
+    words: set[str] = set()
+    arith = codes = False
+    called: set[int] = set()  # ids of Attribute nodes that are a call's function
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        t = type(node)
+        if t is cst.Name:
+            words.add(node.value)  # type: ignore[attr-defined]
+            continue
+        if t is cst.SimpleString or t is cst.ConcatenatedString:
+            continue
+        if t is cst.Call:
+            func = node.func  # type: ignore[attr-defined]
+            if type(func) is cst.Attribute:
+                called.add(id(func))
+                method = func.attr.value
+                args = node.args  # type: ignore[attr-defined]
+                if method == "col" and args and type(args[0].value) is cst.SimpleString:
+                    text = literal_text(args[0].value.value)
+                    if text:
+                        refs.add(text)
+                if method.lower() in ("map", "replace") and args and _maps_to_numbers(args):
+                    codes = True
+        elif t is cst.Attribute:
+            name = node.attr.value  # type: ignore[attr-defined]
+            words.add(name)
+            if id(node) not in called and type(node.value) in (cst.Name, cst.Attribute):  # type: ignore[attr-defined]
+                attrs.add(name)
+        elif t is cst.Subscript:
+            sl = node.slice  # type: ignore[attr-defined]
+            if len(sl) == 1 and type(sl[0].slice) is cst.Index and type(sl[0].slice.value) is cst.SimpleString:
+                text = literal_text(sl[0].slice.value.value)
+                if text:
+                    refs.add(text)
+        elif t is cst.BinaryOperation:
+            arith = arith or isinstance(node.operator, _ARITH_OPS)  # type: ignore[attr-defined]
+        elif t is cst.Comparison:
+            arith = arith or any(isinstance(c.operator, _COMPARE_OPS) for c in node.comparisons)  # type: ignore[attr-defined]
+        stack.extend(c for c in node.children if not isinstance(c, _LEAVES))
+    return frozenset(refs), frozenset(attrs), frozenset(words), arith, codes
+
+
+def _maps_to_numbers(args: Any) -> bool:
+    """The first argument of ``.map``/``.replace``: a dict literal with a number among its
+    values, or a lone variable named like a mapping (``sex_map``, ``codes``)."""
+    first = args[0].value
+    if type(first) is cst.Dict:
+        return any(type(el) is cst.DictElement and _is_number(el.value) for el in first.elements)
+    return len(args) == 1 and type(first) is cst.Name and bool(_CODE_MAP_NAME.search(first.value, 1))
+
+
+def _is_number(node: _Node) -> bool:
+    if type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus:  # type: ignore[attr-defined]
+        node = node.expression  # type: ignore[attr-defined]
+    return type(node) in (cst.Integer, cst.Float)
 
 
 def _via(value: _Node) -> str:

@@ -177,6 +177,14 @@ class ColumnWrite:
     outermost call ends in (``fillna``, ``astype``, ``fit_transform``, ``where``), ``op`` for
     arithmetic, ``const`` for a literal, else "". Whether a column existed before the cell
     (a literal name an earlier cell mentions) is for the classifier to judge across cells.
+
+    What the value is made of: ``kind`` is how the column is set (``subscript``, ``withColumn``,
+    ``assign``); ``refs`` the columns it reads by literal key (``df["b"]``, ``F.col("b")``);
+    ``attrs`` the attribute names read without a call after a name or attribute (``df.age``,
+    ``np.nan``, ``dt.year``: columns, or not -- the classifier's vocabulary decides); ``words``
+    every identifier and attribute name in it (``np.where`` -> np, where); ``arith`` an
+    arithmetic operator or comparison in it; ``codes`` it maps categories to numbers
+    (``.map({"a": 1})``, ``.replace({...: 0})``, ``.map(sex_map)``).
     """
 
     frame: str
@@ -184,6 +192,12 @@ class ColumnWrite:
     reads_itself: bool
     rows: bool = False
     via: str = ""
+    kind: str = "subscript"
+    refs: frozenset[str] = frozenset()
+    attrs: frozenset[str] = frozenset()
+    words: frozenset[str] = frozenset()
+    arith: bool = False
+    codes: bool = False
 
 
 @dataclass(frozen=True)

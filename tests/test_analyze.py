@@ -473,3 +473,25 @@ def test_column_writes_and_subsets(source: str, writes: list[tuple], subsets: tu
     facts = analyze_source(source)
     assert [(w.frame, w.column, w.reads_itself, w.rows, w.via) for w in facts.column_writes] == writes
     assert facts.subsets == subsets
+
+
+VALUE_SHAPE_CASES = [
+    # (source, kind, refs, attrs, arith, codes, a word that must be among the value's words)
+    ('df["fam"] = df["sib"] + df.parch + 1', "subscript", {"sib"}, {"parch"}, True, False, "df"),
+    ('df["sex"] = df["sex"].map({"male": 0, "female": 1})', "subscript", {"sex"}, set(), False, True, "map"),
+    ('df["sex"] = df["sex"].map({"male": "m"})', "subscript", {"sex"}, set(), False, False, "map"),
+    ('df["g"] = df["g"].str.lower().map(g_map)', "subscript", {"g"}, set(), False, True, "str"),
+    ('df["g"] = df["g"].map(mapping)', "subscript", {"g"}, set(), False, False, "map"),  # as the old regex: from the 2nd letter
+    ('df["y"] = np.where(df["a"].dt.year > 2000, 1, 0)', "subscript", {"a"}, {"year"}, True, False, "where"),
+    ('df["r"] = df["a"] & df["b"]', "subscript", {"a", "b"}, set(), False, False, "df"),
+    ('s = s.withColumn("d", F.when(F.col("z") > 1, 1))', "withColumn", {"z"}, set(), True, False, "when"),
+    ('df = df.assign(r=df.x * 2)', "assign", set(), {"x"}, True, False, "x"),
+]
+
+
+@pytest.mark.parametrize("source, kind, refs, attrs, arith, codes, word", VALUE_SHAPE_CASES)
+def test_column_write_value_shape(source: str, kind: str, refs: set[str], attrs: set[str], arith: bool,
+                                  codes: bool, word: str) -> None:
+    (w,) = analyze_source(source).column_writes
+    assert (w.kind, set(w.refs), set(w.attrs), w.arith, w.codes) == (kind, refs, attrs, arith, codes)
+    assert word in w.words

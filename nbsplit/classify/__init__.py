@@ -23,14 +23,17 @@ calls found: metrics in a cell that also fits are training).
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
+from dataclasses import replace
 from typing import Callable, Sequence
 
-from nbsplit.classify import calls, feeds, headings, helpers, learned, rules, scoring, sequence, shows, structure, tags
+from nbsplit.classify import calls, feeds, fitted, headings, helpers, learned, rules, scoring, sequence, shows, structure, tags
 from nbsplit.classify.context import Context
 from nbsplit.classify.evidence import Evidence
 from nbsplit.config import Config
-from nbsplit.model import CellFacts, Classification, Diagnostic, Notebook, Stage
+from nbsplit.analyze import analyze_source
+from nbsplit.model import Cell, CellFacts, Classification, Diagnostic, Notebook, Stage
 
 __all__ = ["classify_notebook", "SIGNALS", "CLASSIFIER_VERSION"]
 
@@ -44,10 +47,10 @@ SIGNALS: dict[str, Signal] = {
 }
 _TEXT_SIGNALS = ("headings", "comments")
 _MAX_REASONS = 3
-_HEADING_CAP = 0.7
-_WEAK_CODE = 2.0
-_WEAK_CAP = 0.65
-_HEADING_AGAINST_CODE_CAP = 0.5
+_HEADING_CAP = fitted.constant("confidence.heading_cap")
+_WEAK_CODE = fitted.constant("confidence.weak_code")
+_WEAK_CAP = fitted.constant("confidence.weak_cap")
+_HEADING_AGAINST_CODE_CAP = fitted.constant("confidence.heading_against_code_cap")
 
 
 def classify_notebook(
@@ -59,6 +62,8 @@ def classify_notebook(
     diags: list[Diagnostic] = []
     result: list[Classification | None] = [None] * len(cells)
     forced: dict[int, Stage] = {}
+    nb, facts = _uncomment_code(nb, facts)
+    cells = nb.cells
     ctx = Context.build(nb, facts)
 
     for cell, f in zip(cells, facts):
@@ -132,6 +137,32 @@ def classify_notebook(
             ))
     diags.sort(key=lambda d: (d.cell if d.cell is not None else -1, d.severity != "error"))
     return out, tuple(diags)
+
+
+_COMMENT_MARK = re.compile(r"^[ \t]*#+ ?", re.M)
+
+
+def _uncomment_code(nb: Notebook, facts: Sequence[CellFacts | None]
+                    ) -> tuple[Notebook, Sequence[CellFacts | None]]:
+    """Classify a fully commented-out code cell by the code it would run (LABELING: "labelled by
+    what the code would do"): ``#data.info()`` is eda. Only when the uncommented text parses and
+    calls or binds something (prose like ``# Load the data`` does not parse; ``# TODO`` binds
+    nothing). The view is the classifier's alone: the plan's dataflow keeps the real facts."""
+    swaps: dict[int, tuple[Cell, CellFacts]] = {}
+    for cell, f in zip(nb.cells, facts):
+        if cell.kind != "code" or f is None or f.calls or f.defines or cell.language != "python":
+            continue
+        lines = [ln for ln in cell.source.splitlines() if ln.strip()]
+        if not lines or not all(ln.lstrip().startswith("#") for ln in lines):
+            continue
+        code = _COMMENT_MARK.sub("", cell.source)
+        view = analyze_source(code, cell.index)
+        if view.parsed and (view.calls or view.defines):
+            swaps[cell.index] = (replace(cell, source=code), view)
+    if not swaps:
+        return nb, facts
+    cells = tuple(swaps[c.index][0] if c.index in swaps else c for c in nb.cells)
+    return replace(nb, cells=cells), [swaps[i][1] if i in swaps else f for i, f in enumerate(facts)]
 
 
 def _rescore(nb: Notebook, facts: Sequence[CellFacts | None], ctx: Context, evidence: Sequence[Evidence],

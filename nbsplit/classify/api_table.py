@@ -1,7 +1,7 @@
 """Data, not code: which library APIs are evidence for which stage, and how strongly.
 
-What: three tables the ``calls`` signal looks up, plus the name vocabularies used to guess what
-a local variable holds.
+What: three tables the ``calls`` signal looks up (the name vocabularies used to guess what a
+local variable holds are in ``lexicon``).
 
 - ``CALLS``: resolved dotted call names (``pandas.read_csv``, ``sklearn.metrics.roc_auc_score``).
   A key matches the name itself or any name below it (``sklearn.metrics`` matches
@@ -687,85 +687,3 @@ ATTRIBUTES: dict[str, tuple[Stage, float]] = {
     "rsquared": (V, 2.0),
     "params": (V, 0.8),
 }
-
-# Vocabularies for guessing what a local variable holds, from its name alone (after splitting on
-# "_" and digits: ``rf_model2`` -> {"rf", "model"}).
-MODEL_TOKENS = frozenset({
-    "model", "models", "modelo", "modelos", "mdl", "clf", "clfs", "classifier", "classificador",
-    "clasificador", "regressor", "regresor", "reg", "rf", "rfc", "rfr", "dt", "dtc", "dtr", "tree",
-    "xgb", "xgbc", "xgbr", "xgboost", "lgb", "lgbm", "lightgbm", "gbm", "gbc", "gbr", "gb", "cb",
-    "catboost", "svc", "svm", "svr", "knn", "lr", "logreg", "linreg", "ridge", "lasso", "elastic",
-    "nb", "gnb", "mnb", "mlp", "nn", "net", "ann", "cnn", "rnn", "lstm", "pipe", "pipeline", "grid",
-    "gs", "gscv", "rscv", "search", "estimator", "est", "ensemble", "stack", "stacking", "voting",
-    "booster", "bst", "learner", "kmeans", "km", "forest", "regression", "regressao", "arvore",
-    "automl", "ols", "arima", "sarima", "sarimax", "prophet", "cv_model", "tuner", "cvmodel",
-    "regr", "svc", "ada", "adaboost", "etc", "extra", "dummy", "baseline", "champion", "challenger",
-})
-TRANSFORMER_TOKENS = frozenset({
-    "scaler", "sc", "ss", "mms", "rs", "scale", "encoder", "enc", "le", "lbl", "ohe", "oe",
-    "imputer", "imp", "vectorizer", "vect", "vec", "tfidf", "tf_idf", "count_vect", "pca", "svd",
-    "selector", "sel", "rfe", "rfecv", "tokenizer", "preprocessor", "preprocess", "preprocessing",
-    "transformer", "ct", "poly", "binarizer", "normalizer", "assembler", "indexer", "discretizer",
-    "kbins", "minmax", "standard", "robust", "labelencoder", "onehot", "featurizer", "smote",
-})
-EVALUATOR_TOKENS = frozenset({"evaluator", "evaluador", "avaliador", "metric", "metrics"})
-FEATURE_STORE_TOKENS = frozenset({"fe", "fs", "fec", "fsc", "feature_store", "featurestore", "fstore"})
-
-# Variable-name tokens that say "held-out split" vs "new data" vs "training data".
-TEST_SPLIT_TOKENS = frozenset({
-    "test", "teste", "testing", "val", "valid", "validation", "validacao", "validacion", "holdout",
-    "dev", "eval", "xtest", "ytest", "xval", "yval", "xvalid", "yvalid", "tst", "prueba",
-})
-NEW_DATA_TOKENS = frozenset({
-    "new", "novo", "nova", "novos", "novas", "nuevo", "nuevos", "nuevas", "unseen", "scoring",
-    "inference", "inferencia", "batch", "submission", "submit", "sub", "prod", "production",
-    "producao", "future", "futuro", "incoming", "live", "fresh", "latest", "current", "today",
-    "hoje", "apply", "score", "unlabeled", "unlabelled", "serving", "realtime", "stream",
-})
-TRAIN_TOKENS = frozenset({"train", "treino", "treinamento", "entrenamiento", "training", "xtrain", "ytrain", "trn"})
-PREDICTION_NAME_TOKENS = frozenset({
-    "pred", "preds", "prediction", "predictions", "predicted", "predicao", "predicoes", "previsao",
-    "previsoes", "prediccion", "predicciones", "scored", "scores", "submission", "yhat", "hat",
-    "forecast", "proba", "probs", "probabilities", "result", "results", "output", "outputs",
-})
-DRIFT_TOKENS = frozenset({
-    "drift", "psi", "stability", "ks", "wasserstein", "jensenshannon", "js", "kl", "divergence",
-    "deriva", "monitor", "monitoring", "monitoramento", "monitoreo", "alert", "alerts",
-})
-
-# Words in the names of the notebook's own functions (``clean_flights``, ``plot_dist``,
-# ``add_calendar_features``, ``rmse``): a call to them hints at a stage.
-FUNCTION_NAME_WORDS: dict[str, tuple[Stage, float]] = {
-    **{w: (D, 1.5) for w in ("load", "read", "clean", "cleanup", "fix", "prep", "prepare", "impute",
-                             "fill", "dedupe", "dedup", "ingest", "parse", "download", "fetch",
-                             "limpar", "limpa", "carregar", "carrega", "ler", "tratar", "limpiar",
-                             "cargar")},
-    **{w: (E, 1.5) for w in ("plot", "plots", "show", "describe", "summary", "summarize", "explore",
-                             "visualize", "viz", "hist", "histogram", "distribution", "inspect",
-                             "profile", "corr", "correlation", "grafico", "plotar", "boxplot",
-                             "countplot", "barplot")},
-    **{w: (F, 1.6) for w in ("feature", "features", "feat", "feats", "encode", "encoding", "scale",
-                             "vectorize", "engineer", "derive", "onehot", "dummies", "bin", "binning",
-                             "featurize", "atributos", "caracteristicas", "variaveis", "target")},
-    **{w: (T, 1.6) for w in ("train", "fit", "tune", "tuning", "crossval", "treinar", "treina",
-                             "entrenar", "hyperopt", "objective")},
-    **{w: (V, 1.6) for w in ("evaluate", "eval", "metric", "metrics", "report", "rmse", "mae", "mape",
-                             "accuracy", "auc", "confusion", "importance", "importances", "avaliar",
-                             "evaluar", "residuals", "gini", "ks")},
-    **{w: (P, 1.6) for w in ("predict", "prediction", "predictions", "inference", "infer", "submit",
-                             "submission", "prever", "predecir")},
-}
-
-# How a column's new value is made (``ColumnWrite.via``): fixing values of a column (data-prep)
-# vs. turning it into a model input (featurization).
-COLUMN_FIX_METHODS = frozenset({
-    "fillna", "astype", "replace", "to_datetime", "to_numeric", "strip", "lstrip", "rstrip", "lower",
-    "upper", "title", "clip", "round", "abs", "interpolate", "bfill", "ffill", "coalesce", "cast",
-    "trim", "regexp_replace", "to_date", "to_timestamp", "dropna", "mode", "median", "mean",
-    "convert_dtypes", "infer_objects", "tz_localize", "tz_convert", "normalize", "capitalize",
-})
-COLUMN_ENCODE_METHODS = frozenset({
-    "fit_transform", "transform", "map", "cut", "qcut", "get_dummies", "factorize", "log", "log1p",
-    "sqrt", "exp", "boxcox", "yeojohnson", "where", "select", "digitize", "when", "otherwise",
-    "apply", "shift", "diff", "rolling", "pct_change", "cumsum", "rank", "codes", "encode",
-})

@@ -19,32 +19,16 @@ import builtins
 import re
 from typing import Iterable, Sequence
 
+from nbsplit.classify import fitted
 from nbsplit.classify import api_table as api
+from nbsplit.classify import lexicon as lex
 from nbsplit.classify.context import Context, lookup_call, name_tokens
 from nbsplit.classify.evidence import Evidence, Hit
 from nbsplit.model import Call, Stage
 
 SIGNAL = "calls"
-# Structure decides these from the receiver and the arguments.
-_STRUCTURAL_METHODS = frozenset({
-    "fit", "fit_transform", "fit_predict", "partial_fit", "predict", "predict_proba",
-    "predict_log_proba", "decision_function", "transform", "score", "train", "evaluate",
-})
-_HELPER_FACTOR = 0.75
+_HELPER_FACTOR = fitted.constant("calls.helper_factor")
 _STREAM_CONTROL = re.compile(r"\bspark\.streams\b|\.awaitTermination\(")
-_MODEL_METHODS = {
-    "summary": (Stage.TRAINING, 1.8),
-    "get_params": (Stage.TRAINING, 1.0),
-    "set_params": (Stage.TRAINING, 1.5),
-    "compile": (Stage.TRAINING, 2.5),
-    "get_feature_importance": (Stage.EVALUATION, 3.0),
-    "get_booster": (Stage.EVALUATION, 1.0),
-    "plot_importance": (Stage.EVALUATION, 3.0),
-    "eval": (Stage.EVALUATION, 1.5),
-    "plot_diagnostics": (Stage.EVALUATION, 2.6),  # statsmodels: residual checks of a fitted model
-    "plot_predict": (Stage.EVALUATION, 2.2),
-    "log_model": (Stage.TRAINING, 3.0),
-}
 
 
 def apply(ctx: Context, evidence: Sequence[Evidence]) -> None:
@@ -137,14 +121,14 @@ def call_hits(ctx: Context, calls: Iterable[Call], cell: int, *, in_function: bo
                 best = Hit(Stage.MONITORING, 3.0, f"runs the monitor {receiver}.{method}", SIGNAL)
                 break
             if kind in ("model", "loaded"):
-                hint = _MODEL_METHODS.get(method)
+                hint = lex.MODEL_METHOD_STAGES.get(method)
                 if hint is not None and (best is None or hint[1] > best.weight):
                     best = Hit(hint[0], hint[1], f"calls {receiver}.{method}", SIGNAL)
                     continue
                 data_hint = api.METHODS.get(method)
                 if data_hint is not None and data_hint[0] in (Stage.EDA, Stage.DATA_PREP):
                     continue  # model.summary() is not df.summary()
-            if method in _STRUCTURAL_METHODS:
+            if method in lex.STRUCTURAL_METHODS:
                 if in_function and method in ("fit", "train") and kind in ("model", None):
                     best = Hit(Stage.TRAINING, 2.5, f"fits {receiver}", SIGNAL)
                 continue
@@ -168,7 +152,7 @@ _BUILTINS = frozenset(dir(builtins))
 def _function_word(name: str) -> tuple[Stage, float] | None:
     best: tuple[Stage, float] | None = None
     for token in sorted(name_tokens(name)):  # a tie goes to the same word in every process
-        hint = api.FUNCTION_NAME_WORDS.get(token)
+        hint = lex.FUNCTION_NAME_WORDS.get(token)
         if hint is not None and (best is None or hint[1] > best[1]):
             best = hint
     return best

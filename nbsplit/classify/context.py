@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import Sequence
 
 from nbsplit.classify import api_table as api
+from nbsplit.classify import lexicon as lex
 from nbsplit.classify.evidence import Hit
 from nbsplit.model import CellFacts, Notebook, Stage
 
@@ -37,8 +38,6 @@ _FIRST_ARG = re.compile(r"\s*([A-Za-z_]\w*)")
 _READ_CALL = re.compile(r"\bread_\w+\(|\bspark\.read\b|\bspark\.table\(")
 _TOKEN_SPLIT = re.compile(r"[_\d]+|(?<=[a-z])(?=[A-Z])")
 _CHAINED_TRANSFORM = re.compile(r"\)\s*\.(?:fit_)?transform\(\s*([A-Za-z_]\w*)")
-_LOADERS = ("load_model", "joblib.load", "pickle.load", "torch.load", "PipelineModel.load",
-            "dill.load", "cloudpickle.load", "load_from_checkpoint", "from_pretrained", "spark_udf")
 _CALLED_NAME = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\(")
 _KNOWN_ROOTS = frozenset(k.split(".", 1)[0] for k in api.CALLS)
 
@@ -130,13 +129,13 @@ class Context:
         if kind is not None:
             return kind
         tokens = name_tokens(name)
-        if tokens & api.FEATURE_STORE_TOKENS:
+        if tokens & lex.FEATURE_STORE_TOKENS:
             return "feature_store"
-        if tokens & api.EVALUATOR_TOKENS:
+        if tokens & lex.EVALUATOR_TOKENS:
             return "evaluator"
-        if tokens & api.TRANSFORMER_TOKENS:
+        if tokens & lex.TRANSFORMER_TOKENS:
             return "transformer"
-        if tokens & api.MODEL_TOKENS:
+        if tokens & lex.MODEL_TOKENS:
             return "model"
         return None
 
@@ -147,18 +146,18 @@ class Context:
         if kind in ("newdata", "new_predictions"):
             return "new"
         if kind == "file":
-            if tokens & (api.TEST_SPLIT_TOKENS | api.NEW_DATA_TOKENS):
+            if tokens & (lex.TEST_SPLIT_TOKENS | lex.NEW_DATA_TOKENS):
                 return "new"
             cells = self._bind_cells.get(name, [])
             pos = bisect_right(cells, cell)
             return "new" if pos and (name, cells[pos - 1]) in self._new_files else None
-        if tokens & api.NEW_DATA_TOKENS:
+        if tokens & lex.NEW_DATA_TOKENS:
             return "new"
-        if tokens & api.TEST_SPLIT_TOKENS:
+        if tokens & lex.TEST_SPLIT_TOKENS:
             if kind != "split" and name[:1] in "Xx" and not self._has_label_partner(tokens):
                 return "new"  # X_test cut from Kaggle's test.csv rows: no y_test anywhere
             return "test"
-        if tokens & api.TRAIN_TOKENS:
+        if tokens & lex.TRAIN_TOKENS:
             return "train"
         if kind == "split":
             return "test"
@@ -223,16 +222,16 @@ class Context:
                     continue
                 for name in f.defines | f.reads:
                     name_toks = name_tokens(name)  # not ``tokens``: that is the name asked about
-                    if name_toks & api.PREDICTION_NAME_TOKENS:
+                    if name_toks & lex.PREDICTION_NAME_TOKENS:
                         continue  # yhat_test, y_pred_test are predictions, not labels
                     if name[:1] in "yY" or "label" in name.lower() or "target" in name.lower():
                         labels = True
-                        found |= name_toks & api.TEST_SPLIT_TOKENS
+                        found |= name_toks & lex.TEST_SPLIT_TOKENS
                         if name.lower() in ("ytest", "yval", "yvalid"):
                             found.add(name.lower()[1:])
             # With no labels in sight at all we cannot tell, and a held-out split is the usual case.
-            self._y_test_tokens = frozenset(found) if labels else frozenset(api.TEST_SPLIT_TOKENS)
-        split_tokens = tokens & api.TEST_SPLIT_TOKENS
+            self._y_test_tokens = frozenset(found) if labels else frozenset(lex.TEST_SPLIT_TOKENS)
+        split_tokens = tokens & lex.TEST_SPLIT_TOKENS
         return bool(split_tokens & self._y_test_tokens) or any(
             t[1:] in self._y_test_tokens for t in split_tokens if t[:1] == "x")
 
@@ -269,7 +268,7 @@ class Context:
         if callee_m is None:
             return self._derived_kind(rhs, index)
         callee = callee_m.group(1)
-        if any(callee.endswith(loader) for loader in _LOADERS):
+        if any(callee.endswith(loader) for loader in lex.MODEL_LOADERS):
             return "loaded"
         resolved, is_module = self.resolve(callee)
         method = resolved.rsplit(".", 1)[-1]
@@ -331,7 +330,7 @@ class Context:
             return None
         root = m.group(1)
         kind = self.kind_of(root, index)
-        if kind == "newdata" or kind == "file" and name_tokens(root) & (api.TEST_SPLIT_TOKENS | api.NEW_DATA_TOKENS):
+        if kind == "newdata" or kind == "file" and name_tokens(root) & (lex.TEST_SPLIT_TOKENS | lex.NEW_DATA_TOKENS):
             return "newdata"
         return None
 
@@ -375,15 +374,15 @@ def _names_new_file(rhs: str) -> bool:
         arg = _FIRST_ARG.match(rhs, call.end())
         if arg is not None:
             words |= name_tokens(arg.group(1))
-    return bool(words & (api.TEST_SPLIT_TOKENS | api.NEW_DATA_TOKENS)) and not words & api.TRAIN_TOKENS
+    return bool(words & (lex.TEST_SPLIT_TOKENS | lex.NEW_DATA_TOKENS)) and not words & lex.TRAIN_TOKENS
 
 
 def _pipeline_kind(target: str, rhs: str, ctx: "Context") -> str:
     """A Pipeline is a model when named like one or when it ends in an estimator."""
     tokens = name_tokens(target)
-    if tokens & api.TRANSFORMER_TOKENS and not tokens & api.MODEL_TOKENS:
+    if tokens & lex.TRANSFORMER_TOKENS and not tokens & lex.MODEL_TOKENS:
         return "transformer"
-    if tokens & api.MODEL_TOKENS:
+    if tokens & lex.MODEL_TOKENS:
         return "model"
     for callee in callees(rhs):
         hit = lookup_call(ctx.resolve(callee)[0])

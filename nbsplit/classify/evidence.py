@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from nbsplit.classify import fitted
 from nbsplit.model import Stage
 
 # Second-best hit counts 60 %, third 36 %, ...: more evidence helps, but sub-linearly.
-_DECAY = 0.6
-_CAP = 7.0
+_DECAY = fitted.constant("evidence.decay")
+_CAP = fitted.constant("evidence.cap")
 
 
 @dataclass(slots=True)

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 from typing import Mapping, MutableMapping, Sequence
 
+from nbsplit.classify import fitted
 from nbsplit.classify.context import Context
 from nbsplit.model import CellFacts, Classification, Stage
 
-CONFIDENCE = 0.62
+CONFIDENCE = fitted.constant("confidence.feeds")
 
 
 def apply(ctx: Context, facts: Sequence[CellFacts | None], result: MutableMapping[int, Classification],

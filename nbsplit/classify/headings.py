@@ -23,100 +23,23 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Sequence
 
+from nbsplit.classify import fitted
+from nbsplit.classify import lexicon as lex
 from nbsplit.classify.context import Context
 from nbsplit.classify.evidence import Evidence
 from nbsplit.model import Cell, Stage
 
 SIGNAL = "headings"
 COMMENT_SIGNAL = "comments"
-STRONG, WEAK = 1.6, 0.7
-_DECAY, _FLOOR = 0.88, 0.4
-_TITLE_FACTOR = 0.9
-_COMMENT_FACTOR = 0.55
+STRONG, WEAK = fitted.constant("headings.strong"), fitted.constant("headings.weak")
+_DECAY, _FLOOR = fitted.constant("headings.decay"), fitted.constant("headings.floor")
+_TITLE_FACTOR = fitted.constant("headings.title_factor")
+_COMMENT_FACTOR = fitted.constant("headings.comment_factor")
 
-D, E, F, T, V, P, M, S = (
-    Stage.DATA_PREP, Stage.EDA, Stage.FEATURIZATION, Stage.TRAINING, Stage.EVALUATION,
-    Stage.PREDICTION, Stage.MONITORING, Stage.SETUP,
-)
+P, M = Stage.PREDICTION, Stage.MONITORING
 
-_STRONG_PATTERNS: dict[Stage, str] = {
-    M: r"monitor\w*|drift\w*|\bderiva\w*|estabilidade|\bstability|\bpsi\b|population stability"
-       r"|observab\w*|\balert\w*|\bdecay\b|degrada\w*|over time|ao longo do tempo|a lo largo del tiempo"
-       r"|em producao|en produccion|in production|\bincoming\b|fresh labels|new labels|novos rotulos"
-       r"|data quality|qualidade (dos|de) dados|calidad de (los )?datos|over the weeks|por semana",
-    P: r"\bpredi(ction|ctions|cting|ct)\b|\bpredicao|\bpredicoes|\bprediccion\w*|\bpredecir|\bpredizer"
-       r"|\binfer(ence|encia|ir|ring)\b|\bscoring\b|\bscor(e|ing) (the|new|all|future)\b|batch (scoring|inference|prediction)|\bscore new"
-       r"|new data|novos dados|nuevos datos|dados novos|submission|\bsubmiss\w*|\bsubmit\w*"
-       r"|\bdeploy\w*|\bimplanta\w*|\bdespliegue|\bserving\b|apply(ing)? (the )?model"
-       r"|aplica\w* (o |el |do )?modelo|unseen data",
-    V: r"evaluat\w*|\bavalia\w*|\bevalua\w*|\bmetric\w*|\bmetrica\w*|\baccuracy|\bacuracia"
-       r"|\bprecision\b|\brecall\b|\broc\b|\bauc\b|\bconfusion|matriz de confus\w*|classification report"
-       r"|compar\w* (d?[aeo]s? |of |the |between )?(models?|modelos|algoritmos|algorithms|classifiers)"
-       r"|model comparison|feature importances?|importancia (d[ae]s? |de las )?(variaveis|features|atributos|caracteristicas|variables)"
-       r"|interpretab\w*|\binterpreta\w*|explainab\w*|\bshap\b|model validation|validation of the model"
-       r"|valida\w* d[oe]l? modelo|test(ing)? (the )?model|teste d[oa] modelo|error analysis|analise de erros"
-       r"|\bresidua\w*|\bresiduos",
-    D: r"load(ing)? (the )?(data|dataset|files?|tables?)|data ?load|read(ing)? (the )?(data|dataset|files?|csv)"
-       r"|import(ing)? (the )?(data|dataset)|\bcarrega\w*|\bleitura|\blectura|\bcargar?\b|\bcargando"
-       r"|importa\w* (d[oa]s? |de )?(dados|datos|base|dataset)|get(ting)? (the )?data"
-       r"|data (cleaning|cleansing|preparation|prep|wrangling|ingestion|acquisition|collection|loading)"
-       r"|\bclean(ing|se|up)?\b|\blimpeza|\blimpieza|\blimpando|\btratamento|\btratamiento|\btratando"
-       r"|\bpreparacao|\bpreparacion|\bpreparo\b|prepara\w* (d[oa]s? |los )?(dados|datos|base)"
-       r"|missing (values|data)|valores (ausentes|faltantes|nulos|missing)|dados (faltantes|ausentes|nulos)"
-       r"|null values|\bnan\b|\bduplicat\w*|\bduplicad\w*|\boutliers?\b|\bmerg(e|ing)\b|\bjoin(s|ing)?\b"
-       r"|\bjuncao|tipos de dados|data types|\bwrangl\w*|\bingest\w*|\baquisicao|obtencao dos dados"
-       r"|\bcoleta|\bextracao|\bextraccion|\betl\b|data prep",
-    F: r"feature (engineering|selection|extraction|creation|construction|transformation|scaling|encoding|store|tables?)"
-       r"|features? eng\w*|engenharia (de )?(features?|atributos|variaveis|caracteristicas)"
-       r"|ingenieria (de )?(caracteristicas|variables|atributos|features)"
-       r"|criacao de (features|variaveis|atributos)|creacion de (variables|caracteristicas)"
-       r"|selecao de (features|variaveis|atributos)|seleccion de (variables|caracteristicas)"
-       r"|\bencod\w*|\bcodifica\w*|one.?hot|\bdummies|\bdummy|\bscal(ing|er)\b|\bnormaliza\w*"
-       r"|\bpadroniza\w*|\bestandariza\w*|\bescalonamento|\bescalado|\bvetoriza\w*|\bvectoriz\w*|tf.?idf"
-       r"|\bembedding|preprocessing pipeline|transformacao (de |das )?(variaveis|dados|features)"
-       r"|transformacion de (variables|datos)|\bbinning|\bdiscretiza\w*|dimensionality reduction|\bpca\b"
-       r"|reducao de dimensionalidade|\bx and y\b|\bx e y\b|variavel (alvo|target)|target variable"
-       r"|new features|novas (features|variaveis)|nuevas variables|derived (features|variables|columns)"
-       r"|featuriz\w*",
-    E: r"\beda\b|explorat\w*|\bexploration|\bexplorando|\bexplorar|\bexploracao|\bexploracion|\bexplore"
-       r"|analise (exploratoria|descritiva|univariada|bivariada|multivariada|dos dados|de dados|inicial|grafica)"
-       r"|analisis (exploratorio|descriptivo|de (los )?datos)|data analysis|visuali[sz]\w*|\bgraficos?\b"
-       r"|\bplots?\b|\bplotting|\bdistribu\w*|\bcorrela\w*|estatisticas? descritivas?|estadisticas? descriptivas?"
-       r"|\bdescriptive|summary stat\w*|\bunderstand\w*|\bentend\w*|\bconhecendo|\bconociendo|\binsights?\b"
-       r"|\bunivariate|\bbivariate|\bmultivariate|\boverview|visao geral|\bperfil|\bprofil\w*"
-       r"|look at the data|first look|primeiro contato|conhecer os dados|\brelationships?\b|\brelacao"
-       r"|\brelacion\w*|\bpatterns?\b|\bpadroes|\btendencias|\btrends?\b",
-    T: r"\btrain(?!(?:ing)?[ _-]?(?:data|set|dataset|df|csv|file|frame)\b)\w*|\btreina\w*|\bentrena\w*|\bmodel(l)?ing\b|\bmodelagem|\bmodelado\b|\bmodelizac\w*"
-       r"|fit(ting)? (the |a )?models?|ajuste d[oa] modelo|\btuning|hyper.?param\w*|hiper.?param\w*"
-       r"|grid ?search|random(ized)? search|cross.?valid\w*|validacao cruzada|validacion cruzada|k.?fold"
-       r"|\bsplit\w*|\bdivisao|\bdivision\b|separa\w* (d[oa]s? |los )?(dados|datos|treino|teste)"
-       r"|\bparticion\w*|\bbaseline|build(ing)? (the |a )?models?|constru\w* d[oe]l? modelos?|criacao d[oa]s? modelos?"
-       r"|\bexperiment\w*|\bmlflow|log(ging)? (the )?model|regist(er|ro|rar|ering)\w*"
-       r"|save (the )?model|salva\w* (o )?modelo|guardar (el )?modelo|\bautoml\b|\boptuna|\bhyperopt",
-    S: r"\bimports?\b(?! (the |of )?(data|dataset|dados|datos))|importing (the )?(libraries|packages|modules)"
-       r"|importa\w* (d[ae]s? )?(bibliotecas|librerias|pacotes|modulos|libs)|\bbibliotecas|\blibrerias"
-       r"|\blibrar(y|ies)\b|\bpacotes\b|\bpackages\b|\bsetup\b|set ?up\b|\bconfigura\w*|\bconfig\b"
-       r"|\bsettings\b|\bambiente\b|\benvironment\b|\binstala\w*|\binstall\w*|\bdependenc\w*"
-       r"|\bparametros\b|\bparameters\b|\bwidgets?\b|\bconstantes?\b|\bconstants\b|\bhelpers?\b"
-       r"|\butilit\w*|\butils\b|funcoes auxiliares|funciones auxiliares|helper functions|\brequirements\b"
-       r"|spark session",
-}
-_WEAK_PATTERNS: dict[Stage, str] = {
-    D: r"\bdados\b|\bdatos\b|\bdata\b|\bdataset\b|base de dados|conjunto de dados|\bsources?\b|\bfontes?\b",
-    E: r"\banalise\b|\banalisis\b|\banalysis\b|\bestatistica|\bstatistics|\bgraph|\bcharts?\b",
-    F: r"\bfeatures?\b|\batributos\b|\bvariaveis\b|\bvariables\b|\bcaracteristicas\b|pre.?process\w*"
-       r"|\bpreprocesamiento|\btransforma\w*",
-    T: r"\bmodels?\b|\bmodelos?\b|\balgorit\w*|\bclassifier|\bclassificador|\bclasificador|\bregress\w*"
-       r"|\bxgboost|\blightgbm|\bcatboost|random forest|\blogistic|\barvore|decision tree|\bneural"
-       r"|rede neural|red neuronal|\bkeras|\bpipeline",
-    V: r"\bresults?\b|\bresultados?\b|\bscores?\b|\bperformance\b|\bdesempenho\b|\bvalidation\b"
-       r"|\bvalidacao\b|\bvalidacion\b|\bteste\b|\btest\b|\btesting\b|\btestando\b",
-    P: r"\bprevis\w*|\bforecast\w*|\bprevision\w*",
-    S: r"\bintrodu\w*|\bobjetivo\b|\bobjective\b|\bgoals?\b|\bcontexto\b|\bcontext\b|\bdescricao\b"
-       r"|\bsobre\b|\babout\b|table of contents|\bsumario\b|\bindice\b|\bagenda\b",
-}
-_STRONG = {stage: re.compile(p) for stage, p in _STRONG_PATTERNS.items()}
-_WEAK = {stage: re.compile(p) for stage, p in _WEAK_PATTERNS.items()}
+_STRONG = {stage: re.compile(p) for stage, p in lex.HEADING_STRONG_PATTERNS.items()}
+_WEAK = {stage: re.compile(p) for stage, p in lex.HEADING_WEAK_PATTERNS.items()}
 # "previsão" often names the model's forecasting itself, not scoring new data: weaker.
 _SOFT_STAGE_FACTOR = {P: 1.0}
 

@@ -6,7 +6,10 @@ stage the rules chose and how sure they were, the rule stages of its neighbours,
 the notebook, whether it only shows values and which stage built what it shows, whether it
 changes existing columns or derives new ones (``CellFacts.column_writes``) -- and a
 multinomial logistic model with weights fitted on the labelled corpus (``benchmarks/corpus``,
-``python benchmarks/fit_weights.py``) picks the stage. Its probability is the confidence.
+``python benchmarks/accuracy.py --write-weights``) picks the stage. Its probability is the
+confidence. Each family of features is a small function registered with ``@feature`` (``FEATURES``,
+run in registration order) that reads one cell's ``CellView``: add a feature by registering a
+function over facts the analysis already has, not by re-reading the source.
 
 Why: per-notebook hand rules did not carry over to strangers' notebooks (first looks 0.66-0.79);
 fitting how much to trust each signal, by grouped cross-validation over many repositories, does.
@@ -19,14 +22,13 @@ data" and a featurization neighbour; the fitted weights keep it eda with probabi
 
 from __future__ import annotations
 
-import json
 import math
 from bisect import bisect_left, bisect_right
-from functools import lru_cache
-from importlib import resources
-from typing import Any, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
 
-from nbsplit.classify import api_table as api
+from nbsplit.classify import fitted
+from nbsplit.classify import lexicon as lex
 from nbsplit.classify.context import Context
 from nbsplit.classify.evidence import Evidence
 from nbsplit.model import CellFacts, Classification, Notebook, Stage
@@ -48,13 +50,8 @@ def use_weights(weights: Mapping[str, Any] | None, *, disabled: bool = False) ->
     _disabled = disabled
 
 
-@lru_cache(maxsize=1)
 def _shipped() -> dict[str, Any] | None:
-    try:
-        text = resources.files("nbsplit.classify").joinpath("weights.json").read_text(encoding="utf-8")
-    except (FileNotFoundError, OSError):
-        return None
-    data = json.loads(text)
+    data = fitted.data()
     return data if data.get("feature_version") == FEATURE_VERSION else None
 
 
@@ -64,82 +61,186 @@ def active_weights() -> dict[str, Any] | None:
     return _override if _override is not None else _shipped()
 
 
+@dataclass(frozen=True)
+class CellView:
+    """What a feature function sees of one code cell: its place in the decoded sequence, the
+    rules' classification and evidence, its facts, and the notebook-wide lookups."""
+
+    pos: int
+    i: int
+    base: Classification
+    ev: Evidence
+    cf: CellFacts | None
+    notebook: "_NotebookView"
+
+
+@dataclass(frozen=True)
+class _NotebookView:
+    nb: Notebook
+    ctx: Context
+    result: Sequence[Classification]
+    seq: Sequence[int]
+    readers_after: "_LaterReaders"
+    mentioned: dict[str, int]
+
+
+FeatureFn = Callable[[CellView, dict[str, float]], None]
+# The registered feature functions, in the order they add features (the order of a cell's
+# feature dict, hence of the sums in ``predict``: keep it stable).
+FEATURES: list[tuple[str, FeatureFn]] = []
+
+
+def feature(fn: FeatureFn) -> FeatureFn:
+    FEATURES.append((fn.__name__, fn))
+    return fn
+
+
 def cell_features(nb: Notebook, facts: Sequence[CellFacts | None], ctx: Context,
                   evidence: Sequence[Evidence], result: Sequence[Classification],
                   seq: Sequence[int]) -> dict[int, dict[str, float]]:
     """Features of every code cell in ``seq`` (the decoded, non-skipped code cells)."""
+    view = _NotebookView(nb, ctx, result, seq, _LaterReaders(ctx, result), _first_mentions(facts))
     out: dict[int, dict[str, float]] = {}
-    n = len(seq)
-    readers_after = _LaterReaders(ctx, result)
-    mentioned = _first_mentions(facts)
     for pos, i in enumerate(seq):
-        base = result[i]
-        f: dict[str, float] = {"bias": 1.0}
-        ev = evidence[i]
-        for signal in SIGNAL_NAMES:
-            others = tuple(s for s in SIGNAL_NAMES if s != signal)
-            for stage, w in sorted(ev.scores(exclude=others).items(), key=lambda kv: kv[0].order):
-                f[f"ev:{signal}:{stage.value}"] = round(w, 4)
-        f[f"rule:{base.stage.value}"] = 1.0
-        f[f"rule_conf:{base.stage.value}"] = base.confidence
-        f[f"origin:{base.origin}"] = 1.0
-        for off, tag in ((-2, "prev2"), (-1, "prev"), (1, "next"), (2, "next2")):
-            j = pos + off
-            f[f"{tag}:{result[seq[j]].stage.value if 0 <= j < n else 'none'}"] = 1.0
-        f[f"pos:{min(int(pos / max(n, 1) * _POSITION_BUCKETS), _POSITION_BUCKETS - 1)}"] = 1.0
-        cf = facts[i]
-        if cf is not None:
-            if cf.display_only:
-                f["display_only"] = 1.0
-            if cf.functions:
-                f["defines_function"] = 1.0
-            if cf.imports:
-                f["imports"] = 1.0
-            produced = _producer_stages(i, cf, ctx, result)
-            for stage in produced:
-                f[f"reads_from:{stage.value}"] = 1.0
-            if cf.display_only and produced:
-                f[f"shows_from:{max(produced, key=lambda s: s.order).value}"] = 1.0
-            later = _later_reader_stages(i, cf, readers_after)
-            for stage in later:
-                f[f"read_by:{stage.value}"] = 1.0
-            if not later and cf.defines:
-                f["nothing_read_later"] = 1.0
-            for name in sorted(cf.defines | cf.mutates):
-                for tok in _tokens(name):
-                    f[f"writes_tok:{tok}"] = 1.0
-            for name in sorted(cf.reads):
-                for tok in _tokens(name):
-                    f[f"reads_tok:{tok}"] = 1.0
-            for cw in cf.column_writes:
-                # an existing column changed (cleaning: data-prep) or a new one derived (featurization)
-                kind = "over" if cw.reads_itself or cw.column and mentioned.get(cw.column, i) < i else "new"
-                f[f"colw:{kind}"] = 1.0
-                if cw.rows:
-                    f[f"colw:{kind}:rows"] = 1.0
-                via = _via_kind(cw.via)
-                if via:
-                    f[f"colw:{kind}:{via}"] = 1.0
-            for _, what in cf.subsets:
-                f[f"subset:{what}"] = 1.0
-            for call in cf.calls:
-                f[f"call:{_call_key(call.name)}"] = 1.0
-                if "." in call.name and call.receiver is None:
-                    f[f"module:{call.name.split('.', 1)[0]}"] = 1.0
-                for kw in call.keywords:
-                    if kw in _KEYWORDS:
-                        f[f"kw:{kw}"] = 1.0
-        for hit in ev.hits:
-            f[f"hit:{hit.signal}:{hit.stage.value}:{_template(hit.reason)}"] = 1.0
-        lines = len([ln for ln in nb.cells[i].source.splitlines() if ln.strip()])
-        f["log_lines"] = round(math.log1p(lines), 4)
+        cell = CellView(pos, i, result[i], evidence[i], facts[i], view)
+        f: dict[str, float] = {}
+        for _, fn in FEATURES:
+            fn(cell, f)
         out[i] = f
     return out
 
 
-_KEYWORDS = frozenset({"inplace", "random_state", "test_size", "axis", "columns", "how", "on", "hue",
-                       "kind", "bins", "figsize", "seed", "stratify", "cv", "scoring", "param_grid",
-                       "n_estimators", "labelCol", "featuresCol", "inputCols", "outputCol"})
+@feature
+def bias(c: CellView, f: dict[str, float]) -> None:
+    f["bias"] = 1.0
+
+
+@feature
+def signal_evidence(c: CellView, f: dict[str, float]) -> None:
+    """The weight each evidence signal gave each stage."""
+    for signal in SIGNAL_NAMES:
+        others = tuple(s for s in SIGNAL_NAMES if s != signal)
+        for stage, w in sorted(c.ev.scores(exclude=others).items(), key=lambda kv: kv[0].order):
+            f[f"ev:{signal}:{stage.value}"] = round(w, 4)
+
+
+@feature
+def rule_verdict(c: CellView, f: dict[str, float]) -> None:
+    """The stage the rules chose, how sure they were and why (origin)."""
+    f[f"rule:{c.base.stage.value}"] = 1.0
+    f[f"rule_conf:{c.base.stage.value}"] = c.base.confidence
+    f[f"origin:{c.base.origin}"] = 1.0
+
+
+@feature
+def neighbours(c: CellView, f: dict[str, float]) -> None:
+    """The rule stages of two code cells each side."""
+    seq, result = c.notebook.seq, c.notebook.result
+    for off, tag in ((-2, "prev2"), (-1, "prev"), (1, "next"), (2, "next2")):
+        j = c.pos + off
+        f[f"{tag}:{result[seq[j]].stage.value if 0 <= j < len(seq) else 'none'}"] = 1.0
+
+
+@feature
+def position(c: CellView, f: dict[str, float]) -> None:
+    n = len(c.notebook.seq)
+    f[f"pos:{min(int(c.pos / max(n, 1) * _POSITION_BUCKETS), _POSITION_BUCKETS - 1)}"] = 1.0
+
+
+@feature
+def cell_kind(c: CellView, f: dict[str, float]) -> None:
+    """Only displays, defines functions, imports."""
+    cf = c.cf
+    if cf is None:
+        return
+    if cf.display_only:
+        f["display_only"] = 1.0
+    if cf.functions:
+        f["defines_function"] = 1.0
+    if cf.imports:
+        f["imports"] = 1.0
+
+
+@feature
+def dataflow(c: CellView, f: dict[str, float]) -> None:
+    """The rule stages of the cells that wrote what it reads and of the later cells that read
+    what it writes: one mechanism (``Context.writers``/``readers``) for producers and consumers."""
+    cf = c.cf
+    if cf is None:
+        return
+    nbv = c.notebook
+    produced = _producer_stages(c.i, cf, nbv.ctx, nbv.result)
+    for stage in produced:
+        f[f"reads_from:{stage.value}"] = 1.0
+    if cf.display_only and produced:
+        f[f"shows_from:{max(produced, key=lambda s: s.order).value}"] = 1.0
+    later = _later_reader_stages(c.i, cf, nbv.readers_after)
+    for stage in later:
+        f[f"read_by:{stage.value}"] = 1.0
+    if not later and cf.defines:
+        f["nothing_read_later"] = 1.0
+
+
+@feature
+def identifier_words(c: CellView, f: dict[str, float]) -> None:
+    """Words of the names it writes and reads (``X_train`` -> x, train)."""
+    cf = c.cf
+    if cf is None:
+        return
+    for name in sorted(cf.defines | cf.mutates):
+        for tok in _tokens(name):
+            f[f"writes_tok:{tok}"] = 1.0
+    for name in sorted(cf.reads):
+        for tok in _tokens(name):
+            f[f"reads_tok:{tok}"] = 1.0
+
+
+@feature
+def column_writes(c: CellView, f: dict[str, float]) -> None:
+    """An existing column changed (cleaning: data-prep) or a new one derived (featurization),
+    and how the value is made; row and column subsets."""
+    cf = c.cf
+    if cf is None:
+        return
+    mentioned = c.notebook.mentioned
+    for cw in cf.column_writes:
+        kind = "over" if cw.reads_itself or cw.column and mentioned.get(cw.column, c.i) < c.i else "new"
+        f[f"colw:{kind}"] = 1.0
+        if cw.rows:
+            f[f"colw:{kind}:rows"] = 1.0
+        via = _via_kind(cw.via)
+        if via:
+            f[f"colw:{kind}:{via}"] = 1.0
+    for _, what in cf.subsets:
+        f[f"subset:{what}"] = 1.0
+
+
+@feature
+def call_names(c: CellView, f: dict[str, float]) -> None:
+    """Its calls (APIs whole, methods by name), module roots and telling keyword arguments."""
+    cf = c.cf
+    if cf is None:
+        return
+    for call in cf.calls:
+        f[f"call:{_call_key(call.name)}"] = 1.0
+        if "." in call.name and call.receiver is None:
+            f[f"module:{call.name.split('.', 1)[0]}"] = 1.0
+        for kw in call.keywords:
+            if kw in lex.FEATURE_KEYWORDS:
+                f[f"kw:{kw}"] = 1.0
+
+
+@feature
+def signal_hits(c: CellView, f: dict[str, float]) -> None:
+    """Every evidence hit by signal, stage and reason (without the notebook's own names)."""
+    for hit in c.ev.hits:
+        f[f"hit:{hit.signal}:{hit.stage.value}:{_template(hit.reason)}"] = 1.0
+
+
+@feature
+def length(c: CellView, f: dict[str, float]) -> None:
+    lines = len([ln for ln in c.notebook.nb.cells[c.i].source.splitlines() if ln.strip()])
+    f["log_lines"] = round(math.log1p(lines), 4)
 
 
 def _via_kind(via: str) -> str:
@@ -147,9 +248,9 @@ def _via_kind(via: str) -> str:
     one that encodes/transforms them, arithmetic, a constant, or some other call."""
     if via in ("op", "const"):
         return via
-    if via in api.COLUMN_FIX_METHODS:
+    if via in lex.COLUMN_FIX_METHODS:
         return "fix"
-    if via in api.COLUMN_ENCODE_METHODS:
+    if via in lex.COLUMN_ENCODE_METHODS:
         return "encode"
     return "call" if via else ""
 
@@ -172,16 +273,7 @@ def _call_key(name: str) -> str:
     if not head:
         return name if name.isidentifier() and len(name) < 40 else "?"
     root = head.split(".", 1)[0].split("(", 1)[0].split("[", 1)[0]
-    return name if root in _MODULE_ROOTS else f".{last}"
-
-
-_MODULE_ROOTS = frozenset({
-    "pandas", "numpy", "sklearn", "matplotlib", "seaborn", "scipy", "statsmodels", "xgboost", "lightgbm",
-    "catboost", "mlflow", "pyspark", "spark", "dbutils", "evidently", "nannyml", "alibi_detect", "torch",
-    "tensorflow", "keras", "plotly", "joblib", "pickle", "os", "imblearn", "optuna", "hyperopt", "shap",
-    "prophet", "databricks", "deepchecks", "whylogs", "missingno", "sns", "plt", "pd", "np", "display",
-    "print",
-})
+    return name if root in lex.MODULE_ROOTS else f".{last}"
 
 
 def _tokens(name: str) -> set[str]:

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from typing import Mapping, MutableMapping, Sequence
 
+from nbsplit.classify import fitted
 from nbsplit.classify.context import Context
 from nbsplit.model import CellFacts, Classification, Stage
 
 _PREPARING = (Stage.DATA_PREP, Stage.FEATURIZATION, Stage.EDA)
-CONFIDENCE = 0.7
+CONFIDENCE = fitted.constant("confidence.scoring")
 
 
 def apply(ctx: Context, facts: Sequence[CellFacts | None], result: MutableMapping[int, Classification],

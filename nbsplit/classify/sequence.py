@@ -23,22 +23,23 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+from nbsplit.classify import fitted
 from nbsplit.model import PIPELINE_STAGES, Stage
 
 LABELS: tuple[Stage, ...] = (*PIPELINE_STAGES, Stage.SETUP)
 _N = len(PIPELINE_STAGES)  # 7 pipeline stages; label index 7 is setup
 _SETUP = _N
-SETUP_BIAS = -1.4  # setup must be earned by evidence
+SETUP_BIAS = fitted.constant("sequence.setup_bias")  # setup must be earned by evidence
 FORCED = 40.0
 NEG = -1e9
 
-_FORWARD = 0.4  # one step forward
-_SKIP = 0.25  # each stage skipped on the way
-_BACK = 1.4
+_FORWARD = fitted.constant("sequence.forward")  # one step forward
+_SKIP = fitted.constant("sequence.skip")  # each stage skipped on the way
+_BACK = fitted.constant("sequence.back")
 # Going back is common: look again (eda), clean more (data-prep), refit after comparing (training).
-_BACK_TO = {Stage.EDA: 0.5, Stage.DATA_PREP: 0.7, Stage.FEATURIZATION: 0.9, Stage.TRAINING: 1.0,
-            Stage.EVALUATION: 1.1}
-_START = 0.15  # per stage skipped before the first pipeline cell
+_BACK_TO = {s: fitted.constant(f"sequence.back_to.{s.value}")
+            for s in (Stage.EDA, Stage.DATA_PREP, Stage.FEATURIZATION, Stage.TRAINING, Stage.EVALUATION)}
+_START = fitted.constant("sequence.start")  # per stage skipped before the first pipeline cell
 
 
 def _transition_table() -> list[list[float]]:

@@ -18,26 +18,15 @@ Example: ``X = df.drop(columns="y")`` (featurization) then ``X.head()`` -> eda;
 
 from __future__ import annotations
 
-import builtins
 from bisect import bisect_left
 from typing import Mapping, MutableMapping, Sequence
 
+from nbsplit.classify import fitted
+from nbsplit.classify import lexicon as lex
 from nbsplit.classify.context import Context
 from nbsplit.model import CellFacts, Classification, Stage
 
-# Calls a plot/print cell may make besides plotting libraries (and methods on its own figures).
-_VIEW_BUILTINS = frozenset({"print", "display", "len", "range", "enumerate", "zip", "list", "sorted",
-                            "round", "str", "int", "float", "min", "max", "sum", "abs", "dict", "set",
-                            "tuple", "type", "repr", "format"})
-_VIEW_METHODS = frozenset({
-    "plot", "hist", "boxplot", "scatter", "bar", "barh", "head", "tail", "describe", "show", "info",
-    "value_counts", "sample", "corr", "mean", "median", "sum", "count", "nunique", "unique",
-    "max", "min", "std", "round", "sort_values", "reset_index", "to_frame", "printSchema", "limit",
-    "select", "toPandas", "format", "items", "keys", "values", "set_title", "set_xlabel", "set_ylabel",
-})
-_PLOT_MODULES = ("matplotlib", "seaborn", "plotly", "IPython.display", "altair")
-_NOT_DATA = frozenset(dir(builtins)) | {"spark", "dbutils", "display", "sc", "sqlContext"}
-_SHOWS_CONFIDENCE_CAP = 0.9
+_SHOWS_CONFIDENCE_CAP = fitted.constant("confidence.shows_cap")
 # Stages whose products are a model's results rather than data.
 _RESULT_STAGES = frozenset({Stage.EVALUATION, Stage.MONITORING})
 
@@ -68,7 +57,7 @@ def apply(ctx: Context, facts: Sequence[CellFacts | None], result: MutableMappin
         earliest: Stage | None = None
         unproduced = False
         for name in sorted(f.reads):
-            if name in _NOT_DATA or name in ctx.aliases or name in ctx.functions:
+            if name in lex.NOT_DATA_NAMES or name in ctx.aliases or name in ctx.functions:
                 continue
             cells = writers.get(name)
             pos = bisect_left(cells, i) if cells else 0
@@ -107,16 +96,16 @@ def _plots_or_prints_only(ctx: Context, f: CellFacts, index: int) -> bool:
         resolved, is_module = ctx.resolve(call.name)
         method = resolved.rsplit(".", 1)[-1]
         if is_module:
-            if not resolved.startswith(_PLOT_MODULES):
+            if not resolved.startswith(lex.PLOT_MODULES):
                 return False
             shows = True
         elif "." not in resolved:
-            if resolved not in _VIEW_BUILTINS:
+            if resolved not in lex.VIEW_BUILTINS:
                 return False
             shows = shows or resolved in ("print", "display")
         else:
             receiver = resolved.split(".", 1)[0].split("[", 1)[0]
-            if receiver not in f.defines and method not in _VIEW_METHODS:
+            if receiver not in f.defines and method not in lex.VIEW_METHODS:
                 return False
             shows = shows or method in ("plot", "hist", "boxplot", "scatter", "bar", "barh", "show")
     return shows

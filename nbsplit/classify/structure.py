@@ -32,7 +32,7 @@ import re
 from bisect import bisect_left
 from typing import Sequence
 
-from nbsplit.classify import api_table as api
+from nbsplit.classify import lexicon as lex
 from nbsplit.classify.context import Context, lookup_call, name_tokens
 from nbsplit.classify.evidence import Evidence
 from nbsplit.model import Call, Cell, CellFacts, Stage
@@ -44,90 +44,10 @@ D, E, F, T, V, P, M, S = (
     Stage.PREDICTION, Stage.MONITORING, Stage.SETUP,
 )
 
-_FIT = frozenset({"fit", "partial_fit", "fit_generator"})
-_PREDICT = frozenset({"predict", "predict_proba", "predict_log_proba", "decision_function"})
-_WRITERS = frozenset({"to_csv", "to_parquet", "to_sql", "to_excel", "to_json", "saveAsTable",
-                      "insertInto", "save", "parquet", "write_table", "to_feather", "to_pickle", "writeStream"})
-_SAVE_MODEL = frozenset({"save", "save_model", "dump", "save_pretrained", "booster_", "save_weights"})
-_SAFE_CONST_CALLS = frozenset({
-    "os.path.join", "pathlib.Path", "os.getenv", "os.environ.get", "dbutils.widgets.get",
-    "dict", "list", "tuple", "set", "int", "float", "str", "range", "len", "Path", "os.path.expanduser",
-    "datetime.datetime", "datetime.date", "datetime.datetime.now", "datetime.date.today",
-    "dbutils.secrets.get", "print",
-})
-_PURE_METHODS = frozenset({"split", "rsplit", "get", "format", "upper", "lower", "replace", "strip", "rstrip",
-                           "lstrip", "join", "startswith", "endswith", "items", "keys", "values", "strftime"})
-_XY_NAMES = frozenset({
-    "X", "y", "Y", "x", "features", "feature_cols", "feature_columns", "feature_names",
-    "features_list", "feature_list", "target", "target_col", "target_column", "label", "labels",
-    "X_all", "y_all", "X_full", "y_full", "X_data", "y_data", "cat_cols", "num_cols",
-    "categorical_cols", "numerical_cols", "numeric_cols", "numeric_features", "categorical_features",
-    "cat_features", "num_features", "numerical_features", "selected_features", "feature_set",
-    "predictors", "input_cols", "inputCols", "variaveis", "atributos", "features_cols",
-    "X_train_full", "alvo", "objetivo", "caracteristicas",
-    # column groups fed to a ColumnTransformer: numeric = ["age", "income"]
-    "numeric", "numerical", "categorical", "categoricals", "cat_vars", "num_vars", "categoricas", "numericas",
-})
-_GRID_TOKENS = frozenset({"param", "params", "parameters", "grid", "hyperparams", "hyperparameters",
-                          "parametros", "parametro", "hiperparametros", "search_space"})
-_FEATURE_PREFIXES = ("feat", "predictor", "variav", "atribut")
-_NOT_FEATURE_LIST = frozenset({"importance", "importances", "imp", "store", "table", "lookup", "lookups",
-                               "eng", "engineering"})
 _XY_PATTERN = re.compile(r"^(?:[Xx]|[yY])(?:_[A-Za-z]\w*)?$")
 _XY_ANY = re.compile(r"^(?:[Xx]|[yY])(?:_[A-Za-z]\w*|train|test|val|valid)?$|^(?:train|test|val|valid)_?[XxYy]$")
-_NOT_XY = frozenset({"pred", "preds", "hat", "proba", "prob", "probs", "score", "scores", "test", "teste",
-                     "val", "valid", "train", "treino", "new", "novo", "novos", "predicted", "true"})
-_LABEL_COLUMNS = frozenset({"label", "target", "alvo", "objetivo", "classe", "etiqueta", "objetivo"})
-_TIME_TOKENS = frozenset({"monthly", "weekly", "daily", "month", "week", "day", "mes", "mensal", "semana",
-                          "semanal", "diario", "period", "periodo", "over", "time", "rolling", "window"})
-_QUALITY_TOKENS = frozenset({"quality", "qualidade", "calidad", "null", "nulls", "missing", "alert", "alerts",
-                             "alerta", "alertas", "anomaly", "anomalies", "outlier", "outliers"})
-_HISTORY_TOKENS = frozenset({"history", "hist_df", "learning", "epochs_hist"})
-_METRIC_TOKENS = frozenset({
-    "loss", "accuracy", "acc", "auc", "roc", "rmse", "mse", "mae", "mape", "r2", "f1", "precision",
-    "recall", "logloss", "gini", "cm", "conf", "report", "acuracia", "precisao", "metrics",
-    "metricas", "scores",
-})
-_FRESH_TOKENS = frozenset({"new", "fresh", "recent", "current", "latest", "prod", "production",
-                           "live", "weekly", "monthly", "daily", "incoming", "novo", "novos", "atual"})
-
-_SUBSCRIPT_ASSIGN = re.compile(
-    r"^[ \t]*(\w+)(?:\.loc\[[^\]\n]*?,)?\[?\s*(['\"])([^'\"\n]+)\2\s*\]\s*=(?!=)\s*([^\n]+)$", re.M
-)
-_ATTR_COLUMN = re.compile(r"\b[A-Za-z_]\w*\.([A-Za-z_]\w*)\b(?!\s*\()")
-_NOT_COLUMNS = frozenset({"str", "dt", "cat", "values", "index", "columns", "loc", "iloc", "at", "iat",
-                          "T", "shape", "dtypes", "plot", "array", "size", "name", "nan", "inf", "pi"})
-# ``.map({... : 1 ...})`` or ``.map(some_mapping)``; checked per occurrence with cached positions:
-# ``\{[^}]*`` and ``\w*(?:map|...)\w*`` restarted at every ``.map(`` of a long line are quadratic.
-_ENCODE_OPEN = re.compile(r"\.(?:map|replace)\(\s*+", re.I)
-_COLON_NUMBER = re.compile(r":\s*+-?\d")
-_IDENTIFIER_RUN = re.compile(r"[A-Za-z_]\w*+")
-_CLOSE_PAREN = re.compile(r"\s*+\)")
-_ENCODE_NAME = re.compile(r"map|dict|encoding|codes", re.I)
 
 
-def _maps_to_codes(text: str) -> bool:
-    """``.map``/``.replace`` with a literal dict to numbers or a variable named like a mapping."""
-    colons: list[int] | None = None
-    close = -1
-    for m in _ENCODE_OPEN.finditer(text):
-        at = m.end()
-        if text.startswith("{", at):
-            if colons is None:
-                colons = [c.start() for c in _COLON_NUMBER.finditer(text)]
-            if close < at:
-                close = text.find("}", at)
-                if close < 0:
-                    close = len(text)
-            i = bisect_left(colons, at)
-            if i < len(colons) and colons[i] < close:
-                return True
-            continue
-        name = _IDENTIFIER_RUN.match(text, at)
-        if name is not None and _CLOSE_PAREN.match(text, name.end()) \
-                and _ENCODE_NAME.search(name.group(), 1):
-            return True
-    return False
 # col.replace("Yes", 1) / .replace(to_replace="S", value="1") / .replace(False, 0): categories -> codes
 _REPLACE_CODE = re.compile(
     r"\.replace\(\s*(?:to_replace\s*=\s*)?(?:(['\"])[^'\"\n]*\1|True|False)\s*,\s*(?:value\s*=\s*)?"
@@ -177,14 +97,9 @@ def _fills_missing_in_place(text: str) -> bool:
     return False
 
 
-_COLUMN_REF = re.compile(r"\[\s*['\"]([^'\"\n]+)['\"]\s*\]|\.col\(\s*['\"]([^'\"\n]+)['\"]")
-_ARITH = re.compile(r"[\w\])]\s*(?:[-+*/%<>]|[<>=!]=)\s*[\w(\[]|\*\*")
-_DERIVE_CALLS = re.compile(r"\.(?:dt|map|apply|str|shift|rolling|diff|pct_change|ewm|cumsum|expanding)\b|np\.where|np\.log|pd\.cut|pd\.qcut|\.isin\(|F\.when|when\(")
 _ROW_FILTER = re.compile(
     r"^[ \t]*(\w+)\s*=\s*(\w+)\s*\[\s*~?\(?\s*\2\s*[\[.]|^[ \t]*(\w+)\s*=\s*\3\.drop\(\s*\3\s*\[", re.M
 )
-_WITH_COLUMN = re.compile(r"withColumn\(\s*['\"](\w+)['\"]\s*,([^\n]+)")
-_STRING_LITERAL = re.compile(r"(['\"]).*?\1")
 
 _SQL_WRITE = re.compile(r"\b(create\s+(or\s+replace\s+)?(temp(orary)?\s+)?(table|view)|insert\s+(into|overwrite)|merge\s+into|update\s+\w|delete\s+from|copy\s+into|alter\s+table|optimize\s|vacuum\s)", re.I)
 _SQL_SETUP = re.compile(r"^\s*(use\s+(catalog|schema|database)?|create\s+(schema|database|catalog)|set\s+)", re.I)
@@ -199,8 +114,6 @@ _SHELL_INSTALL = re.compile(r"\b(pip3?|conda|mamba|apt(-get)?|uv)\s+(install|upd
 _SHELL_FETCH = re.compile(r"\b(wget|curl|unzip|tar\s|gunzip|kaggle\s|gsutil|aws\s+s3|azcopy|git\s+clone|dbfs\s+cp|hdfs|7z)\b")
 # ``[^\S\n]`` not ``\s``: from every line start ``\s*`` ran across all the blank lines below it.
 _SHELL_LOOK = re.compile(r"^[^\S\n]*+(ls|head|cat|du|wc|tail|file|find)\b", re.M)
-_SETUP_MAGICS = frozenset({"matplotlib", "load_ext", "config", "autoreload", "env", "cd", "reload_ext",
-                           "pip", "conda", "run", "aimport", "precision", "pylab", "install"})
 
 
 def apply(ctx: Context, evidence: Sequence[Evidence]) -> None:
@@ -326,7 +239,7 @@ def _magics(facts: CellFacts, ev: Evidence) -> None:
         name = stripped.lstrip("%").split(None, 1)[0] if stripped.lstrip("%") else ""
         if name in ("sh", "system"):
             shell_evidence(stripped, ev, factor)
-        elif name in _SETUP_MAGICS:
+        elif name in lex.SETUP_MAGICS:
             ev.add(S, 3.5 * factor, f"sets up the environment (%{name})", SIGNAL)
 
 
@@ -343,13 +256,13 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
     elif facts.imports:
         ev.add(S, 0.7, f"imports {facts.imports[0][1].split('.')[0]}", SIGNAL)
     assigned = facts.defines - bound_by_import - {fn.name for fn in facts.functions}
-    xy = {n for n in assigned if n in _XY_NAMES or (_XY_PATTERN.match(n) and not name_tokens(n) & _NOT_XY)}
+    xy = {n for n in assigned if n in lex.XY_NAMES or (_XY_PATTERN.match(n) and not name_tokens(n) & lex.NOT_XY_TOKENS)}
     if not xy and assigned and not facts.reads and not facts.calls:
         # featur = ["age", "income"]: a literal list of model inputs (not feature_names_comb =
         # names[idx], which looks at a fitted model)
         xy = {n for n in assigned if _names_features(n)}
     if assigned and not facts.mutates and not xy and _only_constants(ctx, facts, assigned):
-        grids = sorted(n for n in assigned if name_tokens(n) & _GRID_TOKENS and not n.isupper())
+        grids = sorted(n for n in assigned if name_tokens(n) & lex.GRID_TOKENS and not n.isupper())
         if grids:  # param_grid = {"C": [0.1, 1, 10]}: choosing a model's settings is training
             ev.add(T, 2.8, f"defines hyperparameters ({grids[0]})", SIGNAL)
         else:
@@ -357,7 +270,7 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
             ev.add(S, 3.4 if caps else 2.6, "only sets configuration constants", SIGNAL)
 
     fits = _fits(ctx, cell, own, ev)
-    predicts = _predicts(ctx, cell, facts, own, ev)
+    predicts = _predicts(ctx, cell, facts, own, ev, fits)
     if _LITERAL_PREDICT.search(cell.source):
         # clf.predict([[60, 11250, 10, 5]]): values typed in by hand are new data, not the test split
         ev.add(P, 2.6, "predicts on values written in the cell (new data)", SIGNAL)
@@ -365,9 +278,9 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
     writes_predictions = _writes_predictions(ctx, cell, facts, own, predicts, ev)
     trained_on = _metrics_on_training(ctx, facts, own)
     if trained_on and not fits:
-        # roc_auc_score(y_train, scores): a score on the data the model saw is part of training
-        ev.scale(V, 0.2)
-        ev.add(T, 3.0, f"scores the model on training data ({trained_on})", SIGNAL)
+        # r2_score(y_train, train_pred) after the fit cell: the fitted model's metrics on the rows
+        # it saw (an overfitting check beside the test metrics) are evaluation (corpus: 11 of 11)
+        ev.add(V, 3.0, f"scores the fitted model on its training data ({trained_on})", SIGNAL)
     # Names this cell binds that no later cell reads: a table built only to be looked at.
     dead = {n for n in assigned if not any(r > i for r in ctx.readers.get(n, ()))}
 
@@ -387,7 +300,7 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
         name = sorted(xy)[0]
         ev.add(F, 2.6, f"builds {name} (features/target)", SIGNAL)
     elif not fits and not predicts and not splits and not _calls_split(ctx, own):
-        order = lambda n: (bool(name_tokens(n) & api.TEST_SPLIT_TOKENS), n)  # noqa: E731
+        order = lambda n: (bool(name_tokens(n) & lex.TEST_SPLIT_TOKENS), n)  # noqa: E731
         xs = sorted((n for n in assigned if _XY_ANY.match(n) and (n[0] in "Xx" or n[-1] in "Xx")), key=order)
         ys = sorted((n for n in assigned if _XY_ANY.match(n) and (n[0] in "yY" or n[-1] in "yY")), key=order)
         if xs and ys:  # X_train = df.drop("Survived", axis=1); Y_train = df["Survived"]
@@ -396,11 +309,11 @@ def _python_cell(ctx: Context, cell: Cell, facts: CellFacts, ev: Evidence) -> No
             # x_train = df_train.drop(columns=[...]) alone in its cell (y_train two cells above):
             # a model input built from a frame, not a split and not a file read.
             built = [n for n in (*xs, *ys) if n not in facts.reads and facts.reads
-                     and not name_tokens(n) & _NOT_INPUT and ctx.kind_of(n, i) not in ("file", "split")]
+                     and not name_tokens(n) & lex.NOT_INPUT_TOKENS and ctx.kind_of(n, i) not in ("file", "split")]
             if built:
                 ev.add(F, 2.0, f"builds {built[0]} from {sorted(facts.reads)[0]}", SIGNAL)
 
-    _derived_columns(cell.source, ev, facts.reads, dead & facts.defines)
+    _derived_columns(cell.source, facts, ev, dead & facts.defines)
     if splits:
         ev.scale(D, 0.3, signals=("structure", "calls"))  # the row masks are the split itself
     _drift(ctx, facts, own, ev)
@@ -454,7 +367,7 @@ def _model_outputs(ctx: Context, cell: Cell, facts: CellFacts, calls: list[Call]
     test_like, new_like = [], []
     for name in facts.reads:
         kind = ctx.kind_of(name, i)
-        if name_tokens(name) & api.TRAIN_TOKENS:
+        if name_tokens(name) & lex.TRAIN_TOKENS:
             continue  # train_scores, y_train_pred: how the model fits its own data (training)
         if kind == "new_predictions" or (
             kind in ("predictions", None) and "new_predictions" in ctx.origins(name, i)
@@ -462,7 +375,7 @@ def _model_outputs(ctx: Context, cell: Cell, facts: CellFacts, calls: list[Call]
         ):
             new_like.append(name)  # result = concat([ids, preds_on_test_csv]): still new predictions
         elif kind == "test_predictions" or (
-            kind in ("predictions", None) and name_tokens(name) & api.PREDICTION_NAME_TOKENS
+            kind in ("predictions", None) and name_tokens(name) & lex.PREDICTION_NAME_TOKENS
         ):
             test_like.append(name)
         elif ctx.data_role(name, i) == "test" and name[:1] in "yY":
@@ -476,7 +389,7 @@ def _model_outputs(ctx: Context, cell: Cell, facts: CellFacts, calls: list[Call]
         for t in facts.strings:
             if len(t) < 30:
                 words |= name_tokens(t)
-        if words & _HISTORY_TOKENS or (words & {"val", "valid", "validation"} and words & _METRIC_TOKENS):
+        if words & lex.HISTORY_TOKENS or (words & {"val", "valid", "validation"} and words & lex.METRIC_TOKENS):
             ev.add(V, 2.6, "plots training/validation metrics", SIGNAL)
             return
     if new_like and predicts != "test":
@@ -500,9 +413,9 @@ def _new_data(ctx: Context, cell: Cell, facts: CellFacts, predicts: str | None, 
     # data written alongside: Kaggle's joint cleaning of train and test.csv stays data-prep.
     i = cell.index
     written = facts.writes - {fn.name for fn in facts.functions}
-    if any(name_tokens(n) & api.TRAIN_TOKENS for n in written) or _loads_training_data(ctx, facts):
+    if any(name_tokens(n) & lex.TRAIN_TOKENS for n in written) or _loads_training_data(ctx, facts):
         return
-    new_names = sorted(n for n in written if name_tokens(n) & api.NEW_DATA_TOKENS and not n.isupper())
+    new_names = sorted(n for n in written if name_tokens(n) & lex.NEW_DATA_TOKENS and not n.isupper())
     if new_names and ev.stage_weight(D) + ev.stage_weight(F) < 1.0 and not any(
         ctx.kind_of(n, i) in ("file", "newdata") for n in new_names
     ):
@@ -586,8 +499,8 @@ _SLICE = re.compile(r"\[\s*[\w.()+\-*/ ]*:\s*[\w.()+\-*/ ]*\]|\.iloc\[|\.sample\
 
 def _manual_split(ctx: Context, facts: CellFacts, assigned: set[str] | frozenset[str]) -> str | None:
     """``X_train, X_test = X[:800], X[800:]``: a split without train_test_split."""
-    trains = sorted(n for n in assigned if name_tokens(n) & api.TRAIN_TOKENS)
-    tests = sorted(n for n in assigned if name_tokens(n) & api.TEST_SPLIT_TOKENS)
+    trains = sorted(n for n in assigned if name_tokens(n) & lex.TRAIN_TOKENS)
+    tests = sorted(n for n in assigned if name_tokens(n) & lex.TEST_SPLIT_TOKENS)
     if not trains or not tests:
         return None
     if any(ctx.kind_of(n, facts.index) == "file" for n in (*trains, *tests)):
@@ -615,14 +528,9 @@ def _split_by_masks(source: str, trains: list[str], tests: list[str]) -> bool:
     return len(set(roots.values())) == 1
 
 
-_NOT_INPUT = frozenset({"pred", "preds", "hat", "proba", "prob", "probs", "score", "scores", "predicted",
-                        "true", "res", "resid", "rsmote", "resampled"})
-_SHOW_CALLS = frozenset({"print", "display"})
-
-
 def _shows_something(cell: Cell, facts: CellFacts, assigned: set[str] | frozenset[str]) -> bool:
     """The cell prints/displays, or ends with a bare expression of what it built."""
-    if any(c.name in _SHOW_CALLS for c in facts.calls):
+    if any(c.name in lex.SHOW_CALLS for c in facts.calls):
         return True
     lines = [ln for ln in cell.source.strip().split("\n") if ln.strip() and not ln.lstrip().startswith("#")]
     if not lines or lines[-1].startswith((" ", "\t")):
@@ -676,20 +584,20 @@ def _join_brackets(source: str) -> str:
 def _names_features(name: str) -> bool:
     """``featur``, ``feats``, ``feature_cols2``, ``predictors``: a list of model inputs."""
     tokens = name_tokens(name)
-    if tokens & _NOT_FEATURE_LIST or name.isupper():
+    if tokens & lex.NOT_FEATURE_LIST_TOKENS or name.isupper():
         return False
-    return any(t.startswith(_FEATURE_PREFIXES) for t in tokens)
+    return any(t.startswith(lex.FEATURE_PREFIXES) for t in tokens)
 
 
 def _only_constants(ctx: Context, facts: CellFacts, assigned: frozenset[str] | set[str]) -> bool:
     for call in facts.calls:
         resolved, _ = ctx.resolve(call.name)
-        if resolved in _SAFE_CONST_CALLS or call.name in _SAFE_CONST_CALLS:
+        if resolved in lex.SAFE_CONST_CALLS or call.name in lex.SAFE_CONST_CALLS:
             continue
         # BU = MODEL_URI.split("@")[0]; CFG = CONFIGS.get(KIND, DEFAULT): string/dict methods of
         # other constants compute configuration, not data.
         root = call.receiver
-        if root is not None and (root.isupper() or root in assigned) and call.method in _PURE_METHODS:
+        if root is not None and (root.isupper() or root in assigned) and call.method in lex.PURE_METHODS:
             continue
         return False
     # Reads of other constants are fine (BASE = ...; PATH = BASE + "/x"); reads of data are not.
@@ -728,7 +636,7 @@ def _fits(ctx: Context, cell: Cell, calls: list[Call], ev: Evidence) -> bool:
     fitted = False
     for call in calls:
         name, is_module = ctx.resolve(call.name)
-        if is_module and name.rsplit(".", 1)[-1] in _FIT:
+        if is_module and name.rsplit(".", 1)[-1] in lex.FIT_METHODS:
             # RandomForestRegressor(...).fit(X, y): the estimator is built and fitted in one chain.
             owner = name.rsplit(".", 1)[0]
             hint = lookup_call(owner)
@@ -743,7 +651,7 @@ def _fits(ctx: Context, cell: Cell, calls: list[Call], ev: Evidence) -> bool:
         kind = ctx.receiver_kind(receiver, cell.index)
         data = call.args[0] if call.args else None
         on = f" on {data}" if data else ""
-        if method in _FIT or (method == "train" and kind == "model"):
+        if method in lex.FIT_METHODS or (method == "train" and kind == "model"):
             if kind == "transformer":
                 ev.add(F, 3.0, f"fits {receiver}{on}", SIGNAL)
             elif kind == "monitor":
@@ -765,7 +673,7 @@ def _fits(ctx: Context, cell: Cell, calls: list[Call], ev: Evidence) -> bool:
         elif method == "fit_predict":
             ev.add(T, 3.0, f"fits {receiver}{on}", SIGNAL)
             fitted = True
-        elif method in _SAVE_MODEL and kind in ("model",) and len(parts) >= 2:
+        elif method in lex.SAVE_MODEL_METHODS and kind in ("model",) and len(parts) >= 2:
             ev.add(T, 2.6, f"saves {receiver}", SIGNAL)
         elif "write" in parts[1:-1] and kind == "model":
             ev.add(T, 2.6, f"saves {receiver}", SIGNAL)
@@ -776,7 +684,8 @@ def data_role(ctx: Context, name: str, cell: int) -> str | None:
     return ctx.data_role(name, cell)
 
 
-def _predicts(ctx: Context, cell: Cell, facts: CellFacts, calls: list[Call], ev: Evidence) -> str | None:
+def _predicts(ctx: Context, cell: Cell, facts: CellFacts, calls: list[Call], ev: Evidence,
+              fits: bool = False) -> str | None:
     """Evidence for model application; returns the strongest data role seen ('new' > 'test' > ...)."""
     roles: list[str] = []
     for call in calls:
@@ -798,7 +707,7 @@ def _predicts(ctx: Context, cell: Cell, facts: CellFacts, calls: list[Call], ev:
             # output = assembler.transform(df): building the feature vectors
             ev.add(F, 2.6, f"applies {receiver} to {call.args[0]}", SIGNAL)
             continue
-        if method in _PREDICT or (method in ("transform", "score") and is_model):
+        if method in lex.PREDICT_METHODS or (method in ("transform", "score") and is_model):
             pass
         elif method == "evaluate" and kind in ("model", "loaded", "evaluator", None):
             ev.add(V, 3.0, f"evaluates with {receiver}.evaluate", SIGNAL)
@@ -857,10 +766,10 @@ def _writes_predictions(ctx: Context, cell: Cell, facts: CellFacts, calls: list[
     for call in calls:
         name, is_module = ctx.resolve(call.name)
         parts = name.split(".")
-        if is_module or len(parts) < 2 or not (set(parts[1:]) & _WRITERS):
+        if is_module or len(parts) < 2 or not (set(parts[1:]) & lex.DATA_WRITERS):
             continue
         receiver = parts[0]
-        pred_name = bool(name_tokens(receiver) & api.PREDICTION_NAME_TOKENS)
+        pred_name = bool(name_tokens(receiver) & lex.PREDICTION_NAME_TOKENS)
         came = ctx.origins(receiver, cell.index + 1) if receiver in facts.defines | facts.reads else frozenset()
         fills_template = any(name_tokens(r) & {"sub", "submission", "submit", "sample"} for r in facts.reads)
         if pred_name or submission or fills_template or "new_predictions" in came or predicts in ("new", "unknown") \
@@ -870,43 +779,47 @@ def _writes_predictions(ctx: Context, cell: Cell, facts: CellFacts, calls: list[
     return False
 
 
-def _derived_columns(source: str, ev: Evidence, reads: frozenset[str] = frozenset(),
+def _column_derivations(facts: CellFacts, ev: Evidence, local_unused: set[str] | frozenset[str]) -> bool:
+    """The first telling column write (``CellFacts.column_writes``): a label column built, a
+    column encoded or normalised in place, derived from other columns or transformed."""
+    for cw in facts.column_writes:
+        if not cw.column or cw.kind == "assign" or cw.frame in local_unused:
+            continue  # local_unused: a column of a summary table built here and only shown
+        target = cw.column
+        if target.lower() in lex.LABEL_COLUMNS and cw.frame not in ("X", "x"):
+            ev.add(F, 2.6, f"builds the label column '{target}'", SIGNAL)
+            return True
+        if cw.kind == "withColumn":
+            if cw.arith or "when" in cw.words or any("log" in w or "datediff" in w for w in cw.words):
+                ev.add(F, 2.0, f"derives column '{target}'", SIGNAL)
+                return True
+            continue
+        refs = cw.refs | (cw.attrs - lex.NOT_COLUMN_ATTRS)
+        if refs and target in refs and cw.codes:
+            if "str" in cw.words:  # lower/strip then map: normalising messy values
+                ev.add(D, 1.8, f"normalises values of '{target}'", SIGNAL)
+            else:
+                ev.add(F, 2.2, f"encodes column '{target}'", SIGNAL)
+            return True
+        if refs and target not in refs and (cw.arith or cw.words & lex.DERIVE_WORDS):
+            ev.add(F, 2.6, f"derives column '{target}' from other columns", SIGNAL)
+            return True
+        if refs and target in refs and cw.arith and "fillna" not in cw.words:
+            ev.add(F, 1.3, f"transforms column '{target}'", SIGNAL)
+            return True
+    return False
+
+
+def _derived_columns(source: str, facts: CellFacts, ev: Evidence,
                      local_unused: set[str] | frozenset[str] = frozenset()) -> None:
+    reads = facts.reads
     if "=" not in source and ".replace(" not in source:
         return
     if _REPLACE_CODE.search(source):
         ev.add(F, 2.2, "encodes categories as numbers (replace)", SIGNAL)
         ev.scale(D, 0.5)
-    for m in _SUBSCRIPT_ASSIGN.finditer(source):
-        if m.group(1) in local_unused:
-            continue  # a column of a summary table built here and only shown
-        target, rhs = m.group(3), _STRING_LITERAL.sub("''", m.group(4))
-        if target.lower() in _LABEL_COLUMNS and m.group(1) not in ("X", "x"):
-            ev.add(F, 2.6, f"builds the label column '{target}'", SIGNAL)
-            return
-        refs = {a or b for a, b in _COLUMN_REF.findall(m.group(4))}
-        refs |= {a for a in _ATTR_COLUMN.findall(m.group(4)) if a not in _NOT_COLUMNS}
-        derived = bool(_ARITH.search(rhs) or _DERIVE_CALLS.search(m.group(4)))
-        if refs and target in refs and _maps_to_codes(m.group(4)):
-            if ".str." in m.group(4):  # lower/strip then map: normalising messy values
-                ev.add(D, 1.8, f"normalises values of '{target}'", SIGNAL)
-            else:
-                ev.add(F, 2.2, f"encodes column '{target}'", SIGNAL)
-            return
-        if refs and target not in refs and derived:
-            ev.add(F, 2.6, f"derives column '{target}' from other columns", SIGNAL)
-            return
-        if refs and target in refs and _ARITH.search(rhs) and "fillna" not in rhs:
-            ev.add(F, 1.3, f"transforms column '{target}'", SIGNAL)
-            return
-    for m in _WITH_COLUMN.finditer(source):
-        rhs = _STRING_LITERAL.sub("''", m.group(2))
-        if m.group(1).lower() in _LABEL_COLUMNS:
-            ev.add(F, 2.6, f"builds the label column '{m.group(1)}'", SIGNAL)
-            return
-        if _ARITH.search(rhs) or "when(" in rhs or "datediff" in rhs or "log" in rhs:
-            ev.add(F, 2.0, f"derives column '{m.group(1)}'", SIGNAL)
-            return
+    if _column_derivations(facts, ev, local_unused):
+        return
     scaled = _RESCALE.search(source)
     if scaled:
         ev.add(F, 2.2, f"rescales {scaled.group(1)}", SIGNAL)
@@ -938,27 +851,27 @@ def _drift(ctx: Context, facts: CellFacts, calls: list[Call], ev: Evidence) -> N
         if is_module:
             continue
         tokens = name_tokens(name.rsplit(".", 1)[-1])
-        if tokens & api.DRIFT_TOKENS or "population_stability" in name:
+        if tokens & lex.DRIFT_TOKENS or "population_stability" in name:
             ev.add(M, 3.0, f"computes drift ({name})", SIGNAL)
             return
         receiver = name.split(".", 1)[0]
-        if "." in name and name_tokens(receiver) & api.DRIFT_TOKENS:
+        if "." in name and name_tokens(receiver) & lex.DRIFT_TOKENS:
             # monitor.register_baseline(...), drift_detector.run(...): the monitoring object at work
             ev.add(M, 2.4, f"uses {receiver}", SIGNAL)
             return
-    if any(name_tokens(d) & api.DRIFT_TOKENS for d in facts.defines):
+    if any(name_tokens(d) & lex.DRIFT_TOKENS for d in facts.defines):
         ev.add(M, 1.6, "computes drift statistics", SIGNAL)
-    elif any(name_tokens(t) & api.DRIFT_TOKENS for t in facts.strings if len(t) < 40 and " " not in t):
+    elif any(name_tokens(t) & lex.DRIFT_TOKENS for t in facts.strings if len(t) < 40 and " " not in t):
         ev.add(M, 1.6, "computes drift or alert columns", SIGNAL)
     i = min(facts.index, len(ctx.nb.cells) - 1)
-    new_reads = [n for n in facts.reads if name_tokens(n) & api.NEW_DATA_TOKENS and not n.isupper()]
+    new_reads = [n for n in facts.reads if name_tokens(n) & lex.NEW_DATA_TOKENS and not n.isupper()]
     words = set().union(*(name_tokens(n) for n in (*facts.defines, *facts.reads))) if facts.defines or facts.reads else set()
     for t in facts.strings:
         if len(t) < 40:
             words |= name_tokens(t)
-    if new_reads and words & (_TIME_TOKENS | _QUALITY_TOKENS):
+    if new_reads and words & (lex.TIME_TOKENS | lex.QUALITY_TOKENS):
         ev.add(M, 2.2, f"checks incoming data {sorted(new_reads)[0]} over time", SIGNAL)
-    if words & _TIME_TOKENS and words & _METRIC_TOKENS and not new_reads and (
+    if words & lex.TIME_TOKENS and words & lex.METRIC_TOKENS and not new_reads and (
         ev.stage_weight(E) > 0 or ev.stage_weight(V) > 0
     ):
         ev.add(M, 2.0, "tracks metrics over time", SIGNAL)
@@ -968,10 +881,10 @@ def _drift(ctx: Context, facts: CellFacts, calls: list[Call], ev: Evidence) -> N
         name, is_module = ctx.resolve(call.name)
         if not is_module or not name.startswith("sklearn.metrics"):
             continue
-        if any(name_tokens(a) & _FRESH_TOKENS for a in call.args):
+        if any(name_tokens(a) & lex.FRESH_TOKENS for a in call.args):
             ev.add(M, 2.6, f"scores fresh labels ({name.rsplit('.', 1)[-1]})", SIGNAL)
             return
-        if any(name_tokens(n) & _TIME_TOKENS for n in facts.defines):
+        if any(name_tokens(n) & lex.TIME_TOKENS for n in facts.defines):
             ev.add(M, 2.4, f"tracks {name.rsplit('.', 1)[-1]} over time", SIGNAL)
             return
 
@@ -979,7 +892,7 @@ def _drift(ctx: Context, facts: CellFacts, calls: list[Call], ev: Evidence) -> N
 def _metric_names(facts: CellFacts, ev: Evidence, fits: bool) -> None:
     if fits:
         return
-    shown = [r for r in facts.reads if name_tokens(r) & _METRIC_TOKENS]
+    shown = [r for r in facts.reads if name_tokens(r) & lex.METRIC_TOKENS]
     if shown and (facts.display_only or not facts.defines):
         ev.add(V, 1.4, f"shows metric {sorted(shown)[0]}", SIGNAL)
 
