@@ -231,12 +231,25 @@ def with_generated_monitoring(plan: SplitPlan, live: LiveMetric | None = None, l
         loads[inputs.target.name] = inputs.target.producer
         handoffs.append(inputs.target)
         depends.add(inputs.target.producer)
-        if gate is not None:
+        if gate is not None and gate not in _ancestors(stages, depends):
             depends.add(gate)  # the champion it scores with is the one the gate chose
     stages.append(StagePlan(Stage.MONITORING, (), loads=loads,
                             depends_on=tuple(sorted(depends, key=lambda s: s.order)),
                             handoffs_in=tuple(handoffs)))
     return replace(plan, stages=tuple(stages)), inputs
+
+
+def _ancestors(stages: list[StagePlan], roots: set[Stage]) -> set[Stage]:
+    """``roots`` and every stage they depend on, directly or not."""
+    by_stage = {sp.stage: sp for sp in stages}
+    found: set[Stage] = set()
+    todo = list(roots)
+    while todo:
+        stage = todo.pop()
+        if stage not in found:
+            found.add(stage)
+            todo.extend(by_stage[stage].depends_on if stage in by_stage else ())
+    return found
 
 
 @dataclass(frozen=True)
