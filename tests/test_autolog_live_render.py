@@ -28,7 +28,7 @@ def _generated(cell: dict[str, Any]) -> str | None:
     return (cell["metadata"].get("nbsplit") or {}).get("generated")
 
 
-def test_autolog_cell_goes_before_the_first_fit_of_the_training_stage(tmp_path: Path) -> None:
+def test_autolog_cells_go_around_the_main_models_fit(tmp_path: Path) -> None:
     source = CASES / "churn_mini" / "churn_mini.ipynb"
     files = dict(convert_notebook(source, tmp_path / "on", dry_run=True).files)
     cells = _cells(files, "04_training.ipynb")
@@ -39,12 +39,16 @@ def test_autolog_cell_goes_before_the_first_fit_of_the_training_stage(tmp_path: 
     fitting = next(c for c in cells[at + 1:] if _generated(c) is None)
     assert fitting["metadata"]["nbsplit"]["source_index"] == 17 and ".fit(" in "".join(fitting["source"])
     assert all(_generated(c) in ("load", None) for c in cells[at + 1:cells.index(fitting)])
+    # Off again right after it: what autolog logs is the main model's fit only.
+    after = cells[cells.index(fitting) + 1]
+    assert "".join(after["source"]).startswith("_nbsplit_autolog_end('training')") and _generated(after) == "autolog"
     # The parameters moved from the tracking cell to the autolog cell (logged before the fits).
     track = "".join(cells[-1]["source"])
     assert track.startswith("_nbsplit_track(globals(), 'training'") and "params=" not in track
     manifest = json.loads(files["nbsplit-manifest.json"])
     assert manifest["mlflow"]["autolog"] == {"stage": "training", "flavors": ["sklearn"], "before_cell": 17}
     assert "def _nbsplit_autolog" in files["nbsplit_runtime.py"]
+    assert "def _nbsplit_autolog_end" in files["nbsplit_runtime.py"]
     # Only the fitting stage has one.
     assert [n for n in files if n.endswith(".ipynb") and "_nbsplit_autolog(" in files[n]] == ["04_training.ipynb"]
 

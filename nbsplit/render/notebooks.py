@@ -212,7 +212,7 @@ class _StageBuilder:
             autolog = None
         for index in cells:
             if autolog is not None and index == autolog["cell"]:
-                # Before the loads of the first cell that fits a model: autolog follows its fits.
+                # Before the loads of the cell fitting the main model; off again right after it.
                 self._autolog_cell(autolog)
             if index in inline:
                 # a second version of an import/definition, right where the monolith had it
@@ -220,6 +220,8 @@ class _StageBuilder:
             if index in loads_before:
                 self._load_cell(loads_before[index])
             self._user(index)
+            if autolog is not None and index == autolog["cell"]:
+                self._generated("autolog", self._render("mlflow_autolog_end.py.j2", stage=self.stage.value))
             if index in saves_after:
                 self._save_cell(saves_after[index])
         if None in loads_before:

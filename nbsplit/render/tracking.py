@@ -14,23 +14,18 @@ that stage only:
 - ``gate``: the primary metric and its direction, in the stage that computes it (evaluation,
   else training): ``champion`` moves to the challenger only when it is better or absent.
 
-MLflow autologging (``StageTracking.autolog``), for a notebook that never uses MLflow itself: in
-the stage that fits the main model, a generated cell right before the first cell that fits a model
+MLflow autologging (``StageTracking.autolog``), for a notebook that never uses MLflow itself, of
+the main model's fit only: right before the cell that fits it, a generated cell
 (``_nbsplit_autolog("training", ["sklearn"], params={...})``) makes the stage's run the active run,
 logs the analysed ``params`` there first (autolog cannot change a logged parameter, so the main
-model's values stay the run's whatever else the stage fits) and switches on the autologging of the
-flavours the stage fits (``mlflow.sklearn.autolog`` etc.): without models (nbsplit logs and
-registers the main model itself, with a signature and an input example), datasets, metrics of
-post-training calls (nbsplit logs the analysed metrics) or child runs for searches
-(``max_tuning_runs=0``), silently. A Spark tuning search (``CrossValidator``) would make a child
-run per parameter map, so a stage fitting one gets no Spark autologging.
-
-The prediction stage, when it loads the main model from training, also rebinds that name from
-the registry right after the load (``rf = _nbsplit_champion("rf", rf, "sklearn")``), so the
-notebook's own cells score with ``models:/<name>@champion``, byte for byte unchanged.
-
-A notebook that registers a model itself keeps doing so: nbsplit then logs params and metrics but
-neither registers nor moves aliases.
+model's analysed values stay the run's) and switches on ``mlflow.<flavour>.autolog``: without
+models (nbsplit logs and registers the main model itself, with a signature and an input example),
+datasets, metrics of post-training calls (nbsplit logs the analysed ones) or child runs for a
+search's candidates (``max_tuning_runs=0``), silently; right after that cell,
+``_nbsplit_autolog_end("training")`` switches it off again, so what autolog logs (every parameter,
+training metrics, a search's ``cv_results``) is the main model's, not another model's the stage
+fits before or after it. A Spark tuning search (``CrossValidator``) would make a child run per
+parameter map, so it gets no Spark autologging.
 """
 
 from __future__ import annotations
@@ -67,7 +62,7 @@ class StageTracking:
     spec: dict[str, Any]
     champion: tuple[str, str] | None = None  # (model name, flavour) rebound from the registry
     registry: bool = False  # the stage reads or writes the registry (needs model_name)
-    # {"cell": source index the autolog cell goes before, "flavors": [...], "params": {...}}
+    # {"cell": the main model's fit cell (autolog on before it, off after it), "flavors": [...], "params": {...}}
     autolog: dict[str, Any] | None = None
 
 
@@ -166,15 +161,14 @@ def _uses_mlflow(plan: SplitPlan) -> bool:
 
 
 def _autolog(facts: MLFacts, cells: set[int]) -> dict[str, Any] | None:
-    """The autolog cell of the stage with ``cells``: before its first fit, for its fitted flavours."""
-    fitted = [m for m in facts.models if m.kind in _MODEL_KINDS and m.fitted_cell in cells]
-    flavours = sorted({m.flavor for m in fitted if m.flavor in AUTOLOG_FLAVOURS})
-    if "spark" in flavours and any(m.flavor == "spark" and m.kind == "search" and m.cell in cells
-                                   for m in facts.models):
-        flavours.remove("spark")  # a child run per parameter map (see the module doc)
-    if not flavours:
+    """The autolog cells around the main model's fit (in ``cells``), or None."""
+    main = facts.model(facts.main_model)
+    if main is None or main.fitted_cell not in cells or main.flavor not in AUTOLOG_FLAVOURS:
         return None
-    return {"cell": min(m.fitted_cell for m in fitted if m.fitted_cell is not None), "flavors": flavours}
+    if main.flavor == "spark" and any(m.flavor == "spark" and m.kind == "search" and main.fitted_cell in (m.cell, m.fitted_cell)
+                                      for m in facts.models):
+        return None  # a child run per parameter map (see the module doc)
+    return {"cell": main.fitted_cell, "flavors": [main.flavor]}
 
 
 def registry_order(plan: SplitPlan, options: MLflowOptions | None = None) -> SplitPlan:
