@@ -126,3 +126,12 @@ def test_autolog_gate_and_live_metric_in_one_pipeline_run(tmp_path: Path, monkey
     second = next(r for r in client.search_runs([experiment.experiment_id], "tags.`nbsplit.pipeline_run` = 'run-2'")
                   if r.info.run_name == "monitoring")
     assert not [k for k in second.data.metrics if k.startswith("live_")] and "drift_retrain" in second.data.metrics
+
+    # An autolog that fails is a visible warning, never a failed cell; the tracking cell still
+    # closes the run it made active.
+    monkeypatch.setitem(DEFAULTS, "pipeline_run", "run-3")
+    broken = _stage(tmp_path)
+    broken["_nbsplit_autolog"]("training", ["no-such-flavour"])
+    assert "nbsplit: warning: MLflow autolog failed: KeyError" in capsys.readouterr().out
+    broken["_nbsplit_track"]({}, "training")
+    assert mlflow.active_run() is None
