@@ -14,6 +14,13 @@ that stage only:
 - ``gate``: the primary metric and its direction, in the stage that computes it (evaluation,
   else training): ``champion`` moves to the challenger only when it is better or absent.
 
+The prediction stage, when it loads the main model from training, also rebinds that name from
+the registry right after the load (``rf = _nbsplit_champion("rf", rf, "sklearn")``), so the
+notebook's own cells score with ``models:/<name>@champion``, byte for byte unchanged.
+
+A notebook that registers a model itself keeps doing so: nbsplit then logs params and metrics but
+neither registers nor moves aliases.
+
 MLflow autologging (``StageTracking.autolog``), for a notebook that never uses MLflow itself, of
 the main model's fit only: right before the cell that fits it, a generated cell
 (``_nbsplit_autolog("training", ["sklearn"], params={...})``) makes the stage's run the active run,
