@@ -200,6 +200,9 @@ def tag(notebook: Path, write: bool, overwrite: bool) -> int:
 @click.option("--greater-is-better/--lower-is-better", "greater_is_better", default=None,
               help="Direction of --metric (default: from the analysis).")
 @click.option("--no-mlflow", is_flag=True, help="Emit no MLflow instrumentation.")
+@click.option("--autolog/--no-autolog", "autolog", default=None,
+              help="MLflow autologging of the training stage's fits, for a notebook that uses no MLflow itself "
+                   "(default on, or [tool.nbsplit] autolog).")
 @click.option("--level", type=click.IntRange(0, 2), default=None,
               help="MLOps level: 0 stage notebooks with tracking (run by hand); 1 (default) + schedule, "
                    "monitoring, conditional retraining, serving endpoint; 2 + CI/CD workflow.")
@@ -219,7 +222,7 @@ def convert(notebook: Path, out: Path, fmt: str | None, force: bool, dry_run: bo
             cluster_json: Path | None, existing_cluster_id: str | None, serverless: bool,
             model_name: str | None, metric: str | None, greater_is_better: bool | None, no_mlflow: bool,
             level: int | None, schedule: str | None, schedule_timezone: str | None, ci: str | None,
-            feature_key: str | None) -> int:
+            feature_key: str | None, autolog: bool | None) -> int:
     """Split NOTEBOOK into stage notebooks in --out, with a Databricks job and a manifest."""
     from nbsplit.convert import convert_notebook
     from nbsplit.levels import DEFAULT_LEVEL, LevelOptions
@@ -228,14 +231,15 @@ def convert(notebook: Path, out: Path, fmt: str | None, force: bool, dry_run: bo
 
     if model_name is not None and not model_name.strip():
         raise NbsplitError("--model-name must not be empty")
-    if no_mlflow and (model_name or metric or greater_is_better is not None):
-        raise NbsplitError("--no-mlflow takes no --model-name, --metric or --greater-is-better/--lower-is-better")
-    mlflow = MLflowOptions(enabled=not no_mlflow, model_name=model_name, metric=metric,
-                           greater_is_better=greater_is_better)
-
+    if no_mlflow and (model_name or metric or greater_is_better is not None or autolog):
+        raise NbsplitError("--no-mlflow takes no --model-name, --metric, --greater-is-better/--lower-is-better "
+                           "or --autolog")
     if sum(map(bool, (cluster_json, existing_cluster_id, serverless))) > 1:
         raise NbsplitError("choose one of --cluster-json, --existing-cluster-id and --serverless")
     config = _config_for(notebook)
+    mlflow = MLflowOptions(enabled=not no_mlflow, model_name=model_name, metric=metric,
+                           greater_is_better=greater_is_better,
+                           autolog=config.autolog if autolog is None else autolog)
     job_kwargs = {k: v for k, v in {
         "name": job_name, "spark_version": spark_version, "node_type_id": node_type, "cloud": cloud,
         "num_workers": num_workers, "catalog": catalog, "schema": uc_schema,

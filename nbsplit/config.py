@@ -10,6 +10,7 @@ Example::
     threshold = 0.7          # cells classified below this confidence are reported as uncertain
     require-tags = false     # nbsplit check: every non-empty code cell must carry a stage tag
     ignore = ["NBS104"]      # nbsplit check rule codes switched off
+    autolog = true           # convert: MLflow autologging in the training stage (--no-autolog)
 
     [[tool.nbsplit.rules]]   # user rules, checked before the heuristics
     call = "mycompany.features.*"   # fnmatch on resolved call names (pandas.read_csv, df.fillna)
@@ -34,7 +35,7 @@ from nbsplit.model import ALL_SLUGS, Stage
 # From the grouped-CV reliability table (benchmarks/accuracy.py): cells below 0.7 are right about
 # half the time (46%), cells at or above it 91%: "uncertain" means it.
 DEFAULT_THRESHOLD = 0.7
-_KEYS = {"threshold", "require-tags", "ignore", "rules", "strict", "format"}
+_KEYS = {"threshold", "require-tags", "ignore", "rules", "strict", "format", "autolog"}
 _RULE_KEYS = {"call", "source", "stage"}
 
 
@@ -59,6 +60,7 @@ class Config:
     rules: tuple[Rule, ...] = ()
     strict: bool = False
     format: str = "ipynb"
+    autolog: bool = True
     path: Path | None = field(default=None, compare=False)
 
 
@@ -104,9 +106,9 @@ def _type(value: object) -> str:
             dict: "a table"}.get(type(value), type(value).__name__)
 
 
-def _bool(section: dict, key: str, path: Path | None) -> bool:
+def _bool(section: dict, key: str, path: Path | None, default: bool = False) -> bool:
     # Strings are not booleans: `require-tags = "false"` must not switch the rule on.
-    value = section.get(key, False)
+    value = section.get(key, default)
     if not isinstance(value, bool):
         raise NbsplitError(f"[tool.nbsplit] {key} must be true or false, got {_type(value)} {value!r}"[:200], path)
     return value
@@ -138,6 +140,7 @@ def parse_config(section: dict, path: Path | None = None) -> Config:
         rules=tuple(_parse_rule(r, i, path) for i, r in enumerate(rules)),
         strict=_bool(section, "strict", path),
         format=fmt,
+        autolog=_bool(section, "autolog", path, default=True),
         path=path,
     )
 

@@ -109,7 +109,9 @@ def test_level1_monitoring_compares_frames_from_the_plan(level1: dict[str, str])
     stage = json.loads(level1["07_monitoring.ipynb"])
     code = ["".join(c["source"]) for c in stage["cells"] if c["cell_type"] == "code"]
     assert "X = _nbsplit_load('X__c19')" in code[-2] and "X_new = _nbsplit_load('X_new__c33')" in code[-2]
-    assert code[-1].startswith("_nbsplit_retrain = _nbsplit_monitor(globals(), 'X', 'X_new')")
+    assert code[-1].startswith("_nbsplit_retrain = _nbsplit_monitor(globals(), 'X', 'X_new',")
+    # The live metric: the gate's rf_score of the champion, labels named like the target y.
+    assert "target='y', live={'metric': 'rf_score'" in code[-1] and "y = _nbsplit_load('y__c19')" in code[-2]
     prediction = json.loads(level1["06_prediction.ipynb"])
     assert any("".join(c["source"]).startswith("_nbsplit_save('X_new__c33', X_new)") for c in prediction["cells"])
     assert "def _nbsplit_monitor" in level1["nbsplit_runtime.py"]

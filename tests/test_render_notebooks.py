@@ -204,8 +204,12 @@ def test_mlflow_cells_log_what_the_analysis_found() -> None:
                                       Classification(8, Stage.PREDICTION, 1.0, "tag"))
     plan2 = SplitPlan(notebook, analyze_notebook(notebook), classes, plans)
     train, evaluation, prediction = render_stages(plan2, RenderOptions(out=OUT))[2:]
-    assert _kinds(train.cells)[-2:] == ["save", "mlflow"]
-    assert "params={'C': 0.5}" in train.cells[-1].source
+    # The main model's fit is autologged (the notebook uses no MLflow itself): the analysed
+    # parameters are logged before it, by the autolog cell, not by the tracking cell.
+    assert _kinds(train.cells)[-6:] == ["autolog", "load", "src5", "autolog", "save", "mlflow"]
+    assert train.cells[-6].source.startswith("_nbsplit_autolog('training', ['sklearn'],")
+    assert "params={'C': 0.5}" in train.cells[-6].source and "params=" not in train.cells[-1].source
+    assert train.cells[-3].source.startswith("_nbsplit_autolog_end('training')")
     assert "model={'name': 'model', 'flavor': 'sklearn', 'input': 'X_train', 'register': True}" in train.cells[-1].source
     assert "metrics=[['auc', ['name', 'auc']]]" in evaluation.cells[-1].source
     assert "gate={'metric': 'auc', 'greater_is_better': True}" in evaluation.cells[-1].source
@@ -216,6 +220,7 @@ def test_mlflow_cells_log_what_the_analysis_found() -> None:
     plan3 = SplitPlan(Notebook(SRC, "ipynb", own), analyze_notebook(Notebook(SRC, "ipynb", own)), classes, plans)
     texts = "\n".join(c.source for s in render_stages(plan3, RenderOptions(out=OUT)) for c in s.cells)
     assert "'register': True" not in texts and "gate=" not in texts and "_nbsplit_champion" not in texts
+    assert "_nbsplit_autolog" not in texts  # nor autologging: it would log into the notebook's own runs
     assert "metrics=[['auc', ['name', 'auc']]]" in texts
 
 

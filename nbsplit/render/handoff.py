@@ -22,7 +22,12 @@ replace any part); this module renders it and documents the contract the generat
   ``numpy.random`` state (the ``_nbsplit_rng`` pseudo-name), for the modules imported.
 - ``_nbsplit_track(globals(), spec)``: the MLflow instrumentation, the last cell of every stage
   (:mod:`nbsplit.render.tracking`), and ``_nbsplit_champion(name, value, flavor)``: the registered
-  model's ``@champion`` for the prediction stage.
+  model's ``@champion`` for the prediction stage. ``_nbsplit_autolog(stage, flavors, params)`` and
+  ``_nbsplit_autolog_end(stage)`` around the cell fitting the main model: MLflow autologging of
+  that fit into the stage's run.
+- ``_nbsplit_monitor(globals(), training, scored, target=None, live=None)``: the generated
+  monitoring stage's drift and, with ``live``, the ``@champion``'s primary metric on the scored
+  batch's labels (:mod:`nbsplit.render.monitoring`).
 - A value that cannot be pickled (open file, connection, generator, lambda, lock) raises
   ``NbsplitHandoffError`` naming the variable and the source cell that made it, with advice.
 """

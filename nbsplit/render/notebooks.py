@@ -50,6 +50,8 @@ class RenderOptions:
     # The handoff that is also a feature table (MLOps level 1+): featurization writes it,
     # training reads it back from the table (nbsplit.render.monitoring.FeatureTable).
     feature_table: Any = None
+    # The generated monitoring's live metric (nbsplit.render.monitoring.LiveMetric.spec), when planned.
+    live_metric: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,9 @@ def render_stages(plan: SplitPlan, options: RenderOptions) -> tuple[RenderedStag
     for stage_plan in stage_plans:
         monitor: dict[str, Any] | None = None
         if is_generated(stage_plan):
-            monitor = {"training": stage_plan.handoffs_in[0].name, "scored": stage_plan.handoffs_in[1].name}
+            monitor = {"training": stage_plan.handoffs_in[0].name, "scored": stage_plan.handoffs_in[1].name,
+                       "target": stage_plan.handoffs_in[2].name if len(stage_plan.handoffs_in) > 2 else None,
+                       "live": dict(options.live_metric) if options.live_metric else None}
         builder = _StageBuilder(plan, stage_plan, options, parameters, consumers, files,
                                 tracking.get(stage_plan.stage), monitor)
         rendered.append(builder.finish())
@@ -202,19 +206,33 @@ class _StageBuilder:
         inline: dict[int, list[str]] = {}
         for before, text in sp.inline:
             inline.setdefault(before, []).append(text)
+        autolog = self.tracking.autolog if self.tracking is not None else None
+        if autolog is not None and autolog["cell"] not in cells:
+            self._autolog_cell(autolog)  # not expected: the fitting cell is the stage's by construction
+            autolog = None
         for index in cells:
+            if autolog is not None and index == autolog["cell"]:
+                # Before the loads of the cell fitting the main model; off again right after it.
+                self._autolog_cell(autolog)
             if index in inline:
                 # a second version of an import/definition, right where the monolith had it
                 self._generated("helpers", self._render("helpers.py.j2", helpers=inline[index]))
             if index in loads_before:
                 self._load_cell(loads_before[index])
             self._user(index)
+            if autolog is not None and index == autolog["cell"]:
+                self._generated("autolog", self._render("mlflow_autolog_end.py.j2", stage=self.stage.value))
             if index in saves_after:
                 self._save_cell(saves_after[index])
         if None in loads_before:
             self._load_cell(loads_before[None])
         if None in saves_after:
             self._save_cell(saves_after[None])
+
+    def _autolog_cell(self, autolog: Mapping[str, Any]) -> None:
+        self._generated("autolog", self._render("mlflow_autolog.py.j2", stage=self.stage.value,
+                                                flavors=list(autolog["flavors"]),
+                                                params=dict(autolog.get("params") or {})))
 
     def _load_cell(self, handoffs: Sequence[Handoff]) -> None:
         self._generated("load", self._render(

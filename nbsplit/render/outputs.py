@@ -13,6 +13,7 @@ import os
 from dataclasses import replace
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from nbsplit import __version__
 from nbsplit.errors import EXIT_PROBLEMS, NbsplitError
@@ -25,12 +26,13 @@ from nbsplit.render.dag import dag_mermaid
 from nbsplit.render.handoff import RUNTIME_FILE, runtime_source
 from nbsplit.render.job import JobOptions, job_json, job_name, job_parameters
 from nbsplit.render.manifest import MANIFEST_NAME, manifest, manifest_json
-from nbsplit.render.monitoring import MonitoringInputs, feature_table, with_generated_monitoring
+from nbsplit.render.monitoring import (LIVE_METRIC_PARAMETERS, MonitoringInputs, feature_table, live_metric,
+                                      with_generated_monitoring)
 from nbsplit.render.notebooks import RenderedStage, RenderOptions, render_stages
 from nbsplit.render.parameters import STATE_DIR, local_parameters
 from nbsplit.render.templating import render
 from nbsplit.widgets import notebook_widgets
-from nbsplit.render.tracking import MLflowOptions, registry_order
+from nbsplit.render.tracking import MLflowOptions, autolog_reason, registry_order, tracking_specs
 
 __all__ = ["FORMATS", "job_files", "render_outputs"]
 
@@ -52,16 +54,24 @@ def render_outputs(plan: SplitPlan, out: Path, *, fmt: NotebookFormat = "ipynb",
     levels = job_options.levels
     monitoring = MonitoringInputs(reason=f"MLOps level {levels.level} generates no monitoring stage")
     if levels.monitoring:
-        plan, monitoring = with_generated_monitoring(plan)
+        from nbsplit.mlfacts import ml_facts
+
+        gate = next((stage for stage, t in tracking_specs(plan, mlflow).items() if "gate" in t.spec), None)
+        live, live_reason = live_metric(ml_facts(plan, metric=mlflow.metric, greater_is_better=mlflow.greater_is_better),
+                                        gate is not None)
+        plan, monitoring = with_generated_monitoring(plan, live, live_reason, gate)
     name = job_name(plan, job_options)
     parameters = local_parameters(plan.notebook, out, name=name, catalog=job_options.catalog,
                                   schema=job_options.schema)
     if mlflow.model_name:
         parameters["model_name"] = mlflow.model_name
     parameters.update(level_parameters(levels, monitoring.scored is not None))
+    if monitoring.target is not None:
+        parameters.update(LIVE_METRIC_PARAMETERS)
     table = feature_table(plan, f"{name}_features", levels.feature_key) if levels.monitoring else None
     options = RenderOptions(out=out, fmt=fmt, keep_outputs=keep_outputs, templates=templates, parameters=parameters,
-                            mlflow=mlflow, feature_table=table)
+                            mlflow=mlflow, feature_table=table,
+                            live_metric=monitoring.live.spec() if monitoring.target is not None and monitoring.live else None)
     stages = render_stages(plan, options)
     if not stages:
         raise NbsplitError("nothing to convert: no cell belongs to a pipeline stage", plan.notebook.path,
@@ -76,7 +86,8 @@ def render_outputs(plan: SplitPlan, out: Path, *, fmt: NotebookFormat = "ipynb",
 
     facts = ml_facts(plan, metric=mlflow.metric, greater_is_better=mlflow.greater_is_better)
     manifest_data = manifest(plan, stages, out, parameters, source_sha256=source_sha256,
-                             mlflow={**facts.to_json(), "instrumented": mlflow.enabled})
+                             mlflow={**facts.to_json(), "instrumented": mlflow.enabled,
+                                     "autolog": _autolog_manifest(plan, mlflow, facts)})
     # Serve a model that will exist: the one nbsplit registers, or the notebook's own when it registers
     # it under its `model_name` widget (the name the job passes).
     job_options = replace(job_options, serving=bool(
@@ -113,6 +124,18 @@ def job_files(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: Job
     files = {"job.json": job_json(plan, notebook_files, options, deployed)}
     files.update(bundle_files(plan, notebook_files, options, deployed, sync_inputs=inputs, templates=templates))
     return files
+
+
+def _autolog_manifest(plan: SplitPlan, mlflow: MLflowOptions, facts: Any) -> dict[str, object]:
+    """Where MLflow autologging is switched on (stage, flavours, the source cell it precedes), or why not."""
+    reason = autolog_reason(plan, mlflow, facts)
+    if reason is None:
+        for stage, tracking in tracking_specs(plan, mlflow, facts).items():
+            if tracking.autolog is not None:
+                return {"stage": stage.value, "flavors": list(tracking.autolog["flavors"]),
+                        "before_cell": tracking.autolog["cell"]}
+        reason = "the stage fitting the main model fits no flavour MLflow autologs"
+    return {"stage": None, "reason": reason}
 
 
 def _source_rel(plan: SplitPlan, out: Path) -> str:

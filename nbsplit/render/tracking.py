@@ -20,6 +20,19 @@ notebook's own cells score with ``models:/<name>@champion``, byte for byte uncha
 
 A notebook that registers a model itself keeps doing so: nbsplit then logs params and metrics but
 neither registers nor moves aliases.
+
+MLflow autologging (``StageTracking.autolog``), for a notebook that never uses MLflow itself, of
+the main model's fit only: right before the cell that fits it, a generated cell
+(``_nbsplit_autolog("training", ["sklearn"], params={...})``) makes the stage's run the active run,
+logs the analysed ``params`` there first (autolog cannot change a logged parameter, so the main
+model's analysed values stay the run's) and switches on ``mlflow.<flavour>.autolog``: without
+models (nbsplit logs and registers the main model itself, with a signature and an input example),
+datasets, metrics of post-training calls (nbsplit logs the analysed ones) or child runs for a
+search's candidates (``max_tuning_runs=0``), silently; right after that cell,
+``_nbsplit_autolog_end("training")`` switches it off again, so what autolog logs (every parameter,
+training metrics, a search's ``cv_results``) is the main model's, not another model's the stage
+fits before or after it. A Spark tuning search (``CrossValidator``) would make a child run per
+parameter map, so it gets no Spark autologging.
 """
 
 from __future__ import annotations
@@ -30,9 +43,12 @@ from typing import Any
 from nbsplit.mlfacts import MLFacts, ml_facts
 from nbsplit.model import SplitPlan, Stage
 
-__all__ = ["MLflowOptions", "StageTracking", "registry_order", "tracking_specs"]
+__all__ = ["AUTOLOG_FLAVOURS", "MLflowOptions", "StageTracking", "autolog_reason", "registry_order", "tracking_specs"]
 
 _MODEL_KINDS = ("estimator", "pipeline", "search")
+# Flavours with an MLflow autolog (statsmodels has one, but nbsplit does not follow its fits;
+# catboost has none).
+AUTOLOG_FLAVOURS = ("sklearn", "xgboost", "lightgbm", "spark")
 
 
 @dataclass(frozen=True)
@@ -45,6 +61,7 @@ class MLflowOptions:
     model_name: str | None = None
     metric: str | None = None
     greater_is_better: bool | None = None
+    autolog: bool = True  # --no-autolog / [tool.nbsplit] autolog = false
 
 
 @dataclass(frozen=True)
@@ -52,6 +69,8 @@ class StageTracking:
     spec: dict[str, Any]
     champion: tuple[str, str] | None = None  # (model name, flavour) rebound from the registry
     registry: bool = False  # the stage reads or writes the registry (needs model_name)
+    # {"cell": the main model's fit cell (autolog on before it, off after it), "flavors": [...], "params": {...}}
+    autolog: dict[str, Any] | None = None
 
 
 def tracking_specs(plan: SplitPlan, options: MLflowOptions | None = None,
@@ -71,6 +90,7 @@ def tracking_specs(plan: SplitPlan, options: MLflowOptions | None = None,
     if gate_stage not in (Stage.TRAINING, Stage.EVALUATION) or (
             fit_stage is not None and gate_stage is not None and gate_stage.order < fit_stage.order):
         gate_stage = fit_stage
+    autolog_off = autolog_reason(plan, options, facts)
     out: dict[Stage, StageTracking] = {}
     for stage, cells in sorted(stage_cells.items(), key=lambda item: item[0].order):
         spec: dict[str, Any] = {"stage": stage.value}
@@ -107,8 +127,55 @@ def tracking_specs(plan: SplitPlan, options: MLflowOptions | None = None,
         if stage is Stage.PREDICTION and nbsplit_registers and main is not None:
             champion = (main.name, main.flavor)
             registry = True
-        out[stage] = StageTracking(spec, champion, registry)
+        autolog = None
+        if autolog_off is None and stage is fit_stage:
+            autolog = _autolog(facts, cells)
+            if autolog is not None and "params" in spec:
+                # Logged before the fits (see the module doc), so not again at the end.
+                autolog["params"] = spec.pop("params")
+        out[stage] = StageTracking(spec, champion, registry, autolog)
     return out
+
+
+def autolog_reason(plan: SplitPlan, options: MLflowOptions, facts: MLFacts) -> str | None:
+    """Why the split has no MLflow autologging, or None when the stage fitting the main model gets it."""
+    if not options.enabled:
+        return "MLflow is off (--no-mlflow)"
+    if not options.autolog:
+        return "switched off (--no-autolog)"
+    if _uses_mlflow(plan):
+        return "the notebook uses MLflow itself"
+    main = facts.model(facts.main_model)
+    if main is None or main.fitted_cell is None:
+        return "no fitted main model"
+    if main.flavor not in AUTOLOG_FLAVOURS:
+        return f"no MLflow autolog for the {main.flavor} flavour"
+    return None
+
+
+def _uses_mlflow(plan: SplitPlan) -> bool:
+    """Any import of mlflow or call into it, in any cell or function body: its own runs, URIs and
+    autolog settings are the notebook's to keep (nbsplit's autolog would log into them)."""
+    for facts in plan.facts:
+        if facts is None:
+            continue
+        if any(q == "mlflow" or q.startswith("mlflow.") for _, q in facts.imports):
+            return True
+        calls = [*facts.calls, *(c for f in facts.functions for c in f.calls)]
+        if any(c.name == "mlflow" or c.name.startswith("mlflow.") for c in calls):
+            return True
+    return False
+
+
+def _autolog(facts: MLFacts, cells: set[int]) -> dict[str, Any] | None:
+    """The autolog cells around the main model's fit (in ``cells``), or None."""
+    main = facts.model(facts.main_model)
+    if main is None or main.fitted_cell not in cells or main.flavor not in AUTOLOG_FLAVOURS:
+        return None
+    if main.flavor == "spark" and any(m.flavor == "spark" and m.kind == "search" and main.fitted_cell in (m.cell, m.fitted_cell)
+                                      for m in facts.models):
+        return None  # a child run per parameter map (see the module doc)
+    return {"cell": main.fitted_cell, "flavors": [main.flavor]}
 
 
 def registry_order(plan: SplitPlan, options: MLflowOptions | None = None) -> SplitPlan:
