@@ -45,6 +45,9 @@ def test_autolog_gate_and_live_metric_in_one_pipeline_run(tmp_path: Path, monkey
     from sklearn.model_selection import GridSearchCV
     from sklearn.metrics import roc_auc_score
 
+    from nbsplit.mlflowstore import seed_store
+
+    seed_store(tmp_path / "mlflow.db", tmp_path / "mlartifacts")  # as nbsplit run makes its store
     uri = f"sqlite:///{(tmp_path / 'mlflow.db').as_posix()}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)  # read when the runtime module is imported
     for name in ("NBSPLIT_MLFLOW_RUN_ID", "NBSPLIT_MLFLOW_REPORT", "DATABRICKS_RUNTIME_VERSION", "NBSPLIT_MLFLOW"):

@@ -445,6 +445,26 @@ def test_mlflow_parent_run_nested_stage_runs_params_metrics_and_champion(pipelin
     main = next(m for m in facts["models"] if m["name"] == facts["main_model"] and m["fitted_cell"] is not None)
     fit_run = runs[main["stage"]]
     assert {k: str(v) for k, v in main["params"].items()}.items() <= fit_run.data.params.items()
+    autolog = facts["autolog"]
+    assert (autolog["stage"] is None) == (pipeline.name in ("churn_pandas", "databricks_housing"))  # own MLflow
+    if autolog["stage"] is not None:
+        # Autolog followed the main model's fit in its stage's own run: no run of its own, no
+        # child run per search candidate, and what it logged is the main model's.
+        assert autolog["stage"] == main["stage"] and autolog["before_cell"] == main["fitted_cell"]
+        assert f"nbsplit: MLflow autolog ({', '.join(autolog['flavors'])}) into the {autolog['stage']} run" \
+            in _text(pipeline, autolog["stage"].replace("-", "_"))
+        experiment = client.get_experiment_by_name(manifest["parameters"]["experiment_name"])
+        every = client.search_runs([experiment.experiment_id], max_results=500)
+        assert all(r.info.run_id == parent.info.run_id
+                   or r.data.tags.get("mlflow.parentRunId") == parent.info.run_id for r in every)
+        if main["flavor"] == "sklearn":
+            # The main model's class (messy_sales fits a Ridge before it and a forest after it).
+            logged = fit_run.data.tags["estimator_class"]  # its defining module: sklearn.ensemble._gb...
+            assert logged.startswith("sklearn.") and logged.rsplit(".", 1)[1] == main["class"].rsplit(".", 1)[1]
+            assert "training_score" in fit_run.data.metrics
+        else:
+            assert fit_run.data.tags["estimator_class"].startswith("pyspark.ml")
+        assert len(fit_run.data.params) > len(main["params"])  # autolog adds every parameter of the model
 
     stage, metric, pattern = PRINTED_METRIC[pipeline.name]
     printed = re.search(pattern, _text(pipeline, stage.replace("-", "_")))
@@ -566,6 +586,13 @@ def test_generated_monitoring_logged_drift_and_set_the_retrain_value(pipeline: P
     assert params["drift_psi_threshold"] == "0.2" and params["drift_scored_batch"] == "X_new"
     drifted = [f for f in features if metrics[f"drift_psi_{f}"] >= 0.2 or metrics[f"drift_ks_pvalue_{f}"] < 0.05]
     assert values["retrain"] == bool(drifted)
+    # The live metric (the gate's rf_score of the champion) needs labels: X_new has no column named
+    # like the target y ("Churn"), so the stage says so in one line and logs no live metric.
+    live = monitoring["live_metric"]
+    assert live["metric"] == "rf_score" and live["target"] == {"name": "y", "from": "featurization", "after_cell": 19}
+    assert "nbsplit: live rf_score: no labels in X_new (no column 'Churn', the name of y); nothing logged" \
+        in _text(pipeline, "monitoring")
+    assert not [k for k in metrics if k.startswith("live_")] and "live_label" not in params
     statuses = {t.key: t.status for t in pipeline.result.tasks}
     assert statuses["check_retrain"] == "succeeded"
     expected = "succeeded" if values["retrain"] else "excluded"
