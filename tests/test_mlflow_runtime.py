@@ -40,7 +40,14 @@ def _data() -> tuple[pd.DataFrame, pd.Series]:
 def test_autolog_gate_and_live_metric_in_one_pipeline_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     import mlflow
+    import mlflow.tracking._model_registry.utils as registry_utils
+    import mlflow.tracking._tracking_service.utils as tracking_utils
     from mlflow import MlflowClient
+
+    # The runtime sets MLflow's process-wide URIs (mlflow.set_tracking_uri); this test runs it in
+    # the suite's own process, so they are put back afterwards for the tests that follow.
+    monkeypatch.setattr(tracking_utils, "_tracking_uri", tracking_utils._tracking_uri)
+    monkeypatch.setattr(registry_utils, "_registry_uri", registry_utils._registry_uri)
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GridSearchCV
     from sklearn.metrics import roc_auc_score
