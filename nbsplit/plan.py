@@ -75,21 +75,28 @@ def build_plan(nb: Notebook, facts: Sequence[CellFacts | None],
 # The flow ``build_plan`` made each plan from, for ``placements``: replaying the engine on the
 # plan's final stages gives the same cells, copies, imports, helpers and inline statements (no
 # cell moves again; the stages decide every read), and that replay was a second whole dataflow
-# run in ``convert`` (a fifth of it at 10,000 cells). Keyed by identity like ``nbsplit.memo``:
-# a plan built any other way (``dataclasses.replace``, by hand) is replayed as before.
-_FLOWS: dict[int, tuple[SplitPlan, Flow]] = {}
+# run in ``convert`` (a fifth of it at 10,000 cells). The replay reads only the notebook, the
+# facts and the classifications, so the flow is keyed by those three objects (immutable; kept
+# while cached, so an id is not reused): ``convert`` hands on copies of the plan with other
+# stages (``dataclasses.replace``), which still share them. Any other plan is replayed.
+_FLOWS: dict[tuple[int, int, int], tuple[SplitPlan, Flow]] = {}
 _MAX_FLOWS = 4
+
+
+def _flow_key(plan: SplitPlan) -> tuple[int, int, int]:
+    return id(plan.notebook), id(plan.facts), id(plan.classifications)
 
 
 def _remember_flow(plan: SplitPlan, flow: Flow) -> None:
     while len(_FLOWS) >= _MAX_FLOWS:
         del _FLOWS[next(iter(_FLOWS))]
-    _FLOWS[id(plan)] = (plan, flow)
+    _FLOWS[_flow_key(plan)] = (plan, flow)
 
 
 def _flow_of(plan: SplitPlan) -> Flow:
-    hit = _FLOWS.get(id(plan))
-    if hit is not None and hit[0] is plan:
+    hit = _FLOWS.get(_flow_key(plan))
+    if hit is not None and hit[0].notebook is plan.notebook and hit[0].facts is plan.facts \
+            and hit[0].classifications is plan.classifications:
         return hit[1]
     return run(plan.notebook, plan.facts, plan.classifications, strict=True)
 
