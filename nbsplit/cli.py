@@ -128,7 +128,9 @@ def plan(notebook: Path, fmt: str, strict: bool, threshold: float | None) -> int
     if bad:
         raise bad
     if fmt == "json":
-        click.echo(json.dumps(plan_to_json(result), indent=2, ensure_ascii=False))
+        from nbsplit.jsondump import dumps
+
+        click.echo(dumps(plan_to_json(result), indent=2, ensure_ascii=False))
     elif fmt in ("mermaid", "dot"):
         from nbsplit.render.dag import dag_dot, dag_mermaid
 
