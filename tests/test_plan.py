@@ -636,3 +636,23 @@ def test_placements_from_the_planning_flow_equal_a_replay(samples_dir: Path, tmp
     # the cases where a replay could differ are exercised
     assert plans[0].moves and any("has no code cells" in c.reasons[-1] for c in plans[0].classifications)
     assert any(p.how == "helper" for ps in placements(plans[0]).values() for p in ps)
+
+
+def test_assignment_text_search_is_the_per_name_pattern() -> None:
+    """``dataflow._assigned_in_text`` finds what the pattern compiled per name found."""
+    import random
+    import re
+
+    from nbsplit.dataflow import _assigned_in_text
+
+    rng = random.Random(7)
+    pieces = ["r2", "r2_score", "x", "é", "\u0301", "_", " ", "\t", "\n", "=", "==", ":", ",", "(", ")", "1", ".", "\u00a0"]
+    found = 0
+    for _ in range(3000):
+        source = "".join(rng.choices(pieces, k=rng.randint(0, 14)))
+        for name in ("r2", "r2_score", "x", "é", "x_"):
+            pattern = rf"\b{re.escape(name)}\s*(?::[^=\n]*)?=(?!=)|\b{re.escape(name)}\s*,[^\n=]*=(?!=)"
+            expected = bool(re.search(pattern, source))
+            assert _assigned_in_text(name, source) == expected, (name, source)
+            found += expected
+    assert 100 < found < 14000  # both answers are exercised
