@@ -9,7 +9,7 @@ test case folders, the bad-input corpus, the classifier cases, generated ML note
 labelled corpus when ``benchmarks/corpus/notebooks`` is materialized) and on the benchmark's
 generated notebooks (100, 1,000 and 10,000 cells; ``--quick`` stops at 1,000), and writes each
 command's exit code and output to ``OUT.json`` (for ``convert``: its output, then the sha256 of
-every file it wrote). Run it under the tree to compare
+every file it wrote; generated inputs get fixed cell ids, as their sha256 is in the manifest). Run it under the tree to compare
 (``PYTHONPATH=DIR``, or the venv that imports it). ``compare`` prints the first differing lines
 per input and exits 1 when anything differs. ``--rename`` maps the pseudo-names before the
 reserved prefix (``__rng_state__``, ``__view__x``) in BEFORE to today's, for comparing across
@@ -88,6 +88,12 @@ def _inputs(folder: Path, quick: bool) -> list[Path]:
             dest = folder / "generated" / f"{stem}_{n}.ipynb"
             nbformat.write(make(n), dest)
             found.append(dest.relative_to(folder))
+    for rel in found:  # nbformat gives new cells random ids: the same ids in every snapshot
+        if rel.parts[0] in ("classify_cases", "generated"):
+            nb = nbformat.read(folder / rel, as_version=4)
+            for i, cell in enumerate(nb.cells):
+                cell.id = f"cell-{i}"
+            nbformat.write(nb, folder / rel)
     return found
 
 
