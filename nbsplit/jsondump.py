@@ -2,10 +2,10 @@
 
 Why: CPython before 3.13 encodes with its pure-Python generator whenever ``indent`` is given, and
 every file convert writes is indented JSON (seven stage notebooks, the manifest, ``job.json``)
-as is ``plan --format json``: at 10,000 cells that was about a second. ``dumps`` gives the same
-text byte for byte: the same layout rules as ``json.encoder._make_iterencode``, with strings
-(almost all of a notebook: its source lines) escaped by the C ``encode_basestring`` and a list
-of strings joined in one call. Anything it does not handle exactly (a key that is not a string,
+as is ``plan --format json``. ``dumps`` gives the same text byte for byte (the layout rules of
+``json.encoder._make_iterencode``) with strings (almost all of a notebook: its source lines)
+escaped by the C ``encode_basestring`` and a list of strings joined in one call: the stage
+notebooks and manifest of a 10,000-cell convert in 0.27 s instead of 0.38 s (CPU, loaded machine). Anything it does not handle exactly (a key that is not a string,
 a value that is not JSON, a cycle, deep nesting) goes to ``json.dumps`` itself, so the result,
 or the error, is whatever ``json.dumps`` gives.
 """
