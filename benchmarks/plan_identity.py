@@ -4,11 +4,13 @@
     python benchmarks/plan_identity.py cells OUT.json
     python benchmarks/plan_identity.py compare BEFORE.json AFTER.json [--rename]
 
-``snapshot`` runs ``nbsplit plan --format json``, ``plan --strict --format json`` and ``check``
-(in this process, through the CLI) on every notebook the project keeps (samples, the test case
-folders, the bad-input corpus, the classifier cases, generated ML notebooks) and on the
-benchmark's generated notebooks (100, 1,000 and 10,000 cells; ``--quick`` stops at 1,000), and
-writes each command's exit code and output to ``OUT.json``. Run it under the tree to compare
+``snapshot`` runs ``nbsplit plan --format json``, ``plan --strict --format json``, ``check`` and
+``convert`` (in this process, through the CLI) on every notebook the project keeps (samples, the
+test case folders, the bad-input corpus, the classifier cases, generated ML notebooks, the
+labelled corpus when ``benchmarks/corpus/notebooks`` is materialized) and on the benchmark's
+generated notebooks (100, 1,000 and 10,000 cells; ``--quick`` stops at 1,000), and writes each
+command's exit code and output to ``OUT.json`` (for ``convert``: its output, then the sha256 of
+every file it wrote; generated inputs get fixed cell ids, as their sha256 is in the manifest). Run it under the tree to compare
 (``PYTHONPATH=DIR``, or the venv that imports it). ``compare`` prints the first differing lines
 per input and exits 1 when anything differs. ``--rename`` maps the pseudo-names before the
 reserved prefix (``__rng_state__``, ``__view__x``) in BEFORE to today's, for comparing across
@@ -79,6 +81,11 @@ def _inputs(folder: Path, quick: bool) -> list[Path]:
         dest.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(out, dest)
         found.append(dest.relative_to(folder))
+    corpus = ROOT / "benchmarks" / "corpus" / "notebooks"
+    if corpus.is_dir():
+        for src in sorted(corpus.iterdir()):
+            if src.is_file() and src.suffix in SUFFIXES:
+                copy(src, folder / "corpus" / src.name)
     (folder / "generated").mkdir()
     for seed in range(40):
         found.append(write_ml_notebook(folder / "generated" / f"ml_{seed:02d}.ipynb", seed).relative_to(folder))
@@ -87,6 +94,12 @@ def _inputs(folder: Path, quick: bool) -> list[Path]:
             dest = folder / "generated" / f"{stem}_{n}.ipynb"
             nbformat.write(make(n), dest)
             found.append(dest.relative_to(folder))
+    for rel in found:  # nbformat gives new cells random ids: the same ids in every snapshot
+        if rel.parts[0] in ("classify_cases", "generated"):
+            nb = nbformat.read(folder / rel, as_version=4)
+            for i, cell in enumerate(nb.cells):
+                cell.id = f"cell-{i}"
+            nbformat.write(nb, folder / rel)
     return found
 
 
@@ -106,6 +119,16 @@ def _invoke(args: list[str]) -> tuple[int, str]:
     return code, out.getvalue() + err.getvalue()
 
 
+def _tree_digest(folder: Path) -> str:
+    """``path sha256`` of every file under ``folder``, sorted (the bytes convert wrote)."""
+    import hashlib
+
+    if not folder.is_dir():
+        return ""
+    return "".join(f"{p.relative_to(folder)} {hashlib.sha256(p.read_bytes()).hexdigest()}\n"
+                   for p in sorted(folder.rglob("*")) if p.is_file())
+
+
 def snapshot(out: Path, quick: bool) -> None:
     result: dict[str, dict[str, object]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -122,6 +145,10 @@ def snapshot(out: Path, quick: bool) -> None:
                                     ("check", ["check", str(rel)])):
                     code, text = _invoke(args)
                     entry[label] = [code, text]
+                out_dir = Path("_identity_out")  # relative: outputs that name it stay comparable
+                code, text = _invoke(["convert", str(rel), "--out", str(out_dir), "--force"])
+                entry["convert"] = [code, text + _tree_digest(out_dir)]
+                shutil.rmtree(out_dir, ignore_errors=True)
                 result[str(rel)] = entry
                 print(f"{rel}: {entry['plan'][0]}", file=sys.stderr)  # type: ignore[index]
         finally:

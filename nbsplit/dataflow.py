@@ -527,9 +527,7 @@ class _CellInfo:
             # a mixed cell may rebind an imported/defined name as data afterwards:
             # ``r2_score = r2_score(y, p)``, ``clean = udf(clean, StringType())``
             src = self.cell.source
-            maybe = [n for n in special if re.search(
-                rf"\b{re.escape(n)}\s*(?::[^=\n]*)?=(?!=)|\b{re.escape(n)}\s*,[^\n=]*=(?!=)",
-                src)]
+            maybe = [n for n in special if _assigned_in_text(n, src)]
             for n in rebound_as_data(src, maybe) if maybe else ():
                 kinds[n] = "data"
         return kinds
@@ -539,6 +537,25 @@ class _CellInfo:
         """Binds no data and defines no function (only imports, or nothing): seeds, options,
         installs, ``%matplotlib inline``. The engine also requires it to mutate no data."""
         return all(k == "import" for k in self.binds.values()) and not self.functions
+
+
+# What follows a name an assignment (re)binds: ``n =``, ``n: T =``, ``n, m =`` (not ``==``).
+_ASSIGNED_AFTER = re.compile(r"\s*(?::[^=\n]*)?=(?!=)|\s*,[^\n=]*=(?!=)")
+_WORD = re.compile(r"\w")
+
+
+def _assigned_in_text(name: str, source: str) -> bool:
+    """``re.search(rf"\\b{name}\\s*(?::[^=\\n]*)?=(?!=)|\\b{name}\\s*,[^\\n=]*=(?!=)", source)``,
+    without compiling a pattern per name of every mixed cell (compiling cost more than searching,
+    and at 10,000 cells the names overflowed re's cache of compiled patterns)."""
+    at = source.find(name)
+    while at >= 0:
+        # re's \b before the name: a word character on exactly one side
+        before = at > 0 and _WORD.match(source, at - 1) is not None
+        if before != (_WORD.match(source, at) is not None) and _ASSIGNED_AFTER.match(source, at + len(name)):
+            return True
+        at = source.find(name, at + 1)
+    return False
 
 
 def _merged_functions(functions: Sequence[FunctionInfo]) -> dict[str, FunctionInfo]:

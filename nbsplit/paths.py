@@ -50,8 +50,8 @@ def _path_cells(notebook: Notebook) -> tuple[tuple[str, tuple[int, ...]], ...]:
     base = notebook.path.parent
     cells: dict[str, list[int]] = {}
     for cell in notebook.cells:
-        if cell.kind != "code":
-            continue
+        if cell.kind != "code" or ("'" not in cell.source and '"' not in cell.source):
+            continue  # no quote, no string literal: nothing to parse and walk
         tree = safe_ast(cell.source)
         if tree is None:  # magic and shell cells name no Python paths (or too deep to parse)
             continue

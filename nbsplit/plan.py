@@ -60,7 +60,7 @@ def build_plan(nb: Notebook, facts: Sequence[CellFacts | None],
     stages = _stage_plans(flow)
     found = list(flow.diagnostics) + handed_off_draw_warnings(nb.cells, facts, stages)
     found += framework_rng_warnings(facts, stages)
-    return SplitPlan(
+    plan = SplitPlan(
         notebook=nb,
         facts=tuple(facts),
         classifications=tuple(flow.classifications),
@@ -68,6 +68,37 @@ def build_plan(nb: Notebook, facts: Sequence[CellFacts | None],
         diagnostics=tuple(diagnostics) + _sorted_diagnostics(found),
         moves=dict(flow.moves),
     )
+    _remember_flow(plan, flow)
+    return plan
+
+
+# The flow ``build_plan`` made each plan from, for ``placements``: replaying the engine on the
+# plan's final stages gives the same cells, copies, imports, helpers and inline statements (no
+# cell moves again; the stages decide every read), and that replay was a second whole dataflow
+# run in ``convert`` (a fifth of it at 10,000 cells). The replay reads only the notebook, the
+# facts and the classifications, so the flow is keyed by those three objects (immutable; kept
+# while cached, so an id is not reused): ``convert`` hands on copies of the plan with other
+# stages (``dataclasses.replace``), which still share them. Any other plan is replayed.
+_FLOWS: dict[tuple[int, int, int], tuple[SplitPlan, Flow]] = {}
+_MAX_FLOWS = 4
+
+
+def _flow_key(plan: SplitPlan) -> tuple[int, int, int]:
+    return id(plan.notebook), id(plan.facts), id(plan.classifications)
+
+
+def _remember_flow(plan: SplitPlan, flow: Flow) -> None:
+    while len(_FLOWS) >= _MAX_FLOWS:
+        del _FLOWS[next(iter(_FLOWS))]
+    _FLOWS[_flow_key(plan)] = (plan, flow)
+
+
+def _flow_of(plan: SplitPlan) -> Flow:
+    hit = _FLOWS.get(_flow_key(plan))
+    if hit is not None and hit[0].notebook is plan.notebook and hit[0].facts is plan.facts \
+            and hit[0].classifications is plan.classifications:
+        return hit[1]
+    return run(plan.notebook, plan.facts, plan.classifications, strict=True)
 
 
 def _sorted_diagnostics(diags: list[Diagnostic]) -> tuple[Diagnostic, ...]:
@@ -174,9 +205,10 @@ class Placement(NamedTuple):
 
 def placements(plan: SplitPlan) -> dict[int, tuple[Placement, ...]]:
     """Every source cell -> where it lands, in pipeline order (empty for skipped cells and unused
-    import-only setup cells). Recomputed from the plan's final classifications (stable: no cell
-    moves again), so it needs nothing beyond the ``SplitPlan``."""
-    flow = run(plan.notebook, plan.facts, plan.classifications, strict=True)
+    import-only setup cells). The flow that built the plan, or for a plan built elsewhere one
+    recomputed from its final classifications (stable: no cell moves again), so it needs nothing
+    beyond the ``SplitPlan``."""
+    flow = _flow_of(plan)
     out: dict[int, list[Placement]] = {c.index: [] for c in plan.notebook.cells}
     for s in flow.emitted:
         copies = flow.copies[s]

@@ -284,9 +284,12 @@ class GlobalDraws:
                     simple.append((stmt.targets[0].id, stmt.value))
                 elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
                     simple.append((stmt.target.id, stmt.value))
-            for node in ast.walk(tree):
+            stack: list[ast.AST] = [tree]  # every node (a count: the order does not matter)
+            while stack:
+                node = stack.pop()
                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                     counts[node.id] = counts.get(node.id, 0) + 1
+                stack.extend(_children(node))
         for n in facts.defines - imported:
             self.exact[n] = self.seeds[n] = False
         for n, value in simple:
@@ -321,7 +324,23 @@ def _calls_outside_functions(tree: ast.AST) -> list[ast.Call]:
             continue
         if isinstance(node, ast.Call):
             out.append(node)
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(_children(node))
+    return out
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    """``list(ast.iter_child_nodes(node))``, in its order, without its two generators per node
+    (this pass walks every cell's tree twice: the generators were half of it)."""
+    out: list[ast.AST] = []
+    for name in node._fields:
+        try:
+            value = getattr(node, name)
+        except AttributeError:
+            continue
+        if isinstance(value, ast.AST):
+            out.append(value)
+        elif isinstance(value, list):
+            out.extend([item for item in value if isinstance(item, ast.AST)])
     return out
 
 

@@ -136,10 +136,19 @@ def _print_mlflow(plan: SplitPlan, console: Console) -> None:
 def _print_diagnostics(plan: SplitPlan, console: Console) -> None:
     if plan.diagnostics and not console.stderr:
         console = _console(stderr=True)  # warnings and errors are not the result: stderr
+    lines = []
     for d in plan.diagnostics:
         where = f"cell {d.cell}: " if d.cell is not None else ""
         style = "bold red" if d.severity == "error" else "yellow"
-        console.print(f"[{style}]{d.severity}[/]: {_escape(where + d.message)}")
+        lines.append(f"[{style}]{d.severity}[/]: {_escape(where + d.message)}")
+    _print_lines(console, lines)
+
+
+def _print_lines(console: Console, lines: list[str]) -> None:
+    """``console.print`` of each line, as one call: rich renders (markup, wrapping) line by line
+    either way, and a print per line was most of printing thousands of warnings."""
+    if lines:
+        console.print("\n".join(lines))
 
 
 def print_tag_changes(path: Path, changes: "TagChanges", *, written: bool,
@@ -168,9 +177,11 @@ def print_convert_result(result: Any, *, dry_run: bool, console: Console | None 
     for name in files:
         console.print(f"  {name}")
     errors = _console(stderr=True)
+    lines = []
     for d in getattr(result, "diagnostics", ()):
         where = f"cell {d.cell}: " if d.cell is not None else ""
-        errors.print(f"{d.severity}: {_escape(where + d.message)}")
+        lines.append(f"{d.severity}: {_escape(where + d.message)}")
+    _print_lines(errors, lines)
 
 
 # -- nbsplit run --------------------------------------------------------------------------------

@@ -29,6 +29,10 @@ def _widgets(notebook: Notebook) -> tuple[tuple[str, str], ...]:
     for cell in notebook.cells:
         if cell.kind != "code":
             continue
+        if "dbutils" not in cell.source and cell.source.isascii():
+            # no `dbutils` name, so no widget: skips parsing and walking almost every cell (a
+            # non-ASCII cell may spell the name in letters Python normalizes to it)
+            continue
         tree = safe_ast(cell.source)
         if tree is None:  # magics and shell lines: widgets are declared in Python cells (or too deep to parse)
             continue

@@ -64,3 +64,34 @@ def test_output_readme_embeds_the_mermaid_dag() -> None:
     result = convert_notebook(source, SAMPLES / "stages", dry_run=True)
     files = {s.stage: s.file for s in result.stages}
     assert f"```mermaid\n{dag_mermaid(plan_notebook(source), files)}```" in result.files["README.md"]
+
+
+_LINE_PIECES = ["warning", "cell 3: ", "[", "]", "[/]", "\\", "\\\\", ":smile:", ":", "é", "日本", "\t",
+                "x" * 170, " ", "[bold]", "`df`", "\x1b", "\r"]
+
+
+@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("terminal", [False, True])
+def test_warnings_printed_in_one_call_read_as_one_call_per_line(seed: int, terminal: bool) -> None:
+    """Thousands of warnings are printed in one rich call (a call per line was most of printing
+    them): the text must be what a print per line gave, escapes, emoji codes and wrapping included."""
+    import io
+    import random
+
+    from rich.console import Console
+
+    from nbsplit.report import _escape, _print_lines
+
+    rng = random.Random(seed)
+    lines = [f"[yellow]warning[/]: {_escape(''.join(rng.choices(_LINE_PIECES, k=rng.randint(0, 8))))}"
+             for _ in range(rng.randint(1, 6))]
+
+    def console() -> Console:
+        return Console(soft_wrap=False, width=160, highlight=False, file=io.StringIO(),
+                       force_terminal=terminal, color_system="truecolor" if terminal else None)
+
+    each, once = console(), console()
+    for line in lines:
+        each.print(line)
+    _print_lines(once, lines)
+    assert once.file.getvalue() == each.file.getvalue()  # type: ignore[attr-defined]

@@ -599,3 +599,60 @@ def test_a_producer_is_pulled_back_when_that_moves_fewer_cells() -> None:
     assert plan.moves == {2: "back"}
     assert plan.classifications[2].origin == "dataflow"
     assert plan.classifications[2].reasons[-1].startswith("moved back to featurization")
+
+
+def test_placements_from_the_planning_flow_equal_a_replay(samples_dir: Path, tmp_path: Path) -> None:
+    """``placements`` reuses the flow ``build_plan`` made (convert's second dataflow run was a
+    fifth of it), also for copies with other stages (convert's registry order and generated
+    monitoring stage); a plan with other facts objects is replayed from the final stages. Both
+    must agree, moved cells, orphans, copied imports and helpers included, lenient and strict."""
+    import dataclasses
+
+    from nbfactory import write_ml_notebook
+
+    from nbsplit.api import plan_notebook
+    from nbsplit.plan import _flow_of
+
+    cells = (
+        ("setup", "import matplotlib.pyplot as plt\nfrom sklearn.ensemble import RandomForestClassifier"),
+        ("data-prep", "X, y = load()\ndef scale(v):\n    return v / 2"),
+        ("training", "model = RandomForestClassifier().fit(scale(X), y)"),
+        ("featurization", "keep = model.feature_importances_ > 0.1"),
+        ("monitoring", "md:## Drift (nothing here yet)"),
+        ("eda", "plt.hist(X[:, 0])"),
+        ("evaluation", "   "),
+        ("evaluation", "md:## Scores"),
+    )
+    paths = [samples_dir / "messy_sales.ipynb", *(write_ml_notebook(tmp_path / f"ml{s}.ipynb", s) for s in range(2))]
+    plans = []
+    for strict in (False, True):
+        plans.append(plan_of(*cells, strict=strict))
+        plans += [plan_notebook(path, strict=strict) for path in paths]
+        for plan in plans[-len(paths) - 1:]:  # while their flows are cached
+            # convert's copies with other stages share the planning flow
+            assert _flow_of(dataclasses.replace(plan, stages=plan.stages[:1])) is _flow_of(plan)
+            replayed = placements(dataclasses.replace(plan, facts=tuple(list(plan.facts))))
+            assert placements(plan) == replayed, (plan.notebook.path, strict)
+    # the cases where a replay could differ are exercised
+    assert plans[0].moves and any("has no code cells" in c.reasons[-1] for c in plans[0].classifications)
+    assert any(p.how == "helper" for ps in placements(plans[0]).values() for p in ps)
+
+
+def test_assignment_text_search_is_the_per_name_pattern() -> None:
+    """``dataflow._assigned_in_text`` finds what the pattern compiled per name found."""
+    import random
+    import re
+
+    from nbsplit.dataflow import _assigned_in_text
+
+    rng = random.Random(7)
+    pieces = ["r2", "r2_score", "x", "é", "\u0301", "_", " ", "\t", "\n", "=", "==", ":", ",", "(", ")", "1", ".", "\u00a0"]
+    found = 0
+    for _ in range(3000):
+        source = "".join(rng.choices(pieces, k=rng.randint(0, 14)))
+        for name in ("r2", "r2_score", "x", "é", "x_"):
+            pattern = rf"\b{re.escape(name)}\s*(?::[^=\n]*)?=(?!=)|\b{re.escape(name)}\s*,[^\n=]*=(?!=)"
+            expected = bool(re.search(pattern, source))
+            assert _assigned_in_text(name, source) == expected, (name, source)
+            found += expected
+    assert 100 < found < 14000  # both answers are exercised

@@ -24,6 +24,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from nbsplit import jsondump
 from nbsplit.errors import NbsplitError
 from nbsplit.model import Cell, Notebook
 from nbsplit.languages import EXPORTED_IPYNB_MAGICS
@@ -428,4 +429,4 @@ def _writes(doc: dict[str, Any]) -> str:
         cell["metadata"].pop("trusted", None)
     for key in ("orig_nbformat", "orig_nbformat_minor", "signature"):
         doc["metadata"].pop(key, None)
-    return json.dumps(doc, indent=1, sort_keys=True, separators=(",", ": "), ensure_ascii=False)
+    return jsondump.dumps(doc, indent=1, sort_keys=True, separators=(",", ": "), ensure_ascii=False)

@@ -23,6 +23,7 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
+from nbsplit import jsondump
 from nbsplit.errors import NbsplitError
 
 __all__ = [
@@ -101,7 +102,7 @@ def json_text(value: Any, *, indent: int | None = None, sort_keys: bool = False)
 
     Strings are the only place a non-printable can be (``json.dumps`` escapes the control
     characters itself; the indentation's line breaks are outside strings and kept)."""
-    text = json.dumps(value, indent=indent, sort_keys=sort_keys, ensure_ascii=False)
+    text = jsondump.dumps(value, indent=indent, sort_keys=sort_keys, ensure_ascii=False)
     if text.isprintable():
         return text
     # Line by line: with an indent every document has line breaks, so the whole text is never

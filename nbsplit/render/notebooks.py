@@ -19,6 +19,7 @@ the manifest.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -197,8 +198,15 @@ class _StageBuilder:
 
         cells = list(sp.cells)
         loads_before: dict[int | None, list[Handoff]] = {}
+        ordered = all(a < b for a, b in zip(cells, cells[1:]))  # as the planner makes them
         for h in loads:
-            target = next((c for c in cells if c >= h.before_cell), None)
+            # the first cell at or after the load's cell: a scan per load was quadratic (a
+            # tenth of convert at 10,000 cells); bisect finds the same cell in sorted cells
+            if ordered:
+                at = bisect_left(cells, h.before_cell)
+                target = cells[at] if at < len(cells) else None
+            else:
+                target = next((c for c in cells if c >= h.before_cell), None)
             loads_before.setdefault(target, []).append(h)
         saves_after: dict[int | None, list[Handoff]] = {}
         for h in saves:
