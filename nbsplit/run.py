@@ -344,6 +344,9 @@ def kernel_env(state: Path, parameters: Mapping[str, str]) -> dict[str, str]:
         ENV_PARAMETERS: json.dumps(dict(parameters), sort_keys=True),
         # Four slashes: an absolute path (three would be relative to the working directory).
         "MLFLOW_TRACKING_URI": f"sqlite:///{(state / 'mlflow.db').as_posix()}",
+        # The registry too: an MLFLOW_REGISTRY_URI inherited from the shell would otherwise take the
+        # notebook's register_model/models:/ calls to another store than its runs.
+        "MLFLOW_REGISTRY_URI": f"sqlite:///{(state / 'mlflow.db').as_posix()}",
         # MLflow 3.17's sqlite store takes the default artifact root of new experiments from this
         # variable (otherwise ./mlruns in the working directory, i.e. the user's source folder).
         "_MLFLOW_SERVER_ARTIFACT_ROOT": str(artifacts),

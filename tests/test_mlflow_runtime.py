@@ -48,6 +48,8 @@ def test_autolog_gate_and_live_metric_in_one_pipeline_run(tmp_path: Path, monkey
     # the suite's own process, so they are put back afterwards for the tests that follow.
     monkeypatch.setattr(tracking_utils, "_tracking_uri", tracking_utils._tracking_uri)
     monkeypatch.setattr(registry_utils, "_registry_uri", registry_utils._registry_uri)
+    # mlflow.set_registry_uri also writes MLFLOW_REGISTRY_URI, which later kernels would inherit.
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GridSearchCV
     from sklearn.metrics import roc_auc_score

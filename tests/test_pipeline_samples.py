@@ -207,6 +207,9 @@ def pipeline(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         mp.delenv("MPLBACKEND", raising=False)
         mp.setenv("PYSPARK_PYTHON", sys.executable)
         mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        # A registry set in the user's shell must not take the notebook's register_model calls
+        # away from the run's store (databricks_housing registers its own model).
+        mp.setenv("MLFLOW_REGISTRY_URI", f"sqlite:///{(tmp / 'elsewhere.db').as_posix()}")
         kernels: list[tuple[str, Path]] = []
         execute = nbsplit.execute.execute_notebook
 
@@ -315,6 +318,7 @@ def test_the_last_stages_wrote_the_notebooks_outputs(pipeline: Pipeline) -> None
         # artifacts in the run's state folder; the registered model loaded back by alias in
         # prediction (models:/<widget>@champion, asserted in the MLflow test below).
         client = _client(pipeline.split)
+        assert not (pipeline.split.parent / "elsewhere.db").exists()  # the shell's MLFLOW_REGISTRY_URI
         ids = [e.experiment_id for e in client.search_experiments()]
         gbr = client.search_runs(ids, filter_string="attributes.run_name = 'gbr'")
         assert gbr, [r.info.run_name for r in client.search_runs(ids)]  # (a retraining adds one)
