@@ -512,14 +512,21 @@ class _Cell:
 # The call walks of ``_Cell``, defined once: a class statement per walk (thousands of statements
 # in a large notebook) cost as much as a walk.
 
-class _FirstMetric(cst.CSTVisitor):
+class _CellWalk(cst.CSTVisitor):
+    """A walk over one cell's statements; a lambda's body is not a call the cell makes."""
+
     def __init__(self, cell: _Cell) -> None:
         super().__init__()
         self.cell = cell
-        self.found: list[tuple[str, bool]] = []
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
         return False
+
+
+class _FirstMetric(_CellWalk):
+    def __init__(self, cell: _Cell) -> None:
+        super().__init__(cell)
+        self.found: list[tuple[str, bool]] = []
 
     def visit_Call(self, node: cst.Call) -> bool:
         if not self.found:
@@ -543,14 +550,7 @@ class _Strings(cst.CSTVisitor):
             self.out.append(value)
 
 
-class _ShownMetrics(cst.CSTVisitor):
-    def __init__(self, cell: _Cell) -> None:
-        super().__init__()
-        self.cell = cell
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
+class _ShownMetrics(_CellWalk):
     def visit_Call(self, node: cst.Call) -> bool:
         cell = self.cell
         hit = cell.one_metric_call(node)
@@ -574,14 +574,7 @@ class _ShownMetrics(cst.CSTVisitor):
         return False
 
 
-class _Calls(cst.CSTVisitor):
-    def __init__(self, cell: _Cell) -> None:
-        super().__init__()
-        self.cell = cell
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
+class _Calls(_CellWalk):
     def visit_Call(self, node: cst.Call) -> None:
         cell = self.cell
         func = node.func
