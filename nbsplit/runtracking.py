@@ -146,8 +146,21 @@ class Tracking:
             with self.lock:
                 self.client.set_terminated(run_id, "FINISHED" if ok else "FAILED")
         found = read_report(self.report_path(key))
-        return StageMlflow(run_id, found.params, found.metrics, found.model_version, found.aliases,
+        params, metrics = self._logged(run_id, found)
+        return StageMlflow(run_id, params, metrics, found.model_version, found.aliases,
                            found.predictions, found.warnings)
+
+    def _logged(self, run_id: str | None, found: StageMlflow) -> tuple[int, int]:
+        """How many parameters and metrics the stage's run holds: everything in it (autolog's
+        too), read from the store; the kernel's own count when the store cannot say."""
+        if run_id is None:
+            return found.params, found.metrics
+        try:
+            with self.lock:
+                data = self.client.get_run(run_id).data
+        except Exception:  # the summary only: the stage's result does not depend on it
+            return found.params, found.metrics
+        return len(data.params), len(data.metrics)
 
     def close(self, ok: bool) -> None:
         with self.lock:

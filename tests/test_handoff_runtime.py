@@ -266,3 +266,24 @@ def test_spark_dataframe_round_trips_through_parquet_locally(tmp_path: Path, mon
                 runtime["_nbsplit_save"]("clash__c5", clash)
     finally:
         spark.stop()
+
+
+def _double(x: Any) -> Any:  # a notebook's own function inside a model (cloudpickled by value)
+    return x * 2
+
+
+def test_a_pickled_models_requirements_are_the_modules_its_pickle_names(tmp_path: Path) -> None:
+    """What training logs with a scikit-learn model instead of MLflow's subprocess inference: the
+    installed, pinned distributions its pickle refers to, the flavour's own, pandas; no stdlib."""
+    from importlib.metadata import version
+
+    import mlflow
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+    from sklearn.tree import DecisionTreeClassifier
+
+    model = make_pipeline(FunctionTransformer(_double), DecisionTreeClassifier()).fit(np.array([[0.0], [1.0]]), [0, 1])
+    requirements = _namespace(tmp_path)["_nbs_pickled_requirements"](mlflow, model)
+    for distribution in ("scikit-learn", "cloudpickle", "numpy", "pandas"):
+        assert f"{distribution}=={version(distribution)}" in requirements, requirements
+    assert all("==" in r and not r.startswith(("mlflow", "tests", "copyreg")) for r in requirements), requirements

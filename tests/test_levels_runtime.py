@@ -121,3 +121,41 @@ def test_a_chosen_feature_key_must_be_a_column(tmp_path: Path) -> None:
     back, meta = _table_round_trip(tmp_path, frame, feature_key="nope")
     assert meta["feature_table"] is None and "nope" in meta["feature_table_reason"]
     pd.testing.assert_frame_equal(back, frame)
+
+
+def _spark_style_handoff(handoffs: Path, key: str, parts: list[pd.DataFrame], schema: list[tuple[str, str]]) -> None:
+    """A handoff as a local Spark stage saves one (``kind`` spark-parquet): one parquet file per
+    partition with the partition and row-position columns, and the frame's Spark schema."""
+    folder = handoffs / f"{key}.spark.parquet"
+    folder.mkdir(parents=True)
+    for number, part in enumerate(parts):
+        part = part.assign(__nbsplit_part=np.int32(number), __nbsplit_row=np.arange(len(part), dtype=np.int64))
+        part.to_parquet(folder / f"part-{number:05d}.parquet", index=False)
+    fields = [{"name": n, "type": t, "nullable": True, "metadata": {}} for n, t in schema]
+    (handoffs / f"{key}.nbsplit.json").write_text(json.dumps(
+        {"kind": "spark-parquet", "partitions": len(parts), "schema": json.dumps({"type": "struct", "fields": fields}),
+         "type": "pyspark.sql.classic.dataframe.DataFrame"}))
+
+
+def test_monitoring_reads_a_spark_handoff_as_a_pandas_sample_of_its_numeric_columns(tmp_path: Path) -> None:
+    """No Spark session: the parquet files of a local Spark handoff, the numeric columns of its
+    Spark schema, in the frame's row order; above the bound, a seeded sample of that many rows."""
+    ns = _namespace(tmp_path / "handoffs")
+    parts = [pd.DataFrame({"delay": [3.0, 1.0, 2.0], "n": [1, 2, 3], "carrier": ["a", "b", "c"]}),
+             pd.DataFrame({"delay": [9.0, 8.0], "n": [4, 5], "carrier": ["d", "e"]})]
+    schema = [("delay", "double"), ("n", "long"), ("carrier", "string")]
+    _spark_style_handoff(tmp_path / "handoffs", "flights__c3", parts, schema)
+    frame = ns["_nbsplit_load_sample"]("flights__c3")
+    assert list(frame.columns) == ["delay", "n"]
+    assert frame["delay"].tolist() == [3.0, 1.0, 2.0, 9.0, 8.0] and frame["n"].tolist() == [1, 2, 3, 4, 5]
+    assert ns["_nbs_rows"](frame, frame) == "5 rows"
+
+    ns["_NBS_MONITOR_ROWS"] = 3
+    sampled = ns["_nbsplit_load_sample"]("flights__c3")
+    assert len(sampled) == 3 and set(sampled["n"]) <= {1, 2, 3, 4, 5}
+    assert sampled["n"].is_monotonic_increasing  # still in the frame's order
+    assert sampled.equals(ns["_nbsplit_load_sample"]("flights__c3"))  # seeded
+    assert ns["_nbs_rows"](sampled, sampled) == "a sample of 3 of 5 rows"
+    # Any other value is what _nbsplit_load gives.
+    ns["_nbsplit_save"]("y__c4", pd.Series([0, 1, 1], name="label"))
+    assert ns["_nbsplit_load_sample"]("y__c4").equals(pd.Series([0, 1, 1], name="label"))

@@ -100,11 +100,11 @@ LAST_STAGE_OUTPUTS = {
 
 
 # The MLOps level each sample is converted at (default 1: the samples without monitoring cells
-# get a generated monitoring stage and the retraining condition; messy_sales drifts, so its
-# retraining runs too). spark_flights passes at level 1 as well (measured: 341 s at load 8, twice
-# its level-0 run: a Spark monitoring kernel and a Spark retraining), so it stays at level 0 for
-# the suite's time.
-LEVELS: dict[str, int] = {"spark_flights": 0}
+# get a generated monitoring stage and the retraining condition; messy_sales and spark_flights
+# drift, so their retraining runs too). Every sample runs at level 1: spark_flights' generated
+# monitoring reads its Spark handoffs without a JVM, and its Spark model logs without MLflow's
+# requirement inference (a second JVM per training run).
+LEVELS: dict[str, int] = {}
 
 
 # The two Spark samples (a local Spark JVM in every stage kernel: 147 s and 117 s of the main
@@ -450,8 +450,12 @@ def test_mlflow_parent_run_nested_stage_runs_params_metrics_and_champion(pipelin
         assert tags["nbsplit.version"] == __version__
         assert tags["nbsplit.pipeline_run"] == parent.data.tags["nbsplit.pipeline_run"]
         assert run.info.status == "FINISHED", (run.info.run_name, run.info.status)
-    # Every stage's summary line names its run; nothing was only a warning.
+    # Every stage's summary line names its run; nothing was only a warning; it counts what the
+    # run holds (autolog's parameters too).
     assert all(t.mlflow is not None and not t.mlflow.warnings for t in pipeline.notebook_tasks)
+    for task in pipeline.notebook_tasks:
+        data = client.get_run(task.mlflow.run_id).data
+        assert (task.mlflow.params, task.mlflow.metrics) == (len(data.params), len(data.metrics)), task.key
 
     main = next(m for m in facts["models"] if m["name"] == facts["main_model"] and m["fitted_cell"] is not None)
     fit_run = runs[main["stage"]]
@@ -496,6 +500,13 @@ def test_mlflow_parent_run_nested_stage_runs_params_metrics_and_champion(pipelin
                      if runs["training"].info.run_id in (v.run_id, v.tags.get("nbsplit.run_id")))
         assert int(challenger.version) > int(first.version)
         assert str(champion.version) in {str(first.version), str(challenger.version)}
+        if pipeline.name == "spark_flights":
+            # The same seeded fit on the same features: a model no better than the champion,
+            # which the retraining's gate keeps.
+            again = client.get_run(pipeline.result.task("retrain_evaluation").mlflow.run_id)
+            assert again.data.tags["nbsplit.gate"] == "kept", again.data.tags
+            assert again.data.tags["nbsplit.gate.champion_version"] == str(first.version)
+            assert champion.version == first.version
         champion = first
     if not facts["registers_model"]:  # the notebook registers its own (databricks_housing)
         assert champion.tags["nbsplit.pipeline_run"] == parent.data.tags["nbsplit.pipeline_run"]
@@ -504,6 +515,19 @@ def test_mlflow_parent_run_nested_stage_runs_params_metrics_and_champion(pipelin
         gate = next(r for r in runs.values() if "nbsplit.gate" in r.data.tags)
         assert gate.data.tags["nbsplit.gate"] == "promoted" and gate.data.tags["nbsplit.gate.reason"] == "no champion yet"
         assert f"is {model_name} version {champion.version} (@champion)" in _text(pipeline, "prediction")
+        if main["flavor"] == "spark":
+            # The Spark flavour with a pyfunc one (what mlflow.pyfunc.spark_udf and `mlflow models
+            # serve` load), a signature, and requirements naming pyspark (given, not inferred).
+            import yaml
+
+            folder = Path(client.get_model_version(model_name, champion.version).source.removeprefix("file://"))
+            mlmodel = yaml.safe_load((folder / "MLmodel").read_text())
+            assert {"spark", "python_function"} <= set(mlmodel["flavors"]), mlmodel["flavors"]
+            assert mlmodel["flavors"]["spark"]["model_class"] == "pyspark.ml.pipeline.PipelineModel"
+            assert "label" in mlmodel["signature"]["inputs"] and "prediction" in mlmodel["signature"]["outputs"]
+            requirements = (folder / "requirements.txt").read_text().split()
+            assert any(r.startswith("pyspark==") for r in requirements), requirements
+            assert any(r.startswith("mlflow") for r in requirements), requirements
         if main["flavor"] == "sklearn":
             # Loadable back from the registry, tree models included (no skops trusted types).
             import mlflow
@@ -608,6 +632,36 @@ def test_generated_monitoring_logged_drift_and_set_the_retrain_value(pipeline: P
     assert statuses["check_retrain"] == "succeeded"
     expected = "succeeded" if values["retrain"] else "excluded"
     assert statuses["retrain_training"] == statuses["retrain_evaluation"] == expected
+
+
+def test_generated_monitoring_of_spark_frames_reads_them_without_spark(pipeline: Pipeline) -> None:
+    """spark_flights: the generated monitoring compares the Spark frame training split (data)
+    with the one prediction scored (july), read from their parquet handoffs as pandas (no Spark
+    session in that kernel), every row of both; July's month drifts, so retraining ran."""
+    if pipeline.name != "spark_flights":
+        pytest.skip("the sample with Spark frames and a generated monitoring stage")
+    monitoring = pipeline.manifest["mlops"]["monitoring"]
+    assert monitoring["generated"]
+    assert (monitoring["training_features"]["name"], monitoring["scored_batch"]["name"]) == ("data", "july")
+    nb = pipeline.executed("07_monitoring.ipynb")
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "data = _nbsplit_load_sample('data__c17')" in code and "july = _nbsplit_load_sample('july__c28')" in code
+    assert "SparkSession" not in code and "_nbsplit_load(" not in code
+    # The row counts the notebook's own cells printed (Spark counts) are those compared.
+    cleaned = re.search(r"(\d+) flights after cleaning", _text(pipeline, "data_prep"))
+    scored = re.search(r"(\d+) flights scored", _text(pipeline, "prediction"))
+    assert cleaned and scored
+    text = _text(pipeline, "monitoring")
+    assert f"drift of july ({scored.group(1)} rows) from data ({cleaned.group(1)} rows)" in text, text[:500]
+    assert "Using incubator modules" not in text and "PySpark" not in text  # no JVM, no pyspark import
+    client = _client(pipeline.split)
+    metrics = client.get_run(pipeline.result.task("monitoring").mlflow.run_id).data.metrics
+    assert metrics["drift_psi_month"] >= 0.2 and metrics["drift_ks_pvalue_month"] < 0.05
+    assert {"dep_delay", "distance", "dep_hour", "day_of_week"} <= {k[len("drift_psi_"):] for k in metrics
+                                                                    if k.startswith("drift_psi_")}
+    assert metrics["drift_retrain"] == 1.0
+    statuses = {t.key: t.status for t in pipeline.result.tasks}
+    assert statuses["retrain_training"] == statuses["retrain_evaluation"] == "succeeded"
 
 
 def test_training_read_its_features_from_the_feature_table(pipeline: Pipeline) -> None:

@@ -134,6 +134,7 @@ class _StageBuilder:
         self.parameters = {name: parameters[name] for name in names}
         self.cells: list[Cell] = []
         self.placements: dict[int, int] = {}
+        self._spark: set[int] | None = None
         self._body()
         if monitor is not None:
             # Drift of the scored batch from the training features, logged in this stage's run.
@@ -261,7 +262,17 @@ class _StageBuilder:
         table = self.options.feature_table
         context["feature_table"] = ({"table": table.table, "key": table.feature_key}
                                     if table is not None and table_side and h.key == table.handoff else None)
+        # The generated monitoring needs distributions only: a value a Spark cell made (a Spark
+        # frame, if it is one at run time) comes as a pandas sample, with no Spark session.
+        context["sample"] = is_generated(self.sp) and h.version in self._spark_cells()
         return context
+
+    def _spark_cells(self) -> set[int]:
+        if self._spark is None:
+            from nbsplit.sparkuse import spark_cells
+
+            self._spark = spark_cells(self.plan.notebook.cells, self.plan.facts)
+        return self._spark
 
     # -- output --------------------------------------------------------------------------------
 
