@@ -117,6 +117,26 @@ def test_level1_monitoring_compares_frames_from_the_plan(level1: dict[str, str])
     assert "def _nbsplit_monitor" in level1["nbsplit_runtime.py"]
 
 
+def test_level1_monitors_the_batch_a_registry_loaded_model_scores(tmp_path: Path) -> None:
+    """databricks_housing registers its model itself and its prediction scores new districts with
+    ``mlflow.pyfunc.load_model("models:/...@champion")``: that batch is the one monitored."""
+    files = convert_notebook(SAMPLES / "databricks_housing.py", SAMPLES / "stages", dry_run=True).files
+    monitoring = json.loads(files["nbsplit-manifest.json"])["mlops"]["monitoring"]
+    assert monitoring["training_features"] == {"name": "X", "from": "featurization", "after_cell": 16}
+    assert monitoring["scored_batch"] == {"name": "new_pdf", "from": "prediction", "after_cell": 27}
+    assert "_nbsplit_save('new_pdf__c27', new_pdf)" in files["06_prediction.ipynb"]
+    assert "new_pdf = _nbsplit_load('new_pdf__c27')" in files["07_monitoring.ipynb"]
+    # A model that comes from elsewhere (not training, not MLflow) is not followed.
+    source = (SAMPLES / "databricks_housing.py").read_text(encoding="utf-8")
+    load = 'champion = mlflow.pyfunc.load_model(f"models:/{model_name}@champion")'
+    assert load in source
+    other = tmp_path / "housing_elsewhere.py"
+    other.write_text(source.replace(load, 'champion = load_somehow("models/housing.pkl")'), encoding="utf-8")
+    files = convert_notebook(other, tmp_path / "stages", dry_run=True).files
+    assert json.loads(files["nbsplit-manifest.json"])["mlops"]["monitoring"] == {
+        "generated": False, "reason": "the prediction stage scores no frame with a model from training or the registry"}
+
+
 def test_a_notebook_with_its_own_monitoring_gets_no_generated_one() -> None:
     files = convert_notebook(SAMPLES / "credito_ptbr.ipynb", SAMPLES / "stages", dry_run=True).files
     manifest = json.loads(files["nbsplit-manifest.json"])

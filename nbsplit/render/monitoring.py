@@ -7,7 +7,8 @@ Which frames it compares comes from the plan's dataflow, never from run-time gue
   ``data``; ``model.fit(X, y)`` -> ``X``). Monitoring loads that same handoff.
 - **scored batch**: the first argument of the first ``predict``/``predict_proba``/
   ``decision_function``/``transform`` call in the prediction stage whose receiver is a model the
-  stage loads from training or evaluation (``rf.predict_proba(X_new)`` -> ``X_new``). When
+  stage loads from training or evaluation (``rf.predict_proba(X_new)`` -> ``X_new``), or one a
+  prediction cell loads through MLflow (``champion = mlflow.pyfunc.load_model("models:/...")``). When
   prediction loads that value, monitoring loads the same handoff; when prediction makes it,
   prediction saves it (as it was after the last prediction cell that wrote it before the call)
   and monitoring loads it.
@@ -164,8 +165,21 @@ def _training_inputs(plan: SplitPlan, training: StagePlan) -> tuple[Handoff | No
     return None, None
 
 
+def _registry_models(plan: SplitPlan, prediction: StagePlan) -> set[str]:
+    """Names the prediction stage binds in its own cells that load a model through MLflow
+    (``champion = mlflow.pyfunc.load_model(f"models:/{name}@champion")``): the batch-inference
+    pattern of a notebook that registers its model itself. Every name such a cell defines is a
+    candidate; only one a predict call is made on counts."""
+    names: set[str] = set()
+    for index, call in _own_calls(plan, prediction):
+        if call.name.startswith("mlflow.") and call.method == "load_model":
+            names.update(plan.facts[index].defines)
+    return names
+
+
 def _scored_batch(plan: SplitPlan, prediction: StagePlan) -> Handoff | None:
     models = {h.name for h in prediction.handoffs_in if h.producer in _MODEL_PRODUCERS}
+    models |= _registry_models(plan, prediction)
     loaded = {h.name: h for h in prediction.handoffs_in if not h.name.startswith(_HIDDEN)}
     for index, call in _own_calls(plan, prediction):
         if call.method not in _PREDICT_METHODS or call.receiver not in models or not call.args:
@@ -197,7 +211,7 @@ def monitoring_inputs(plan: SplitPlan, live: LiveMetric | None = None,
         return MonitoringInputs(reason="no frame handed into training is split or fitted on")
     scored = _scored_batch(plan, prediction)
     if scored is None:
-        return MonitoringInputs(reason="the prediction stage scores no frame with a model from training")
+        return MonitoringInputs(reason="the prediction stage scores no frame with a model from training or the registry")
     target = None
     if live is not None:
         target = _training_inputs(plan, training)[1]
