@@ -25,6 +25,7 @@ from typing import Any, Iterable, Mapping
 
 import libcst as cst
 
+from nbsplit.cstwalk import walk
 from nbsplit.memo import per_notebook
 from nbsplit.model import Notebook, SplitPlan, Stage
 
@@ -214,15 +215,19 @@ def _may_qualify(base: str) -> bool:
             or "mlflow".startswith(base) or base.rsplit(".", 1)[-1] in _REGISTER)
 
 
+class _Names(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.out: list[str] = []
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.out.append(node.value)
+
+
 def _names(node: cst.CSTNode) -> list[str]:
-    out: list[str] = []
-
-    class Names(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            out.append(node.value)
-
-    node.visit(Names())
-    return out
+    names = _Names()
+    walk(node, names)
+    return names.out
 
 
 class _Cell:
@@ -385,7 +390,7 @@ class _Cell:
         if self.quiet():
             return None
         finder = _FirstMetric(self)
-        node.visit(finder)
+        walk(node, finder)
         return finder.found[0] if finder.found else None
 
     def one_metric_call(self, node: cst.Call) -> tuple[str, bool] | None:
@@ -409,7 +414,7 @@ class _Cell:
     @staticmethod
     def strings(node: cst.CSTNode) -> list[str]:
         strings = _Strings()
-        node.visit(strings)
+        walk(node, strings)
         return strings.out
 
     def bound_metric(self, name: str, value: cst.BaseExpression) -> None:
@@ -438,7 +443,7 @@ class _Cell:
         """Metric calls a cell does not bind, with plain names as arguments: computed again by name."""
         if self.quiet():
             return
-        node.visit(_ShownMetrics(self))
+        walk(node, _ShownMetrics(self))
 
     # -- statements ----------------------------------------------------------------------------
 
@@ -506,7 +511,7 @@ class _Cell:
         """``model.fit(...)`` statements and MLflow calls (tracking URI, own runs and registry)."""
         if self.quiet():
             return
-        node.visit(_Calls(self))
+        walk(node, _Calls(self))
 
 
 # The call walks of ``_Cell``, defined once: a class statement per walk (thousands of statements
