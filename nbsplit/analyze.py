@@ -43,7 +43,7 @@ from nbsplit.analyze_text import (
     parse_error_message,
     sql_writes,
 )
-from nbsplit.cstwalk import children
+from nbsplit.cstwalk import children, inner_children
 from nbsplit.model import Call, Cell, CellFacts, ColumnWrite, FunctionInfo, Notebook
 from nbsplit.parse_guard import too_deep
 
@@ -921,7 +921,7 @@ def _references(value: _Node) -> tuple[set[str], set[str]]:
             continue
         if t is cst.Attribute and type(node.value) is cst.Name:  # type: ignore[attr-defined]
             texts.add(node.attr.value)  # type: ignore[attr-defined]  (df.age reads column "age", .dt.year does not)
-        stack.extend(c for c in children(node) if not isinstance(c, _LEAVES))
+        stack.extend(inner_children(node))
     return texts, names
 
 
@@ -973,7 +973,7 @@ def _value_shape(value: _Node) -> tuple[frozenset[str], frozenset[str], frozense
             arith = arith or isinstance(node.operator, _ARITH_OPS)  # type: ignore[attr-defined]
         elif t is cst.Comparison:
             arith = arith or any(isinstance(c.operator, _COMPARE_OPS) for c in node.comparisons)  # type: ignore[attr-defined]
-        stack.extend(c for c in children(node) if not isinstance(c, _LEAVES))
+        stack.extend(inner_children(node))
     return frozenset(refs), frozenset(attrs), frozenset(words), arith, codes
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import libcst as cst
 
 CSTNode = cst.CSTNode
+_DEFAULT = cst.MaybeSentinel.DEFAULT
 
 # Visited fields per node type, in visiting (lexical) order.
 _FIELDS: dict[str, tuple[str, ...]] = {
@@ -221,12 +222,17 @@ def children(node: CSTNode) -> list[CSTNode]:
     out: list[CSTNode] = []
     for name in fields:
         value = getattr(node, name)
-        if isinstance(value, CSTNode):
-            out.append(value)
-        elif isinstance(value, (tuple, list)):
+        t = type(value)
+        if t is tuple or t is list:
             out.extend(value)
-        # None and MaybeSentinel are not visited
+        elif value is not None and value is not _DEFAULT:  # None and MaybeSentinel: not visited
+            out.append(value)
     return out
+
+
+def inner_children(node: CSTNode) -> list[CSTNode]:
+    """``children(node)`` without whitespace, comments and punctuation (``_TRIVIA``)."""
+    return [c for c in children(node) if not _info(type(c))[1]]
 
 
 # visitor class -> node type -> its ``visit_<Type>`` function (or None)
@@ -256,7 +262,7 @@ def walk(node: CSTNode, visitor: cst.CSTVisitor) -> None:
             table[t] = method
         if method is not None and method(visitor, current) is False:
             continue
-        kids = [c for c in children(current) if not _info(type(c))[1]]
+        kids = inner_children(current)
         kids.reverse()
         stack.extend(kids)
 

@@ -10,7 +10,9 @@ cell that draws and the cell that seeded, and how to make it exact.
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from nbsplit.model import Call, Cell, CellFacts, Diagnostic, StagePlan
@@ -258,12 +260,12 @@ class GlobalDraws:
     def cell(self, facts: CellFacts, source: str) -> Literal["seed", "draw"] | None:
         """The cell's effect on the global generator; updates what names are bound to."""
         self.aliases.update(facts.imports)
-        tree = _parse(source) if facts.parsed else None
+        tree = _tree(source) if facts.parsed else None
         effect: Literal["seed", "draw"] | None = None
         if tree is None:
             effect = cell_rng_from_facts(facts)
         else:
-            for node in _calls_outside_functions(tree):
+            for node in tree.calls:
                 e = self._call_draws(node)
                 if e == "draw":
                     effect = "draw"
@@ -272,24 +274,12 @@ class GlobalDraws:
         self._bind(facts, tree)
         return effect
 
-    def _bind(self, facts: CellFacts, tree: ast.Module | None) -> None:
+    def _bind(self, facts: CellFacts, tree: _Tree | None) -> None:
         imported = {a for a, _ in facts.imports}
         for alias, qualified in facts.imports:
             self.exact[alias] = qualified.rsplit(".", 1)[-1] not in _RANDOM_FUNCTIONS
-        simple: list[tuple[str, ast.AST]] = []  # plain assignments, in statement order
-        counts: dict[str, int] = {}
-        if tree is not None:
-            for stmt in tree.body:
-                if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-                    simple.append((stmt.targets[0].id, stmt.value))
-                elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
-                    simple.append((stmt.target.id, stmt.value))
-            stack: list[ast.AST] = [tree]  # every node (a count: the order does not matter)
-            while stack:
-                node = stack.pop()
-                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                    counts[node.id] = counts.get(node.id, 0) + 1
-                stack.extend(_children(node))
+        simple = tree.simple if tree is not None else ()
+        counts = tree.stores if tree is not None else {}
         for n in facts.defines - imported:
             self.exact[n] = self.seeds[n] = False
         for n, value in simple:
@@ -310,6 +300,38 @@ def _parse(source: str) -> ast.Module | None:
     from nbsplit.parse_guard import safe_ast
 
     return safe_ast(mask_magics(source))
+
+
+@dataclass(frozen=True)
+class _Tree:
+    """What the pass reads from a cell's tree, a function of its source alone."""
+
+    calls: tuple[ast.Call, ...]  # ``_calls_outside_functions``
+    simple: tuple[tuple[str, ast.AST], ...]  # plain assignments ``name = value``, in statement order
+    stores: Mapping[str, int]  # how many times each name is stored to, anywhere in the cell
+
+
+@lru_cache(maxsize=4096)
+def _tree(source: str) -> _Tree | None:
+    """The parse and both walks, shared by identical cells (``df.head()`` recurs; the trees are
+    only read)."""
+    tree = _parse(source)
+    if tree is None:
+        return None
+    simple: list[tuple[str, ast.AST]] = []
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            simple.append((stmt.targets[0].id, stmt.value))
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
+            simple.append((stmt.target.id, stmt.value))
+    counts: dict[str, int] = {}
+    stack: list[ast.AST] = [tree]  # every node (a count: the order does not matter)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            counts[node.id] = counts.get(node.id, 0) + 1
+        stack.extend(_children(node))
+    return _Tree(tuple(_calls_outside_functions(tree)), tuple(simple), counts)
 
 
 def _calls_outside_functions(tree: ast.AST) -> list[ast.Call]:

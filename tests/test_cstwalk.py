@@ -9,7 +9,7 @@ import libcst as cst
 import pytest
 
 from nbsplit.analyze_text import mask_ipython
-from nbsplit.cstwalk import _FIELDS, children, walk
+from nbsplit.cstwalk import _FIELDS, _TRIVIA, children, inner_children, walk
 from nbsplit.parse_guard import too_deep
 from nbsplit.read import read_notebook
 
@@ -106,6 +106,9 @@ def test_children_are_libcsts_children_on_every_node() -> None:
             expected = node.children
             got = children(node)
             assert len(got) == len(expected) and all(a is b for a, b in zip(got, expected)), type(node).__name__
+            inner = [c for c in expected if not isinstance(c, _TRIVIA)]
+            got = inner_children(node)
+            assert len(got) == len(inner) and all(a is b for a, b in zip(got, inner)), type(node).__name__
             seen.add(type(node).__name__)
             stack.extend(expected)
     # the comparison covered most of the table (whitespace, statements, expressions, f-strings, match)
