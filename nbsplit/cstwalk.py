@@ -7,6 +7,11 @@ order) by reading the fields each node type's ``_visit_and_replace_children`` vi
 order it visits them (``_FIELDS``, read from libcst 1.x's source; tests/test_cstwalk.py compares
 both on every node of the project's notebooks, so a libcst that changes the order fails there).
 A node type missing from the table falls back to libcst's own ``children``.
+
+``inner_children`` and ``walk`` skip whitespace, comments and punctuation (``_TRIVIA``): no name,
+call or string is below them, and they are most of a tree's nodes. ``_INNER`` lists the fields
+that can hold something else (the fields whose annotation is not only trivia types, read from
+libcst's annotations; ``ImportFrom.names`` may be ``ImportStar``, which is skipped).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import libcst as cst
 
 CSTNode = cst.CSTNode
 _DEFAULT = cst.MaybeSentinel.DEFAULT
+_STAR = cst.ImportStar
 
 # Visited fields per node type, in visiting (lexical) order.
 _FIELDS: dict[str, tuple[str, ...]] = {
@@ -202,25 +208,213 @@ _TRIVIA = (cst.BaseParenthesizableWhitespace, cst.EmptyLine, cst.TrailingWhitesp
            cst.BaseBooleanOp, cst.BaseCompOp, cst.BaseUnaryOp, cst.BaseAugOp, cst.AssignEqual,
            cst.Colon, cst.Semicolon, cst.ImportStar)
 
-# type -> (fields or None for libcst's own ``children``, whether the type is trivia)
-_INFO: dict[type, tuple[tuple[str, ...] | None, bool]] = {}
+# Visited fields that may hold something other than trivia, in visiting order.
+_INNER: dict[str, tuple[str, ...]] = {
+    'Add': (),
+    'AddAssign': (),
+    'And': (),
+    'AnnAssign': ('target', 'annotation', 'value'),
+    'Annotation': ('annotation',),
+    'Arg': ('keyword', 'value'),
+    'AsName': ('name',),
+    'Assert': ('test', 'msg'),
+    'Assign': ('targets', 'value'),
+    'AssignEqual': (),
+    'AssignTarget': ('target',),
+    'Asynchronous': (),
+    'Attribute': ('value', 'attr'),
+    'AugAssign': ('target', 'value'),
+    'Await': ('expression',),
+    'BaseValueToken': (),
+    'BinaryOperation': ('left', 'right'),
+    'BitAnd': (),
+    'BitAndAssign': (),
+    'BitInvert': (),
+    'BitOr': (),
+    'BitOrAssign': (),
+    'BitXor': (),
+    'BitXorAssign': (),
+    'BooleanOperation': ('left', 'right'),
+    'Break': (),
+    'Call': ('func', 'args'),
+    'ClassDef': ('decorators', 'name', 'type_parameters', 'bases', 'keywords', 'body'),
+    'Colon': (),
+    'Comma': (),
+    'Comment': (),
+    'CompFor': ('asynchronous', 'target', 'iter', 'ifs', 'inner_for_in'),
+    'CompIf': ('test',),
+    'Comparison': ('left', 'comparisons'),
+    'ComparisonTarget': ('comparator',),
+    'ConcatenatedString': ('left', 'right'),
+    'Continue': (),
+    'Decorator': ('decorator',),
+    'Del': ('target',),
+    'Dict': ('elements',),
+    'DictComp': ('key', 'value', 'for_in'),
+    'DictElement': ('key', 'value'),
+    'Divide': (),
+    'DivideAssign': (),
+    'Dot': (),
+    'Element': ('value',),
+    'Ellipsis': (),
+    'Else': ('body',),
+    'EmptyLine': (),
+    'Equal': (),
+    'ExceptHandler': ('type', 'name', 'body'),
+    'ExceptStarHandler': ('type', 'name', 'body'),
+    'Expr': ('value',),
+    'Finally': ('body',),
+    'Float': (),
+    'FloorDivide': (),
+    'FloorDivideAssign': (),
+    'For': ('asynchronous', 'target', 'iter', 'body', 'orelse'),
+    'FormattedString': ('parts',),
+    'FormattedStringExpression': ('expression', 'format_spec'),
+    'FormattedStringText': (),
+    'From': ('item',),
+    'FunctionDef': ('decorators', 'asynchronous', 'name', 'type_parameters', 'params', 'returns', 'body'),
+    'GeneratorExp': ('elt', 'for_in'),
+    'Global': ('names',),
+    'GreaterThan': (),
+    'GreaterThanEqual': (),
+    'If': ('test', 'body', 'orelse'),
+    'IfExp': ('body', 'test', 'orelse'),
+    'Imaginary': (),
+    'Import': ('names',),
+    'ImportAlias': ('name', 'asname'),
+    'ImportFrom': ('module', 'names'),
+    'ImportStar': (),
+    'In': (),
+    'IndentedBlock': ('body',),
+    'Index': ('value',),
+    'Integer': (),
+    'Is': (),
+    'IsNot': (),
+    'Lambda': ('params', 'body'),
+    'LazyImport': ('names',),
+    'LazyImportFrom': ('module', 'names'),
+    'LeftCurlyBrace': (),
+    'LeftParen': (),
+    'LeftShift': (),
+    'LeftShiftAssign': (),
+    'LeftSquareBracket': (),
+    'LessThan': (),
+    'LessThanEqual': (),
+    'List': ('elements',),
+    'ListComp': ('elt', 'for_in'),
+    'Match': ('subject', 'cases'),
+    'MatchAs': ('pattern', 'name'),
+    'MatchCase': ('pattern', 'guard', 'body'),
+    'MatchClass': ('cls', 'patterns', 'kwds'),
+    'MatchKeywordElement': ('key', 'pattern'),
+    'MatchList': ('patterns',),
+    'MatchMapping': ('elements', 'rest'),
+    'MatchMappingElement': ('key', 'pattern'),
+    'MatchOr': ('patterns',),
+    'MatchOrElement': ('pattern',),
+    'MatchSequenceElement': ('value',),
+    'MatchSingleton': ('value',),
+    'MatchStar': ('name',),
+    'MatchTuple': ('patterns',),
+    'MatchValue': ('value',),
+    'MatrixMultiply': (),
+    'MatrixMultiplyAssign': (),
+    'Minus': (),
+    'Module': ('body',),
+    'Modulo': (),
+    'ModuloAssign': (),
+    'Multiply': (),
+    'MultiplyAssign': (),
+    'Name': (),
+    'NameItem': ('name',),
+    'NamedExpr': ('target', 'value'),
+    'Newline': (),
+    'Nonlocal': ('names',),
+    'Not': (),
+    'NotEqual': (),
+    'NotIn': (),
+    'Or': (),
+    'Param': ('name', 'annotation', 'default'),
+    'ParamSlash': (),
+    'ParamSpec': ('name',),
+    'ParamStar': (),
+    'Parameters': ('posonly_params', 'posonly_ind', 'params', 'star_arg', 'kwonly_params', 'star_kwarg'),
+    'ParenthesizedWhitespace': (),
+    'Pass': (),
+    'Plus': (),
+    'Power': (),
+    'PowerAssign': (),
+    'Raise': ('exc', 'cause'),
+    'Return': ('value',),
+    'RightCurlyBrace': (),
+    'RightParen': (),
+    'RightShift': (),
+    'RightShiftAssign': (),
+    'RightSquareBracket': (),
+    'Semicolon': (),
+    'Set': ('elements',),
+    'SetComp': ('elt', 'for_in'),
+    'SimpleStatementLine': ('body',),
+    'SimpleStatementSuite': ('body',),
+    'SimpleString': (),
+    'SimpleWhitespace': (),
+    'Slice': ('lower', 'upper', 'step'),
+    'StarredDictComp': ('value', 'for_in'),
+    'StarredDictElement': ('value',),
+    'StarredElement': ('value',),
+    'Subscript': ('value', 'slice'),
+    'SubscriptElement': ('slice',),
+    'Subtract': (),
+    'SubtractAssign': (),
+    'TemplatedString': ('parts',),
+    'TemplatedStringExpression': ('expression', 'format_spec'),
+    'TemplatedStringText': (),
+    'TrailingWhitespace': (),
+    'Try': ('body', 'handlers', 'orelse', 'finalbody'),
+    'TryStar': ('body', 'handlers', 'orelse', 'finalbody'),
+    'Tuple': ('elements',),
+    'TypeAlias': ('name', 'type_parameters', 'value'),
+    'TypeParam': ('param', 'default'),
+    'TypeParameters': ('params',),
+    'TypeVar': ('name', 'bound'),
+    'TypeVarTuple': ('name',),
+    'UnaryOperation': ('expression',),
+    'While': ('test', 'body', 'orelse'),
+    'With': ('asynchronous', 'items', 'body'),
+    'WithItem': ('item', 'asname'),
+    'Yield': ('value',),
+}
+
+# type -> (fields, inner fields) or None for libcst's own ``children``
+_INFO: dict[type, tuple[tuple[str, ...], tuple[str, ...]] | None] = {}
+_TRIVIAL: dict[type, bool] = {}
 
 
-def _info(t: type) -> tuple[tuple[str, ...] | None, bool]:
-    found = _INFO.get(t)
-    if found is None:
-        fields = _FIELDS.get(t.__name__) if t.__module__.startswith("libcst.") else None
-        found = _INFO[t] = (fields, issubclass(t, _TRIVIA))
-    return found
+def _info(t: type) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    try:
+        return _INFO[t]
+    except KeyError:
+        name = t.__name__
+        found = _INFO[t] = (_FIELDS[name], _INNER[name]) \
+            if t.__module__.startswith("libcst.") and name in _FIELDS else None
+        return found
+
+
+def _trivial(t: type) -> bool:
+    try:
+        return _TRIVIAL[t]
+    except KeyError:
+        found = _TRIVIAL[t] = issubclass(t, _TRIVIA)
+        return found
 
 
 def children(node: CSTNode) -> list[CSTNode]:
     """``node.children`` without rebuilding ``node``: the same nodes in the same order."""
-    fields = _info(type(node))[0]
-    if fields is None:
+    info = _info(type(node))
+    if info is None:
         return list(node.children)
     out: list[CSTNode] = []
-    for name in fields:
+    for name in info[0]:
         value = getattr(node, name)
         t = type(value)
         if t is tuple or t is list:
@@ -232,7 +426,18 @@ def children(node: CSTNode) -> list[CSTNode]:
 
 def inner_children(node: CSTNode) -> list[CSTNode]:
     """``children(node)`` without whitespace, comments and punctuation (``_TRIVIA``)."""
-    return [c for c in children(node) if not _info(type(c))[1]]
+    info = _info(type(node))
+    if info is None:
+        return [c for c in node.children if not _trivial(type(c))]
+    out: list[CSTNode] = []
+    for name in info[1]:
+        value = getattr(node, name)
+        t = type(value)
+        if t is tuple or t is list:
+            out.extend(value)
+        elif value is not None and value is not _DEFAULT and t is not _STAR:
+            out.append(value)
+    return out
 
 
 # visitor class -> node type -> its ``visit_<Type>`` function (or None)

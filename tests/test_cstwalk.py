@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+import typing
 from pathlib import Path
 
 import libcst as cst
 import pytest
 
 from nbsplit.analyze_text import mask_ipython
-from nbsplit.cstwalk import _FIELDS, _TRIVIA, children, inner_children, walk
+from nbsplit.cstwalk import _FIELDS, _INNER, _TRIVIA, children, inner_children, walk
 from nbsplit.parse_guard import too_deep
 from nbsplit.read import read_notebook
 
@@ -158,3 +159,34 @@ def test_walk_refuses_visitors_it_would_call_differently() -> None:
     for visitor in (Leaves(), Whitespace()):
         with pytest.raises(TypeError):
             walk(cst.parse_module("f(a, b)"), visitor)
+
+
+def _leaf_types(annotation: object) -> list[type]:
+    if typing.get_origin(annotation) is None:
+        return [annotation] if isinstance(annotation, type) and annotation is not type(None) else []
+    return [t for a in typing.get_args(annotation) if a is not Ellipsis for t in _leaf_types(a)]
+
+
+def test_inner_fields_are_the_fields_not_typed_as_trivia_only() -> None:
+    """``_INNER`` drops exactly the fields whose annotation allows only whitespace/punctuation."""
+    import libcst._nodes.expression as expression
+    import libcst._nodes.statement as statement
+
+    names = vars(cst) | vars(expression) | vars(statement)
+    classes = {c.__name__: c for c in _subclasses(cst.CSTNode)}
+    for name, fields in _FIELDS.items():
+        hints = typing.get_type_hints(classes[name], names)
+        kept = []
+        for field in fields:
+            types = [t for t in _leaf_types(hints[field]) if t is not cst.MaybeSentinel]
+            assert types, (name, field)
+            if not all(issubclass(t, _TRIVIA) for t in types):
+                kept.append(field)
+        assert _INNER[name] == tuple(kept), name
+
+
+def _subclasses(klass: type) -> list[type]:
+    out = []
+    for sub in klass.__subclasses__():
+        out += [sub, *_subclasses(sub)]
+    return out
