@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 import libcst as cst
@@ -651,25 +652,35 @@ class _State:
 
 def facts_from_sources(sources: Iterable[tuple[int, str]]) -> _State:
     """The notebook-wide state after reading ``(index, python source)`` cells in order."""
+    state = _State()
+    for index, source in sources:
+        try:
+            parsed = _python(source)
+        except Exception:  # noqa: BLE001 - a cell libcst cannot read says nothing about models
+            continue
+        if parsed is None:
+            continue
+        try:
+            _Cell(state, index, parsed[1]).statements(parsed[0].body)
+        except Exception:  # noqa: BLE001 - analysis must never stop a plan
+            continue
+    return state
+
+
+@lru_cache(maxsize=4096)
+def _python(source: str) -> tuple[cst.Module, frozenset[str]] | None:
+    """A cell's tree and words, or None when it has no Python to read: a function of the source,
+    shared by identical cells (``df.head()`` recurs). Raises what masking or libcst raise (not
+    cached: raised again)."""
     from nbsplit.analyze import _parse
     from nbsplit.analyze_text import mask_ipython
     from nbsplit.parse_guard import too_deep
 
-    state = _State()
-    for index, source in sources:
-        try:
-            masked = mask_ipython(source)
-            # libcst would overflow the C stack on absurd nesting (analyze skips those cells too).
-            if not masked.python_body or too_deep(masked.source) is not None:
-                continue
-            module = _parse(masked.source)
-        except Exception:  # noqa: BLE001 - a cell libcst cannot read says nothing about models
-            continue
-        try:
-            _Cell(state, index, frozenset(_WORD.findall(masked.source))).statements(module.body)
-        except Exception:  # noqa: BLE001 - analysis must never stop a plan
-            continue
-    return state
+    masked = mask_ipython(source)
+    # libcst would overflow the C stack on absurd nesting (analyze skips those cells too).
+    if not masked.python_body or too_deep(masked.source) is not None:
+        return None
+    return _parse(masked.source), frozenset(_WORD.findall(masked.source))
 
 
 @per_notebook
