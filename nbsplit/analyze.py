@@ -43,6 +43,7 @@ from nbsplit.analyze_text import (
     parse_error_message,
     sql_writes,
 )
+from nbsplit.cstwalk import children, inner_children
 from nbsplit.model import Call, Cell, CellFacts, ColumnWrite, FunctionInfo, Notebook
 from nbsplit.parse_guard import too_deep
 
@@ -144,7 +145,7 @@ class _Walker:
 
     def generic(self, node: _Node) -> None:
         """Walk the children of a node we have no rule for (rare or new syntax), loading names."""
-        for child in node.children:
+        for child in children(node):
             t = type(child)
             if t in self._EXPR:
                 self._EXPR[t](self, child)
@@ -920,7 +921,7 @@ def _references(value: _Node) -> tuple[set[str], set[str]]:
             continue
         if t is cst.Attribute and type(node.value) is cst.Name:  # type: ignore[attr-defined]
             texts.add(node.attr.value)  # type: ignore[attr-defined]  (df.age reads column "age", .dt.year does not)
-        stack.extend(c for c in node.children if not isinstance(c, _LEAVES))
+        stack.extend(inner_children(node))
     return texts, names
 
 
@@ -972,7 +973,7 @@ def _value_shape(value: _Node) -> tuple[frozenset[str], frozenset[str], frozense
             arith = arith or isinstance(node.operator, _ARITH_OPS)  # type: ignore[attr-defined]
         elif t is cst.Comparison:
             arith = arith or any(isinstance(c.operator, _COMPARE_OPS) for c in node.comparisons)  # type: ignore[attr-defined]
-        stack.extend(c for c in node.children if not isinstance(c, _LEAVES))
+        stack.extend(inner_children(node))
     return frozenset(refs), frozenset(attrs), frozenset(words), arith, codes
 
 

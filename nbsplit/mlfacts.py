@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 import libcst as cst
 
+from nbsplit.cstwalk import walk
 from nbsplit.memo import per_notebook
 from nbsplit.model import Notebook, SplitPlan, Stage
 
@@ -214,15 +216,19 @@ def _may_qualify(base: str) -> bool:
             or "mlflow".startswith(base) or base.rsplit(".", 1)[-1] in _REGISTER)
 
 
+class _Names(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.out: list[str] = []
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.out.append(node.value)
+
+
 def _names(node: cst.CSTNode) -> list[str]:
-    out: list[str] = []
-
-    class Names(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            out.append(node.value)
-
-    node.visit(Names())
-    return out
+    names = _Names()
+    walk(node, names)
+    return names.out
 
 
 class _Cell:
@@ -385,7 +391,7 @@ class _Cell:
         if self.quiet():
             return None
         finder = _FirstMetric(self)
-        node.visit(finder)
+        walk(node, finder)
         return finder.found[0] if finder.found else None
 
     def one_metric_call(self, node: cst.Call) -> tuple[str, bool] | None:
@@ -409,7 +415,7 @@ class _Cell:
     @staticmethod
     def strings(node: cst.CSTNode) -> list[str]:
         strings = _Strings()
-        node.visit(strings)
+        walk(node, strings)
         return strings.out
 
     def bound_metric(self, name: str, value: cst.BaseExpression) -> None:
@@ -438,7 +444,7 @@ class _Cell:
         """Metric calls a cell does not bind, with plain names as arguments: computed again by name."""
         if self.quiet():
             return
-        node.visit(_ShownMetrics(self))
+        walk(node, _ShownMetrics(self))
 
     # -- statements ----------------------------------------------------------------------------
 
@@ -506,7 +512,7 @@ class _Cell:
         """``model.fit(...)`` statements and MLflow calls (tracking URI, own runs and registry)."""
         if self.quiet():
             return
-        node.visit(_Calls(self))
+        walk(node, _Calls(self))
 
 
 # The call walks of ``_Cell``, defined once: a class statement per walk (thousands of statements
@@ -646,25 +652,35 @@ class _State:
 
 def facts_from_sources(sources: Iterable[tuple[int, str]]) -> _State:
     """The notebook-wide state after reading ``(index, python source)`` cells in order."""
+    state = _State()
+    for index, source in sources:
+        try:
+            parsed = _python(source)
+        except Exception:  # noqa: BLE001 - a cell libcst cannot read says nothing about models
+            continue
+        if parsed is None:
+            continue
+        try:
+            _Cell(state, index, parsed[1]).statements(parsed[0].body)
+        except Exception:  # noqa: BLE001 - analysis must never stop a plan
+            continue
+    return state
+
+
+@lru_cache(maxsize=4096)
+def _python(source: str) -> tuple[cst.Module, frozenset[str]] | None:
+    """A cell's tree and words, or None when it has no Python to read: a function of the source,
+    shared by identical cells (``df.head()`` recurs). Raises what masking or libcst raise (not
+    cached: raised again)."""
     from nbsplit.analyze import _parse
     from nbsplit.analyze_text import mask_ipython
     from nbsplit.parse_guard import too_deep
 
-    state = _State()
-    for index, source in sources:
-        try:
-            masked = mask_ipython(source)
-            # libcst would overflow the C stack on absurd nesting (analyze skips those cells too).
-            if not masked.python_body or too_deep(masked.source) is not None:
-                continue
-            module = _parse(masked.source)
-        except Exception:  # noqa: BLE001 - a cell libcst cannot read says nothing about models
-            continue
-        try:
-            _Cell(state, index, frozenset(_WORD.findall(masked.source))).statements(module.body)
-        except Exception:  # noqa: BLE001 - analysis must never stop a plan
-            continue
-    return state
+    masked = mask_ipython(source)
+    # libcst would overflow the C stack on absurd nesting (analyze skips those cells too).
+    if not masked.python_body or too_deep(masked.source) is not None:
+        return None
+    return _parse(masked.source), frozenset(_WORD.findall(masked.source))
 
 
 @per_notebook

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from nbsplit.memo import per_notebook
@@ -49,18 +50,32 @@ def relative_paths(notebook: Notebook) -> tuple[PathUse, ...]:
 def _path_cells(notebook: Notebook) -> tuple[tuple[str, tuple[int, ...]], ...]:
     base = notebook.path.parent
     cells: dict[str, list[int]] = {}
+    paths: dict[str, str | None] = {}  # each literal's reading, once (a bare name: one stat)
     for cell in notebook.cells:
         if cell.kind != "code" or ("'" not in cell.source and '"' not in cell.source):
             continue  # no quote, no string literal: nothing to parse and walk
-        tree = safe_ast(cell.source)
-        if tree is None:  # magic and shell cells name no Python paths (or too deep to parse)
+        strings = _strings(cell.source)
+        if strings is None:  # magic and shell cells name no Python paths (or too deep to parse)
             continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                path = _as_path(node.value, base)
-                if path is not None and cell.index not in cells.setdefault(path, []):
-                    cells[path].append(cell.index)
+        for text in strings:
+            if text in paths:
+                path = paths[text]
+            else:
+                path = paths[text] = _as_path(text, base)
+            if path is not None and cell.index not in cells.setdefault(path, []):
+                cells[path].append(cell.index)
     return tuple((p, tuple(sorted(c))) for p, c in cells.items())
+
+
+@lru_cache(maxsize=4096)
+def _strings(source: str) -> tuple[str, ...] | None:
+    """The string literals of a cell in ``ast.walk`` order, None when it is not plain Python:
+    a function of the source, shared by identical cells."""
+    tree = safe_ast(source)
+    if tree is None:
+        return None
+    return tuple(node.value for node in ast.walk(tree)
+                 if isinstance(node, ast.Constant) and isinstance(node.value, str))
 
 
 def _as_path(text: str, base: Path) -> str | None:

@@ -10,7 +10,9 @@ cell that draws and the cell that seeded, and how to make it exact.
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from nbsplit.model import Call, Cell, CellFacts, Diagnostic, StagePlan
@@ -258,12 +260,12 @@ class GlobalDraws:
     def cell(self, facts: CellFacts, source: str) -> Literal["seed", "draw"] | None:
         """The cell's effect on the global generator; updates what names are bound to."""
         self.aliases.update(facts.imports)
-        tree = _parse(source) if facts.parsed else None
+        tree = _tree(source) if facts.parsed else None
         effect: Literal["seed", "draw"] | None = None
         if tree is None:
             effect = cell_rng_from_facts(facts)
         else:
-            for node in _calls_outside_functions(tree):
+            for node in tree.calls:
                 e = self._call_draws(node)
                 if e == "draw":
                     effect = "draw"
@@ -272,24 +274,12 @@ class GlobalDraws:
         self._bind(facts, tree)
         return effect
 
-    def _bind(self, facts: CellFacts, tree: ast.Module | None) -> None:
+    def _bind(self, facts: CellFacts, tree: _Tree | None) -> None:
         imported = {a for a, _ in facts.imports}
         for alias, qualified in facts.imports:
             self.exact[alias] = qualified.rsplit(".", 1)[-1] not in _RANDOM_FUNCTIONS
-        simple: list[tuple[str, ast.AST]] = []  # plain assignments, in statement order
-        counts: dict[str, int] = {}
-        if tree is not None:
-            for stmt in tree.body:
-                if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-                    simple.append((stmt.targets[0].id, stmt.value))
-                elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
-                    simple.append((stmt.target.id, stmt.value))
-            stack: list[ast.AST] = [tree]  # every node (a count: the order does not matter)
-            while stack:
-                node = stack.pop()
-                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                    counts[node.id] = counts.get(node.id, 0) + 1
-                stack.extend(_children(node))
+        simple = tree.simple if tree is not None else ()
+        counts = tree.stores if tree is not None else {}
         for n in facts.defines - imported:
             self.exact[n] = self.seeds[n] = False
         for n, value in simple:
@@ -312,36 +302,73 @@ def _parse(source: str) -> ast.Module | None:
     return safe_ast(mask_magics(source))
 
 
-def _calls_outside_functions(tree: ast.AST) -> list[ast.Call]:
-    """Calls the cell makes when it runs, in evaluation-ish order; function and class bodies
-    are left out (calling a helper draws what its body draws: see ``function_draws``)."""
-    out: list[ast.Call] = []
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            stack.extend(node.decorator_list)
-            continue
-        if isinstance(node, ast.Call):
-            out.append(node)
-        stack.extend(_children(node))
-    return out
+@dataclass(frozen=True)
+class _Tree:
+    """What the pass reads from a cell's tree, a function of its source alone."""
+
+    calls: tuple[ast.Call, ...]  # the calls the cell makes when it runs (``_walk``)
+    simple: tuple[tuple[str, ast.AST], ...]  # plain assignments ``name = value``, in statement order
+    stores: Mapping[str, int]  # how many times each name is stored to, anywhere in the cell
 
 
-def _children(node: ast.AST) -> list[ast.AST]:
-    """``list(ast.iter_child_nodes(node))``, in its order, without its two generators per node
-    (this pass walks every cell's tree twice: the generators were half of it)."""
-    out: list[ast.AST] = []
-    for name in node._fields:
-        try:
-            value = getattr(node, name)
-        except AttributeError:
-            continue
-        if isinstance(value, ast.AST):
-            out.append(value)
-        elif isinstance(value, list):
-            out.extend([item for item in value if isinstance(item, ast.AST)])
-    return out
+@lru_cache(maxsize=4096)
+def _tree(source: str) -> _Tree | None:
+    """The parse and both walks, shared by identical cells (``df.head()`` recurs; the trees are
+    only read)."""
+    tree = _parse(source)
+    if tree is None:
+        return None
+    simple: list[tuple[str, ast.AST]] = []
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            simple.append((stmt.targets[0].id, stmt.value))
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
+            simple.append((stmt.target.id, stmt.value))
+    calls, counts = _walk(tree)
+    return _Tree(tuple(calls), tuple(simple), counts)
+
+
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+# Fields that hold no node with children (expression contexts, operators): never walked.
+_LEAF_FIELDS = frozenset({"ctx", "op", "ops"})
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _walk(tree: ast.AST) -> tuple[list[ast.Call], dict[str, int]]:
+    """One walk for both things the pass reads from a tree: the calls the cell makes when it
+    runs, in evaluation-ish order, function and class bodies left out (calling a helper draws
+    what its body draws: see ``function_draws``; their decorators run); and how many times each
+    name is stored to anywhere in the cell (a count: the order does not matter)."""
+    calls: list[ast.Call] = []
+    counts: dict[str, int] = {}
+    outside: list[ast.AST] = [tree]  # the calls' walk: depth first, children in reverse
+    inside: list[ast.AST] = []  # function and class bodies: names only
+    for stack in (outside, inside):
+        while stack:
+            node = stack.pop()
+            t = type(node)
+            if t is ast.Name:
+                if type(node.ctx) is ast.Store:  # type: ignore[attr-defined]
+                    counts[node.id] = counts.get(node.id, 0) + 1  # type: ignore[attr-defined]
+                continue
+            fields = _FIELDS.get(t)
+            if fields is None:
+                fields = _FIELDS[t] = tuple(f for f in t._fields if f not in _LEAF_FIELDS)
+            target = stack
+            if stack is outside:
+                if t in _DEFS:
+                    outside.extend(node.decorator_list)  # type: ignore[attr-defined]
+                    target = inside
+                    fields = tuple(f for f in fields if f != "decorator_list")
+                elif t is ast.Call:
+                    calls.append(node)  # type: ignore[arg-type]
+            for name in fields:
+                value = getattr(node, name, None)
+                if isinstance(value, ast.AST):
+                    target.append(value)
+                elif isinstance(value, list):
+                    target.extend([item for item in value if isinstance(item, ast.AST)])
+    return calls, counts
 
 
 # Library calls that may draw from numpy's global generator, by method name, when no literal

@@ -202,3 +202,49 @@ def test_a_draw_after_a_later_stage_drew_keeps_its_stage_and_is_warned() -> None
     assert not plan.has_errors
     strict = plan_of(*cells, strict=True)  # not a violated read: strict warns the same way
     assert not strict.has_errors and [d.cell for d in strict.diagnostics if d.code == "NBS110"] == [3]
+
+
+def test_the_one_walk_finds_the_calls_and_stores_of_the_plain_walks() -> None:
+    """``randomness._walk`` (one walk, leaf fields skipped) against the two walks it replaced,
+    written with ``ast.iter_child_nodes``, on every cell of the samples and a few odd forms."""
+    import ast
+    from pathlib import Path
+
+    from nbsplit.randomness import _parse, _walk
+    from nbsplit.read import read_notebook
+
+    def calls_outside(tree: ast.AST) -> list[ast.AST]:
+        out, stack = [], [tree]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                stack.extend(node.decorator_list)
+                continue
+            if isinstance(node, ast.Call):
+                out.append(node)
+            stack.extend(ast.iter_child_nodes(node))
+        return out
+
+    def stores(tree: ast.AST) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                counts[node.id] = counts.get(node.id, 0) + 1
+        return counts
+
+    sources = ["@dec(f(1))\ndef g(x=h()):\n    y = rng.normal()\n    return y\nclass C(B(2)):\n    z = k()\n"
+               "a, (b, *c) = f(g(h(1)), [i() for i in x])\nd = {**m(), 'k': n()} if p() else q(lambda: r())"]
+    for path in sorted((Path(__file__).resolve().parent.parent / "sample_notebooks").iterdir()):
+        if path.suffix in (".ipynb", ".py") and path.name != "execute_samples.py":
+            sources += [c.source for c in read_notebook(path).cells if c.kind == "code"]
+    walked = 0
+    for source in sources:
+        tree = _parse(source)
+        if tree is None:
+            continue
+        calls, counts = _walk(tree)
+        expected = calls_outside(tree)
+        assert len(calls) == len(expected) and all(a is b for a, b in zip(calls, expected)), source
+        assert counts == stores(tree), source
+        walked += len(calls)
+    assert walked > 300
