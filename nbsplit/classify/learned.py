@@ -4,7 +4,8 @@ What: after the rule-based pass (signals -> evidence -> sequence decoder -> post
 unmarked code cell is described by features -- the evidence each signal gave each stage, the
 stage the rules chose and how sure they were, the rule stages of its neighbours, where it sits in
 the notebook, whether it only shows values and which stage built what it shows, whether it
-changes existing columns or derives new ones (``CellFacts.column_writes``) -- and a
+changes existing columns or derives new ones (``CellFacts.column_writes``), whether it reads
+a fitted model's predictions or scores (followed through the names built from them) -- and a
 multinomial logistic model with weights fitted on the labelled corpus (``benchmarks/corpus``,
 ``python benchmarks/accuracy.py --write-weights``) picks the stage. Its probability is the
 confidence. Each family of features is a small function registered with ``@feature`` (``FEATURES``,
