@@ -129,3 +129,42 @@ def test_column_writes_become_features_judged_across_cells() -> None:
     assert colw[1] == ["colw:over", "colw:over:const", "colw:over:rows"]
     assert colw[2] == ["colw:new", "colw:new:op"]
     assert colw[3] == ["colw:over", "colw:over:fix", "subset:rows"]
+
+
+def test_model_outputs_are_followed_to_the_cells_that_read_them() -> None:
+    """Predictions and scores of a fitted model are followed through the names built from them
+    (``preds`` -> ``results`` -> ``results.head()``); the model itself and the data it was fitted
+    on are not model output, so a display of them stays a display of data."""
+    from nbsplit.analyze import analyze_notebook
+    from nbsplit.model import Cell, Notebook
+
+    sources = ["import pandas as pd\nfrom sklearn.linear_model import LogisticRegression\n"
+               "from sklearn.metrics import accuracy_score",
+               "df = pd.read_csv('t.csv')\nX, y = df[['a']], df['y']",
+               "model = LogisticRegression()\nmodel.fit(X, y)\npreds = model.predict(X)",
+               "results = pd.DataFrame({'y': y, 'pred': preds})",
+               "results.head()",
+               "acc = accuracy_score(y, preds)",
+               "acc",
+               "X.head()",
+               "model",
+               "df['score'] = model.predict_proba(X)[:, 1]",
+               "df.describe()",
+               "df = pd.read_csv('t.csv')",
+               "df.head()"]
+    nb = Notebook(path=Path("outputs.ipynb"), format="ipynb",
+                  cells=tuple(Cell(index=i, kind="code", source=s) for i, s in enumerate(sources)))
+    learned.capture = []
+    try:
+        classify_notebook(nb, analyze_notebook(nb), Config())
+        features = {i: f for _, i, f, _ in learned.capture}
+    finally:
+        learned.capture = None
+    seen = {i: sorted(k for k in f if k.startswith(("reads_model:", "shows_model:"))) for i, f in features.items()}
+    assert seen[3] == ["reads_model:pred"]
+    assert seen[4] == ["reads_model:pred", "shows_model:pred"]
+    assert seen[5] == ["reads_model:pred"]
+    assert seen[6] == ["reads_model:pred", "reads_model:score", "shows_model:pred", "shows_model:score"]
+    assert seen[7] == seen[8] == []  # the data and the model are not their output
+    assert seen[10] == ["reads_model:pred", "shows_model:pred"]  # a frame given a prediction column
+    assert seen[12] == []  # df bound again from the file: data once more

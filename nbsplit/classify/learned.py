@@ -4,7 +4,8 @@ What: after the rule-based pass (signals -> evidence -> sequence decoder -> post
 unmarked code cell is described by features -- the evidence each signal gave each stage, the
 stage the rules chose and how sure they were, the rule stages of its neighbours, where it sits in
 the notebook, whether it only shows values and which stage built what it shows, whether it
-changes existing columns or derives new ones (``CellFacts.column_writes``) -- and a
+changes existing columns or derives new ones (``CellFacts.column_writes``), whether it reads
+a fitted model's predictions or scores (followed through the names built from them) -- and a
 multinomial logistic model with weights fitted on the labelled corpus (``benchmarks/corpus``,
 ``python benchmarks/accuracy.py --write-weights``) picks the stage. Its probability is the
 confidence. Each family of features is a small function registered with ``@feature`` (``FEATURES``,
@@ -82,6 +83,7 @@ class _NotebookView:
     seq: Sequence[int]
     readers_after: "_LaterReaders"
     mentioned: dict[str, int]
+    model_output_reads: dict[int, frozenset[str]]
 
 
 FeatureFn = Callable[[CellView, dict[str, float]], None]
@@ -99,7 +101,8 @@ def cell_features(nb: Notebook, facts: Sequence[CellFacts | None], ctx: Context,
                   evidence: Sequence[Evidence], result: Sequence[Classification],
                   seq: Sequence[int]) -> dict[int, dict[str, float]]:
     """Features of every code cell in ``seq`` (the decoded, non-skipped code cells)."""
-    view = _NotebookView(nb, ctx, result, seq, _LaterReaders(ctx, result), _first_mentions(facts))
+    view = _NotebookView(nb, ctx, result, seq, _LaterReaders(ctx, result), _first_mentions(facts),
+                         _model_output_readers(facts, ctx))
     out: dict[int, dict[str, float]] = {}
     for pos, i in enumerate(seq):
         cell = CellView(pos, i, result[i], evidence[i], facts[i], view)
@@ -216,6 +219,16 @@ def column_writes(c: CellView, f: dict[str, float]) -> None:
 
 
 @feature
+def model_outputs(c: CellView, f: dict[str, float]) -> None:
+    """It reads a value made from a fitted model's predictions or scores (metrics,
+    importances): showing a score is evaluation, showing data is eda."""
+    for kind in sorted(c.notebook.model_output_reads.get(c.i, ())):
+        f[f"reads_model:{kind}"] = 1.0
+        if c.cf is not None and c.cf.display_only:
+            f[f"shows_model:{kind}"] = 1.0
+
+
+@feature
 def call_names(c: CellView, f: dict[str, float]) -> None:
     """Its calls (APIs whole, methods by name), module roots and telling keyword arguments."""
     cf = c.cf
@@ -253,6 +266,54 @@ def _via_kind(via: str) -> str:
     if via in lex.COLUMN_ENCODE_METHODS:
         return "encode"
     return "call" if via else ""
+
+
+def _model_outputs_made(cf: CellFacts, ctx: Context) -> set[str]:
+    """What model output the cell makes: "pred" (a model's predict, Spark ML's model.transform)
+    and/or "score" (a metric, a model's score/evaluate, an explainer, importances or CV results)."""
+    made: set[str] = set()
+    if cf.attributes & lex.MODEL_OUTPUT_ATTRS:
+        made.add("score")
+    for call in cf.calls:
+        method = call.method
+        if "." not in call.name:
+            continue
+        if method in lex.PREDICT_METHODS:
+            made.add("pred")
+        elif method in lex.MODEL_OUTPUT_METHODS:
+            made.add("score")
+        elif method == "transform" and call.receiver and ctx.receiver_kind(call.receiver, cf.index) in ("model", "loaded"):
+            made.add("pred")  # Spark ML: model.transform(test) adds the predictions
+        elif ctx.resolve(call.name)[0].startswith(lex.MODEL_OUTPUT_MODULES):
+            made.add("score")
+    return made
+
+
+_MODEL_KINDS = ("model", "loaded", "transformer", "evaluator", "pipeline", "feature_store")
+
+
+def _model_output_readers(facts: Sequence[CellFacts | None], ctx: Context) -> dict[int, frozenset[str]]:
+    """Per cell, the kinds of model output ("pred", "score") among the names it reads, followed
+    through the cells that bind new names from them (``preds`` -> ``results_df`` ->
+    ``results_df.head()``). A frame changed in place by a cell that makes output
+    (``df["pred"] = model.predict(X)``) holds it too; the model itself does not."""
+    holds: dict[str, set[str]] = {"pred": set(), "score": set()}
+    out: dict[int, frozenset[str]] = {}
+    for cf in facts:
+        if cf is None:
+            continue
+        made = _model_outputs_made(cf, ctx)
+        read = frozenset(k for k, names in holds.items() if names and not names.isdisjoint(cf.reads))
+        if read:
+            out[cf.index] = read
+        for kind, names in holds.items():
+            if kind in made or kind in read:
+                names |= {n for n in cf.defines if ctx.kind_of(n, cf.index) not in _MODEL_KINDS}
+                if kind in made:
+                    names |= {cw.frame for cw in cf.column_writes if cw.frame}
+            else:
+                names -= cf.defines
+    return out
 
 
 def _first_mentions(facts: Sequence[CellFacts | None]) -> dict[str, int]:

@@ -286,3 +286,15 @@ COLUMN_ENCODE_METHODS = frozenset({
     "sqrt", "exp", "boxcox", "yeojohnson", "where", "select", "digitize", "when", "otherwise",
     "apply", "shift", "diff", "rolling", "pct_change", "cumsum", "rank", "codes", "encode",
 })
+# What a fitted model gives back (predictions, scores, importances): values read from these are
+# results of a model, not data -- showing them is evaluation/prediction, not eda.
+MODEL_OUTPUT_METHODS = PREDICT_METHODS | frozenset({
+    "score", "evaluate", "score_batch", "leaderboard", "get_feature_importance", "feature_importance",
+    "explain", "shap_values",
+})
+MODEL_OUTPUT_MODULES = ("sklearn.metrics", "sklearn.inspection", "shap", "pyspark.ml.evaluation",
+                        "evidently", "yellowbrick", "scikitplot")
+MODEL_OUTPUT_ATTRS = frozenset({
+    "feature_importances_", "coef_", "best_score_", "cv_results_", "oob_score_", "featureImportances",
+    "coefficients", "summary", "history", "bestModel", "avgMetrics", "base_values",
+})
