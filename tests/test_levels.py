@@ -125,7 +125,8 @@ def test_level1_monitors_the_batch_a_registry_loaded_model_scores(tmp_path: Path
     assert monitoring["training_features"] == {"name": "X", "from": "featurization", "after_cell": 16}
     assert monitoring["scored_batch"] == {"name": "new_pdf", "from": "prediction", "after_cell": 27}
     assert "_nbsplit_save('new_pdf__c27', new_pdf)" in files["06_prediction.ipynb"]
-    assert "new_pdf = _nbsplit_load('new_pdf__c27')" in files["07_monitoring.ipynb"]
+    # new_pdf and X are pandas frames made in cells that use Spark: read as their pandas sample
+    assert "new_pdf = _nbsplit_load_sample('new_pdf__c27')" in files["07_monitoring.ipynb"]
     # A model that comes from elsewhere (not training, not MLflow) is not followed.
     source = (SAMPLES / "databricks_housing.py").read_text(encoding="utf-8")
     load = 'champion = mlflow.pyfunc.load_model(f"models:/{model_name}@champion")'
