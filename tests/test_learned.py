@@ -107,24 +107,29 @@ def test_weights_disabled_and_override_restore() -> None:
     assert learned.active_weights() == shipped()
 
 
-def test_column_writes_become_features_judged_across_cells() -> None:
-    """A column an earlier cell names is an existing one when a later cell sets it (cleaning);
-    a column nobody named before is derived (a model input); the fitted layer sees which."""
+def _captured_features(name: str, sources: list[str]) -> dict[int, dict[str, float]]:
+    """The fitted layer's features of every code cell of a notebook made of ``sources``."""
     from nbsplit.analyze import analyze_notebook
     from nbsplit.model import Cell, Notebook
 
-    sources = ["import pandas as pd\ndf = pd.read_csv('t.csv', usecols=['age', 'fare', 'sibsp'])",
-               "df['age'] = 0\ndf.loc[df.fare < 0, 'fare'] = None",
-               "df['family'] = df['sibsp'] + 1",
-               "df['fare'] = df['fare'].fillna(df['fare'].median())\ndf = df[df.age > 0]"]
-    nb = Notebook(path=Path("cols.ipynb"), format="ipynb",
+    nb = Notebook(path=Path(name), format="ipynb",
                   cells=tuple(Cell(index=i, kind="code", source=s) for i, s in enumerate(sources)))
     learned.capture = []
     try:
         classify_notebook(nb, analyze_notebook(nb), Config())
-        features = {i: f for _, i, f, _ in learned.capture}
+        return {i: f for _, i, f, _ in learned.capture}
     finally:
         learned.capture = None
+
+
+def test_column_writes_become_features_judged_across_cells() -> None:
+    """A column an earlier cell names is an existing one when a later cell sets it (cleaning);
+    a column nobody named before is derived (a model input); the fitted layer sees which."""
+    sources = ["import pandas as pd\ndf = pd.read_csv('t.csv', usecols=['age', 'fare', 'sibsp'])",
+               "df['age'] = 0\ndf.loc[df.fare < 0, 'fare'] = None",
+               "df['family'] = df['sibsp'] + 1",
+               "df['fare'] = df['fare'].fillna(df['fare'].median())\ndf = df[df.age > 0]"]
+    features = _captured_features("cols.ipynb", sources)
     colw = {i: sorted(k for k in f if k.startswith(("colw:", "subset:"))) for i, f in features.items()}
     assert colw[1] == ["colw:over", "colw:over:const", "colw:over:rows"]
     assert colw[2] == ["colw:new", "colw:new:op"]
@@ -135,9 +140,6 @@ def test_model_outputs_are_followed_to_the_cells_that_read_them() -> None:
     """Predictions and scores of a fitted model are followed through the names built from them
     (``preds`` -> ``results`` -> ``results.head()``); the model itself and the data it was fitted
     on are not model output, so a display of them stays a display of data."""
-    from nbsplit.analyze import analyze_notebook
-    from nbsplit.model import Cell, Notebook
-
     sources = ["import pandas as pd\nfrom sklearn.linear_model import LogisticRegression\n"
                "from sklearn.metrics import accuracy_score",
                "df = pd.read_csv('t.csv')\nX, y = df[['a']], df['y']",
@@ -152,14 +154,7 @@ def test_model_outputs_are_followed_to_the_cells_that_read_them() -> None:
                "df.describe()",
                "df = pd.read_csv('t.csv')",
                "df.head()"]
-    nb = Notebook(path=Path("outputs.ipynb"), format="ipynb",
-                  cells=tuple(Cell(index=i, kind="code", source=s) for i, s in enumerate(sources)))
-    learned.capture = []
-    try:
-        classify_notebook(nb, analyze_notebook(nb), Config())
-        features = {i: f for _, i, f, _ in learned.capture}
-    finally:
-        learned.capture = None
+    features = _captured_features("outputs.ipynb", sources)
     seen = {i: sorted(k for k in f if k.startswith(("reads_model:", "shows_model:"))) for i, f in features.items()}
     assert seen[3] == ["reads_model:pred"]
     assert seen[4] == ["reads_model:pred", "shows_model:pred"]
