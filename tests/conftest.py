@@ -46,6 +46,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         callspec = getattr(item, "callspec", None)
         group = module
         if module in HEAVY_FIRST and callspec is not None:
-            group = f"{module}[{callspec.id.split('-')[0]}]"
+            # no "]" in a group name: xdist reads the part after the last "@" as the group
+            # only when no "]" follows it (else every test becomes a scope of its own)
+            group = f"{module}:{callspec.id.split('-')[0]}"
         item.add_marker(pytest.mark.xdist_group(group))
     items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in HEAVY_FIRST)
