@@ -5,6 +5,9 @@
                                                   # shipped nbsplit/classify/weights.json
     python benchmarks/accuracy.py --misses 40     # print the first misses of the CV run
     python benchmarks/accuracy.py --dump F.jsonl  # every CV cell's label and stage, to diff runs
+    python benchmarks/accuracy.py --holdout r7    # fit on every notebook whose id does not start
+                                                  # with r7, score the ones that do (a new batch
+                                                  # labelled after the fit: a true held-out test)
 
 What is scored: the stage ``nbsplit plan`` finally gives each non-empty code cell (after the
 dataflow's moves) against the labels in benchmarks/corpus/labels. The fitted model of every fold
@@ -195,14 +198,51 @@ def thresholds(pairs: list[tuple[str, str, float, str, int]]) -> None:
               f"{(sum(high) / len(high) if high else 0):>14.3f}")
 
 
+def holdout(items: Sequence[Item], prefixes: tuple[str, ...]) -> None:
+    """Fit on every notebook outside ``prefixes`` (as ``--write-weights`` would) and score the
+    notebooks inside: none of them, nor any notebook of their repositories, reached the fit."""
+    held = [it for it in items if it.id.startswith(prefixes)]
+    repos = {it.repo for it in held}
+    train_items = [it for it in items if not it.id.startswith(prefixes) and it.repo not in repos]
+    print(f"held out: {len(held)} notebooks ({sum(len(it.labels) for it in held)} code cells) from "
+          f"{len(repos)} repositories; fitted on {len(train_items)} notebooks")
+    learned.use_weights(None, disabled=True)
+    rules = []
+    for it in held:
+        stages, conf = plan_stages(it)
+        rules.extend((lab, stages[i], conf[i], it.id, i) for i, lab in it.labels.items())
+    learned.use_weights(None)
+    report("rules alone, held-out batch", rules)
+    train = [(f, it.labels[i], it.repo) for it in train_items for i, f in rows_of(it)]
+    learned.use_weights(fit(train))
+    scored = []
+    moved: list[tuple[str, str, str, str]] = []
+    for it in held:
+        stages, conf = plan_stages(it, moved)
+        scored.extend((lab, stages[i], conf[i], it.id, i) for i, lab in it.labels.items())
+    learned.use_weights(None)
+    report("fitted weights, held-out batch", scored)
+    confusion(scored)
+    calibration(scored)
+    placement(moved, len(scored))
+    print("\nper notebook (right/cells)")
+    for it in held:
+        mine = [g == p for g, p, _, nid, _ in scored if nid == it.id]
+        print(f"  {it.id:<40} {sum(mine):>4}/{len(mine):<4} {sum(mine) / max(len(mine), 1):.2f}")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--write-weights", action="store_true")
     ap.add_argument("--misses", type=int, default=0)
     ap.add_argument("--dump", type=Path, help="write every CV cell (id, index, label, nbsplit, confidence) as JSON "
                                               "lines, to diff two experiments cell by cell")
+    ap.add_argument("--holdout", help="comma-separated id prefixes: fit on the other notebooks, score these")
     ns = ap.parse_args(argv)
     items = load_items()
+    if ns.holdout:
+        holdout(items, tuple(ns.holdout.split(",")))
+        return
     print(f"corpus: {len(items)} notebooks, {len({it.repo for it in items})} repositories, "
           f"{sum(len(it.labels) for it in items)} labelled code cells; {FOLDS} folds by repository")
 
