@@ -14,6 +14,10 @@ Commands::
     python benchmarks/corpus/corpus.py check [ID...]   validate label files against the notebooks
     python benchmarks/corpus/corpus.py materialize     bring every notebook into notebooks/
     python benchmarks/corpus/corpus.py stats           counts by stage, kind and repository
+    python benchmarks/corpus/corpus.py second ID --labeler NAME
+        a second, independent labelling: writes the skeleton second/ID.json, prints the cells
+    python benchmarks/corpus/corpus.py check --second [ID...]   validate second/ files
+    python benchmarks/corpus/corpus.py agreement       the two labellings compared, code cells
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +41,7 @@ if str(ROOT) not in sys.path:
 from nbsplit.read import read_notebook  # noqa: E402
 
 MANIFEST = HERE / "manifest.jsonl"
+SECOND = HERE / "second"
 LABELS = HERE / "labels"
 NOTEBOOKS = HERE / "notebooks"
 MAX_PER_REPO = 2
@@ -169,9 +175,9 @@ def cmd_add(args: argparse.Namespace) -> None:
     print_cells(entry)
 
 
-def check_one(entry: Entry) -> list[str]:
+def check_one(entry: Entry, folder: Path = LABELS) -> list[str]:
     problems = []
-    label_file = LABELS / f"{entry.id}.json"
+    label_file = folder / f"{entry.id}.json"
     if not label_file.exists():
         return [f"{entry.id}: no label file"]
     data = json.loads(label_file.read_text(encoding="utf-8"))
@@ -202,13 +208,64 @@ def check_one(entry: Entry) -> list[str]:
 
 def cmd_check(args: argparse.Namespace) -> None:
     entries = load_manifest()
+    folder = SECOND if args.second else LABELS
     if args.ids:
         entries = [e for e in entries if e.id in args.ids]
-    problems = [p for e in entries for p in check_one(e)]
+    elif args.second:
+        entries = [e for e in entries if (SECOND / f"{e.id}.json").exists()]
+    problems = [p for e in entries for p in check_one(e, folder)]
     for p in problems:
         print(p)
     print(f"{len(entries)} notebooks checked, {len(problems)} problems")
     raise SystemExit(1 if problems else 0)
+
+
+def cmd_second(args: argparse.Namespace) -> None:
+    entry = next((e for e in load_manifest() if e.id == args.id), None)
+    if entry is None:
+        raise SystemExit(f"{args.id} is not in the manifest")
+    out = SECOND / f"{entry.id}.json"
+    if out.exists():
+        raise SystemExit(f"{out} exists; edit it")
+    data = skeleton(entry)
+    data["labeler"] = args.labeler
+    SECOND.mkdir(exist_ok=True)
+    out.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {out}")
+    print_cells(entry)
+
+
+def cmd_agreement(args: argparse.Namespace) -> None:
+    """Raw agreement and Cohen's kappa of the two labellings, over the non-empty code cells
+    (what accuracy is measured on), with the disagreements by pair."""
+    pairs: list[tuple[str, str]] = []
+    per_nb = []
+    for e in load_manifest():
+        f2 = SECOND / f"{e.id}.json"
+        if not f2.exists() or check_one(e, SECOND) or check_one(e):
+            continue
+        first = json.loads((LABELS / f"{e.id}.json").read_text(encoding="utf-8"))["cells"]
+        second = json.loads(f2.read_text(encoding="utf-8"))["cells"]
+        nb = read_notebook(materialize(e))
+        mine = [(norm_stage(a["stage"]), norm_stage(b["stage"])) for a, b, c in zip(first, second, nb.cells)
+                if c.kind == "code" and c.source.strip()]
+        pairs.extend(mine)
+        per_nb.append((e.id, sum(a == b for a, b in mine), len(mine)))
+    if not pairs:
+        raise SystemExit("no second labellings")
+    n = len(pairs)
+    agree = sum(a == b for a, b in pairs) / n
+    stages = sorted({s for p in pairs for s in p})
+    expected = sum((sum(a == s for a, _ in pairs) / n) * (sum(b == s for _, b in pairs) / n) for s in stages)
+    kappa = (agree - expected) / (1 - expected)
+    total = sum((LABELS / f"{e.id}.json").exists() for e in load_manifest())
+    print(f"{len(per_nb)} of {total} notebooks labelled twice, {n} code cells: "
+          f"agreement {agree:.3f}, Cohen's kappa {kappa:.3f}")
+    for nid, a, m in per_nb:
+        print(f"  {nid:<40} {a:>4}/{m:<4} {a / m:.2f}")
+    print("disagreements (first -> second):")
+    for (a, b), k in Counter((a, b) for a, b in pairs if a != b).most_common():
+        print(f"  {a:>13} -> {b:<13} {k}")
 
 
 def cmd_materialize(args: argparse.Namespace) -> None:
@@ -266,7 +323,14 @@ def main(argv: list[str] | None = None) -> None:
     s.set_defaults(func=lambda ns: print_cells(next(e for e in load_manifest() if e.id == ns.id)))
     c = sub.add_parser("check")
     c.add_argument("ids", nargs="*")
+    c.add_argument("--second", action="store_true", help="check second/ instead of labels/")
     c.set_defaults(func=cmd_check)
+    sc = sub.add_parser("second")
+    sc.add_argument("id")
+    sc.add_argument("--labeler", required=True)
+    sc.set_defaults(func=cmd_second)
+    ag = sub.add_parser("agreement")
+    ag.set_defaults(func=cmd_agreement)
     m = sub.add_parser("materialize")
     m.set_defaults(func=cmd_materialize)
     st = sub.add_parser("stats")
