@@ -5,6 +5,8 @@
                                                   # shipped nbsplit/classify/weights.json
     python benchmarks/accuracy.py --misses 40     # print the first misses of the CV run
     python benchmarks/accuracy.py --dump F.jsonl  # every CV cell's label and stage, to diff runs
+    python benchmarks/accuracy.py --ceiling       # the labels themselves as tags, placed by the
+                                                  # plan: the most any valid plan can score
     python benchmarks/accuracy.py --holdout r7    # fit on every notebook whose id does not start
                                                   # with r7, score the ones that do (a new batch
                                                   # labelled after the fit: a true held-out test)
@@ -198,6 +200,25 @@ def thresholds(pairs: list[tuple[str, str, float, str, int]]) -> None:
               f"{(sum(high) / len(high) if high else 0):>14.3f}")
 
 
+def ceiling(items: Sequence[Item]) -> None:
+    """Every labelled cell tagged with its label, then planned: the cells the plan still moves
+    are labels no valid plan satisfies together (a data-prep ``fillna`` reading the split, an
+    eda cell whose value training uses), so this is the most any classifier can score here."""
+    from dataclasses import replace
+
+    pairs = []
+    moved: list[tuple[str, str, str, str]] = []
+    for it in items:
+        tagged = replace(it.nb, cells=tuple(
+            replace(c, tags=c.tags + (f"nbsplit:{it.labels[c.index]}",)) if c.index in it.labels else c
+            for c in it.nb.cells))
+        stages, conf = plan_stages(Item(it.id, it.repo, tagged, it.facts, it.labels), moved)
+        pairs.extend((lab, stages[i], conf[i], it.id, i) for i, lab in it.labels.items())
+    report("the labels as tags, placed by the plan (the ceiling)", pairs)
+    confusion(pairs)
+    placement(moved, len(pairs))
+
+
 def holdout(items: Sequence[Item], prefixes: tuple[str, ...]) -> None:
     """Fit on every notebook outside ``prefixes`` (as ``--write-weights`` would) and score the
     notebooks inside: none of them, nor any notebook of their repositories, reached the fit."""
@@ -237,11 +258,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--misses", type=int, default=0)
     ap.add_argument("--dump", type=Path, help="write every CV cell (id, index, label, nbsplit, confidence) as JSON "
                                               "lines, to diff two experiments cell by cell")
+    ap.add_argument("--ceiling", action="store_true", help="score the plan of the labels themselves, as tags")
     ap.add_argument("--holdout", help="comma-separated id prefixes: fit on the other notebooks, score these")
     ns = ap.parse_args(argv)
     items = load_items()
     if ns.holdout:
         holdout(items, tuple(ns.holdout.split(",")))
+        return
+    if ns.ceiling:
+        ceiling(items)
         return
     print(f"corpus: {len(items)} notebooks, {len({it.repo for it in items})} repositories, "
           f"{sum(len(it.labels) for it in items)} labelled code cells; {FOLDS} folds by repository")
