@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import re
+from dataclasses import replace
 from typing import Any, Callable, Iterable, Mapping
 
 import nbsplit.fastimport  # noqa: F401  (imports libcst with its dataclass code cached)
@@ -1334,12 +1335,29 @@ def _analyze_cells(nb: Notebook) -> tuple[CellFacts | None, ...]:
     imports: dict[str, str] = {}
     shadowed: set[str] = set()
     out: list[CellFacts | None] = []
+    # A cell's facts are a function of its source, language, the import map and the shadowed
+    # builtins before it: a cell that recurs in the same context (``df.head()``, ``df.shape``)
+    # is walked once. ``version`` numbers the import maps seen so far (a new number whenever the
+    # map changes), so a key never needs the map's items.
+    done: dict[tuple[str, str, int, frozenset[str]], tuple[CellFacts, dict[str, str]]] = {}
+    version = 0
     for cell in nb.cells:
         if cell.kind != "code":
             out.append(None)
             continue
-        facts, imports = _analyze(cell.source, cell.index, cell.language, imports,
-                                  frozenset(shadowed))
+        shadow = frozenset(shadowed)
+        key = (cell.source, cell.language, version, shadow)
+        hit = done.get(key)
+        if hit is not None:
+            facts, after = hit
+            if facts.index != cell.index:
+                facts = replace(facts, index=cell.index)
+        else:
+            facts, after = _analyze(cell.source, cell.index, cell.language, imports, shadow)
+            done[key] = (facts, after)
+        if after != imports:
+            version += 1
+        imports = after
         # ``id = test["Id"]`` makes a later ``id`` a real read; ``_`` stays IPython's.
         shadowed.update(n for n in facts.defines if n in BUILTIN_NAMES and n[0] != "_")
         out.append(facts)

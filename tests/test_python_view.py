@@ -84,3 +84,25 @@ def test_cached_libcst_import_makes_the_same_classes(tmp_path: Path) -> None:
     cached, plain = dump("cached"), dump("plain")  # the second one reads it
     assert len(plain) > 500
     assert cached == plain
+
+
+def test_recurring_cells_are_walked_once_per_context_and_keep_their_own_facts() -> None:
+    from nbsplit.model import Cell, Notebook
+
+    sources = ["import pandas as pd", "x = pd.read_csv('a.csv')", "x = pd.read_csv('a.csv')",
+               "import polars as pd", "x = pd.read_csv('a.csv')", "n = len(x)", "len = 3",
+               "n = len(x)", "x = (1,", "x = (1,", "%%bash\necho hi", "%%bash\necho hi"]
+    nb = Notebook(path=Path("nb.ipynb"), format="ipynb", cells=tuple(
+        Cell(index=i, kind="code", source=s) for i, s in enumerate(sources)))
+    facts = analyze.analyze_notebook(nb)
+    # each cell as analyse_source sees it in its context: the imports and rebound builtins before it
+    imports: dict[str, str] = {}
+    for i, source in enumerate(sources):
+        shadowed = ["len"] if i > 6 else []
+        want = analyze.analyze_source(source, i, imports=imports, shadowed=shadowed)
+        assert facts[i] == want, (i, source)
+        imports.update(want.imports)
+    assert [c.name for c in facts[2].calls] == ["pandas.read_csv"]
+    assert [c.name for c in facts[4].calls] == ["polars.read_csv"]
+    assert "len" in facts[7].reads and "len" not in facts[5].reads
+    assert facts[9].error and facts[9].index == 9
