@@ -5,7 +5,8 @@ of a dataclass by compiling generated source text with ``exec``. libcst's ~180 n
 frozen dataclasses: about 1,000 compilations, nearly all of libcst's import (~0.2 s of CPU,
 half of what a ``nbsplit check`` process cost before it read a notebook); nbsplit's own
 dataclasses add ~200 more. The generated text is the same in every process, so its compiled
-code is kept in ``nbsplit/__pycache__`` (keyed by the exact text, so an upgrade of libcst or of
+code is kept beside nbsplit's bytecode (``nbsplit/__pycache__``, or under
+``PYTHONPYCACHEPREFIX``; keyed by the exact text, so an upgrade of libcst or of
 nbsplit only adds entries; the file name carries the interpreter's cache tag, as ``.pyc`` files
 do) and ``exec`` runs the cached code object: the code the text compiles to, so the classes are
 the same. Only ``dataclasses``' own calls to ``exec`` see this: while libcst is imported
@@ -20,6 +21,7 @@ import atexit
 import builtins
 import contextlib
 import dataclasses
+import importlib.util
 import marshal
 import os
 import sys
@@ -34,10 +36,15 @@ _CODE = types.CodeType
 
 
 def _cache_file() -> Path | None:
+    """Beside this module's bytecode (``__pycache__``, or under ``PYTHONPYCACHEPREFIX``)."""
     tag = sys.implementation.cache_tag
     if tag is None:
         return None
-    return Path(__file__).resolve().parent / "__pycache__" / f"dataclasses.{tag}.marshal"
+    try:
+        bytecode = importlib.util.cache_from_source(__file__)
+    except (NotImplementedError, ValueError):
+        return None
+    return Path(bytecode).parent / f"dataclasses.{tag}.marshal"
 
 
 def _load(path: Path) -> dict[str, types.CodeType]:
@@ -54,7 +61,7 @@ def _save(path: Path, cache: dict[str, types.CodeType]) -> None:
     if sys.dont_write_bytecode:
         return
     try:
-        path.parent.mkdir(exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".dataclasses-", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:

@@ -5,6 +5,7 @@ cached import makes the same classes as a plain one."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -73,7 +74,9 @@ json.dump(out, sys.stdout)
 
 
 def test_cached_libcst_import_makes_the_same_classes(tmp_path: Path) -> None:
-    env = {k: v for k, v in __import__("os").environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    # bytecode (and the cache beside it) under tmp_path: the test writes nothing into the package
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(tmp_path / "pycache")
 
     def dump(mode: str) -> dict[str, list[object]]:
         done = subprocess.run([sys.executable, "-c", _DUMP, mode], capture_output=True, text=True,
@@ -81,6 +84,7 @@ def test_cached_libcst_import_makes_the_same_classes(tmp_path: Path) -> None:
         return json.loads(done.stdout)
 
     dump("cached")  # writes the cache when it is missing
+    assert list((tmp_path / "pycache").rglob("dataclasses.*.marshal"))
     cached, plain = dump("cached"), dump("plain")  # the second one reads it
     assert len(plain) > 500
     assert cached == plain
