@@ -25,7 +25,6 @@ import importlib.util
 import marshal
 import os
 import sys
-import tempfile
 import types
 from pathlib import Path
 from typing import Iterator
@@ -60,6 +59,8 @@ def _load(path: Path) -> dict[str, types.CodeType]:
 def _save(path: Path, cache: dict[str, types.CodeType]) -> None:
     if sys.dont_write_bytecode:
         return
+    import tempfile  # only when writing (once): its import costs a hook process ~10 ms otherwise
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".dataclasses-", suffix=".tmp")
