@@ -23,10 +23,12 @@ Scope rules (documented because the plan depends on them):
 
 from __future__ import annotations
 
+import ast
 import re
-from functools import lru_cache
+from dataclasses import replace
 from typing import Any, Callable, Iterable, Mapping
 
+import nbsplit.fastimport  # noqa: F401  (imports libcst with its dataclass code cached)
 import libcst as cst
 
 from nbsplit.analyze_text import (
@@ -45,7 +47,7 @@ from nbsplit.analyze_text import (
 )
 from nbsplit.cstwalk import children, inner_children
 from nbsplit.model import Call, Cell, CellFacts, ColumnWrite, FunctionInfo, Notebook
-from nbsplit.parse_guard import too_deep
+from nbsplit.parse_guard import safe_ast, too_deep
 
 __all__ = ["analyze_cell", "analyze_source", "analyze_notebook", "MUTATING_METHODS",
            "SIDE_EFFECT_METHODS"]
@@ -1118,38 +1120,136 @@ def _analyze(source: str, index: int, language: str, imports: Mapping[str, str],
     lang = _databricks_language(source)
     if lang is not None:
         return _databricks_facts(source, index, lang), dict(imports)
-    masked: Masked | None = None
+    view = python_view(source)
+    masked = view.masked
+    if masked is not None and not masked.python_body:
+        reads = frozenset(n for n in masked.shell_reads if n not in BUILTIN_NAMES)
+        return CellFacts(index=index, defines=frozenset(masked.defines), reads=reads,
+                         strings=tuple(masked.strings), magics=tuple(masked.magics),
+                         display_only=masked.quiet and not masked.defines,
+                         parsed=True), dict(imports)
+    if view.module is None:
+        return _fallback(index, source, view.error or "", imports, masked, shadowed)
     try:
-        masked = mask_ipython(source)
-        if not masked.python_body:
-            reads = frozenset(n for n in masked.shell_reads if n not in BUILTIN_NAMES)
-            return CellFacts(index=index, defines=frozenset(masked.defines), reads=reads,
-                             strings=tuple(masked.strings), magics=tuple(masked.magics),
-                             display_only=masked.quiet and not masked.defines,
-                             parsed=True), dict(imports)
-        too_deep_reason = too_deep(masked.source)
-        if too_deep_reason is not None:
-            # libcst would overflow the C stack (SIGSEGV, uncatchable) or take minutes.
-            return _fallback(index, source, too_deep_reason, imports, masked, shadowed)
-        module = _parse(masked.source)
-    except cst.ParserSyntaxError as exc:
-        return _fallback(index, source, parse_error_message(exc), imports, masked, shadowed)
-    except Exception as exc:  # noqa: BLE001 - analysis must never stop a plan
-        return _fallback(index, source, f"cannot parse: {type(exc).__name__}: {exc}", imports,
-                         masked, shadowed)
-    try:
-        return _walk(module, index, masked, imports, shadowed)
+        return _walk(view.module, index, masked, imports, shadowed)  # type: ignore[arg-type]
     except Exception as exc:  # noqa: BLE001 - e.g. RecursionError on absurd nesting
         return _fallback(index, source, f"cannot analyse: {type(exc).__name__}: {exc}", imports,
                          masked, shadowed)
 
 
-@lru_cache(maxsize=4096)
-def _parse(source: str) -> cst.Module:
-    """libcst's parse, shared by identical cells (``df.head()``, ``df.shape`` recur many times in
-    a notebook): the tree is immutable and the walk depends only on it and its context. Parse
-    errors are not cached (lru_cache does not keep exceptions), so they are raised again."""
-    return cst.parse_module(source)
+class PythonView:
+    """What every pass reads of one cell's source before its own walk, made once per distinct
+    source: the masked Python (IPython lines made ``pass``), the depth guard's verdict and
+    libcst's tree, or why there is no tree. analyze, the ML facts (libcst), the random-state
+    pass (its ``ast`` tree of the masked source) and the path scan (the raw source's string
+    literals) all read it, so no cell is masked, measured or parsed twice, whatever the
+    notebook's size. Each part is made when first asked for (the path scan never needs libcst's
+    tree). ``memo`` holds the other passes' own per-source results (read-only values). A
+    function of the source alone: shared by identical cells."""
+
+    __slots__ = ("source", "_masked", "_module", "_error", "_state", "memo")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._masked: Masked | None = None
+        self._module: cst.Module | None = None
+        self._error: str | None = None
+        self._state = 0  # 1: masked (or masking raised), 2: parsed (or refused)
+        self.memo: dict[str, object] = {}
+
+    @property
+    def masked(self) -> Masked | None:
+        """The masked cell; None when masking itself raised (``error`` says what)."""
+        if self._state == 0:
+            self._mask()
+        return self._masked
+
+    @property
+    def module(self) -> cst.Module | None:
+        """libcst's tree; None with no Python body, too deep, or refused by libcst."""
+        if self._state < 2:
+            self._parse()
+        return self._module
+
+    @property
+    def error(self) -> str | None:
+        """Why there is no tree when there is a Python body to read."""
+        if self._state < 2:
+            self._parse()
+        return self._error
+
+    def _mask(self) -> None:
+        self._state = 1
+        try:
+            self._masked = mask_ipython(self.source)
+        except Exception as exc:  # noqa: BLE001 - analysis must never stop a plan
+            self._error = f"cannot parse: {type(exc).__name__}: {exc}"
+
+    def _parse(self) -> None:
+        masked = self.masked
+        self._state = 2
+        if masked is None or not masked.python_body:
+            return
+        try:
+            too_deep_reason = too_deep(masked.source)
+            if too_deep_reason is not None:
+                # libcst would overflow the C stack (SIGSEGV, uncatchable) or take minutes.
+                self._error = too_deep_reason
+            else:
+                self._module = cst.parse_module(masked.source)
+        except cst.ParserSyntaxError as exc:
+            self._error = parse_error_message(exc)
+        except Exception as exc:  # noqa: BLE001 - analysis must never stop a plan
+            self._error = f"cannot parse: {type(exc).__name__}: {exc}"
+
+
+# The views of the notebook analysed last: every distinct source of it, with no size limit (the
+# other passes over the same notebook read them after analyze; a bounded cache overflowed at
+# 10,000 distinct cells and parsed them all again). Views asked for outside ``analyze_notebook``
+# (single cells, earlier notebooks' sources) go to a bounded cache.
+_CURRENT: dict[str, PythonView] = {}
+_PREVIOUS: dict[str, PythonView] = {}  # while a notebook is analysed: the one analysed before it
+_OTHERS: dict[str, PythonView] = {}
+_OTHERS_MAX = 4096
+_collecting = False
+
+
+def _remember(source: str, view: PythonView) -> None:
+    if len(_OTHERS) >= _OTHERS_MAX:
+        del _OTHERS[next(iter(_OTHERS))]
+    _OTHERS[source] = view
+
+
+def python_view(source: str) -> PythonView:
+    """The shared view of ``source`` (see ``PythonView``). Never raises."""
+    view = _CURRENT.get(source)
+    if view is not None:
+        return view
+    view = _PREVIOUS.get(source) or _OTHERS.pop(source, None) or PythonView(source)
+    if _collecting:
+        _CURRENT[source] = view
+    else:
+        _remember(source, view)
+    return view
+
+
+def python_ast(source: str, *, masked: bool = False) -> ast.Module | None:
+    """``safe_ast`` of ``source`` (or of its masked Python), kept on its view: the random-state
+    pass reads the masked cell's tree, the path scan the raw cell's (the same tree when masking
+    changed nothing), once per distinct source at any notebook size. Raises what masking raises."""
+    view = python_view(source)
+    if not masked:
+        text = source
+    elif view.masked is None:
+        return safe_ast(mask_ipython(source).source)  # masking raises here, as it did for the view
+    else:
+        text = view.masked.source
+    key = "ast" if text == source else "ast masked"
+    memo = view.memo
+    if key in memo:
+        return memo[key]  # type: ignore[return-value]
+    tree = memo[key] = safe_ast(text)
+    return tree
 
 
 def _fallback(index: int, source: str, error: str, imports: Mapping[str, str],
@@ -1218,15 +1318,46 @@ def analyze_notebook(nb: Notebook) -> tuple[CellFacts | None, ...]:
     Imports accumulate from cell to cell, as they do in a kernel: ``pd.read_csv`` in cell 5
     resolves to ``pandas.read_csv`` through ``import pandas as pd`` in cell 0.
     """
+    global _CURRENT, _PREVIOUS, _collecting
+    _PREVIOUS, _CURRENT = _CURRENT, {}
+    _collecting = True
+    try:
+        return _analyze_cells(nb)
+    finally:
+        _collecting = False
+        for source, view in _PREVIOUS.items():
+            if source not in _CURRENT:
+                _remember(source, view)
+        _PREVIOUS = {}
+
+
+def _analyze_cells(nb: Notebook) -> tuple[CellFacts | None, ...]:
     imports: dict[str, str] = {}
     shadowed: set[str] = set()
     out: list[CellFacts | None] = []
+    # A cell's facts are a function of its source, language, the import map and the shadowed
+    # builtins before it: a cell that recurs in the same context (``df.head()``, ``df.shape``)
+    # is walked once. ``version`` numbers the import maps seen so far (a new number whenever the
+    # map changes), so a key never needs the map's items.
+    done: dict[tuple[str, str, int, frozenset[str]], tuple[CellFacts, dict[str, str]]] = {}
+    version = 0
     for cell in nb.cells:
         if cell.kind != "code":
             out.append(None)
             continue
-        facts, imports = _analyze(cell.source, cell.index, cell.language, imports,
-                                  frozenset(shadowed))
+        shadow = frozenset(shadowed)
+        key = (cell.source, cell.language, version, shadow)
+        hit = done.get(key)
+        if hit is not None:
+            facts, after = hit
+            if facts.index != cell.index:
+                facts = replace(facts, index=cell.index)
+        else:
+            facts, after = _analyze(cell.source, cell.index, cell.language, imports, shadow)
+            done[key] = (facts, after)
+        if after != imports:
+            version += 1
+        imports = after
         # ``id = test["Id"]`` makes a later ``id`` a real read; ``_`` stays IPython's.
         shadowed.update(n for n in facts.defines if n in BUILTIN_NAMES and n[0] != "_")
         out.append(facts)

@@ -14,12 +14,18 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-import click
+from nbsplit import codecache
 
-from nbsplit import __version__
-from nbsplit.config import Config, load_config
-from nbsplit.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, NbsplitError
-from nbsplit.model import PIPELINE_STAGES
+# Before the imports below, which make dataclasses (click's, nbsplit's, libcst's ~1,200
+# methods): their compiled code comes from a cache beside the bytecode (nbsplit/codecache.py).
+codecache.enable()
+
+import click  # noqa: E402
+
+from nbsplit import __version__  # noqa: E402
+from nbsplit.config import Config, load_config  # noqa: E402
+from nbsplit.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, NbsplitError  # noqa: E402
+from nbsplit.model import PIPELINE_STAGES  # noqa: E402
 
 F = TypeVar("F", bound=Callable[..., Any])
 

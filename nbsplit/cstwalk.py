@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import nbsplit.fastimport  # noqa: F401  (imports libcst with its dataclass code cached)
 import libcst as cst
 
 CSTNode = cst.CSTNode

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
+import nbsplit.fastimport  # noqa: F401  (imports libcst with its dataclass code cached)
 import libcst as cst
 
 from nbsplit.cstwalk import walk
@@ -667,20 +667,19 @@ def facts_from_sources(sources: Iterable[tuple[int, str]]) -> _State:
     return state
 
 
-@lru_cache(maxsize=4096)
 def _python(source: str) -> tuple[cst.Module, frozenset[str]] | None:
-    """A cell's tree and words, or None when it has no Python to read: a function of the source,
-    shared by identical cells (``df.head()`` recurs). Raises what masking or libcst raise (not
-    cached: raised again)."""
-    from nbsplit.analyze import _parse
-    from nbsplit.analyze_text import mask_ipython
-    from nbsplit.parse_guard import too_deep
+    """A cell's tree and words, or None when it has no Python to read (no Python body, too deep
+    for libcst, a cell libcst refuses): analyze's view of the source (masked, measured and
+    parsed once per distinct source), plus the words, kept on the view."""
+    from nbsplit.analyze import python_view
 
-    masked = mask_ipython(source)
-    # libcst would overflow the C stack on absurd nesting (analyze skips those cells too).
-    if not masked.python_body or too_deep(masked.source) is not None:
+    view = python_view(source)
+    if view.module is None:
         return None
-    return _parse(masked.source), frozenset(_WORD.findall(masked.source))
+    words = view.memo.get("words")
+    if words is None:
+        words = view.memo["words"] = frozenset(_WORD.findall(view.masked.source))  # type: ignore[union-attr]
+    return view.module, words  # type: ignore[return-value]
 
 
 @per_notebook

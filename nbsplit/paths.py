@@ -15,12 +15,10 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from nbsplit.memo import per_notebook
 from nbsplit.model import Notebook
-from nbsplit.parse_guard import safe_ast
 
 __all__ = ["PathUse", "relative_paths", "sync_folders"]
 
@@ -67,15 +65,18 @@ def _path_cells(notebook: Notebook) -> tuple[tuple[str, tuple[int, ...]], ...]:
     return tuple((p, tuple(sorted(c))) for p, c in cells.items())
 
 
-@lru_cache(maxsize=4096)
 def _strings(source: str) -> tuple[str, ...] | None:
     """The string literals of a cell in ``ast.walk`` order, None when it is not plain Python:
-    a function of the source, shared by identical cells."""
-    tree = safe_ast(source)
-    if tree is None:
-        return None
-    return tuple(node.value for node in ast.walk(tree)
-                 if isinstance(node, ast.Constant) and isinstance(node.value, str))
+    a function of the source, kept on analyze's view of it (shared by identical cells)."""
+    from nbsplit.analyze import python_ast, python_view
+
+    memo = python_view(source).memo
+    if "strings" in memo:
+        return memo["strings"]  # type: ignore[return-value]
+    tree = python_ast(source)
+    found = memo["strings"] = None if tree is None else tuple(
+        node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str))
+    return found
 
 
 def _as_path(text: str, base: Path) -> str | None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Literal
 
 from nbsplit.model import Call, Cell, CellFacts, Diagnostic, StagePlan
@@ -296,10 +295,10 @@ class GlobalDraws:
 
 
 def _parse(source: str) -> ast.Module | None:
-    from nbsplit.dataflow import mask_magics
-    from nbsplit.parse_guard import safe_ast
+    """``safe_ast`` of the masked cell (``dataflow.mask_magics``), from analyze's shared view."""
+    from nbsplit.analyze import python_ast
 
-    return safe_ast(mask_magics(source))
+    return python_ast(source, masked=True)
 
 
 @dataclass(frozen=True)
@@ -311,10 +310,19 @@ class _Tree:
     stores: Mapping[str, int]  # how many times each name is stored to, anywhere in the cell
 
 
-@lru_cache(maxsize=4096)
 def _tree(source: str) -> _Tree | None:
     """The parse and both walks, shared by identical cells (``df.head()`` recurs; the trees are
-    only read)."""
+    only read): kept on analyze's view of the source, so no size of notebook parses them twice."""
+    from nbsplit.analyze import python_view
+
+    memo = python_view(source).memo
+    if "rng" in memo:
+        return memo["rng"]  # type: ignore[return-value]
+    found = memo["rng"] = _tree_of(source)
+    return found
+
+
+def _tree_of(source: str) -> _Tree | None:
     tree = _parse(source)
     if tree is None:
         return None
