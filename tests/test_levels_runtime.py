@@ -159,3 +159,48 @@ def test_monitoring_reads_a_spark_handoff_as_a_pandas_sample_of_its_numeric_colu
     # Any other value is what _nbsplit_load gives.
     ns["_nbsplit_save"]("y__c4", pd.Series([0, 1, 1], name="label"))
     assert ns["_nbsplit_load_sample"]("y__c4").equals(pd.Series([0, 1, 1], name="label"))
+
+
+def test_a_spark_handoff_becomes_a_delta_feature_table_without_a_jvm(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A local Spark frame's table is written from its handoff's parquet files (pyarrow, no second
+    computation of the frame, no JVM): its columns plus a row key, every row once; read back by the
+    handed rows' keys, each with its partition and position, identical to the handoff. A column
+    Arrow cannot carry exactly (a vector) keeps the handoff, and the notebook says so."""
+    pytest.importorskip("deltalake")
+    import pyarrow.parquet as pq
+
+    handoffs = tmp_path / "handoffs"
+    ns = _namespace(handoffs)
+    parts = [pd.DataFrame({"delay": [3.0, float("nan"), 2.0], "carrier": ["a", None, "c"]}),
+             pd.DataFrame({"delay": [9.0, 8.0], "carrier": ["d", "e"]})]
+    _spark_style_handoff(handoffs, "data__c3", parts, [("delay", "double"), ("carrier", "string")])
+    meta = json.loads((handoffs / "data__c3.nbsplit.json").read_text())
+    assert ns["_nbs_spark_feature_table"]("data__c3", None, meta, "flights", None) is None
+    info = meta["feature_table"]
+    assert (info["primary_key"], info["kind"], info["columns_order"]) == ("__nbsplit_row_id", "spark", ["delay", "carrier"])
+    from deltalake import DeltaTable
+
+    table = DeltaTable(str(handoffs / "feature_tables" / "flights")).to_pyarrow_table()
+    assert table.column_names == ["delay", "carrier", "__nbsplit_row_id"] and table.num_rows == 5
+    keys = pq.read_table(handoffs / "data__c3.keys.parquet")
+    back = ns["_nbs_arrow_features_back"](info, table, keys)
+    handed = pq.read_table(handoffs / "data__c3.spark.parquet")
+    handed = handed.sort_by([("__nbsplit_part", "ascending"), ("__nbsplit_row", "ascending")])
+    assert ns["_nbs_same_arrow"](back, handed.select(back.column_names))
+    assert back["delay"].to_pylist()[0] == 3.0 and back["carrier"].to_pylist() == ["a", None, "c", "d", "e"]
+    assert "features written to the feature table" in capsys.readouterr().out
+
+    # An id-like column keys it instead; a vector column keeps the handoff.
+    _spark_style_handoff(handoffs, "ids__c4", [pd.DataFrame({"flight_id": [7, 9], "delay": [1.0, 2.0]})],
+                         [("flight_id", "long"), ("delay", "double")])
+    meta = json.loads((handoffs / "ids__c4.nbsplit.json").read_text())
+    assert ns["_nbs_spark_feature_table"]("ids__c4", None, meta, "ids", None) is None
+    assert meta["feature_table"]["primary_key"] == "flight_id"
+    meta = json.loads((handoffs / "data__c3.nbsplit.json").read_text())
+    schema = json.loads(meta["schema"])
+    schema["fields"][0]["type"] = {"type": "udt", "class": "org.apache.spark.ml.linalg.VectorUDT",
+                                   "pyClass": "pyspark.ml.linalg.VectorUDT", "sqlType": {"type": "struct", "fields": []}}
+    meta["schema"] = json.dumps(schema)
+    reason = ns["_nbs_spark_feature_table"]("data__c3", None, meta, "vectors", None)
+    assert reason == "column(s) delay (vector) have no exact Arrow form here" and "feature_table" not in meta
