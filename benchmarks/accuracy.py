@@ -200,6 +200,19 @@ def thresholds(pairs: list[tuple[str, str, float, str, int]]) -> None:
               f"{(sum(high) / len(high) if high else 0):>14.3f}")
 
 
+def rules_alone(items: Sequence[Item]) -> list[tuple[str, str, float, str, int]]:
+    """Every labelled cell's plan stage with the fitted layer switched off."""
+    learned.use_weights(None, disabled=True)
+    try:
+        out = []
+        for it in items:
+            stages, conf = plan_stages(it)
+            out.extend((lab, stages[i], conf[i], it.id, i) for i, lab in it.labels.items())
+        return out
+    finally:
+        learned.use_weights(None)
+
+
 def ceiling(items: Sequence[Item]) -> None:
     """Every labelled cell tagged with its label, then planned: the cells the plan still moves
     are labels no valid plan satisfies together (a data-prep ``fillna`` reading the split, an
@@ -227,13 +240,7 @@ def holdout(items: Sequence[Item], prefixes: tuple[str, ...]) -> None:
     train_items = [it for it in items if not it.id.startswith(prefixes) and it.repo not in repos]
     print(f"held out: {len(held)} notebooks ({sum(len(it.labels) for it in held)} code cells) from "
           f"{len(repos)} repositories; fitted on {len(train_items)} notebooks")
-    learned.use_weights(None, disabled=True)
-    rules = []
-    for it in held:
-        stages, conf = plan_stages(it)
-        rules.extend((lab, stages[i], conf[i], it.id, i) for i, lab in it.labels.items())
-    learned.use_weights(None)
-    report("rules alone, held-out batch", rules)
+    report("rules alone, held-out batch", rules_alone(held))
     train = [(f, it.labels[i], it.repo) for it in train_items for i, f in rows_of(it)]
     learned.use_weights(fit(train))
     scored = []
@@ -271,13 +278,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"corpus: {len(items)} notebooks, {len({it.repo for it in items})} repositories, "
           f"{sum(len(it.labels) for it in items)} labelled code cells; {FOLDS} folds by repository")
 
-    learned.use_weights(None, disabled=True)
-    rules = []
-    for it in items:
-        stages, conf = plan_stages(it)
-        rules.extend((lab, stages[i], conf[i], it.id, i) for i, lab in it.labels.items())
-    learned.use_weights(None)
-    report("rules alone (no fitted weights; tuned on earlier rounds, so not held out)", rules)
+    report("rules alone (no fitted weights; tuned on earlier rounds, so not held out)", rules_alone(items))
 
     rows = {k: rows_of(it) for k, it in enumerate(items)}
     cv = []
