@@ -18,7 +18,8 @@ import pytest
 from nbsplit.analyze import analyze_source
 from nbsplit.analyze_text import _CANDIDATE, _for_targets, mask_ipython
 from nbsplit.classify.context import callees
-from nbsplit.classify.structure import _SHELL_LOOK, _drops_by_column, _fills_missing_in_place
+from nbsplit.classify.idioms_columns import _drops_by_column, _fills_missing_in_place
+from nbsplit.classify.idioms_magics import _SHELL_LOOK
 from nbsplit.parse_guard import parse_cost
 
 FAMILIES: list[tuple[str, Callable[[str], object], str]] = [
