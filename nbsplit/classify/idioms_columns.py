@@ -12,7 +12,6 @@ Example: ``df.loc[df.Sex == "male", "Sex"] = 0`` encodes a category (featurizati
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 
 from nbsplit.classify import lexicon as lex
 from nbsplit.classify.context import Context, name_tokens
@@ -21,44 +20,6 @@ from nbsplit.classify.idioms import SIGNAL, D, E, F, PyCell, T, calls_split
 from nbsplit.model import Cell, CellFacts
 
 _XY_ANY = re.compile(lex.XY_SPLIT_NAME_PATTERN)
-
-# col.replace("Yes", 1) / .replace(to_replace="S", value="1") / .replace(False, 0): categories -> codes
-_REPLACE_CODE = re.compile(
-    r"\.replace\(\s*(?:to_replace\s*=\s*)?(?:(['\"])[^'\"\n]*\1|True|False)\s*,\s*(?:value\s*=\s*)?"
-    r"(?:-?\d+(?:\.\d+)?|(['\"])-?\d+\2)\s*[,)]"
-)
-_RESCALE = re.compile(r"^[ \t]*(\w+)\s*=\s*\(?\s*\1\b[^\n]*\)?\s*/\s*(?:\d|\1\.max|\(?\s*\1\.std|np\.max)", re.M)
-_LOC_FIX = re.compile(r"^[ \t]*\w+\.(?:loc|iloc|at)\[[^\n]*\]\s*=(?!=)", re.M)
-# ``.loc[...isna()...] =`` on one line. Not one regex: ``[^\n]*`` twice after an opener that
-# repeats is cubic in the line length (42 KB of ``.loc[...isna()]`` items took 47 s).
-_LOC_OPEN = re.compile(r"\.(?:loc|iloc|at)\[")
-_ISNA_CALL = re.compile(r"\.(?:isnull|isna)\(\)")
-_ASSIGNED = re.compile(r"\s*+=(?!=)")
-# df.loc[df["Sex"] == "male", "Sex"] = 0 / df.loc[df.Embarked == 'S', 'Embarked'] = 0: a category
-# replaced by a number in the same column is an encoding, not a fix of bad values.
-# df.loc[df.grad_rate > 100, 'grad_rate'] = 100: impossible values of a column capped in place.
-_LOC_CAP = re.compile(
-    r"^[ \t]*(\w+)\.loc\[\s*\(?\s*\1\s*(?:\[\s*(['\"])(?P<a>[^'\"\n]+)\2\s*\]|\.(?P<b>\w+))\s*[<>]=?\s*"
-    r"-?\d+(?:\.\d+)?\s*\)?\s*,\s*(['\"])(?P<c>[^'\"\n]+)\5\s*\]\s*=\s*-?\d+(?:\.\d+)?\s*(?:#[^\n]*)?$",
-    re.M,
-)
-_LOC_ENCODE = re.compile(
-    r"^[ \t]*(\w+)\.loc\[\s*\(?\s*\1\s*(?:\[\s*(['\"])(?P<a>[^'\"\n]+)\2\s*\]|\.(?P<b>\w+))\s*==\s*"
-    r"(['\"])[^'\"\n]*\5\s*\)?\s*,\s*(['\"])(?P<c>[^'\"\n]+)\6\s*\]\s*=\s*-?\d+(?:\.\d+)?\s*(?:#[^\n]*)?$",
-    re.M,
-)
-_ROW_FILTER = re.compile(
-    r"^[ \t]*(\w+)\s*=\s*(\w+)\s*\[\s*~?\(?\s*\2\s*[\[.]|^[ \t]*(\w+)\s*=\s*\3\.drop\(\s*\3\s*\[", re.M
-)
-# df.drop(columns=[...]) / df.drop("id", axis=1): removing columns, not rows
-# (``.drop(`` followed by ``columns=``, or by ``axis=1``/``axis="columns"`` before its ``)``;
-# checked occurrence by occurrence with cached positions, as ``[^)]*`` restarted at every
-# ``.drop(`` of a long line is quadratic.)
-_DROP_OPEN = re.compile(r"\.drop\(")
-_DROP_COLUMNS_KW = re.compile(r"\s*+columns\s*+=")
-_AXIS_COLUMNS = re.compile(r"\baxis\s*+=\s*+(?:1|['\"]columns['\"])")
-_SLICE = re.compile(r"\[\s*[\w.()+\-*/ ]*:\s*[\w.()+\-*/ ]*\]|\.iloc\[|\.sample\(|\.drop\(\s*\w+\.index")
-
 
 def model_inputs(c: PyCell) -> None:
     """In a cell that neither fits nor applies a model: ``X_train, X_test = X[:800], X[800:]``
@@ -98,60 +59,47 @@ def _manual_split(ctx: Context, facts: CellFacts, assigned: set[str] | frozenset
         return None  # x_train = x_train / 255: rebinding, not splitting
     if any("new" in ctx.origins(r, facts.index) for r in facts.reads):
         return None  # X_test = full[n:] of concat([train, test.csv]): test.csv's rows back, not a split
-    source = ctx.nb.cells[facts.index].source if facts.index < len(ctx.nb.cells) else ""
-    if not _SLICE.search(source) and not _split_by_masks(source, trains, tests):
+    if not facts.idioms.slices and not _split_by_masks(facts, trains, tests):
         return None
     return f"{trains[0]} and {tests[0]}"
 
 
-def _split_by_masks(source: str, trains: list[str], tests: list[str]) -> bool:
+def _split_by_masks(facts: CellFacts, trains: list[str], tests: list[str]) -> bool:
     """``train = df[df.date < cut]`` and ``test = df[df.date >= cut]`` (or .loc/.filter/.where/.query
     on one frame): a temporal or rule-based split, one frame cut in two."""
-    roots: dict[str, str] = {}
-    for name in (*trains, *tests):
-        m = re.search(rf"^[ \t]*{re.escape(name)}\s*=\s*(\w+)\s*(?:\[|\.loc\[|\.(?:filter|where|query)\()",
-                      source, re.M)
-        if m is None:
-            return False
-        roots[name] = m.group(1)
-    return len(set(roots.values())) == 1
+    roots = dict(facts.idioms.mask_roots)
+    found = {roots.get(name) for name in (*trains, *tests)}
+    return None not in found and len(found) == 1
 
 
 def derived_columns(c: PyCell) -> None:
     """Columns encoded (``.replace("Yes", 1)``, ``df.loc[df.Sex == "male", "Sex"] = 0``), derived
     or rescaled -> featurization; values capped, filled or fixed in place, rows filtered ->
-    data-prep."""
-    source, facts, ev = c.cell.source, c.facts, c.ev
-    if "=" not in source and ".replace(" not in source:
-        return
-    if _REPLACE_CODE.search(source):
+    data-prep (``CellFacts.idioms``)."""
+    facts, ev = c.facts, c.ev
+    idioms = facts.idioms
+    if idioms.replace_codes:
         ev.add(F, 2.2, "encodes categories as numbers (replace)", SIGNAL)
         ev.scale(D, 0.5)
     if _column_derivations(facts, ev, c.dead & facts.defines):
         return
-    scaled = _RESCALE.search(source)
-    if scaled:
-        ev.add(F, 2.2, f"rescales {scaled.group(1)}", SIGNAL)
+    if idioms.rescaled:
+        ev.add(F, 2.2, f"rescales {idioms.rescaled[0]}", SIGNAL)
         ev.scale(D, 0.6)
-    flat = _join_brackets(source) if "\n" in source else source
-    encoded = [m for m in _LOC_ENCODE.finditer(flat) if (m.group("a") or m.group("b")) == m.group("c")]
+    encoded = idioms.loc_encodes
     if encoded:
-        column = encoded[0].group("c")
-        ev.add(F, min(3.4, 2.4 + 0.25 * (len(encoded) - 1)), f"encodes categories of '{column}' as numbers (loc)", SIGNAL)
+        ev.add(F, min(3.4, 2.4 + 0.25 * (len(encoded) - 1)), f"encodes categories of '{encoded[0]}' as numbers (loc)", SIGNAL)
         ev.scale(D, 0.6)
-    elif any((m.group("a") or m.group("b")) == m.group("c") for m in _LOC_CAP.finditer(flat)):
+    elif idioms.loc_caps:
         ev.add(D, 2.4, "caps out-of-range values in place", SIGNAL)
-    elif _fills_missing_in_place(flat):
+    elif idioms.loc_fills:
         # df.loc[df["Age"].isnull() & (df.Pclass == 1), "Age"] = means[1]: filling missing values
         ev.add(D, 2.4, "fills missing values in place", SIGNAL)
         ev.scale(E, 0.5)
-    elif _LOC_FIX.search(flat):
+    elif idioms.loc_fixes:
         ev.add(D, 1.5, "fixes values in place", SIGNAL)
-    else:
-        for m in _ROW_FILTER.finditer(source):
-            if (m.group(2) or m.group(3)) in facts.reads:  # not an intermediate built in this cell
-                ev.add(D, 1.6, "filters rows", SIGNAL)
-                break
+    elif any(frame in facts.reads for frame in idioms.row_filters):  # not an intermediate built here
+        ev.add(D, 1.6, "filters rows", SIGNAL)
 
 
 def _column_derivations(facts: CellFacts, ev: Evidence, local_unused: set[str] | frozenset[str]) -> bool:
@@ -185,49 +133,6 @@ def _column_derivations(facts: CellFacts, ev: Evidence, local_unused: set[str] |
     return False
 
 
-def _fills_missing_in_place(text: str) -> bool:
-    """A line with ``.loc[``/``.iloc[``/``.at[``, then ``.isna()``/``.isnull()``, then a ``]``
-    followed by an assignment (``=``, not ``==``; the ``=`` may follow on a later line)."""
-    if "isn" not in text:
-        return False
-    pos, n = 0, len(text)
-    while pos <= n:
-        end = text.find("\n", pos)
-        if end < 0:
-            end = n
-        opener = _LOC_OPEN.search(text, pos, end)
-        call = _ISNA_CALL.search(text, opener.end(), end) if opener else None
-        if call is not None:
-            bracket = text.find("]", call.end(), end)
-            while bracket >= 0:
-                if _ASSIGNED.match(text, bracket + 1):
-                    return True
-                bracket = text.find("]", bracket + 1, end)
-        pos = end + 1
-    return False
-
-
-def _join_brackets(source: str) -> str:
-    """Source with newlines inside brackets replaced by spaces (multi-line subscripts on one line)."""
-    out: list[str] = []
-    depth = 0
-    quote = ""
-    for ch in source:
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth = max(depth - 1, 0)
-        elif ch == "\n" and depth:
-            ch = " "
-        out.append(ch)
-    return "".join(out)
-
-
 def split_row_masks(c: PyCell) -> None:
     """The row masks of a split made by hand are the split itself, not data-prep filters."""
     if c.splits:
@@ -248,7 +153,7 @@ def drops_columns(c: PyCell) -> None:
     if c.fits or c.predicts or c.splits or calls_split(c.own):
         return
     ctx, cell = c.ctx, c.cell
-    if not _drops_by_column(cell.source):
+    if not c.facts.idioms.drops_columns:
         return
     frames = [call.receiver for call in c.own if call.name.rsplit(".", 1)[-1] == "drop" and call.receiver]
     if not frames:
@@ -256,7 +161,7 @@ def drops_columns(c: PyCell) -> None:
     i = cell.index
     code_before = _code_cells_before(ctx, cell, 2)
     for frame in frames:
-        if re.search(rf"^[ \t]*{re.escape(frame)}\s*=\s*\w+(?:\.copy\(\s*\))?\s*$", cell.source, re.M):
+        if frame in c.facts.idioms.copies:
             continue  # work = raw.copy(); work = work.drop(...): a fresh working copy being cleaned
         loaded = ctx.kind_of(frame, i - 1) == "file" and any(
             ctx.bound_here(frame, j) for j in code_before)
@@ -275,23 +180,3 @@ def _code_cells_before(ctx: Context, cell: Cell, count: int) -> list[int]:
             found.insert(0, before.index)
         j -= 1
     return found
-
-
-def _drops_by_column(source: str) -> bool:
-    """``df.drop(columns=...)`` or ``df.drop(..., axis=1)`` somewhere in ``source``."""
-    if ".drop(" not in source:
-        return False
-    axes = [m.start() for m in _AXIS_COLUMNS.finditer(source)]
-    close = -1
-    for m in _DROP_OPEN.finditer(source):
-        if _DROP_COLUMNS_KW.match(source, m.end()):
-            return True
-        if close < m.end():
-            close = source.find(")", m.end())
-            if close < 0:
-                close = len(source)
-        i = bisect_left(axes, m.end())
-        if i < len(axes) and axes[i] < close:
-            return True
-    return False
-

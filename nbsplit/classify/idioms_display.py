@@ -10,12 +10,10 @@ only to show them"); ``print("Catalog: " + catalog)`` after ``%run ./setup`` -> 
 
 from __future__ import annotations
 
-import re
-
 from nbsplit.classify import lexicon as lex
 from nbsplit.classify.idioms import SIGNAL, E, PyCell, S, T, plots_only
 from nbsplit.classify.idioms_setup import shows_configuration
-from nbsplit.model import Cell, CellFacts
+from nbsplit.model import CellFacts
 
 _CODE_SIGNALS = ("headings", "comments")  # excluded: what the code alone says
 
@@ -24,22 +22,17 @@ def computes_to_show(c: PyCell) -> None:
     """"Look without changing what later cells use": every name the cell binds is read by no
     later cell, nothing earlier is changed, and the cell shows something -> eda."""
     facts, assigned = c.facts, c.assigned
-    loop_aliases = set(re.findall(r"^[ \t]*for\s+(\w+)\s+in\s*[(\[]", c.cell.source, re.M)) & facts.mutates
+    loop_aliases = facts.idioms.literal_loop_targets & facts.mutates
     if assigned and c.dead == assigned and not c.fits and not c.predicts and not c.writes_predictions \
-            and not facts.mutates - assigned and not loop_aliases and _shows_something(c.cell, facts, assigned):
+            and not facts.mutates - assigned and not loop_aliases and _shows_something(facts, assigned):
         c.ev.add(E, 1.8, "computes values only to show them", SIGNAL)
 
 
-def _shows_something(cell: Cell, facts: CellFacts, assigned: set[str] | frozenset[str]) -> bool:
+def _shows_something(facts: CellFacts, assigned: set[str] | frozenset[str]) -> bool:
     """The cell prints/displays, or ends with a bare expression of what it built."""
     if any(c.name in lex.SHOW_CALLS for c in facts.calls):
         return True
-    lines = [ln for ln in cell.source.strip().split("\n") if ln.strip() and not ln.lstrip().startswith("#")]
-    if not lines or lines[-1].startswith((" ", "\t")):
-        return False
-    last = lines[-1].strip()
-    head = re.match(r"[A-Za-z_]\w*", last)
-    return bool(head) and head.group(0) in assigned and not re.search(r"(?<![=!<>])=(?!=)", last)
+    return facts.idioms.ends_showing in assigned
 
 
 def peek_after_work(c: PyCell) -> None:

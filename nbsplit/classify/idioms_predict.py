@@ -21,7 +21,6 @@ from nbsplit.classify.idioms import (
 )
 from nbsplit.model import Call, CellFacts
 
-_LITERAL_PREDICT = re.compile(r"\.(?:predict|predict_proba)\(\s*(?:np\.array\(\s*)?\[\s*\[?\s*-?[\d'\"]")
 _PREDICTION_TEXT = re.compile(lex.PREDICTION_TEXT_PATTERN)
 
 
@@ -154,7 +153,7 @@ def _judge_application(ctx: Context, c: PyCell, call: Call, receiver: str, metho
 def literal_values(c: PyCell) -> None:
     """``clf.predict([[60, 11250, 10, 5]])``: values typed in by hand are new data, not the test
     split."""
-    if _LITERAL_PREDICT.search(c.cell.source):
+    if c.facts.idioms.predicts_literal:
         c.ev.add(P, 2.6, "predicts on values written in the cell (new data)", SIGNAL)
         c.predicts = c.predicts or "new"
 

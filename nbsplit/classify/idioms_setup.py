@@ -7,8 +7,6 @@ catalog name after ``%run ./setup`` echoes configuration, not data.
 
 from __future__ import annotations
 
-import re
-
 from nbsplit.classify import lexicon as lex
 from nbsplit.classify.context import Context, name_tokens
 from nbsplit.classify.idioms import SIGNAL, PyCell, S, T
@@ -63,7 +61,7 @@ def shows_configuration(ctx: Context, cell: Cell, facts: CellFacts) -> bool:
             if name in ctx.functions or name in ctx.writers:
                 return False
             continue  # defined outside the notebook
-        source = ctx.nb.cells[writers[-1]].source
-        if not re.search(rf"\b{re.escape(name)}\s*=\s*dbutils\.widgets\.get\(", source):
+        writer = ctx.facts[writers[-1]]
+        if writer is None or name not in writer.idioms.widget_names:
             return False
     return True
