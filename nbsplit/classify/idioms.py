@@ -63,9 +63,11 @@ class PyCell:
             # featur = ["age", "income"]: a literal list of model inputs (not feature_names_comb =
             # names[idx], which looks at a fitted model)
             xy = {n for n in assigned if names_features(n)}
-        # Names this cell binds that no later cell reads: a table built only to be looked at.
+        # Names this cell binds that no later cell reads: a table built only to be looked at
+        # (``Context.readers`` lists the reading cells in notebook order: the last one decides).
         i = cell.index
-        dead = {n for n in assigned if not any(r > i for r in ctx.readers.get(n, ()))}
+        readers = ctx.readers
+        dead = {n for n in assigned if n not in readers or readers[n][-1] <= i}
         return cls(ctx, cell, facts, ev, list(facts.calls), bound_by_import, assigned, xy, dead)
 
 
