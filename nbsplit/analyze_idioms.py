@@ -19,13 +19,14 @@ Example: ``df.loc[df["Sex"] == "male", "Sex"] = 0`` gives ``loc_encodes == ("Sex
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
 import libcst as cst
 
 from nbsplit.cstwalk import children, inner_children, walk
 from nbsplit.model import NO_IDIOMS, IdiomFacts
 
-__all__ = ["idiom_facts"]
+__all__ = ["idiom_facts", "text_idiom_facts"]
 
 _LOC = frozenset({"loc", "iloc", "at"})
 _PREDICT = frozenset({"predict", "predict_proba"})
@@ -421,3 +422,142 @@ def _ends_showing(module: cst.Module) -> str:
             return ""  # the line shows an ``=`` (a bare expression's line has none)
         stack.extend(children(n))
     return root.value
+
+
+# --- cells libcst cannot parse ------------------------------------------------------------------
+# A cell that does not parse has regex-level facts (``analyze_text.fallback_facts``); its idiom
+# facts come from the same kind of text patterns, the ones the classifier used before these facts
+# were read from the tree, so such a cell is classified as it always was. Each pattern is linear
+# in the text (tests/test_regex_linear.py).
+_T_LITERAL_PREDICT = re.compile(r"\.(?:predict|predict_proba)\(\s*(?:np\.array\(\s*)?\[\s*\[?\s*-?[\d'\"]")
+_T_REPLACE_CODE = re.compile(
+    r"\.replace\(\s*(?:to_replace\s*=\s*)?(?:(['\"])[^'\"\n]*\1|True|False)\s*,\s*(?:value\s*=\s*)?"
+    r"(?:-?\d+(?:\.\d+)?|(['\"])-?\d+\2)\s*[,)]"
+)
+_T_RESCALE = re.compile(r"^[ \t]*(\w+)\s*=\s*\(?\s*\1\b[^\n]*\)?\s*/\s*(?:\d|\1\.max|\(?\s*\1\.std|np\.max)", re.M)
+_T_LOC_FIX = re.compile(r"^[ \t]*\w+\.(?:loc|iloc|at)\[[^\n]*\]\s*=(?!=)", re.M)
+_T_LOC_OPEN = re.compile(r"\.(?:loc|iloc|at)\[")
+_T_ISNA_CALL = re.compile(r"\.(?:isnull|isna)\(\)")
+_T_ASSIGNED = re.compile(r"\s*+=(?!=)")
+_T_LOC_CAP = re.compile(
+    r"^[ \t]*(\w+)\.loc\[\s*\(?\s*\1\s*(?:\[\s*(['\"])(?P<a>[^'\"\n]+)\2\s*\]|\.(?P<b>\w+))\s*[<>]=?\s*"
+    r"-?\d+(?:\.\d+)?\s*\)?\s*,\s*(['\"])(?P<c>[^'\"\n]+)\5\s*\]\s*=\s*-?\d+(?:\.\d+)?\s*(?:#[^\n]*)?$",
+    re.M,
+)
+_T_LOC_ENCODE = re.compile(
+    r"^[ \t]*(\w+)\.loc\[\s*\(?\s*\1\s*(?:\[\s*(['\"])(?P<a>[^'\"\n]+)\2\s*\]|\.(?P<b>\w+))\s*==\s*"
+    r"(['\"])[^'\"\n]*\5\s*\)?\s*,\s*(['\"])(?P<c>[^'\"\n]+)\6\s*\]\s*=\s*-?\d+(?:\.\d+)?\s*(?:#[^\n]*)?$",
+    re.M,
+)
+_T_ROW_FILTER = re.compile(
+    r"^[ \t]*(\w+)\s*=\s*(\w+)\s*\[\s*~?\(?\s*\2\s*[\[.]|^[ \t]*(\w+)\s*=\s*\3\.drop\(\s*\3\s*\[", re.M
+)
+_T_DROP_OPEN = re.compile(r"\.drop\(")
+_T_DROP_COLUMNS_KW = re.compile(r"\s*+columns\s*+=")
+_T_AXIS_COLUMNS = re.compile(r"\baxis\s*+=\s*+(?:1|['\"]columns['\"])")
+_T_SLICE = re.compile(r"\[\s*[\w.()+\-*/ ]*:\s*[\w.()+\-*/ ]*\]|\.iloc\[|\.sample\(|\.drop\(\s*\w+\.index")
+_T_MASK_ROOT = re.compile(r"^[ \t]*(\w+)\s*=\s*(\w+)\s*(?:\[|\.loc\[|\.(?:filter|where|query)\()", re.M)
+_T_COPY = re.compile(r"^[ \t]*(\w+)\s*=\s*\w+(?:\.copy\(\s*\))?\s*$", re.M)
+_T_WIDGET = re.compile(r"\b(\w+)\s*=\s*dbutils\.widgets\.get\(")
+_T_LOOP = re.compile(r"^[ \t]*for\s+(\w+)\s+in\s*[(\[]", re.M)
+_T_HEAD = re.compile(r"[A-Za-z_]\w*")
+
+
+def text_idiom_facts(source: str) -> IdiomFacts:
+    """``IdiomFacts`` of a cell that does not parse, from its text."""
+    flat = _join_brackets(source) if "\n" in source else source
+    rescaled = _T_RESCALE.search(source)
+    mask_roots: dict[str, str] = {}
+    for m in _T_MASK_ROOT.finditer(source):
+        mask_roots.setdefault(m.group(1), m.group(2))
+    return IdiomFacts(
+        predicts_literal=bool(_T_LITERAL_PREDICT.search(source)),
+        replace_codes=bool(_T_REPLACE_CODE.search(source)),
+        drops_columns=drops_by_column_text(source),
+        rescaled=(rescaled.group(1),) if rescaled else (),
+        loc_encodes=tuple(m.group("c") for m in _T_LOC_ENCODE.finditer(flat)
+                          if (m.group("a") or m.group("b")) == m.group("c")),
+        loc_caps=any((m.group("a") or m.group("b")) == m.group("c") for m in _T_LOC_CAP.finditer(flat)),
+        loc_fills=fills_missing_text(flat),
+        loc_fixes=bool(_T_LOC_FIX.search(flat)),
+        row_filters=tuple(m.group(2) or m.group(3) for m in _T_ROW_FILTER.finditer(source)),
+        slices=bool(_T_SLICE.search(source)),
+        mask_roots=tuple(mask_roots.items()),
+        copies=frozenset(m.group(1) for m in _T_COPY.finditer(source)),
+        widget_names=frozenset(m.group(1) for m in _T_WIDGET.finditer(source)),
+        literal_loop_targets=frozenset(_T_LOOP.findall(source)),
+        ends_showing=_last_line_head(source),
+    )
+
+
+def _last_line_head(source: str) -> str:
+    lines = [ln for ln in source.strip().split("\n") if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines or lines[-1].startswith((" ", "\t")):
+        return ""
+    last = lines[-1].strip()
+    head = _T_HEAD.match(last)
+    return head.group(0) if head and not _BARE_EQUAL.search(last) else ""
+
+
+def fills_missing_text(text: str) -> bool:
+    """A line with ``.loc[``/``.iloc[``/``.at[``, then ``.isna()``/``.isnull()``, then a ``]``
+    followed by an assignment (``=``, not ``==``; the ``=`` may follow on a later line)."""
+    if "isn" not in text:
+        return False
+    pos, n = 0, len(text)
+    while pos <= n:
+        end = text.find("\n", pos)
+        if end < 0:
+            end = n
+        opener = _T_LOC_OPEN.search(text, pos, end)
+        call = _T_ISNA_CALL.search(text, opener.end(), end) if opener else None
+        if call is not None:
+            bracket = text.find("]", call.end(), end)
+            while bracket >= 0:
+                if _T_ASSIGNED.match(text, bracket + 1):
+                    return True
+                bracket = text.find("]", bracket + 1, end)
+        pos = end + 1
+    return False
+
+
+def drops_by_column_text(source: str) -> bool:
+    """``df.drop(columns=...)`` or ``df.drop(..., axis=1)`` somewhere in ``source`` (checked
+    occurrence by occurrence with cached positions: ``[^)]*`` restarted at every ``.drop(`` of a
+    long line is quadratic)."""
+    if ".drop(" not in source:
+        return False
+    axes = [m.start() for m in _T_AXIS_COLUMNS.finditer(source)]
+    close = -1
+    for m in _T_DROP_OPEN.finditer(source):
+        if _T_DROP_COLUMNS_KW.match(source, m.end()):
+            return True
+        if close < m.end():
+            close = source.find(")", m.end())
+            if close < 0:
+                close = len(source)
+        i = bisect_left(axes, m.end())
+        if i < len(axes) and axes[i] < close:
+            return True
+    return False
+
+
+def _join_brackets(source: str) -> str:
+    """Source with newlines inside brackets replaced by spaces (multi-line subscripts on one line)."""
+    out: list[str] = []
+    depth = 0
+    quote = ""
+    for ch in source:
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth = max(depth - 1, 0)
+        elif ch == "\n" and depth:
+            ch = " "
+        out.append(ch)
+    return "".join(out)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from nbsplit.analyze import analyze_source
+from nbsplit.analyze_idioms import text_idiom_facts
 from nbsplit.classify import SIGNALS, structure
 from nbsplit.classify.learned import FEATURES
 from nbsplit.classify.registry import Registry
@@ -62,9 +63,13 @@ def test_idiom_facts(source: str, expected: dict[str, object]) -> None:
     assert got == expected
 
 
-def test_unparsed_cell_has_no_idiom_facts() -> None:
-    facts = analyze_source("df.drop(columns=['a'])\nx = (")
+def test_an_unparsed_cell_gets_its_idiom_facts_from_its_text() -> None:
+    # no tree: the analysis leaves them empty, the classifier reads them from the text
+    source = "df = df.drop(columns=['a'])\nx = ("
+    facts = analyze_source(source)
     assert not facts.parsed and not facts.idioms.drops_columns
+    assert text_idiom_facts(source).drops_columns
+    assert not text_idiom_facts("x = (").drops_columns
 
 
 def test_registries_run_in_order_and_refuse_duplicates() -> None:

@@ -17,9 +17,10 @@ Example: for ``X = df.drop("y", axis=1); y = df["y"]`` ``assigned == {"X", "y"}`
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
+from nbsplit.analyze_idioms import text_idiom_facts
 from nbsplit.classify import lexicon as lex
 from nbsplit.classify.context import Context, name_tokens
 from nbsplit.classify.evidence import Evidence
@@ -72,6 +73,14 @@ class PyCell:
 
 
 IdiomFn = Callable[[PyCell], None]
+
+
+def idioms_of(ctx: Context, index: int, facts: CellFacts) -> CellFacts:
+    """``facts`` with idiom facts even when the cell did not parse (then read from its text, as
+    the rest of its facts are)."""
+    if facts.parsed:
+        return facts
+    return replace(facts, idioms=text_idiom_facts(ctx.nb.cells[index].source))
 
 
 def names_features(name: str) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from nbsplit.classify import lexicon as lex
 from nbsplit.classify.context import Context, name_tokens
-from nbsplit.classify.idioms import SIGNAL, PyCell, S, T
+from nbsplit.classify.idioms import SIGNAL, PyCell, S, T, idioms_of
 from nbsplit.model import Cell, CellFacts
 
 
@@ -62,6 +62,6 @@ def shows_configuration(ctx: Context, cell: Cell, facts: CellFacts) -> bool:
                 return False
             continue  # defined outside the notebook
         writer = ctx.facts[writers[-1]]
-        if writer is None or name not in writer.idioms.widget_names:
+        if writer is None or name not in idioms_of(ctx, writers[-1], writer).idioms.widget_names:
             return False
     return True

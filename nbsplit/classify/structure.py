@@ -36,7 +36,7 @@ from nbsplit.classify import idioms_setup as setup
 from nbsplit.classify import idioms_sql as sql
 from nbsplit.classify.context import Context
 from nbsplit.classify.evidence import Evidence
-from nbsplit.classify.idioms import SIGNAL, IdiomFn, PyCell
+from nbsplit.classify.idioms import SIGNAL, IdiomFn, PyCell, idioms_of
 from nbsplit.classify.registry import Registry
 
 __all__ = ["apply", "IDIOMS", "SIGNAL"]
@@ -81,6 +81,6 @@ def apply(ctx: Context, evidence: Sequence[Evidence]) -> None:
         if facts is None:
             continue
         magics.magics(facts, ev)
-        c = PyCell.of(ctx, cell, facts, ev)
+        c = PyCell.of(ctx, cell, idioms_of(ctx, cell.index, facts), ev)
         for idiom in _IDIOM_FNS:
             idiom(c)
