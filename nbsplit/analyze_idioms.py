@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from functools import lru_cache
 
 import libcst as cst
 
@@ -39,8 +40,10 @@ _SLICE_NODES = (cst.Name, cst.Attribute, cst.Integer, cst.Float)
 _SLICE_OPS = (cst.Add, cst.Subtract, cst.Multiply, cst.Divide, cst.FloorDivide)
 
 
+@lru_cache(maxsize=4096)
 def idiom_facts(module: cst.Module) -> IdiomFacts:
-    """The ``IdiomFacts`` of one parsed cell."""
+    """The ``IdiomFacts`` of one parsed cell. Cached like ``analyze._parse``, whose trees identical
+    cells share (a libcst node hashes by identity; the facts depend on the tree alone)."""
     v = _Visitor()
     walk(module, v)
     ends = _ends_showing(module)
