@@ -45,6 +45,7 @@ from nbsplit.analyze_text import (
     parse_error_message,
     sql_writes,
 )
+from nbsplit.analyze_idioms import idiom_facts
 from nbsplit.cstwalk import children, inner_children
 from nbsplit.model import Call, Cell, CellFacts, ColumnWrite, FunctionInfo, Notebook
 from nbsplit.parse_guard import safe_ast, too_deep
@@ -1287,6 +1288,7 @@ def _walk(module: cst.Module, index: int, masked: Masked, imports: Mapping[str, 
         display_only=display_only,
         column_writes=tuple(w.column_writes),
         subsets=tuple(w.subsets),
+        idioms=idiom_facts(module),
         parsed=True,
     )
     return facts, w.import_map

@@ -201,6 +201,56 @@ class ColumnWrite:
 
 
 @dataclass(frozen=True)
+class IdiomFacts:
+    """Shapes of statements the classifier's idioms look for, from the cell's libcst tree
+    (``nbsplit.analyze_idioms``; function and loop bodies included). Empty when the cell did not
+    parse.
+
+    - ``predicts_literal``: ``m.predict([[60, 1.5]])`` / ``m.predict_proba(np.array([...]))``:
+      values typed into the call.
+    - ``replace_codes``: ``.replace("Yes", 1)`` / ``.replace(to_replace="S", value="1")`` /
+      ``.replace(False, 0)``: a category replaced by a number.
+    - ``drops_columns``: ``.drop(columns=...)`` or ``.drop(..., axis=1 | "columns")``.
+    - ``rescaled``: names rebound divided by a constant or their max/std (``x = x / 255``), in
+      order.
+    - ``loc_encodes``: columns of ``df.loc[df["c"] == "a", "c"] = 0`` (a category of a column
+      set to a number in that column), one per statement; ``loc_caps``: ``df.loc[df.c > 100,
+      "c"] = 100``; ``loc_fills``: a ``.loc``/``.iloc``/``.at`` target whose key calls
+      ``.isna()``/``.isnull()``; ``loc_fixes``: any ``name.loc/iloc/at[...] = ...``.
+    - ``row_filters``: frames filtered by a mask on themselves: ``d2 = d[d.a > 0]``,
+      ``d = d[~(d["a"].isna())]``, ``d = d.drop(d[...].index)``; the filtered frame, in order.
+    - ``slices``: a row slice ``x[a:b]``, ``.iloc[...]``, ``.sample(...)`` or
+      ``.drop(x.index...)``.
+    - ``mask_roots``: (name, frame) for ``name = frame[...]`` / ``frame.loc[...]`` /
+      ``frame.filter|where|query(...)``, first such assignment of each name.
+    - ``copies``: names bound to another name or its ``.copy()`` (``work = raw.copy()``).
+    - ``widget_names``: names bound to ``dbutils.widgets.get(...)``.
+    - ``literal_loop_targets``: ``x`` of ``for x in [a, b]`` / ``for x in (...)``.
+    - ``ends_showing``: the leftmost name of the cell's last top-level statement when that is a
+      one-line bare expression with no ``=`` in it (``summary`` in ``summary.head()``); "".
+    """
+
+    predicts_literal: bool = False
+    replace_codes: bool = False
+    drops_columns: bool = False
+    rescaled: tuple[str, ...] = ()
+    loc_encodes: tuple[str, ...] = ()
+    loc_caps: bool = False
+    loc_fills: bool = False
+    loc_fixes: bool = False
+    row_filters: tuple[str, ...] = ()
+    slices: bool = False
+    mask_roots: tuple[tuple[str, str], ...] = ()
+    copies: frozenset[str] = frozenset()
+    widget_names: frozenset[str] = frozenset()
+    literal_loop_targets: frozenset[str] = frozenset()
+    ends_showing: str = ""
+
+
+NO_IDIOMS = IdiomFacts()
+
+
+@dataclass(frozen=True)
 class CellFacts:
     """What a code cell does, from one libcst pass (or a text-level fallback).
 
@@ -236,6 +286,7 @@ class CellFacts:
     - ``subsets``: (name, "rows" | "columns") for top-level assignments of a subset of a frame:
       ``df = df[df.age > 0]`` and ``df = df.loc[mask]`` keep rows, ``X = df[["a", "b"]]`` keeps
       columns.
+    - ``idioms``: statement shapes the classifier's idioms look for (``IdiomFacts``).
     - ``parsed``: False when libcst could not parse the cell and text-level analysis was used;
       ``error`` then holds the parser's message.
     """
@@ -253,6 +304,7 @@ class CellFacts:
     display_only: bool = False
     column_writes: tuple[ColumnWrite, ...] = ()
     subsets: tuple[tuple[str, str], ...] = ()
+    idioms: IdiomFacts = NO_IDIOMS
     parsed: bool = True
     error: str | None = None
 

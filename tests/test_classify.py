@@ -747,20 +747,6 @@ def test_model_input_built_alone_in_its_cell_is_featurization() -> None:
     assert classes[-1].stage is F and classes[-1].reasons[0].startswith("builds x_train"), classes[-1]
 
 
-def test_filling_nulls_through_a_multiline_loc_mask_is_data_prep() -> None:
-    src = ("for seg in range(1, 4):\n"
-           "    orders.loc[(orders['amount'].isnull()) &\n"
-           "               (orders['segment'] == seg), 'amount'] = seg_means[seg]")
-    classes = _after_load("seg_means = orders.groupby('segment')['amount'].mean()", src)
-    assert classes[-1].stage is D and "fills missing values in place" in classes[-1].reasons, classes[-1]
-
-
-def test_predicting_values_typed_in_the_cell_is_prediction() -> None:
-    classes = _after_load("Xo = orders[['a', 'b']]\nknn = RandomForestClassifier().fit(Xo, orders['y'])",
-                          "print(knn.predict([[3, 120]]))")
-    assert classes[-1].stage is P, classes[-1]
-
-
 @pytest.mark.parametrize(("source", "expected"), [
     # the fitted model's metrics on its training rows, in a cell after the fit (an overfitting
     # check): the corpus labels all 11 such cells evaluation (was: training, a hand rule)
@@ -776,13 +762,6 @@ def test_metrics_after_the_fit_cell_are_evaluation(source: str, expected: Stage)
                           "train_scores = clf.predict_proba(X_train)[:, 1]\ntest_scores = clf.predict_proba(X_test)[:, 1]",
                           source)
     assert classes[-1].stage is expected, classes[-1]
-
-
-def test_a_table_built_only_to_be_printed_is_eda() -> None:
-    # before: the derived 'share' column made this summary look like featurization
-    src = "tab = orders.groupby('segment')['id'].count().reset_index()\ntab['share'] = 100 * tab['id'] / tab['id'].sum()\nprint(tab)"
-    classes = _after_load(src, "orders = orders.dropna()")
-    assert classes[3].stage is E, classes[3]
 
 
 def test_reading_the_sample_submission_with_the_training_data_is_data_prep() -> None:
@@ -920,16 +899,6 @@ def test_table_of_model_scores_is_evaluation() -> None:
                           "names = ['forest', 'shallow forest']\nscores = [a1, a2]\ntable = pd.DataFrame({'model': names, 'acc': scores})",
                           "sns.barplot(x=scores, y=names)")
     assert classes[-2].stage is V and classes[-1].stage is V, classes[-2:]
-
-
-def test_temporal_split_by_masks_under_a_loading_heading_is_training() -> None:
-    # before: "Carga de datos" pulled a date cut-off split into data-prep with high confidence
-    classes, _ = classify((PRELUDE, ("md", "## Carga de datos"),
-                           "ventas = pd.read_csv('ventas.csv', parse_dates=['fecha'])",
-                           "corte = '2023-01-01'\n"
-                           "train = ventas[ventas['fecha'] < corte]\n"
-                           "test = ventas[ventas['fecha'] >= corte]"))
-    assert classes[3].stage is T and any("splits into" in r for r in classes[3].reasons), classes[3]
 
 
 def test_a_heading_alone_never_makes_a_cell_certain() -> None:
@@ -1143,40 +1112,7 @@ def test_neg_fitting_a_model_on_reference_named_data_is_still_training() -> None
     assert classes[3].stage is T, classes[3]
 
 
-# --- round 4: dropping columns -------------------------------------------------------------------
-def _explore_then(*cells: str) -> tuple[Classification, ...]:
-    classes, _ = classify((
-        PRELUDE,
-        "df = pd.read_csv('patients.csv')",
-        "df.info()",
-        "df['smoker'].value_counts()",
-        "sns.countplot(x='smoker', data=df)",
-        *cells,
-        "X = df.drop('smoker', axis=1)\ny = df['smoker']",
-    ))
-    return classes
-
-
-def test_dropping_columns_from_an_explored_frame_is_featurization() -> None:
-    classes = _explore_then("df.drop(columns='ID', inplace=True)", "df.head()")
-    assert classes[5].stage is F, classes[5]
-    assert classes[6].stage is E, classes[6]  # the peek after it only shows data
-
-
-def test_neg_dropping_columns_right_after_loading_stays_data_prep() -> None:
-    classes, _ = classify((
-        PRELUDE,
-        "df = pd.read_csv('patients.csv')",
-        "df = df.drop(['Unnamed: 0', 'ID'], axis=1)",
-        "df.info()",
-        "sns.countplot(x='smoker', data=df)",
-    ))
-    assert classes[2].stage is D, classes[2]
-
-
-def test_neg_cleaning_a_fresh_working_copy_stays_data_prep() -> None:
-    classes = _explore_then("clean = df.dropna()", "work = clean.copy()\nwork = work.drop('default', axis=1)")
-    assert classes[6].stage is not F, classes[6]
+# --- round 4: dropping columns: tests/classify_cases/idioms/structure.txt ---------------------
 
 
 # --- round 4: calibration of context-only and single-weak-signal cells ---------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from nbsplit.analyze import analyze_source
-from nbsplit.classify import classify_notebook
+from nbsplit.classify import classify_notebook, learned
 from nbsplit.config import Config
 from nbsplit.model import Cell, Notebook, Stage
 
@@ -96,3 +96,60 @@ def test_every_cell_classified(path: Path) -> None:
     classes, diags = classify_notebook(nb, facts, Config())
     assert [c.index for c in classes] == list(range(len(nb.cells)))
     assert not [d for d in diags if d.severity == "error"]
+
+
+# --- idiom case files: small notebooks with exact expectations ----------------------------------
+IDIOM_CASES = CASES / "idioms"
+
+
+def load_idiom_cases(path: Path) -> list[tuple[str, Notebook, list[tuple[str, str]]]]:
+    """The cases of one idiom file (format in its header): (name, notebook, [(expect, reason)])."""
+    sections: list[tuple[str, list[tuple[str, str, str, str]]]] = []
+    cell: list[str] | None = None
+    for line in path.read_text(encoding="utf-8").split("\n"):
+        if line.startswith("==== "):
+            sections.append((line[5:].strip(), []))
+            cell = None
+        elif line.startswith("#### "):
+            head, _, reason = line[5:].partition(" ~ ")
+            kind, expect = head.split()
+            cell = []
+            sections[-1][1].append((kind, expect, reason.strip(), ""))
+        elif cell is not None:
+            kind, expect, reason, text = sections[-1][1][-1]
+            sections[-1][1][-1] = (kind, expect, reason, f"{text}\n{line}" if text else line)
+    prelude = next((cells for name, cells in sections if name == "prelude"), [])
+    out = []
+    for name, cells in sections:
+        if name == "prelude":
+            continue
+        specs = [*prelude, *cells]
+        nb = Notebook(path, "ipynb", tuple(Cell(i, kind, text.strip("\n"))
+                                           for i, (kind, _, _, text) in enumerate(specs)))
+        out.append((name, nb, [(expect, reason) for _, expect, reason, _ in specs]))
+    return out
+
+
+IDIOM_PARAMS = [pytest.param(nb, want, id=f"{p.stem}:{name}")
+                for p in sorted(IDIOM_CASES.glob("*.txt")) for name, nb, want in load_idiom_cases(p)]
+
+
+@pytest.mark.parametrize(("nb", "want"), IDIOM_PARAMS)
+def test_idiom_case(nb: Notebook, want: list[tuple[str, str]]) -> None:
+    learned.use_weights(None, disabled=True)  # the hand-written idioms alone, as in test_classify.py
+    try:
+        facts = tuple(analyze_source(c.source, c.index) if c.kind == "code" else None for c in nb.cells)
+        classes, _ = classify_notebook(nb, facts, Config())
+    finally:
+        learned.use_weights(None)
+    checked = 0
+    for got, (expect, reason) in zip(classes, want):
+        if expect == "-":
+            continue
+        checked += 1
+        if expect.startswith("!"):
+            assert got.stage is not Stage(expect[1:]), got
+        else:
+            assert got.stage is Stage(expect), got
+        assert not reason or any(reason in r for r in got.reasons), got
+    assert checked

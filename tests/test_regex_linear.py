@@ -16,15 +16,17 @@ from typing import Callable
 import pytest
 
 from nbsplit.analyze import analyze_source
+from nbsplit.analyze_idioms import drops_by_column_text, fills_missing_text, text_idiom_facts
 from nbsplit.analyze_text import _CANDIDATE, _for_targets, mask_ipython
 from nbsplit.classify.context import callees
-from nbsplit.classify.structure import _SHELL_LOOK, _drops_by_column, _fills_missing_in_place
+from nbsplit.classify.idioms_magics import _SHELL_LOOK
 from nbsplit.parse_guard import parse_cost
 
 FAMILIES: list[tuple[str, Callable[[str], object], str]] = [
-    ("loc-isna", _fills_missing_in_place, "df.loc[df['a'].isna(), 'a'] "),
-    ("loc-isna-no-bracket", _fills_missing_in_place, ".loc[a.isna() "),
-    ("column-drop", _drops_by_column, ".drop(a, "),
+    ("loc-isna", fills_missing_text, "df.loc[df['a'].isna(), 'a'] "),
+    ("loc-isna-no-bracket", fills_missing_text, ".loc[a.isna() "),
+    ("column-drop", drops_by_column_text, ".drop(a, "),
+    ("unparsed-idioms", text_idiom_facts, "df.loc[a.isna()] = x[1:2].drop(b, for a in [ "),
     ("shell-look", lambda s: _SHELL_LOOK.search(s), " \n"),
     ("ipython-candidate-blank", lambda s: _CANDIDATE.search(s), " "),
     ("ipython-candidate-names", lambda s: _CANDIDATE.search(s), "a, "),

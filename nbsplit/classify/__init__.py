@@ -17,8 +17,24 @@
    results (metrics, drift) takes their stage (``shows``); markdown and raw cells take the stage
    of the section they introduce.
 
-Signals are registered in ``SIGNALS`` below, explicitly and in order (structure adjusts what
-calls found: metrics in a cell that also fits are training).
+How signals are registered (one mechanism, ``registry.Registry``: an ordered list of named
+functions, run top to bottom):
+
+- ``SIGNALS`` below: the notebook-wide evidence signals, explicitly and in order (structure
+  adjusts what calls found: metrics in a cell that also fits are training). Each takes the
+  ``Context`` and every cell's ``Evidence``.
+- ``structure.IDIOMS``: the per-Python-cell idioms of the structure signal, each a short
+  function over one ``idioms.PyCell`` (the cell's ``CellFacts`` plus what earlier idioms
+  found), grouped in ``idioms_*`` modules named after what they own (setup, predict, columns,
+  monitor, sql, display, magics).
+- ``learned.FEATURES``: the fitted layer's feature families (``@feature``), over one
+  ``learned.CellView``.
+
+A new signal reads ``CellFacts`` (add what it needs to the analysis, not a regular expression
+over the source), adds evidence or features, and registers where its order says; every word
+list it matches goes in ``lexicon``; every weight, cap or confidence that is fitted or tuned
+goes in ``weights.json`` (``fitted.constant``). Producers and consumers of values are followed
+through ``Context`` (``writers``, ``readers``, ``origins``, ``kind_of``) and nowhere else.
 """
 
 from __future__ import annotations
@@ -31,6 +47,7 @@ from typing import Callable, Sequence
 from nbsplit.classify import calls, feeds, fitted, headings, helpers, learned, rules, scoring, sequence, shows, structure, tags
 from nbsplit.classify.context import Context
 from nbsplit.classify.evidence import Evidence
+from nbsplit.classify.registry import Registry
 from nbsplit.config import Config
 from nbsplit.analyze import analyze_source
 from nbsplit.model import Cell, CellFacts, Classification, Diagnostic, Notebook, Stage
@@ -40,11 +57,10 @@ __all__ = ["classify_notebook", "SIGNALS", "CLASSIFIER_VERSION"]
 CLASSIFIER_VERSION = "1"
 
 Signal = Callable[[Context, Sequence[Evidence]], None]
-SIGNALS: dict[str, Signal] = {
-    "calls": calls.apply,
-    "structure": structure.apply,
-    "headings": headings.apply,
-}
+SIGNALS: Registry[Signal] = Registry("signals")
+SIGNALS.register(calls.apply, "calls")
+SIGNALS.register(structure.apply, "structure")
+SIGNALS.register(headings.apply, "headings")
 _TEXT_SIGNALS = ("headings", "comments")
 _MAX_REASONS = 3
 _HEADING_CAP = fitted.constant("confidence.heading_cap")
@@ -89,7 +105,7 @@ def classify_notebook(
             forced[cell.index] = rule.stage
 
     evidence = [Evidence() for _ in cells]
-    for signal in SIGNALS.values():
+    for _, signal in SIGNALS:
         signal(ctx, evidence)
 
     # Decode the code cells that are not skipped.

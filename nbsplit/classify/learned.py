@@ -32,6 +32,7 @@ from nbsplit.classify import fitted
 from nbsplit.classify import lexicon as lex
 from nbsplit.classify.context import Context
 from nbsplit.classify.evidence import Evidence
+from nbsplit.classify.registry import Registry
 from nbsplit.model import CellFacts, Classification, Notebook, Stage
 
 FEATURE_VERSION = 1
@@ -89,12 +90,11 @@ class _NotebookView:
 FeatureFn = Callable[[CellView, dict[str, float]], None]
 # The registered feature functions, in the order they add features (the order of a cell's
 # feature dict, hence of the sums in ``predict``: keep it stable).
-FEATURES: list[tuple[str, FeatureFn]] = []
+FEATURES: Registry[FeatureFn] = Registry("features")
 
 
 def feature(fn: FeatureFn) -> FeatureFn:
-    FEATURES.append((fn.__name__, fn))
-    return fn
+    return FEATURES.register(fn)
 
 
 def cell_features(nb: Notebook, facts: Sequence[CellFacts | None], ctx: Context,

@@ -24,6 +24,41 @@ D, E, F, T, V, P, M, S = (
 
 
 # --- from the structure signal ------------------------------------------------------------
+# Names of a model's inputs/target (X, y, X_scaled, y_log) and of split parts (X_train, trainX).
+XY_NAME_PATTERN = r"^(?:[Xx]|[yY])(?:_[A-Za-z]\w*)?$"
+XY_SPLIT_NAME_PATTERN = r"^(?:[Xx]|[yY])(?:_[A-Za-z]\w*|train|test|val|valid)?$|^(?:train|test|val|valid)_?[XxYy]$"
+SPLIT_CALLS = ("train_test_split", "randomSplit")
+PLOT_LIBRARIES = ("matplotlib", "seaborn", "plotly")
+ECHO_CALLS = ("print", "display", "str")
+SUBMISSION_TOKENS = frozenset({"sub", "submission", "submit", "sample"})
+VALIDATION_TOKENS = frozenset({"val", "valid", "validation"})
+# Text (string literals, lower-cased) that says a written frame holds predictions.
+PREDICTION_TEXT_PATTERN = r"pred|scor|inferen|submission"
+# Cell magics whose body is another language, and what they are called here.
+CELL_MAGIC_LANGUAGES = frozenset({"sql", "sh", "bash", "script", "html", "javascript", "js", "latex",
+                                  "markdown", "writefile"})
+CELL_MAGIC_ALIASES = {"bash": "sh", "script": "sh"}
+LINE_MAGICS_WITH_ARGUMENT = frozenset({"pip", "run", "conda", "fs"})
+RENDER_LANGUAGES = frozenset({"html", "javascript", "latex", "markdown", "md"})
+# SQL (matched case-insensitively against the query text).
+SQL_WRITE_PATTERN = (r"\b(create\s+(or\s+replace\s+)?(temp(orary)?\s+)?(table|view)|insert\s+(into|overwrite)"
+                     r"|merge\s+into|update\s+\w|delete\s+from|copy\s+into|alter\s+table|optimize\s|vacuum\s)")
+SQL_SETUP_PATTERN = r"^\s*(use\s+(catalog|schema|database)?|create\s+(schema|database|catalog)|set\s+)"
+SQL_AGGREGATE_PATTERN = (r"\b(group\s+by|count\s*\(|avg\s*\(|sum\s*\(|min\s*\(|max\s*\(|stddev\w*\s*\("
+                         r"|percentile\w*\s*\(|corr\s*\(|approx_\w+\s*\()")
+SQL_TABLES_PATTERN = r"\b(?:from|join)\s+([\w.`]+)"
+SQL_SHOW_PATTERN = r"^\s*(describe|desc|show)\b"
+SQL_STATEMENT_PATTERN = (r"^\s*(select|with|create|insert|merge|update|delete|describe|desc|show|use|copy|alter"
+                         r"|optimize|drop)\b")
+SQL_WRITES_PREDICTIONS_PATTERN = r"\bpred|\bscor|inference"  # lower-cased query text
+SQL_PREDICTION_PATTERN = r"pred|scor|inferen"  # table names / select list, lower-cased
+SQL_PRODUCTION_PATTERN = r"\bprod\w*|\bchampion"
+SQL_STAGING_PATTERN = r"\bstag\w*|\bchallenger"
+# Shell commands (``!cmd``, ``%sh``).
+SHELL_INSTALL_PATTERN = r"\b(pip3?|conda|mamba|apt(-get)?|uv)\s+(install|update|upgrade)\b|\bpip\s+-q\b"
+SHELL_FETCH_PATTERN = (r"\b(wget|curl|unzip|tar\s|gunzip|kaggle\s|gsutil|aws\s+s3|azcopy|git\s+clone|dbfs\s+cp"
+                       r"|hdfs|7z)\b")
+SHELL_LOOK_PATTERN = r"^[^\S\n]*+(ls|head|cat|du|wc|tail|file|find)\b"  # re.M
 FIT_METHODS = frozenset({"fit", "partial_fit", "fit_generator"})
 PREDICT_METHODS = frozenset({"predict", "predict_proba", "predict_log_proba", "decision_function"})
 DATA_WRITERS = frozenset({"to_csv", "to_parquet", "to_sql", "to_excel", "to_json", "saveAsTable",
