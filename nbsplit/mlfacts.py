@@ -56,7 +56,9 @@ _PREDICTS = {"predict", "predict_proba", "predict_log_proba", "decision_function
 _FIT = {"fit", "fit_transform", "train"}
 # Names whose mere call (or keyword) marks a model registration, whatever module they come from.
 _REGISTER = {"register_model", "create_model_version", "set_registered_model_alias"}
-_REGISTER_WORDS = frozenset(_REGISTER | {"registered_model_name"})
+# Calls that move which version an alias (or a legacy stage) names: (keyword, position) of it.
+_ALIAS_MOVES = {"set_registered_model_alias": ("alias", 1), "transition_model_version_stage": ("stage", 2)}
+_REGISTER_WORDS = frozenset(_REGISTER | set(_ALIAS_MOVES) | {"registered_model_name"})
 _WORD = re.compile(r"\w+")
 
 
@@ -110,6 +112,8 @@ class MLFacts:
     greater_is_better: bool | None = None
     tracking_uris: tuple[tuple[int, str], ...] = ()  # (cell, uri) of mlflow.set_tracking_uri("...")
     registers: bool = False  # the notebook registers a model itself
+    # (cell, alias or stage when literal) of the notebook's own alias/stage moves: no gate decides them
+    alias_moves: tuple[tuple[int, str | None], ...] = ()
     logs: bool = False  # the notebook starts MLflow runs itself
     stages: Mapping[int, str] = field(default_factory=dict)  # cell -> stage slug (for the JSON)
 
@@ -131,6 +135,7 @@ class MLFacts:
             "greater_is_better": self.greater_is_better,
             "tracking_uri": [{"cell": c, "uri": u, "local": is_local_tracking_uri(u)} for c, u in self.tracking_uris],
             "registers_model": self.registers,
+            "moves_aliases": [{"cell": c, "alias": a} for c, a in self.alias_moves],
             "logs_runs": self.logs,
         }
 
@@ -592,6 +597,8 @@ class _Calls(_CellWalk):
         qualified = cell.qualify(func) or ""
         # registering through a client object (client.create_model_version) counts too
         leaf = (qualified or _dotted(func) or "").rsplit(".", 1)[-1]
+        if not leaf and isinstance(func, cst.Attribute):  # MlflowClient().set_registered_model_alias(...)
+            leaf = func.attr.value
         if qualified.startswith("mlflow"):
             if leaf == "set_tracking_uri" and node.args:
                 ok, uri = _literal(node.args[0].value, cell.s.constants)
@@ -602,6 +609,13 @@ class _Calls(_CellWalk):
         if leaf in _REGISTER or any(
                 a.keyword is not None and a.keyword.value == "registered_model_name" for a in node.args):
             cell.s.registers = True
+        if leaf in _ALIAS_MOVES:
+            keyword, position = _ALIAS_MOVES[leaf]
+            arg = next((a for a in node.args if a.keyword is not None and a.keyword.value == keyword), None)
+            if arg is None and len(node.args) > position and node.args[position].keyword is None:
+                arg = node.args[position]
+            ok, value = _literal(arg.value, cell.s.constants) if arg is not None else (False, None)
+            cell.s.alias_moves.append((cell.index, value if ok and isinstance(value, str) else None))
 
 
 @dataclass
@@ -616,6 +630,7 @@ class _State:
     search_inner: dict[str, str] = field(default_factory=dict)
     tracking_uris: list[tuple[int, str]] = field(default_factory=list)
     registers: bool = False
+    alias_moves: list[tuple[int, str | None]] = field(default_factory=list)
     logs: bool = False
 
     def add_imports(self, node: cst.Import | cst.ImportFrom) -> None:
@@ -708,7 +723,7 @@ def ml_facts(plan: SplitPlan, *, metric: str | None = None, greater_is_better: b
         greater = greater_is_better
     return MLFacts(models=models, metrics=metrics, main_model=main, primary_metric=primary,
                    greater_is_better=greater if primary else None, tracking_uris=tuple(state.tracking_uris),
-                   registers=state.registers, logs=state.logs,
+                   registers=state.registers, alias_moves=tuple(state.alias_moves), logs=state.logs,
                    stages={m.cell: stage_of[m.cell].value for m in (*models, *metrics) if m.cell in stage_of})
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from convert_cases.support import CASES, SAMPLES
 from nbsplit.api import plan_notebook
+from nbsplit.convert import convert_notebook
 from nbsplit.mlfacts import facts_from_sources, is_local_tracking_uri, ml_facts
 
 
@@ -95,6 +96,45 @@ def test_tracking_uri_and_own_registration() -> None:
     assert is_local_tracking_uri("sqlite:///mlflow.db") and is_local_tracking_uri("./mlruns")
     assert not is_local_tracking_uri("databricks") and not is_local_tracking_uri("databricks://profile")
     assert not is_local_tracking_uri("http://mlflow:5000") and not is_local_tracking_uri("databricks-uc://x")
+
+
+def test_the_notebooks_own_alias_and_stage_moves() -> None:
+    """A move no gate decides: by keyword or position, through a client made in the same
+    expression; a computed alias is a move with no name."""
+    s = _state("from mlflow import MlflowClient\nALIAS = 'prod'\nclient = MlflowClient()",
+               "MlflowClient().set_registered_model_alias(name, 'champion', v.version)",
+               "client.set_registered_model_alias(name=name, version=1, alias=ALIAS)",
+               "client.transition_model_version_stage(name, 3, 'Production')",
+               "client.set_registered_model_alias(name, pick_alias(), 2)",
+               "client.get_model_version_by_alias(name, 'champion')")
+    assert s.alias_moves == [(1, "champion"), (2, "prod"), (3, "Production"), (4, None)]
+    assert s.registers
+
+
+def test_the_readme_says_the_notebooks_own_alias_move_is_not_gated(tmp_path: Path) -> None:
+    """databricks_housing moves `champion` itself: the README says nbsplit's gate does not
+    decide there, naming the cell; the plan JSON carries the move."""
+    out = tmp_path / "out"
+    convert_notebook(SAMPLES / "databricks_housing.py", out)
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    cell = ml_facts(plan_notebook(SAMPLES / "databricks_housing.py")).alias_moves
+    assert cell and cell[0][1] == "champion"
+    assert f"moves the alias `champion` (source cell {cell[0][0]}) without\ncomparing models" in readme
+    assert ml_facts(plan_notebook(SAMPLES / "churn_pandas.ipynb")).alias_moves == ()
+
+
+def test_a_hostile_alias_stays_inside_its_code_span(tmp_path: Path) -> None:
+    source = tmp_path / "nb.py"
+    source.write_text("# %%\nimport mlflow\nfrom mlflow import MlflowClient\n"
+                      "# %%\nv = mlflow.register_model(uri, 'm')\n"
+                      "MlflowClient().set_registered_model_alias('m', 'x`\\n# pwned\\n[link](http://e)', 1)\n",
+                      encoding="utf-8")
+    convert_notebook(source, tmp_path / "out")
+    readme = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+    line = next(line for line in readme.splitlines() if line.startswith("Its own code moves"))
+    assert "# pwned" not in [x.strip() for x in readme.splitlines()]
+    # one code span, fenced longer than the backtick inside, the line break shown as text
+    assert line == "Its own code moves the alias ``x`\\n# pwned\\n[link](http://e)`` (source cell 1) without"
 
 
 @pytest.mark.parametrize("path, main, primary, greater", [

@@ -105,7 +105,7 @@ def render_outputs(plan: SplitPlan, out: Path, *, fmt: NotebookFormat = "ipynb",
         "enabled": mlflow.enabled, "model_name": parameters["model_name"],
         "experiment_name": parameters["experiment_name"], "main_model": facts.main_model,
         "primary_metric": facts.primary_metric, "greater_is_better": facts.greater_is_better,
-        "registers": facts.registers, "predicts": any(s.stage is Stage.PREDICTION for s in stages),
+        "registers": facts.registers, "alias_moves": facts.alias_moves, "predicts": any(s.stage is Stage.PREDICTION for s in stages),
         "serving": declares_serving(plan, job_options)})
     files[".gitignore"] = f"{STATE_DIR}/\n"
     return dict(sorted(files.items())), stages
