@@ -224,6 +224,26 @@ def check_cell(got: Classification, expect: Expect) -> bool:
     return expect.stage != "-" or bool(expect.origin or expect.reason)
 
 
+def test_idiom_format_reads_every_option(tmp_path: Path) -> None:
+    case = tmp_path / "x.txt"
+    case.write_text("# comment\n==== prelude\n#### code -\nimport pandas as pd\n"
+                    "==== one\n#### markdown setup title='My title' ~1 ^notebook title$\n# T\n\n"
+                    "#### code:sql !eda tags=nbsplit:eda,nbsplit:noqa origin!=tag ~! shows\n%sql\nSELECT 1\n"
+                    "==== two noprelude\n#### raw - origin=neighbour ~only x\nr\n", encoding="utf-8")
+    (n1, nb1, want1), (n2, nb2, want2) = load_idiom_cases(case)
+    assert (n1, n2) == ("one", "two")
+    assert [(c.kind, c.source, c.language, c.tags, c.title) for c in nb1.cells] == [
+        ("code", "import pandas as pd", "python", (), None),
+        ("markdown", "# T", "python", (), "My title"),
+        ("code", "%sql\nSELECT 1", "sql", ("nbsplit:eda", "nbsplit:noqa"), None)]
+    assert want1 == [Expect("-"), Expect("setup", "", "1", "^notebook title$"), Expect("!eda", "!tag", "!", "shows")]
+    assert [c.source for c in nb2.cells] == ["r"] and want2 == [Expect("-", "neighbour", "only", "x")]
+    assert _reason_matches("helper used by eda cells", "^helper used by eda cells$")
+    assert not _reason_matches("helper used by eda, training cells", "^helper used by eda$")
+    assert _reason_matches("fits X on y", "^fits") and not _reason_matches("it fits X", "^fits")
+    assert _reason_matches("it fits", "fits$") and _reason_matches("it fits X", "fits")
+
+
 IDIOM_PARAMS = [pytest.param(nb, want, id=f"{p.stem}:{name}")
                 for p in sorted(IDIOM_CASES.glob("*.txt")) for name, nb, want in load_idiom_cases(p)]
 
