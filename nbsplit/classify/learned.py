@@ -5,7 +5,9 @@ unmarked code cell is described by features -- the evidence each signal gave eac
 stage the rules chose and how sure they were, the rule stages of its neighbours, where it sits in
 the notebook, whether it only shows values and which stage built what it shows, whether it
 changes existing columns or derives new ones (``CellFacts.column_writes``), whether it reads
-a fitted model's predictions or scores (followed through the names built from them) -- and a
+a fitted model's predictions or scores (followed through the names built from them), whether
+the notebook computes drift or scores a loaded model it never fits (for its eda/evaluation/
+prediction/monitoring-looking cells) -- and a
 multinomial logistic model with weights fitted on the labelled corpus (``benchmarks/corpus``,
 ``python benchmarks/accuracy.py --write-weights``) picks the stage. Its probability is the
 confidence. Each family of features is a small function registered with ``@feature`` (``FEATURES``,
@@ -85,6 +87,7 @@ class _NotebookView:
     readers_after: "_LaterReaders"
     mentioned: dict[str, int]
     model_output_reads: dict[int, frozenset[str]]
+    flags: frozenset[str] = frozenset()
 
 
 FeatureFn = Callable[[CellView, dict[str, float]], None]
@@ -102,7 +105,7 @@ def cell_features(nb: Notebook, facts: Sequence[CellFacts | None], ctx: Context,
                   seq: Sequence[int]) -> dict[int, dict[str, float]]:
     """Features of every code cell in ``seq`` (the decoded, non-skipped code cells)."""
     view = _NotebookView(nb, ctx, result, seq, _LaterReaders(ctx, result), _first_mentions(facts),
-                         _model_output_readers(facts, ctx))
+                         _model_output_readers(facts, ctx), _notebook_flags(ctx, evidence, result, seq))
     out: dict[int, dict[str, float]] = {}
     for pos, i in enumerate(seq):
         cell = CellView(pos, i, result[i], evidence[i], facts[i], view)
@@ -248,6 +251,34 @@ def signal_hits(c: CellView, f: dict[str, float]) -> None:
     """Every evidence hit by signal, stage and reason (without the notebook's own names)."""
     for hit in c.ev.hits:
         f[f"hit:{hit.signal}:{hit.stage.value}:{_template(hit.reason)}"] = 1.0
+
+
+@feature
+def notebook_context(c: CellView, f: dict[str, float]) -> None:
+    """What the whole notebook is, crossed with the rule stage only where a monitoring
+    notebook's cells are misread (its plots, queries and scores look like eda/evaluation/
+    prediction): it loads a saved model and fits none, or it computes drift."""
+    stage = c.base.stage
+    if stage not in _MONITOR_LOOKALIKES:
+        return
+    for flag in sorted(c.notebook.flags):
+        f[f"nb:{flag}:{stage.value}"] = 1.0
+
+
+_MONITOR_LOOKALIKES = frozenset({Stage.EDA, Stage.EVALUATION, Stage.PREDICTION, Stage.MONITORING})
+
+
+def _notebook_flags(ctx: Context, evidence: Sequence[Evidence], result: Sequence[Classification],
+                    seq: Sequence[int]) -> frozenset[str]:
+    """Notebook-level facts: "loads_no_fit" (it loads a saved or registered model and no cell's
+    rule stage is training) and "drift" (some cell's code gave strong monitoring evidence: a
+    drift helper or monitor, metrics of fresh labels or over time)."""
+    flags: set[str] = set()
+    if ctx.scores_with_loaded_model and not any(result[i].stage is Stage.TRAINING for i in seq):
+        flags.add("loads_no_fit")
+    if any(evidence[i].stage_weight(Stage.MONITORING, exclude=("headings", "comments")) >= 2.4 for i in seq):
+        flags.add("drift")
+    return frozenset(flags)
 
 
 @feature
