@@ -62,7 +62,7 @@ import ast
 import builtins
 import math
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal, Sequence
@@ -533,6 +533,11 @@ class _CellInfo:
         return kinds
 
     @cached_property
+    def star_import(self) -> bool:
+        """``from m import *`` in the source (asked twice per cell by each of the two walks)."""
+        return _STAR_IMPORT.search(self.cell.source) is not None
+
+    @cached_property
     def side_effect_only(self) -> bool:
         """Binds no data and defines no function (only imports, or nothing): seeds, options,
         installs, ``%matplotlib inline``. The engine also requires it to mutate no data."""
@@ -913,10 +918,10 @@ class Engine:
                 rng_writers.append(c)
             if star_before is None and (
                     any(a == "*" or q.endswith("*") for a, q in inf.facts.imports)
-                    or _STAR_IMPORT.search(inf.cell.source)
+                    or inf.star_import
                     or any(m.startswith("%run") for m in inf.facts.magics)):
                 star_before = c  # from here on, a name may come from where we cannot see
-            if _STAR_IMPORT.search(inf.cell.source):
+            if inf.star_import:
                 self.star_cells.append(c)
 
     def _rng_reachable(self, w: int, c: int) -> bool:
@@ -1275,7 +1280,9 @@ class Engine:
         what = dict(self.info[w].facts.imports).get(name, match.text) \
             if kind == "import" else match.text
         other = bound.setdefault((kind, name), (w, what))
-        shadow = any(m < reader and m in mem for m in self._binders.get(name, ()))
+        # the binders are in source order: only those before the reader, not every one of them
+        binders = self._binders.get(name, ())
+        shadow = any(m in mem for m in binders[:bisect_left(binders, reader)])
         if other[1] != what or shadow:
             # A second version of the name in this stage, or a stage cell that rebinds it before
             # this reader: the statement runs right before its first reader, so every use gets

@@ -136,8 +136,9 @@ def call_hits(ctx: Context, calls: Iterable[Call], cell: int, *, in_function: bo
             if hint is None and method.startswith("plot") and kind is None:
                 hint = (Stage.EDA, 1.5)
             if hint is not None and hint[0] is Stage.DATA_PREP and reads is not None and receiver not in reads \
-                    and not any(r > cell for r in ctx.readers.get(receiver, ())):
+                    and not ctx.readers.get(receiver, [cell])[-1] > cell:
                 # cleaning an intermediate built in this cell does not change the data others use
+                # (``readers`` is in source order: its last cell is the only one to compare)
                 hint = (hint[0], hint[1] * 0.5)
             if hint is not None and (best is None or hint[1] > best.weight):
                 best = Hit(hint[0], hint[1], f"calls {_shown(call.name)}", SIGNAL)
