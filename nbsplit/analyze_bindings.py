@@ -65,10 +65,23 @@ def binding_of(node: cst.Assign | cst.AnnAssign) -> Binding | None:
     dotted_calls: list[str] = []
     strings: list[str] = []
     best = reads_file = False
-    for n in _in_text_order(value):
+    # every node of the value, a call taken where its "(" is: after its callee, before its
+    # arguments (``a().transform(x).transform(y)``: the inner call's "(" comes first)
+    stack: list[object] = [value]
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    while stack:
+        n = pop()
         t = type(n)
         if t is cst.Call:
-            func = n.func  # type: ignore[attr-defined]
+            args = list(n.args)  # type: ignore[attr-defined]
+            args.reverse()
+            extend(args)
+            push(_Open(n))  # type: ignore[arg-type]
+            push(n.func)  # type: ignore[attr-defined]
+            continue
+        if t is _Open:
+            call = n.call  # type: ignore[attr-defined]
+            func = call.func
             if type(func) is cst.Name:
                 called.append(func.value)
             text = _call_text(func)
@@ -84,8 +97,9 @@ def binding_of(node: cst.Assign | cst.AnnAssign) -> Binding | None:
                 if not transformed and attr in ("transform", "fit_transform") and (
                         type(func.value) is cst.Call or getattr(func.value, "rpar", ())):
                     # ``StandardScaler().fit(X_te).transform(X_te)``: the rows it is handed
-                    transformed = _first_arg(n)  # type: ignore[arg-type]
-        elif t is cst.Attribute:
+                    transformed = _first_arg(call)
+            continue
+        if t is cst.Attribute:
             attr = n.attr.value  # type: ignore[attr-defined]
             if attr.startswith(_BEST):
                 best = True
@@ -96,6 +110,11 @@ def binding_of(node: cst.Assign | cst.AnnAssign) -> Binding | None:
         elif t is cst.FormattedString:
             strings.append("".join(p.value for p in n.parts  # type: ignore[attr-defined]
                                    if type(p) is cst.FormattedStringText))
+        elif t is cst.Name or t is cst.Integer or t is cst.Float:
+            continue  # nothing below
+        kids = inner_children(n)  # type: ignore[arg-type]
+        kids.reverse()
+        extend(kids)
     return Binding(targets=tuple(targets), callee=callee, first_arg=first_arg, root=root,
                    called=tuple(called), callees=tuple(dotted_calls), transformed=transformed,
                    best=best, reads_file=reads_file, strings=tuple(s for s in strings if s))
@@ -193,24 +212,13 @@ def _string_text(raw: str) -> str:
     return raw[start + len(quote):len(raw) - len(quote)]
 
 
-def _in_text_order(node: cst.CSTNode) -> list[cst.CSTNode]:
-    """Every node below ``node`` (itself included), a call placed where its ``(`` is: after its
-    callee, before its arguments (``a().transform(x).transform(y)``: the inner call first)."""
-    out: list[cst.CSTNode] = []
-    stack: list[tuple[cst.CSTNode, bool]] = [(node, False)]
-    while stack:
-        n, ready = stack.pop()
-        if ready:
-            out.append(n)
-            continue
-        if type(n) is cst.Call:
-            stack.extend((a, False) for a in reversed(n.args))  # type: ignore[attr-defined]
-            stack.append((n, True))
-            stack.append((n.func, False))  # type: ignore[attr-defined]
-            continue
-        out.append(n)
-        stack.extend((c, False) for c in reversed(inner_children(n)))
-    return out
+class _Open:
+    """Where a call's "(" stands in the walk over a value."""
+
+    __slots__ = ("call",)
+
+    def __init__(self, call: cst.Call) -> None:
+        self.call = call
 
 
 # --- cells libcst cannot parse ------------------------------------------------------------------
