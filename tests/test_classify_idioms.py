@@ -8,13 +8,17 @@ the look-alikes are the places where the regular expressions these facts replace
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from nbsplit.analyze import analyze_source
 from nbsplit.analyze_idioms import text_idiom_facts
 from nbsplit.classify import SIGNALS, structure
+from nbsplit.classify.context import Context
 from nbsplit.classify.learned import FEATURES
 from nbsplit.classify.registry import Registry
+from nbsplit.model import Cell, Notebook
 
 CASES: list[tuple[str, str, dict[str, object]]] = [
     ("literal-predict", "clf.predict([[60, 11250, 10, 5]])", {"predicts_literal": True}),
@@ -130,11 +134,6 @@ def test_an_unparsed_cell_gets_its_bindings_from_its_lines() -> None:
 
 
 def test_context_reads_what_names_hold_from_the_bindings() -> None:
-    from pathlib import Path
-
-    from nbsplit.classify.context import Context
-    from nbsplit.model import Cell, Notebook
-
     sources = [
         "import pandas as pd\nfrom sklearn.model_selection import train_test_split\n"
         "from sklearn.ensemble import RandomForestClassifier",
