@@ -26,13 +26,11 @@ data" and a featurization neighbour; the fitted weights keep it eda with probabi
 from __future__ import annotations
 
 import math
-import os  # CLS7-TMP
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 from nbsplit.classify import fitted
-from nbsplit.classify import headings as _headings
 from nbsplit.classify import lexicon as lex
 from nbsplit.classify.context import Context
 from nbsplit.classify.evidence import Evidence
@@ -40,7 +38,6 @@ from nbsplit.classify.registry import Registry
 from nbsplit.model import CellFacts, Classification, Notebook, Stage
 
 FEATURE_VERSION = 1
-_CLS7_DROP = tuple(p for p in os.environ.get('NBSPLIT_CLS7_DROP', '').split(',') if p)  # CLS7-TMP
 SIGNAL_NAMES = ("calls", "structure", "headings", "comments")
 _POSITION_BUCKETS = 5
 _override: dict[str, Any] | None = None
@@ -91,10 +88,6 @@ class _NotebookView:
     mentioned: dict[str, int]
     model_output_reads: dict[int, frozenset[str]]
     flags: frozenset[str] = frozenset()
-    drift: "_DriftFlow | None" = None
-    title: frozenset[Stage] = frozenset()
-    facts: Sequence[CellFacts | None] = ()
-    share: tuple[tuple[Stage, float], ...] = ()
 
 
 FeatureFn = Callable[[CellView, dict[str, float]], None]
@@ -112,17 +105,13 @@ def cell_features(nb: Notebook, facts: Sequence[CellFacts | None], ctx: Context,
                   seq: Sequence[int]) -> dict[int, dict[str, float]]:
     """Features of every code cell in ``seq`` (the decoded, non-skipped code cells)."""
     view = _NotebookView(nb, ctx, result, seq, _LaterReaders(ctx, result), _first_mentions(facts),
-                         _model_output_readers(facts, ctx), _notebook_flags(ctx, evidence, result, seq),
-                         _drift_flow(facts, ctx, evidence), _title_stages(nb), facts,
-                         _stage_shares(result, seq))
+                         _model_output_readers(facts, ctx), _notebook_flags(ctx, evidence, result, seq))
     out: dict[int, dict[str, float]] = {}
     for pos, i in enumerate(seq):
         cell = CellView(pos, i, result[i], evidence[i], facts[i], view)
         f: dict[str, float] = {}
         for _, fn in FEATURES:
             fn(cell, f)
-        if _CLS7_DROP:  # CLS7-TMP
-            f = {k: v for k, v in f.items() if not k.startswith(_CLS7_DROP)}  # CLS7-TMP
         out[i] = f
     return out
 
@@ -290,237 +279,6 @@ def _notebook_flags(ctx: Context, evidence: Sequence[Evidence], result: Sequence
     if any(evidence[i].stage_weight(Stage.MONITORING, exclude=("headings", "comments")) >= 2.4 for i in seq):
         flags.add("drift")
     return frozenset(flags)
-
-
-@feature
-def operations(c: CellView, f: dict[str, float]) -> None:
-    """What the cell's statements do to data, by the round 6 conventions: fill missing values,
-    fix types/names/values, keep or drop rows, merge tables (data-prep) vs encode, derive, scale,
-    choose model inputs (featurization); its helpers' bodies count. Crossed with the rule stage
-    where data-prep and featurization are confused (rule data-prep, featurization, training):
-    a fillna the rules put after featurization is still cleaning."""
-    ops = _operations(c)
-    if not ops:
-        return
-    stage = c.base.stage.value if c.base.stage in _OP_STAGES else "other"
-    for op in sorted(ops):
-        f[f"op:{op}"] = 1.0
-        f[f"op:{op}:{stage}"] = 1.0
-    clean, derive = bool(ops & lex.CLEAN_OPS), bool(ops & lex.DERIVE_OPS)
-    if clean or derive:
-        f[f"ops:{'mixed' if clean and derive else 'clean' if clean else 'derive'}:{stage}"] = 1.0
-
-
-_OP_STAGES = frozenset({Stage.DATA_PREP, Stage.FEATURIZATION, Stage.TRAINING})
-
-
-def _op_of_call(name: str, ctx: Context) -> str | None:
-    resolved = ctx.resolve(name)[0] if "." in name else name
-    for prefix, op in lex.OP_MODULES:
-        if resolved.startswith(prefix):
-            return op
-    last = resolved.rsplit(".", 1)[-1]
-    return lex.OP_METHODS.get(last)
-
-
-def _operations(c: CellView) -> set[str]:
-    cf = c.cf
-    if cf is None or cf.display_only:
-        return set()
-    ctx = c.notebook.ctx
-    ops: set[str] = set()
-    calls = [*cf.calls, *(call for fn in cf.functions for call in fn.calls)]
-    # the notebook's own helpers it calls: what their bodies do (``clean(df)``, ``drop_cols(df)``)
-    facts = c.notebook.facts
-    for call in cf.calls:
-        j = ctx.functions.get(call.name, -1) if "." not in call.name else -1
-        helper = facts[j] if 0 <= j < c.i else None
-        if helper is not None:
-            calls.extend(x for fn in helper.functions if fn.name == call.name for x in fn.calls)
-    for call in calls:
-        op = _op_of_call(call.name, ctx)
-        if call.method == "join" and not set(call.keywords) & {"on", "how"} and len(call.args) < 2:
-            op = None  # "".join(words)
-        elif call.method == "drop" and set(call.keywords) & {"columns", "axis"}:
-            op = "dropcols"
-        if op:
-            ops.add(op)
-    mentioned = c.notebook.mentioned
-    for cw in cf.column_writes:
-        if cw.codes:
-            ops.add("encode")
-            continue
-        via = _via_kind(cw.via)
-        new = not (cw.reads_itself or cw.column and mentioned.get(cw.column, c.i) < c.i)
-        if new and (cw.refs or cw.arith or cw.words & lex.DERIVE_WORDS):
-            ops.add("derive")
-        elif via == "fix":
-            ops.add("fill" if cw.via in ("fillna", "interpolate", "bfill", "ffill", "coalesce") else "fix")
-        elif via == "encode":
-            ops.add("encode")
-    idioms = cf.idioms
-    if idioms.replace_codes or idioms.loc_encodes:
-        ops.add("encode")
-        ops.discard("fix")  # .replace("Yes", 1): the replace is an encoding
-    if idioms.loc_fills:
-        ops.add("fill")
-    if idioms.loc_caps:
-        ops.add("fix")
-    if idioms.rescaled:
-        ops.add("scale")
-    if idioms.drops_columns:
-        ops.add("dropcols")
-    if any(what == "rows" for _, what in cf.subsets) or any(fr in cf.reads for fr in idioms.row_filters):
-        ops.add("rows")
-    return ops
-
-
-@feature
-def drift_flow(c: CellView, f: dict[str, float]) -> None:
-    """A monitoring notebook's plots, tables and helpers: the cell reads a value made by a drift
-    computation (followed through the names built from it, as for model outputs), or defines a
-    helper a later drift computation calls; crossed with the rule stage where such cells are
-    misread (eda, evaluation, prediction, setup, data-prep)."""
-    drift = c.notebook.drift
-    if drift is None:
-        return
-    stage = c.base.stage.value
-    if c.i in drift.readers:
-        f["drift:reads"] = 1.0
-        f[f"drift:reads:{stage}"] = 1.0
-    if c.i in drift.helpers:
-        f["drift:helper"] = 1.0
-        f[f"drift:helper:{stage}"] = 1.0
-    if c.i in drift.makers:
-        f[f"drift:makes:{stage}"] = 1.0
-
-
-@dataclass(frozen=True)
-class _DriftFlow:
-    makers: frozenset[int]
-    readers: frozenset[int]
-    helpers: frozenset[int]
-
-
-_DRIFT_EVIDENCE = 2.4  # the notebook flag's threshold: a drift helper, a monitor, metrics over time
-
-
-def _drift_flow(facts: Sequence[CellFacts | None], ctx: Context, evidence: Sequence[Evidence]) -> _DriftFlow:
-    """Cells whose own code (not heading or comment) gives strong monitoring evidence or calls a
-    helper whose body does; cells reading what they made (followed through later bindings);
-    cells defining a helper that a drift-making cell calls."""
-    own = {cf.index for cf in facts if cf is not None
-           and evidence[cf.index].stage_weight(Stage.MONITORING, exclude=("headings", "comments")) >= _DRIFT_EVIDENCE}
-    drift_fns = {fn.name for cf in facts if cf is not None and cf.index in own for fn in cf.functions}
-    makers: set[int] = set()
-    readers: set[int] = set()
-    holds: set[str] = set()
-    for cf in facts:
-        if cf is None:
-            continue
-        makes = cf.index in own or any(call.name in drift_fns for call in cf.calls)
-        read = bool(holds & cf.reads)
-        if makes:
-            makers.add(cf.index)
-        if read:
-            readers.add(cf.index)
-        if makes or read:
-            holds |= {n for n in cf.defines if ctx.kind_of(n, cf.index) not in _MODEL_KINDS} - drift_fns
-        else:
-            holds -= cf.defines
-    helpers: set[int] = set()
-    for cf in facts:
-        if cf is None or not cf.functions:
-            continue
-        for fn in cf.functions:
-            if any(j > cf.index and j in makers for j in ctx.readers.get(fn.name, ())):
-                helpers.add(cf.index)
-    if not makers:
-        return _DriftFlow(frozenset(), frozenset(), frozenset())
-    return _DriftFlow(frozenset(makers), frozenset(readers), frozenset(helpers))
-
-
-@feature
-def fit_and_score(c: CellView, f: dict[str, float]) -> None:
-    """A cell that fits and scores: how much of it is scoring (DESIGN: fit plus a quick test
-    score is training; metrics, reports and plots of a trained model are evaluation). Counts of
-    metric calls and plot calls beside the fits, and whether the scores read a test split."""
-    cf = c.cf
-    if cf is None:
-        return
-    ctx = c.notebook.ctx
-    fits = sum(1 for call in cf.calls if call.method in lex.FIT_METHODS or call.method == "train" and call.receiver)
-    if not fits:
-        return
-    metrics = plots = 0
-    test = False
-    for call in cf.calls:
-        resolved = ctx.resolve(call.name)[0] if "." in call.name else call.name
-        if resolved.startswith(lex.MODEL_OUTPUT_MODULES) or "." in call.name and call.method in ("score", "evaluate"):
-            metrics += 1
-            test = test or any(_tokens(a) & lex.TEST_SPLIT_TOKENS for a in call.args)
-        elif resolved.startswith(lex.PLOT_MODULES):
-            plots += 1
-    if not metrics:
-        f["fitscore:none"] = 1.0
-        return
-    stage = c.base.stage.value if c.base.stage in (Stage.TRAINING, Stage.EVALUATION) else "other"
-    bucket = "1" if metrics == 1 else "2-3" if metrics <= 3 else "4+"
-    f[f"fitscore:metrics{bucket}:{stage}"] = 1.0
-    f["fitscore:multi_fit" if fits > 1 else "fitscore:one_fit"] = 1.0
-    if plots:
-        f[f"fitscore:plots:{stage}"] = 1.0
-    if test:
-        f["fitscore:test"] = 1.0
-
-
-@feature
-def notebook_title(c: CellView, f: dict[str, float]) -> None:
-    """The notebook's title (its first heading, above all code) names monitoring: every cell of
-    a monitoring notebook is read in that light, crossed with the rule stage."""
-    for stage in sorted(c.notebook.title, key=lambda s: s.order):
-        f[f"title:{stage.value}:{c.base.stage.value}"] = 1.0
-
-
-def _title_stages(nb: Notebook) -> frozenset[Stage]:
-    for cell in nb.cells:
-        if cell.kind == "code" and not cell.is_empty:
-            return frozenset()
-        if cell.kind == "markdown":
-            for h in _headings.headings_of(cell):
-                if h.level <= 2:
-                    return frozenset(s for s, w in h.stages if w >= 1.0 and s is Stage.MONITORING)
-    return frozenset()
-
-
-@feature
-def notebook_share(c: CellView, f: dict[str, float]) -> None:
-    """What the notebook is mostly about: the share of its cells the rules put in each stage (a
-    monitoring notebook's plots are monitoring; a scoring notebook's loads are prediction)."""
-    share = c.notebook.share
-    for stage, value in share:
-        f[f"nbshare:{stage.value}"] = value
-
-
-def _stage_shares(result: Sequence[Classification], seq: Sequence[int]) -> tuple[tuple[Stage, float], ...]:
-    counts: dict[Stage, int] = {}
-    for i in seq:
-        counts[result[i].stage] = counts.get(result[i].stage, 0) + 1
-    n = max(len(seq), 1)
-    return tuple((s, round(k / n, 4)) for s, k in sorted(counts.items(), key=lambda kv: kv[0].order))
-
-
-@feature
-def only_reader(c: CellView, f: dict[str, float]) -> None:
-    """Everything later that reads what it writes is in one pipeline stage (by the rules): a
-    helper or value made for one stage belongs to it (DESIGN), a batch simulated only to feed
-    drift checks is monitoring."""
-    cf = c.cf
-    if cf is None:
-        return
-    later = _later_reader_stages(c.i, cf, c.notebook.readers_after)
-    if len(later) == 1:
-        f[f"read_only_by:{later[0].value}"] = 1.0
 
 
 @feature

@@ -333,35 +333,3 @@ MODEL_OUTPUT_ATTRS = frozenset({
     "feature_importances_", "coef_", "best_score_", "cv_results_", "oob_score_", "featureImportances",
     "coefficients", "summary", "history", "bestModel", "avgMetrics", "base_values",
 })
-
-# --- what a cell's statements do to data (the fitted layer's ``operations`` feature) ---------
-# Round 6 conventions: P1-P4 acquire and clean (data-prep), F1-F5 derive the model's inputs
-# (featurization); the operation decides, not the cell's position.
-CLEAN_OPS = frozenset({"fill", "fix", "rows", "merge"})
-DERIVE_OPS = frozenset({"encode", "derive", "scale", "select"})
-OP_METHODS: dict[str, str] = {
-    **{m: "fill" for m in ("fillna", "dropna", "interpolate", "bfill", "ffill", "drop_nulls", "backfill", "pad")},
-    **{m: "fix" for m in ("astype", "cast", "to_datetime", "to_numeric", "rename", "withColumnRenamed", "toDF",
-                          "strip", "lstrip", "rstrip", "lower", "upper", "title", "trim", "regexp_replace", "clip",
-                          "convert_dtypes", "infer_objects", "to_date", "to_timestamp", "tz_localize",
-                          "tz_convert", "capitalize", "normalize_whitespace")},
-    **{m: "rows" for m in ("drop_duplicates", "dropDuplicates", "distinct", "dropna_rows")},
-    **{m: "merge" for m in ("merge", "join", "union", "unionByName", "concat", "merge_asof")},
-    **{m: "encode" for m in ("get_dummies", "factorize", "cut", "qcut", "digitize", "fit_on_texts",
-                             "texts_to_sequences", "StringIndexer", "OneHotEncoder", "LabelEncoder",
-                             "OrdinalEncoder", "Bucketizer", "QuantileDiscretizer")},
-    **{m: "derive" for m in ("shift", "rolling", "diff", "pct_change", "ewm", "cumsum", "log1p", "boxcox",
-                             "yeojohnson", "expanding", "lag", "lead")},
-    **{m: "scale" for m in ("StandardScaler", "MinMaxScaler", "RobustScaler", "MaxAbsScaler", "Normalizer",
-                            "PCA", "TruncatedSVD", "PowerTransformer", "QuantileTransformer")},
-    **{m: "select" for m in ("SelectKBest", "RFE", "RFECV", "SelectFromModel", "VarianceThreshold",
-                             "variance_inflation_factor", "SMOTE", "RandomUnderSampler", "RandomOverSampler",
-                             "VectorAssembler", "ColumnTransformer", "select_dtypes")},
-}
-# Modules whose calls are one operation whatever the name (longest prefix first).
-OP_MODULES: tuple[tuple[str, str], ...] = (
-    ("pyspark.ml.feature.Imputer", "fill"), ("sklearn.impute", "fill"), ("sklearn.feature_selection", "select"),
-    ("imblearn", "select"), ("sklearn.decomposition", "scale"), ("sklearn.preprocessing", "encode"),
-    ("sklearn.feature_extraction", "encode"), ("category_encoders", "encode"), ("pyspark.ml.feature", "encode"),
-    ("statsmodels.stats.outliers_influence", "select"),
-)
