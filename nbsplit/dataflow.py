@@ -95,6 +95,8 @@ CODE_ALIAS = "NBS114"  # an in-place change through an alias that a stage cannot
 _MARKED_COST = 30.0  # nats: a tagged cell moves only when nothing else can satisfy a read
 _MAX_COST = 9.0  # nats: no stage is less likely than ~1e-4
 _TIE_FORWARD, _TIE_BACK = 0.01, 0.02  # nats per stage of distance: tie-breakers only
+# the labels' slugs, read once: an enum's ``.value`` is a descriptor call (8 per placed cell)
+_LABEL_VALUES: tuple[str, ...] = tuple(s.value for s in LABELS)
 
 RNG_STATE = reserved.RNG_STATE
 """Pseudo-name (``_nbsplit_rng``, under the reserved prefix so no user variable can be it) for the hidden global random state of ``numpy.random`` and ``random``. A handoff
@@ -121,6 +123,8 @@ _UNPICKLABLE_CALLS = (
     "mysql.connector.connect", "create_engine", "sqlalchemy.create_engine", "getOrCreate",
     "requests.Session", "threading.Lock", "socket.socket",
 )
+# What must occur in a cell's text for any of them to be called there: ``open(``, ``connect(``.
+_UNPICKLABLE_TAILS = tuple(dict.fromkeys(bad.rsplit(".", 1)[-1] + "(" for bad in _UNPICKLABLE_CALLS))
 
 BindKind = Literal["import", "def", "data"]
 Move = tuple[int, Stage, Stage, str]  # cell, from, to, reason
@@ -392,7 +396,7 @@ def unpicklable_binding(source: str, name: str) -> str | None:
     """Describe how ``name`` is bound to a value that cannot be saved (``open(...)``, a lambda, a
     generator expression, a database connection), or None."""
     if "lambda" not in source and " for " not in source and not any(
-            bad.rsplit(".", 1)[-1] + "(" in source for bad in _UNPICKLABLE_CALLS):
+            tail in source for tail in _UNPICKLABLE_TAILS):
         return None
     try:
         tree = ast.parse(mask_magics(source))
@@ -725,9 +729,9 @@ class Engine:
                      for k, s in enumerate(LABELS)}
         # On a tie, a nearer stage beats a farther one and a reader moving on beats its producer
         # moving back (what a person tagging the cells would most likely do).
-        return [min(-math.log(max(probs.get(s.value, 0.0), 1e-4)), _MAX_COST)
+        return [min(-math.log(max(probs.get(v, 0.0), 1e-4)), _MAX_COST)
                 + (_TIE_BACK * (own - k) if k < own else _TIE_FORWARD * (k - own))
-                for k, s in enumerate(LABELS)]
+                for k, v in enumerate(_LABEL_VALUES)]
 
     def _place(self, graph: dict[int, list[Read]]) -> None:
         variables = [c for c in sorted(graph) if self.stage[c] is not Stage.EDA
@@ -955,6 +959,8 @@ class Engine:
         """Notebook classes this cell instantiates and notebook functions it hands to a
         constructor (``FunctionTransformer(add_features)``): values it makes may hold them."""
         defs = {r.name: r.writer for r in reads if r.kind == "def"}
+        if not defs and not inf.functions:
+            return frozenset()  # no notebook function or class in reach: ``_function`` finds none
         out = set()
         for call in inf.facts.calls:
             root = call.name.split(".", 1)[0]
