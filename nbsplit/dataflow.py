@@ -537,6 +537,11 @@ class _CellInfo:
         return kinds
 
     @cached_property
+    def name_aliases(self) -> list[tuple[str, str]]:
+        """``name_aliases`` of the cell (a function of its source; every walk asks)."""
+        return name_aliases(self.cell.source)
+
+    @cached_property
     def star_import(self) -> bool:
         """``from m import *`` in the source (asked twice per cell by each of the two walks)."""
         return _STAR_IMPORT.search(self.cell.source) is not None
@@ -907,7 +912,7 @@ class Engine:
                     aliases[other] = aliases[other] - {n}
                     if len(aliases[other]) < 2:
                         del aliases[other]
-            for target, source in name_aliases(inf.cell.source):
+            for target, source in inf.name_aliases:
                 if binding.get(source, ("",))[0] == "data" and binding.get(target, ("",))[0] == "data":
                     group = aliases.get(source, frozenset({source})) | {target}
                     for member in group:
@@ -1191,7 +1196,7 @@ class Engine:
             inf = self.info[c]
             aliases.update(inf.facts.imports)
             runs = any(m.startswith("%run") for m in inf.facts.magics)
-            if not runs and not any(n in aliases for n in inf.facts.reads | set(inf.imports)) \
+            if not runs and aliases.keys().isdisjoint(inf.facts.reads) and aliases.keys().isdisjoint(inf.imports) \
                     and "spark" not in inf.facts.reads:
                 continue
             found = config_statements(inf.cell.source, aliases)
@@ -1288,7 +1293,7 @@ class Engine:
         other = bound.setdefault((kind, name), (w, what))
         # the binders are in source order: only those before the reader, not every one of them
         binders = self._binders.get(name, ())
-        shadow = any(m in mem for m in binders[:bisect_left(binders, reader)])
+        shadow = not mem.isdisjoint(binders[:bisect_left(binders, reader)])
         if other[1] != what or shadow:
             # A second version of the name in this stage, or a stage cell that rebinds it before
             # this reader: the statement runs right before its first reader, so every use gets
