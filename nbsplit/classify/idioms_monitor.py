@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from nbsplit.classify import lexicon as lex
 from nbsplit.classify.context import name_tokens
-from nbsplit.classify.idioms import SIGNAL, E, M, PyCell, V
+from nbsplit.classify.idioms import SIGNAL, E, M, PyCell, V, resolved_calls
 
 _CODE_SIGNALS = ("headings", "comments")  # excluded: what the code alone says
 
@@ -21,8 +21,7 @@ def drift(c: PyCell) -> None:
     """Drift helpers and objects (PSI, KS, a drift monitor), incoming data checked over time,
     metrics tracked over time or on fresh labels -> monitoring."""
     ctx, facts, ev = c.ctx, c.facts, c.ev
-    for call in c.own:
-        name, is_module = ctx.resolve(call.name)
+    for _, name, is_module in c.resolved:
         if is_module:
             continue
         tokens = name_tokens(name.rsplit(".", 1)[-1])
@@ -50,8 +49,8 @@ def drift(c: PyCell) -> None:
     ):
         ev.add(M, 2.0, "tracks metrics over time", SIGNAL)
     # Metrics of fresh labels, or per period over time, are monitoring, not evaluation.
-    for call in [*c.own, *(call for fn in facts.functions for call in fn.calls)]:
-        name, is_module = ctx.resolve(call.name)
+    helpers = resolved_calls(ctx, (call for fn in facts.functions for call in fn.calls))
+    for call, name, is_module in [*c.resolved, *helpers]:
         if not is_module or not name.startswith("sklearn.metrics"):
             continue
         if any(name_tokens(a) & lex.FRESH_TOKENS for a in call.args):
