@@ -907,7 +907,7 @@ class Engine:
                     self.data_writers.add(c)
                     if carried:
                         value_defs[(n, c)] = carried
-            for n in inf.binds:
+            for n in inf.binds if aliases else ():  # (no alias group yet: nothing to end)
                 for other in aliases.pop(n, frozenset()) - {n}:
                     aliases[other] = aliases[other] - {n}
                     if len(aliases[other]) < 2:

@@ -38,16 +38,19 @@ def drift(c: PyCell) -> None:
     elif any(name_tokens(t) & lex.DRIFT_TOKENS for t in facts.strings if len(t) < 40 and " " not in t):
         ev.add(M, 1.6, "computes drift or alert columns", SIGNAL)
     new_reads = [n for n in facts.reads if name_tokens(n) & lex.NEW_DATA_TOKENS and not n.isupper()]
-    words = set().union(*(name_tokens(n) for n in (*facts.defines, *facts.reads))) if facts.defines or facts.reads else set()
-    for t in facts.strings:
-        if len(t) < 40:
-            words |= name_tokens(t)
-    if new_reads and words & (lex.TIME_TOKENS | lex.QUALITY_TOKENS):
-        ev.add(M, 2.2, f"checks incoming data {sorted(new_reads)[0]} over time", SIGNAL)
-    if words & lex.TIME_TOKENS and words & lex.METRIC_TOKENS and not new_reads and (
-        ev.stage_weight(E) > 0 or ev.stage_weight(V) > 0
-    ):
-        ev.add(M, 2.0, "tracks metrics over time", SIGNAL)
+    # the cell's words are read by the two tests below only: made when one of them can hold
+    if new_reads or ev.stage_weight(E) > 0 or ev.stage_weight(V) > 0:
+        words = set().union(*(name_tokens(n) for n in (*facts.defines, *facts.reads))) \
+            if facts.defines or facts.reads else set()
+        for t in facts.strings:
+            if len(t) < 40:
+                words |= name_tokens(t)
+        if new_reads and words & (lex.TIME_TOKENS | lex.QUALITY_TOKENS):
+            ev.add(M, 2.2, f"checks incoming data {sorted(new_reads)[0]} over time", SIGNAL)
+        if words & lex.TIME_TOKENS and words & lex.METRIC_TOKENS and not new_reads and (
+            ev.stage_weight(E) > 0 or ev.stage_weight(V) > 0
+        ):
+            ev.add(M, 2.0, "tracks metrics over time", SIGNAL)
     # Metrics of fresh labels, or per period over time, are monitoring, not evaluation.
     helpers = resolved_calls(ctx, (call for fn in facts.functions for call in fn.calls))
     for call, name, is_module in [*c.resolved, *helpers]:
