@@ -95,6 +95,8 @@ CODE_ALIAS = "NBS114"  # an in-place change through an alias that a stage cannot
 _MARKED_COST = 30.0  # nats: a tagged cell moves only when nothing else can satisfy a read
 _MAX_COST = 9.0  # nats: no stage is less likely than ~1e-4
 _TIE_FORWARD, _TIE_BACK = 0.01, 0.02  # nats per stage of distance: tie-breakers only
+# the labels' slugs, read once: an enum's ``.value`` is a descriptor call (8 per placed cell)
+_LABEL_VALUES: tuple[str, ...] = tuple(s.value for s in LABELS)
 
 RNG_STATE = reserved.RNG_STATE
 """Pseudo-name (``_nbsplit_rng``, under the reserved prefix so no user variable can be it) for the hidden global random state of ``numpy.random`` and ``random``. A handoff
@@ -121,6 +123,8 @@ _UNPICKLABLE_CALLS = (
     "mysql.connector.connect", "create_engine", "sqlalchemy.create_engine", "getOrCreate",
     "requests.Session", "threading.Lock", "socket.socket",
 )
+# What must occur in a cell's text for any of them to be called there: ``open(``, ``connect(``.
+_UNPICKLABLE_TAILS = tuple(dict.fromkeys(bad.rsplit(".", 1)[-1] + "(" for bad in _UNPICKLABLE_CALLS))
 
 BindKind = Literal["import", "def", "data"]
 Move = tuple[int, Stage, Stage, str]  # cell, from, to, reason
@@ -392,7 +396,7 @@ def unpicklable_binding(source: str, name: str) -> str | None:
     """Describe how ``name`` is bound to a value that cannot be saved (``open(...)``, a lambda, a
     generator expression, a database connection), or None."""
     if "lambda" not in source and " for " not in source and not any(
-            bad.rsplit(".", 1)[-1] + "(" in source for bad in _UNPICKLABLE_CALLS):
+            tail in source for tail in _UNPICKLABLE_TAILS):
         return None
     try:
         tree = ast.parse(mask_magics(source))
@@ -531,6 +535,11 @@ class _CellInfo:
             for n in rebound_as_data(src, maybe) if maybe else ():
                 kinds[n] = "data"
         return kinds
+
+    @cached_property
+    def name_aliases(self) -> list[tuple[str, str]]:
+        """``name_aliases`` of the cell (a function of its source; every walk asks)."""
+        return name_aliases(self.cell.source)
 
     @cached_property
     def star_import(self) -> bool:
@@ -725,9 +734,9 @@ class Engine:
                      for k, s in enumerate(LABELS)}
         # On a tie, a nearer stage beats a farther one and a reader moving on beats its producer
         # moving back (what a person tagging the cells would most likely do).
-        return [min(-math.log(max(probs.get(s.value, 0.0), 1e-4)), _MAX_COST)
+        return [min(-math.log(max(probs.get(v, 0.0), 1e-4)), _MAX_COST)
                 + (_TIE_BACK * (own - k) if k < own else _TIE_FORWARD * (k - own))
-                for k, s in enumerate(LABELS)]
+                for k, v in enumerate(_LABEL_VALUES)]
 
     def _place(self, graph: dict[int, list[Read]]) -> None:
         variables = [c for c in sorted(graph) if self.stage[c] is not Stage.EDA
@@ -898,12 +907,12 @@ class Engine:
                     self.data_writers.add(c)
                     if carried:
                         value_defs[(n, c)] = carried
-            for n in inf.binds:
+            for n in inf.binds if aliases else ():  # (no alias group yet: nothing to end)
                 for other in aliases.pop(n, frozenset()) - {n}:
                     aliases[other] = aliases[other] - {n}
                     if len(aliases[other]) < 2:
                         del aliases[other]
-            for target, source in name_aliases(inf.cell.source):
+            for target, source in inf.name_aliases:
                 if binding.get(source, ("",))[0] == "data" and binding.get(target, ("",))[0] == "data":
                     group = aliases.get(source, frozenset({source})) | {target}
                     for member in group:
@@ -955,6 +964,8 @@ class Engine:
         """Notebook classes this cell instantiates and notebook functions it hands to a
         constructor (``FunctionTransformer(add_features)``): values it makes may hold them."""
         defs = {r.name: r.writer for r in reads if r.kind == "def"}
+        if not defs and not inf.functions:
+            return frozenset()  # no notebook function or class in reach: ``_function`` finds none
         out = set()
         for call in inf.facts.calls:
             root = call.name.split(".", 1)[0]
@@ -1185,7 +1196,7 @@ class Engine:
             inf = self.info[c]
             aliases.update(inf.facts.imports)
             runs = any(m.startswith("%run") for m in inf.facts.magics)
-            if not runs and not any(n in aliases for n in inf.facts.reads | set(inf.imports)) \
+            if not runs and aliases.keys().isdisjoint(inf.facts.reads) and aliases.keys().isdisjoint(inf.imports) \
                     and "spark" not in inf.facts.reads:
                 continue
             found = config_statements(inf.cell.source, aliases)
@@ -1282,7 +1293,7 @@ class Engine:
         other = bound.setdefault((kind, name), (w, what))
         # the binders are in source order: only those before the reader, not every one of them
         binders = self._binders.get(name, ())
-        shadow = any(m in mem for m in binders[:bisect_left(binders, reader)])
+        shadow = not mem.isdisjoint(binders[:bisect_left(binders, reader)])
         if other[1] != what or shadow:
             # A second version of the name in this stage, or a stage cell that rebinds it before
             # this reader: the statement runs right before its first reader, so every use gets

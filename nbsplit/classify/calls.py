@@ -58,18 +58,19 @@ def apply(ctx: Context, evidence: Sequence[Evidence]) -> None:
         if not facts.functions and _controls_streams(facts) and ctx.scores_with_loaded_model:
             # for q in spark.streams.active: q.stop(): stopping the stream that scores new data
             ev.add(Stage.PREDICTION, 2.2, "controls the scoring stream", SIGNAL)
-        called = {c.name.split(".", 1)[0] for c in facts.calls}
         scored = any(h.stage is Stage.EVALUATION and h.signal == SIGNAL for h in ev.hits)
-        # Metric functions handed over as values: read from earlier imports, or imported here and used.
-        values = set(facts.reads) | {alias for alias, _ in facts.imports
-                                     if len(re.findall(rf"\b{re.escape(alias)}\b", cell.source)) > 1}
-        for name in sorted(values - called) if not scored and not facts.import_only else ():
-            # scores = [roc_auc_score, recall_score]; make_scorer(f1_score): metrics passed as values
-            resolved, is_module = ctx.resolve(name)
-            hint = lookup_call(resolved) if is_module and "." in resolved else None
-            if hint is not None and hint[0] is Stage.EVALUATION:
-                ev.add(hint[0], hint[1] * 0.8, f"uses {resolved}", SIGNAL)
-                break
+        if not scored and not facts.import_only:
+            called = {c.name.split(".", 1)[0] for c in facts.calls}
+            # Metric functions handed over as values: read from earlier imports, or imported here and used.
+            values = set(facts.reads) | {alias for alias, _ in facts.imports
+                                         if len(re.findall(rf"\b{re.escape(alias)}\b", cell.source)) > 1}
+            for name in sorted(values - called):
+                # scores = [roc_auc_score, recall_score]; make_scorer(f1_score): metrics passed as values
+                resolved, is_module = ctx.resolve(name)
+                hint = lookup_call(resolved) if is_module and "." in resolved else None
+                if hint is not None and hint[0] is Stage.EVALUATION:
+                    ev.add(hint[0], hint[1] * 0.8, f"uses {resolved}", SIGNAL)
+                    break
         for attr in sorted(facts.attributes):  # hits keep their order: reasons tie-break by it
             hint = api.ATTRIBUTES.get(attr)
             if hint is not None:

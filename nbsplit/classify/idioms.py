@@ -1,6 +1,7 @@
 """What the idiom signals share about one Python code cell (``PyCell``).
 
-What: ``PyCell.of`` gathers the cell's context once -- its facts, its top-level calls, the names
+What: ``PyCell.of`` gathers the cell's context once -- its facts, its top-level calls (and each
+one's name with import aliases expanded, ``resolved``), whether one of them splits, the names
 it binds that are not imports or functions (``assigned``), the names that look like a model's
 inputs/target (``xy``), the bound names no later cell reads (``dead``) -- and carries what the
 earlier idioms decided (``fits``, ``predicts``, ``writes_predictions``, ``splits``) to the later
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import Callable, Iterable
 
 from nbsplit.analyze_idioms import text_idiom_facts
 from nbsplit.classify import lexicon as lex
@@ -45,6 +46,10 @@ class PyCell:
     assigned: frozenset[str]
     xy: set[str]
     dead: set[str]
+    # (call, name, is_module) for each of ``own``, ``Context.resolve``d: the idioms all read the calls
+    # resolved, so each call is resolved once per cell, not once per idiom
+    resolved: list[tuple[Call, str, bool]]
+    splits_call: bool  # ``calls_split(own)``: asked by two idioms
     fits: bool = False
     predicts: str | None = None
     writes_predictions: bool = False
@@ -69,7 +74,9 @@ class PyCell:
         i = cell.index
         readers = ctx.readers
         dead = {n for n in assigned if n not in readers or readers[n][-1] <= i}
-        return cls(ctx, cell, facts, ev, list(facts.calls), bound_by_import, assigned, xy, dead)
+        own = list(facts.calls)
+        return cls(ctx, cell, facts, ev, own, bound_by_import, assigned, xy, dead, resolved_calls(ctx, own),
+                   calls_split(own))
 
 
 IdiomFn = Callable[[PyCell], None]
@@ -91,14 +98,22 @@ def names_features(name: str) -> bool:
     return any(t.startswith(lex.FEATURE_PREFIXES) for t in tokens)
 
 
+def resolved_calls(ctx: Context, calls: Iterable[Call]) -> list[tuple[Call, str, bool]]:
+    """``(call, name, is_module)`` with ``name, is_module = ctx.resolve(call.name)``."""
+    out = []
+    for call in calls:
+        name, is_module = ctx.resolve(call.name)
+        out.append((call, name, is_module))
+    return out
+
+
 def resolves_to_plot(ctx: Context, call: Call) -> bool:
     return ctx.resolve(call.name)[0].startswith(lex.PLOT_LIBRARIES)
 
 
-def plots_only(ctx: Context, calls: list[Call]) -> bool:
-    """Every call of the cell is a module call of a plotting library."""
-    for call in calls:
-        name, is_module = ctx.resolve(call.name)
+def plots_only(resolved: list[tuple[Call, str, bool]]) -> bool:
+    """Every call of the cell (``PyCell.resolved``) is a module call of a plotting library."""
+    for _, name, is_module in resolved:
         if not is_module or not name.startswith(lex.PLOT_LIBRARIES):
             return False
     return True

@@ -16,7 +16,7 @@ import re
 from nbsplit.classify import lexicon as lex
 from nbsplit.classify.context import Context, name_tokens
 from nbsplit.classify.evidence import Evidence
-from nbsplit.classify.idioms import SIGNAL, D, E, F, PyCell, T, calls_split
+from nbsplit.classify.idioms import SIGNAL, D, E, F, PyCell, T
 from nbsplit.model import Cell, CellFacts
 
 _XY_ANY = re.compile(lex.XY_SPLIT_NAME_PATTERN)
@@ -31,7 +31,7 @@ def model_inputs(c: PyCell) -> None:
         ev.add(T, 3.0, f"splits into {splits}", SIGNAL)
     if c.xy and not c.fits and not c.predicts:
         ev.add(F, 2.6, f"builds {sorted(c.xy)[0]} (features/target)", SIGNAL)
-    elif not c.fits and not c.predicts and not splits and not calls_split(c.own):
+    elif not c.fits and not c.predicts and not splits and not c.splits_call:
         order = lambda n: (bool(name_tokens(n) & lex.TEST_SPLIT_TOKENS), n)  # noqa: E731
         xs = sorted((n for n in c.assigned if _XY_ANY.match(n) and (n[0] in "Xx" or n[-1] in "Xx")), key=order)
         ys = sorted((n for n in c.assigned if _XY_ANY.match(n) and (n[0] in "yY" or n[-1] in "yY")), key=order)
@@ -150,7 +150,7 @@ def changes_data(c: PyCell) -> None:
 def drops_columns(c: PyCell) -> None:
     """Dropping columns right after loading cleans the raw table (data-prep); dropping them from
     a frame that was already explored or transformed chooses the model's inputs (featurization)."""
-    if c.fits or c.predicts or c.splits or calls_split(c.own):
+    if c.fits or c.predicts or c.splits or c.splits_call:
         return
     ctx, cell = c.ctx, c.cell
     if not c.facts.idioms.drops_columns:

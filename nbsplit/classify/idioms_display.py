@@ -63,5 +63,5 @@ def shows_only(c: PyCell) -> None:
             ev.add(E, 2.6, "only displays data", SIGNAL)
         else:
             ev.add(E, 1.8, "only displays values", SIGNAL)
-    elif not facts.defines and not facts.mutates and c.own and plots_only(ctx, c.own):
+    elif not facts.defines and not facts.mutates and c.own and plots_only(c.resolved):
         ev.add(E, 1.5, "only draws plots", SIGNAL)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from nbsplit.classify import lexicon as lex
 from nbsplit.classify.context import name_tokens
-from nbsplit.classify.idioms import SIGNAL, E, M, PyCell, V
+from nbsplit.classify.idioms import SIGNAL, E, M, PyCell, V, resolved_calls
 
 _CODE_SIGNALS = ("headings", "comments")  # excluded: what the code alone says
 
@@ -21,8 +21,7 @@ def drift(c: PyCell) -> None:
     """Drift helpers and objects (PSI, KS, a drift monitor), incoming data checked over time,
     metrics tracked over time or on fresh labels -> monitoring."""
     ctx, facts, ev = c.ctx, c.facts, c.ev
-    for call in c.own:
-        name, is_module = ctx.resolve(call.name)
+    for _, name, is_module in c.resolved:
         if is_module:
             continue
         tokens = name_tokens(name.rsplit(".", 1)[-1])
@@ -39,19 +38,22 @@ def drift(c: PyCell) -> None:
     elif any(name_tokens(t) & lex.DRIFT_TOKENS for t in facts.strings if len(t) < 40 and " " not in t):
         ev.add(M, 1.6, "computes drift or alert columns", SIGNAL)
     new_reads = [n for n in facts.reads if name_tokens(n) & lex.NEW_DATA_TOKENS and not n.isupper()]
-    words = set().union(*(name_tokens(n) for n in (*facts.defines, *facts.reads))) if facts.defines or facts.reads else set()
-    for t in facts.strings:
-        if len(t) < 40:
-            words |= name_tokens(t)
-    if new_reads and words & (lex.TIME_TOKENS | lex.QUALITY_TOKENS):
-        ev.add(M, 2.2, f"checks incoming data {sorted(new_reads)[0]} over time", SIGNAL)
-    if words & lex.TIME_TOKENS and words & lex.METRIC_TOKENS and not new_reads and (
-        ev.stage_weight(E) > 0 or ev.stage_weight(V) > 0
-    ):
-        ev.add(M, 2.0, "tracks metrics over time", SIGNAL)
+    # the cell's words are read by the two tests below only: made when one of them can hold
+    if new_reads or ev.stage_weight(E) > 0 or ev.stage_weight(V) > 0:
+        words = set().union(*(name_tokens(n) for n in (*facts.defines, *facts.reads))) \
+            if facts.defines or facts.reads else set()
+        for t in facts.strings:
+            if len(t) < 40:
+                words |= name_tokens(t)
+        if new_reads and words & (lex.TIME_TOKENS | lex.QUALITY_TOKENS):
+            ev.add(M, 2.2, f"checks incoming data {sorted(new_reads)[0]} over time", SIGNAL)
+        if words & lex.TIME_TOKENS and words & lex.METRIC_TOKENS and not new_reads and (
+            ev.stage_weight(E) > 0 or ev.stage_weight(V) > 0
+        ):
+            ev.add(M, 2.0, "tracks metrics over time", SIGNAL)
     # Metrics of fresh labels, or per period over time, are monitoring, not evaluation.
-    for call in [*c.own, *(call for fn in facts.functions for call in fn.calls)]:
-        name, is_module = ctx.resolve(call.name)
+    helpers = resolved_calls(ctx, (call for fn in facts.functions for call in fn.calls))
+    for call, name, is_module in [*c.resolved, *helpers]:
         if not is_module or not name.startswith("sklearn.metrics"):
             continue
         if any(name_tokens(a) & lex.FRESH_TOKENS for a in call.args):

@@ -17,7 +17,7 @@ import re
 from nbsplit.classify import lexicon as lex
 from nbsplit.classify.context import Context, lookup_call, name_tokens
 from nbsplit.classify.idioms import (
-    SIGNAL, D, E, F, M, P, PyCell, T, V, loads_training_data, resolves_to_plot,
+    SIGNAL, D, E, F, M, P, PyCell, T, V, loads_training_data,
 )
 from nbsplit.model import Call, CellFacts
 
@@ -29,8 +29,7 @@ def fits(c: PyCell) -> None:
     monitor -> monitoring; saving a fitted model -> training. Sets ``c.fits``."""
     ctx, ev = c.ctx, c.ev
     fitted = False
-    for call in c.own:
-        name, is_module = ctx.resolve(call.name)
+    for call, name, is_module in c.resolved:
         if is_module and name.rsplit(".", 1)[-1] in lex.FIT_METHODS:
             # RandomForestRegressor(...).fit(X, y): the estimator is built and fitted in one chain.
             owner = name.rsplit(".", 1)[0]
@@ -79,8 +78,7 @@ def applies_model(c: PyCell) -> None:
     Sets ``c.predicts`` to the strongest data role seen ('new' > 'test' > 'train' > 'unknown')."""
     ctx, ev = c.ctx, c.ev
     roles: list[str] = []
-    for call in c.own:
-        name, is_module = ctx.resolve(call.name)
+    for call, name, is_module in c.resolved:
         if is_module:
             continue
         parts = name.split(".")
@@ -169,8 +167,7 @@ def writes_predictions(c: PyCell) -> None:
         submission = False
     if submission:
         ev.add(P, 2.2, "mentions a submission", SIGNAL)
-    for call in c.own:
-        name, is_module = ctx.resolve(call.name)
+    for call, name, is_module in c.resolved:
         parts = name.split(".")
         if is_module or len(parts) < 2 or not (set(parts[1:]) & lex.DATA_WRITERS):
             continue
@@ -188,16 +185,16 @@ def writes_predictions(c: PyCell) -> None:
 def scores_training_data(c: PyCell) -> None:
     """``r2_score(y_train, train_pred)`` after the fit cell: the fitted model's metrics on the rows
     it saw (an overfitting check beside the test metrics) are evaluation (corpus: 11 of 11)."""
-    trained_on = _metrics_on_training(c.ctx, c.facts, c.own)
+    trained_on = _metrics_on_training(c.ctx, c.facts, c.resolved)
     if trained_on and not c.fits:
         c.ev.add(V, 3.0, f"scores the fitted model on its training data ({trained_on})", SIGNAL)
 
 
-def _metrics_on_training(ctx: Context, facts: CellFacts, calls: list[Call]) -> str | None:
-    """The training-data name when every metric call of the cell scores training data only."""
+def _metrics_on_training(ctx: Context, facts: CellFacts, resolved: list[tuple[Call, str, bool]]) -> str | None:
+    """The training-data name when every metric call of the cell (``PyCell.resolved``) scores
+    training data only."""
     found: str | None = None
-    for call in calls:
-        name, is_module = ctx.resolve(call.name)
+    for call, name, is_module in resolved:
         if not is_module:
             continue
         hint = lookup_call(name)
@@ -248,7 +245,8 @@ def model_outputs(c: PyCell) -> None:
             test_like.append(name)
         elif ctx.data_role(name, i) == "test" and name[:1] in "yY":
             test_like.append(name)
-    plots = any(resolves_to_plot(ctx, call) or call.name.rsplit(".", 1)[-1] == "plot" for call in c.own)
+    plots = any(name.startswith(lex.PLOT_LIBRARIES) or call.name.rsplit(".", 1)[-1] == "plot"
+                for call, name, _ in c.resolved)
     if plots and predicts is None:
         words: set[str] = set()
         for n in facts.reads:
@@ -262,7 +260,7 @@ def model_outputs(c: PyCell) -> None:
     if new_like and predicts != "test":
         ev.add(P, 2.2, f"uses predictions on new data ({sorted(new_like)[0]})", SIGNAL)
     elif test_like and predicts != "new":
-        if any(resolves_to_plot(ctx, call) for call in c.own):
+        if any(name.startswith(lex.PLOT_LIBRARIES) for _, name, _ in c.resolved):
             ev.add(V, 2.8, f"plots {', '.join(sorted(test_like)[:2])}", SIGNAL)
         elif not facts.defines - set(test_like) or facts.display_only or any(
             ctx.kind_of(n, i) in ("test_predictions", "predictions") for n in test_like

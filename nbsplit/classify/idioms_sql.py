@@ -76,7 +76,7 @@ def _select_evidence(text: str, ev: Evidence, displayed: bool, factor: float) ->
 def spark_sql(c: PyCell) -> None:
     """``spark.sql("SELECT ...")``: the first SQL statement among the cell's strings, weighed
     like a ``%sql`` cell (a little less: the Python around it may do more)."""
-    if not any(c.ctx.resolve(call.name)[0].endswith(".sql") for call in c.own):
+    if not any(name.endswith(".sql") for _, name, _ in c.resolved):
         return
     for text in c.facts.strings:
         if _SQL_STATEMENT.match(text):
