@@ -53,11 +53,11 @@ def _read(path: Path) -> object:
         return None
 
 
-def _load(path: Path) -> dict[str, types.CodeType]:
+def _load(path: Path) -> dict[str, bytes]:
     data = _read(path)
     if type(data) is not dict:
         return {}
-    return {k: v for k, v in data.items() if type(k) is str and type(v) is _CODE}
+    return {k: v for k, v in data.items() if type(k) is str and type(v) is bytes}
 
 
 def _save(path: Path, cache: object) -> None:
@@ -90,22 +90,35 @@ _MAX = 4096  # entries kept: libcst's and nbsplit's classes need ~900
 
 
 class _CodeCache:
-    """The cached code objects, loaded once, and the entries this process used or added."""
+    """The cached code, loaded once, and the entries this process used or added.
+
+    Each entry is kept marshalled (bytes) and turned into code when a class asks for it: the
+    file holds every command's classes (~850; convert's too), a check uses about half of them,
+    and unmarshalling them all was ~8 ms of each process."""
 
     def __init__(self) -> None:
         self.path = _cache_file()
-        self.known: dict[str, types.CodeType] = _load(self.path) if self.path is not None else {}
-        self.used: dict[str, types.CodeType] = {}
+        self.known: dict[str, bytes] = _load(self.path) if self.path is not None else {}
+        self.used: dict[str, bytes] = {}
         self.missed = False
 
     def exec(self, source: object, globals: dict | None = None, locals: dict | None = None) -> None:
         if type(source) is str:
-            code = self.known.get(source)
+            blob = self.known.get(source)
+            code = None
+            if blob is not None:
+                try:
+                    code = marshal.loads(blob)
+                except (EOFError, ValueError, TypeError):
+                    code = None
+                if type(code) is not _CODE:
+                    code = None
             if code is None:
                 # dont_inherit: compile as dataclasses' own exec does (no __future__ of this module)
-                code = self.known[source] = compile(source, "<string>", "exec", dont_inherit=True)
+                code = compile(source, "<string>", "exec", dont_inherit=True)
+                blob = self.known[source] = marshal.dumps(code)
                 self.missed = True
-            self.used[source] = code
+            self.used[source] = blob  # type: ignore[assignment]
             source = code
         builtins.exec(source, globals, locals)  # type: ignore[arg-type]
 
