@@ -153,8 +153,15 @@ def main() -> None:
                 for cmd in ([py, str(floor_script), str(warm)], [*nbsplit, "plan", str(warm), "--format", "json"],
                             [*nbsplit, "convert", str(warm), "--out", str(tmp / "warm_out"), "--force"],
                             [*nbsplit, "check", str(warm)]):
-                    subprocess.run(cmd, cwd=tempfile.gettempdir(), capture_output=True, check=False,
-                                   env=child_env(extra))
+                    done = subprocess.run(cmd, cwd=tempfile.gettempdir(), capture_output=True,
+                                          check=False, env=child_env(extra))
+                    # a broken install exits 1 like a check with findings: times of a command
+                    # that did not run are worthless, so plan and convert must succeed untimed
+                    if done.returncode not in ((0, 1) if "check" in cmd else (0,)):
+                        tail = done.stderr.decode(errors="replace").strip().splitlines()
+                        sys.exit(f"benchmarks/run.py: `{' '.join(cmd[1:3])}` exited "
+                                 f"{done.returncode} on a generated notebook: "
+                                 f"{tail[-1] if tail else 'no message'}")
         for n in sizes:
             path = tmp / f"nb{n}.ipynb"
             nbformat.write(make_notebook(n), path)

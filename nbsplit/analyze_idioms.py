@@ -24,8 +24,9 @@ from functools import lru_cache
 
 import libcst as cst
 
+from nbsplit.analyze_bindings import binding_of, text_bindings
 from nbsplit.cstwalk import children, inner_children, walk
-from nbsplit.model import NO_IDIOMS, IdiomFacts
+from nbsplit.model import NO_IDIOMS, Binding, IdiomFacts
 
 __all__ = ["idiom_facts", "text_idiom_facts"]
 
@@ -59,6 +60,7 @@ def idiom_facts(module: cst.Module) -> IdiomFacts:
         row_filters=tuple(v.row_filters), slices=v.slices, mask_roots=tuple(mask_roots.items()),
         copies=frozenset(v.copies), widget_names=frozenset(v.widget_names),
         literal_loop_targets=frozenset(v.loop_targets), ends_showing=ends,
+        bindings=tuple(v.bindings),
     )
 
 
@@ -74,6 +76,7 @@ class _Visitor(cst.CSTVisitor):
         self.copies: set[str] = set()
         self.widget_names: set[str] = set()
         self.loop_targets: set[str] = set()
+        self.bindings: list[Binding] = []
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -111,7 +114,17 @@ class _Visitor(cst.CSTVisitor):
             self.loop_targets.add(target.value)
             self.found = True
 
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._bind(node)
+
+    def _bind(self, node: cst.Assign | cst.AnnAssign) -> None:
+        found = binding_of(node)
+        if found is not None:
+            self.bindings.append(found)
+            self.found = True
+
     def visit_Assign(self, node: cst.Assign) -> None:
+        self._bind(node)
         targets, value = node.targets, node.value
         first = targets[0].target
         last = targets[-1].target
@@ -490,6 +503,7 @@ def text_idiom_facts(source: str) -> IdiomFacts:
         widget_names=frozenset(m.group(1) for m in _T_WIDGET.finditer(source)),
         literal_loop_targets=frozenset(_T_LOOP.findall(source)),
         ends_showing=_last_line_head(source),
+        bindings=text_bindings(source),
     )
 
 

@@ -201,6 +201,41 @@ class ColumnWrite:
 
 
 @dataclass(frozen=True)
+class Binding:
+    """One assignment of plain names in a cell (function and loop bodies included; ``df[c] =
+    ...`` and ``obj.a = ...`` bind no name), with the shape of its value the classifier needs to
+    tell what the names hold (``nbsplit.analyze_bindings``).
+
+    - ``targets``: the names bound, in order (``a, b = ...`` -> ("a", "b")).
+    - ``callee``: the dotted name of the call the value starts with (``pd.read_csv`` of
+      ``pd.read_csv(p).dropna()``), "" when it does not start with one; ``first_arg``: the name
+      that call's first argument starts with (``X_test`` of ``m.predict(X_test.values)``, the
+      keyword of ``f(x=1)``), "".
+    - ``root``: the name the value starts with when a ``.`` or ``[`` follows it (``test_df`` of
+      ``test_df[cols]``), "".
+    - ``called``: names called bare anywhere in the value (``udf`` of ``df.withColumn("p",
+      udf(*cols))``); ``callees``: the dotted run before every call's ``(`` (``apply`` of
+      ``df["a"].apply(f)``).
+    - ``transformed``: the first argument's name of the first ``.transform(...)`` /
+      ``.fit_transform(...)`` applied to a call's result, "".
+    - ``best``: the value reads ``.best_estimator_`` / ``.bestModel``; ``reads_file``: it calls
+      ``read_*(...)`` or ``spark.table(...)`` or reads ``spark.read``.
+    - ``strings``: the text of its string literals (f-strings: their literal parts).
+    """
+
+    targets: tuple[str, ...]
+    callee: str = ""
+    first_arg: str = ""
+    root: str = ""
+    called: tuple[str, ...] = ()
+    callees: tuple[str, ...] = ()
+    transformed: str = ""
+    best: bool = False
+    reads_file: bool = False
+    strings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class IdiomFacts:
     """Shapes of statements the classifier's idioms look for, from the cell's libcst tree
     (``nbsplit.analyze_idioms``; function and loop bodies included). Empty when the cell did not
@@ -228,6 +263,7 @@ class IdiomFacts:
     - ``literal_loop_targets``: ``x`` of ``for x in [a, b]`` / ``for x in (...)``.
     - ``ends_showing``: the leftmost name of the cell's last top-level statement when that is a
       one-line bare expression with no ``=`` in it (``summary`` in ``summary.head()``); "".
+    - ``bindings``: every assignment of plain names, in source order (``Binding``).
     """
 
     predicts_literal: bool = False
@@ -245,6 +281,7 @@ class IdiomFacts:
     widget_names: frozenset[str] = frozenset()
     literal_loop_targets: frozenset[str] = frozenset()
     ends_showing: str = ""
+    bindings: tuple[Binding, ...] = ()
 
 
 NO_IDIOMS = IdiomFacts()

@@ -8,13 +8,17 @@ the look-alikes are the places where the regular expressions these facts replace
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from nbsplit.analyze import analyze_source
 from nbsplit.analyze_idioms import text_idiom_facts
 from nbsplit.classify import SIGNALS, structure
+from nbsplit.classify.context import Context
 from nbsplit.classify.learned import FEATURES
 from nbsplit.classify.registry import Registry
+from nbsplit.model import Cell, Notebook
 
 CASES: list[tuple[str, str, dict[str, object]]] = [
     ("literal-predict", "clf.predict([[60, 11250, 10, 5]])", {"predicts_literal": True}),
@@ -82,3 +86,71 @@ def test_registries_run_in_order_and_refuse_duplicates() -> None:
     reg.register(test_idiom_facts)
     with pytest.raises(ValueError):
         reg.register(test_idiom_facts)
+
+
+# --- what each assignment binds (``IdiomFacts.bindings``, read by ``classify.context``) --------
+BINDING_CASES: list[tuple[str, str, list[dict[str, object]]]] = [
+    ("split-over-lines", "X_tr, X_te, y_tr, y_te = train_test_split(\n    X, y, test_size=0.2)",
+     [{"targets": ("X_tr", "X_te", "y_tr", "y_te"), "callee": "train_test_split", "first_arg": "X"}]),
+    ("predict-space-before-dot", "p = rf .predict(X_test.values)",
+     [{"targets": ("p",), "callee": "rf.predict", "first_arg": "X_test", "root": "rf"}]),
+    ("chained-assignment", "a = b = pd.read_csv('../input/test.csv')",
+     [{"targets": ("a", "b"), "callee": "pd.read_csv", "reads_file": True, "strings": ("../input/test.csv",)}]),
+    ("udf-on-a-later-line", 'new = new.withColumn(\n  "prediction",\n  model_udf(cols)\n)',
+     [{"callee": "new.withColumn", "root": "new", "called": ("model_udf",)}]),
+    ("chained-transform", "X_te = StandardScaler().fit(X_te).transform(X_te)",
+     [{"callee": "StandardScaler", "first_arg": "", "transformed": "X_te"}]),
+    ("best", "m = (gs.best_estimator_)", [{"callee": "", "root": "", "best": True}]),
+    ("spark-read", 'df = spark.read.format("delta").load(p)',
+     [{"callee": "spark.read.format", "reads_file": True, "strings": ("delta",)}]),
+    ("function-body", "def f():\n    model = RandomForestClassifier()\n    return model",
+     [{"targets": ("model",), "callee": "RandomForestClassifier"}]),
+    ("pipeline-callees", "pipe = Pipeline([\n    ('s', StandardScaler()),\n    ('m', LogisticRegression())])",
+     [{"callee": "Pipeline", "callees": ("Pipeline", "StandardScaler", "LogisticRegression")}]),
+    # look-alikes the line pattern took for assignments: none binds a name
+    ("keyword-argument", "gs = GridSearchCV(\n    estimator=RandomForestClassifier(),\n    cv=5)",
+     [{"targets": ("gs",), "callee": "GridSearchCV", "first_arg": "estimator"}]),
+    ("default-argument", "def fit(df, model=RandomForestClassifier()):\n    return df", []),
+    ("column-assignment", "X_new[cols] = scaler.transform(X_new[cols])", []),
+    ("comment-and-string", "# model = RandomForestClassifier()\ns = '''\nm = LogisticRegression()\n'''",
+     [{"targets": ("s",), "callee": "", "strings": ("\nm = LogisticRegression()\n",)}]),
+]
+
+
+@pytest.mark.parametrize(("source", "expected"), [pytest.param(s, e, id=i) for i, s, e in BINDING_CASES])
+def test_binding_facts(source: str, expected: list[dict[str, object]]) -> None:
+    facts = analyze_source(source)
+    assert facts.parsed
+    got = [{key: getattr(b, key) for key in want} for b, want in zip(facts.idioms.bindings, expected)]
+    assert len(facts.idioms.bindings) == len(expected) and got == expected
+
+
+def test_an_unparsed_cell_gets_its_bindings_from_its_lines() -> None:
+    source = "X_test = test_df[features]\npreds = model.predict(X_test)  # score\nx = ("
+    assert analyze_source(source).idioms.bindings == ()
+    found = text_idiom_facts(source).bindings
+    assert [(b.targets, b.callee, b.first_arg, b.root) for b in found] == [
+        (("X_test",), "", "", "test_df"), (("preds",), "model.predict", "X_test", "model"), (("x",), "", "", "")]
+
+
+def test_context_reads_what_names_hold_from_the_bindings() -> None:
+    sources = [
+        "import pandas as pd\nfrom sklearn.model_selection import train_test_split\n"
+        "from sklearn.ensemble import RandomForestClassifier",
+        "train = pd.read_csv('train.csv')\ntest = valid = pd.read_csv('../input/test.csv')",
+        "X_tr, X_te, y_tr, y_te = train_test_split(\n    train.drop(columns='y'), train.y)",
+        "rf = RandomForestClassifier(\n    n_estimators=10)\nrf.fit(X_tr, y_tr)",
+        "p_te = rf .predict(X_te)\np_new = rf.predict(\n    test)\nX_te[cols] = rf.predict(test)",
+        "x = (",  # does not parse: read from its lines
+        "sub = test[feats]\nm = pd.read_csv('train.csv'); n = m.a",
+    ]
+    cells = tuple(Cell(i, "code", s) for i, s in enumerate(sources))
+    nb = Notebook(Path("nb.ipynb"), "ipynb", cells)
+    ctx = Context.build(nb, [analyze_source(s, i) for i, s in enumerate(sources)])
+    assert ctx.kind_of("train", 1) == "file" and ctx.data_role("train", 1) is None
+    assert ctx.kind_of("valid", 1) == "file" and ctx.data_role("valid", 1) == "new"
+    assert [ctx.kind_of(n, 2) for n in ("X_tr", "X_te", "y_te")] == ["split"] * 3
+    assert ctx.kind_of("rf", 3) == "model"
+    assert ctx.kind_of("p_te", 4) == "test_predictions" and ctx.kind_of("p_new", 4) == "new_predictions"
+    assert ctx.kind_of("X_te", 4) == "split" and ctx.kind_of("cols", 4) is None  # a column update binds nothing
+    assert ctx.kind_of("sub", 6) == "newdata" and ctx.bound_here("m", 6)

@@ -18,7 +18,7 @@ import pytest
 from nbsplit.analyze import analyze_source
 from nbsplit.analyze_idioms import drops_by_column_text, fills_missing_text, text_idiom_facts
 from nbsplit.analyze_text import _CANDIDATE, _for_targets, mask_ipython
-from nbsplit.classify.context import callees
+from nbsplit.analyze_bindings import callees
 from nbsplit.classify.idioms_magics import _SHELL_LOOK
 from nbsplit.parse_guard import parse_cost
 

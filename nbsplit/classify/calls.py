@@ -24,11 +24,10 @@ from nbsplit.classify import api_table as api
 from nbsplit.classify import lexicon as lex
 from nbsplit.classify.context import Context, lookup_call, name_tokens
 from nbsplit.classify.evidence import Evidence, Hit
-from nbsplit.model import Call, Stage
+from nbsplit.model import Call, CellFacts, Stage
 
 SIGNAL = "calls"
 _HELPER_FACTOR = fitted.constant("calls.helper_factor")
-_STREAM_CONTROL = re.compile(r"\bspark\.streams\b|\.awaitTermination\(")
 
 
 def apply(ctx: Context, evidence: Sequence[Evidence]) -> None:
@@ -50,13 +49,13 @@ def apply(ctx: Context, evidence: Sequence[Evidence]) -> None:
                 for h in body:
                     if h.stage is Stage.EVALUATION:
                         h.weight *= 0.3
-            if _STREAM_CONTROL.search(cell.source) and ctx.scores_with_loaded_model:
+            if _controls_streams(facts) and ctx.scores_with_loaded_model:
                 # until_stream_is_ready(name): waits on the scoring stream of a loaded model
                 body.append(Hit(Stage.PREDICTION, 2.2, "controls the scoring stream", SIGNAL))
             ctx.function_hits[fn.name] = _strongest(body)
         for hit in call_hits(ctx, facts.calls, cell.index, reads=facts.reads):
             ev.hits.append(hit)
-        if not facts.functions and _STREAM_CONTROL.search(cell.source) and ctx.scores_with_loaded_model:
+        if not facts.functions and _controls_streams(facts) and ctx.scores_with_loaded_model:
             # for q in spark.streams.active: q.stop(): stopping the stream that scores new data
             ev.add(Stage.PREDICTION, 2.2, "controls the scoring stream", SIGNAL)
         called = {c.name.split(".", 1)[0] for c in facts.calls}
@@ -75,6 +74,15 @@ def apply(ctx: Context, evidence: Sequence[Evidence]) -> None:
             hint = api.ATTRIBUTES.get(attr)
             if hint is not None:
                 ev.add(hint[0], hint[1], f"uses .{attr}", SIGNAL)
+
+
+def _controls_streams(facts: CellFacts) -> bool:
+    """``q.awaitTermination()`` or ``spark.streams`` (``for q in spark.streams.active``), in the
+    cell or a helper it defines."""
+    attrs = facts.attributes
+    if "awaitTermination" in attrs:
+        return True
+    return "streams" in attrs and ("spark" in facts.reads or any("spark" in fn.free_names for fn in facts.functions))
 
 
 def call_hits(ctx: Context, calls: Iterable[Call], cell: int, *, in_function: bool = False,

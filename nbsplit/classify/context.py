@@ -23,22 +23,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Sequence
 
+from nbsplit.analyze_bindings import text_bindings
 from nbsplit.classify import api_table as api
 from nbsplit.classify import lexicon as lex
 from nbsplit.classify.evidence import Hit
-from nbsplit.model import CellFacts, Notebook, Stage
+from nbsplit.model import Binding, CellFacts, Notebook, Stage
 
-# "a, b = f(...)" / "model = sklearn.ensemble.RandomForestClassifier(...)" / "best = gs.best_estimator_"
-_ASSIGN = re.compile(
-    r"^[ \t]*(?P<lhs>[A-Za-z_(\[][\w \t,()\[\]]*?)[ \t]*=(?!=)[ \t]*(?P<rhs>[^\n]+)$", re.M
-)
-_CALLEE = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
-_ROOT = re.compile(r"([A-Za-z_]\w*)\s*[\[.]")
-_FIRST_ARG = re.compile(r"\s*([A-Za-z_]\w*)")
-_READ_CALL = re.compile(r"\bread_\w+\(|\bspark\.read\b|\bspark\.table\(")
 _TOKEN_SPLIT = re.compile(r"[_\d]+|(?<=[a-z])(?=[A-Z])")
-_CHAINED_TRANSFORM = re.compile(r"\)\s*\.(?:fit_)?transform\(\s*([A-Za-z_]\w*)")
-_CALLED_NAME = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\(")
 _KNOWN_ROOTS = frozenset(k.split(".", 1)[0] for k in api.CALLS)
 
 
@@ -90,7 +81,8 @@ class Context:
                 ctx.readers.setdefault(name, []).append(cell.index)
             for name in f.writes:
                 ctx.writers.setdefault(name, []).append(cell.index)
-            ctx._scan_bindings(cell.index, cell.source)
+            # a cell libcst cannot parse has its assignments read from its text
+            ctx._bind(cell.index, f.idioms.bindings if f.parsed else text_bindings(cell.source))
         return ctx
 
     # --- names ------------------------------------------------------------------------------
@@ -249,38 +241,33 @@ class Context:
             t[1:] in self._y_test_tokens for t in split_tokens if t[:1] == "x")
 
     # --- bindings ----------------------------------------------------------------------------
-    def _scan_bindings(self, index: int, source: str) -> None:
-        if "=" not in source:
-            return
-        for m in _ASSIGN.finditer(source):
-            rhs = m.group("rhs").strip()
-            kind = self._rhs_kind(rhs, index)
+    def _bind(self, index: int, bindings: Sequence[Binding]) -> None:
+        for b in bindings:
+            kind = self._value_kind(b, index)
             if kind is None:
                 continue
-            for target in re.split(r"[,()\[\] \t]+", m.group("lhs")):
-                if target.isidentifier():
-                    if kind == "pipeline":
-                        kind = _pipeline_kind(target, rhs, self)
-                    cells = self._bind_cells.setdefault(target, [])
-                    kinds = self._bind_kinds.setdefault(target, [])
-                    if cells and cells[-1] == index:
-                        kinds[-1] = kind  # the last binding in a cell wins
-                    else:
-                        cells.append(index)
-                        kinds.append(kind)
-                    if kind == "file" and _names_new_file(rhs):
-                        self._new_files.add((target, index))
+            for target in b.targets:
+                if kind == "pipeline":
+                    kind = _pipeline_kind(target, b, self)
+                cells = self._bind_cells.setdefault(target, [])
+                kinds = self._bind_kinds.setdefault(target, [])
+                if cells and cells[-1] == index:
+                    kinds[-1] = kind  # the last binding in a cell wins
+                else:
+                    cells.append(index)
+                    kinds.append(kind)
+                if kind == "file" and _names_new_file(b):
+                    self._new_files.add((target, index))
 
-    def _rhs_kind(self, rhs: str, index: int) -> str | None:
-        if ".best_estimator_" in rhs or ".bestModel" in rhs:
+    def _value_kind(self, b: Binding, index: int) -> str | None:
+        if b.best:
             return "model"
-        if any(self.kind_of(n, index) == "loaded" for n in _CALLED_NAME.findall(rhs)):
+        if any(self.kind_of(n, index) == "loaded" for n in b.called):
             # preds = df.withColumn("prediction", model_udf(*cols)): rows scored by a loaded model
             return "new_predictions"
-        callee_m = _CALLEE.match(rhs)
-        if callee_m is None:
-            return self._derived_kind(rhs, index)
-        callee = callee_m.group(1)
+        callee = b.callee
+        if not callee:
+            return self._derived_kind(b, index)
         if any(callee.endswith(loader) for loader in lex.MODEL_LOADERS):
             return "loaded"
         resolved, is_module = self.resolve(callee)
@@ -290,18 +277,16 @@ class Context:
         if method in ("predict", "predict_proba", "transform", "score_batch") and not is_module:
             receiver = callee.split(".", 1)[0]
             if self.receiver_kind(receiver, index) in ("model", "loaded", "feature_store"):
-                arg = _FIRST_ARG.match(rhs, callee_m.end())
-                role = self.data_role(arg.group(1), index) if arg else None
+                role = self.data_role(b.first_arg, index) if b.first_arg else None
                 return {"new": "new_predictions", "test": "test_predictions"}.get(role or "", "predictions")
         if is_module:
             stage = lookup_call(resolved)
             if stage is None:
                 return None
-            chained = _CHAINED_TRANSFORM.search(rhs)
-            if chained is not None:
+            if b.transformed:
                 # X_te = StandardScaler().fit(X_te).transform(X_te): still the same rows, not a transformer
-                inner = self.kind_of(chained.group(1), index)
-                if inner == "newdata" or inner == "file" and self.data_role(chained.group(1), index) == "new":
+                inner = self.kind_of(b.transformed, index)
+                if inner == "newdata" or inner == "file" and self.data_role(b.transformed, index) == "new":
                     return "newdata"
                 return inner if inner in ("split",) else None
             if resolved.endswith(("FeatureEngineeringClient", "FeatureStoreClient")):
@@ -326,78 +311,46 @@ class Context:
         if method in ("table", "sql", "load", "csv", "parquet", "json") and callee.startswith("spark."):
             return "file"
         if "." not in callee:  # a local helper: new = clean(new_raw) keeps what its input was
-            arg = _FIRST_ARG.match(rhs, callee_m.end())
-            if arg is not None:
-                inner = self.kind_of(arg.group(1), index)
-                if inner in ("newdata", "file") and self.data_role(arg.group(1), index) == "new":
+            arg = b.first_arg
+            if arg:
+                inner = self.kind_of(arg, index)
+                if inner in ("newdata", "file") and self.data_role(arg, index) == "new":
                     return "newdata"
-            if _READ_CALL.search(rhs):
+            if b.reads_file:
                 return "file"
             return None
-        return self._derived_kind(rhs, index)
+        return self._derived_kind(b, index)
 
-    def _derived_kind(self, rhs: str, index: int) -> str | None:
+    def _derived_kind(self, b: Binding, index: int) -> str | None:
         """``X_test = test_df[features]`` after ``test_df = pd.read_csv("test.csv")``: new data."""
-        m = _ROOT.match(rhs)
-        if m is None:
+        root = b.root
+        if not root:
             return None
-        root = m.group(1)
         kind = self.kind_of(root, index)
         if kind == "newdata" or kind == "file" and name_tokens(root) & (lex.TEST_SPLIT_TOKENS | lex.NEW_DATA_TOKENS):
             return "newdata"
         return None
 
 
-_NAME_RUN = re.compile(r"[\w.]++")
-_OPEN_CALL = re.compile(r"\s*+\(")
-_FIRST_NAME_CHAR = re.compile(r"[A-Za-z_]")
-
-
-def callees(text: str) -> list[str]:
-    r"""``_CALLEE.findall(text)`` in linear time: the regex restarts inside every ``[\w.]`` run
-    and rescans it, quadratic on one long run. A run can only be a callee from its first
-    letter or underscore, and only if ``(`` follows the whole run."""
-    found: list[str] = []
-    pos = 0
-    while True:
-        m = _NAME_RUN.search(text, pos)
-        if m is None:
-            return found
-        pos = m.end()
-        first = _FIRST_NAME_CHAR.search(m.group())
-        if first is None:
-            continue
-        call = _OPEN_CALL.match(text, pos)
-        if call is not None:
-            found.append(m.group()[first.start():])
-            pos = call.end()
-
-
-_QUOTED = re.compile(r"['\"]([^'\"\n]+)['\"]")
-
-
-def _names_new_file(rhs: str) -> bool:
+def _names_new_file(b: Binding) -> bool:
     """``read_csv("../input/test.csv")`` / ``read_csv(test_url)``: the rows to predict, not training data."""
     words: set[str] = set()
-    for path in _QUOTED.findall(rhs):
-        stem = re.split(r"[/\\]", path)[-1].split(".", 1)[0].replace("-", "_")
+    for path in b.strings:
+        stem = path.replace("\\", "/").rsplit("/", 1)[-1].split(".", 1)[0].replace("-", "_")
         words |= name_tokens(stem)
-    call = _CALLEE.match(rhs)
-    if call is not None:
-        arg = _FIRST_ARG.match(rhs, call.end())
-        if arg is not None:
-            words |= name_tokens(arg.group(1))
+    if b.first_arg:
+        words |= name_tokens(b.first_arg)
     return bool(words & (lex.TEST_SPLIT_TOKENS | lex.NEW_DATA_TOKENS)) and not words & lex.TRAIN_TOKENS
 
 
-def _pipeline_kind(target: str, rhs: str, ctx: "Context") -> str:
+def _pipeline_kind(target: str, b: Binding, ctx: "Context") -> str:
     """A Pipeline is a model when named like one or when it ends in an estimator."""
     tokens = name_tokens(target)
     if tokens & lex.TRANSFORMER_TOKENS and not tokens & lex.MODEL_TOKENS:
         return "transformer"
     if tokens & lex.MODEL_TOKENS:
         return "model"
-    for callee in callees(rhs):
+    for callee in b.callees:
         hit = lookup_call(ctx.resolve(callee)[0])
         if hit is not None and hit[0] is Stage.TRAINING and callee.rsplit(".", 1)[-1][:1].isupper():
             return "model"
