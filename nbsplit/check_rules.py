@@ -47,7 +47,6 @@ The marks are read leniently on purpose: a checker exists to catch ``nbslpit:eda
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 
@@ -146,6 +145,8 @@ def closest_slug(word: str) -> str | None:
         return _ALIASES[norm]
     if dashed in _ALIASES:
         return _ALIASES[dashed]
+    import difflib  # only for a near miss: its import is a few ms of every hook process
+
     match = difflib.get_close_matches(dashed, [*ALL_SLUGS, *_ALIASES], n=1, cutoff=0.6)
     if not match:
         return None
@@ -163,6 +164,8 @@ def _prefix_is_nbsplit(prefix: str, value: str) -> bool | None:
     squashed = prefix.lower().replace("-", "").replace("_", "")
     if squashed == TAG_PREFIX:
         return None
+    import difflib
+
     ratio = difflib.SequenceMatcher(None, squashed, TAG_PREFIX).ratio()
     if squashed.startswith("nb") and ratio >= 0.75:
         return None

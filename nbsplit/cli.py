@@ -311,6 +311,8 @@ def run(folder: Path, only: str | None, from_stage: str | None, parallel: int, c
 def check(files: tuple[Path, ...], require_tags: bool | None, stages_dir: Path | None, strict: bool,
           fix: bool, fmt: str, threshold: float | None) -> int:
     """Check notebooks stay splittable: valid tags, no backward dependencies, fresh stages."""
+    # `nbsplit check FILE...` without options runs this without click (nbsplit/__main__.py, the
+    # pre-commit hook's call): a change here goes there too (tests/test_fastcheck.py compares).
     from nbsplit.check import check_files, format_json, format_text
 
     if not files:

@@ -16,7 +16,6 @@ mean 'nbsplit:training'?)"; tags ``["nbsplit:eda"]`` -> eda, 1.0, origin ``tag``
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 from nbsplit.model import ALL_SLUGS, Cell, Diagnostic, Origin, Stage
@@ -46,6 +45,8 @@ def _is_non_stage(slug: str) -> bool:
 
 
 def suggest(slug: str) -> str | None:
+    import difflib
+
     close = difflib.get_close_matches(slug, ALL_SLUGS, n=1, cutoff=0.5)
     return close[0] if close else None
 
