@@ -26,7 +26,8 @@ nbformat and libcst have here, but a machine with ``PYTHONDONTWRITEBYTECODE`` se
 every nbsplit process compile its ~60 modules from source (~0.2 s CPU) while the floor never did.
 ``--no-bytecode-cache`` measures that way anyway.
 
-Prints a table and writes ``benchmarks/RESULTS.md``. Machines are shared and noisy: read ratios.
+Prints a table and writes it at the top of ``benchmarks/RESULTS.md`` (the ``## `` notes below it stay).
+Machines are shared and noisy: read ratios.
 """
 
 from __future__ import annotations
@@ -202,7 +203,14 @@ def main() -> None:
     lines = render(rows, sample_checks, len(samples), peer is not None, peer_note, together,
                    args.before is not None, sample_cpu, together_cpu, not args.no_bytecode_cache)
     print("\n".join(lines))
-    args.results.write_text("\n".join(lines) + "\n")
+    # the table is replaced; the notes sections under it (``## ...``, written by people after
+    # earlier runs) are what explains the numbers, so they are kept
+    kept = ""
+    if args.results.exists():
+        previous = args.results.read_text()
+        at = previous.find("\n## ")
+        kept = previous[at:] if at >= 0 else ""
+    args.results.write_text("\n".join(lines) + "\n" + kept)
 
 
 def render(rows: list[dict[str, object]], sample_checks: list[float], n_samples: int,
