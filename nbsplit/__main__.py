@@ -5,8 +5,8 @@ is what a commit waits for. That plain call (no option at all) runs here without
 and building its command tree (~15 ms of a ~0.2 s process); every other command line goes to the
 click application in ``nbsplit.cli``, and so does this one whenever click would do something of
 its own: a file it would refuse (an unreadable one), a stream it would re-wrap (not UTF-8),
-shell completion, Windows. The lines, streams and exit code are the ``check`` command's
-(``nbsplit.cli.check`` and ``_edge``; tests/test_fastcheck.py runs both on the same inputs).
+shell completion, Windows. Both paths run ``nbsplit.check.run_check`` under
+``nbsplit.errors.exit_with`` (tests/test_fastcheck.py compares their streams and exit codes).
 """
 
 from __future__ import annotations
@@ -83,41 +83,19 @@ def _check(files: list[str]) -> None:
     gc.set_threshold(50_000, 20, 10)  # as nbsplit.cli.main (why: there)
     from pathlib import Path
 
-    from nbsplit.errors import EXIT_OK, EXIT_USAGE, NbsplitError
+    from nbsplit.errors import exit_with
 
-    try:
-        code = _run([Path(f) for f in files])
-    except NbsplitError as exc:
-        _echo(f"nbsplit: error: {exc.format()}", err=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        _echo("nbsplit: interrupted", err=True)
-        sys.exit(130)
-    except SystemExit:
-        raise
-    except Exception as exc:  # the last line of defence, word for word nbsplit.cli._edge's
-        if os.environ.get("NBSPLIT_DEBUG"):
-            raise
-        line = " ".join(str(exc).split()) or type(exc).__name__
-        _echo(f"nbsplit: internal error: {type(exc).__name__}: {line} "
-              "(set NBSPLIT_DEBUG=1 for details)", err=True)
-        sys.exit(EXIT_USAGE)
-    sys.exit(code or EXIT_OK)
+    exit_with(lambda: _run([Path(f) for f in files]), lambda line: _echo(line, err=True))
 
 
 def _run(files: list) -> int:
-    from nbsplit.check import check_files, format_text
+    from nbsplit.check import run_check
+    from nbsplit.config import load_config
     from nbsplit.errors import EXIT_OK
 
     if not files:
         return EXIT_OK
-    from nbsplit.config import load_config
-
-    config = load_config(files[0])
-    report = check_files(list(files), config=config, require_tags=None, stages_dir=None, fix=False,
-                         strict=False)
-    _echo(format_text(report))
-    return report.exit_code
+    return run_check(files, load_config(files[0]), _echo)
 
 
 if __name__ == "__main__":

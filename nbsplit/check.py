@@ -31,7 +31,7 @@ from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from nbsplit.check_rules import RULES, CellMarks, scan_cell
 from nbsplit.config import Config
@@ -46,6 +46,7 @@ __all__ = [
     "CheckReport",
     "check_files",
     "format_text",
+    "run_check",
     "format_json",
     "MANIFEST_NAME",
 ]
@@ -686,3 +687,14 @@ def rules_table() -> list[tuple[str, str, str]]:
     return [(r.code, r.severity, r.summary) for r in RULES.values()]
 
 
+
+
+def run_check(files: list[Path], config: Config, echo: Callable[[str], None], *,
+              require_tags: bool | None = None, stages_dir: Path | None = None, fix: bool = False,
+              strict: bool = False, fmt: str = "text") -> int:
+    """``nbsplit check FILES``: check, print the report, return the exit code (the click command
+    and the hook's click-free path both run this)."""
+    report = check_files(files, config=config, require_tags=require_tags, stages_dir=stages_dir,
+                         fix=fix, strict=strict)
+    echo(format_json(report) if fmt == "json" else format_text(report))
+    return report.exit_code

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, TypeVar
@@ -24,7 +23,7 @@ import click  # noqa: E402
 
 from nbsplit import __version__  # noqa: E402
 from nbsplit.config import Config, load_config  # noqa: E402
-from nbsplit.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, NbsplitError  # noqa: E402
+from nbsplit.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, NbsplitError, exit_with  # noqa: E402
 from nbsplit.model import PIPELINE_STAGES  # noqa: E402
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,24 +39,8 @@ def _edge(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> None:
-        try:
-            code = func(*args, **kwargs)
-        except NbsplitError as exc:
-            click.echo(f"nbsplit: error: {exc.format()}", err=True)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("nbsplit: interrupted", err=True)
-            sys.exit(130)
-        except (click.exceptions.Exit, click.ClickException, SystemExit):
-            raise
-        except Exception as exc:  # the last line of defence: never a traceback for users
-            if os.environ.get("NBSPLIT_DEBUG"):
-                raise
-            line = " ".join(str(exc).split()) or type(exc).__name__
-            click.echo(f"nbsplit: internal error: {type(exc).__name__}: {line} "
-                       "(set NBSPLIT_DEBUG=1 for details)", err=True)
-            sys.exit(EXIT_USAGE)
-        sys.exit(code or EXIT_OK)
+        exit_with(lambda: func(*args, **kwargs), lambda line: click.echo(line, err=True),
+                  (click.exceptions.Exit, click.ClickException))
 
     return wrapper  # type: ignore[return-value]
 
@@ -311,17 +294,14 @@ def run(folder: Path, only: str | None, from_stage: str | None, parallel: int, c
 def check(files: tuple[Path, ...], require_tags: bool | None, stages_dir: Path | None, strict: bool,
           fix: bool, fmt: str, threshold: float | None) -> int:
     """Check notebooks stay splittable: valid tags, no backward dependencies, fresh stages."""
-    # `nbsplit check FILE...` without options runs this without click (nbsplit/__main__.py, the
-    # pre-commit hook's call): a change here goes there too (tests/test_fastcheck.py compares).
-    from nbsplit.check import check_files, format_json, format_text
+    # `nbsplit check FILE...` without options skips click (nbsplit/__main__.py, the pre-commit
+    # hook's call) and runs the same run_check (tests/test_fastcheck.py compares the two)
+    from nbsplit.check import run_check
 
     if not files:
         return EXIT_OK
-    config = _config_for(files[0], threshold)
-    report = check_files(list(files), config=config, require_tags=require_tags,
-                         stages_dir=stages_dir, fix=fix, strict=strict)
-    click.echo(format_json(report) if fmt == "json" else format_text(report))
-    return report.exit_code
+    return run_check(list(files), _config_for(files[0], threshold), click.echo,
+                     require_tags=require_tags, stages_dir=stages_dir, fix=fix, strict=strict, fmt=fmt)
 
 
 def main() -> None:

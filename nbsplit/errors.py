@@ -6,7 +6,10 @@ is the single place that turns them into a line on stderr and an exit code, neve
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
+from typing import Callable, NoReturn
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1  # check found problems, a stage failed, a plan has error diagnostics
@@ -40,3 +43,28 @@ def printable(text: str) -> str:
     """``text`` with lone surrogates shown as ``\\udcff``: an undecodable file name arrives as
     surrogates, and a line naming it must still print (and be valid UTF-8 in a log)."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def exit_with(command: Callable[[], int | None], echo_err: Callable[[str], None],
+              passthrough: tuple[type[BaseException], ...] = ()) -> NoReturn:
+    """Run a command and exit with its code; every ``NbsplitError`` becomes one stderr line and
+    its exit code, and so does an unexpected exception (set NBSPLIT_DEBUG=1 for the traceback):
+    a user is never handed a traceback for a bad notebook. ``passthrough`` exceptions (click's
+    own exits) go up unchanged. Shared by the click application and the hook's click-free path."""
+    try:
+        code = command()
+    except NbsplitError as exc:
+        echo_err(f"nbsplit: error: {exc.format()}")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        echo_err("nbsplit: interrupted")
+        sys.exit(130)
+    except (SystemExit, *passthrough):
+        raise
+    except Exception as exc:  # the last line of defence
+        if os.environ.get("NBSPLIT_DEBUG"):
+            raise
+        line = " ".join(str(exc).split()) or type(exc).__name__
+        echo_err(f"nbsplit: internal error: {type(exc).__name__}: {line} (set NBSPLIT_DEBUG=1 for details)")
+        sys.exit(EXIT_USAGE)
+    sys.exit(code or EXIT_OK)
