@@ -107,10 +107,6 @@ def resolved_calls(ctx: Context, calls: Iterable[Call]) -> list[tuple[Call, str,
     return out
 
 
-def resolves_to_plot(ctx: Context, call: Call) -> bool:
-    return ctx.resolve(call.name)[0].startswith(lex.PLOT_LIBRARIES)
-
-
 def plots_only(resolved: list[tuple[Call, str, bool]]) -> bool:
     """Every call of the cell (``PyCell.resolved``) is a module call of a plotting library."""
     for _, name, is_module in resolved:
