@@ -69,7 +69,7 @@ from typing import Any, Literal, Sequence
 
 from nbsplit import reserved
 from nbsplit.analyze_text import mask_ipython
-from nbsplit.classify.placement import INDEX, LABELS, solve
+from nbsplit.classify.placement import INDEX, LABELS, SIDE, solve
 from nbsplit.randomness import call_draws, global_rng_effects
 from nbsplit.model import (
     PIPELINE_STAGES,
@@ -757,8 +757,26 @@ class Engine:
         edges = sorted({(r.writer, c) for c in variables for r in graph[c]
                         if r.kind == "data" and r.writer is not None and r.writer in costs
                         and r.name != RNG_STATE})
-        labels = solve(costs, edges)
+        # eda is a side branch: a cell whose value no main-line cell reads may look instead of
+        # following a later stage's value forward, at the cost the classifier gave eda
+        side = {c: min(-math.log(max(p, 1e-4)), _MAX_COST) for c in variables
+                if c not in self.anchor and self.classes[c].origin not in ("tag", "directive", "rule")
+                and (p := dict(self.classes[c].scores).get(Stage.EDA.value)) is not None}
+        labels = solve(costs, edges, side)
         old = {c: self.stage[c] for c in variables}
+        looking = [c for c in variables if labels[c] == SIDE]
+        for c in looking:
+            variables.remove(c)
+            self.stage[c] = Stage.EDA
+            self.moves.setdefault(c, "eda")
+            reads = sorted((r.name, r.writer) for r in graph[c] if r.kind == "data" and r.name != RNG_STATE
+                           and r.writer in costs and INDEX[LABELS[labels[r.writer]]] > INDEX[old[c]])
+            name, w = reads[0] if reads else ("", None)
+            got = f"`{name}` from cell {w} ({LABELS[labels[w]]})" if w is not None else "a later stage's value"
+            self._note_move(c, Stage.EDA, f"cell {c} ({old[c]}) reads {got} and no stage reads what it computes: "
+                            "it only looks, beside the main line",
+                            f"moved to eda: reads {got} and feeds no stage", cells=(c, w) if w is not None else (c,),
+                            names=(name,) if name else ())
         for c in variables:
             self.stage[c] = LABELS[labels[c]]
         readers: dict[int, list[tuple[int, str]]] = {}
