@@ -69,7 +69,7 @@ from typing import Any, Literal, Sequence
 
 from nbsplit import reserved
 from nbsplit.analyze_text import mask_ipython
-from nbsplit.classify.placement import INDEX, LABELS, SIDE, solve
+from nbsplit.classify.placement import INDEX, LABELS, SEQUENCE_BACK, SIDE, solve
 from nbsplit.randomness import call_draws, global_rng_effects
 from nbsplit.model import (
     PIPELINE_STAGES,
@@ -762,7 +762,8 @@ class Engine:
         side = {c: min(-math.log(max(p, 1e-4)), _MAX_COST) for c in variables
                 if c not in self.anchor and self.classes[c].origin not in ("tag", "directive", "rule")
                 and (p := dict(self.classes[c].scores).get(Stage.EDA.value)) is not None}
-        labels = solve(costs, edges, side)
+        line = [c for c in variables if self.stage[c].is_pipeline]
+        labels = solve(costs, edges, side, line, SEQUENCE_BACK)
         old = {c: self.stage[c] for c in variables}
         looking = [c for c in variables if labels[c] == SIDE]
         for c in looking:
@@ -809,9 +810,13 @@ class Engine:
                 reader, _ = min(users, key=lambda t: (INDEX[old[t[0]]] >= INDEX[old[c]], t[0])) if users else (None, "")
                 names = tuple(sorted({n for r, n in users if r == reader}))
                 listed = ", ".join(f"`{n}`" for n in names) or "what it computes"
-                what = (f"cell {c} ({old[c]}) computes {listed}, which cell {reader} ({new}) reads: moving it "
-                        "back costs less than moving its readers forward")
-                reason = f"moved back to {new}: {new} cell {reader} reads what it computes"
+                if reader is None:  # its part of the read graph moved back around it
+                    what = f"cell {c} ({old[c]}) moved back to {new} with the cells around it"
+                    reason = f"moved back to {new} with the cells around it"
+                else:
+                    what = (f"cell {c} ({old[c]}) computes {listed}, which cell {reader} ({new}) reads: moving "
+                            "it back costs less than moving its readers forward")
+                    reason = f"moved back to {new}: {new} cell {reader} reads what it computes"
                 cells = (c, reader) if reader is not None else (c,)
             self._note_move(c, new, what, reason, cells=cells, names=names)
 

@@ -55,3 +55,18 @@ def test_eda_unlikely_means_it_moves_on() -> None:
     sure = (NULLS[0], {"data-prep": 0.6, "featurization": 0.39, "eda": 0.01})
     plan = plan_with_scores(LOAD, ENCODE, sure)
     assert plan.stage_of(2) is S.FEATURIZATION and plan.moves == {2: "forward"}
+
+
+def test_a_read_is_resolved_with_the_run_of_cells_around_it() -> None:
+    """The sequence term of the re-placement (``placement.sequence_back``): moving the filling
+    cell on alone would leave it behind the data-prep cell after it, so the encoder moves back."""
+    cells = (
+        ("import pandas as pd\nraw = pd.read_csv('a.csv')", {"data-prep": 0.95, "eda": 0.05}),
+        ("enc = pd.get_dummies(raw)", {"featurization": 0.6, "data-prep": 0.33, "eda": 0.07}),
+        ("enc = enc.fillna(0)", {"data-prep": 0.6, "featurization": 0.35, "eda": 0.05}),
+        ("raw.to_csv('clean.csv')", {"data-prep": 0.9, "featurization": 0.05, "eda": 0.05}),
+    )
+    plan = plan_with_scores(*cells)
+    assert [plan.stage_of(i) for i in range(4)] == [S.DATA_PREP] * 4
+    assert plan.moves == {1: "back"}
+    assert plan.classifications[1].reasons[-1] == "moved back to data-prep: data-prep cell 2 reads what it computes"

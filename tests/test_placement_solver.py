@@ -108,3 +108,64 @@ def test_a_reader_that_feeds_nothing_looks_instead_of_moving_on() -> None:
     # the same cell when a later data-prep cell reads it: it cannot look; moving the encoder back
     # (+3.9) is cheaper than moving both readers on (+5.0)
     assert solve({1: encode, 2: summary, 3: list(summary)}, [(1, 2), (2, 3)], {2: 1.2}) == {1: prep, 2: prep, 3: prep}
+
+
+def _violated_parts_of(costs, edges):
+    """Cells connected (reads taken undirected) to a read their cheapest labels violate."""
+    best = {c: min(range(K), key=lambda k: (costs[c][k], k)) for c in costs}
+    parent = {c: c for c in costs}
+
+    def find(x):
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for w, r in edges:
+        parent[find(w)] = find(r)
+    bad = {find(w) for w, r in edges if best[w] > best[r]}
+    return [sorted(c for c in costs if find(c) == root) for root in bad], best
+
+
+@st.composite
+def sequence_problems(draw):
+    costs, edges = draw(problems())
+    return costs, edges, draw(st.floats(0.01, 3, allow_nan=False))
+
+
+@settings(max_examples=40, deadline=None)
+@given(sequence_problems())
+def test_the_sequence_term_is_solved_exactly_inside_each_part_a_read_makes_move(problem) -> None:
+    costs, edges, back = problem
+    line = sorted(costs)
+    lab = solve(costs, edges, line=line, back=back)
+    assert all(lab[w] <= lab[r] for w, r in edges)
+    parts, best = _violated_parts_of(costs, edges)
+    moving = {c for p in parts for c in p}
+    assert all(lab[c] == best[c] for c in costs if c not in moving)
+    for part in parts:
+        members = set(part)
+        steps = [(a, b) for a, b in zip(line, line[1:]) if a in members and b in members]
+
+        def total(lb):
+            return sum(costs[c][lb[c]] for c in part) + back * sum(max(0, lb[a] - lb[b]) for a, b in steps)
+
+        best_total = min(
+            total(dict(zip(part, labels))) for labels in itertools.product(range(K), repeat=len(part))
+            if all(dict(zip(part, labels))[w] <= dict(zip(part, labels))[r] for w, r in edges if w in members))
+        assert abs(total(lab) - best_total) < 1e-6
+
+
+def test_a_run_moves_together_rather_than_one_cell_against_its_neighbours() -> None:
+    prep, feat = 1, 2
+    encode = [5.0] * K
+    encode[feat], encode[prep] = 0.1, 0.8  # featurization, data-prep not far
+    fill = [5.0] * K
+    fill[prep], fill[feat] = 0.1, 0.75  # data-prep, reads the encoded frame
+    # 0: load (data-prep), 1: encode (featurization) reads 0, 2: fill (data-prep) reads 1,
+    # 3: another data-prep cell reading 0
+    costs = {0: list(fill), 1: encode, 2: fill, 3: list(fill)}
+    reads = [(0, 1), (1, 2), (0, 3)]
+    # without the sequence term the reader moves on (+0.65 < +0.7)
+    assert solve(costs, reads) == {0: prep, 1: feat, 2: feat, 3: prep}
+    # with it, the reader moving on falls back at cell 3 (+0.65 + 0.3): the encoder moves back
+    assert solve(costs, reads, line=[0, 1, 2, 3], back=0.3) == {0: prep, 1: prep, 2: prep, 3: prep}
