@@ -34,12 +34,13 @@ Decisions beyond the first design, and why:
   every stage process needs that state. Display-only and unused setup cells go to the first stage
   only, so no cell silently vanishes.
 - Backward reads (a cell reading what only a later stage wrote before it) are resolved over the
-  read graph (``resolve_stages``): the producer moves back to the reader's stage when that changes
-  fewer (confidence-weighted) cells than moving the reader and everything that then follows it
-  forward; otherwise the reader moves forward, until stable. ``eda`` is a side branch: it may read
-  a snapshot of any stage's value and feeds none (an eda cell whose value the main line uses
-  moves to that use), so handoffs on the main line go forward in pipeline order, eda's come from
-  any stage, and no cycle can remain.
+  read graph (``resolve_stages``) by one exact min-cut (``classify.placement``): the producer
+  moves back or the readers move on, whichever costs less (-log of the classifier's probabilities,
+  plus a sequence term inside the re-placed part). ``eda`` is a side branch: it may read a
+  snapshot of any stage's value and feeds none (an eda cell whose value the main line uses moves
+  to that use; a main-line cell whose value nothing uses may look instead of moving on), so
+  handoffs on the main line go forward in pipeline order, eda's come from any stage, and no cycle
+  can remain.
 - The global random state is a soft constraint: a cell that draws after a later stage's cell
   drew keeps the classifier's stage (following the draw forward turned most such cells wrong on
   the labelled corpus); its stage draws from the last state it can hold, and the plan warns
@@ -664,7 +665,10 @@ class Engine:
         (repeated, since the read graph changes with it: the random state a main-line cell reads
         skips eda draws); then one exact optimisation (``classify.placement``) places every
         main-line cell at least cost under the constraints, the cost of a stage being how unlikely
-        the classifier found it. Strict: nothing moves; each violated read is an error.
+        the classifier found it, plus a sequence term inside each part it re-places (a cell
+        falling behind the main-line cell before it); a cell no main-line cell reads may instead
+        look (eda, at the classifier's eda cost). Strict: nothing moves; each violated read is
+        an error.
         """
         self._reported: set[int] = set()
         kept: list[Diagnostic] = []
