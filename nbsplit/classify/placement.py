@@ -60,7 +60,9 @@ def solve(costs: Mapping[int, Sequence[float]], edges: Sequence[tuple[int, int]]
     order) whose label is below the label of the cell before it in ``line``, both in that part,
     costs ``back`` per stage it falls behind: resolving a read by moving one cell against its
     neighbours costs more than moving a run of cells together. Parts without a violated read keep
-    their cheapest labels (the classifier already weighed each cell's neighbours).
+    their cheapest labels (the classifier already weighed each cell's neighbours). A cell that
+    takes ``SIDE`` is counted in the sequence at the chain label the cut gave it (so the
+    objective stays one min-cut: solved exactly, as the property tests check).
 
     ``side``: cells that may instead take the side branch (``SIDE``) at that cost. Only a cell
     no edge leaves can (a side cell feeds nothing); others listed are ignored. Its side branch
