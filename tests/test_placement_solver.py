@@ -169,3 +169,46 @@ def test_a_run_moves_together_rather_than_one_cell_against_its_neighbours() -> N
     assert solve(costs, reads) == {0: prep, 1: feat, 2: feat, 3: prep}
     # with it, the reader moving on falls back at cell 3 (+0.65 + 0.3): the encoder moves back
     assert solve(costs, reads, line=[0, 1, 2, 3], back=0.3) == {0: prep, 1: prep, 2: prep, 3: prep}
+
+
+@st.composite
+def side_sequence_problems(draw):
+    costs, edges, side = draw(side_problems())
+    return costs, edges, side, draw(st.floats(0.01, 3, allow_nan=False))
+
+
+@settings(max_examples=40, deadline=None)
+@given(side_sequence_problems())
+def test_side_branch_and_sequence_term_together_are_one_exact_cut(problem) -> None:
+    """A sink that may look counts min(its cost, its side cost) at every label and keeps its place
+    in the sequence at the label the cut gives it: the least such total, inside each part."""
+    costs, edges, side, back = problem
+    line = sorted(costs)
+    lab = solve(costs, edges, side, line, back)
+    fed = {w for w, _ in edges}
+    side = {c: v for c, v in side.items() if c not in fed}
+    folded = {c: [min(x, side[c]) for x in cost] if c in side else cost for c, cost in costs.items()}
+    chain = {c: k for c, k in lab.items() if k != SIDE}
+    assert all(chain[w] <= chain[r] for w, r in edges if r in chain)
+    parts, best = _violated_parts_of(folded, edges)
+    for part in parts:
+        members = set(part)
+        steps = [(a, b) for a, b in zip(line, line[1:]) if a in members and b in members]
+
+        def total(lb):
+            return sum(folded[c][lb[c]] for c in part) + back * sum(max(0, lb[a] - lb[b]) for a, b in steps)
+
+        found = min(
+            total(dict(zip(part, labels))) for labels in itertools.product(range(K), repeat=len(part))
+            if all(dict(zip(part, labels))[w] <= dict(zip(part, labels))[r] for w, r in edges if w in members))
+        # a looking cell's chain label is not returned: the best one, the others as solved
+        looking = [c for c in part if lab[c] == SIDE]
+        fixed = {c: lab[c] for c in part if lab[c] != SIDE}
+        paid = min(
+            total({**fixed, **dict(zip(looking, labels))})
+            for labels in itertools.product(range(K), repeat=len(looking))
+            if all({**fixed, **dict(zip(looking, labels))}[w] <= {**fixed, **dict(zip(looking, labels))}[r]
+                   for w, r in edges if w in members))
+        assert abs(paid - found) < 1e-6
+        # a cell on the main line pays its own cost there, a looking cell its side cost
+        assert all(folded[c][k] == costs[c][k] for c, k in fixed.items())
