@@ -163,3 +163,24 @@ def test_model_outputs_are_followed_to_the_cells_that_read_them() -> None:
     assert seen[7] == seen[8] == []  # the data and the model are not their output
     assert seen[10] == ["reads_model:pred", "shows_model:pred"]  # a frame given a prediction column
     assert seen[12] == []  # df bound again from the file: data once more
+
+
+@pytest.mark.parametrize("name, flag", [
+    ("05_batch_inference.ipynb", "file_scoring"),
+    ("02_score_customers.py", "file_scoring"),
+    ("ModelServing.ipynb", "file_scoring"),
+    ("model_monitoring.ipynb", "file_monitoring"),
+    ("01_drift_detection.ipynb", "file_monitoring"),
+    ("Heart_Disease_Prediction.ipynb", None),  # a whole modelling project, not a scoring job
+    ("credit_risk_eda.ipynb", None),
+])
+def test_the_notebook_file_name_is_a_feature_of_every_cell(name: str, flag: str | None) -> None:
+    """A scoring or monitoring notebook's own name says what its preparation cells are for
+    (DESIGN: preparing the data a model scores is prediction); the fitted layer weighs the name
+    against each cell's rule stage."""
+    sources = ["import pandas as pd\nimport joblib",
+               "df = pd.read_csv('customers.csv')\ndf = df.dropna()",
+               "model = joblib.load('model.pkl')\ndf['p'] = model.predict(df)"]
+    features = _captured_features(name, sources)
+    flags = {i: sorted(k.split(":")[1] for k in f if k.startswith("nb:file_")) for i, f in features.items()}
+    assert flags == {i: ([flag] if flag else []) for i in features}
