@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -140,6 +141,10 @@ def test_bad_input_is_one_line_naming_the_file(case: dict[str, Any], command: st
     assert _snapshot(tmp_path) == before, "the input changed or an output appeared"
 
 
+_UNCERTAIN = re.compile(r"warning: cell \d+: uncertain stage '[a-z-]+' \(confidence 0\.\d\d\): .*; "
+                        r"tag it 'nbsplit:<stage>' to decide$")
+
+
 @pytest.mark.parametrize("case", [c for c in CASES if c.get("ok")], ids=lambda c: c["id"])
 def test_tricky_valid_input_converts_and_every_cell_is_accounted_for(case: dict[str, Any],
                                                                      tmp_path: Path) -> None:
@@ -147,7 +152,9 @@ def test_tricky_valid_input_converts_and_every_cell_is_accounted_for(case: dict[
     original = (tmp_path / nb).read_bytes()
     for command in ("plan", "convert-dry-run", "tag", "check"):
         code, stdout, stderr = _run([a.replace("{nb}", str(nb)) for a in COMMANDS[command]], tmp_path, False)
-        assert code == 0 and stderr == "", (command, stdout, stderr)
+        # a valid notebook: no error and no other warning; a low-confidence cell may be reported
+        # (the classifier's confidence on a three-cell notebook is not what this case tests)
+        assert code == 0 and all(_UNCERTAIN.match(line) for line in stderr.splitlines()), (command, stdout, stderr)
     code, _, stderr = _run(["convert", str(nb), "--out", OUT], tmp_path, False)
     assert code == 0, stderr
     assert (tmp_path / nb).read_bytes() == original
