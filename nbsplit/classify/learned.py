@@ -28,14 +28,17 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import repeat
+from operator import add, mul
 from typing import Any, Callable, Mapping, Sequence
 
 from nbsplit.classify import fitted
 from nbsplit.classify import lexicon as lex
 from nbsplit.classify.context import Context
-from nbsplit.classify.evidence import Evidence
+from nbsplit.classify.evidence import Evidence, _combine
 from nbsplit.classify.registry import Registry
-from nbsplit.model import CellFacts, Classification, Notebook, Stage
+from nbsplit.model import _ORDER, CellFacts, Classification, Notebook, Stage
 
 FEATURE_VERSION = 1
 SIGNAL_NAMES = ("calls", "structure", "headings", "comments")
@@ -123,11 +126,29 @@ def bias(c: CellView, f: dict[str, float]) -> None:
 
 @feature
 def signal_evidence(c: CellView, f: dict[str, float]) -> None:
-    """The weight each evidence signal gave each stage."""
+    """The weight each evidence signal gave each stage: per signal, what
+    ``Evidence.scores(exclude=<the other named signals>)`` gives (its hits and those of signals
+    not named in ``SIGNAL_NAMES``), grouped in one pass per signal instead of through a dict of
+    lists and a tuple test per hit."""
+    hits = c.ev.hits
+    if not hits:
+        return
     for signal in SIGNAL_NAMES:
-        others = tuple(s for s in SIGNAL_NAMES if s != signal)
-        for stage, w in sorted(c.ev.scores(exclude=others).items(), key=lambda kv: kv[0].order):
-            f[f"ev:{signal}:{stage.value}"] = round(w, 4)
+        by_stage: dict[Stage, list[float]] = {}
+        for hit in hits:
+            if hit.signal == signal or hit.signal not in _SIGNAL_SET:
+                weights = by_stage.get(hit.stage)
+                if weights is None:
+                    by_stage[hit.stage] = [hit.weight]
+                else:
+                    weights.append(hit.weight)
+        if by_stage:
+            for stage in sorted(by_stage, key=_stage_order):
+                f[f"ev:{signal}:{stage.value}"] = round(_combine(by_stage[stage]), 4)
+
+
+_SIGNAL_SET = frozenset(SIGNAL_NAMES)
+_stage_order = _ORDER.__getitem__
 
 
 @feature
@@ -368,6 +389,7 @@ def _call_key(name: str) -> str:
     return name if root in lex.MODULE_ROOTS else f".{last}"
 
 
+@lru_cache(maxsize=8192)  # pure; the callers only iterate the set (names recur in every cell)
 def _tokens(name: str) -> set[str]:
     """Lower-case words of an identifier (``X_train`` -> x, train; ``dfClean`` -> df, clean)."""
     out: set[str] = set()
@@ -387,6 +409,7 @@ def _tokens(name: str) -> set[str]:
     return {w for w in out if len(w) <= 12}
 
 
+@lru_cache(maxsize=8192)  # pure (hit reasons recur across cells)
 def _template(reason: str) -> str:
     """A hit's reason without the notebook's own names: ``predicts on new data test_df`` ->
     ``predicts on new data``; names in backticks and quotes are dropped, calls keep their API."""
@@ -446,13 +469,23 @@ def predict(features: Mapping[str, float], weights: Mapping[str, Any]) -> list[t
     classes = weights["classes"]
     table: Mapping[str, Sequence[float]] = weights["weights"]
     scores = list(weights["intercept"])
+    get = table.get
+    width = len(scores)
     for name, value in features.items():
-        row = table.get(name)
+        row = get(name)
         if row is not None:
-            for k, w in enumerate(row):
-                scores[k] += w * value
+            if len(row) != width:  # (never with fitted weights) the plain loop's own behaviour
+                for k, w in enumerate(row):
+                    scores[k] += w * value
+            elif value == 1.0:  # most features: w * 1.0 is exactly w, so the same sums
+                scores = list(map(add, scores, row))
+            else:  # the same operations as ``scores[k] += w * value``, in C
+                scores = list(map(add, scores, map(mul, row, repeat(value))))
     top = max(scores)
     exps = [math.exp(s - top) for s in scores]
     total = sum(exps)
-    probs = [(Stage(c), e / total) for c, e in zip(classes, exps)]
+    probs = [(_STAGE_OF.get(c) or Stage(c), e / total) for c, e in zip(classes, exps)]
     return sorted(probs, key=lambda p: (-p[1], p[0].order if p[0].is_pipeline else 99))
+
+
+_STAGE_OF = {stage.value: stage for stage in Stage}
