@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, reduce
 from itertools import repeat
 from operator import add, mul
 from typing import Any, Callable, Mapping, Sequence
@@ -468,19 +468,26 @@ def predict(features: Mapping[str, float], weights: Mapping[str, Any]) -> list[t
     """(stage, probability) for every class, best first."""
     classes = weights["classes"]
     table: Mapping[str, Sequence[float]] = weights["weights"]
-    scores = list(weights["intercept"])
+    intercept = weights["intercept"]
     get = table.get
-    width = len(scores)
+    width = len(intercept)
+    # Each class's score is the intercept plus every known feature's ``w * value`` added in
+    # feature order (``scores[k] += w * value`` feature by feature): the same left folds, run by
+    # ``functools.reduce`` over the columns in C (``w * 1.0`` is exactly ``w``: most features).
+    terms: list[Sequence[float]] = []
     for name, value in features.items():
         row = get(name)
         if row is not None:
-            if len(row) != width:  # (never with fitted weights) the plain loop's own behaviour
-                for k, w in enumerate(row):
-                    scores[k] += w * value
-            elif value == 1.0:  # most features: w * 1.0 is exactly w, so the same sums
-                scores = list(map(add, scores, row))
-            else:  # the same operations as ``scores[k] += w * value``, in C
-                scores = list(map(add, scores, map(mul, row, repeat(value))))
+            terms.append(row if value == 1.0 else list(map(mul, row, repeat(value))))
+    if not all(map(width.__eq__, map(len, terms))):  # (never with fitted weights) the plain loop
+        scores = list(intercept)
+        for row in terms:
+            for k, w in enumerate(row):
+                scores[k] += w
+    elif terms:
+        scores = list(map(reduce, repeat(add), zip(*terms), intercept))
+    else:
+        scores = list(intercept)
     top = max(scores)
     exps = [math.exp(s - top) for s in scores]
     total = sum(exps)
