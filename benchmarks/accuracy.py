@@ -23,7 +23,7 @@ import argparse
 import json
 import sys
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -63,7 +63,9 @@ def load_items() -> list[Item]:
         data = json.loads(lf.read_text(encoding="utf-8"))
         if any(c.get("stage") is None for c in data["cells"]):
             continue
-        nb = read_notebook(corpus.materialize(e))
+        # the notebook's own file name (the materialised copy is named by our id, which says what
+        # the labeller saw)
+        nb = replace(read_notebook(corpus.materialize(e)), path=Path(e.path))
         labels = {}
         for lab, cell in zip(data["cells"], nb.cells):
             stage = corpus.norm_stage(lab["stage"])

@@ -34,12 +34,13 @@ Decisions beyond the first design, and why:
   every stage process needs that state. Display-only and unused setup cells go to the first stage
   only, so no cell silently vanishes.
 - Backward reads (a cell reading what only a later stage wrote before it) are resolved over the
-  read graph (``resolve_stages``): the producer moves back to the reader's stage when that changes
-  fewer (confidence-weighted) cells than moving the reader and everything that then follows it
-  forward; otherwise the reader moves forward, until stable. ``eda`` is a side branch: it may read
-  a snapshot of any stage's value and feeds none (an eda cell whose value the main line uses
-  moves to that use), so handoffs on the main line go forward in pipeline order, eda's come from
-  any stage, and no cycle can remain.
+  read graph (``resolve_stages``) by one exact min-cut (``classify.placement``): the producer
+  moves back or the readers move on, whichever costs less (-log of the classifier's probabilities,
+  plus a sequence term inside the re-placed part). ``eda`` is a side branch: it may read a
+  snapshot of any stage's value and feeds none (an eda cell whose value the main line uses moves
+  to that use; a main-line cell whose value nothing uses may look instead of moving on), so
+  handoffs on the main line go forward in pipeline order, eda's come from any stage, and no cycle
+  can remain.
 - The global random state is a soft constraint: a cell that draws after a later stage's cell
   drew keeps the classifier's stage (following the draw forward turned most such cells wrong on
   the labelled corpus); its stage draws from the last state it can hold, and the plan warns
@@ -69,7 +70,7 @@ from typing import Any, Literal, Sequence
 
 from nbsplit import reserved
 from nbsplit.analyze_text import mask_ipython
-from nbsplit.classify.placement import INDEX, LABELS, solve
+from nbsplit.classify.placement import INDEX, LABELS, SEQUENCE_BACK, SIDE, solve
 from nbsplit.randomness import call_draws, global_rng_effects
 from nbsplit.model import (
     PIPELINE_STAGES,
@@ -664,7 +665,10 @@ class Engine:
         (repeated, since the read graph changes with it: the random state a main-line cell reads
         skips eda draws); then one exact optimisation (``classify.placement``) places every
         main-line cell at least cost under the constraints, the cost of a stage being how unlikely
-        the classifier found it. Strict: nothing moves; each violated read is an error.
+        the classifier found it, plus a sequence term inside each part it re-places (a cell
+        falling behind the main-line cell before it); a cell no main-line cell reads may instead
+        look (eda, at the classifier's eda cost). Strict: nothing moves; each violated read is
+        an error.
         """
         self._reported: set[int] = set()
         kept: list[Diagnostic] = []
@@ -757,8 +761,27 @@ class Engine:
         edges = sorted({(r.writer, c) for c in variables for r in graph[c]
                         if r.kind == "data" and r.writer is not None and r.writer in costs
                         and r.name != RNG_STATE})
-        labels = solve(costs, edges)
+        # eda is a side branch: a cell whose value no main-line cell reads may look instead of
+        # following a later stage's value forward, at the cost the classifier gave eda
+        side = {c: min(-math.log(max(p, 1e-4)), _MAX_COST) for c in variables
+                if c not in self.anchor and self.classes[c].origin not in ("tag", "directive", "rule")
+                and (p := dict(self.classes[c].scores).get(Stage.EDA.value)) is not None}
+        line = [c for c in variables if self.stage[c].is_pipeline]
+        labels = solve(costs, edges, side, line, SEQUENCE_BACK)
         old = {c: self.stage[c] for c in variables}
+        looking = [c for c in variables if labels[c] == SIDE]
+        for c in looking:
+            variables.remove(c)
+            self.stage[c] = Stage.EDA
+            self.moves.setdefault(c, "eda")
+            reads = sorted((r.name, r.writer) for r in graph[c] if r.kind == "data" and r.name != RNG_STATE
+                           and r.writer in costs and INDEX[LABELS[labels[r.writer]]] > INDEX[old[c]])
+            name, w = reads[0] if reads else ("", None)
+            got = f"`{name}` from cell {w} ({LABELS[labels[w]]})" if w is not None else "a later stage's value"
+            self._note_move(c, Stage.EDA, f"cell {c} ({old[c]}) reads {got} and no stage reads what it computes: "
+                            "it only looks, beside the main line",
+                            f"moved to eda: reads {got} and feeds no stage", cells=(c, w) if w is not None else (c,),
+                            names=(name,) if name else ())
         for c in variables:
             self.stage[c] = LABELS[labels[c]]
         readers: dict[int, list[tuple[int, str]]] = {}
@@ -791,9 +814,13 @@ class Engine:
                 reader, _ = min(users, key=lambda t: (INDEX[old[t[0]]] >= INDEX[old[c]], t[0])) if users else (None, "")
                 names = tuple(sorted({n for r, n in users if r == reader}))
                 listed = ", ".join(f"`{n}`" for n in names) or "what it computes"
-                what = (f"cell {c} ({old[c]}) computes {listed}, which cell {reader} ({new}) reads: moving it "
-                        "back costs less than moving its readers forward")
-                reason = f"moved back to {new}: {new} cell {reader} reads what it computes"
+                if reader is None:  # its part of the read graph moved back around it
+                    what = f"cell {c} ({old[c]}) moved back to {new} with the cells around it"
+                    reason = f"moved back to {new} with the cells around it"
+                else:
+                    what = (f"cell {c} ({old[c]}) computes {listed}, which cell {reader} ({new}) reads: moving "
+                            "it back costs less than moving its readers forward")
+                    reason = f"moved back to {new}: {new} cell {reader} reads what it computes"
                 cells = (c, reader) if reader is not None else (c,)
             self._note_move(c, new, what, reason, cells=cells, names=names)
 

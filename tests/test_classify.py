@@ -293,3 +293,11 @@ def test_commented_prose_is_not_read_as_code() -> None:
     view, facts = _uncomment_code(nb, [analyze_source(c.source, c.index) for c in cells])
     assert [c.source for c in view.cells] == ["# TODO", "# Load the data again", "df.info()"]
     assert facts[2] is not None and facts[2].display_only
+
+
+@pytest.mark.parametrize("first_line", ["%sql ", "%sql\t", "%pip ", "%run "])
+def test_a_magic_line_with_trailing_blank_and_no_argument_is_classified(first_line: str) -> None:
+    """A public Databricks notebook's ``%sql `` line (trailing blank, no argument) stopped every
+    command with an internal error: the body of a magic cell is what follows the magic name."""
+    classes, _ = classify((PRELUDE, first_line + "\nSELECT region, SUM(amount) FROM sales GROUP BY region"))
+    assert classes[-1].stage is not None and classes[-1].reasons

@@ -195,3 +195,24 @@ def test_predict_gives_the_reference_floats_bit_for_bit() -> None:
                     for n in chosen}
         got, want = learned.predict(features, w), _reference_predict(features, w)
         assert [(s, p.hex()) for s, p in got] == [(s, p.hex()) for s, p in want]
+
+
+@pytest.mark.parametrize("name, flag", [
+    ("05_batch_inference.ipynb", "file_scoring"),
+    ("02_score_customers.py", "file_scoring"),
+    ("ModelServing.ipynb", "file_scoring"),
+    ("model_monitoring.ipynb", "file_monitoring"),
+    ("01_drift_detection.ipynb", "file_monitoring"),
+    ("Heart_Disease_Prediction.ipynb", None),  # a whole modelling project, not a scoring job
+    ("credit_risk_eda.ipynb", None),
+])
+def test_the_notebook_file_name_is_a_feature_of_every_cell(name: str, flag: str | None) -> None:
+    """A scoring or monitoring notebook's own name says what its preparation cells are for
+    (DESIGN: preparing the data a model scores is prediction); the fitted layer weighs the name
+    against each cell's rule stage."""
+    sources = ["import pandas as pd\nimport joblib",
+               "df = pd.read_csv('customers.csv')\ndf = df.dropna()",
+               "model = joblib.load('model.pkl')\ndf['p'] = model.predict(df)"]
+    features = _captured_features(name, sources)
+    flags = {i: sorted(k.split(":")[1] for k in f if k.startswith("nb:file_")) for i, f in features.items()}
+    assert flags == {i: ([flag] if flag else []) for i in features}

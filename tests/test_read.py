@@ -42,6 +42,38 @@ def test_ipynb_without_ids_is_fine() -> None:
     assert nb.cells[1].tags == ("section",)
 
 
+def test_ids_in_a_pre_45_notebook_are_read_as_45(tmp_path: Path) -> None:
+    """VS Code and recent Jupyter write cell ids into 4.0-4.4 notebooks (the 4.4 schema forbids
+    the key; Jupyter opens them anyway). nbsplit reads them, keeps the ids, and ``tag --write``
+    leaves the version as the user had it."""
+    from nbsplit.config import Config
+    from nbsplit.tagging import apply_tags, plan_tags
+
+    raw = json.loads((Path(__file__).parents[1] / "sample_notebooks" / "churn_pandas.ipynb").read_text())
+    raw["nbformat_minor"] = 2
+    for k, cell in enumerate(raw["cells"]):
+        cell["id"] = f"cell-{k}"
+    path = tmp_path / "vscode.ipynb"
+    path.write_text(json.dumps(raw, indent=1))
+    nb = read_notebook(path)
+    assert [c.id for c in nb.cells] == [f"cell-{k}" for k in range(len(raw["cells"]))]
+    apply_tags(plan_tags(path, Config()))
+    written = json.loads(path.read_text())
+    assert written["nbformat_minor"] == 2
+    assert [c["id"] for c in written["cells"]] == [f"cell-{k}" for k in range(len(raw["cells"]))]
+    assert any(t.startswith("nbsplit:") for c in written["cells"] for t in c["metadata"].get("tags", []))
+
+
+def test_a_bad_id_in_a_pre_45_notebook_is_still_refused(tmp_path: Path) -> None:
+    raw = {"cells": [{"cell_type": "code", "id": "no spaces allowed", "metadata": {}, "outputs": [],
+                      "execution_count": None, "source": "x = 1"}],
+           "metadata": {}, "nbformat": 4, "nbformat_minor": 2}
+    path = tmp_path / "bad_id.ipynb"
+    path.write_text(json.dumps(raw))
+    with pytest.raises(NbsplitError, match="invalid notebook"):
+        read_notebook(path)
+
+
 def test_nbformat3_is_upgraded() -> None:
     nb = read_notebook(CASES / "old_v3.ipynb")
     assert [c.kind for c in nb.cells] == ["markdown", "code", "markdown", "code"]

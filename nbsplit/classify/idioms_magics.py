@@ -50,8 +50,9 @@ def body(cell: Cell) -> str:
     lines = cell.source.strip().split("\n")
     if lines and lines[0].lstrip().startswith("%"):
         first = lines[0].lstrip()
-        # %pip install x / %run ./setup keep their argument on the magic line.
-        rest = first.split(None, 1)[1] if " " in first and not first.startswith("%%") else ""
+        # %pip install x / %run ./setup keep their argument on the magic line ("%sql " has none).
+        parts = first.split(None, 1)
+        rest = parts[1] if len(parts) == 2 and not first.startswith("%%") else ""
         return "\n".join([rest, *lines[1:]]).strip()
     return "\n".join(lines)
 

@@ -7,7 +7,8 @@ the notebook, whether it only shows values and which stage built what it shows, 
 changes existing columns or derives new ones (``CellFacts.column_writes``), whether it reads
 a fitted model's predictions or scores (followed through the names built from them), whether
 the notebook computes drift or scores a loaded model it never fits (for its eda/evaluation/
-prediction/monitoring-looking cells) -- and a
+prediction/monitoring-looking cells), whether its file name says it scores or monitors
+(``05_batch_inference``, ``model_monitoring``; for every cell) -- and a
 multinomial logistic model with weights fitted on the labelled corpus (``benchmarks/corpus``,
 ``python benchmarks/accuracy.py --write-weights``) picks the stage. Its probability is the
 confidence. Each family of features is a small function registered with ``@feature`` (``FEATURES``,
@@ -31,11 +32,12 @@ from dataclasses import dataclass
 from functools import lru_cache, reduce
 from itertools import repeat
 from operator import add, mul
+from pathlib import PurePath
 from typing import Any, Callable, Mapping, Sequence
 
 from nbsplit.classify import fitted
 from nbsplit.classify import lexicon as lex
-from nbsplit.classify.context import Context
+from nbsplit.classify.context import Context, name_tokens
 from nbsplit.classify.evidence import Evidence, _combine
 from nbsplit.classify.registry import Registry
 from nbsplit.model import _ORDER, CellFacts, Classification, Notebook, Stage
@@ -276,29 +278,40 @@ def signal_hits(c: CellView, f: dict[str, float]) -> None:
 
 @feature
 def notebook_context(c: CellView, f: dict[str, float]) -> None:
-    """What the whole notebook is, crossed with the rule stage only where a monitoring
-    notebook's cells are misread (its plots, queries and scores look like eda/evaluation/
-    prediction): it loads a saved model and fits none, or it computes drift."""
+    """What the whole notebook is, crossed with the rule stage: its file name for every cell;
+    where a monitoring notebook's cells are misread (its plots, queries and scores look like
+    eda/evaluation/prediction), whether it loads a saved model and fits none, or computes drift."""
     stage = c.base.stage
+    for flag in sorted(c.notebook.flags & _FILE_FLAGS):
+        f[f"nb:{flag}:{stage.value}"] = 1.0
     if stage not in _MONITOR_LOOKALIKES:
         return
-    for flag in sorted(c.notebook.flags):
+    for flag in sorted(c.notebook.flags - _FILE_FLAGS):
         f[f"nb:{flag}:{stage.value}"] = 1.0
 
 
 _MONITOR_LOOKALIKES = frozenset({Stage.EDA, Stage.EVALUATION, Stage.PREDICTION, Stage.MONITORING})
+_FILE_FLAGS = frozenset({"file_scoring", "file_monitoring"})
 
 
 def _notebook_flags(ctx: Context, evidence: Sequence[Evidence], result: Sequence[Classification],
                     seq: Sequence[int]) -> frozenset[str]:
     """Notebook-level facts: "loads_no_fit" (it loads a saved or registered model and no cell's
-    rule stage is training) and "drift" (some cell's code gave strong monitoring evidence: a
-    drift helper or monitor, metrics of fresh labels or over time)."""
+    rule stage is training), "drift" (some cell's code gave strong monitoring evidence: a
+    drift helper or monitor, metrics of fresh labels or over time), and "file_scoring" /
+    "file_monitoring" (the notebook's file name says it scores new data or monitors a model:
+    whole scoring notebooks prepare their data in cells whose code reads as data-prep)."""
     flags: set[str] = set()
     if ctx.scores_with_loaded_model and not any(result[i].stage is Stage.TRAINING for i in seq):
         flags.add("loads_no_fit")
     if any(evidence[i].stage_weight(Stage.MONITORING, exclude=("headings", "comments")) >= 2.4 for i in seq):
         flags.add("drift")
+    # The notebook's own file name: "05_inference", "batch_scoring", "model_monitoring".
+    words = name_tokens(PurePath(str(ctx.nb.path)).stem)
+    if words & lex.SCORING_FILE_WORDS:
+        flags.add("file_scoring")
+    if words & lex.MONITORING_FILE_WORDS:
+        flags.add("file_monitoring")
     return frozenset(flags)
 
 

@@ -153,6 +153,11 @@ MODEL_LOADERS = ("load_model", "joblib.load", "pickle.load", "torch.load", "Pipe
                  "dill.load", "cloudpickle.load", "load_from_checkpoint", "from_pretrained", "spark_udf")
 
 # --- from the fitted layer's features -----------------------------------------------------
+# Words of a notebook's file name that say it scores new data or monitors a model (the fitted
+# layer's notebook flags). Not "prediction": "Heart_Disease_Prediction" names a whole project.
+SCORING_FILE_WORDS = frozenset({"inference", "inferencia", "infer", "scoring", "score", "serving",
+                                "deploy", "deployment", "batch"})
+MONITORING_FILE_WORDS = frozenset({"monitoring", "monitor", "drift", "monitoramento", "monitoreo"})
 FEATURE_KEYWORDS = frozenset({"inplace", "random_state", "test_size", "axis", "columns", "how", "on", "hue",
                               "kind", "bins", "figsize", "seed", "stratify", "cv", "scoring", "param_grid",
                               "n_estimators", "labelCol", "featuresCol", "inputCols", "outputCol"})

@@ -50,6 +50,10 @@ def read_ipynb(text: str, path: Path | str) -> Notebook:
         raise NbsplitError(f"unsupported nbformat version {major!r} (supported: 2, 3, 4)", path)
     validate_ipynb_structure(raw, path)
     check_python(notebook_language(raw.get("metadata") or {}), path)
+    if major == 4 and _ids_before_v45(raw):
+        # VS Code and recent Jupyter write cell ids into 4.0-4.4 notebooks, and Jupyter opens
+        # them; the 4.4 schema forbids the key, so such a file is checked as the 4.5 it is.
+        raw = {**raw, "nbformat_minor": 5}
 
     nb: Mapping[str, Any]
     if major == 4 and _conforms(raw):
@@ -62,6 +66,13 @@ def read_ipynb(text: str, path: Path | str) -> Notebook:
     databricks = DATABRICKS_NOTEBOOK_KEY in metadata
     cells = tuple(_cell(i, c, had_ids, databricks) for i, c in enumerate(nb["cells"]))
     return Notebook(path=path, format="ipynb", cells=cells, metadata=_plain(metadata), text=text)
+
+
+def _ids_before_v45(raw: Mapping[str, Any]) -> bool:
+    minor = raw.get("nbformat_minor")
+    cells = raw.get("cells")
+    return (type(minor) is int and minor < 5 and type(cells) is list
+            and any(type(c) is dict and "id" in c for c in cells))
 
 
 def notebook_language(metadata: Mapping[str, Any]) -> str | None:

@@ -1,0 +1,106 @@
+"""The placement's moves, measured without refitting: what the dataflow constraints do to the
+classifier's stages on the grouped CV and the holdouts.
+
+    python benchmarks/placement_study.py cache F.pickle   # fit every CV fold and holdout (r7, r8,
+                                                           # r9) once; keep each held-out cell's
+                                                           # classification (before placement)
+    python benchmarks/placement_study.py eval F.pickle [--dump G.jsonl]
+                                                           # plan every held-out notebook with the
+                                                           # code as it is now; per fold/holdout
+                                                           # right cells, and the moves by kind
+
+Why: the fit does not depend on the placement (the fitted layer's features are the rule layer's,
+before any dataflow move), so a change to the placement (``classify.placement``, the dataflow's
+costs and edges) can be scored on the classifications of the folds' fits, in a minute, instead of
+refitting every fold. ``accuracy.py`` remains the figure of record: its per-fold numbers equal
+``eval``'s when the classifier itself is unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import accuracy as acc  # noqa: E402
+from nbsplit.classify import classify_notebook, learned  # noqa: E402
+from nbsplit.config import Config  # noqa: E402
+from nbsplit.plan import build_plan  # noqa: E402
+
+HOLDOUTS = ("r7", "r8", "r9")
+
+
+def cache(path: Path) -> None:
+    items = acc.load_items()
+    rows = {k: acc.rows_of(it) for k, it in enumerate(items)}
+    groups: dict[str, list[tuple[int, tuple]]] = {}
+    for n, fold in enumerate(acc.folds(items)):
+        held = set(fold)
+        train = [(f, items[k].labels[i], items[k].repo) for k, rs in rows.items() if k not in held for i, f in rs]
+        learned.use_weights(acc.fit(train))
+        groups[f"fold{n + 1}"] = [(k, classify_notebook(items[k].nb, items[k].facts, Config())[0]) for k in sorted(held)]
+        print(f"fold {n + 1} cached", flush=True)
+    for prefix in HOLDOUTS:
+        held = [k for k, it in enumerate(items) if it.id.startswith(prefix)]
+        repos = {items[k].repo for k in held}
+        train = [(f, it.labels[i], it.repo) for k, it in enumerate(items)
+                 if not it.id.startswith(prefix) and it.repo not in repos for i, f in rows[k]]
+        learned.use_weights(acc.fit(train))
+        groups[prefix] = [(k, classify_notebook(items[k].nb, items[k].facts, Config())[0]) for k in held]
+        print(f"holdout {prefix} cached", flush=True)
+    learned.use_weights(None)
+    path.write_bytes(pickle.dumps({"items": items, "groups": groups}))
+
+
+def evaluate(path: Path, dump: Path | None) -> dict[str, int]:
+    data = pickle.loads(path.read_bytes())
+    items, groups = data["items"], data["groups"]
+    rights: dict[str, int] = {}
+    moves: Counter = Counter()
+    out = []
+    for name, members in groups.items():
+        right = 0
+        for k, classes in members:
+            it = items[k]
+            plan = build_plan(it.nb, it.facts, classes, ())
+            final = {c.index: c for c in plan.classifications}
+            for i, lab in it.labels.items():
+                pre, post = classes[i].stage.value, final[i].stage.value
+                right += lab == post
+                how = plan.moves.get(i, "") if pre != post else ""
+                if how:
+                    moves[(name.startswith("fold"), how, "before" if lab == pre else "after" if lab == post
+                           else "neither")] += 1
+                out.append([name, it.id, i, lab, pre, post, how, final[i].reasons[-1] if how else ""])
+        rights[name] = right
+    cv = [rights[g] for g in groups if g.startswith("fold")]
+    print("folds " + " ".join(str(r) for r in cv) + f"  total {sum(cv)}  holdouts " +
+          " ".join(f"{h} {rights[h]}" for h in HOLDOUTS if h in rights))
+    for how in ("forward", "back", "eda"):
+        b, a, n = (moves[(True, how, x)] for x in ("before", "after", "neither"))
+        print(f"  CV {how:<8} moved {b + a + n:>4}: right before {b:>4}, right after {a:>4}")
+    if dump:
+        dump.write_text("".join(json.dumps(r) + "\n" for r in out), encoding="utf-8")
+    return rights
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("command", choices=("cache", "eval"))
+    ap.add_argument("path", type=Path)
+    ap.add_argument("--dump", type=Path)
+    ns = ap.parse_args()
+    if ns.command == "cache":
+        cache(ns.path)
+    else:
+        evaluate(ns.path, ns.dump)
+
+
+if __name__ == "__main__":
+    main()
