@@ -1,6 +1,6 @@
 """What a commit waits for: ``nbsplit check`` as pre-commit runs it, one whole process.
 
-    python benchmarks/bench_hook.py [--rounds 15] [--before DIR]
+    python benchmarks/bench_hook.py [--rounds 15] [--before DIR] [--notebook PATH ...]
 
 Times, as fresh processes in interleaved rounds (the machine is shared: each round runs every
 command once, so load hits all of them alike), the CPU time (user + system, from the child's
@@ -9,7 +9,9 @@ rusage) and the wall time of:
 - ``python -c pass``: the interpreter with this environment's site hooks, the floor of any hook;
 - ``python -m nbsplit check`` on one sample notebook (``churn_pandas.ipynb``), and on the five
   sample ``.ipynb`` notebooks in one process (pre-commit hands a commit's files to one process);
-- the same two with ``--before DIR`` (another nbsplit source tree on PYTHONPATH, e.g. a
+- ``check`` on each ``--notebook PATH`` alone (e.g. an older v4.0-v4.3 notebook from the
+  corpus: those took nbformat's validation path until branch speed8);
+- the same with ``--before DIR`` (another nbsplit source tree on PYTHONPATH, e.g. a
   ``git archive`` of the base commit).
 
 Every process runs with a bytecode cache (``PYTHONPYCACHEPREFIX`` in a temporary folder,
@@ -42,6 +44,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--before", type=Path, default=None)
+    parser.add_argument("--notebook", type=Path, action="append", default=[],
+                        help="also time check on this notebook alone (repeatable)")
     args = parser.parse_args()
     one = [str(SAMPLES / "churn_pandas.ipynb")]
     five = [str(p) for p in sorted(SAMPLES.glob("*.ipynb"))][:5]
@@ -53,6 +57,8 @@ def main() -> None:
     for name, tree in trees:
         commands.append((f"check, 1 sample ({name})", [py, "-m", "nbsplit", "check", *one], tree))
         commands.append((f"check, 5 samples in one process ({name})", [py, "-m", "nbsplit", "check", *five], tree))
+        for extra in args.notebook:
+            commands.append((f"check, {extra.name} ({name})", [py, "-m", "nbsplit", "check", str(extra.resolve())], tree))
     with tempfile.TemporaryDirectory() as tmp:
         base = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
         base["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")

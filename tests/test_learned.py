@@ -165,6 +165,38 @@ def test_model_outputs_are_followed_to_the_cells_that_read_them() -> None:
     assert seen[12] == []  # df bound again from the file: data once more
 
 
+def _reference_predict(features, weights):
+    """``learned.predict`` as first written (one ``scores[k] += w * value`` at a time): the
+    faster version must give the very same floats."""
+    import math
+
+    scores = list(weights["intercept"])
+    for name, value in features.items():
+        row = weights["weights"].get(name)
+        if row is not None:
+            for k, w in enumerate(row):
+                scores[k] += w * value
+    top = max(scores)
+    exps = [math.exp(s - top) for s in scores]
+    total = sum(exps)
+    probs = [(Stage(c), e / total) for c, e in zip(weights["classes"], exps)]
+    return sorted(probs, key=lambda p: (-p[1], p[0].order if p[0].is_pipeline else 99))
+
+
+def test_predict_gives_the_reference_floats_bit_for_bit() -> None:
+    import random
+
+    w = shipped()
+    names = sorted(w["weights"])
+    rng = random.Random(12)
+    for _ in range(300):
+        chosen = rng.sample(names, rng.randint(0, 60)) + ["not a feature"]
+        features = {n: rng.choice([1.0, 1.0, 1.0, 1, rng.uniform(-3, 3), round(rng.random(), 4), 0.0])
+                    for n in chosen}
+        got, want = learned.predict(features, w), _reference_predict(features, w)
+        assert [(s, p.hex()) for s, p in got] == [(s, p.hex()) for s, p in want]
+
+
 @pytest.mark.parametrize("name, flag", [
     ("05_batch_inference.ipynb", "file_scoring"),
     ("02_score_customers.py", "file_scoring"),

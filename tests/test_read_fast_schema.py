@@ -126,3 +126,53 @@ def test_writing_gives_nbformats_bytes(path: Path) -> None:
     expected = nbformat.writes(ipynb_reader.build_ipynb(nb.cells, metadata), version=4)
     assert ipynb_reader._conforms(ipynb_reader._plain_notebook(nb.cells, metadata))
     assert ipynb_reader.dumps_ipynb(nb.cells, metadata) == expected + "\n"
+
+
+def older(doc: dict[str, Any], minor: int) -> dict[str, Any]:
+    """``doc`` as a v4.``minor`` notebook: no cell ids (v4.5 added them)."""
+    doc = copy.deepcopy(doc)
+    doc["nbformat_minor"] = minor
+    for cell in doc["cells"]:
+        cell.pop("id", None)
+    return doc
+
+
+@pytest.mark.parametrize("minor", [0, 2, 3])  # 4.0 and 4.1 share one schema but the minimum
+@pytest.mark.parametrize("path", VALID, ids=lambda p: p.name)
+def test_older_minor_versions_take_the_fast_path_only_when_nbformat_agrees(path: Path, minor: int) -> None:
+    base = older(json.loads(path.read_text(encoding="utf-8")), minor)
+    assert nbformat_accepts(base)
+    assert ipynb_reader._conforms(base)
+    rng = random.Random(f"{path.name}-{minor}")
+    rejected = 0
+    for _ in range(40):
+        doc = mutate(base, rng)
+        if ipynb_reader._conforms(doc):
+            assert nbformat_accepts(doc), json.dumps(doc)[:400]
+        else:
+            rejected += 1
+    assert rejected > 10
+    with_id = copy.deepcopy(base)
+    with_id["cells"][0]["id"] = "abc"  # ids are v4.5's: nbformat refuses them before
+    assert not ipynb_reader._conforms(with_id)
+
+
+@pytest.mark.parametrize("minor", [0, 2])
+@pytest.mark.parametrize("path", VALID, ids=lambda p: p.name)
+def test_both_read_paths_give_the_same_older_notebook(path: Path, minor: int, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    old = tmp_path / path.name
+    old.write_text(json.dumps(older(json.loads(path.read_text(encoding="utf-8")), minor)), encoding="utf-8")
+    fast = read_notebook(old)
+    monkeypatch.setattr(ipynb_reader, "_conforms", lambda raw: False)
+    slow = read_notebook(old)
+    assert fast == slow
+
+
+@pytest.mark.parametrize("value", [0, 1, 0.0, "yes"])
+def test_scrolled_must_be_a_boolean_or_auto(value: Any) -> None:
+    doc = json.loads(VALID[0].read_text(encoding="utf-8"))
+    code = next(c for c in doc["cells"] if c["cell_type"] == "code")
+    code["metadata"]["scrolled"] = value
+    assert not nbformat_accepts(doc)
+    assert not ipynb_reader._conforms(doc)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Sequence
@@ -40,6 +41,162 @@ P, M = Stage.PREDICTION, Stage.MONITORING
 
 _STRONG = {stage: re.compile(p) for stage, p in lex.HEADING_STRONG_PATTERNS.items()}
 _WEAK = {stage: re.compile(p) for stage, p in lex.HEADING_WEAK_PATTERNS.items()}
+
+
+def required_literals(rx: re.Pattern[str]) -> tuple[str, ...] | None:
+    """One text per top-level alternative of ``rx`` that every match of that alternative
+    contains (its longest run of plain characters outside groups, classes and repeats; ``\\b``
+    takes no room), or None when some alternative has none, the pattern ignores case or uses
+    syntax this short scan does not know. Then ``rx.search(text)`` can only succeed when one of
+    them is ``in`` the text: a C substring test per alternative instead of trying every
+    alternative at every position (the heading patterns are long alternations, ~15 of them per
+    heading or comment: ~3x faster). A scan of the pattern text; tests/test_headings_literals.py
+    checks it against ``re._parser``'s tree for every heading pattern. Run once, into
+    ``_LITERALS`` (``print_literal_table``), not in every process."""
+    pattern = rx.pattern
+    if not isinstance(pattern, str) or rx.flags & (re.IGNORECASE | re.VERBOSE) or pattern.startswith("(?"):
+        return None
+    found: list[str] = []
+    best = run = ""
+    i, n = 0, len(pattern)
+    while i <= n:
+        ch = pattern[i] if i < n else "|"
+        if ch == "|":
+            best = max(best, run, key=len)
+            if not best:
+                return None
+            found.append(best)
+            best = run = ""
+            i += 1
+            continue
+        if ch == "\\":
+            if i + 1 >= n:
+                return None
+            if pattern[i + 1] in "bB" and (i + 2 >= n or pattern[i + 2] not in "?*+{"):
+                i += 2  # a word boundary takes no room: the run goes on
+                continue
+            end = i + 2  # ``\w``, ``\.``...: not kept
+        elif ch in "([":
+            end = _closing(pattern, i)
+            if end < 0:
+                return None
+        elif ch in ".^$":
+            if ch != "." and (i + 1 >= n or pattern[i + 1] not in "?*+{"):
+                i += 1  # an anchor takes no room
+                continue
+            end = i + 1
+        elif ch in ")]?*+{}":
+            return None  # a quantifier with nothing before it, or unbalanced: not understood
+        else:
+            if i + 1 < n and pattern[i + 1] in "?*+{":
+                end = i + 1  # an optional or repeated character: not kept
+            else:
+                run += ch
+                i += 1
+                continue
+        # something that is not a plain character: the run ends; skip its quantifier
+        best, run = max(best, run, key=len), ""
+        i = end
+        if i < n and pattern[i] in "?*+":
+            i += 1
+            if i < n and pattern[i] in "?+":
+                i += 1  # lazy or possessive
+        elif i < n and pattern[i] == "{":
+            close = pattern.find("}", i)
+            if close < 0:
+                return None
+            i = close + 1
+    return tuple(found)
+
+
+def _closing(pattern: str, start: int) -> int:
+    """Index after the group or class opening at ``start``; -1 when it does not close."""
+    depth, i, n = 0, start, len(pattern)
+    while i < n:
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "[":
+            j = i + 1
+            if j < n and pattern[j] == "^":
+                j += 1
+            if j < n and pattern[j] == "]":
+                j += 1  # a leading ] is a member
+            while j < n and pattern[j] != "]":
+                j += 2 if pattern[j] == "\\" else 1
+            if j >= n:
+                return -1
+            i = j + 1
+            if depth == 0:
+                return i
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return -1
+
+
+# ``required_literals`` of each heading pattern, computed once here (scanning the ~6,000
+# characters of pattern in Python took ~1.5 ms of every process, more than the searches saved on
+# a notebook with few headings), with the pattern's crc32: an edited pattern misses its entry and
+# is searched without the pre-check until the table is regenerated
+# (``python -c "import nbsplit.classify.headings as h; h.print_literal_table()"``);
+# tests/test_headings_literals.py checks every entry against ``required_literals``.
+_LITERALS: dict[tuple[str, str], tuple[int, tuple[str, ...]]] = {
+    ('strong', 'MONITORING'): (3368196223, ('monitor', 'drift', 'deriva', 'estabilidade', 'stability', 'psi', 'population stability', 'observab', 'alert', 'decay', 'degrada', 'over time', 'ao longo do tempo', 'a lo largo del tiempo', 'em producao', 'en produccion', 'in production', 'incoming', 'fresh labels', 'new labels', 'novos rotulos', 'data quality', 'qualidade ', 'calidad de ', 'over the weeks', 'por semana',)),
+    ('strong', 'PREDICTION'): (3218652078, ('predi', 'predicao', 'predicoes', 'prediccion', 'predecir', 'predizer', 'infer', 'scoring', 'scor', 'batch ', 'score new', 'new data', 'novos dados', 'nuevos datos', 'dados novos', 'submission', 'submiss', 'submit', 'deploy', 'implanta', 'despliegue', 'serving', 'apply', 'aplica', 'unseen data',)),
+    ('strong', 'EVALUATION'): (649933884, ('evaluat', 'avalia', 'evalua', 'metric', 'metrica', 'accuracy', 'acuracia', 'precision', 'recall', 'roc', 'auc', 'confusion', 'matriz de confus', 'classification report', 'compar', 'model comparison', 'feature importance', 'importancia ', 'interpretab', 'interpreta', 'explainab', 'shap', 'model validation', 'validation of the model', ' modelo', 'model', 'teste d', 'error analysis', 'analise de erros', 'residua', 'residuos',)),
+    ('strong', 'DATA_PREP'): (2560996974, ('load', 'data', 'read', 'import', 'carrega', 'leitura', 'lectura', 'carga', 'cargando', 'importa', 'data', 'data ', 'clean', 'limpeza', 'limpieza', 'limpando', 'tratamento', 'tratamiento', 'tratando', 'preparacao', 'preparacion', 'preparo', 'prepara', 'missing ', 'valores ', 'dados ', 'null values', 'nan', 'duplicat', 'duplicad', 'outlier', 'merg', 'join', 'juncao', 'tipos de dados', 'data types', 'wrangl', 'ingest', 'aquisicao', 'obtencao dos dados', 'coleta', 'extracao', 'extraccion', 'etl', 'data prep',)),
+    ('strong', 'FEATURIZATION'): (3499336440, ('feature ', 'feature', 'engenharia ', 'ingenieria ', 'criacao de ', 'creacion de ', 'selecao de ', 'seleccion de ', 'encod', 'codifica', 'one', 'dummies', 'dummy', 'scal', 'normaliza', 'padroniza', 'estandariza', 'escalonamento', 'escalado', 'vetoriza', 'vectoriz', 'idf', 'embedding', 'preprocessing pipeline', 'transformacao ', 'transformacion de ', 'binning', 'discretiza', 'dimensionality reduction', 'pca', 'reducao de dimensionalidade', 'x and y', 'x e y', 'variavel ', 'target variable', 'new features', 'novas ', 'nuevas variables', 'derived ', 'featuriz',)),
+    ('strong', 'EDA'): (3846211957, ('eda', 'explorat', 'exploration', 'explorando', 'explorar', 'exploracao', 'exploracion', 'explore', 'analise ', 'analisis ', 'data analysis', 'visuali', 'grafico', 'plot', 'plotting', 'distribu', 'correla', 'estatistica', ' descriptiva', 'descriptive', 'summary stat', 'understand', 'entend', 'conhecendo', 'conociendo', 'insight', 'univariate', 'bivariate', 'multivariate', 'overview', 'visao geral', 'perfil', 'profil', 'look at the data', 'first look', 'primeiro contato', 'conhecer os dados', 'relationship', 'relacao', 'relacion', 'pattern', 'padroes', 'tendencias', 'trend',)),
+    ('strong', 'TRAINING'): (1996235582, ('train', 'treina', 'entrena', 'model', 'modelagem', 'modelado', 'modelizac', 'model', 'ajuste d', 'tuning', 'hyper', 'hiper', 'search', ' search', 'cross', 'validacao cruzada', 'validacion cruzada', 'fold', 'split', 'divisao', 'division', 'separa', 'particion', 'baseline', 'build', 'constru', 'criacao d', 'experiment', 'mlflow', 'model', 'regist', 'save ', 'modelo', 'guardar ', 'automl', 'optuna', 'hyperopt',)),
+    ('strong', 'SETUP'): (1657519674, ('import', 'importing ', 'importa', 'bibliotecas', 'librerias', 'librar', 'pacotes', 'packages', 'setup', 'set', 'configura', 'config', 'settings', 'ambiente', 'environment', 'instala', 'install', 'dependenc', 'parametros', 'parameters', 'widget', 'constante', 'constants', 'helper', 'utilit', 'utils', 'funcoes auxiliares', 'funciones auxiliares', 'helper functions', 'requirements', 'spark session',)),
+    ('weak', 'DATA_PREP'): (226052851, ('dados', 'datos', 'data', 'dataset', 'base de dados', 'conjunto de dados', 'source', 'fonte',)),
+    ('weak', 'EDA'): (3976753551, ('analise', 'analisis', 'analysis', 'estatistica', 'statistics', 'graph', 'chart',)),
+    ('weak', 'FEATURIZATION'): (3817066518, ('feature', 'atributos', 'variaveis', 'variables', 'caracteristicas', 'process', 'preprocesamiento', 'transforma',)),
+    ('weak', 'TRAINING'): (13293549, ('model', 'modelo', 'algorit', 'classifier', 'classificador', 'clasificador', 'regress', 'xgboost', 'lightgbm', 'catboost', 'random forest', 'logistic', 'arvore', 'decision tree', 'neural', 'rede neural', 'red neuronal', 'keras', 'pipeline',)),
+    ('weak', 'EVALUATION'): (3110392346, ('result', 'resultado', 'score', 'performance', 'desempenho', 'validation', 'validacao', 'validacion', 'teste', 'test', 'testing', 'testando',)),
+    ('weak', 'PREDICTION'): (3531129703, ('previs', 'forecast', 'prevision',)),
+    ('weak', 'SETUP'): (2747890919, ('introdu', 'objetivo', 'objective', 'goal', 'contexto', 'context', 'descricao', 'sobre', 'about', 'table of contents', 'sumario', 'indice', 'agenda',)),
+}
+
+
+def _literals(kind: str, stage: Stage, rx: re.Pattern[str]) -> tuple[str, ...] | None:
+    entry = _LITERALS.get((kind, stage.name))
+    if entry is None or entry[0] != zlib.crc32(rx.pattern.encode()):
+        return None
+    return entry[1]
+
+
+def print_literal_table() -> None:
+    """Print ``_LITERALS`` as it should read for today's patterns."""
+    for kind, patterns in (("strong", _STRONG), ("weak", _WEAK)):
+        for stage, rx in patterns.items():
+            literals = required_literals(rx)
+            if literals is not None:
+                body = ", ".join(repr(lit) for lit in literals)
+                print(f"    ({kind!r}, {stage.name!r}): ({zlib.crc32(rx.pattern.encode())}, ({body},)),")
+
+
+# (stage, pattern, literals one of which a match contains) in the dicts' order
+_STRONG_CHECKS = [(stage, rx, _literals("strong", stage, rx)) for stage, rx in _STRONG.items()]
+_WEAK_CHECKS = [(stage, rx, _literals("weak", stage, rx)) for stage, rx in _WEAK.items()]
+
+
+def _found(rx: re.Pattern[str], literals: tuple[str, ...] | None, text: str) -> bool:
+    """``bool(rx.search(text))``."""
+    if literals is not None:
+        for literal in literals:
+            if literal in text:
+                break
+        else:
+            return False
+    return rx.search(text) is not None
 # "previsão" often names the model's forecasting itself, not scoring new data: weaker.
 _SOFT_STAGE_FACTOR = {P: 1.0}
 
@@ -63,12 +220,12 @@ def stage_words(text: str) -> tuple[tuple[Stage, float], ...]:
     """Stages named by a heading/comment text, with strong (1.0) or weak (~0.45) strength."""
     folded = fold(_MARKUP.sub(" ", text))
     found: list[tuple[Stage, float]] = []
-    for stage, rx in _STRONG.items():
-        if rx.search(folded):
+    for stage, rx, literals in _STRONG_CHECKS:
+        if _found(rx, literals, folded):
             found.append((stage, 1.0))
     strong = {s for s, _ in found}
-    for stage, rx in _WEAK.items():
-        if stage not in strong and rx.search(folded):
+    for stage, rx, literals in _WEAK_CHECKS:
+        if stage not in strong and _found(rx, literals, folded):
             found.append((stage, WEAK / STRONG))
     if M in strong and len(strong) > 1:
         # "monitor the model we registered", "drift of the training data": the section is about

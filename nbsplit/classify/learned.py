@@ -29,15 +29,18 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from functools import lru_cache, reduce
+from itertools import repeat
+from operator import add, mul
 from pathlib import PurePath
 from typing import Any, Callable, Mapping, Sequence
 
 from nbsplit.classify import fitted
 from nbsplit.classify import lexicon as lex
 from nbsplit.classify.context import Context, name_tokens
-from nbsplit.classify.evidence import Evidence
+from nbsplit.classify.evidence import Evidence, _combine
 from nbsplit.classify.registry import Registry
-from nbsplit.model import CellFacts, Classification, Notebook, Stage
+from nbsplit.model import _ORDER, CellFacts, Classification, Notebook, Stage
 
 FEATURE_VERSION = 1
 SIGNAL_NAMES = ("calls", "structure", "headings", "comments")
@@ -125,11 +128,29 @@ def bias(c: CellView, f: dict[str, float]) -> None:
 
 @feature
 def signal_evidence(c: CellView, f: dict[str, float]) -> None:
-    """The weight each evidence signal gave each stage."""
+    """The weight each evidence signal gave each stage: per signal, what
+    ``Evidence.scores(exclude=<the other named signals>)`` gives (its hits and those of signals
+    not named in ``SIGNAL_NAMES``), grouped in one pass per signal instead of through a dict of
+    lists and a tuple test per hit."""
+    hits = c.ev.hits
+    if not hits:
+        return
     for signal in SIGNAL_NAMES:
-        others = tuple(s for s in SIGNAL_NAMES if s != signal)
-        for stage, w in sorted(c.ev.scores(exclude=others).items(), key=lambda kv: kv[0].order):
-            f[f"ev:{signal}:{stage.value}"] = round(w, 4)
+        by_stage: dict[Stage, list[float]] = {}
+        for hit in hits:
+            if hit.signal == signal or hit.signal not in _SIGNAL_SET:
+                weights = by_stage.get(hit.stage)
+                if weights is None:
+                    by_stage[hit.stage] = [hit.weight]
+                else:
+                    weights.append(hit.weight)
+        if by_stage:
+            for stage in sorted(by_stage, key=_stage_order):
+                f[f"ev:{signal}:{stage.value}"] = round(_combine(by_stage[stage]), 4)
+
+
+_SIGNAL_SET = frozenset(SIGNAL_NAMES)
+_stage_order = _ORDER.__getitem__
 
 
 @feature
@@ -381,6 +402,7 @@ def _call_key(name: str) -> str:
     return name if root in lex.MODULE_ROOTS else f".{last}"
 
 
+@lru_cache(maxsize=8192)  # pure; the callers only iterate the set (names recur in every cell)
 def _tokens(name: str) -> set[str]:
     """Lower-case words of an identifier (``X_train`` -> x, train; ``dfClean`` -> df, clean)."""
     out: set[str] = set()
@@ -400,6 +422,7 @@ def _tokens(name: str) -> set[str]:
     return {w for w in out if len(w) <= 12}
 
 
+@lru_cache(maxsize=8192)  # pure (hit reasons recur across cells)
 def _template(reason: str) -> str:
     """A hit's reason without the notebook's own names: ``predicts on new data test_df`` ->
     ``predicts on new data``; names in backticks and quotes are dropped, calls keep their API."""
@@ -458,14 +481,31 @@ def predict(features: Mapping[str, float], weights: Mapping[str, Any]) -> list[t
     """(stage, probability) for every class, best first."""
     classes = weights["classes"]
     table: Mapping[str, Sequence[float]] = weights["weights"]
-    scores = list(weights["intercept"])
+    intercept = weights["intercept"]
+    get = table.get
+    width = len(intercept)
+    # Each class's score is the intercept plus every known feature's ``w * value`` added in
+    # feature order (``scores[k] += w * value`` feature by feature): the same left folds, run by
+    # ``functools.reduce`` over the columns in C (``w * 1.0`` is exactly ``w``: most features).
+    terms: list[Sequence[float]] = []
     for name, value in features.items():
-        row = table.get(name)
+        row = get(name)
         if row is not None:
+            terms.append(row if value == 1.0 else list(map(mul, row, repeat(value))))
+    if not all(map(width.__eq__, map(len, terms))):  # (never with fitted weights) the plain loop
+        scores = list(intercept)
+        for row in terms:
             for k, w in enumerate(row):
-                scores[k] += w * value
+                scores[k] += w
+    elif terms:
+        scores = list(map(reduce, repeat(add), zip(*terms), intercept))
+    else:
+        scores = list(intercept)
     top = max(scores)
     exps = [math.exp(s - top) for s in scores]
     total = sum(exps)
-    probs = [(Stage(c), e / total) for c, e in zip(classes, exps)]
+    probs = [(_STAGE_OF.get(c) or Stage(c), e / total) for c, e in zip(classes, exps)]
     return sorted(probs, key=lambda p: (-p[1], p[0].order if p[0].is_pipeline else 99))
+
+
+_STAGE_OF = {stage.value: stage for stage in Stage}
