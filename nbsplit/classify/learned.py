@@ -216,11 +216,13 @@ def identifier_words(c: CellView, f: dict[str, float]) -> None:
     cf = c.cf
     if cf is None:
         return
+    # sorted: a set's order follows PYTHONHASHSEED, and the order of the features is the order
+    # of predict's float sums, so the last bit of a probability would too
     for name in sorted(cf.defines | cf.mutates):
-        for tok in _tokens(name):
+        for tok in sorted(_tokens(name)):
             f[f"writes_tok:{tok}"] = 1.0
     for name in sorted(cf.reads):
-        for tok in _tokens(name):
+        for tok in sorted(_tokens(name)):
             f[f"reads_tok:{tok}"] = 1.0
 
 
