@@ -126,6 +126,22 @@ def _violated_parts_of(costs, edges):
     return [sorted(c for c in costs if find(c) == root) for root in bad], best
 
 
+def _part_objective(part, costs, edges, line, back):
+    """One re-placed part's objective (its cells' costs plus ``back`` per stage a cell falls
+    behind the one before it on ``line``) and its least value over every labelling that keeps
+    the part's reads, by brute force."""
+    members = set(part)
+    steps = [(a, b) for a, b in zip(line, line[1:]) if a in members and b in members]
+
+    def total(lb):
+        return sum(costs[c][lb[c]] for c in part) + back * sum(max(0, lb[a] - lb[b]) for a, b in steps)
+
+    least = min(
+        total(dict(zip(part, labels))) for labels in itertools.product(range(K), repeat=len(part))
+        if all(dict(zip(part, labels))[w] <= dict(zip(part, labels))[r] for w, r in edges if w in members))
+    return total, least
+
+
 @st.composite
 def sequence_problems(draw):
     costs, edges = draw(problems())
@@ -143,15 +159,7 @@ def test_the_sequence_term_is_solved_exactly_inside_each_part_a_read_makes_move(
     moving = {c for p in parts for c in p}
     assert all(lab[c] == best[c] for c in costs if c not in moving)
     for part in parts:
-        members = set(part)
-        steps = [(a, b) for a, b in zip(line, line[1:]) if a in members and b in members]
-
-        def total(lb):
-            return sum(costs[c][lb[c]] for c in part) + back * sum(max(0, lb[a] - lb[b]) for a, b in steps)
-
-        best_total = min(
-            total(dict(zip(part, labels))) for labels in itertools.product(range(K), repeat=len(part))
-            if all(dict(zip(part, labels))[w] <= dict(zip(part, labels))[r] for w, r in edges if w in members))
+        total, best_total = _part_objective(part, costs, edges, line, back)
         assert abs(total(lab) - best_total) < 1e-6
 
 
@@ -193,14 +201,7 @@ def test_side_branch_and_sequence_term_together_are_one_exact_cut(problem) -> No
     parts, best = _violated_parts_of(folded, edges)
     for part in parts:
         members = set(part)
-        steps = [(a, b) for a, b in zip(line, line[1:]) if a in members and b in members]
-
-        def total(lb):
-            return sum(folded[c][lb[c]] for c in part) + back * sum(max(0, lb[a] - lb[b]) for a, b in steps)
-
-        found = min(
-            total(dict(zip(part, labels))) for labels in itertools.product(range(K), repeat=len(part))
-            if all(dict(zip(part, labels))[w] <= dict(zip(part, labels))[r] for w, r in edges if w in members))
+        total, found = _part_objective(part, folded, edges, line, back)
         # a looking cell's chain label is not returned: the best one, the others as solved
         looking = [c for c in part if lab[c] == SIDE]
         fixed = {c: lab[c] for c in part if lab[c] != SIDE}
