@@ -31,6 +31,7 @@ import subprocess
 import sys
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -164,6 +165,10 @@ def cmd_add(args: argparse.Namespace) -> None:
         if sum(e["repo"].lower() == entry.repo.lower() for e in existing) >= MAX_PER_REPO:
             raise SystemExit(f"{entry.repo} already has {MAX_PER_REPO} notebooks; pick another repository")
         nb = read_notebook(materialize(entry))  # raises on a notebook nbsplit cannot read
+        copy = near_copy(nb, existing)
+        if copy is not None:
+            raise SystemExit(f"{entry.repo}:{entry.path} is a near copy of {copy} (a tutorial or template "
+                             "already in the corpus); pick another notebook")
         fh.seek(0, 2)
         fh.write(json.dumps({"id": entry.id, "repo": entry.repo, "commit": entry.commit, "path": entry.path,
                              "kinds": list(kinds)}) + "\n")
@@ -173,6 +178,26 @@ def cmd_add(args: argparse.Namespace) -> None:
         label_file.write_text(json.dumps(skeleton(entry), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"claimed {entry.id} ({len(nb.cells)} cells); label file {label_file}")
     print_cells(entry)
+
+
+NEAR_COPY = 0.4  # share of a notebook's substantial code cells found verbatim in another one
+
+
+def near_copy(nb: Any, existing: list[dict]) -> str | None:
+    """The id of a corpus notebook from another repository that holds at least NEAR_COPY of
+    ``nb``'s substantial code cells verbatim (copies of a course template or tutorial pass the
+    repository check, and a copy in two folds leaks between them), else None."""
+    mine = {cell_sha1(c.source) for c in nb.cells if c.kind == "code" and len(c.source.strip().splitlines()) >= 3}
+    if len(mine) < 3:
+        return None
+    for e in existing:
+        label_file = LABELS / f"{e['id']}.json"
+        if not label_file.exists():
+            continue
+        theirs = {c.get("sha1") for c in json.loads(label_file.read_text(encoding="utf-8")).get("cells", [])}
+        if len(mine & theirs) >= NEAR_COPY * len(mine):
+            return e["id"]
+    return None
 
 
 def check_one(entry: Entry, folder: Path = LABELS) -> list[str]:
