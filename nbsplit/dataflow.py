@@ -637,6 +637,9 @@ class Engine:
         self._stmts: dict[int, tuple[TopStatement, ...] | None] = {}
         self.reads: dict[int, list[Read]] = {}
         self.data_writers: set[int] = set()  # cells that made a new data version
+        # (holder, cell): ``cell`` changes in place an object ``holder``'s name is bound to too
+        # (``df = raw`` then ``df.dropna(inplace=True)``); only one stage can hold both names
+        self.alias_pairs: set[tuple[int, int]] = set()
         self.star_cells: list[int] = []  # `from m import *`: every stage imports it
         self._dry = False
         self.moves: dict[int, str] = {}  # cell -> how the constraints first moved it: forward/back/eda
@@ -760,7 +763,11 @@ class Engine:
         # that stage cannot hold the state the monolith drew from (``_rng_reachable``)
         edges = sorted({(r.writer, c) for c in variables for r in graph[c]
                         if r.kind == "data" and r.writer is not None and r.writer in costs
-                        and r.name != RNG_STATE})
+                        and r.name != RNG_STATE}
+                       # a change through an alias is a change of the object both names hold:
+                       # the two cells share one stage (an edge each way), or a stage reading the
+                       # other name would see the object unchanged
+                       | {e for h, c in self.alias_pairs if h in costs and c in costs for e in ((h, c), (c, h))})
         # eda is a side branch: a cell whose value no main-line cell reads may look instead of
         # following a later stage's value forward, at the cost the classifier gave eda
         side = {c: min(-math.log(max(p, 1e-4)), _MAX_COST) for c in variables
@@ -814,7 +821,13 @@ class Engine:
                 reader, _ = min(users, key=lambda t: (INDEX[old[t[0]]] >= INDEX[old[c]], t[0])) if users else (None, "")
                 names = tuple(sorted({n for r, n in users if r == reader}))
                 listed = ", ".join(f"`{n}`" for n in names) or "what it computes"
-                if reader is None:  # its part of the read graph moved back around it
+                holder = next((h for h, x in sorted(self.alias_pairs) if x == c and self.stage[h] is new), None)
+                if reader is None and holder is not None:
+                    reader = holder
+                    what = (f"cell {c} ({old[c]}) changes in place an object cell {holder} ({new}) binds to "
+                            "another name: one stage must hold both names")
+                    reason = f"moved back to {new}: changes in place what cell {holder} holds under another name"
+                elif reader is None:  # its part of the read graph moved back around it
                     what = f"cell {c} ({old[c]}) moved back to {new} with the cells around it"
                     reason = f"moved back to {new} with the cells around it"
                 else:
@@ -838,6 +851,7 @@ class Engine:
     # -- pass 1: versions, moves, use-before-define
     def walk(self) -> None:
         kept = self._kept()
+        self.alias_pairs = set()
         writers_all: dict[str, list[int]] = {}
         skip_writers: dict[str, list[int]] = {}
         for i in sorted(self.info):
@@ -977,6 +991,8 @@ class Engine:
         for n in inf.facts.mutates:
             for other in sorted(aliases.get(n, frozenset()) - {n} - inf.facts.mutates):
                 held = last.get(other, binding[other][1])
+                if self.stage[held] is not Stage.SETUP:
+                    self.alias_pairs.add((held, c))
                 if self.stage[held] is self.stage[c] or self.stage[held] is Stage.SETUP:
                     last[other] = c
                     self.data_writers.add(c)

@@ -656,3 +656,20 @@ def test_assignment_text_search_is_the_per_name_pattern() -> None:
             assert _assigned_in_text(name, source) == expected, (name, source)
             found += expected
     assert 100 < found < 14000  # both answers are exercised
+
+
+def test_a_change_through_an_alias_keeps_both_cells_in_one_stage() -> None:
+    """``df = raw`` then ``df.dropna(inplace=True)`` changes the object ``raw`` names too: the
+    aliasing faithful case broke when the classifier put the change in a later stage than ``raw``
+    (featurization loaded ``raw`` unchanged). The placement keeps the two cells together."""
+    plan = plan_of(
+        ("setup", "import pandas as pd"),
+        ("data-prep", 'raw = pd.read_csv("data/customers.csv")\ndf = raw'),
+        ("featurization", 'df.dropna(inplace=True)\ndf["tenure_years"] = df["tenure"] / 12'),
+        ("featurization", 'feats = raw[["tenure_years", "monthly"]].copy()'),
+        ("training", 'model = fit(feats, raw["churn"])'),
+    )
+    by_cell = {i: sp.stage for sp in plan.stages for i in sp.cells}
+    assert by_cell[1] is by_cell[2]
+    assert not [d for d in plan.diagnostics if "same object" in d.message]
+    assert plan.moves.get(2) == "back" or plan.moves.get(1) == "forward"
