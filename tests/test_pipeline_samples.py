@@ -113,11 +113,24 @@ LEVELS: dict[str, int] = {}
 EXTENDED = {"spark_flights", "databricks_housing"}
 
 
+# Known, not fixed (issue note of 2026-12-03): on a processor other than the one the stored outputs
+# were made on (``STORED_HERE`` false), spark_flights' split prints "train AUC: 0.8812" where two
+# fresh runs of the monolith both print 0.8813 (source cell 22). Same rows and partitions after the
+# handoff; Spark sums the partitions' gradients in the order its tasks finish, and 50 L-BFGS
+# iterations carry that last-bit difference to the fourth decimal. Until the handoff or the
+# comparison accounts for it, those cases are expected to fail there (not strict: they pass where
+# the timing matches), and everywhere else they must pass.
+_SPARK_FLOAT_ORDER = pytest.mark.xfail(
+    condition=not STORED_HERE, strict=False,
+    reason="spark_flights train AUC differs in the 4th decimal on this processor (task-order float sums)")
+
+
 def _cases() -> list[Any]:
     paths = [CASES / "churn_mini" / "churn_mini.ipynb", *sorted(SAMPLES.glob("*.ipynb"))]
     paths += [p for p in sorted(SAMPLES.glob("*.py"))
               if p.read_text(encoding="utf-8").startswith("# Databricks notebook source")]
-    return [pytest.param(p, id=p.stem, marks=[pytest.mark.extended] if p.stem in EXTENDED else [])
+    return [pytest.param(p, id=p.stem, marks=([pytest.mark.extended] if p.stem in EXTENDED else [])
+                         + ([_SPARK_FLOAT_ORDER] if p.stem == "spark_flights" else []))
             for p in paths]
 
 
