@@ -12,12 +12,13 @@ SQL (``%sql``, temp views), or any value computed from something that did: a fra
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from nbsplit.dataflow import VIEW_PREFIX
 from nbsplit.model import Cell, CellFacts, Diagnostic, SplitPlan, Stage, StagePlan
 
-__all__ = ["spark_cells", "spark_stages", "builds_session", "handed_off_draw_warnings"]
+__all__ = ["spark_cells", "spark_stages", "builds_session", "handed_off_draw_warnings", "binned_metric_cells"]
 
 _DRAWS = frozenset({"randomSplit", "sample", "sampleBy"})
 
@@ -123,3 +124,26 @@ def handed_off_draw_warnings(cells: Sequence[Cell], facts: Sequence[CellFacts | 
                 for n in f.defines:
                     derived.pop(n, None)
     return out
+
+
+# Spark ML's binary-classification summaries (a fitted model's ``.summary``, ``model.evaluate(df)``)
+# bin their ROC and PR curves: the scores are sorted with ``sortByKey`` and cut into groups of
+# rows/100 consecutive scores within each partition. The partition bounds come from a sample
+# seeded by the RDD's id, and RDD ids count every RDD the session created before. So
+# ``summary.areaUnderROC`` depends on everything the session ran earlier: the same model on the
+# same rows gives 0.88125816 in the monolith of spark_flights (its training cell starts at RDD id
+# 112) and 0.88124767 in its training stage (RDD id 79), printed rounded as 0.8813 and 0.8812;
+# advanced to id 112, the stage prints the monolith's 0.8813. A stage never runs the cells the
+# monolith ran before (eda is in another stage), so no split reproduces those digits.
+_BINNED_METRICS = re.compile(
+    r"\.\s*(?:areaUnderROC|fMeasureByThreshold|precisionByThreshold|recallByThreshold)\b"
+    r"|\bsummary\s*\.\s*(?:roc|pr)\b|\bevaluate\([^()]*\)\s*\.\s*(?:roc|pr)\b")
+
+
+def binned_metric_cells(sources: Sequence[str]) -> set[int]:
+    """Positions in ``sources`` (code cells' text) of the cells reading a Spark ML summary's
+    binned ROC/PR metrics (``lr_model.summary.areaUnderROC``), in a notebook that uses pyspark:
+    their digits follow the session's RDD numbering, not the data or the model."""
+    if not any("pyspark" in s for s in sources):
+        return set()
+    return {i for i, s in enumerate(sources) if _BINNED_METRICS.search(s)}

@@ -238,3 +238,40 @@ def test_a_cell_whose_stored_output_differs_from_the_fresh_run_is_not_compared(t
     assert result.nondeterministic == (1,)
     assert result.compared == 2 and [m.index for m in result.mismatches] == [2]
     assert result.mismatches[0].expected == "x" and result.mismatches[0].got == "y"
+
+
+def test_spark_ml_binned_roc_metrics_are_compared_without_their_digits(tmp_path: Path) -> None:
+    """spark_flights' `lr_model.summary.areaUnderROC` prints 0.8813 in the monolith and 0.8812 in
+    its training stage with a bit-identical model: Spark bins the ROC curve by a sample seeded
+    with the RDD's id, i.e. by how many RDDs the session made before (112 in the monolith, 79 in
+    the stage). Such a cell is compared without its digits; every other cell to the last digit."""
+    from nbsplit.run import TaskResult, compare_runs_with_split, _compare_messages
+
+    auc = 'print("train AUC:", round(lr_model.summary.areaUnderROC, 4))'
+    sources = ["from pyspark.ml.classification import LogisticRegression", auc, "print(test_auc)",
+               "print(model.summary.roc.count())"]
+    outputs = ["", "train AUC: 0.8813\n", "test AUC = 0.8934\n", "43\n"]
+    got = ["", "train AUC: 0.8812\n", "test AUC = 0.8934\n", "42\n"]
+
+    def notebook(texts: list[str]) -> nbformat.NotebookNode:
+        nb = _run_of(texts)
+        for cell, source in zip(nb.cells, sources):
+            cell.source = source
+        return nb
+
+    nbformat.write(notebook(got), tmp_path / "01_stage.ipynb")
+    manifest = {"cells": [{"index": i, "file": "01_stage.ipynb", "cell": i} for i in range(4)]}
+    results = {"s": TaskResult("s", "01_stage.ipynb", "succeeded", executed=tmp_path / "01_stage.ipynb")}
+    result = compare_runs_with_split(manifest, [notebook(outputs), notebook(outputs)], results)
+    assert result.ok and result.compared == 3 and result.without_digits == (1, 3)
+    assert "source cell(s) 1, 3 print Spark ML's binned ROC/PR metrics" in "\n".join(_compare_messages(result))
+    # Its words still count, and other cells are compared to the last digit.
+    changed = notebook(["", "test AUC: 0.8812\n", "test AUC = 0.8935\n", "43\n"])
+    nbformat.write(changed, tmp_path / "01_stage.ipynb")
+    result = compare_runs_with_split(manifest, [notebook(outputs), notebook(outputs)], results)
+    assert [m.index for m in result.mismatches] == [1, 2]
+    # The same text without pyspark in the notebook is an ordinary cell.
+    sources[0] = "import sklearn"
+    nbformat.write(notebook(got), tmp_path / "01_stage.ipynb")
+    result = compare_runs_with_split(manifest, [notebook(outputs), notebook(outputs)], results)
+    assert [m.index for m in result.mismatches] == [1, 3] and result.without_digits == ()
