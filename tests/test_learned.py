@@ -216,3 +216,27 @@ def test_the_notebook_file_name_is_a_feature_of_every_cell(name: str, flag: str 
     features = _captured_features(name, sources)
     flags = {i: sorted(k.split(":")[1] for k in f if k.startswith("nb:file_")) for i, f in features.items()}
     assert flags == {i: ([flag] if flag else []) for i in features}
+
+
+def test_lineage_follows_values_through_every_later_and_earlier_cell() -> None:
+    """A cleaning step feeds the fit two cells later (not only its next reader); the test file
+    prepared after training feeds the scoring cell and never the fit; the scoring cell's inputs
+    came from training (the model), a cleaning step's did not. A name bound again from a file
+    starts a new lineage."""
+    sources = ["import pandas as pd\nfrom sklearn.linear_model import LogisticRegression",
+               "train = pd.read_csv('train.csv')",
+               "train = train.dropna()",
+               "train['ratio'] = train['a'] / train['b']",
+               "X, y = train[['a', 'ratio']], train['y']",
+               "model = LogisticRegression()\nmodel.fit(X, y)",
+               "test = pd.read_csv('test.csv')",
+               "test['ratio'] = test['a'] / test['b']",
+               "test['pred'] = model.predict(test[['a', 'ratio']])\ntest.to_csv('scored.csv')",
+               "train = pd.read_csv('train.csv')\ntrain.head()"]
+    features = _captured_features("lineage.ipynb", sources)
+    stages = {i: sorted(k for k in f if k.startswith(("feeds:", "fed_by:"))) for i, f in features.items()}
+    assert "feeds:training" in stages[2]  # through the column cell and X/y to the fit
+    assert "feeds:training" not in stages[7] and "feeds:training" not in stages[6]
+    assert "fed_by:training" in stages[8] and "fed_by:training" not in stages[2]
+    assert not [k for k in stages[9] if k.startswith("fed_by:")]  # read from the file again
+    assert features[9].get("feeds_first:none") == 1.0

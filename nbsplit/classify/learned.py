@@ -8,7 +8,8 @@ changes existing columns or derives new ones (``CellFacts.column_writes``), whet
 a fitted model's predictions or scores (followed through the names built from them), whether
 the notebook computes drift or scores a loaded model it never fits (for its eda/evaluation/
 prediction/monitoring-looking cells), whether its file name says it scores or monitors
-(``05_batch_inference``, ``model_monitoring``; for every cell) -- and a
+(``05_batch_inference``, ``model_monitoring``; for every cell), which main-line stages its
+values reach and came from through every later or earlier cell (not only the next reader) -- and a
 multinomial logistic model with weights fitted on the labelled corpus (``benchmarks/corpus``,
 ``python benchmarks/accuracy.py --write-weights``) picks the stage. Its probability is the
 confidence. Each family of features is a small function registered with ``@feature`` (``FEATURES``,
@@ -92,7 +93,9 @@ class _NotebookView:
     readers_after: "_LaterReaders"
     mentioned: dict[str, int]
     model_output_reads: dict[int, frozenset[str]]
-    flags: frozenset[str] = frozenset()
+    flags: frozenset[str]
+    # per code cell: bit sets over ``_MAIN`` of the rule stages upstream and downstream of it
+    lineage: dict[int, tuple[int, int]]
 
 
 FeatureFn = Callable[[CellView, dict[str, float]], None]
@@ -110,7 +113,8 @@ def cell_features(nb: Notebook, facts: Sequence[CellFacts | None], ctx: Context,
                   seq: Sequence[int]) -> dict[int, dict[str, float]]:
     """Features of every code cell in ``seq`` (the decoded, non-skipped code cells)."""
     view = _NotebookView(nb, ctx, result, seq, _LaterReaders(ctx, result), _first_mentions(facts),
-                         _model_output_readers(facts, ctx), _notebook_flags(ctx, evidence, result, seq))
+                         _model_output_readers(facts, ctx), _notebook_flags(ctx, evidence, result, seq),
+                         _lineage(facts, result, seq))
     out: dict[int, dict[str, float]] = {}
     for pos, i in enumerate(seq):
         cell = CellView(pos, i, result[i], evidence[i], facts[i], view)
@@ -315,6 +319,77 @@ def _notebook_flags(ctx: Context, evidence: Sequence[Evidence], result: Sequence
     if words & lex.MONITORING_FILE_WORDS:
         flags.add("file_monitoring")
     return frozenset(flags)
+
+
+@feature
+def lineage(c: CellView, f: dict[str, float]) -> None:
+    """The main-line stages its values reach through every later cell that reads them (not
+    only the next reader), and the stages its inputs came from: prep of a file scored after
+    training feeds prediction only; a cleaning step feeds training."""
+    up, down = c.notebook.lineage.get(c.i, (0, 0))
+    f[f"feeds_first:{_first_bit(down)}"] = 1.0
+    f[f"fed_last:{_last_bit(up)}"] = 1.0
+    for k, st in enumerate(_MAIN):
+        if down >> k & 1:
+            f[f"feeds:{st.value}"] = 1.0
+        if up >> k & 1:
+            f[f"fed_by:{st.value}"] = 1.0
+
+
+# the main line: eda is a side branch and feeds nothing; setup feeds everything
+_MAIN = tuple(sorted((s for s in _ORDER if s.is_pipeline and s is not Stage.EDA), key=lambda s: s.order))
+
+
+def _first_bit(bits: int) -> str:
+    for k, s in enumerate(_MAIN):
+        if bits >> k & 1:
+            return s.value
+    return "none"
+
+
+def _last_bit(bits: int) -> str:
+    for k in range(len(_MAIN) - 1, -1, -1):
+        if bits >> k & 1:
+            return _MAIN[k].value
+    return "none"
+
+
+def _lineage(facts: Sequence[CellFacts | None], result: Sequence[Classification],
+             seq: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """Per code cell, bit sets over ``_MAIN`` of the rule stages upstream and downstream of it
+    through names (last writer before a read), in one pass each way."""
+    bit = {s: 1 << k for k, s in enumerate(_MAIN)}
+    order = sorted(seq)
+    up: dict[int, int] = {}
+    last: dict[str, int] = {}
+    for i in order:
+        cf = facts[i]
+        if cf is None:
+            continue
+        acc = 0
+        for name in cf.reads:
+            j = last.get(name)
+            if j is not None:
+                acc |= up[j] | bit.get(result[j].stage, 0)
+        up[i] = acc
+        for name in cf.writes:
+            last[name] = i
+    down: dict[int, int] = {}
+    flow: dict[str, int] = {}
+    for i in reversed(order):
+        cf = facts[i]
+        if cf is None:
+            continue
+        acc = 0
+        for name in cf.writes:
+            acc |= flow.get(name, 0)
+        down[i] = acc
+        for name in cf.writes:
+            flow[name] = 0
+        mine = acc | bit.get(result[i].stage, 0)
+        for name in cf.reads:
+            flow[name] = flow.get(name, 0) | mine
+    return {i: (up.get(i, 0), down.get(i, 0)) for i in order}
 
 
 @feature
