@@ -64,6 +64,40 @@ def test_ids_in_a_pre_45_notebook_are_read_as_45(tmp_path: Path) -> None:
     assert any(t.startswith("nbsplit:") for c in written["cells"] for t in c["metadata"].get("tags", []))
 
 
+def test_cells_missing_keys_jupyter_fills_are_read_and_tagged(tmp_path: Path) -> None:
+    """A code cell without ``execution_count``/``outputs`` or a cell without ``metadata`` (seen in
+    a public monitoring notebook): Jupyter opens it with a warning; nbsplit reads it with the
+    values a new cell gets, and ``tag --write`` adds its tags and changes nothing else."""
+    from nbsplit.config import Config
+    from nbsplit.tagging import apply_tags, plan_tags
+
+    path = tmp_path / "stripped.ipynb"
+    shutil.copy(Path(__file__).parent / "bad_inputs" / "ok_required_keys_missing.ipynb", path)
+    before = json.loads(path.read_text())
+    nb = read_notebook(path)
+    assert [c.kind for c in nb.cells] == ["markdown", "code", "code", "code"]
+    assert [c.execution_count for c in nb.cells[1:]] == [None, 3, None]
+    assert [len(c.outputs) for c in nb.cells[1:]] == [0, 0, 0]
+    assert nb.cells[3].source == "df.describe()"
+    apply_tags(plan_tags(path, Config()))
+    after = json.loads(path.read_text())
+    for old, new in zip(before["cells"], after["cells"]):
+        tags = new.get("metadata", {}).pop("tags", [])
+        assert tags and all(t.startswith("nbsplit:") for t in tags)
+        if new.get("metadata") == {} and "metadata" not in old:
+            del new["metadata"]
+        assert new == old
+    assert all(any(t.startswith("nbsplit:") for t in c.tags) for c in read_notebook(path).cells)
+
+
+def test_an_output_the_schema_refuses_is_dropped_and_the_rest_kept() -> None:
+    """A stream output with ``metadata`` (an old front end wrote it; Jupyter opens the file):
+    outputs are a record the split never reads, so that one output goes, not the notebook."""
+    nb = read_notebook(Path(__file__).parent / "bad_inputs" / "ok_stream_output_metadata.ipynb")
+    assert [o["output_type"] for o in nb.cells[1].outputs] == ["execute_result"]
+    assert nb.cells[1].source.endswith("len(df)")
+
+
 def test_a_bad_id_in_a_pre_45_notebook_is_still_refused(tmp_path: Path) -> None:
     raw = {"cells": [{"cell_type": "code", "id": "no spaces allowed", "metadata": {}, "outputs": [],
                       "execution_count": None, "source": "x = 1"}],
@@ -213,7 +247,7 @@ def test_percent_marker_options() -> None:
     [
         pytest.param("bad_json.ipynb", "invalid JSON at line 2 column 1", id="bad-json"),
         pytest.param("not_notebook.json", "not a Jupyter notebook", id="json-not-notebook"),
-        pytest.param("invalid_nb.ipynb", "'outputs' is a required property", id="invalid-notebook"),
+        pytest.param("invalid_nb.ipynb", "at cells/0: Additional properties are not allowed ('execution_count' was unexpected)", id="invalid-notebook"),
         pytest.param("r_kernel.ipynb", "R notebook", id="r-kernel"),
         pytest.param("scala_kernel.ipynb", "Scala notebook", id="scala-kernel"),
         pytest.param("percent_r.py", "R notebook", id="percent-r"),

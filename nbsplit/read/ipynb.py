@@ -22,7 +22,7 @@ import json
 import re
 import warnings
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from nbsplit import jsondump
 from nbsplit.errors import NbsplitError
@@ -50,6 +50,8 @@ def read_ipynb(text: str, path: Path | str) -> Notebook:
         raise NbsplitError(f"unsupported nbformat version {major!r} (supported: 2, 3, 4)", path)
     validate_ipynb_structure(raw, path)
     check_python(notebook_language(raw.get("metadata") or {}), path)
+    if major == 4:
+        raw = _with_defaults(raw)
     if major == 4 and _ids_before_v45(raw):
         # VS Code and recent Jupyter write cell ids into 4.0-4.4 notebooks, and Jupyter opens
         # them; the 4.4 schema forbids the key, so such a file is checked as the 4.5 it is.
@@ -60,12 +62,35 @@ def read_ipynb(text: str, path: Path | str) -> Notebook:
         nb = raw
     else:
         nb = _to_v4(raw, path)
-        _validate(nb, path)
+        nb = _validate(nb, path)
     had_ids = major == 4
     metadata = nb["metadata"]
     databricks = DATABRICKS_NOTEBOOK_KEY in metadata
     cells = tuple(_cell(i, c, had_ids, databricks) for i, c in enumerate(nb["cells"]))
     return Notebook(path=path, format="ipynb", cells=cells, metadata=_plain(metadata), text=text)
+
+
+# Keys nbformat's schema requires that carry nothing the split needs. Jupyter opens a file that
+# lacks them (with a validation warning) and some export and clean-up tools drop them (a code cell
+# without ``execution_count`` in a public WhyLabs monitoring notebook): filled with the values a
+# new cell gets, not refused.
+_DEFAULTS: dict[str, tuple[tuple[str, Callable[[], Any]], ...]] = {
+    "code": (("metadata", dict), ("outputs", list), ("execution_count", lambda: None)),
+    "markdown": (("metadata", dict),),
+    "raw": (("metadata", dict),),
+}
+
+
+def _with_defaults(raw: dict) -> dict:
+    """``raw`` itself when every cell has its required keys, else a copy with them filled."""
+    cells = raw["cells"]
+    if all(key in cell for cell in cells for key, _ in _DEFAULTS[cell["cell_type"]]):
+        return raw
+    filled = []
+    for cell in cells:
+        missing = {key: make() for key, make in _DEFAULTS[cell["cell_type"]] if key not in cell}
+        filled.append({**cell, **missing} if missing else cell)
+    return {**raw, "cells": filled}
 
 
 def _ids_before_v45(raw: Mapping[str, Any]) -> bool:
@@ -120,25 +145,58 @@ def _to_v4(raw: dict, path: Path) -> Any:
         raise NbsplitError(f"cannot upgrade nbformat {raw['nbformat']} notebook: {_short(exc)}", path) from None
 
 
-def _validate(nb: Any, path: Path) -> None:
+def _validate(nb: Any, path: Path) -> Any:
+    """``nb`` checked against nbformat's schema; an output the schema refuses is dropped (see
+    ``_drop_output``), anything else refused with the path and cell nbformat names."""
     import nbformat
 
     # validate() may repair the node it is given (missing ids); check a copy.
     probe = copy.deepcopy(nb)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            nbformat.validate(probe)
-    except nbformat.ValidationError as exc:
-        parts = list(getattr(exc, "absolute_path", ()) or ())
-        cell = parts[1] if len(parts) > 1 and parts[0] == "cells" and isinstance(parts[1], int) else None
-        where = "/".join(str(p) for p in parts)
-        detail = _short(exc)
-        raise NbsplitError(f"invalid notebook{f' at {where}' if where else ''}: {detail}", path, cell) from None
-    except (RecursionError, ValueError, TypeError, KeyError, AssertionError) as exc:
-        # nbformat's validator assumes the shape validate_ipynb_structure already checked; any
-        # other surprise in a hand-made file is still a bad notebook, not an nbsplit bug.
-        raise NbsplitError(f"invalid notebook: {_short(exc)}", path) from None
+    dropped: set[int] = set()
+    while True:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                nbformat.validate(probe)
+            return _without_outputs_dropped(nb, probe, dropped) if dropped else nb
+        except nbformat.ValidationError as exc:
+            parts = list(getattr(exc, "absolute_path", ()) or ())
+            cell_dropped = _drop_output(probe, parts)
+            if cell_dropped is not None:
+                dropped.add(cell_dropped)
+                continue
+            cell = parts[1] if len(parts) > 1 and parts[0] == "cells" and isinstance(parts[1], int) else None
+            where = "/".join(str(p) for p in parts)
+            detail = _short(exc)
+            raise NbsplitError(f"invalid notebook{f' at {where}' if where else ''}: {detail}", path, cell) from None
+        except (RecursionError, ValueError, TypeError, KeyError, AssertionError) as exc:
+            # nbformat's validator assumes the shape validate_ipynb_structure already checked; any
+            # other surprise in a hand-made file is still a bad notebook, not an nbsplit bug.
+            raise NbsplitError(f"invalid notebook: {_short(exc)}", path) from None
+
+
+# Where nbformat's error points into a stored output (``cells/27/outputs/0/...``): outputs are a
+# record of a past run that the split never reads (and stage notebooks drop unless
+# ``--keep-outputs``); Jupyter opens such files (a stream output with ``"metadata": {"tags":
+# null}``, written by an old front end, in a public notebook). That output is dropped.
+def _drop_output(probe: Any, parts: list[Any]) -> int | None:
+    """The index of the cell whose output at ``parts`` was removed from ``probe``, or None."""
+    if len(parts) < 4 or parts[0] != "cells" or parts[2] != "outputs":
+        return None
+    cell, output = parts[1], parts[3]
+    if not (isinstance(cell, int) and isinstance(output, int)):
+        return None
+    del probe["cells"][cell]["outputs"][output]
+    return cell
+
+
+def _without_outputs_dropped(nb: Any, probe: Any, dropped: set[int]) -> Any:
+    fixed = copy.copy(nb)
+    cells = list(nb["cells"])
+    for k in dropped:
+        cells[k] = {**cells[k], "outputs": probe["cells"][k]["outputs"]}
+    fixed["cells"] = cells
+    return fixed
 
 
 # The parts of the v4.4/v4.5 schemas (nbformat/v4/nbformat.v4.{4,5}.schema.json) _conforms checks.
