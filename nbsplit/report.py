@@ -145,10 +145,11 @@ def _print_diagnostics(plan: SplitPlan, console: Console) -> None:
 
 
 def _print_lines(console: Console, lines: list[str]) -> None:
-    """``console.print`` of each line, as one call: rich renders (markup, wrapping) line by line
-    either way, and a print per line was most of printing thousands of warnings."""
+    """``console.print`` of each line, as one call: rich renders (markup) line by line either way,
+    and a print per line was most of printing thousands of warnings. Never wrapped: a diagnostic
+    is one line (grep, editors' problem matchers), however long its reasons."""
     if lines:
-        console.print("\n".join(lines))
+        console.print("\n".join(lines), soft_wrap=True)
 
 
 def print_tag_changes(path: Path, changes: "TagChanges", *, written: bool,

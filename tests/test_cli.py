@@ -235,3 +235,17 @@ def test_convert_job_options_reach_job_json(tmp_path: Path) -> None:
     proc = nbsplit("convert", str(path), "--out", str(tmp_path / "x"), "--serverless",
                    "--existing-cluster-id", "abc")
     assert_one_line_error(proc, "--serverless")
+
+
+def test_a_long_diagnostic_is_printed_on_one_line_when_piped(tmp_path: Path) -> None:
+    """Piped output is 160 columns wide; a warning with many reasons must still be one line
+    (grep, CI logs, editors' problem matchers read it line by line)."""
+    src = tmp_path / "long.py"
+    body = "frame_" + "with_a_very_long_name_" * 8
+    src.write_text("# %%\nimport pandas as pd\n\n# %%\n# nbsplit: training\nmodel = fit(" + body + ")\n\n"
+                   "# %%\n# nbsplit: data-prep\nclean = model.predict(" + body + ")\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "nbsplit", "plan", str(src)], capture_output=True, text=True)
+    warnings = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert warnings, proc.stderr
+    assert all(line.startswith(("warning: ", "error: ")) for line in warnings), proc.stderr
+    assert max(len(line) for line in warnings) > 160, warnings
