@@ -37,7 +37,8 @@ DATABRICKS_CELL_KEY = "application/vnd.databricks.v1+cell"
 # Databricks-exported ipynb keeps non-Python magics as the first line of a code cell.
 _DATABRICKS_MAGICS = EXPORTED_IPYNB_MAGICS
 _VALID_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-_PYTHON_NAMES = {"python", "python2", "python3", "ipython", "ipython2", "ipython3", "pyspark", "py"}
+_PYTHON_NAMES = {"python", "python2", "python3", "ipython", "ipython2", "ipython3", "pyspark", "pyspark2", "pyspark3",
+                 "pysparkkernel", "py"}
 
 
 def read_ipynb(text: str, path: Path | str) -> Notebook:
@@ -146,57 +147,79 @@ def _to_v4(raw: dict, path: Path) -> Any:
 
 
 def _validate(nb: Any, path: Path) -> Any:
-    """``nb`` checked against nbformat's schema; an output the schema refuses is dropped (see
-    ``_drop_output``), anything else refused with the path and cell nbformat names."""
+    """``nb`` checked against nbformat's schema. What the schema refuses but the split never reads
+    is repaired (``_repair``); anything else stops with the path and cell nbformat names."""
     import nbformat
 
     # validate() may repair the node it is given (missing ids); check a copy.
     probe = copy.deepcopy(nb)
-    dropped: set[int] = set()
+    repairs: list[Callable[[Any], None]] = []
     while True:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 nbformat.validate(probe)
-            return _without_outputs_dropped(nb, probe, dropped) if dropped else nb
+            break
         except nbformat.ValidationError as exc:
             parts = list(getattr(exc, "absolute_path", ()) or ())
-            cell_dropped = _drop_output(probe, parts)
-            if cell_dropped is not None:
-                dropped.add(cell_dropped)
-                continue
-            cell = parts[1] if len(parts) > 1 and parts[0] == "cells" and isinstance(parts[1], int) else None
-            where = "/".join(str(p) for p in parts)
-            detail = _short(exc)
-            raise NbsplitError(f"invalid notebook{f' at {where}' if where else ''}: {detail}", path, cell) from None
+            repair = _repair(exc, parts)
+            if repair is None:
+                cell = parts[1] if len(parts) > 1 and parts[0] == "cells" and isinstance(parts[1], int) else None
+                where = "/".join(str(p) for p in parts)
+                raise NbsplitError(f"invalid notebook{f' at {where}' if where else ''}: {_short(exc)}",
+                                   path, cell) from None
+            repair(probe)
+            repairs.append(repair)
         except (RecursionError, ValueError, TypeError, KeyError, AssertionError) as exc:
             # nbformat's validator assumes the shape validate_ipynb_structure already checked; any
             # other surprise in a hand-made file is still a bad notebook, not an nbsplit bug.
             raise NbsplitError(f"invalid notebook: {_short(exc)}", path) from None
-
-
-# Where nbformat's error points into a stored output (``cells/27/outputs/0/...``): outputs are a
-# record of a past run that the split never reads (and stage notebooks drop unless
-# ``--keep-outputs``); Jupyter opens such files (a stream output with ``"metadata": {"tags":
-# null}``, written by an old front end, in a public notebook). That output is dropped.
-def _drop_output(probe: Any, parts: list[Any]) -> int | None:
-    """The index of the cell whose output at ``parts`` was removed from ``probe``, or None."""
-    if len(parts) < 4 or parts[0] != "cells" or parts[2] != "outputs":
-        return None
-    cell, output = parts[1], parts[3]
-    if not (isinstance(cell, int) and isinstance(output, int)):
-        return None
-    del probe["cells"][cell]["outputs"][output]
-    return cell
-
-
-def _without_outputs_dropped(nb: Any, probe: Any, dropped: set[int]) -> Any:
-    fixed = copy.copy(nb)
-    cells = list(nb["cells"])
-    for k in dropped:
-        cells[k] = {**cells[k], "outputs": probe["cells"][k]["outputs"]}
-    fixed["cells"] = cells
+    if not repairs:
+        return nb
+    # the same repairs on the notebook itself, not the probe: validate() may have added random
+    # cell ids to the probe, and the same input must give the same output
+    fixed = copy.deepcopy(nb)
+    for repair in repairs:
+        repair(fixed)
     return fixed
+
+
+# Values for required keys the split never reads (what a new notebook or cell gets).
+_REQUIRED_DEFAULTS: dict[str, Callable[[], Any]] = {
+    "metadata": dict, "outputs": list, "execution_count": lambda: None, "source": str,
+    "display_name": str, "name": str,  # kernelspec / language_info
+}
+
+
+def _repair(exc: Any, parts: list[Any]) -> Callable[[Any], None] | None:
+    """A repair for a schema error in what the split never reads, or None (refuse). Jupyter opens
+    such files with a warning: a stream output with ``"metadata": {"tags": null}`` written by an
+    old front end, a cell carrying an ``execution_state`` key, a code cell without
+    ``execution_count``, a notebook without ``metadata`` (all in public notebooks)."""
+    if len(parts) >= 4 and parts[0] == "cells" and parts[2] == "outputs" \
+            and isinstance(parts[1], int) and isinstance(parts[3], int):
+        # a stored output is a record of a past run: stage notebooks drop it unless --keep-outputs
+        cell, output = parts[1], parts[3]
+        return lambda d: d["cells"][cell]["outputs"].__delitem__(output)
+    if not isinstance(exc.instance, dict) or not isinstance(exc.schema, dict):
+        return None
+
+    def target(d: Any) -> Any:
+        for part in parts:
+            d = d[part]
+        return d
+
+    if exc.validator == "additionalProperties" and "properties" in exc.schema:
+        extra = [k for k in exc.instance if k not in exc.schema["properties"]]
+        if not extra or "cell_type" in extra:
+            return None
+        return lambda d: [target(d).pop(k, None) for k in extra] and None
+    if exc.validator == "required":
+        missing = [k for k in exc.validator_value if k not in exc.instance]
+        if not missing or any(k not in _REQUIRED_DEFAULTS for k in missing):
+            return None
+        return lambda d: [target(d).setdefault(k, _REQUIRED_DEFAULTS[k]()) for k in missing] and None
+    return None
 
 
 # The parts of the v4.4/v4.5 schemas (nbformat/v4/nbformat.v4.{4,5}.schema.json) _conforms checks.
