@@ -258,6 +258,12 @@ CALLS: dict[str, tuple[Stage, float]] = {
     "great_expectations": (M, 1.8),
     "frouros": (M, 3.0),
     "popmon": (M, 3.0),
+    # Databricks Lakehouse Monitoring: the client module and the SDK's monitor specifications
+    "databricks.lakehouse_monitoring": (M, 3.2),
+    "databricks.sdk.service.catalog.MonitorInferenceLog": (M, 3.2),
+    "databricks.sdk.service.catalog.MonitorTimeSeries": (M, 3.2),
+    "databricks.sdk.service.catalog.MonitorSnapshot": (M, 3.2),
+    "databricks.sdk.service.catalog.MonitorMetric": (M, 3.2),
     # --- featurization --------------------------------------------------------------------------
     "sklearn.preprocessing": (F, 2.6),
     "sklearn.impute": (F, 2.2),
