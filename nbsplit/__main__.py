@@ -20,11 +20,52 @@ _ANSI = r"\033\[[;?0-9]*[a-zA-Z]"
 
 def main() -> None:
     args = sys.argv[1:]
-    if _plain_check(args):
-        _check(args[1:])
-    from nbsplit.cli import main as cli_main
+    try:
+        if _plain_check(args):
+            _check(args[1:])
+        from nbsplit.cli import main as cli_main
 
-    cli_main()
+        cli_main()
+    except SystemExit as done:
+        if args and args[0] in _QUICK_EXIT:
+            _quick_exit(done)
+        raise
+
+
+# Commands whose process may end without the interpreter's teardown (``_quick_exit``): they
+# start no thread or child process and leave nothing to a finaliser.
+_QUICK_EXIT = frozenset({"plan", "convert", "check"})
+
+
+def _quick_exit(done: SystemExit) -> None:
+    """End the process with ``done``'s exit code without freeing every object one by one.
+
+    A command keeps its notebook's syntax trees and facts to the end (millions of objects at
+    10,000 cells), and the interpreter's teardown then frees them one by one: ~0.5 s of CPU of
+    a ~5.4 s ``plan`` at 10,000 cells, spent after the output is written. mypy ends the same way.
+    Everything a normal exit does that a user can see still happens: the ``atexit`` functions
+    run (the code cache is saved there) and both streams are flushed. Whenever the normal exit
+    could do something else (an exit code that is not an int, a flush that fails -- a closed
+    pipe --, another thread still running) this returns and the normal exit runs."""
+    code = done.code
+    if code is None:
+        code = 0
+    if type(code) is not int or not 0 <= code <= 255:
+        return
+    import threading
+
+    if threading.active_count() != 1:
+        return
+    import atexit
+
+    atexit._run_exitfuncs()
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except Exception:  # noqa: BLE001  (the normal exit reports it, as it always has)
+        return
+    os._exit(code)
 
 
 def _plain_check(args: list[str]) -> bool:

@@ -79,11 +79,22 @@ def solve(costs: Mapping[int, Sequence[float]], edges: Sequence[tuple[int, int]]
     parts = _violated_parts(best, inner)
     out = dict(best)
     steps = [(a, b) for a, b in zip(line, line[1:]) if a in costs and b in costs] if back > 0 else []
-    for part in parts:
-        members = set(part)
-        sub_edges = [(w, r) for w, r in inner if w in members]
-        seq = [(a, b, back) for a, b in steps if a in members and b in members]
-        out.update(_min_cut({i: costs[i] for i in sorted(members)}, sub_edges, seq))
+    # each part's edges and steps in one pass over all of them (not one pass per part: a
+    # 10,000-cell notebook has dozens of parts and tens of thousands of edges); a part is a
+    # connected component, so an edge's reader is in its writer's part
+    part_of = {i: k for k, part in enumerate(parts) for i in part}
+    sub_edges: list[list[tuple[int, int]]] = [[] for _ in parts]
+    seqs: list[list[tuple[int, int, float]]] = [[] for _ in parts]
+    for w, r in inner:
+        k = part_of.get(w)
+        if k is not None:
+            sub_edges[k].append((w, r))
+    for a, b in steps:
+        k = part_of.get(a)
+        if k is not None and part_of.get(b) == k:
+            seqs[k].append((a, b, back))
+    for k, part in enumerate(parts):
+        out.update(_min_cut({i: costs[i] for i in sorted(part)}, sub_edges[k], seqs[k]))
     for c, v in (side or {}).items():
         if v < chain[c][out[c]]:
             out[c] = SIDE
