@@ -471,6 +471,36 @@ class _Cell:
                     orelse = getattr(orelse, "orelse", None)
                 for handler in getattr(stmt, "handlers", ()):
                     self.statements(handler.body.body)
+            elif isinstance(stmt, (cst.For, cst.While)):
+                self.loop(stmt.body.body)
+
+    def loop(self, body: Iterable[cst.CSTNode]) -> None:
+        """A loop's body: only the models it binds and fits (``for d in ...: model = X().fit(...)``
+        leaves ``model`` fitted as in the last pass, on what that pass fitted it on), not its metrics
+        (a metric per pass, as in a loop comparing models, is no metric of the notebook's)."""
+        for stmt in body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    value = getattr(small, "value", None)
+                    if isinstance(small, cst.Assign) and len(small.targets) == 1 \
+                            and isinstance(small.targets[0].target, cst.Name):
+                        name = small.targets[0].target.value
+                        self.s.constants.pop(name, None)
+                        model = self.construct(small.value, name)
+                        if model is not None:
+                            self.s.add_model(model)
+                        else:
+                            self.s.models.pop(name, None)
+                    if value is not None:
+                        self.calls(value)
+            elif isinstance(stmt, (cst.With, cst.If, cst.Try, cst.For, cst.While)):
+                self.loop(stmt.body.body)
+                orelse = getattr(stmt, "orelse", None)
+                while orelse is not None:
+                    self.loop(orelse.body.body)
+                    orelse = getattr(orelse, "orelse", None)
+                for handler in getattr(stmt, "handlers", ()):
+                    self.loop(handler.body.body)
 
     def shown(self, node: cst.CSTNode) -> None:
         self.shown_metrics(node)

@@ -287,3 +287,18 @@ def test_a_pickled_models_requirements_are_the_modules_its_pickle_names(tmp_path
     for distribution in ("scikit-learn", "cloudpickle", "numpy", "pandas"):
         assert f"{distribution}=={version(distribution)}" in requirements, requirements
     assert all("==" in r and not r.startswith(("mlflow", "tests", "copyreg")) for r in requirements), requirements
+
+
+def test_xgboost_dmatrix_round_trips_through_its_binary_file(tmp_path: Path) -> None:
+    # StudentPerformance (lucaskojo02/Students_Performance_Data_Analysis): dtest = xgb.DMatrix(...)
+    # made in training and read by evaluation; pickle refuses a DMatrix (a ctypes pointer).
+    xgb = pytest.importorskip("xgboost")
+    X = pd.DataFrame({"hours": [1.0, 2.5, float("nan"), 4.0], "score": [3, 5, 7, 9]})
+    dtest = xgb.DMatrix(X, label=[0.5, 1.5, 2.5, 3.5], weight=[1.0, 2.0, 1.0, 2.0])
+    back, kind = _round_trip(tmp_path, dtest, "dtest__c83")
+    assert kind == "xgboost-dmatrix" and isinstance(back, xgb.DMatrix)
+    assert (back.num_row(), back.num_col()) == (4, 2)
+    assert back.feature_names == ["hours", "score"] and back.feature_types == dtest.feature_types
+    assert np.array_equal(back.get_label(), dtest.get_label()) and np.array_equal(back.get_weight(), dtest.get_weight())
+    booster = xgb.train({"seed": 0, "max_depth": 2}, dtest, num_boost_round=3)
+    assert np.array_equal(booster.predict(back), booster.predict(dtest))

@@ -249,3 +249,19 @@ def test_skipping_quiet_statements_changes_no_fact(monkeypatch: pytest.MonkeyPat
     slow = [facts_from_sources(cells) for cells in inputs]
     assert fast == slow
     assert all(s != facts_from_sources(list(enumerate(_ALIASES))) for s in slow[:len(_TRIGGERS)])  # each hits
+
+
+def test_a_model_rebound_in_a_loop_is_the_last_pass_fit() -> None:
+    # medical_cost_pred.ipynb (AngelX62/ml_Medical_Cost): `model` is fitted on X_train, then a loop over
+    # polynomial degrees rebinds it; the model after the loop is the last pass's, fitted on X_tr
+    # (461 columns), so logging it with an X_train example (6 columns) failed its signature.
+    s = _state("from sklearn.linear_model import LinearRegression\nfrom sklearn.metrics import r2_score\n"
+               "from sklearn.preprocessing import PolynomialFeatures",
+               "model = LinearRegression()\nmodel.fit(X_train, y_train)",
+               "for degree in range(1, 6):\n    X_pol = PolynomialFeatures(degree).fit_transform(X)\n"
+               "    X_tr, X_te, y_tr, y_te = split(X_pol, y)\n    model = LinearRegression().fit(X_tr, y_tr)\n"
+               "    score = r2_score(y_te, model.predict(X_te))\n    print(degree, score)",
+               "for name, m in [('a', a), ('b', b)]:\n    if name:\n        rf = m\n        model.fit(X_b, y_b)")
+    assert (s.models["model"].fitted_cell, s.models["model"].fit_args) == (3, ("X_b", "y_b"))
+    assert "rf" not in s.models  # bound to a loop variable: no model the analysis knows
+    assert "score" not in {m.name for m in s.metrics.values()}  # a metric per pass is none of the notebook's

@@ -147,3 +147,33 @@ def test_autolog_gate_and_live_metric_in_one_pipeline_run(tmp_path: Path, monkey
     assert "nbsplit: warning: MLflow autolog failed: KeyError" in capsys.readouterr().out
     broken["_nbsplit_track"]({}, "training")
     assert mlflow.active_run() is None
+
+    # No primary metric found by the analysis (convert writes gate={"metric": ""}): the warning says
+    # so instead of "primary metric  has no numeric value", and the champion stays (probe16:
+    # ragesah/Machine-Learning-Project Attrition.ipynb, juanmartinezdb/StudentsPerformance).
+    monkeypatch.setitem(DEFAULTS, "pipeline_run", "run-4")
+    blind = _stage(tmp_path)
+    blind["_nbsplit_track"]({"model": model, "X": X}, "training",
+                            model={"name": "model", "flavor": "sklearn", "input": "X", "register": True},
+                            gate={"metric": "", "greater_is_better": True})
+    out = capsys.readouterr().out
+    assert "the analysis found no primary metric (name one with `nbsplit convert --metric`)" in out
+    assert "has no numeric value" not in out
+    fourth = next(r for r in client.search_runs([experiment.experiment_id], "tags.`nbsplit.pipeline_run` = 'run-4'")
+                  if r.info.run_name == "training")
+    assert fourth.data.tags["nbsplit.gate"] == "kept"
+    assert fourth.data.tags["nbsplit.gate.reason"] == "no primary metric to compare"
+    assert str(client.get_model_version_by_alias("demo_model", "champion").version) == "1"
+
+    # The fit argument's name rebound after the fit (NestorDiazDataSC Bank_Personal_Loan.ipynb:
+    # X_train split again from other columns): the model is still logged and registered, without
+    # signature and input example, and the stage says why (it used to fail the whole logging).
+    monkeypatch.setitem(DEFAULTS, "pipeline_run", "run-5")
+    rebound = _stage(tmp_path)
+    fitted = LogisticRegression(max_iter=200).fit(X, y)
+    rebound["_nbsplit_track"]({"clf": fitted, "X_train": X.rename(columns={"a": "c"})}, "training",
+                              model={"name": "clf", "flavor": "sklearn", "input": "X_train", "register": True})
+    out = capsys.readouterr().out
+    assert "nbsplit: warning: X_train no longer fits clf (ValueError: " in out
+    assert "logged without signature and input example" in out and "MLflow logging failed" not in out
+    assert str(client.get_model_version_by_alias("demo_model", "challenger").version) == "3"
