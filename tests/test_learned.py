@@ -8,6 +8,7 @@ import subprocess
 import sys
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -107,13 +108,16 @@ def test_weights_disabled_and_override_restore() -> None:
     assert learned.active_weights() == shipped()
 
 
-def _captured_features(name: str, sources: list[str]) -> dict[int, dict[str, float]]:
-    """The fitted layer's features of every code cell of a notebook made of ``sources``."""
+def _captured_features(name: str, sources: list[str],
+                       outputs: dict[int, tuple[dict[str, Any], ...]] | None = None) -> dict[int, dict[str, float]]:
+    """The fitted layer's features of every code cell of a notebook made of ``sources`` (with
+    the stored ``outputs`` of some cells)."""
     from nbsplit.analyze import analyze_notebook
     from nbsplit.model import Cell, Notebook
 
     nb = Notebook(path=Path(name), format="ipynb",
-                  cells=tuple(Cell(index=i, kind="code", source=s) for i, s in enumerate(sources)))
+                  cells=tuple(Cell(index=i, kind="code", source=s, outputs=(outputs or {}).get(i, ()))
+                              for i, s in enumerate(sources)))
     learned.capture = []
     try:
         classify_notebook(nb, analyze_notebook(nb), Config())
@@ -122,9 +126,11 @@ def _captured_features(name: str, sources: list[str]) -> dict[int, dict[str, flo
         learned.capture = None
 
 
-def _features_named(name: str, sources: list[str], *prefixes: str) -> dict[int, list[str]]:
+def _features_named(name: str, sources: list[str], *prefixes: str,
+                    outputs: dict[int, tuple[dict[str, Any], ...]] | None = None) -> dict[int, list[str]]:
     """Per code cell, the sorted names of its captured features that start with ``prefixes``."""
-    return {i: sorted(k for k in f if k.startswith(prefixes)) for i, f in _captured_features(name, sources).items()}
+    return {i: sorted(k for k in f if k.startswith(prefixes))
+            for i, f in _captured_features(name, sources, outputs).items()}
 
 
 def test_column_writes_become_features_judged_across_cells() -> None:
@@ -243,3 +249,23 @@ def test_lineage_follows_values_through_every_later_and_earlier_cell() -> None:
     assert "fed_by:training" in stages[8] and "fed_by:training" not in stages[2]
     assert not [k for k in stages[9] if k.startswith("fed_by:")]  # read from the file again
     assert "feeds_first:none" in stages[9]
+
+
+def test_stored_outputs_become_features_and_a_stripped_cell_has_none() -> None:
+    """What a cell showed when its author ran it: a plot, a table, printed words (first seen,
+    stemmed); an error; nothing at all for a cell whose outputs were stripped."""
+    outputs: dict[int, tuple[dict[str, Any], ...]] = {
+        1: ({"output_type": "stream", "name": "stdout", "text": ["Accuracy: 0.91\n", "Precision: 0.88\n"]},),
+        2: ({"output_type": "display_data", "metadata": {},
+             "data": {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure size 640x480 with 1 Axes>"}},),
+        3: ({"output_type": "execute_result", "execution_count": 4, "metadata": {},
+             "data": {"text/html": "<table></table>", "text/plain": "   age  income\n0   31    5200"}},),
+        4: ({"output_type": "error", "ename": "KeyError", "evalue": "'x'", "traceback": []},),
+    }
+    sources = ["import pandas as pd", "print(report)", "plt.show()", "df.head()", "df['x']", "df.shape"]
+    seen = _features_named("outputs.ipynb", sources, "out:", "out_tok:", outputs=outputs)
+    assert seen[1] == ["out:stream", "out_tok:accura", "out_tok:precis"]
+    assert seen[2] == ["out:image", "out_tok:axes", "out_tok:figure", "out_tok:size", "out_tok:with"]
+    assert seen[3] == ["out:html", "out_tok:income"]
+    assert seen[4] == ["out:error"]
+    assert seen[5] == []

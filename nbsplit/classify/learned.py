@@ -9,7 +9,8 @@ a fitted model's predictions or scores (followed through the names built from th
 the notebook computes drift or scores a loaded model it never fits (for its eda/evaluation/
 prediction/monitoring-looking cells), whether its file name says it scores or monitors
 (``05_batch_inference``, ``model_monitoring``; for every cell), which main-line stages its
-values reach and came from through every later or earlier cell (not only the next reader) -- and a
+values reach and came from through every later or earlier cell (not only the next reader), what
+it showed when its author ran it (stored outputs: a plot, a table, the words printed) -- and a
 multinomial logistic model with weights fitted on the labelled corpus (``benchmarks/corpus``,
 ``python benchmarks/accuracy.py --write-weights``) picks the stage. Its probability is the
 confidence. Each family of features is a small function registered with ``@feature`` (``FEATURES``,
@@ -28,6 +29,7 @@ data" and a featurization neighbour; the fitted weights keep it eda with probabi
 from __future__ import annotations
 
 import math
+import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache, reduce
@@ -390,6 +392,48 @@ def _lineage(facts: Sequence[CellFacts | None], result: Sequence[Classification]
         for name in cf.reads:
             flow[name] = flow.get(name, 0) | mine
     return {i: (up.get(i, 0), down.get(i, 0)) for i in order}
+
+
+@feature
+def stored_outputs(c: CellView, f: dict[str, float]) -> None:
+    """What the cell showed when its author ran it, when the notebook keeps its outputs: a plot,
+    a table, printed text, an error, and the words printed ("accuracy", "epoch", "non-null",
+    "drift"). Public notebooks mostly keep them; without them the other features decide (the
+    fit sees both kinds of notebook)."""
+    outs = c.notebook.nb.cells[c.i].outputs
+    if not outs:
+        return
+    words: dict[str, None] = {}
+    for o in outs:
+        kind = o.get("output_type")
+        if kind == "stream":
+            f["out:stream"] = 1.0
+            text = o.get("text", "")
+        elif kind == "error":
+            f["out:error"] = 1.0
+            continue
+        else:
+            data = o.get("data")
+            if not isinstance(data, Mapping):
+                continue
+            if any(k.startswith("image/") for k in data):
+                f["out:image"] = 1.0
+            if "text/html" in data:
+                f["out:html"] = 1.0
+            text = data.get("text/plain", "")
+        if isinstance(text, list):
+            text = "".join(t for t in text if isinstance(t, str))
+        if isinstance(text, str):
+            for w in _OUT_WORD.findall(text[:_OUT_CHARS].lower()):
+                words.setdefault(w[:_OUT_STEM], None)
+    # the first words printed, in a fixed order (the order of the features is the order of
+    # predict's float sums)
+    for w in sorted(list(words)[:_OUT_WORDS]):
+        f[f"out_tok:{w}"] = 1.0
+
+
+_OUT_WORD = re.compile(r"[a-z]{4,}")
+_OUT_CHARS, _OUT_STEM, _OUT_WORDS = 600, 6, 40
 
 
 @feature
