@@ -258,6 +258,12 @@ CALLS: dict[str, tuple[Stage, float]] = {
     "great_expectations": (M, 1.8),
     "frouros": (M, 3.0),
     "popmon": (M, 3.0),
+    # --- serving code: prediction (DESIGN: "serving code") ------------------------------------------
+    "flask.Flask": (P, 3.0),
+    "fastapi.FastAPI": (P, 3.0),
+    "uvicorn.run": (P, 3.0),
+    "gradio.Interface": (P, 3.0),
+    "gradio.Blocks": (P, 3.0),
     # Databricks Lakehouse Monitoring: the client module and the SDK's monitor specifications
     "databricks.lakehouse_monitoring": (M, 3.2),
     "databricks.sdk.service.catalog.MonitorInferenceLog": (M, 3.2),
