@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import nbsplit.fastimport  # noqa: F401  (imports libcst with its dataclass code cached)
 import libcst as cst
@@ -234,6 +234,18 @@ def _names(node: cst.CSTNode) -> list[str]:
     names = _Names()
     walk(node, names)
     return names.out
+
+
+def _blocks(stmt: cst.CSTNode) -> Iterator[Sequence[cst.CSTNode]]:
+    """The statement lists of a compound statement: its body, each ``elif``/``else`` in turn, and
+    its ``except`` handlers."""
+    yield stmt.body.body  # type: ignore[attr-defined]
+    orelse = getattr(stmt, "orelse", None)
+    while orelse is not None:
+        yield orelse.body.body
+        orelse = getattr(orelse, "orelse", None)
+    for handler in getattr(stmt, "handlers", ()):
+        yield handler.body.body
 
 
 class _Cell:
@@ -464,13 +476,8 @@ class _Cell:
                         self.shown(item.item)
                 if isinstance(stmt, cst.If):
                     self.shown(stmt.test)
-                self.statements(stmt.body.body)
-                orelse = getattr(stmt, "orelse", None)
-                while orelse is not None:
-                    self.statements(orelse.body.body)
-                    orelse = getattr(orelse, "orelse", None)
-                for handler in getattr(stmt, "handlers", ()):
-                    self.statements(handler.body.body)
+                for block in _blocks(stmt):
+                    self.statements(block)
             elif isinstance(stmt, (cst.For, cst.While)):
                 self.loop(stmt.body.body)
 
@@ -494,13 +501,8 @@ class _Cell:
                     if value is not None:
                         self.calls(value)
             elif isinstance(stmt, (cst.With, cst.If, cst.Try, cst.For, cst.While)):
-                self.loop(stmt.body.body)
-                orelse = getattr(stmt, "orelse", None)
-                while orelse is not None:
-                    self.loop(orelse.body.body)
-                    orelse = getattr(orelse, "orelse", None)
-                for handler in getattr(stmt, "handlers", ()):
-                    self.loop(handler.body.body)
+                for block in _blocks(stmt):
+                    self.loop(block)
 
     def shown(self, node: cst.CSTNode) -> None:
         self.shown_metrics(node)
