@@ -51,8 +51,6 @@ def read_ipynb(text: str, path: Path | str) -> Notebook:
         raise NbsplitError(f"unsupported nbformat version {major!r} (supported: 2, 3, 4)", path)
     validate_ipynb_structure(raw, path)
     check_python(notebook_language(raw.get("metadata") or {}), path)
-    if major == 4:
-        raw = _with_defaults(raw)
     if major == 4 and _ids_before_v45(raw):
         # VS Code and recent Jupyter write cell ids into 4.0-4.4 notebooks, and Jupyter opens
         # them; the 4.4 schema forbids the key, so such a file is checked as the 4.5 it is.
@@ -69,29 +67,6 @@ def read_ipynb(text: str, path: Path | str) -> Notebook:
     databricks = DATABRICKS_NOTEBOOK_KEY in metadata
     cells = tuple(_cell(i, c, had_ids, databricks) for i, c in enumerate(nb["cells"]))
     return Notebook(path=path, format="ipynb", cells=cells, metadata=_plain(metadata), text=text)
-
-
-# Keys nbformat's schema requires that carry nothing the split needs. Jupyter opens a file that
-# lacks them (with a validation warning) and some export and clean-up tools drop them (a code cell
-# without ``execution_count`` in a public WhyLabs monitoring notebook): filled with the values a
-# new cell gets, not refused.
-_DEFAULTS: dict[str, tuple[tuple[str, Callable[[], Any]], ...]] = {
-    "code": (("metadata", dict), ("outputs", list), ("execution_count", lambda: None)),
-    "markdown": (("metadata", dict),),
-    "raw": (("metadata", dict),),
-}
-
-
-def _with_defaults(raw: dict) -> dict:
-    """``raw`` itself when every cell has its required keys, else a copy with them filled."""
-    cells = raw["cells"]
-    if all(key in cell for cell in cells for key, _ in _DEFAULTS[cell["cell_type"]]):
-        return raw
-    filled = []
-    for cell in cells:
-        missing = {key: make() for key, make in _DEFAULTS[cell["cell_type"]] if key not in cell}
-        filled.append({**cell, **missing} if missing else cell)
-    return {**raw, "cells": filled}
 
 
 def _ids_before_v45(raw: Mapping[str, Any]) -> bool:
@@ -213,12 +188,22 @@ def _repair(exc: Any, parts: list[Any]) -> Callable[[Any], None] | None:
         extra = [k for k in exc.instance if k not in exc.schema["properties"]]
         if not extra or "cell_type" in extra:
             return None
-        return lambda d: [target(d).pop(k, None) for k in extra] and None
+
+        def drop(d: Any) -> None:
+            node = target(d)
+            for key in extra:
+                node.pop(key, None)
+        return drop
     if exc.validator == "required":
         missing = [k for k in exc.validator_value if k not in exc.instance]
         if not missing or any(k not in _REQUIRED_DEFAULTS for k in missing):
             return None
-        return lambda d: [target(d).setdefault(k, _REQUIRED_DEFAULTS[k]()) for k in missing] and None
+
+        def fill(d: Any) -> None:
+            node = target(d)
+            for key in missing:
+                node.setdefault(key, _REQUIRED_DEFAULTS[key]())
+        return fill
     return None
 
 
