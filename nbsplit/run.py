@@ -463,6 +463,19 @@ def _failure_message(task: Task, exc: Any, manifest: Mapping[str, Any]) -> tuple
     return f"stage {task.stage} failed in {where}: {error}", source_index
 
 
+def _side_branch_messages(results: Sequence[TaskResult], stages: Mapping[str, str]) -> list[str]:
+    """One line when only eda failed: it is a side branch, so the main line still ran (the run
+    still fails: a stage did)."""
+    failed = [r for r in results if r.status == "failed"]
+    if not failed or any(stages.get(r.key) != "eda" for r in failed):
+        return []
+    main = [r for r in results if stages.get(r.key) not in ("eda", "condition")]
+    if any(r.status not in (*_RAN, "reused", "excluded") for r in main):
+        return []
+    ran = ", ".join(dict.fromkeys(stages.get(r.key, r.key) for r in main if r.status in _RAN))
+    return [f"eda failed; it is a side branch that feeds no other stage, and the main line ran ({ran or 'nothing selected'})"]
+
+
 def _write_notebook(nb: Any, target: Path) -> None:
     import nbformat
 
@@ -892,6 +905,7 @@ def run_folder(folder: Path | str, *, only: str | None = None, from_stage: str |
     ran_tasks = {k: r for k, r in ran.items() if k in selected}
     results = tuple(ran_tasks.get(t.key) or TaskResult(t.key, t.file, "reused") for t in topological(tasks))
     messages = [r.message for r in results if r.status == "failed" and r.message]
+    messages += _side_branch_messages(results, stages)
     if tracking is not None:
         try:
             tracking.close(all(r.status != "failed" for r in results))
