@@ -13,6 +13,7 @@ file of a relative ``sqlite:///mlflow.db``) or names something that exists in th
 from __future__ import annotations
 
 import ast
+import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -20,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from nbsplit.memo import per_notebook
 from nbsplit.model import Notebook
 
-__all__ = ["PathUse", "relative_paths", "sync_folders"]
+__all__ = ["PathUse", "outside_paths", "relative_paths", "sync_folders"]
 
 _EXTENSIONS = frozenset(
     "csv tsv txt json jsonl parquet pq feather arrow orc avro xlsx xls pkl pickle joblib npy npz h5 hdf5 "
@@ -97,3 +98,25 @@ def sync_folders(uses: tuple[PathUse, ...]) -> tuple[str, ...]:
     """The top-level folders (relative to the source folder) holding the notebook's inputs."""
     folders = {PurePosixPath(u.path).parts[0] for u in uses if u.exists and len(PurePosixPath(u.path).parts) > 1}
     return tuple(sorted(folders))
+
+
+_OUTSIDE = re.compile(r"(?:\./)?(?:\.\./)+[\w.\-]+(?:/[\w.\-]+)*/?")
+
+
+def outside_paths(notebook: Notebook) -> tuple[str, ...]:
+    """Paths the notebook's code names above its own folder (``../data/x.csv``), normalised
+    (``../data/x.csv``), in order of first use: string literals only, never an ancestor of the
+    notebook's folder itself (``..``, ``../..``)."""
+    found: dict[str, None] = {}
+    for cell in notebook.cells:
+        if cell.kind != "code" or "../" not in cell.source:
+            continue
+        for text in _strings(cell.source) or ():
+            if text.startswith(_SQLITE) and not text.startswith(_SQLITE + "/"):
+                text = text[len(_SQLITE):]
+            if not _OUTSIDE.fullmatch(text):
+                continue
+            path = posixpath.normpath(text)
+            if path.startswith("../") and set(PurePosixPath(path).parts) != {".."}:
+                found.setdefault(path)
+    return tuple(found)

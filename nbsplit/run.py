@@ -463,6 +463,19 @@ def _failure_message(task: Task, exc: Any, manifest: Mapping[str, Any]) -> tuple
     return f"stage {task.stage} failed in {where}: {error}", source_index
 
 
+def _side_branch_messages(results: Sequence[TaskResult], stages: Mapping[str, str]) -> list[str]:
+    """One line when only eda failed: it is a side branch, so the main line still ran (the run
+    still fails: a stage did)."""
+    failed = [r for r in results if r.status == "failed"]
+    if not failed or any(stages.get(r.key) != "eda" for r in failed):
+        return []
+    main = [r for r in results if stages.get(r.key) not in ("eda", "condition")]
+    if any(r.status not in (*_RAN, "reused", "excluded") for r in main):
+        return []
+    ran = ", ".join(dict.fromkeys(stages.get(r.key, r.key) for r in main if r.status in _RAN))
+    return [f"eda failed; it is a side branch that feeds no other stage, and the main line ran ({ran or 'nothing selected'})"]
+
+
 def _write_notebook(nb: Any, target: Path) -> None:
     import nbformat
 
@@ -574,13 +587,49 @@ def _copy_source_tree(source_dir: Path, exclude: Sequence[Path], dest: Path) -> 
     return dest
 
 
+def _outside_reads(source: Path) -> tuple[str, ...]:
+    """The paths above the source notebook's folder its code names (``../data/x.csv``); none when
+    the source cannot be read (its run then says why)."""
+    from nbsplit.paths import outside_paths
+    from nbsplit.read import read_notebook
+
+    try:
+        return outside_paths(read_notebook(source))
+    except Exception:  # noqa: BLE001 - an unreadable source: its own run reports the error
+        return ()
+
+
 def _prepare_source_copy(source: Path, folder: Path, parameters: Mapping[str, str], workdir: Path,
-                         manifest: Mapping[str, Any]) -> tuple[Path, dict[str, str]]:
+                         manifest: Mapping[str, Any], outside: Sequence[str] = ()) -> tuple[Path, dict[str, str]]:
     """A copy of the source notebook's folder (taken before the stages write into it) and the
-    kernel environment of one source run, with its own state dir (MLflow store, handoffs)."""
+    kernel environment of one source run, with its own state dir (MLflow store, handoffs).
+
+    ``outside`` are the paths above that folder the notebook names (``../data/x.csv``): each is
+    copied (or, not there yet, gets its folder) at the same place relative to the copy, so the
+    monolith reads and writes them as in place, and nothing else of the disk is copied."""
     from nbsplit.standins import ENV_TASK_KEY
 
-    copy = _copy_source_tree(source.parent, [folder], workdir / "src")
+    # Shortest first: a named folder is copied whole before a file named inside it.
+    outside = sorted((p for p in outside if PurePosixPath(p).parts.count("..") <= len(source.parent.parents)),
+                     key=lambda p: len(PurePosixPath(p).parts))
+    up = max((PurePosixPath(p).parts.count("..") for p in outside), default=0)
+    anchor = source.parent.parents[up - 1] if up else source.parent
+    root = workdir / "src"
+    copy = _copy_source_tree(source.parent, [folder], root / source.parent.relative_to(anchor))
+    for rel in outside:
+        original = Path(os.path.normpath(source.parent / rel))
+        if any(p == original or p in original.parents for p in (source.parent, folder)) or (
+                original in source.parent.parents):
+            continue  # inside the copied folder or the output folder, or an ancestor of the notebook
+        target = root / original.relative_to(anchor)
+        if original.is_dir():
+            if not target.exists():
+                _copy_source_tree(original, [folder], target)
+        elif original.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(original, target)
+        else:  # an output the notebook writes there
+            target.parent.mkdir(parents=True, exist_ok=True)
     state = workdir / STATE_DIR
     params = dict(parameters)
     params["handoff_dir"] = str(state / "handoffs")
@@ -656,7 +705,8 @@ def _plan_source_runs(folder: Path, manifest: Mapping[str, Any], parameters: Map
     stored = stored_run(source) if runs == 1 else None
     fresh = 2 if stored is None else 1
     tmp = Path(tempfile.mkdtemp(prefix="nbsplit-compare-"))
-    copies = {f"source run{i}": _prepare_source_copy(source, folder, parameters, tmp / f"run{i}", manifest)
+    outside = _outside_reads(source)
+    copies = {f"source run{i}": _prepare_source_copy(source, folder, parameters, tmp / f"run{i}", manifest, outside)
               for i in range(1, fresh + 1)}
     return _SourceRuns(source, stored, copies, tmp)
 
@@ -811,7 +861,8 @@ def run_folder(folder: Path | str, *, only: str | None = None, from_stage: str |
     failures and compare mismatches are in the result (``result.ok``, ``result.exit_code``).
 
     ``compare`` also runs the source notebook (in a copy of its folder taken before the stages
-    run, as extra tasks sharing the ``parallel`` slots; executed copies are kept in
+    run, with the paths its code names above that folder, ``../data/x.csv``, copied beside it in
+    the same layout; as extra tasks sharing the ``parallel`` slots; executed copies are kept in
     ``DIR/.nbsplit/compare/``) and checks every deterministic cell. Deterministic means: the same
     text output in two fresh runs (``compare_runs=2``), or, with ``compare_runs=1``, in the
     outputs stored in an executed source ``.ipynb`` and one fresh run (two fresh runs when the
@@ -892,6 +943,7 @@ def run_folder(folder: Path | str, *, only: str | None = None, from_stage: str |
     ran_tasks = {k: r for k, r in ran.items() if k in selected}
     results = tuple(ran_tasks.get(t.key) or TaskResult(t.key, t.file, "reused") for t in topological(tasks))
     messages = [r.message for r in results if r.status == "failed" and r.message]
+    messages += _side_branch_messages(results, stages)
     if tracking is not None:
         try:
             tracking.close(all(r.status != "failed" for r in results))

@@ -62,7 +62,7 @@ def test_stage_layout_and_handoff_placement() -> None:
     # saves go right after the cell that made each version
     assert _kinds(prep.cells) == ["header", "parameters", "runtime", "imports", "src0", "src2", "save", "src4", "save",
                                   "mlflow"]
-    assert "_nbsplit_save('df__c2', df)" in prep.cells[6].source
+    assert "_nbsplit_save('df__c2', df, side='data-prep')" in prep.cells[6].source  # only eda reads it
     assert "_nbsplit_save('_nbsplit_rng__c2', _nbsplit_rng_state())" in prep.cells[6].source
     assert "_nbsplit_save('df__c4', df)" in prep.cells[8].source
     assert _kinds(eda.cells) == ["header", "parameters", "runtime", "load", "src3", "mlflow"]

@@ -30,6 +30,9 @@ replace any part); this module renders it and documents the contract the generat
   batch's labels (:mod:`nbsplit.render.monitoring`).
 - A value that cannot be pickled (open file, connection, generator, lambda, lock) raises
   ``NbsplitHandoffError`` naming the variable and the source cell that made it, with advice.
+  ``_nbsplit_save(key, value, side=<stage>)`` (a value only the EDA side branch loads) records
+  such a failure in ``<key>.nbsplit.json`` (kind ``unsaved``, the reason) instead, so the main
+  line goes on; ``_nbsplit_load`` then raises it in eda, naming the value, the stage and the reason.
 """
 
 from __future__ import annotations

@@ -1,0 +1,80 @@
+"""``nbsplit run --compare`` runs the monolith in a copy of its folder; a notebook reading
+``../data/small.csv`` needs that file at the same place beside the copy. Only the paths the
+notebook's code names above its folder are copied, never an ancestor of the notebook's folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from nbsplit.paths import outside_paths
+from nbsplit.read import read_notebook
+from nbsplit.run import _prepare_source_copy
+
+CELLS = [
+    ("data-prep", "import csv\nwith open('../data/small.csv') as fh:\n    rows = list(csv.DictReader(fh))\n"
+                  "print('rows:', len(rows))"),
+    ("eda", "print('first:', rows[0])"),
+    ("training", "total = sum(float(r['x']) for r in rows)\nprint('total:', total)"),
+]
+
+
+def _project(tmp_path: Path, cells: list[tuple[str, str]] = CELLS) -> Path:
+    (tmp_path / "proj" / "notebooks").mkdir(parents=True)
+    (tmp_path / "proj" / "data").mkdir()
+    (tmp_path / "proj" / "data" / "small.csv").write_text("x,y\n1,a\n2,b\n4,c\n")
+    (tmp_path / "proj" / "data" / "other.csv").write_text("unread\n")
+    (tmp_path / "proj" / "big").mkdir()  # a sibling folder the notebook never names
+    (tmp_path / "proj" / "big" / "blob.bin").write_bytes(b"\0" * 10)
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(src, metadata={"tags": [f"nbsplit:{stage}"]}) for stage, src in cells],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    path = tmp_path / "proj" / "notebooks" / "nb.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_outside_paths_are_the_literals_above_the_notebook_folder(tmp_path: Path) -> None:
+    path = _project(tmp_path, CELLS + [("data-prep", "a = '../data/./x/../small.csv'\nb = '../..'\nc = '..'\n"
+                                                     "d = 'data/in.csv'\ne = 'sqlite:///../db/m.db'\nf = '../out/'")])
+    assert outside_paths(read_notebook(path)) == ("../data/small.csv", "../db/m.db", "../out")
+
+
+def test_the_source_copy_gets_the_named_outside_files_and_nothing_else(tmp_path: Path) -> None:
+    source = _project(tmp_path, CELLS + [("data-prep", "open('../out/summary.txt', 'w')\nx = '../..'")])
+    folder = tmp_path / "proj" / "notebooks" / "stages"
+    folder.mkdir()
+    outside = outside_paths(read_notebook(source))
+    copy, _ = _prepare_source_copy(source.resolve(), folder.resolve(), {"handoff_dir": "h"}, tmp_path / "w", {},
+                                   outside)
+    root = tmp_path / "w" / "src"
+    assert copy == root / "notebooks" / "nb.ipynb" and copy.is_file()
+    assert (root / "data" / "small.csv").read_text() == "x,y\n1,a\n2,b\n4,c\n"
+    assert (root / "out").is_dir() and not (root / "out" / "summary.txt").exists()  # where it writes
+    assert not (root / "data" / "other.csv").exists() and not (root / "big").exists()
+    assert not (root / "notebooks" / "stages").exists()  # the output folder is never copied
+
+
+@pytest.mark.slow
+def test_compare_runs_a_notebook_reading_a_sibling_data_folder(tmp_path: Path) -> None:
+    source = _project(tmp_path)
+    out = tmp_path / "proj" / "notebooks" / "nb_pipeline"
+
+    def nbsplit(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "nbsplit", *args], capture_output=True, text=True,
+                              cwd=tmp_path, timeout=600, env={**os.environ, "COLUMNS": "200"})
+
+    converted = nbsplit("convert", str(source), "--out", str(out))
+    assert converted.returncode == 0, converted.stderr
+    ran = nbsplit("run", str(out), "--compare")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "3 deterministic source cell(s) compared, 0 mismatch(es)" in ran.stdout
+    executed = nbformat.read(out / ".nbsplit" / "executed" / "01_data-prep.ipynb", as_version=4)
+    assert "rows: 3" in json.dumps([c.get("outputs") for c in executed.cells])
+    assert not (tmp_path / "proj" / "notebooks" / "data").exists()  # nothing written beside the source
