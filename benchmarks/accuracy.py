@@ -20,6 +20,7 @@ the repository snapshots the corpus manifest names (see benchmarks/corpus/README
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from collections import Counter, defaultdict
@@ -90,20 +91,57 @@ def plan_stages(item: Item, moved: list[tuple[str, str, str, str]] | None = None
 
 
 def rows_of(item: Item) -> list[tuple[int, dict[str, float]]]:
+    """The features of every code cell the fitted layer scores, in notebook order, labelled or
+    not (the second pass reads the neighbours of a labelled cell, whatever they are)."""
     learned.use_weights(None, disabled=True)
     learned.capture = []
     try:
         classify_notebook(item.nb, item.facts, Config())
-        return [(i, f) for _, i, f, _ in learned.capture if i in item.labels]
+        return [(i, f) for _, i, f, _ in learned.capture]
     finally:
         learned.capture = None
         learned.use_weights(None)
 
 
+# one notebook for fitting: its repository and, per scored cell in order, (features, label or None)
+Fitted = tuple[str, list[tuple[dict[str, float], str | None]]]
+
+
+def training_set(items: Sequence[Item], rows: dict[int, list[tuple[int, dict[str, float]]]],
+                 keep: Any = lambda k: True) -> list[Fitted]:
+    return [(it.repo, [(f, it.labels.get(i)) for i, f in rows[k]]) for k, it in enumerate(items) if keep(k)]
+
+
 MIN_REPOS = 3  # a feature seen in fewer repositories is a notebook's quirk, not a pattern
 
 
-def fit(rows: Sequence[tuple[dict[str, float], str, str]]) -> dict[str, Any]:
+STACK_FOLDS = 4  # inner folds (by repository) for the first pass's out-of-fold probabilities
+
+
+def fit(notebooks: Sequence[Fitted]) -> dict[str, Any]:
+    """Both passes of the fitted layer. The first model is fitted on every labelled cell. The
+    second (``weights["stack"]``) on the same features plus the first pass's probabilities
+    around each cell (``learned.stack_features``), and those probabilities come from first models
+    that never saw the cell's repository (inner folds by repository): fitted on probabilities of
+    cells it had seen, the second pass would learn to trust the first far more than it should on
+    a stranger's notebook."""
+    first = fit_linear([(f, lab, repo) for repo, cells in notebooks for f, lab in cells if lab])
+    repos = sorted({repo for repo, _ in notebooks}, key=lambda r: hashlib.sha1(r.encode()).hexdigest())
+    inner_fold = {repo: k % STACK_FOLDS for k, repo in enumerate(repos)}
+    probs: list[list[dict[str, float]]] = [[] for _ in notebooks]
+    for k in range(STACK_FOLDS):
+        inner = fit_linear([(f, lab, repo) for repo, cells in notebooks if inner_fold[repo] != k
+                            for f, lab in cells if lab])
+        for n, (repo, cells) in enumerate(notebooks):
+            if inner_fold[repo] == k:
+                probs[n] = [{s.value: p for s, p in learned.predict(f, inner)} for f, _ in cells]
+    second = fit_linear([({**f, **learned.stack_features(probs[n], pos)}, lab, repo)
+                         for n, (repo, cells) in enumerate(notebooks) for pos, (f, lab) in enumerate(cells) if lab])
+    first["stack"] = {key: second[key] for key in ("classes", "intercept", "weights")}
+    return first
+
+
+def fit_linear(rows: Sequence[tuple[dict[str, float], str, str]]) -> dict[str, Any]:
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -243,8 +281,7 @@ def holdout(items: Sequence[Item], prefixes: tuple[str, ...]) -> None:
     print(f"held out: {len(held)} notebooks ({sum(len(it.labels) for it in held)} code cells) from "
           f"{len(repos)} repositories; fitted on {len(train_items)} notebooks")
     report("rules alone, held-out batch", rules_alone(held))
-    train = [(f, it.labels[i], it.repo) for it in train_items for i, f in rows_of(it)]
-    learned.use_weights(fit(train))
+    learned.use_weights(fit([(it.repo, [(f, it.labels.get(i)) for i, f in rows_of(it)]) for it in train_items]))
     scored = []
     moved: list[tuple[str, str, str, str]] = []
     for it in held:
@@ -289,8 +326,7 @@ def main(argv: list[str] | None = None) -> None:
     for fold in folds(items):
         held = set(fold)
         start = len(cv)
-        train = [(f, items[k].labels[i], items[k].repo) for k, rs in rows.items() if k not in held for i, f in rs]
-        learned.use_weights(fit(train))
+        learned.use_weights(fit(training_set(items, rows, lambda k: k not in held)))
         for k in sorted(held):
             it = items[k]
             stages, conf = plan_stages(it, moved)
@@ -312,11 +348,12 @@ def main(argv: list[str] | None = None) -> None:
         ns.dump.write_text("".join(json.dumps([nid, i, g, p, round(conf, 2)]) + "\n" for g, p, conf, nid, i in cv),
                            encoding="utf-8")
     if ns.write_weights:
-        weights = fit([(f, items[k].labels[i], items[k].repo) for k, rs in rows.items() for i, f in rs])
+        weights = fit(training_set(items, rows))
         # the rule layer's confidences, caps and sequence costs live in the same file: keep them
         weights["constants"] = json.loads(WEIGHTS.read_text(encoding="utf-8"))["constants"]
         WEIGHTS.write_text(json.dumps(weights, indent=0, sort_keys=True) + "\n", encoding="utf-8")
-        print(f"\nwrote {WEIGHTS.relative_to(ROOT)} ({len(weights['weights'])} features, fitted on "
+        print(f"\nwrote {WEIGHTS.relative_to(ROOT)} ({len(weights['weights'])} + {len(weights['stack']['weights'])} "
+              f"features, fitted on "
               f"{weights['fitted_on']} cells)")
 
 

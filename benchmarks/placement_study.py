@@ -42,16 +42,14 @@ def cache(path: Path) -> None:
     groups: dict[str, list[tuple[int, tuple]]] = {}
     for n, fold in enumerate(acc.folds(items)):
         held = set(fold)
-        train = [(f, items[k].labels[i], items[k].repo) for k, rs in rows.items() if k not in held for i, f in rs]
-        learned.use_weights(acc.fit(train))
+        learned.use_weights(acc.fit(acc.training_set(items, rows, lambda k: k not in held)))
         groups[f"fold{n + 1}"] = [(k, classify_notebook(items[k].nb, items[k].facts, Config())[0]) for k in sorted(held)]
         print(f"fold {n + 1} cached", flush=True)
     for prefix in HOLDOUTS:
         held = [k for k, it in enumerate(items) if it.id.startswith(prefix)]
         repos = {items[k].repo for k in held}
-        train = [(f, it.labels[i], it.repo) for k, it in enumerate(items)
-                 if not it.id.startswith(prefix) and it.repo not in repos for i, f in rows[k]]
-        learned.use_weights(acc.fit(train))
+        learned.use_weights(acc.fit(acc.training_set(
+            items, rows, lambda k: not items[k].id.startswith(prefix) and items[k].repo not in repos)))
         groups[prefix] = [(k, classify_notebook(items[k].nb, items[k].facts, Config())[0]) for k in held]
         print(f"holdout {prefix} cached", flush=True)
     learned.use_weights(None)

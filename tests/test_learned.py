@@ -269,3 +269,36 @@ def test_stored_outputs_become_features_and_a_stripped_cell_has_none() -> None:
     assert seen[3] == ["out:html", "out_tok:income"]
     assert seen[4] == ["out:error"]
     assert seen[5] == []
+
+
+def test_the_shipped_weights_carry_a_second_pass_over_the_neighbours_probabilities() -> None:
+    w = shipped()
+    stack = w["stack"]
+    assert stack["classes"] == w["classes"] and len(stack["intercept"]) == len(w["classes"])
+    # the second pass was fitted on the first pass's probabilities around each cell
+    own = [f"s_own:{c}" for c in w["classes"]]
+    assert all(name in stack["weights"] for name in own)
+    assert any(name.startswith("s_n-1:") for name in stack["weights"])
+
+
+def test_stack_features_are_the_cell_and_two_neighbours_each_side() -> None:
+    probs = [{"eda": 0.9, "training": 0.1}, {"eda": 0.2, "training": 0.8}, {"eda": 0.5, "training": 0.5}]
+    f = learned.stack_features(probs, 0)
+    assert f == {"s_own:eda": 0.9, "s_own:training": 0.1, "s_n1:eda": 0.2, "s_n1:training": 0.8,
+                 "s_n2:eda": 0.5, "s_n2:training": 0.5}
+    assert sorted(k for k in learned.stack_features(probs, 1) if k.startswith("s_n")) == [
+        "s_n-1:eda", "s_n-1:training", "s_n1:eda", "s_n1:training"]
+
+
+def test_the_second_pass_reads_the_first_pass_and_a_tagged_neighbour_counts_as_certain() -> None:
+    # first pass: "x" is training, nothing else known (eda); second pass: a cell follows its
+    # left neighbour's first-pass stage
+    first = {"classes": ["eda", "training"], "intercept": [0.0, 0.0], "weights": {"x": [0.0, 4.0]}}
+    w = {**first, "stack": {"classes": ["eda", "training"], "intercept": [0.0, 0.0],
+                            "weights": {"s_n-1:training": [0.0, 8.0], "s_n-1:eda": [8.0, 0.0]}}}
+    seq = [{"x": 1.0}, {}, {}]
+    got = [ranked[0][0] for ranked in learned.predict_sequence(seq, w)]
+    assert got == [Stage.EDA, Stage.TRAINING, Stage.EDA]  # cell 0 has no left neighbour: a tie -> eda
+    assert [r[0][0] for r in learned.predict_sequence(seq, first)] == [Stage.TRAINING, Stage.EDA, Stage.EDA]
+    fixed = [r[0][0] for r in learned.predict_sequence(seq, w, {1: "training"})]
+    assert fixed[2] is Stage.TRAINING  # the tagged cell's stage is certain for its neighbour

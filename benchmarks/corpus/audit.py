@@ -53,7 +53,7 @@ def cmd_worklist(args: argparse.Namespace) -> None:
     work: dict[str, list[int]] = {}
     for item in load_items():
         picked = {i for i, stage in item.labels.items() if stage in ("data-prep", "featurization")}
-        picked |= {i for i, f in rows_of(item) if "shows_model:pred" in f}
+        picked |= {i for i, f in rows_of(item) if i in item.labels and "shows_model:pred" in f}
         if picked:
             work[item.id] = sorted(picked)
     # Whole notebooks per part, largest first to the lightest part: deterministic and balanced.

@@ -194,12 +194,14 @@ def _rescore(nb: Notebook, facts: Sequence[CellFacts | None], ctx: Context, evid
     if weights is None:
         return
     positions = {j: pos for pos, j in enumerate(seq)}
+    fixed = {positions[i]: stage.value for i, stage in forced.items() if i in positions}
+    predicted = learned.predict_sequence([feats[i] for i in seq], weights, fixed)
     for i in seq:
         if i in forced:
             continue
         base = result[i]
         assert base is not None
-        ranked = learned.predict(feats[i], weights)
+        ranked = predicted[positions[i]]
         stage, prob = ranked[0]
         conf = round(min(prob, 0.99), 2)
         scores = tuple((s.value, round(p, 4)) for s, p in ranked)

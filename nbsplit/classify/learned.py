@@ -12,8 +12,11 @@ prediction/monitoring-looking cells), whether its file name says it scores or mo
 values reach and came from through every later or earlier cell (not only the next reader), what
 it showed when its author ran it (stored outputs: a plot, a table, the words printed) -- and a
 multinomial logistic model with weights fitted on the labelled corpus (``benchmarks/corpus``,
-``python benchmarks/accuracy.py --write-weights``) picks the stage. Its probability is the
-confidence. Each family of features is a small function registered with ``@feature`` (``FEATURES``,
+``python benchmarks/accuracy.py --write-weights``) scores the stages. A second model of the same
+kind (``weights["stack"]``) then reads the same features plus the first model's probabilities for
+the cell and for two code cells each side (``stack_features``) and picks the stage: a cell whose
+neighbours are surely training reads differently from one among eda cells, which the rule stages
+of the neighbours say only coarsely. Its probability is the confidence. Each family of features is a small function registered with ``@feature`` (``FEATURES``,
 run in registration order) that reads one cell's ``CellView``: add a feature by registering a
 function over facts the analysis already has, not by re-reading the source.
 
@@ -596,6 +599,36 @@ def _later_reader_stages(i: int, cf: CellFacts, later: _LaterReaders) -> list[St
     for name in cf.writes:
         stages |= later.after(name, i)
     return sorted(stages, key=lambda s: s.order)
+
+
+STACK_OFFSETS = (-2, -1, 1, 2)
+
+
+def stack_features(probs: Sequence[Mapping[str, float]], pos: int) -> dict[str, float]:
+    """The second pass's extra features for the cell at ``pos`` of the decoded sequence: the first
+    pass's probability of every stage for it (``s_own``) and for two code cells each side."""
+    f = {f"s_own:{stage}": p for stage, p in sorted(probs[pos].items())}
+    for off in STACK_OFFSETS:
+        j = pos + off
+        if 0 <= j < len(probs):
+            for stage, p in sorted(probs[j].items()):
+                f[f"s_n{off}:{stage}"] = p
+    return f
+
+
+def predict_sequence(features: Sequence[Mapping[str, float]], weights: Mapping[str, Any],
+                     fixed: Mapping[int, str] | None = None) -> list[list[tuple[Stage, float]]]:
+    """(stage, probability) per cell of a decoded sequence, best first: the first model, then the
+    second (``weights["stack"]``, when the file has one) over its features and the first model's
+    probabilities around each cell. ``fixed``: positions whose stage a tag decided (certain)."""
+    first = [predict(f, weights) for f in features]
+    stack = weights.get("stack")
+    if not stack:
+        return first
+    probs = [{s.value: p for s, p in ranked} for ranked in first]
+    for pos, stage in (fixed or {}).items():
+        probs[pos] = {c: float(c == stage) for c in weights["classes"]}
+    return [predict({**f, **stack_features(probs, pos)}, stack) for pos, f in enumerate(features)]
 
 
 def predict(features: Mapping[str, float], weights: Mapping[str, Any]) -> list[tuple[Stage, float]]:
