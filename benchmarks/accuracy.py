@@ -26,7 +26,7 @@ import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -108,7 +108,7 @@ Fitted = tuple[str, list[tuple[dict[str, float], str | None]]]
 
 
 def training_set(items: Sequence[Item], rows: dict[int, list[tuple[int, dict[str, float]]]],
-                 keep: Any = lambda k: True) -> list[Fitted]:
+                 keep: Callable[[int], bool] = lambda k: True) -> list[Fitted]:
     return [(it.repo, [(f, it.labels.get(i)) for i, f in rows[k]]) for k, it in enumerate(items) if keep(k)]
 
 
@@ -281,7 +281,7 @@ def holdout(items: Sequence[Item], prefixes: tuple[str, ...]) -> None:
     print(f"held out: {len(held)} notebooks ({sum(len(it.labels) for it in held)} code cells) from "
           f"{len(repos)} repositories; fitted on {len(train_items)} notebooks")
     report("rules alone, held-out batch", rules_alone(held))
-    learned.use_weights(fit([(it.repo, [(f, it.labels.get(i)) for i, f in rows_of(it)]) for it in train_items]))
+    learned.use_weights(fit(training_set(train_items, {k: rows_of(it) for k, it in enumerate(train_items)})))
     scored = []
     moved: list[tuple[str, str, str, str]] = []
     for it in held:

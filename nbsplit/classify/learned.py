@@ -16,9 +16,10 @@ multinomial logistic model with weights fitted on the labelled corpus (``benchma
 kind (``weights["stack"]``) then reads the same features plus the first model's probabilities for
 the cell and for two code cells each side (``stack_features``) and picks the stage: a cell whose
 neighbours are surely training reads differently from one among eda cells, which the rule stages
-of the neighbours say only coarsely. Its probability is the confidence. Each family of features is a small function registered with ``@feature`` (``FEATURES``,
-run in registration order) that reads one cell's ``CellView``: add a feature by registering a
-function over facts the analysis already has, not by re-reading the source.
+of the neighbours say only coarsely. Its probability is the confidence. Each family of features
+is a small function registered with ``@feature`` (``FEATURES``, run in registration order) that
+reads one cell's ``CellView``: add a feature by registering a function over facts the analysis
+already has, not by re-reading the source.
 
 Why: per-notebook hand rules did not carry over to strangers' notebooks (first looks 0.66-0.79);
 fitting how much to trust each signal, by grouped cross-validation over many repositories, does.
