@@ -336,12 +336,15 @@ def _grouped_saves(saves: Sequence[Handoff], consumers: Mapping[str, list[Stage]
 
 
 def _handoff_context(h: Handoff, consumers: Mapping[str, list[Stage]]) -> dict[str, Any]:
+    stages = consumers.get(h.key, [h.consumer])
     return {
         "name": h.name,
         "key": h.key,
         "version": h.version,
         "producer": h.producer.value,
         "consumer": h.consumer.value,
-        "consumers": [s.value for s in consumers.get(h.key, [h.consumer])],
+        "consumers": [s.value for s in stages],
+        # only the eda side branch loads it: a value that cannot be saved must not fail its producer
+        "side_only": all(s is Stage.EDA for s in stages),
         "before_cell": h.before_cell,
     }
