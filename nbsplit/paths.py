@@ -120,3 +120,19 @@ def outside_paths(notebook: Notebook) -> tuple[str, ...]:
             if path.startswith("../") and set(PurePosixPath(path).parts) != {".."}:
                 found.setdefault(path)
     return tuple(found)
+
+
+def outside_folders(notebook: Notebook) -> tuple[str, ...]:
+    """The folders above the notebook's own that hold what it names there (``../data/x.csv`` ->
+    ``../data``), relative to the notebook's folder, existing ones only, sorted: what a deployment
+    must carry beside the notebook's folder. A file directly in an ancestor (``../x.csv``) names no
+    folder of its own (syncing the whole ancestor would carry everything beside the notebook)."""
+    base = notebook.path.parent
+    found = set()
+    for path in outside_paths(notebook):
+        parts = PurePosixPath(path).parts
+        ups = next(k for k, part in enumerate(parts) if part != "..")
+        if len(parts) > ups + 1 and (base / Path(*parts[:ups + 1])).is_dir():
+            found.add(PurePosixPath(*parts[:ups + 1]).as_posix())
+    return tuple(sorted(found))
+

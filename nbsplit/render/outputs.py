@@ -10,6 +10,7 @@ model, the handoff location or where the data is.
 from __future__ import annotations
 
 import os
+import posixpath
 from dataclasses import replace
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 from nbsplit import __version__
 from nbsplit.errors import EXIT_PROBLEMS, NbsplitError
 from nbsplit.model import NotebookFormat, SplitPlan, Stage
-from nbsplit.paths import relative_paths, sync_folders
+from nbsplit.paths import outside_folders, relative_paths, sync_folders
 from nbsplit.levels import CONDITION_TASK, DEFAULT_SCHEDULE, RETRAIN_KEY, RETRAIN_STAGES, level_parameters, sets_retrain
 from nbsplit.render.bundle import bundle_files, declares_serving
 from nbsplit.render.ci import ci_file_name, ci_files
@@ -121,6 +122,10 @@ def job_files(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: Job
     # Inputs inside the output folder are synced with it already; only outside ones are listed.
     inputs = [f"{data_dir}/{folder}" for folder in sync_folders(relative_paths(plan.notebook))
               if data_dir == ".." or data_dir.startswith("../")]
+    # folders the code names above the notebook's own (``../data``) are outside unless the notebook
+    # sits deep inside the output folder
+    inputs += [synced for folder in outside_folders(plan.notebook)
+               if (synced := posixpath.normpath(f"{data_dir}/{folder}")).startswith("../") and synced not in inputs]
     files = {"job.json": job_json(plan, notebook_files, options, deployed)}
     files.update(bundle_files(plan, notebook_files, options, deployed, sync_inputs=inputs, templates=templates))
     return files
