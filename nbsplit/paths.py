@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from nbsplit.memo import per_notebook
 from nbsplit.model import Notebook
 
-__all__ = ["PathUse", "outside_paths", "relative_paths", "sync_folders"]
+__all__ = ["PathUse", "outside_folders", "outside_paths", "relative_paths", "sync_folders"]
 
 _EXTENSIONS = frozenset(
     "csv tsv txt json jsonl parquet pq feather arrow orc avro xlsx xls pkl pickle joblib npy npz h5 hdf5 "
@@ -105,13 +105,14 @@ _OUTSIDE = re.compile(r"(?:\./)?(?:\.\./)+[\w.\-]+(?:/[\w.\-]+)*/?")
 
 def outside_paths(notebook: Notebook) -> tuple[str, ...]:
     """Paths the notebook's code names above its own folder (``../data/x.csv``), normalised
-    (``../data/x.csv``), in order of first use: string literals only, never an ancestor of the
-    notebook's folder itself (``..``, ``../..``)."""
+    (``../data/x.csv``), in order of first use, never an ancestor of the notebook's folder itself
+    (``..``, ``../..``): string literals, and paths joined from literals that start above it
+    (``os.path.join("..", "data", "x.csv")``, ``Path("..") / "data"``, ``os.pardir``)."""
     found: dict[str, None] = {}
     for cell in notebook.cells:
-        if cell.kind != "code" or "../" not in cell.source:
+        if cell.kind != "code" or ".." not in cell.source and "pardir" not in cell.source:
             continue
-        for text in _strings(cell.source) or ():
+        for text in (*(_strings(cell.source) or ()), *_joined(cell.source)):
             if text.startswith(_SQLITE) and not text.startswith(_SQLITE + "/"):
                 text = text[len(_SQLITE):]
             if not _OUTSIDE.fullmatch(text):
@@ -120,6 +121,65 @@ def outside_paths(notebook: Notebook) -> tuple[str, ...]:
             if path.startswith("../") and set(PurePosixPath(path).parts) != {".."}:
                 found.setdefault(path)
     return tuple(found)
+
+
+_JOIN = frozenset({"os.path.join", "path.join", "posixpath.join", "join"})
+_PATH_TYPES = frozenset({"Path", "PurePath", "PosixPath", "PurePosixPath", "pathlib.Path", "pathlib.PurePath"})
+
+
+def _joined(source: str) -> tuple[str, ...]:
+    """Paths a cell builds from literals (``os.path.join("..", "data")``, ``Path("..") / "data" /
+    "x.csv"``), up to the first part that is not a literal; ``os.pardir`` is ``".."``. Only the
+    outermost ``/`` chain counts (its inner links are prefixes of the same path)."""
+    from nbsplit.analyze import python_ast, python_view
+
+    memo = python_view(source).memo
+    if "joined" in memo:
+        return memo["joined"]  # type: ignore[return-value]
+    tree = python_ast(source)
+    found: list[str] = []
+    inner: set[int] = set()
+    for node in ast.walk(tree) if tree is not None else ():
+        parts: list[str] | None = None
+        if isinstance(node, ast.Call) and _dotted(node.func) in _JOIN:
+            parts = _literal_prefix(node.args)
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and id(node) not in inner:
+            chain: list[ast.expr] = []
+            left: ast.expr = node
+            while isinstance(left, ast.BinOp) and isinstance(left.op, ast.Div):
+                inner.add(id(left))
+                chain.insert(0, left.right)
+                left = left.left
+            if isinstance(left, ast.Call) and _dotted(left.func) in _PATH_TYPES and not left.keywords:
+                head = _literal_prefix(left.args)
+                if head is not None and len(head) == len(left.args):
+                    parts = head + (_literal_prefix(chain) or [])
+        if parts:
+            found.append(posixpath.join(*parts))
+    memo["joined"] = result = tuple(found)
+    return result
+
+
+def _dotted(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return f"{base}.{node.attr}" if base else ""
+    return ""
+
+
+def _literal_prefix(args: list[ast.expr]) -> list[str] | None:
+    """The leading literal strings (``os.pardir`` counts as ``".."``); None if the first is not one."""
+    parts: list[str] = []
+    for arg in args:
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            parts.append(arg.value)
+        elif _dotted(arg) in ("os.pardir", "pardir"):
+            parts.append("..")
+        else:
+            break
+    return parts or None
 
 
 def outside_folders(notebook: Notebook) -> tuple[str, ...]:

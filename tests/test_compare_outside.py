@@ -46,6 +46,16 @@ def test_outside_paths_are_the_literals_above_the_notebook_folder(tmp_path: Path
     assert outside_paths(read_notebook(path)) == ("../data/small.csv", "../db/m.db", "../out")
 
 
+def test_outside_paths_joined_from_literals(tmp_path: Path) -> None:
+    """Paths built with os.path.join or pathlib from literals that start above the folder count
+    up to the first part that is not a literal; a join that stays at an ancestor does not."""
+    joins = ("import os\nfrom pathlib import Path\nDATA = Path('..') / 'data'\n"
+             "df = open(DATA / name)\nm = os.path.join(os.pardir, 'models', 'm.pkl')\n"
+             "up = os.path.join('..', name)\nq = Path('..', 'db') / 'x.db'\nz = 'data' / Path('x')")
+    path = _project(tmp_path, CELLS[:1] + [("data-prep", joins)])
+    assert outside_paths(read_notebook(path)) == ("../data/small.csv", "../data", "../models/m.pkl", "../db/x.db")
+
+
 def test_the_source_copy_gets_the_named_outside_files_and_nothing_else(tmp_path: Path) -> None:
     source = _project(tmp_path, CELLS + [("data-prep", "open('../out/summary.txt', 'w')\nx = '../..'")])
     folder = tmp_path / "proj" / "notebooks" / "stages"
