@@ -195,4 +195,3 @@ def outside_folders(notebook: Notebook) -> tuple[str, ...]:
         if len(parts) > ups + 1 and (base / Path(*parts[:ups + 1])).is_dir():
             found.add(PurePosixPath(*parts[:ups + 1]).as_posix())
     return tuple(sorted(found))
-
