@@ -132,6 +132,7 @@ def _joined(source: str) -> tuple[str, ...]:
     "x.csv"``), up to the first part that is not a literal; ``os.pardir`` is ``".."``. Only the
     outermost ``/`` chain counts (its inner links are prefixes of the same path)."""
     from nbsplit.analyze import python_ast, python_view
+    from nbsplit.dataflow import _dotted
 
     memo = python_view(source).memo
     if "joined" in memo:
@@ -160,17 +161,10 @@ def _joined(source: str) -> tuple[str, ...]:
     return result
 
 
-def _dotted(node: ast.expr) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _dotted(node.value)
-        return f"{base}.{node.attr}" if base else ""
-    return ""
-
-
 def _literal_prefix(args: list[ast.expr]) -> list[str] | None:
     """The leading literal strings (``os.pardir`` counts as ``".."``); None if the first is not one."""
+    from nbsplit.dataflow import _dotted
+
     parts: list[str] = []
     for arg in args:
         if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
