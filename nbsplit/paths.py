@@ -5,7 +5,8 @@ stage notebooks keep meaning that: the runtime module makes ``data_dir`` (the wa
 folder to the source folder) the working directory, and the bundle syncs the folders of the
 inputs found here beside the notebooks, in the same relative layout.
 
-A literal counts when it looks like a path (``data/x.csv``, ``outputs/``, ``model.joblib``, the
+Paths built from constants count too (``DATA_DIR + "train.csv"``, ``os.path.join(DATA_DIR, f)``:
+``nbsplit.path_exprs``). A literal counts when it looks like a path (``data/x.csv``, ``outputs/``, ``model.joblib``, the
 file of a relative ``sqlite:///mlflow.db``) or names something that exists in the source folder;
 ``inputs`` are the ones that exist when converting, everything else is an output.
 """
@@ -20,6 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from nbsplit.memo import per_notebook
 from nbsplit.model import Notebook
+from nbsplit.path_exprs import built_paths
 
 __all__ = ["PathUse", "outside_folders", "outside_paths", "relative_paths", "sync_folders"]
 
@@ -35,6 +37,7 @@ class PathUse:
     path: str  # as written, POSIX, relative to the source notebook's folder
     cells: tuple[int, ...]
     exists: bool  # an input (it was there when converting) rather than an output
+    folder: bool = False  # an existing folder (``DATA_DIR = "data/"``), not a file
 
 
 def relative_paths(notebook: Notebook) -> tuple[PathUse, ...]:
@@ -42,7 +45,7 @@ def relative_paths(notebook: Notebook) -> tuple[PathUse, ...]:
     base = notebook.path.parent
     # Which paths the code names is kept per notebook object (a bare name counts when it existed
     # at the first call); whether each exists is asked again, as outputs appear while we run.
-    return tuple(PathUse(p, c, (base / p).exists()) for p, c in _path_cells(notebook))
+    return tuple(PathUse(p, c, (base / p).exists(), (base / p).is_dir()) for p, c in _path_cells(notebook))
 
 
 @per_notebook
@@ -50,13 +53,17 @@ def _path_cells(notebook: Notebook) -> tuple[tuple[str, tuple[int, ...]], ...]:
     base = notebook.path.parent
     cells: dict[str, list[int]] = {}
     paths: dict[str, str | None] = {}  # each literal's reading, once (a bare name: one stat)
+    built = built_paths(notebook)
     for cell in notebook.cells:
-        if cell.kind != "code" or ("'" not in cell.source and '"' not in cell.source):
-            continue  # no quote, no string literal: nothing to parse and walk
-        strings = _strings(cell.source)
-        if strings is None:  # magic and shell cells name no Python paths (or too deep to parse)
-            continue
-        for text in strings:
+        texts = built.get(cell.index, ())
+        if cell.kind == "code" and ("'" in cell.source or '"' in cell.source):
+            # magic and shell cells name no Python paths (or too deep to parse): None
+            strings = _strings(cell.source) or ()
+            if texts:  # ``"x.csv"`` in ``os.path.join(DATA_DIR, "x.csv")`` names no file of its own
+                tails = {t.rstrip("/").rpartition("/")[2] for t in texts if "/" in t.rstrip("/")}
+                strings = tuple(s for s in strings if s not in tails)
+            texts = (*strings, *texts)
+        for text in texts:
             if text in paths:
                 path = paths[text]
             else:
@@ -95,8 +102,10 @@ def _as_path(text: str, base: Path) -> str | None:
 
 
 def sync_folders(uses: tuple[PathUse, ...]) -> tuple[str, ...]:
-    """The top-level folders (relative to the source folder) holding the notebook's inputs."""
-    folders = {PurePosixPath(u.path).parts[0] for u in uses if u.exists and len(PurePosixPath(u.path).parts) > 1}
+    """The top-level folders (relative to the source folder) holding the notebook's inputs or
+    named as folders of inputs (``DATA_DIR = "data/"``); a file beside the notebook has none."""
+    folders = {parts[0] for u in uses if u.exists
+               and (len(parts := PurePosixPath(u.path).parts) > 1 or u.folder and parts)}
     return tuple(sorted(folders))
 
 
@@ -106,13 +115,16 @@ _OUTSIDE = re.compile(r"(?:\./)?(?:\.\./)+[\w.\-]+(?:/[\w.\-]+)*/?")
 def outside_paths(notebook: Notebook) -> tuple[str, ...]:
     """Paths the notebook's code names above its own folder (``../data/x.csv``), normalised
     (``../data/x.csv``), in order of first use, never an ancestor of the notebook's folder itself
-    (``..``, ``../..``): string literals, and paths joined from literals that start above it
-    (``os.path.join("..", "data", "x.csv")``, ``Path("..") / "data"``, ``os.pardir``)."""
+    (``..``, ``../..``): string literals, and paths built from literals and constants that start
+    above it (``os.path.join("..", "data", "x.csv")``, ``Path("..") / "data"``, ``os.pardir``,
+    ``DATA_DIR + "x.csv"``: ``nbsplit.path_exprs``)."""
     found: dict[str, None] = {}
+    built = built_paths(notebook)
     for cell in notebook.cells:
-        if cell.kind != "code" or ".." not in cell.source and "pardir" not in cell.source:
-            continue
-        for text in (*(_strings(cell.source) or ()), *_joined(cell.source)):
+        texts = built.get(cell.index, ())
+        if cell.kind == "code" and ".." in cell.source:
+            texts = (*(_strings(cell.source) or ()), *texts)
+        for text in texts:
             if text.startswith(_SQLITE) and not text.startswith(_SQLITE + "/"):
                 text = text[len(_SQLITE):]
             if not _OUTSIDE.fullmatch(text):
@@ -121,59 +133,6 @@ def outside_paths(notebook: Notebook) -> tuple[str, ...]:
             if path.startswith("../") and set(PurePosixPath(path).parts) != {".."}:
                 found.setdefault(path)
     return tuple(found)
-
-
-_JOIN = frozenset({"os.path.join", "path.join", "posixpath.join", "join"})
-_PATH_TYPES = frozenset({"Path", "PurePath", "PosixPath", "PurePosixPath", "pathlib.Path", "pathlib.PurePath"})
-
-
-def _joined(source: str) -> tuple[str, ...]:
-    """Paths a cell builds from literals (``os.path.join("..", "data")``, ``Path("..") / "data" /
-    "x.csv"``), up to the first part that is not a literal; ``os.pardir`` is ``".."``. Only the
-    outermost ``/`` chain counts (its inner links are prefixes of the same path)."""
-    from nbsplit.analyze import python_ast, python_view
-    from nbsplit.dataflow import _dotted
-
-    memo = python_view(source).memo
-    if "joined" in memo:
-        return memo["joined"]  # type: ignore[return-value]
-    tree = python_ast(source)
-    found: list[str] = []
-    inner: set[int] = set()
-    for node in ast.walk(tree) if tree is not None else ():
-        parts: list[str] | None = None
-        if isinstance(node, ast.Call) and _dotted(node.func) in _JOIN:
-            parts = _literal_prefix(node.args)
-        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and id(node) not in inner:
-            chain: list[ast.expr] = []
-            left: ast.expr = node
-            while isinstance(left, ast.BinOp) and isinstance(left.op, ast.Div):
-                inner.add(id(left))
-                chain.insert(0, left.right)
-                left = left.left
-            if isinstance(left, ast.Call) and _dotted(left.func) in _PATH_TYPES and not left.keywords:
-                head = _literal_prefix(left.args)
-                if head is not None and len(head) == len(left.args):
-                    parts = head + (_literal_prefix(chain) or [])
-        if parts:
-            found.append(posixpath.join(*parts))
-    memo["joined"] = result = tuple(found)
-    return result
-
-
-def _literal_prefix(args: list[ast.expr]) -> list[str] | None:
-    """The leading literal strings (``os.pardir`` counts as ``".."``); None if the first is not one."""
-    from nbsplit.dataflow import _dotted
-
-    parts: list[str] = []
-    for arg in args:
-        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-            parts.append(arg.value)
-        elif _dotted(arg) in ("os.pardir", "pardir"):
-            parts.append("..")
-        else:
-            break
-    return parts or None
 
 
 def outside_folders(notebook: Notebook) -> tuple[str, ...]:

@@ -108,3 +108,13 @@ def test_the_bundle_syncs_the_folders_named_above_the_notebook(tmp_path: Path) -
     assert bundle["sync"]["paths"] == [".", "../../data"]
     # resolved from the output folder, the synced path is the project's data folder
     assert (source.parent / "stages" / "../../data").resolve() == (tmp_path / "proj" / "data").resolve()
+
+
+def test_outside_paths_built_from_constants(tmp_path: Path) -> None:
+    """``BASE = "../data/"`` then ``BASE + "small.csv"``: the source copy of ``run --compare``
+    must get the file the notebook reads through the constant."""
+    cells = [("data-prep", "import csv\nBASE = '../' + 'data/'\nwith open(BASE + 'small.csv') as fh:\n"
+                           "    rows = list(csv.DictReader(fh))"),
+             ("training", "total = sum(float(r['x']) for r in rows)\nprint('total:', total)")]
+    source = _project(tmp_path, cells)
+    assert outside_paths(read_notebook(source)) == ("../data", "../data/small.csv")

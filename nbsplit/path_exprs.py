@@ -1,0 +1,195 @@
+"""Paths a notebook's code builds from string constants rather than writes as one literal.
+
+Data scientists name a folder once and build every path from it::
+
+    DATA_DIR = "../data/"                                # or Path("..") / "data"
+    train = pd.read_csv(DATA_DIR + "train.csv")          # also f"{DATA_DIR}train.csv",
+    test = pd.read_csv(os.path.join(DATA_DIR, "test.csv"))  # Path(DATA_DIR) / "test.csv"
+
+``built_paths`` evaluates such expressions with the string constants the notebook assigned at
+module level before them (in cell order, as a top-to-bottom run would see them): joins
+(``os.path.join``, ``Path(...)``, ``/``), concatenation (``+``), f-strings, ``str(...)`` and
+``os.pardir``. A part it cannot know (a loop variable, a function's argument) ends the path:
+what is known before it still names a folder (``os.path.join(DATA_DIR, name)`` -> ``data/``).
+
+Why: ``paths`` decides from these which folders a deployed bundle syncs and what ``run --compare``
+copies; reading only whole literals missed the common idiom above (the bundle then synced no data).
+"""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+from dataclasses import dataclass
+from typing import Iterator
+
+from nbsplit.memo import per_notebook
+from nbsplit.model import Notebook
+
+__all__ = ["built_paths"]
+
+_JOIN = frozenset({"os.path.join", "path.join", "posixpath.join", "join"})
+_PATH_TYPES = frozenset({"Path", "PurePath", "PosixPath", "PurePosixPath", "pathlib.Path", "pathlib.PurePath"})
+_PARDIR = frozenset({"os.pardir", "pardir"})
+_SEP = frozenset({"os.sep", "sep", "os.path.sep"})
+
+
+@dataclass(frozen=True)
+class _Part:
+    text: str
+    whole: bool  # False: ``text`` is only the known start of a longer string
+
+
+def built_paths(notebook: Notebook) -> dict[int, tuple[str, ...]]:
+    """Per code cell, the paths its expressions build (normalised, a folder keeps its trailing
+    ``/``), in the order they appear; cells that build none are absent."""
+    return _built(notebook)
+
+
+@per_notebook
+def _built(notebook: Notebook) -> dict[int, tuple[str, ...]]:
+    env: dict[str, str] = {}
+    out: dict[int, tuple[str, ...]] = {}
+    for cell in notebook.cells:
+        source = cell.source
+        if cell.kind != "code" or ("'" not in source and '"' not in source and "pardir" not in source
+                                   and not any(name in source for name in env)):
+            continue  # no literal and no constant: it builds no path and binds none we know
+        found: list[str] = []
+        for exprs, assigned in _statements(source):
+            for expr in exprs:
+                text = _path_text(_eval(expr, env))
+                if text:
+                    found.append(text)
+            if assigned is not None:
+                name, value = assigned
+                part = _eval(value, env)
+                if part is not None and part.whole:
+                    env[name] = part.text
+                else:
+                    env.pop(name, None)  # rebound to something unknown: stop resolving it
+        if found:
+            out[cell.index] = tuple(dict.fromkeys(found))
+    return out
+
+
+_Statement = tuple[tuple[ast.expr, ...], "tuple[str, ast.expr] | None"]
+
+
+def _statements(source: str) -> tuple[_Statement, ...]:
+    """Per top-level statement: its outermost expressions that could build a path, and the
+    ``name = value`` it binds (a single name), kept on analyze's view of the source."""
+    from nbsplit.analyze import python_ast, python_view
+
+    memo = python_view(source).memo
+    hit = memo.get("path statements")
+    if hit is not None:
+        return hit  # type: ignore[return-value]
+    tree = python_ast(source)
+    result: list[_Statement] = []
+    for stmt in tree.body if tree is not None else ():
+        assigned = None
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            assigned = (stmt.targets[0].id, stmt.value)
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
+            assigned = (stmt.target.id, stmt.value)
+        result.append((tuple(_outermost(stmt)), assigned))
+    memo["path statements"] = value = tuple(result)
+    return value
+
+
+def _outermost(node: ast.AST) -> Iterator[ast.expr]:
+    """The expressions under ``node`` that could build a string, not descending into one (its
+    inner links are prefixes of the same path)."""
+    for child in ast.iter_child_nodes(node):
+        if _builds(child):
+            yield child  # type: ignore[misc]
+        else:
+            yield from _outermost(child)
+
+
+def _builds(node: ast.AST) -> bool:
+    if isinstance(node, ast.BinOp):
+        return isinstance(node.op, (ast.Add, ast.Div))
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.Call):
+        name = _dotted(node.func)
+        return name in _JOIN or name in _PATH_TYPES
+    return False
+
+
+def _eval(node: ast.expr, env: dict[str, str]) -> _Part | None:
+    """The string ``node`` evaluates to with ``env``'s constants: whole, only its known start,
+    or None when even its start is unknown."""
+    if isinstance(node, ast.Constant):
+        return _Part(node.value, True) if isinstance(node.value, str) else None
+    if isinstance(node, ast.Name):
+        value = env.get(node.id)
+        return None if value is None else _Part(value, True)
+    if isinstance(node, ast.Attribute):
+        name = _dotted(node)
+        return _Part("..", True) if name in _PARDIR else _Part("/", True) if name in _SEP else None
+    if isinstance(node, ast.JoinedStr):
+        return _concat(node.values, env, formatted=True)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _concat([node.left, node.right], env)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+        # strings do not divide: ``a / b`` on path-like operands is a pathlib join
+        return _join([node.left, node.right], env)
+    if isinstance(node, ast.Call) and not node.keywords:
+        name = _dotted(node.func)
+        if name in _JOIN or name in _PATH_TYPES:
+            return _join(node.args, env) if node.args else None
+        if name == "str" and len(node.args) == 1:
+            return _eval(node.args[0], env)
+    return None
+
+
+def _concat(parts: list[ast.expr], env: dict[str, str], formatted: bool = False) -> _Part | None:
+    text = ""
+    for k, part in enumerate(parts):
+        if formatted and isinstance(part, ast.FormattedValue):
+            value = None if part.format_spec is not None or part.conversion not in (-1, ord("s")) else (
+                _eval(part.value, env))
+        else:
+            value = _eval(part, env)
+        if value is None:
+            return _Part(text, False) if k else None
+        text += value.text
+        if not value.whole:
+            return _Part(text, False)
+    return _Part(text, True)
+
+
+def _join(parts: list[ast.expr], env: dict[str, str]) -> _Part | None:
+    known: list[str] = []
+    for part in parts:
+        value = _eval(part, env)
+        if value is None or not value.whole:
+            head = value.text[:value.text.rfind("/") + 1] if value is not None else ""
+            if head:  # ``f"{sub}/x_{i}.csv"``: only its folder is known
+                known.append(head)
+            # what is known names a folder (``os.path.join(DATA_DIR, name)`` -> ``data/``)
+            return _Part(posixpath.join(*known, ""), False) if known else None
+        known.append(value.text)
+    return _Part(posixpath.join(*known), True)
+
+
+def _path_text(part: _Part | None) -> str:
+    """A built string as a path: the known start up to its last ``/`` when the rest is unknown;
+    normalised (``data//x.csv`` -> ``data/x.csv``), keeping a folder's trailing ``/``."""
+    if part is None:
+        return ""
+    text = part.text if part.whole else part.text[:part.text.rfind("/") + 1]
+    if not text or "\n" in text:
+        return ""
+    folder = text.endswith("/")
+    text = posixpath.normpath(text)
+    return "" if text == "." else text + "/" if folder and text != "/" else text
+
+
+def _dotted(node: ast.AST) -> str | None:
+    from nbsplit.dataflow import _dotted as dotted
+
+    return dotted(node)

@@ -1,0 +1,86 @@
+"""Paths built from constants (``DATA_DIR + "train.csv"``): what the bundle syncs and the manifest
+lists must follow them as a top-to-bottom run would, or a deployed job finds no data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from nbsplit.convert import convert_notebook
+from nbsplit.path_exprs import built_paths
+from nbsplit.paths import relative_paths, sync_folders
+from nbsplit.read import read_notebook
+
+
+def _notebook(tmp_path: Path, cells: list[str], name: str = "nb.ipynb") -> Path:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in cells])
+    path = tmp_path / name
+    nbformat.write(nb, path)
+    return path
+
+
+HEAD = "import os\nfrom pathlib import Path\nDATA_DIR = 'data/'\nUP = Path('..') / 'models'"
+
+
+@pytest.mark.parametrize(("cell", "expected"), [
+    ("df = pd.read_csv(os.path.join(DATA_DIR, 'train.csv'))", ("data/train.csv",)),
+    ("df = pd.read_csv(DATA_DIR + 'train.csv')", ("data/train.csv",)),
+    ("df = pd.read_csv(f'{DATA_DIR}train.csv')", ("data/train.csv",)),
+    ("df = pd.read_csv(Path(DATA_DIR) / 'train.csv')", ("data/train.csv",)),
+    ("m = joblib.load(str(UP / 'm.pkl'))", ("../models/m.pkl",)),
+    ("m = open(os.path.join(os.pardir, 'db', 'x.db'))", ("../db/x.db",)),
+    # an unknown part ends the path: what is known before it still names the folder
+    ("for f in files:\n    parts.append(pd.read_csv(os.path.join(DATA_DIR, f)))", ("data/",)),
+    ("df = pd.read_csv(f'{DATA_DIR}part_{i}.csv')", ("data/",)),
+    ("df = pd.read_csv(DATA_DIR + name + '.csv')", ("data/",)),
+    # strings that are no paths, and sums of numbers, build nothing
+    ("print('accuracy: ' + str(acc))\ntotal = a + b / 2", ()),
+    ("label = f'{model_name}: {score:.3f}'", ()),
+])
+def test_built_paths_follow_the_constants_assigned_above(tmp_path: Path, cell: str,
+                                                         expected: tuple[str, ...]) -> None:
+    nb = read_notebook(_notebook(tmp_path, [HEAD, cell]))
+    assert built_paths(nb).get(1, ()) == expected
+
+
+def test_a_constant_rebound_to_something_unknown_is_no_longer_followed(tmp_path: Path) -> None:
+    nb = read_notebook(_notebook(tmp_path, [
+        HEAD, "TRAIN = DATA_DIR + 'train.csv'", "x = open(TRAIN + '.bak')",
+        "DATA_DIR = os.environ['DATA']", "y = pd.read_csv(DATA_DIR + 'test.csv')"]))
+    built = built_paths(nb)
+    assert built[1] == ("data/train.csv",)
+    assert built[2] == ("data/train.csv.bak",)
+    assert 4 not in built
+
+
+def test_files_joined_to_a_data_folder_are_its_inputs_not_outputs(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train.csv").write_text("a,b\n1,2\n")
+    nb = read_notebook(_notebook(tmp_path, [HEAD, "df = pd.read_csv(os.path.join(DATA_DIR, 'train.csv'))",
+                                            "df.to_csv(DATA_DIR + 'clean.csv')"]))
+    uses = {u.path: u for u in relative_paths(nb)}
+    assert set(uses) == {"data", "data/train.csv", "data/clean.csv"}  # no bare "train.csv" output
+    assert uses["data/train.csv"].exists and uses["data/train.csv"].cells == (1,)
+    assert uses["data"].folder and not uses["data/clean.csv"].exists
+    assert sync_folders(relative_paths(nb)) == ("data",)
+
+
+def test_the_bundle_syncs_a_data_folder_named_by_a_constant(tmp_path: Path) -> None:
+    """Converted into ``stages/`` inside the notebook's folder, the job reads from ``..``: the
+    bundle must carry ``../data``, which the notebook only names as ``DATA_DIR = "data/"``."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train.csv").write_text("a,b\n1,2\n")
+    source = _notebook(tmp_path, ["import pandas as pd\nimport os\nDATA_DIR = 'data/'",
+                                  "df = pd.read_csv(os.path.join(DATA_DIR, 'train.csv'))",
+                                  "df = df.dropna()"])
+    files = convert_notebook(source, tmp_path / "stages", dry_run=True).files
+    assert yaml.safe_load(files["databricks.yml"])["sync"]["paths"] == [".", "../data"]
+
+
+def test_a_file_beside_the_notebook_adds_no_folder_to_sync(tmp_path: Path) -> None:
+    (tmp_path / "train.csv").write_text("a\n1\n")
+    nb = read_notebook(_notebook(tmp_path, ["import pandas as pd\ndf = pd.read_csv('train.csv')"]))
+    assert sync_folders(relative_paths(nb)) == ()
