@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import posixpath
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -117,13 +118,14 @@ def outside_paths(notebook: Notebook) -> tuple[str, ...]:
     (``../data/x.csv``), in order of first use, never an ancestor of the notebook's folder itself
     (``..``, ``../..``): string literals, and paths built from literals and constants that start
     above it (``os.path.join("..", "data", "x.csv")``, ``Path("..") / "data"``, ``os.pardir``,
-    ``DATA_DIR + "x.csv"``: ``nbsplit.path_exprs``)."""
+    ``DATA_DIR + "x.csv"``: ``nbsplit.path_exprs``), and the words of magic and shell lines
+    (``%run ../utils.py``)."""
     found: dict[str, None] = {}
     built = built_paths(notebook)
     for cell in notebook.cells:
         texts = built.get(cell.index, ())
         if cell.kind == "code" and ".." in cell.source:
-            texts = (*(_strings(cell.source) or ()), *texts)
+            texts = (*(_strings(cell.source) or ()), *_magic_words(cell.source), *texts)
         for text in texts:
             if text.startswith(_SQLITE) and not text.startswith(_SQLITE + "/"):
                 text = text[len(_SQLITE):]
@@ -133,6 +135,20 @@ def outside_paths(notebook: Notebook) -> tuple[str, ...]:
             if path.startswith("../") and set(PurePosixPath(path).parts) != {".."}:
                 found.setdefault(path)
     return tuple(found)
+
+
+def _magic_words(source: str) -> tuple[str, ...]:
+    """The words of a cell's IPython magic and shell lines (``%run ../utils.py``, ``!python
+    ../train.py``): they name files as plain words, not as string literals."""
+    words: list[str] = []
+    for line in source.splitlines():
+        line = line.strip()
+        if line.startswith(("%", "!")):
+            try:
+                words += shlex.split(line, comments=True)[1:]
+            except ValueError:  # an unclosed quote: the plain words
+                words += line.split()[1:]
+    return tuple(words)
 
 
 def outside_folders(notebook: Notebook) -> tuple[str, ...]:

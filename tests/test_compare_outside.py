@@ -118,3 +118,12 @@ def test_outside_paths_built_from_constants(tmp_path: Path) -> None:
              ("training", "total = sum(float(r['x']) for r in rows)\nprint('total:', total)")]
     source = _project(tmp_path, cells)
     assert outside_paths(read_notebook(source)) == ("../data", "../data/small.csv")
+
+
+def test_outside_files_named_by_magic_and_shell_lines(tmp_path: Path) -> None:
+    """``%run ../helpers.py`` works where the notebook was written; the source copy of
+    ``run --compare`` must have the file too, or the monolith fails there and nothing is compared."""
+    (tmp_path / "proj" / "helpers.py").parent.mkdir(parents=True, exist_ok=True)
+    source = _project(tmp_path, [("setup", "%run ../helpers.py\n!python '../tools/prep.py' --out x  # prep"),
+                                 *CELLS])
+    assert outside_paths(read_notebook(source))[:2] == ("../helpers.py", "../tools/prep.py")
