@@ -115,6 +115,9 @@ class _Walker:
         self.defines: set[str] = set()
         self.definite: set[str] = set()
         self.reads: set[str] = set()
+        # reads after the cell's own conditional binding, and reads before any binding of it here
+        self.self_bound_reads: set[str] = set()
+        self.unbound_reads: set[str] = set()
         self.mutates: set[str] = set()
         self.imports: list[tuple[str, str]] = []
         self.calls: list[Call] = []
@@ -170,6 +173,7 @@ class _Walker:
         if scope is self.module:
             if name not in self.definite and not self.is_builtin(name):
                 self.reads.add(name)
+                (self.self_bound_reads if name in self.defines else self.unbound_reads).add(name)
         else:
             scope.loads[name] = None
         if self.collectors:
@@ -1322,6 +1326,7 @@ def _walk(module: cst.Module, index: int, masked: Masked, imports: Mapping[str, 
         column_writes=tuple(w.column_writes),
         subsets=tuple(w.subsets),
         idioms=idiom_facts(module),
+        self_bound_reads=frozenset(w.self_bound_reads - w.unbound_reads),
         parsed=True,
     )
     return facts, w.import_map

@@ -899,8 +899,8 @@ class Engine:
                 b = binding.get(n)
                 if b is None:
                     reads.append(Read(n, None, None))
-                    if n != RNG_STATE and not (n in inf.facts.defines
-                                               and n not in inf.facts.reads):
+                    if n != RNG_STATE and not (n in inf.facts.defines and (
+                            n not in inf.facts.reads or n in inf.facts.self_bound_reads)):
                         self._undefined(c, n, writers_all, skip_writers, star_before)
                     continue
                 kind, bcell = b

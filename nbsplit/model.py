@@ -324,6 +324,9 @@ class CellFacts:
       ``df = df[df.age > 0]`` and ``df = df.loc[mask]`` keep rows, ``X = df[["a", "b"]]`` keeps
       columns.
     - ``idioms``: statement shapes the classifier's idioms look for (``IdiomFacts``).
+    - ``self_bound_reads``: the ``reads`` loaded after the cell's own conditional binding of them
+      (``for f in folds: last = f`` then ``print(last)``): when no earlier cell defines one, the
+      cell's own binding is what it reads, not an undefined name.
     - ``parsed``: False when libcst could not parse the cell and text-level analysis was used;
       ``error`` then holds the parser's message.
     """
@@ -342,6 +345,7 @@ class CellFacts:
     column_writes: tuple[ColumnWrite, ...] = ()
     subsets: tuple[tuple[str, str], ...] = ()
     idioms: IdiomFacts = NO_IDIOMS
+    self_bound_reads: frozenset[str] = frozenset()
     parsed: bool = True
     error: str | None = None
 

@@ -317,6 +317,23 @@ def test_use_before_define_never_defined_and_runtime_names() -> None:
     assert stage(plan, S.EDA).loads == {"df": S.DATA_PREP} or stage(plan, S.EDA).loads == {}
 
 
+def test_a_name_a_loop_binds_and_the_same_cell_reads_after_it_is_not_undefined() -> None:
+    """``for tr, te in split.split(X, y): y_train = ...`` then ``y_train.value_counts()``: the
+    loop may run zero times, so the cell also reads an earlier ``y_train``; with none, the loop's
+    own binding is what it reads (a stranger's notebook got two false "never defined" warnings).
+    A name read before the cell's own binding is still undefined."""
+    plan = plan_of(
+        ("data-prep", "from cv import folds, step\nX, y, done = load()"),
+        ("training", "for tr, te in folds(X, y):\n    y_train, y_test = y[tr], y[te]\nprint(y_train.mean())"),
+        ("training", "while not done:\n    loss, done = step()\nprint(loss)"),
+        ("training", "total = total + 1\nfor i in range(3):\n    acc = acc + i\nprint(acc)"),
+    )
+    assert messages(plan) == [
+        "cell 3 reads `acc`, which is never defined in the notebook",
+        "cell 3 reads `total`, which is never defined in the notebook",
+    ]
+
+
 def test_skipped_cells_go_nowhere_and_reads_of_them_warn() -> None:
     plan = plan_of(
         ("data-prep", "df = load()"),
