@@ -331,6 +331,9 @@ def top_level_effects(source: str, modules: frozenset[str]) -> bool:
     return False
 
 
+_ENABLER = re.compile(r"\s*(from\s+sklearn\.experimental\s+import|import\s+sklearn\.experimental\b)")
+
+
 def _only_imports(source: str) -> bool:
     """Every top-level statement is an import: ``plt.rcParams["figure.dpi"] = 60`` after the
     imports makes the cell more than its import statements (it must be copied, not dissolved)."""
@@ -1226,6 +1229,7 @@ class Engine:
             flow.inline[s] = dict(sorted(inline.items(), key=lambda kv: (kv[1][0], kv[0])))
             flow.handoffs_in[s] = sorted(handoffs.values(), key=lambda h: (h.before_cell, h.name))
         self._carry_config(flow, members)
+        self._carry_enablers(flow)
         flow.diagnostics = self.diags
         return flow
 
@@ -1269,6 +1273,19 @@ class Engine:
                                            if not (h.version == c and h.name in sessions)]
                     stale = tuple(f"cell {c} binds `{n}` to " for n in sessions)
                     self.diags = [d for d in self.diags if not (d.cell == c and d.message.startswith(stale))]
+
+    def _carry_enablers(self, flow: Flow) -> None:
+        """``from sklearn.experimental import enable_iterative_imputer`` binds a name no cell uses
+        and must run before ``from sklearn.impute import IterativeImputer`` can: every stage that
+        imports from scikit-learn gets the notebook's enabling imports, in source order (a
+        stranger's notebook failed in its featurization stage without it)."""
+        enablers = [(c, st) for c in self._kept() if "sklearn.experimental" in self.info[c].cell.source
+                    for st in self.statements(c) or () if st.imports and _ENABLER.match(st.text)]
+        for s in flow.emitted if enablers else ():
+            if any("sklearn" in text for text in flow.imports[s].values()):
+                for c, st in enablers:
+                    flow.imports[s].setdefault((c, st.position), st.text)
+                flow.imports[s] = dict(sorted(flow.imports[s].items()))
 
     def _import_into(self, flow: Flow, s: Stage, w: int, name: str) -> None:
         for st in self.statements(w) or ():

@@ -334,6 +334,22 @@ def test_a_name_a_loop_binds_and_the_same_cell_reads_after_it_is_not_undefined()
     ]
 
 
+def test_an_enabling_import_goes_to_every_stage_importing_from_sklearn() -> None:
+    """``enable_iterative_imputer`` is never named again, but ``from sklearn.impute import
+    IterativeImputer`` fails in a stage that does not import it first."""
+    enabler = "from sklearn.experimental import enable_iterative_imputer"
+    plan = plan_of(
+        ("setup", f"import pandas as pd\n{enabler}\nfrom sklearn.impute import IterativeImputer\n"
+                  "from sklearn.linear_model import LinearRegression"),
+        ("data-prep", "df = pd.read_csv('x.csv')"),
+        ("featurization", "X = IterativeImputer().fit_transform(df)"),
+        ("training", "m = LinearRegression().fit(X, df.y)"),
+    )
+    assert stage(plan, S.FEATURIZATION).imports == (enabler, "from sklearn.impute import IterativeImputer")
+    assert enabler in stage(plan, S.TRAINING).imports
+    assert enabler not in stage(plan, S.DATA_PREP).imports
+
+
 def test_skipped_cells_go_nowhere_and_reads_of_them_warn() -> None:
     plan = plan_of(
         ("data-prep", "df = load()"),

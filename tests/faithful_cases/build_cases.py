@@ -241,6 +241,50 @@ print(round(tree.score(X, y), 4))
 '''
 
 
+# What running strangers' notebooks with `nbsplit run --compare` broke on (issue 8 probe, 2026-12-04):
+# the data folder named once and joined (the bundle must sync it); an import only there to
+# enable an experimental scikit-learn estimator; an object column whose NaN a OneHotEncoder names
+# (`region_nan`: pandas 2's parquet gave it back as None, the stage then named `region_None`); the
+# last fold of a loop used after it (no "never defined" warning). Unexecuted: the test runs it
+# with --compare, and CI's pandas<3 job runs it once more.
+NOTEBOOKS["strangers_idioms"] = '''md:# Churn with imputation, one-hot regions and the last CV fold
+# ---
+import os
+import numpy as np
+import pandas as pd
+from sklearn.experimental import enable_iterative_imputer
+from sklearn.impute import IterativeImputer
+from sklearn.preprocessing import OneHotEncoder
+from sklearn.model_selection import StratifiedKFold
+from sklearn.linear_model import LogisticRegression
+DATA_DIR = "data/"
+# ---
+df = pd.read_csv(os.path.join(DATA_DIR, "customers.csv"))
+df["region"] = df["region"].astype(object)
+df.loc[df.index % 5 == 0, "region"] = np.nan
+df.loc[df.index % 7 == 0, "tenure"] = np.nan
+print(df.isna().sum())
+# ---
+md:## Features
+# ---
+enc = OneHotEncoder(sparse_output=False)
+regions = pd.DataFrame(enc.fit_transform(df[["region"]]), columns=enc.get_feature_names_out(["region"]))
+df = pd.concat([df.drop(columns=["region"]), regions], axis=1).drop(columns=["region_nan"])
+imputer = IterativeImputer(random_state=0)
+df[["tenure", "monthly", "calls"]] = imputer.fit_transform(df[["tenure", "monthly", "calls"]])
+print(sorted(df.columns))
+# ---
+md:## Train
+# ---
+X = df.drop(columns=["customer_id", "plan", "churn"])
+y = df["churn"]
+skf = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+for tr, te in skf.split(X, y):
+    X_train, X_test, y_train, y_test = X.iloc[tr], X.iloc[te], y.iloc[tr], y.iloc[te]
+model = LogisticRegression(max_iter=1000).fit(X_train, y_train)
+print(round(model.score(X_test, y_test), 4))
+'''
+
 def cells(text: str) -> list:
     out = []
     for chunk in text.split("# ---\n"):
