@@ -779,7 +779,8 @@ def _compare(plan: _SourceRuns | None, manifest: Mapping[str, Any], results: Map
     if plan is None:
         return CompareResult(0, error="source notebook not found")
     if any(r.status == "failed" for r in results.values()):
-        return CompareResult(0, error="not compared: a task failed")
+        # when the monolith fails too, say where: the split may well not be at fault
+        return CompareResult(0, error="not compared: a task failed" + (f"; {plan.errors[0]}" if plan.errors else ""))
     if plan.errors:
         return CompareResult(0, error=plan.errors[0])
     basis = ("the outputs stored in the source and a fresh run" if plan.stored is not None

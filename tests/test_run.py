@@ -188,6 +188,25 @@ def test_parallel_and_compare_on_the_tiny_split(tiny: Path) -> None:
 
 
 @pytest.mark.slow
+def test_a_failing_stage_whose_monolith_fails_too_says_where_the_monolith_fails(tmp_path: Path) -> None:
+    """Strangers' notebooks often fail on this machine's libraries (an old scikit-learn API): the
+    stage fails, and the compare line says the monolith fails at the same cell, so the user does
+    not go looking for a fault in the split."""
+    cells = TINY_CELLS[:2] + [("training", "weight = sum(data) / (len(data) - 4)\nprint(weight)")]
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(src, metadata={"tags": [f"nbsplit:{stage}"]}) for stage, src in cells],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    (tmp_path / "project").mkdir()
+    nbformat.write(nb, tmp_path / "project" / "nb.ipynb")
+    result = run_folder(convert(tmp_path / "project" / "nb.ipynb", tmp_path / "split"), compare=True,
+                        console=quiet())
+    assert statuses(result)["training"] == "failed"
+    error = result.compare.error
+    assert error.startswith("not compared: a task failed; the source notebook itself fails: ")
+    assert "cell 2 failed: ZeroDivisionError" in error
+
+
+@pytest.mark.slow
 def test_databricks_format_split_runs(tiny: Path, tmp_path: Path) -> None:
     split = convert(tmp_path / "project" / "tiny.ipynb", tmp_path / "split_py", fmt="databricks")
     assert (split / "01_data-prep.py").read_text().startswith("# Databricks notebook source")

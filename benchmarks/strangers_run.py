@@ -1,0 +1,192 @@
+"""Strangers' notebooks end to end: corpus notebooks whose data is in their own repository,
+converted and run with ``nbsplit run --compare``, one row each.
+
+    python benchmarks/strangers_run.py [--python PY] [--ids a,b] [--limit N] [--timeout S] [--list]
+
+From the labelled corpus (``benchmarks/corpus``; repository snapshots under ``$NBSPLIT_MIRROR``)
+it picks the ``.ipynb`` notebooks that read at least one data file present in their repository
+at the manifest's commit (no Git LFS pointer, 60 MB at most), import only modules ``--python``
+has, and reach no network, cloud storage, Colab/Kaggle/DBFS path or Spark. Each repository is
+extracted at that commit into a scratch folder; the notebook is converted into ``stages_nbs/``
+beside it and run there with ``--compare`` by ``--python`` (its kernels use that interpreter: a
+venv with ``pandas<3`` and xgboost/lightgbm/statsmodels runs them as a Databricks runtime would).
+
+Each row's outcome:
+
+- ``reproduced``: every stage ran and every deterministic cell of the monolith matched;
+- ``split defect``: the monolith ran (or failed only later) but a stage failed or a cell
+  differs: nbsplit's to fix;
+- ``notebook fails``: the monolith itself fails here first (an old library API, a missing file,
+  a typo): nothing to compare;
+- ``convert error``: nbsplit refused the notebook (its one-line message).
+
+Found this way on 2026-12-04 (55 notebooks): an object column's NaN handed off as None under
+pandas 2, ``sklearn.experimental`` enabling imports, ``%run ../x.py`` outside the folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import posixpath
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks" / "corpus"))
+
+import corpus  # noqa: E402
+
+_IMPORT = re.compile(r"^\s*(?:import|from)\s+([A-Za-z_]\w*)", re.M)
+_UNREACHABLE = ("/kaggle/", "drive/MyDrive", "dbfs:", "google.colab", "s3://", "gs://", "boto3", "/content/",
+                "sagemaker", "dbutils", "SparkSession", "spark.", "hopsworks", "wandb", "openai", "requests.get",
+                "urlretrieve", "kagglehub", "opendatasets", "mlflow.", "databricks")
+_DATA = (".csv", ".tsv", ".xlsx", ".xls", ".parquet", ".json", ".txt", ".pkl", ".data", ".zip", ".feather")
+_MAX_BYTES = 60_000_000
+
+# Runs in ``--python``: the split's run as `nbsplit run --compare` does it, as JSON.
+_WORKER = """
+import io, json, re, sys
+from rich.console import Console
+from nbsplit.run import run_folder
+r = run_folder(sys.argv[1], compare=True, timeout=int(sys.argv[2]), console=Console(file=io.StringIO()))
+c = r.compare
+print(json.dumps({"tasks": [[t.key, t.status, t.source_cell, (t.message or "")[:300]] for t in r.tasks],
+                  "compare": None if c is None else {"compared": c.compared, "mismatches": [m.index for m in c.mismatches],
+                                                     "error": c.error}}))
+"""
+
+
+def candidates(python: str) -> list[dict[str, Any]]:
+    from nbsplit.paths import outside_paths, relative_paths
+    from nbsplit.read import read_notebook
+
+    picked: list[tuple[Any, Any, list[str], list[str]]] = []
+    modules: set[str] = set()
+    for e in corpus.load_manifest():
+        if not e.path.endswith(".ipynb") or not corpus.mirror_dir(e.repo).exists():
+            continue
+        nb = read_notebook(corpus.materialize(e))
+        code = "\n".join(c.source for c in nb.cells if c.kind == "code")
+        if any(u in code for u in _UNREACHABLE):
+            continue
+        reads = [u.path for u in relative_paths(nb) if posixpath.splitext(u.path)[1].lower() in _DATA]
+        reads += [p for p in outside_paths(nb) if posixpath.splitext(p)[1].lower() in _DATA]
+        if reads:
+            imported = sorted(set(_IMPORT.findall(code)))
+            modules.update(imported)
+            picked.append((e, nb, reads, imported))
+    have = set(json.loads(subprocess.run(
+        [python, "-c", "import importlib.util, json, sys; print(json.dumps([m for m in sys.argv[1:] "
+                       "if importlib.util.find_spec(m) is not None]))", *sorted(modules)],
+        capture_output=True, text=True, check=True).stdout))
+    out = []
+    for e, nb, reads, imported in picked:
+        if not set(imported) <= have:
+            continue
+        files = _tree(e)
+        folder = posixpath.dirname(e.path)
+        found = [posixpath.normpath(posixpath.join(folder, r)) for r in reads]
+        found = [f for f in found if f in files]
+        if not found or any(files[f] < 200 for f in found) or sum(files[f] for f in found) > _MAX_BYTES:
+            continue  # no data here, a Git LFS pointer, or too big
+        out.append({"id": e.id, "repo": e.repo, "commit": e.commit, "path": e.path,
+                    "code_cells": sum(1 for c in nb.cells if c.kind == "code")})
+    return sorted(out, key=lambda o: (o["code_cells"], o["id"]))
+
+
+def _tree(e: Any) -> dict[str, int]:
+    listing = subprocess.run(["git", "--git-dir", str(corpus.mirror_dir(e.repo)), "ls-tree", "-r", "-l", e.commit],
+                             capture_output=True, text=True).stdout
+    files = {}
+    for line in listing.splitlines():
+        meta, path = line.split("\t", 1)
+        size = meta.split()[3]
+        files[path] = int(size) if size.isdigit() else 0
+    return files
+
+
+def run_one(cand: dict[str, Any], python: str, timeout: int, scratch: Path) -> dict[str, Any]:
+    tree = scratch / cand["id"]
+    tree.mkdir(parents=True)
+    archive = subprocess.run(["git", "--git-dir", str(corpus.mirror_dir(cand["repo"])), "archive", cand["commit"]],
+                             capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, capture_output=True)
+    nb = tree / cand["path"]
+    out = nb.parent / "stages_nbs"
+    row = {"id": cand["id"], "cells": cand["code_cells"]}
+    conv = subprocess.run([python, "-m", "nbsplit", "convert", str(nb), "--out", str(out), "--force"],
+                          capture_output=True, text=True, timeout=600)
+    if conv.returncode != 0:
+        return row | {"outcome": "convert error", "detail": (conv.stderr.strip().splitlines() or ["?"])[-1][:160]}
+    try:
+        ran = subprocess.run([python, "-c", _WORKER, str(out), str(timeout)], capture_output=True, text=True,
+                             timeout=timeout * 4, cwd=str(out))
+        result = json.loads(ran.stdout.strip().splitlines()[-1])
+    except (subprocess.TimeoutExpired, json.JSONDecodeError, IndexError):
+        return row | {"outcome": "timeout or crash", "detail": ""}
+    return row | _outcome(result)
+
+
+def _outcome(result: dict[str, Any]) -> dict[str, Any]:
+    """Whose failure it is: a stage failing before the cell where the monolith itself fails (or
+    with a monolith that runs), or a differing cell, is the split's; ``run_folder`` says in
+    ``compare.error`` when and where the monolith fails."""
+    compare = result["compare"] or {}
+    error = compare.get("error") or ""
+    failed = [t for t in result["tasks"] if t[1] == "failed"]
+    fails_at = re.search(r"itself fails: .*?cell (\d+) failed", error)
+    src_cell = int(fails_at.group(1)) if fails_at else None
+    summary = {"stages": f"{len(result['tasks']) - len(failed)}/{len(result['tasks'])}",
+               "compared": compare.get("compared", 0), "mismatches": len(compare.get("mismatches", ()))}
+    early = [t for t in failed if "itself fails" not in error or (src_cell is not None and t[2] is not None
+                                                                   and t[2] < src_cell)]
+    if early or compare.get("mismatches"):
+        detail = early[0][3] if early else f"cells {compare['mismatches']} differ"
+        return summary | {"outcome": "split defect", "detail": " ".join(detail.split())[:160]}
+    if "itself fails" in error or "could not run" in error:
+        return summary | {"outcome": "notebook fails", "detail": " ".join(error.split())[-160:]}
+    if error:
+        return summary | {"outcome": "not compared", "detail": error[:160]}
+    return summary | {"outcome": "reproduced", "detail": ""}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--python", default=sys.executable, help="interpreter that converts and runs (and its kernels)")
+    ap.add_argument("--ids", help="comma-separated corpus ids (default: every candidate)")
+    ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--timeout", type=int, default=300, help="seconds per cell")
+    ap.add_argument("--list", action="store_true", help="only list the candidates")
+    ns = ap.parse_args(argv)
+    cands = candidates(ns.python)
+    if ns.ids:
+        wanted = set(ns.ids.split(","))
+        cands = [c for c in cands if c["id"] in wanted]
+    if ns.limit:
+        cands = cands[:ns.limit]
+    if ns.list:
+        for c in cands:
+            print(f"{c['id']:<48}{c['code_cells']:>5} code cells")
+        return
+    print(f"{'notebook':<48}{'cells':>6}{'stages':>8}{'compared':>9}{'differ':>7}  outcome         detail")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="nbsplit-strangers-") as tmp:
+        for c in cands:
+            row = run_one(c, ns.python, ns.timeout, Path(tmp))
+            rows.append(row)
+            print(f"{row['id']:<48}{row['cells']:>6}{row.get('stages', '-'):>8}{row.get('compared', 0):>9}"
+                  f"{row.get('mismatches', 0):>7}  {row['outcome']:<16}{row['detail']}", flush=True)
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
+    print("\n" + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+
+
+if __name__ == "__main__":
+    main()
