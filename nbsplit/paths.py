@@ -24,7 +24,7 @@ from nbsplit.memo import per_notebook
 from nbsplit.model import Notebook
 from nbsplit.path_exprs import built_paths
 
-__all__ = ["PathUse", "outside_folders", "outside_paths", "relative_paths", "sync_folders"]
+__all__ = ["PathUse", "outside_folders", "outside_paths", "relative_paths", "sync_files", "sync_folders"]
 
 _EXTENSIONS = frozenset(
     "csv tsv txt json jsonl parquet pq feather arrow orc avro xlsx xls pkl pickle joblib npy npz h5 hdf5 "
@@ -110,6 +110,13 @@ def sync_folders(uses: tuple[PathUse, ...]) -> tuple[str, ...]:
     return tuple(sorted(folders))
 
 
+def sync_files(uses: tuple[PathUse, ...]) -> tuple[str, ...]:
+    """The inputs that are files directly in the source folder (``train.csv`` beside the
+    notebook): a bundle whose output folder is inside the source folder syncs each of them (the
+    CLI's ``sync.paths`` takes files as well as folders), not the whole source folder."""
+    return tuple(sorted(u.path for u in uses if u.exists and not u.folder and len(PurePosixPath(u.path).parts) == 1))
+
+
 _OUTSIDE = re.compile(r"(?:\./)?(?:\.\./)+[\w.\-]+(?:/[\w.\-]+)*/?")
 
 
@@ -153,9 +160,10 @@ def _magic_words(source: str) -> tuple[str, ...]:
 
 def outside_folders(notebook: Notebook) -> tuple[str, ...]:
     """The folders above the notebook's own that hold what it names there (``../data/x.csv`` ->
-    ``../data``), relative to the notebook's folder, existing ones only, sorted: what a deployment
-    must carry beside the notebook's folder. A file directly in an ancestor (``../x.csv``) names no
-    folder of its own (syncing the whole ancestor would carry everything beside the notebook)."""
+    ``../data``), relative to the notebook's folder, existing ones only, and the existing files
+    directly in an ancestor (``../x.csv``: the file alone; syncing the whole ancestor would carry
+    everything beside the notebook), sorted: what a deployment must carry beside the notebook's
+    folder."""
     base = notebook.path.parent
     found = set()
     for path in outside_paths(notebook):
@@ -163,4 +171,6 @@ def outside_folders(notebook: Notebook) -> tuple[str, ...]:
         ups = next(k for k, part in enumerate(parts) if part != "..")
         if len(parts) > ups + 1 and (base / Path(*parts[:ups + 1])).is_dir():
             found.add(PurePosixPath(*parts[:ups + 1]).as_posix())
+        elif len(parts) == ups + 1 and (base / Path(*parts)).is_file():
+            found.add(path)
     return tuple(sorted(found))

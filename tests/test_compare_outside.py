@@ -92,20 +92,23 @@ def test_compare_runs_a_notebook_reading_a_sibling_data_folder(tmp_path: Path) -
 
 def test_the_bundle_syncs_the_folders_named_above_the_notebook(tmp_path: Path) -> None:
     """Deployed, the job finds ``../data/small.csv`` only if the bundle carries ``proj/data`` in
-    the same layout; a folder it names that does not exist, or a file directly above, adds nothing."""
+    the same layout; a folder it names that does not exist adds nothing, a file directly above
+    (``../top.csv``) is synced alone (not its whole folder)."""
     import yaml
 
     from nbsplit.convert import convert_notebook
     from nbsplit.paths import outside_folders
 
-    source = _project(tmp_path, CELLS + [("data-prep", "missing = '../nowhere/x.csv'\ntop = '../top.csv'")])
-    assert outside_folders(read_notebook(source)) == ("../data",)
+    source = _project(tmp_path, CELLS + [("data-prep", "missing = '../nowhere/x.csv'\ntop = '../top.csv'\n"
+                                                       "gone = '../gone.csv'")])
+    (tmp_path / "proj" / "top.csv").write_text("a\n1\n")
+    assert outside_folders(read_notebook(source)) == ("../data", "../top.csv")
     files = convert_notebook(source, source.parent / "stages", dry_run=True).files
     bundle = yaml.safe_load(files["databricks.yml"])
     job = json.loads(files["job.json"])
     data_dir = next(p["default"] for p in job["parameters"] if p["name"] == "data_dir")
     assert data_dir == ".."
-    assert bundle["sync"]["paths"] == [".", "../../data"]
+    assert bundle["sync"]["paths"] == [".", "../../data", "../../top.csv"]
     # resolved from the output folder, the synced path is the project's data folder
     assert (source.parent / "stages" / "../../data").resolve() == (tmp_path / "proj" / "data").resolve()
 

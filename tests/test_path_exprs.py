@@ -11,7 +11,7 @@ import yaml
 
 from nbsplit.convert import convert_notebook
 from nbsplit.path_exprs import built_paths
-from nbsplit.paths import relative_paths, sync_folders
+from nbsplit.paths import relative_paths, sync_files, sync_folders
 from nbsplit.read import read_notebook
 
 
@@ -80,7 +80,13 @@ def test_the_bundle_syncs_a_data_folder_named_by_a_constant(tmp_path: Path) -> N
     assert yaml.safe_load(files["databricks.yml"])["sync"]["paths"] == [".", "../data"]
 
 
-def test_a_file_beside_the_notebook_adds_no_folder_to_sync(tmp_path: Path) -> None:
+def test_a_file_beside_the_notebook_is_synced_alone(tmp_path: Path) -> None:
+    """``train.csv`` beside the notebook, the output folder inside the notebook's folder: the
+    bundle syncs ``../train.csv`` itself (``sync.paths`` takes files), not the whole folder."""
     (tmp_path / "train.csv").write_text("a\n1\n")
-    nb = read_notebook(_notebook(tmp_path, ["import pandas as pd\ndf = pd.read_csv('train.csv')"]))
-    assert sync_folders(relative_paths(nb)) == ()
+    (tmp_path / "notes.txt").write_text("not read\n")
+    source = _notebook(tmp_path, ["import pandas as pd\ndf = pd.read_csv('train.csv')", "df = df.dropna()"])
+    uses = relative_paths(read_notebook(source))
+    assert sync_folders(uses) == () and sync_files(uses) == ("train.csv",)
+    files = convert_notebook(source, tmp_path / "stages", dry_run=True).files
+    assert yaml.safe_load(files["databricks.yml"])["sync"]["paths"] == [".", "../train.csv"]

@@ -19,7 +19,7 @@ from typing import Any
 from nbsplit import __version__
 from nbsplit.errors import EXIT_PROBLEMS, NbsplitError
 from nbsplit.model import NotebookFormat, SplitPlan, Stage
-from nbsplit.paths import outside_folders, relative_paths, sync_folders
+from nbsplit.paths import outside_folders, relative_paths, sync_files, sync_folders
 from nbsplit.levels import CONDITION_TASK, DEFAULT_SCHEDULE, RETRAIN_KEY, RETRAIN_STAGES, level_parameters, sets_retrain
 from nbsplit.render.bundle import bundle_files, declares_serving
 from nbsplit.render.ci import ci_file_name, ci_files
@@ -120,7 +120,8 @@ def job_files(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: Job
     deployed = job_parameters(plan, options, parameters)
     data_dir = deployed.get("data_dir", ".")
     # Inputs inside the output folder are synced with it already; only outside ones are listed.
-    inputs = [f"{data_dir}/{folder}" for folder in sync_folders(relative_paths(plan.notebook))
+    uses = relative_paths(plan.notebook)
+    inputs = [f"{data_dir}/{path}" for path in (*sync_folders(uses), *sync_files(uses))
               if data_dir == ".." or data_dir.startswith("../")]
     # folders the code names above the notebook's own (``../data``) are outside unless the notebook
     # sits deep inside the output folder
