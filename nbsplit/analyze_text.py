@@ -44,8 +44,13 @@ _CAPTURE_OPTS = re.compile(r"--no-(?:stdout|stderr|display)")
 # ``^[ \t]*[\w, ]+=`` written so the two runs cannot trade spaces (quadratic on a long blank
 # line); the second branch keeps the old pattern's all-space name part (``"   = !ls"``).
 _CANDIDATE = re.compile(
-    r"^[ \t]*+[%!?]|^[ \t]*(?:[\w,][\w, ]*+=|(?<= )=)[ \t]*+[!%]|\?[ \t]*+\r?$", re.MULTILINE
+    r"^[ \t]*+[%!?]|^[ \t]*(?:[\w,][\w, ]*+=|(?<= )=)[ \t]*+[!%]|\?[ \t]*+\r?$"
+    r"|^[ \t]*+(?:pip|conda|mamba|matplotlib)[ \t]", re.MULTILINE
 )
+# IPython's automagic runs ``pip install x`` and ``matplotlib inline`` without the ``%``; as
+# Python the two words side by side are a syntax error, so such a line is always the magic.
+_AUTOMAGIC = re.compile(r"(?:(?:pip|conda|mamba)[ \t]+(?:install|uninstall|freeze|list|show|download|update|remove)"
+                        r"|matplotlib[ \t]+(?:inline|notebook|widget|ipympl|agg|qt|tk))\b")
 _LINE_MAGIC = re.compile(r"%(\w+)[ \t]*(.*)$", re.DOTALL)
 _ASSIGN_MAGIC = re.compile(
     r"^((?:[A-Za-z_]\w*[ \t]*,[ \t]*)*[A-Za-z_]\w*)[ \t]*=[ \t]*(!|%{1,2})(.*)$", re.DOTALL
@@ -221,9 +226,11 @@ def mask_ipython(source: str) -> Masked:
 def _mask_line(line: str, out: Masked) -> str | None:
     """The Python replacing one statement-start line, or None to keep it."""
     stripped = line.lstrip()
+    indent = line[: len(line) - len(stripped)]
+    if stripped[:1] in ("p", "c", "m") and _AUTOMAGIC.match(stripped):
+        stripped = "%" + stripped  # automagic: the same line magic
     if not stripped or stripped[0] not in "%!?" and "=" not in stripped and "?" not in stripped:
         return None
-    indent = line[: len(line) - len(stripped)]
     text = stripped.rstrip("\r")
     cr = "\r" if stripped.endswith("\r") else ""
     head = text.strip()

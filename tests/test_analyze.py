@@ -286,6 +286,25 @@ def test_magic_lines_keep_line_numbers_for_errors() -> None:
     assert facts.magics == ("%matplotlib inline", "!ls")
 
 
+@pytest.mark.parametrize("line,magic", [
+    ("pip install xgboost scikit-learn", "%pip install xgboost scikit-learn"),
+    ("conda install -c conda-forge lightgbm", "%conda install -c conda-forge lightgbm"),
+    ("matplotlib inline", "%matplotlib inline"),
+])
+def test_automagic_lines_are_magics_not_python(line: str, magic: str) -> None:
+    """IPython runs ``pip install x`` without the ``%`` (automagic); read as Python the words
+    became reads of ``pip``, ``install``, ``xgboost`` ("never defined" warnings in 12 strangers'
+    notebooks) and the cell fell back to the text-level analysis."""
+    facts = analyze_source(f"{line}\nimport pandas as pd\ndf = pd.read_csv('x.csv')")
+    assert facts.parsed and facts.magics == (magic,)
+    assert facts.reads == frozenset() and facts.defines == {"pd", "df"}
+
+
+def test_names_like_the_automagics_stay_python() -> None:
+    facts = analyze_source("pipeline = make_pipeline(pip)\nconda = 1\nmatplotlib.use('Agg')")
+    assert facts.magics == () and {"pip", "make_pipeline", "matplotlib"} <= facts.reads
+
+
 def test_parsed_cells_have_no_error() -> None:
     facts = analyze_source("x = 1")
     assert facts.parsed and facts.error is None
