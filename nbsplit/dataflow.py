@@ -1068,8 +1068,8 @@ class Engine:
                          "later): the notebook only works when cells run out of order",
                       code=CODE_NAMES, cells=(c, k), names=(n,))
             return
-        if n in _BUILTINS or n in RUNTIME_NAMES or star_before is not None:
-            return
+        if n in _BUILTINS or n in RUNTIME_NAMES or star_before is not None or not self.info[c].facts.parsed:
+            return  # (an unparsed cell's reads are words of its text: its parse warning says enough)
         sk = skip_writers.get(n)
         if sk:
             self.warn(c, f"cell {c} reads `{n}`, which only skipped cell {sk[0]} defines: "

@@ -334,6 +334,13 @@ def test_a_name_a_loop_binds_and_the_same_cell_reads_after_it_is_not_undefined()
     ]
 
 
+def test_a_cell_of_prose_warns_that_it_does_not_parse_not_that_its_words_are_undefined() -> None:
+    """A markdown note typed into a code cell ("Unindo com o dataset") is read at the text level;
+    its words are no names anybody defined, and the parse warning already says what is wrong."""
+    plan = plan_of(("data-prep", "df = load()"), ("data-prep", "Unindo com o dataset"), ("eda", "print(ghost)"))
+    assert messages(plan) == ["cell 2 reads `ghost`, which is never defined in the notebook"]
+
+
 def test_an_enabling_import_goes_to_every_stage_importing_from_sklearn() -> None:
     """``enable_iterative_imputer`` is never named again, but ``from sklearn.impute import
     IterativeImputer`` fails in a stage that does not import it first."""
