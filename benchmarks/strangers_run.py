@@ -114,9 +114,7 @@ def _tree(e: Any) -> dict[str, int]:
 def run_one(cand: dict[str, Any], python: str, timeout: int, scratch: Path) -> dict[str, Any]:
     tree = scratch / cand["id"]
     tree.mkdir(parents=True)
-    archive = subprocess.run(["git", "--git-dir", str(corpus.mirror_dir(cand["repo"])), "archive", cand["commit"]],
-                             capture_output=True)
-    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, capture_output=True)
+    _extract(cand["repo"], cand["commit"], tree)
     nb = tree / cand["path"]
     out = nb.parent / "stages_nbs"
     row = {"id": cand["id"], "cells": cand["code_cells"]}
@@ -131,6 +129,33 @@ def run_one(cand: dict[str, Any], python: str, timeout: int, scratch: Path) -> d
     except (subprocess.TimeoutExpired, json.JSONDecodeError, IndexError):
         return row | {"outcome": "timeout or crash", "detail": ""}
     return row | _outcome(result)
+
+
+def _extract(repo: str, commit: str, into: Path) -> None:
+    """The repository's files at ``commit``: ``git archive``, or, when the snapshot lacks some of
+    its largest blobs (snapshots may), every blob that is there, one ``cat-file --batch``."""
+    git = ["git", "--git-dir", str(corpus.mirror_dir(repo))]
+    archive = subprocess.run([*git, "archive", commit], capture_output=True)
+    if archive.returncode == 0:
+        subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, capture_output=True)
+        return
+    listing = subprocess.run([*git, "ls-tree", "-r", "-z", commit], capture_output=True).stdout.split(b"\0")
+    blobs = [(meta.split()[2].decode(), path.decode("utf-8", "replace"))
+             for meta, _, path in (entry.partition(b"\t") for entry in listing if entry)
+             if meta.split()[1] == b"blob"]
+    batch = subprocess.run([*git, "cat-file", "--batch"], input="".join(f"{sha}\n" for sha, _ in blobs).encode(),
+                           capture_output=True).stdout
+    pos = 0
+    for sha, path in blobs:
+        end = batch.index(b"\n", pos)
+        header = batch[pos:end].split()
+        pos = end + 1
+        if header[-1] == b"missing":
+            continue
+        size = int(header[2])
+        (into / path).parent.mkdir(parents=True, exist_ok=True)
+        (into / path).write_bytes(batch[pos:pos + size])
+        pos += size + 1
 
 
 def _outcome(result: dict[str, Any]) -> dict[str, Any]:
