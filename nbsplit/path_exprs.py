@@ -58,12 +58,12 @@ def _built(notebook: Notebook) -> dict[int, tuple[str, ...]]:
         found: list[str] = []
         for exprs, assigned in _statements(source):
             for expr in exprs:
-                text = _path_text(_eval(expr, env))
+                text = _path_text(_safe_eval(expr, env))
                 if text:
                     found.append(text)
             if assigned is not None:
                 name, value = assigned
-                part = _eval(value, env)
+                part = _safe_eval(value, env)
                 if part is not None and part.whole:
                     env[name] = part.text
                 else:
@@ -117,6 +117,13 @@ def _builds(node: ast.AST) -> bool:
         name = _dotted(node.func)
         return name in _JOIN or name in _PATH_TYPES
     return False
+
+
+def _safe_eval(node: ast.expr, env: dict[str, str]) -> _Part | None:
+    try:
+        return _eval(node, env)
+    except RecursionError:  # a chain of thousands of ``+`` (analyze's nesting guard stops most)
+        return None
 
 
 def _eval(node: ast.expr, env: dict[str, str]) -> _Part | None:
