@@ -17,7 +17,7 @@ Each row's outcome:
 - ``split defect``: the monolith ran (or failed only later) but a stage failed or a cell
   differs: nbsplit's to fix;
 - ``notebook fails``: the monolith itself fails here first (an old library API, a missing file,
-  a typo): nothing to compare;
+  a typo): only the cells before its failure are compared;
 - ``convert error``: nbsplit refused the notebook (its one-line message).
 
 Found this way on 2026-12-04 (55 notebooks): an object column's NaN handed off as None under
@@ -165,16 +165,15 @@ def _outcome(result: dict[str, Any]) -> dict[str, Any]:
     compare = result["compare"] or {}
     error = compare.get("error") or ""
     failed = [t for t in result["tasks"] if t[1] == "failed"]
-    fails_at = re.search(r"itself fails: .*?cell (\d+) failed", error)
+    fails_at = re.search(r"before source cell (\d+) were compared", error)
     src_cell = int(fails_at.group(1)) if fails_at else None
     summary = {"stages": f"{len(result['tasks']) - len(failed)}/{len(result['tasks'])}",
                "compared": compare.get("compared", 0), "mismatches": len(compare.get("mismatches", ()))}
-    early = [t for t in failed if "itself fails" not in error or (src_cell is not None and t[2] is not None
-                                                                   and t[2] < src_cell)]
+    early = [t for t in failed if src_cell is None or (t[2] is not None and t[2] < src_cell)]
     if early or compare.get("mismatches"):
         detail = early[0][3] if early else f"cells {compare['mismatches']} differ"
         return summary | {"outcome": "split defect", "detail": " ".join(detail.split())[:160]}
-    if "itself fails" in error or "could not run" in error:
+    if "itself fails" in error or "could not run" in error:  # the cells before it still compared
         return summary | {"outcome": "notebook fails", "detail": " ".join(error.split())[-160:]}
     if error:
         return summary | {"outcome": "not compared", "detail": error[:160]}

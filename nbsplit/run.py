@@ -666,13 +666,16 @@ class _SourceRuns:
     tmp: Path
     executed: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    # a run that failed: the source cell it failed in (its notebook, as far as it ran, is in
+    # ``executed``: the cells before that one can still be compared)
+    failed_at: dict[str, int] = field(default_factory=dict)
 
     @property
     def tasks(self) -> list[Task]:
         return [Task(key, "source", self.source.name, ()) for key in self.copies]
 
     def run(self, task: Task, folder: Path, timeout: int) -> TaskResult:
-        from nbsplit.execute import execute_notebook
+        from nbsplit.execute import StageExecutionError, execute_notebook
 
         notebook, env = self.copies[task.key]
         start = time.perf_counter()
@@ -680,6 +683,9 @@ class _SourceRuns:
             nb = execute_notebook(notebook, notebook.parent, timeout=timeout, env=env)
         except NbsplitError as exc:
             self.errors.append(f"the source notebook itself fails: {exc}")
+            if isinstance(exc, StageExecutionError) and exc.executed is not None and exc.position is not None:
+                self.executed[task.key] = exc.executed
+                self.failed_at[task.key] = exc.position
             return TaskResult(task.key, task.file, "failed", time.perf_counter() - start,
                               f"{task.key}: {exc}")
         except Exception as exc:  # noqa: BLE001 - a kernel that cannot start
@@ -732,16 +738,22 @@ def digits_follow_session(cells: Sequence[Any]) -> set[int]:
 
 
 def compare_runs_with_split(manifest: Mapping[str, Any], runs: Sequence[Any],
-                            results: Mapping[str, TaskResult]) -> CompareResult:
+                            results: Mapping[str, TaskResult], before: int | None = None) -> CompareResult:
     """Check that every deterministic code cell's text output (the same in all ``runs`` of the
     source) is reproduced by the split's executed stage notebooks, found through the manifest.
-    A cell printing Spark ML's binned ROC metrics is compared without its digits."""
+    A cell printing Spark ML's binned ROC metrics is compared without its digits. ``before``: the
+    source cell the monolith failed in (only the cells before it ran). A failed stage is compared
+    up to the source cell it failed in (a failure the monolith did not have shows there); the
+    cells of stages that did not run are not compared."""
     import nbformat
 
     executed: dict[str, Path] = {}
+    last: dict[str, int] = {}  # a failed stage's last cell that ran
     for r in results.values():  # a notebook's first task: a retraining rerun is not the monolith's run
         if r.status in _RAN and r.executed:
             executed.setdefault(r.file, r.executed)
+        elif r.status == "failed" and r.executed and r.source_cell is not None and r.file not in executed:
+            executed[r.file], last[r.file] = r.executed, r.source_cell
     loaded: dict[str, Any] = {}
     compared = 0
     mismatches: list[CellMismatch] = []
@@ -752,7 +764,8 @@ def compare_runs_with_split(manifest: Mapping[str, Any], runs: Sequence[Any],
     for entry in manifest.get("cells") or []:
         index, file, position = entry.get("index"), entry.get("file"), entry.get("cell")
         if (index is None or any(index >= len(run.cells) for run in runs)
-                or reference.cells[index].get("cell_type") != "code"):
+                or reference.cells[index].get("cell_type") != "code"
+                or before is not None and index >= before or index > last.get(file, index)):
             continue
         expected = _text_outputs(reference.cells[index])
         if any(_text_outputs(run.cells[index]) != expected for run in runs[:-1]):
@@ -778,22 +791,30 @@ def _compare(plan: _SourceRuns | None, manifest: Mapping[str, Any], results: Map
              ) -> CompareResult:
     if plan is None:
         return CompareResult(0, error="source notebook not found")
-    if any(r.status == "failed" for r in results.values()):
-        # when the monolith fails too, say where: the split may well not be at fault
-        return CompareResult(0, error="not compared: a task failed" + (f"; {plan.errors[0]}" if plan.errors else ""))
-    if plan.errors:
-        return CompareResult(0, error=plan.errors[0])
+    if plan.errors and len(plan.failed_at) < len(plan.errors):
+        return CompareResult(0, error=plan.errors[0])  # a run that could not start: nothing to compare
+    # The monolith failing in cell K (an old library API, a file not here) still proves the cells
+    # before K; a stage that failed is compared up to its failing cell, so a failure the monolith
+    # did not have shows as that cell's mismatch.
+    fails_at = min(plan.failed_at.values(), default=None)
     basis = ("the outputs stored in the source and a fresh run" if plan.stored is not None
              else "two runs of the source")
-    return replace(compare_runs_with_split(manifest, plan.runs(), results), basis=basis)
+    result = replace(compare_runs_with_split(manifest, plan.runs(), results, before=fails_at), basis=basis)
+    if fails_at is not None:
+        return replace(result, error=f"{plan.errors[0]}; only the cells before source cell {fails_at} were compared")
+    if any(r.status == "failed" for r in results.values()):
+        return replace(result, error="a task failed: the cells of the stages that did not run were not compared")
+    return result
 
 
 def _compare_messages(compare: CompareResult) -> list[str]:
-    if compare.error:
+    if compare.error and not compare.compared and not compare.mismatches:
         return [f"compare: {compare.error}"]
     lines = [f"compare: {compare.compared} deterministic source cell(s) compared, "
              f"{len(compare.mismatches)} mismatch(es), {len(compare.nondeterministic)} cell(s) vary "
              f"between {compare.basis} and were not compared"]
+    if compare.error:
+        lines.append(f"compare: {compare.error}")
     if compare.without_digits:
         cells = ", ".join(str(i) for i in compare.without_digits)
         lines.append(f"compare: source cell(s) {cells} print Spark ML's binned ROC/PR metrics, compared "

@@ -202,8 +202,31 @@ def test_a_failing_stage_whose_monolith_fails_too_says_where_the_monolith_fails(
                         console=quiet())
     assert statuses(result)["training"] == "failed"
     error = result.compare.error
-    assert error.startswith("not compared: a task failed; the source notebook itself fails: ")
+    assert error.startswith("the source notebook itself fails: ")
     assert "cell 2 failed: ZeroDivisionError" in error
+    # the cells before the monolith's failure still prove the split: data-prep's print
+    assert error.endswith("only the cells before source cell 2 were compared")
+    assert result.compare.compared == 1 and not result.compare.mismatches
+    assert not result.ok and result.exit_code == 1
+
+
+@pytest.mark.slow
+def test_a_stage_failing_where_the_monolith_runs_shows_as_that_cells_mismatch(tiny: Path) -> None:
+    """The split's own failure: the stages that ran are compared, the failed one up to the cell
+    it failed in, which differs from the monolith's output there."""
+    manifest = json.loads((tiny / "nbsplit-manifest.json").read_text())
+    entry = next(c for c in manifest["cells"] if c["stage"] == "eda")
+    nb = nbformat.read(tiny / entry["file"], as_version=4)
+    nb.cells[entry["cell"]].source = "print('sum:', sum(data) / 0)"
+    nbformat.write(nb, tiny / entry["file"])
+    result = run_folder(tiny, compare=True, console=quiet())
+    assert statuses(result)["eda"] == "failed" and not result.ok
+    compare = result.compare
+    assert [m.index for m in compare.mismatches] == [entry["index"]]
+    assert compare.mismatches[0].expected == "sum: 10" and compare.mismatches[0].got == ""
+    assert "ZeroDivisionError" in result.task("eda").message
+    assert compare.error == "a task failed: the cells of the stages that did not run were not compared"
+    assert compare.compared == 4  # data-prep, training and evaluation ran; eda up to its failure
 
 
 @pytest.mark.slow
