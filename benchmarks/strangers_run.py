@@ -18,7 +18,8 @@ Each row's outcome:
   differs: nbsplit's to fix;
 - ``notebook fails``: the monolith itself fails here first (an old library API, a missing file,
   a typo): only the cells before its failure are compared;
-- ``convert error``: nbsplit refused the notebook (its one-line message).
+- ``convert error``: nbsplit refused the notebook (its one-line message);
+- ``timeout``: a stage cell ran longer than ``--timeout`` (a search on a busy machine).
 
 Found this way on 2026-12-04 (55 notebooks): an object column's NaN handed off as None under
 pandas 2, ``sklearn.experimental`` enabling imports, ``%run ../x.py`` outside the folder.
@@ -170,6 +171,8 @@ def _outcome(result: dict[str, Any]) -> dict[str, Any]:
     summary = {"stages": f"{len(result['tasks']) - len(failed)}/{len(result['tasks'])}",
                "compared": compare.get("compared", 0), "mismatches": len(compare.get("mismatches", ()))}
     early = [t for t in failed if src_cell is None or (t[2] is not None and t[2] < src_cell)]
+    if any("TimeoutError" in t[3] for t in early):  # a slow search on a busy machine: --timeout
+        return summary | {"outcome": "timeout", "detail": next(t[3] for t in early if "TimeoutError" in t[3])[:160]}
     if early or compare.get("mismatches"):
         detail = early[0][3] if early else f"cells {compare['mismatches']} differ"
         return summary | {"outcome": "split defect", "detail": " ".join(detail.split())[:160]}
