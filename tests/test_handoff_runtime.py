@@ -98,6 +98,28 @@ def test_pandas_null_kinds_of_object_columns_survive_the_handoff(tmp_path: Path,
     assert col.dtype == object
 
 
+@pytest.mark.parametrize("as_series", [False, True], ids=["frame", "series"])
+def test_pickled_object_columns_get_numpy_nan_back(tmp_path: Path, as_series: bool) -> None:
+    """Unpickled, a NaN is a new float, not ``np.nan``, and ``str.split(expand=True)`` spreads a
+    missing value over the new columns only when it ``is np.nan`` (else it pads them with None): a
+    stranger's Spaceship Titanic notebook split its Cabin column into three after the handoff and
+    showed None where the monolith showed NaN. (An object column of strings is pickled under
+    pandas 2 and 3 alike: parquet would give NaN back as None, or the column as ``str``.)"""
+    import numpy as np
+
+    cabin = pd.Series(["B/0/P", np.nan, "F/1/S"], dtype=object, name="Cabin")
+    value = cabin if as_series else pd.DataFrame({"Cabin": cabin, "n": [1, 2, 3]})
+    value.index = [3, 3, 4]  # a repeated label: the column is set back by position, not aligned
+    back, kind = _round_trip(tmp_path, value)
+    assert kind == "pickle"
+    col = back if as_series else back["Cabin"]
+    assert col.iloc[1] is np.nan and col.dtype == object and col.index.tolist() == [3, 3, 4]
+    assert col.iloc[[0, 2]].tolist() == ["B/0/P", "F/1/S"]
+    cabin.index = value.index
+    pd.testing.assert_frame_equal(col.str.split("/", expand=True), cabin.str.split("/", expand=True))
+    assert col.str.split("/", expand=True).iloc[1].map(type).tolist() == [float, float, float]
+
+
 def test_pandas_series_named_and_unnamed(tmp_path: Path) -> None:
     unnamed = pd.Series([3, 1, 2], index=["a", "b", "c"])
     back, kind = _round_trip(tmp_path, unnamed, "s__c1")
