@@ -40,14 +40,10 @@ class _Part:
     whole: bool  # False: ``text`` is only the known start of a longer string
 
 
+@per_notebook
 def built_paths(notebook: Notebook) -> dict[int, tuple[str, ...]]:
     """Per code cell, the paths its expressions build (normalised, a folder keeps its trailing
     ``/``), in the order they appear; cells that build none are absent."""
-    return _built(notebook)
-
-
-@per_notebook
-def _built(notebook: Notebook) -> dict[int, tuple[str, ...]]:
     env: dict[str, str] = {}
     out: dict[int, tuple[str, ...]] = {}
     for cell in notebook.cells:

@@ -65,15 +65,30 @@ def output_text(cell) -> str:
     return "".join(o.get("text", "") or o.get("data", {}).get("text/plain", "") for o in cell.get("outputs", []))
 
 
-@pytest.fixture
-def tiny(tmp_path: Path) -> Path:
-    cells = [nbformat.v4.new_code_cell(src, metadata={"tags": [f"nbsplit:{stage}"]}) for stage, src in TINY_CELLS]
-    nb = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {
-        "name": "python3", "display_name": "Python 3", "language": "python"}})
+def tagged_split(tmp_path: Path, cells: list[tuple[str, str]]) -> Path:
+    """``cells`` (stage, source) as a tagged notebook in ``tmp_path/project``, converted."""
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(src, metadata={"tags": [f"nbsplit:{stage}"]}) for stage, src in cells],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
     src = tmp_path / "project"
     src.mkdir()
     nbformat.write(nb, src / "tiny.ipynb")
     return convert(src / "tiny.ipynb", tmp_path / "split")
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    return tagged_split(tmp_path, TINY_CELLS)
+
+
+def edit_stage_cell(split: Path, stage: str, source: str) -> dict:
+    """Replace the source of ``stage``'s first source cell in its stage notebook; its manifest entry."""
+    manifest = json.loads((split / "nbsplit-manifest.json").read_text())
+    entry = next(c for c in manifest["cells"] if c["stage"] == stage)
+    nb = nbformat.read(split / entry["file"], as_version=4)
+    nb.cells[entry["cell"]].source = source
+    nbformat.write(nb, split / entry["file"])
+    return entry
 
 
 def statuses(result: RunResult) -> dict[str, str]:
@@ -176,11 +191,7 @@ def test_parallel_and_compare_on_the_tiny_split(tiny: Path) -> None:
     # The four print cells; the setup cell prints nothing.
     assert result.compare.compared == 4 and not result.compare.mismatches
     # A split whose stage prints something else is caught, by source cell.
-    manifest = json.loads((tiny / "nbsplit-manifest.json").read_text())
-    entry = next(c for c in manifest["cells"] if c["stage"] == "eda")
-    nb = nbformat.read(tiny / entry["file"], as_version=4)
-    nb.cells[entry["cell"]].source = "print('sum:', sum(data) + 1)"
-    nbformat.write(nb, tiny / entry["file"])
+    entry = edit_stage_cell(tiny, "eda", "print('sum:', sum(data) + 1)")
     bad = run_folder(tiny, compare=True, console=quiet())
     assert not bad.ok and bad.exit_code == 1
     assert [m.index for m in bad.compare.mismatches] == [entry["index"]]
@@ -192,14 +203,8 @@ def test_a_failing_stage_whose_monolith_fails_too_says_where_the_monolith_fails(
     """Strangers' notebooks often fail on this machine's libraries (an old scikit-learn API): the
     stage fails, and the compare line says the monolith fails at the same cell, so the user does
     not go looking for a fault in the split."""
-    cells = TINY_CELLS[:2] + [("training", "weight = sum(data) / (len(data) - 4)\nprint(weight)")]
-    nb = nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_code_cell(src, metadata={"tags": [f"nbsplit:{stage}"]}) for stage, src in cells],
-        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-    (tmp_path / "project").mkdir()
-    nbformat.write(nb, tmp_path / "project" / "nb.ipynb")
-    result = run_folder(convert(tmp_path / "project" / "nb.ipynb", tmp_path / "split"), compare=True,
-                        console=quiet())
+    split = tagged_split(tmp_path, TINY_CELLS[:2] + [("training", "weight = sum(data) / (len(data) - 4)\nprint(weight)")])
+    result = run_folder(split, compare=True, console=quiet())
     assert statuses(result)["training"] == "failed"
     error = result.compare.error
     assert error.startswith("the source notebook itself fails: ")
@@ -214,11 +219,7 @@ def test_a_failing_stage_whose_monolith_fails_too_says_where_the_monolith_fails(
 def test_a_stage_failing_where_the_monolith_runs_shows_as_that_cells_mismatch(tiny: Path) -> None:
     """The split's own failure: the stages that ran are compared, the failed one up to the cell
     it failed in, which differs from the monolith's output there."""
-    manifest = json.loads((tiny / "nbsplit-manifest.json").read_text())
-    entry = next(c for c in manifest["cells"] if c["stage"] == "eda")
-    nb = nbformat.read(tiny / entry["file"], as_version=4)
-    nb.cells[entry["cell"]].source = "print('sum:', sum(data) / 0)"
-    nbformat.write(nb, tiny / entry["file"])
+    entry = edit_stage_cell(tiny, "eda", "print('sum:', sum(data) / 0)")
     result = run_folder(tiny, compare=True, console=quiet())
     assert statuses(result)["eda"] == "failed" and not result.ok
     compare = result.compare
