@@ -6,8 +6,9 @@ folder to the source folder) the working directory, and the bundle syncs the fol
 inputs found here beside the notebooks, in the same relative layout.
 
 Paths built from constants count too (``DATA_DIR + "train.csv"``, ``os.path.join(DATA_DIR, f)``:
-``nbsplit.path_exprs``). A literal counts when it looks like a path (``data/x.csv``, ``outputs/``, ``model.joblib``, the
-file of a relative ``sqlite:///mlflow.db``) or names something that exists in the source folder;
+``nbsplit.path_exprs``). A literal counts when it looks like a path (``data/x.csv``, ``outputs/``,
+``model.joblib``, the file of a relative ``sqlite:///mlflow.db``) or names something that exists
+in the source folder;
 ``inputs`` are the ones that exist when converting, everything else is an output.
 """
 
