@@ -45,6 +45,7 @@ from nbsplit.analyze_text import (
     sql_writes,
 )
 from nbsplit.analyze_idioms import idiom_facts
+from nbsplit.helper_effects import with_helper_effects
 from nbsplit.cstwalk import children, inner_children
 from nbsplit.model import Call, Cell, CellFacts, ColumnWrite, FunctionInfo, Notebook
 from nbsplit.parse_guard import safe_ast, too_deep
@@ -93,13 +94,20 @@ class _Scope:
 class _Owner:
     """Accumulates a top-level def/class while its body is walked."""
 
-    __slots__ = ("name", "is_class", "free", "calls")
+    __slots__ = ("name", "is_class", "free", "calls", "scope", "params", "positional", "rebound",
+                 "changed")
 
     def __init__(self, name: str, is_class: bool) -> None:
         self.name = name
         self.is_class = is_class
         self.free: dict[str, None] = {}
         self.calls: list[Call] = []
+        # a function's own scope and parameters, set once they are bound (None for a class)
+        self.scope: _Scope | None = None
+        self.params: tuple[str, ...] | None = None
+        self.positional: tuple[str, ...] = ()
+        self.rebound: set[str] = set()  # parameters assigned a new object in the body
+        self.changed: dict[str, None] = {}  # parameters and globals the body changes in place
 
 
 class _Walker:
@@ -193,8 +201,15 @@ class _Walker:
                     self.import_map.pop(name, None)
         elif name in scope.globals:
             scope.loads[name] = None  # a write to a global: the function uses that name
+            owner = self.owner
+            if owner is not None and owner.params is not None:
+                owner.changed[name] = None
         else:
             scope.bound.add(name)
+            owner = self.owner
+            if owner is not None and scope is owner.scope and owner.params is not None \
+                    and name in owner.params:
+                owner.rebound.add(name)
 
     def is_nested_local(self, name: str) -> bool:
         """Bound in a lambda/comprehension between here and the cell's top level."""
@@ -208,9 +223,29 @@ class _Walker:
     def mutate(self, name: str) -> None:
         # ``plt.rcParams[...] = ...`` configures a module: that is setup, not a value to hand
         # from one stage to the next, so import aliases are never "mutated".
-        if self.owner is None and not self.is_nested_local(name) \
-                and self.resolve_import(name) is None:
+        owner = self.owner
+        if owner is not None:
+            if owner.params is not None:
+                self.owner_mutates(owner, name)
+        elif not self.is_nested_local(name) and self.resolve_import(name) is None:
             self.mutates.add(name)
+
+    def owner_mutates(self, owner: _Owner, name: str) -> None:
+        """A top-level function's body changes ``name`` in place: record it when it is the
+        caller's object (a parameter not yet rebound) or a global, not a local of the body."""
+        scope = self.scope
+        while scope is not owner.scope and scope is not None:
+            if name in scope.bound or name in scope.imports:
+                return  # a local of a nested function, lambda or comprehension
+            scope = scope.parent
+        if scope is None:
+            return
+        params = owner.params or ()
+        if name in scope.bound:
+            if name in params and name not in owner.rebound:
+                owner.changed[name] = None
+        elif name not in scope.imports and self.resolve_import(name) is None:
+            owner.changed[name] = None
 
     def resolve_import(self, name: str) -> str | None:
         scope = self.scope
@@ -405,22 +440,42 @@ class _Walker:
             if n in args or self.is_builtin(n) or self.resolve_import(n) is not None:
                 continue
             args.append(n)
-        call = Call(name, receiver=receiver, args=tuple(args), keywords=keywords)
-        if self.owner is not None:
-            self.owner.calls.append(call)
-            return
-        self.calls.append(call)
+        call = Call(name, receiver=receiver, args=tuple(args), keywords=keywords,
+                    passed=self.passed(node) if name == root and not via_import else ())
         method = call.method
-        if method in ("withColumn", "assign") and node.args:
-            self.call_columns(node, method, root if method_of_chain else None)
         inplace = any(a.keyword is not None and a.keyword.value == "inplace"
                       and not (type(a.value) is cst.Name and a.value.value in ("False", "None"))
                       for a in node.args)
         mutating = inplace or (method_of_chain and method in MUTATING_METHODS)
         if receiver is not None and not chain_has_call and mutating:
             self.mutate(receiver)
+        if self.owner is not None:
+            self.owner.calls.append(call)
+            return
+        self.calls.append(call)
+        if method in ("withColumn", "assign") and node.args:
+            self.call_columns(node, method, root if method_of_chain else None)
         if mutating or self.is_side_effect(name, method, node):
             self.side_effect = True
+
+    def passed(self, node: cst.Call) -> tuple[tuple[int | str, str], ...]:
+        """The variables handed to a call as whole arguments, by position or keyword: what a
+        notebook helper that changes its parameters in place would change."""
+        out: list[tuple[int | str, str]] = []
+        positional = True
+        for i, a in enumerate(node.args):
+            if a.star:
+                positional = False  # positions after ``*args`` are unknown
+                continue
+            value = a.value
+            if type(value) is not cst.Name or self.is_builtin(value.value) \
+                    or self.resolve_import(value.value) is not None:
+                continue
+            if a.keyword is not None:
+                out.append((a.keyword.value, value.value))
+            elif positional:
+                out.append((i, value.value))
+        return tuple(out)
 
     def is_side_effect(self, name: str, method: str, node: cst.Call) -> bool:
         if method in SIDE_EFFECT_METHODS:
@@ -803,9 +858,13 @@ class _Walker:
         name = node.name.value
         self.bind(name)
         owner = self.enter_owner(name, is_class=False)
-        self.push("function")
+        scope = self.push("function")
         for p in _all_params(params):
             self.bind(p.name.value)
+        if owner is not None:
+            owner.scope = scope
+            owner.params = tuple(p.name.value for p in _all_params(params))
+            owner.positional = tuple(p.name.value for p in (*params.posonly_params, *params.params))
         self.block(node.body)
         self.pop()
         self.leave_owner(owner)
@@ -834,7 +893,11 @@ class _Walker:
             return
         self.owner = None
         free = frozenset(n for n in owner.free if not self.is_builtin(n))
-        self.functions.append(FunctionInfo(owner.name, free, tuple(owner.calls), owner.is_class))
+        params = set(owner.params or ())
+        self.functions.append(FunctionInfo(
+            owner.name, free, tuple(owner.calls), owner.is_class, params=owner.positional,
+            changed_params=frozenset(n for n in owner.changed if n in params),
+            changed_globals=frozenset(n for n in owner.changed if n not in params)))
 
 
 W = _Walker
@@ -1412,4 +1475,4 @@ def _analyze_cells(nb: Notebook) -> tuple[CellFacts | None, ...]:
         # ``id = test["Id"]`` makes a later ``id`` a real read; ``_`` stays IPython's.
         shadowed.update(n for n in facts.defines if n in BUILTIN_NAMES and n[0] != "_")
         out.append(facts)
-    return tuple(out)
+    return with_helper_effects(out)

@@ -140,13 +140,16 @@ class Call:
     for a chained call, ``spark.read.csv``. ``receiver`` is the local variable the call is a
     method of (``df`` for ``df.groupby(...)``, ``model`` for ``model.fit(X, y)``), else None.
     ``args`` are the root names that appear in the arguments (``("X_test",)`` for
-    ``model.predict(X_test)``); ``keywords`` the keyword names (``("inplace",)``).
+    ``model.predict(X_test)``); ``keywords`` the keyword names (``("inplace",)``). ``passed``:
+    for a call of a plain name (a notebook helper, perhaps), the variables handed over whole,
+    by position or keyword (``clean(df, cols=c)`` -> ``((0, "df"), ("cols", "c"))``).
     """
 
     name: str
     receiver: str | None = None
     args: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    passed: tuple[tuple[int | str, str], ...] = ()
 
     @property
     def method(self) -> str:
@@ -155,12 +158,21 @@ class Call:
 
 @dataclass(frozen=True)
 class FunctionInfo:
-    """A function or class defined at a cell's top level."""
+    """A function or class defined at a cell's top level.
+
+    What a function's body changes in place (``df["x"] = ...``, ``df.drop(..., inplace=True)``,
+    ``model.fit(...)``, assigning a ``global``): ``changed_params`` are parameters not rebound
+    before the change (the caller's objects), ``changed_globals`` the notebook's names.
+    ``params`` are the positional parameters in order, to match a call's arguments.
+    """
 
     name: str
     free_names: frozenset[str]  # globals the body reads (resolved when it is called)
     calls: tuple[Call, ...] = ()
     is_class: bool = False
+    params: tuple[str, ...] = ()
+    changed_params: frozenset[str] = frozenset()
+    changed_globals: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -514,3 +514,69 @@ def test_column_write_value_shape(source: str, kind: str, refs: set[str], attrs:
     (w,) = analyze_source(source).column_writes
     assert (w.kind, set(w.refs), set(w.attrs), w.arith, w.codes) == (kind, refs, attrs, arith, codes)
     assert word in w.words
+
+
+def _helper(source: str) -> Any:
+    (fi,) = analyze_source(source, 0).functions
+    return fi
+
+
+@pytest.mark.parametrize("source, params, globals_", [
+    ("def f(df):\n    df['a'] = 1", {"df"}, set()),
+    ("def f(df, cols):\n    df.drop(columns=cols, inplace=True)", {"df"}, set()),
+    ("def f(m, X, y):\n    m.fit(X, y)", {"m"}, set()),
+    ("def f(df):\n    del df['a']\n    df.b = 2", {"df"}, set()),
+    # a copy is the body's own object; so is a parameter rebound before the change
+    ("def f(df):\n    out = df.copy()\n    out['a'] = 1\n    return out", set(), set()),
+    ("def f(df):\n    df = df.copy()\n    df['a'] = 1\n    return df", set(), set()),
+    # globals: changed in place, or assigned under `global`
+    ("def f():\n    results.append(1)\n    df['a'] = 0", set(), {"results", "df"}),
+    ("def f():\n    global best\n    best = 3", set(), {"best"}),
+    # locals of nested scopes and module configuration are not the caller's
+    ("def f(rows):\n    g = lambda r: r.append(1)\n    return [x.update() for x in rows]",
+     set(), set()),
+    ("def f():\n    import matplotlib.pyplot as plt\n    plt.rcParams['a'] = 1", set(), set()),
+    ("def f(df, *, inplace):\n    df.x.fillna(0, inplace=inplace)", {"df"}, set()),
+], ids=["subscript", "inplace", "fit", "del-and-attr", "copy", "rebound", "globals",
+        "global-stmt", "nested-locals", "import-config", "kwonly-chain"])
+def test_helper_records_what_its_body_changes(source: str, params: set[str],
+                                             globals_: set[str]) -> None:
+    fi = _helper(source)
+    assert set(fi.changed_params) == params
+    assert set(fi.changed_globals) == globals_
+
+
+def test_plain_name_calls_record_the_variables_passed() -> None:
+    facts = analyze_source("clean(train, 3, cols=c, inplace=True)\nf(*parts, df)\ndf.fillna(x)", 0)
+    assert [c.passed for c in facts.calls] == [((0, "train"), ("cols", "c")), (), ()]
+
+
+def test_a_bare_call_of_a_helper_changing_its_argument_changes_that_variable() -> None:
+    nb = _notebook(
+        "def add_band(frame, col='m'):\n    frame['band'] = frame[col] > 1\n\n"
+        "def fit_on(est, X, y):\n    est.fit(X, y)\n\ndef prepare(d):\n    add_band(d)\n",
+        "df = pd.read_csv('x.csv')",
+        "add_band(df)",
+        "fit_on(model, X_train, y_train)",
+        "prepare(col='z', d=test)",
+        "print(add_band)\nother(df)",
+    )
+    facts = analyze_notebook(nb)
+    band, fit, nested, shown = facts[2], facts[3], facts[4], facts[5]
+    assert band is not None and band.mutates == {"df"} and "df" in band.reads
+    assert not band.display_only
+    assert fit is not None and fit.mutates == {"model"}
+    assert nested is not None and nested.mutates == {"test"}
+    assert shown is not None and shown.mutates == frozenset()
+
+
+def test_a_helper_redefined_later_changes_only_what_the_definition_in_force_changes() -> None:
+    nb = _notebook(
+        "def f(df):\n    df['a'] = 1",
+        "f(train)",
+        "def f(df):\n    return df.assign(a=1)",
+        "f(test)",
+    )
+    facts = analyze_notebook(nb)
+    assert facts[1] is not None and facts[1].mutates == {"train"}
+    assert facts[3] is not None and facts[3].mutates == frozenset() and facts[3].display_only

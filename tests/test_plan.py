@@ -120,6 +120,18 @@ def test_mutation_is_a_new_version() -> None:
     assert feat.saves == ("df",) and feat.handoffs_out[0].version == 2
 
 
+def test_a_helper_changing_its_argument_makes_the_bare_call_a_new_version() -> None:
+    plan = plan_of(
+        ("setup", "def add_band(frame):\n    frame['band'] = frame['m'] > 1"),
+        ("data-prep", 'import pandas as pd\ndf = pd.read_csv("x.csv")'),
+        ("featurization", "add_band(df)"),
+        ("training", "print(df['band'].sum())"),
+    )
+    feat, train = stage(plan, S.FEATURIZATION), stage(plan, S.TRAINING)
+    assert feat.saves == ("df",)
+    assert train.handoffs_in == (Handoff("df", 2, S.FEATURIZATION, S.TRAINING, 3),)
+
+
 def test_helper_copied_with_its_free_names_loaded() -> None:
     plan = plan_of(
         ("setup", "import pandas as pd"),

@@ -1,9 +1,10 @@
 """Write the faithfulness notebooks: small monoliths in the style of real public ones, each with
 a way of writing notebooks that once made a split differ from its monolith (issue 9).
 
-Usage: ``python tests/faithful_cases/build_cases.py [--execute]`` (rewrites every ``*.ipynb``
-here). The notebooks carry no stage tags, like the notebooks people share: the classifier places
-them. Cells are separated by ``# ---``; a cell starting with ``md:`` is markdown.
+Usage: ``python tests/faithful_cases/build_cases.py [--execute] [--only NAME]`` (rewrites every
+``*.ipynb`` here, or only ``NAME.ipynb``). The notebooks carry no stage tags, like the notebooks
+people share: the classifier places them. Cells are separated by ``# ---``; a cell starting with
+``md:`` is markdown.
 
 ``--execute`` stores each notebook executed, as people share them: a run in the environment of
 ``nbsplit run``'s source runs (stand-ins, the manifest's Spark configuration), in a scratch copy
@@ -285,6 +286,43 @@ model = LogisticRegression(max_iter=1000).fit(X_train, y_train)
 print(round(model.score(X_test, y_test), 4))
 '''
 
+# Helpers that change what they are given: a cleaning function that sets and drops columns of
+# the frame passed to it, and a training function that fits the model passed to it, each called
+# as a bare statement in a cell of its own (the call binds nothing and prints nothing).
+NOTEBOOKS["helper_mutations"] = '''md:# Churn with helper functions
+# ---
+import pandas as pd
+from sklearn.model_selection import train_test_split
+from sklearn.linear_model import LogisticRegression
+# ---
+def add_spend_band(frame, column="monthly"):
+    frame["high_spend"] = (frame[column] > frame[column].median()).astype(int)
+    del frame["region"]
+
+
+def fit_on(estimator, features, target):
+    estimator.fit(features, target)
+# ---
+df = pd.read_csv("data/customers.csv").dropna().reset_index(drop=True)
+# ---
+add_spend_band(df)
+# ---
+df.head()
+# ---
+md:## Model
+# ---
+X = pd.get_dummies(df.drop(columns=["customer_id", "churn"]), columns=["plan"], dtype=int)
+y = df["churn"]
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0)
+model = LogisticRegression(max_iter=2000)
+# ---
+fit_on(model, X_train, y_train)
+# ---
+print(sorted(X.columns))
+print(round(model.score(X_test, y_test), 4))
+'''
+
+
 def cells(text: str) -> list:
     out = []
     for chunk in text.split("# ---\n"):
@@ -338,7 +376,10 @@ def execute_once(path: Path) -> nbformat.NotebookNode:
 
 
 def main(argv: list[str]) -> None:
+    only = argv[argv.index("--only") + 1] if "--only" in argv else None
     for name, text in NOTEBOOKS.items():
+        if only is not None and name != only:
+            continue
         nb = v4.new_notebook()
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nb.cells = cells(text)
