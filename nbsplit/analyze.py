@@ -45,7 +45,7 @@ from nbsplit.analyze_text import (
     sql_writes,
 )
 from nbsplit.analyze_idioms import idiom_facts
-from nbsplit.helper_effects import with_helper_effects
+from nbsplit.indirect_changes import with_indirect_changes
 from nbsplit.cstwalk import children, inner_children
 from nbsplit.model import Call, Cell, CellFacts, ColumnWrite, FunctionInfo, Notebook
 from nbsplit.parse_guard import safe_ast, too_deep
@@ -134,6 +134,8 @@ class _Walker:
         self.strings: list[str] = []
         self.column_writes: list[ColumnWrite] = []
         self.subsets: list[tuple[str, str]] = []
+        self.containers: list[tuple[str, tuple[str, ...]]] = []
+        self.loops: list[tuple[str, str, tuple[str, ...]]] = []
         self.owner: _Owner | None = None
         self.collectors: list[tuple[_Scope, list[str]]] = []
         self.side_effect = False
@@ -572,6 +574,25 @@ class _Walker:
         if self.owner is None and self.scope is self.module:
             for t in node.targets:
                 self.note_columns(t.target, node.value, False)
+            if not self.branch_depth and len(node.targets) == 1 \
+                    and type(node.targets[0].target) is cst.Name:
+                names = self.plain_names(node.value)
+                if names:
+                    self.containers.append((node.targets[0].target.value, names))
+
+    def plain_names(self, node: _Node) -> tuple[str, ...]:
+        """The variables of a list or tuple display made only of variables (``[train, test]``),
+        else ()."""
+        if type(node) not in (cst.List, cst.Tuple) or not node.elements:  # type: ignore[attr-defined]
+            return ()
+        out: list[str] = []
+        for el in node.elements:  # type: ignore[attr-defined]
+            v = el.value
+            if type(el) is not cst.Element or type(v) is not cst.Name or self.is_builtin(v.value) \
+                    or self.resolve_import(v.value) is not None:
+                return ()
+            out.append(v.value)
+        return tuple(out)
 
     # -- columns (cleaning an existing column vs deriving a new one) ------------------------
 
@@ -741,6 +762,14 @@ class _Walker:
 
     def s_for(self, node: cst.For) -> None:
         self.expr(node.iter)
+        if self.owner is None and self.scope is self.module and type(node.target) is cst.Name:
+            it = node.iter
+            if type(it) is cst.Name:
+                self.loops.append((node.target.value, it.value, ()))
+            else:
+                names = self.plain_names(it)
+                if names:
+                    self.loops.append((node.target.value, "", names))
         before = set(self.definite) if self.at_module() else None
         self.branch_depth += 1
         self.store(node.target)
@@ -1388,6 +1417,8 @@ def _walk(module: cst.Module, index: int, masked: Masked, imports: Mapping[str, 
         display_only=display_only,
         column_writes=tuple(w.column_writes),
         subsets=tuple(w.subsets),
+        containers=tuple(w.containers),
+        loops=tuple(w.loops),
         idioms=idiom_facts(module),
         self_bound_reads=frozenset(w.self_bound_reads - w.unbound_reads),
         parsed=True,
@@ -1475,4 +1506,4 @@ def _analyze_cells(nb: Notebook) -> tuple[CellFacts | None, ...]:
         # ``id = test["Id"]`` makes a later ``id`` a real read; ``_`` stays IPython's.
         shadowed.update(n for n in facts.defines if n in BUILTIN_NAMES and n[0] != "_")
         out.append(facts)
-    return with_helper_effects(out)
+    return with_indirect_changes(out)

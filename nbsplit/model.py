@@ -336,6 +336,11 @@ class CellFacts:
       ``df = df[df.age > 0]`` and ``df = df.loc[mask]`` keep rows, ``X = df[["a", "b"]]`` keeps
       columns.
     - ``idioms``: statement shapes the classifier's idioms look for (``IdiomFacts``).
+    - ``containers``: (name, variables) for a top-level, unconditional ``name = [a, b]`` or
+      ``name = (a, b)`` made only of variables: the list holds those very objects.
+    - ``loops``: (loop variable, iterable variable, literal variables) for top-level
+      ``for d in combine:`` (``("d", "combine", ())``) and ``for d in [train, test]:``
+      (``("d", "", ("train", "test"))``): changing ``d`` in place changes those objects.
     - ``self_bound_reads``: the ``reads`` loaded after the cell's own conditional binding of them
       (``for f in folds: last = f`` then ``print(last)``): when no earlier cell defines one, the
       cell's own binding is what it reads, not an undefined name.
@@ -358,6 +363,8 @@ class CellFacts:
     subsets: tuple[tuple[str, str], ...] = ()
     idioms: IdiomFacts = NO_IDIOMS
     self_bound_reads: frozenset[str] = frozenset()
+    containers: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    loops: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     parsed: bool = True
     error: str | None = None
 

@@ -580,3 +580,34 @@ def test_a_helper_redefined_later_changes_only_what_the_definition_in_force_chan
     facts = analyze_notebook(nb)
     assert facts[1] is not None and facts[1].mutates == {"train"}
     assert facts[3] is not None and facts[3].mutates == frozenset() and facts[3].display_only
+
+
+def test_lists_of_variables_and_loops_over_them_are_recorded() -> None:
+    facts = analyze_source(
+        "combine = [train_df, test_df]\npair = (a, b)\nmixed = [a, 1]\n"
+        "for d in combine:\n    d['x'] = 1\nfor df in [train_df, test_df]:\n    print(df.shape)\n"
+        "if ok:\n    later = [a]\n", 0)
+    assert facts.containers == (("combine", ("train_df", "test_df")), ("pair", ("a", "b")))
+    assert facts.loops == (("d", "combine", ()), ("df", "", ("train_df", "test_df")))
+
+
+def test_a_loop_changing_its_variable_changes_the_frames_it_runs_over() -> None:
+    nb = _notebook(
+        "train_df = pd.read_csv('a.csv')\ntest_df = pd.read_csv('b.csv')\ncombine = [train_df, test_df]",
+        "for dataset in combine:\n    dataset['Title'] = dataset.Name.str.extract('(Mr)')",
+        "for df in [train_df, test_df]:\n    df.drop(columns=['Name'], inplace=True)",
+        "for df in [train_df, test_df]:\n    print(df.shape)",
+        "def clean(frame):\n    frame.dropna(inplace=True)",
+        "for d in dfs:\n    clean(d)",
+        "train_df = train_df.drop(columns=['A'])",
+        "for dataset in combine:\n    dataset['B'] = 0",
+    )
+    facts = analyze_notebook(nb)
+    assert facts[1] is not None and facts[1].mutates == {"dataset", "combine", "train_df", "test_df"}
+    assert {"combine", "train_df", "test_df"} <= facts[1].reads
+    assert facts[2] is not None and facts[2].mutates == {"df", "train_df", "test_df"}
+    assert facts[3] is not None and facts[3].mutates == frozenset()
+    # a list nobody here built: the list itself is what changes
+    assert facts[5] is not None and facts[5].mutates == {"d", "dfs"}
+    # after train_df is rebound, the list still holds the old frame, not the new train_df
+    assert facts[7] is not None and facts[7].mutates == {"dataset", "combine", "test_df"}

@@ -339,3 +339,78 @@ def test_xgboost_dmatrix_round_trips_through_its_binary_file(tmp_path: Path) -> 
     assert np.array_equal(back.get_label(), dtest.get_label()) and np.array_equal(back.get_weight(), dtest.get_weight())
     booster = xgb.train({"seed": 0, "max_depth": 2}, dtest, num_boost_round=3)
     assert np.array_equal(booster.predict(back), booster.predict(dtest))
+
+
+def _save_block(tmp_path: Path, values: dict[str, Any]) -> None:
+    """One stage's save cell: the block's values announced, then each saved (in key order, which
+    puts a container before or after its elements)."""
+    ns = _namespace(tmp_path)
+    ns["_nbsplit_saving"](values)
+    for key in sorted(values):
+        ns["_nbsplit_save"](key, values[key])
+
+
+@pytest.mark.parametrize("container_key", ["a_combine__c1", "z_combine__c1"],
+                         ids=["container-loaded-first", "container-loaded-last"])
+def test_a_list_of_handed_frames_loads_as_a_list_of_those_very_frames(
+        tmp_path: Path, container_key: str) -> None:
+    train = pd.DataFrame({"x": [1.0, 2.0]})
+    test = pd.DataFrame({"x": [3.0]})
+    _save_block(tmp_path, {"train__c1": train, "test__c1": test, container_key: [train, test]})
+    meta = json.loads((tmp_path / f"{container_key}.nbsplit.json").read_text())
+    assert meta["kind"] == "pickle-linked"
+    ns = _namespace(tmp_path)
+    keys = sorted(["train__c1", "test__c1", container_key])
+    loaded = {k: ns["_nbsplit_load"](k) for k in keys}
+    combine = loaded[container_key]
+    assert combine[0] is loaded["train__c1"] and combine[1] is loaded["test__c1"]
+    for dataset in combine:  # the Titanic kernels' loop reaches the frames by their own names
+        dataset["y"] = dataset["x"] * 2
+    assert list(loaded["train__c1"]["y"]) == [2.0, 4.0]
+
+
+def test_a_list_loaded_after_its_frame_was_changed_in_the_stage_holds_the_changed_frame(
+        tmp_path: Path) -> None:
+    train = pd.DataFrame({"x": [1.0, 2.0]})
+    _save_block(tmp_path, {"train__c1": train, "combine__c1": [train]})
+    ns = _namespace(tmp_path)
+    frame = ns["_nbsplit_load"]("train__c1")
+    frame.drop(columns=["x"], inplace=True)  # a cell of the stage, before the list's first use
+    (held,) = ns["_nbsplit_load"]("combine__c1")
+    assert held is frame and list(held.columns) == []
+
+
+def test_a_list_of_lists_that_holds_handed_values_is_linked_not_json(tmp_path: Path) -> None:
+    num, cat = ["age", "fare"], ["sex"]
+    _save_block(tmp_path, {"num__c2": num, "cat__c2": cat, "groups__c2": [num, cat]})
+    kinds = {k: json.loads((tmp_path / f"{k}__c2.nbsplit.json").read_text())["kind"]
+             for k in ("num", "cat", "groups")}
+    assert kinds == {"num": "json", "cat": "json", "groups": "pickle-linked"}
+    ns = _namespace(tmp_path)
+    groups = ns["_nbsplit_load"]("groups__c2")
+    assert groups[0] is ns["_nbsplit_load"]("num__c2") and groups == [num, cat]
+
+
+def test_values_outside_the_save_block_are_copied_as_before(tmp_path: Path) -> None:
+    other = pd.DataFrame({"x": [1]})
+    frame = pd.DataFrame({"x": [2]})
+    _save_block(tmp_path, {"frame__c1": frame, "pair__c1": [frame, other], "n__c1": 3})
+    ns = _namespace(tmp_path)
+    pair = ns["_nbsplit_load"]("pair__c1")
+    pd.testing.assert_frame_equal(pair[1], other)
+    # a lone value is not linked: plain joblib/pickle, and an int is never a reference
+    _save_block(tmp_path, {"solo__c4": [other, 3]})
+    assert json.loads((tmp_path / "solo__c4.nbsplit.json").read_text())["kind"] == "pickle"
+
+
+def test_a_later_save_block_does_not_point_at_an_earlier_blocks_versions(tmp_path: Path) -> None:
+    ns = _namespace(tmp_path)
+    train = pd.DataFrame({"x": [1.0]})
+    ns["_nbsplit_saving"]({"train__c1": train, "combine__c1": [train]})
+    ns["_nbsplit_save"]("train__c1", train)
+    ns["_nbsplit_save"]("combine__c1", [train])
+    train["x"] = 5.0  # later cells of the same stage change the frame, then save the list alone
+    ns["_nbsplit_save"]("combine__c4", [train])
+    assert json.loads((tmp_path / "combine__c4.nbsplit.json").read_text())["kind"] == "pickle"
+    (back,) = _namespace(tmp_path)["_nbsplit_load"]("combine__c4")
+    assert list(back["x"]) == [5.0]

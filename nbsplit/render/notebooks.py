@@ -253,9 +253,25 @@ class _StageBuilder:
             self._generated("champion", self._render("mlflow_champion.py.j2", model=champion[0], flavor=champion[1]))
 
     def _save_cell(self, handoffs: Sequence[Handoff]) -> None:
+        contexts = [self._context(h, True) for h in handoffs]
         self._generated("save", self._render(
-            "save.py.j2", handoffs=[self._context(h, True) for h in handoffs],
+            "save.py.j2", handoffs=contexts, linked=self._linked(contexts),
             rng_state=RNG_STATE, view_prefix=VIEW_PREFIX))
+
+    def _linked(self, contexts: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The saves of a list of the notebook's variables (``combine = [train_df, test_df]``)
+        and of the variables it holds, when one save cell has both: the runtime saves the list
+        pointing at their saves, so a stage loading them gets one object under both names."""
+        held: dict[str, set[str]] = {}
+        for facts in self.plan.facts:
+            for name, names in facts.containers if facts is not None else ():
+                held.setdefault(name, set()).update(names)
+        saved = {c["name"] for c in contexts if c["plain"] and not c["feature_table"]}
+        pairs = {n for c in saved & held.keys() for n in held[c] & saved}
+        if not pairs:
+            return []
+        pairs |= {c for c in saved & held.keys() if held[c] & saved}
+        return [c for c in contexts if c["name"] in pairs]
 
     def _context(self, h: Handoff, table_side: bool) -> dict[str, Any]:
         context = _handoff_context(h, self.consumers)
@@ -347,4 +363,7 @@ def _handoff_context(h: Handoff, consumers: Mapping[str, list[Stage]]) -> dict[s
         # only the eda side branch loads it: a value that cannot be saved must not fail its producer
         "side_only": all(s is Stage.EDA for s in stages),
         "before_cell": h.before_cell,
+        # a value of the notebook's own (not the random state or a Spark view): one of these may
+        # be held by another (``combine = [train_df, test_df]``)
+        "plain": h.name != RNG_STATE and not h.name.startswith(VIEW_PREFIX),
     }

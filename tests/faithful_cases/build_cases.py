@@ -323,6 +323,52 @@ print(round(model.score(X_test, y_test), 4))
 '''
 
 
+# The Titanic kernels' way: train and test kept in a list, every cleaning and feature step a loop
+# over the list (``for dataset in combine:``) or over a literal list of both, changing the
+# frames in place; the model and predictions then use the frames by their own names.
+NOTEBOOKS["frame_lists"] = '''md:# Churn, train and test cleaned together
+# ---
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+# ---
+customers = pd.read_csv("data/customers.csv")
+train_df = customers[customers.customer_id % 4 != 0].copy()
+test_df = customers[customers.customer_id % 4 == 0].drop(columns=["churn"])
+combine = [train_df, test_df]
+# ---
+md:## Cleaning
+# ---
+for dataset in combine:
+    dataset["monthly"] = dataset["monthly"].fillna(dataset["monthly"].median())
+    dataset["region"] = dataset["region"].str.upper()
+# ---
+for df in [train_df, test_df]:
+    df.drop(columns=["customer_id"], inplace=True)
+# ---
+pd.crosstab(train_df["plan"], train_df["churn"])
+# ---
+md:## Features
+# ---
+for dataset in combine:
+    dataset["plan_code"] = dataset["plan"].map({"basic": 0, "plus": 1, "premium": 2})
+    dataset["per_call"] = dataset["monthly"] / (dataset["calls"] + 1)
+# ---
+print(train_df[["plan_code", "per_call"]].describe().round(3))
+# ---
+md:## Train
+# ---
+features = ["tenure", "monthly", "calls", "plan_code", "per_call"]
+model = LogisticRegression(max_iter=2000).fit(train_df[features], train_df["churn"])
+print(round(model.score(train_df[features], train_df["churn"]), 4))
+# ---
+md:## Predict
+# ---
+test_df["churn_pred"] = model.predict(test_df[features])
+print(test_df["churn_pred"].value_counts().sort_index())
+print(test_df.columns.tolist())
+'''
+
+
 def cells(text: str) -> list:
     out = []
     for chunk in text.split("# ---\n"):

@@ -1,13 +1,18 @@
-"""What calling a notebook's own helper changes in place, across cells.
+"""What a cell changes in place through other names, across cells.
 
-A cell's walk sees ``extract_model(df)`` as a bare call that binds nothing: "only displays".
-When ``extract_model`` (defined in an earlier cell, or this one) sets ``df["model"]`` inside its
-body, the call changes ``df``, and the stage that holds the call must hand the changed frame on.
-This pass follows each top-level call of a plain name to the notebook's latest definition of
-that name before it, maps the parameters the body changes to the variables passed, adds the
-globals the body changes, and through helpers calling helpers. The cell's ``mutates`` (and
-``reads``, for a name the cell did not bind) grow accordingly, and it is no longer
-``display_only``.
+Two ways of writing a notebook change a variable that the cell never names as a target:
+
+- A helper. ``extract_model(df)`` is a bare call that binds nothing ("only displays"), but when
+  ``extract_model`` (defined in an earlier cell, or this one) sets ``df["model"]`` in its body,
+  the call changes ``df``. Each top-level call of a plain name is followed to the notebook's
+  latest definition of that name, the parameters its body changes are mapped to the variables
+  passed, the globals it changes are added, and so through helpers calling helpers.
+- A loop over frames. ``for dataset in combine: dataset["Title"] = ...`` after
+  ``combine = [train_df, test_df]`` (or ``for df in [train, test]:``) changes ``train_df`` and
+  ``test_df``, and the list whose elements they are.
+
+The cell's ``mutates`` (and ``reads``, for a name the cell did not bind) grow accordingly, so the
+stage holding it hands the changed values on, and it is no longer ``display_only``.
 """
 
 from __future__ import annotations
@@ -17,18 +22,21 @@ from typing import Mapping, Sequence
 
 from nbsplit.model import Call, CellFacts, FunctionInfo
 
-__all__ = ["with_helper_effects", "call_changes"]
+__all__ = ["with_indirect_changes", "call_changes"]
 
 _DEPTH = 8  # helpers calling helpers: deeper chains are not followed
 
 
-def with_helper_effects(facts: Sequence[CellFacts | None]) -> tuple[CellFacts | None, ...]:
-    """``facts`` with every call of a helper that changes its arguments or globals recorded as
-    the cell's own change. Cells without such calls are returned as they are."""
-    if not any(f is not None and any(fi.changed_params or fi.changed_globals
-                                     or fi.calls for fi in f.functions) for f in facts):
+def with_indirect_changes(facts: Sequence[CellFacts | None]) -> tuple[CellFacts | None, ...]:
+    """``facts`` with what each cell changes through a helper or a loop variable recorded as the
+    cell's own change. Cells without such changes are returned as they are."""
+    if not any(f is not None and (f.loops or any(fi.changed_params or fi.changed_globals
+                                                 or fi.calls for fi in f.functions))
+               for f in facts):
         return tuple(facts)
     helpers: dict[str, FunctionInfo] = {}
+    # name -> the variables whose objects the list bound to it holds (those not rebound since)
+    containers: dict[str, tuple[str, ...]] = {}
     out: list[CellFacts | None] = []
     for f in facts:
         if f is None:
@@ -40,10 +48,22 @@ def with_helper_effects(facts: Sequence[CellFacts | None]) -> tuple[CellFacts | 
         for call in f.calls if helpers else ():
             if call.receiver is None and call.name in helpers:
                 changed |= call_changes(call, helpers)
+        for var, iterable, names in f.loops:
+            if var in f.mutates or var in changed:
+                changed.update(names)
+                if iterable:
+                    changed.add(iterable)
+                    changed.update(containers.get(iterable, ()))
         new = changed - f.mutates
         if new:
             f = replace(f, mutates=f.mutates | new, reads=f.reads | (new - f.defines),
                         display_only=False)
+        if f.defines and containers:
+            # a rebound element is a new object: the list still holds the old one
+            containers = {c: tuple(n for n in names if n not in f.defines)
+                          for c, names in containers.items() if c not in f.defines}
+        for name, names in f.containers:
+            containers[name] = names
         out.append(f)
     return tuple(out)
 
