@@ -135,7 +135,7 @@ class _Walker:
         self.column_writes: list[ColumnWrite] = []
         self.subsets: list[tuple[str, str]] = []
         self.containers: list[tuple[str, tuple[str, ...]]] = []
-        self.loops: list[tuple[str, str, tuple[str, ...]]] = []
+        self.loops: list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = []
         self.owner: _Owner | None = None
         self.collectors: list[tuple[_Scope, list[str]]] = []
         self.side_effect = False
@@ -580,6 +580,26 @@ class _Walker:
                 if names:
                     self.containers.append((node.targets[0].target.value, names))
 
+    def loop_sources(self, node: _Node, containers: list[str], literals: list[str]) -> None:
+        """Where a loop's items come from: the variables iterated (``combine``,
+        ``models.items()``, ``models.values()``, through ``enumerate``/``zip``/``reversed``/
+        ``sorted``/``list``) and the variables of a literal list (``[train, test]``)."""
+        t = type(node)
+        if t is cst.Name:
+            if not self.is_builtin(node.value) and self.resolve_import(node.value) is None:
+                containers.append(node.value)
+        elif t is cst.List or t is cst.Tuple:
+            literals.extend(self.plain_names(node))
+        elif t is cst.Call:
+            func = node.func
+            if type(func) is cst.Attribute and func.attr.value in ("items", "values") \
+                    and not node.args:
+                self.loop_sources(func.value, containers, literals)
+            elif type(func) is cst.Name and func.value in _ITERATING and self.is_builtin(func.value):
+                for arg in node.args:
+                    if arg.keyword is None and not arg.star:
+                        self.loop_sources(arg.value, containers, literals)
+
     def plain_names(self, node: _Node) -> tuple[str, ...]:
         """The variables of a list or tuple display made only of variables (``[train, test]``),
         else ()."""
@@ -762,14 +782,13 @@ class _Walker:
 
     def s_for(self, node: cst.For) -> None:
         self.expr(node.iter)
-        if self.owner is None and self.scope is self.module and type(node.target) is cst.Name:
-            it = node.iter
-            if type(it) is cst.Name:
-                self.loops.append((node.target.value, it.value, ()))
-            else:
-                names = self.plain_names(it)
-                if names:
-                    self.loops.append((node.target.value, "", names))
+        if self.owner is None and self.scope is self.module:
+            variables = tuple(_target_names(node.target))
+            containers: list[str] = []
+            literals: list[str] = []
+            self.loop_sources(node.iter, containers, literals)
+            if variables and (containers or literals):
+                self.loops.append((variables, tuple(containers), tuple(literals)))
         before = set(self.definite) if self.at_module() else None
         self.branch_depth += 1
         self.store(node.target)
@@ -1129,6 +1148,22 @@ def _subset_kind(value: _Node) -> str:
             and key.func.attr.value in ("isin", "notnull", "notna", "isnull", "isna", "between"):
         return "rows"
     return ""
+
+
+# builtins whose result iterates over their arguments' own items
+_ITERATING = frozenset({"enumerate", "zip", "reversed", "sorted", "list", "tuple", "iter"})
+
+
+def _target_names(target: _Node) -> Iterable[str]:
+    """The variables a ``for`` target binds (``name, model`` -> name, model)."""
+    t = type(target)
+    if t is cst.Name:
+        yield target.value
+    elif t is cst.Tuple or t is cst.List:
+        for el in target.elements:
+            yield from _target_names(el.value)
+    elif t is cst.StarredElement:
+        yield from _target_names(target.value)
 
 
 def _all_params(params: cst.Parameters) -> list[cst.Param]:

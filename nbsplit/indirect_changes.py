@@ -7,9 +7,10 @@ Two ways of writing a notebook change a variable that the cell never names as a 
   the call changes ``df``. Each top-level call of a plain name is followed to the notebook's
   latest definition of that name, the parameters its body changes are mapped to the variables
   passed, the globals it changes are added, and so through helpers calling helpers.
-- A loop over frames. ``for dataset in combine: dataset["Title"] = ...`` after
+- A loop over objects. ``for dataset in combine: dataset["Title"] = ...`` after
   ``combine = [train_df, test_df]`` (or ``for df in [train, test]:``) changes ``train_df`` and
-  ``test_df``, and the list whose elements they are.
+  ``test_df``, and the list whose elements they are; ``for name, model in models.items():
+  model.fit(...)`` changes the dict ``models`` (its models are fitted).
 
 The cell's ``mutates`` (and ``reads``, for a name the cell did not bind) grow accordingly, so the
 stage holding it hands the changed values on, and it is no longer ``display_only``.
@@ -48,12 +49,12 @@ def with_indirect_changes(facts: Sequence[CellFacts | None]) -> tuple[CellFacts 
         for call in f.calls if helpers else ():
             if call.receiver is None and call.name in helpers:
                 changed |= call_changes(call, helpers)
-        for var, iterable, names in f.loops:
-            if var in f.mutates or var in changed:
+        for variables, iterated, names in f.loops:
+            if any(v in f.mutates or v in changed for v in variables):
                 changed.update(names)
-                if iterable:
-                    changed.add(iterable)
-                    changed.update(containers.get(iterable, ()))
+                for c in iterated:
+                    changed.add(c)
+                    changed.update(containers.get(c, ()))
         new = changed - f.mutates
         if new:
             f = replace(f, mutates=f.mutates | new, reads=f.reads | (new - f.defines),

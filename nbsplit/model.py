@@ -338,9 +338,11 @@ class CellFacts:
     - ``idioms``: statement shapes the classifier's idioms look for (``IdiomFacts``).
     - ``containers``: (name, variables) for a top-level, unconditional ``name = [a, b]`` or
       ``name = (a, b)`` made only of variables: the list holds those very objects.
-    - ``loops``: (loop variable, iterable variable, literal variables) for top-level
-      ``for d in combine:`` (``("d", "combine", ())``) and ``for d in [train, test]:``
-      (``("d", "", ("train", "test"))``): changing ``d`` in place changes those objects.
+    - ``loops``: (loop variables, variables iterated, literal variables) for top-level loops:
+      ``for d in combine:`` -> ``(("d",), ("combine",), ())``, ``for name, m in
+      models.items():`` -> ``(("name", "m"), ("models",), ())``, ``for d in [train, test]:`` ->
+      ``(("d",), (), ("train", "test"))``: changing a loop variable in place changes those
+      objects.
     - ``self_bound_reads``: the ``reads`` loaded after the cell's own conditional binding of them
       (``for f in folds: last = f`` then ``print(last)``): when no earlier cell defines one, the
       cell's own binding is what it reads, not an undefined name.
@@ -364,7 +366,7 @@ class CellFacts:
     idioms: IdiomFacts = NO_IDIOMS
     self_bound_reads: frozenset[str] = frozenset()
     containers: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    loops: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    loops: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = ()
     parsed: bool = True
     error: str | None = None
 

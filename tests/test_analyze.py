@@ -588,7 +588,12 @@ def test_lists_of_variables_and_loops_over_them_are_recorded() -> None:
         "for d in combine:\n    d['x'] = 1\nfor df in [train_df, test_df]:\n    print(df.shape)\n"
         "if ok:\n    later = [a]\n", 0)
     assert facts.containers == (("combine", ("train_df", "test_df")), ("pair", ("a", "b")))
-    assert facts.loops == (("d", "combine", ()), ("df", "", ("train_df", "test_df")))
+    assert facts.loops == ((("d",), ("combine",), ()), (("df",), (), ("train_df", "test_df")))
+    loops = analyze_source(
+        "for name, model in models.items():\n    model.fit(X, y)\n"
+        "for i, (a, b) in enumerate(zip(xs, [p, q])):\n    pass\n"
+        "for k in d.keys():\n    pass\nfor c in range(3):\n    pass", 0).loops
+    assert loops == ((("name", "model"), ("models",), ()), (("i", "a", "b"), ("xs",), ("p", "q")))
 
 
 def test_a_loop_changing_its_variable_changes_the_frames_it_runs_over() -> None:
@@ -611,3 +616,16 @@ def test_a_loop_changing_its_variable_changes_the_frames_it_runs_over() -> None:
     assert facts[5] is not None and facts[5].mutates == {"d", "dfs"}
     # after train_df is rebound, the list still holds the old frame, not the new train_df
     assert facts[7] is not None and facts[7].mutates == {"dataset", "combine", "test_df"}
+
+
+def test_fitting_the_models_of_a_dict_in_a_loop_changes_the_dict() -> None:
+    nb = _notebook(
+        "models = {'lr': LogisticRegression(), 'dt': DecisionTreeClassifier()}",
+        "for name, model in models.items():\n    model.fit(X_train, y_train)",
+        "for name, model in models.items():\n    print(name, model.score(X_test, y_test))",
+        "for m in models.values():\n    m.set_params(C=2)",
+    )
+    facts = analyze_notebook(nb)
+    assert facts[1] is not None and facts[1].mutates == {"model", "models"}
+    assert facts[2] is not None and facts[2].mutates == frozenset()
+    assert facts[3] is not None and facts[3].mutates == {"m", "models"}

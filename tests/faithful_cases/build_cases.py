@@ -325,11 +325,14 @@ print(round(model.score(X_test, y_test), 4))
 
 # The Titanic kernels' way: train and test kept in a list, every cleaning and feature step a loop
 # over the list (``for dataset in combine:``) or over a literal list of both, changing the
-# frames in place; the model and predictions then use the frames by their own names.
+# frames in place; the model and predictions then use the frames by their own names. Then a
+# dict of models fitted in a loop over ``models.items()`` and compared in another section.
 NOTEBOOKS["frame_lists"] = '''md:# Churn, train and test cleaned together
 # ---
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
+from sklearn.tree import DecisionTreeClassifier
+from sklearn.metrics import accuracy_score
 # ---
 customers = pd.read_csv("data/customers.csv")
 train_df = customers[customers.customer_id % 4 != 0].copy()
@@ -360,6 +363,16 @@ md:## Train
 features = ["tenure", "monthly", "calls", "plan_code", "per_call"]
 model = LogisticRegression(max_iter=2000).fit(train_df[features], train_df["churn"])
 print(round(model.score(train_df[features], train_df["churn"]), 4))
+# ---
+models = {"lr": LogisticRegression(max_iter=2000), "tree": DecisionTreeClassifier(max_depth=3, random_state=0)}
+# ---
+for name, clf in models.items():
+    clf.fit(train_df[features], train_df["churn"])
+# ---
+md:## Evaluation
+# ---
+for name, clf in models.items():
+    print(name, round(accuracy_score(train_df["churn"], clf.predict(train_df[features])), 4))
 # ---
 md:## Predict
 # ---
