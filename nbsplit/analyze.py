@@ -602,13 +602,21 @@ class _Walker:
 
     def plain_names(self, node: _Node) -> tuple[str, ...]:
         """The variables of a list or tuple display made only of variables (``[train, test]``),
+        or the values of a dict display whose values are all variables (``{"train": train}``),
         else ()."""
-        if type(node) not in (cst.List, cst.Tuple) or not node.elements:  # type: ignore[attr-defined]
+        t = type(node)
+        if t is cst.Dict:
+            elements = node.elements  # type: ignore[attr-defined]
+            wanted: type = cst.DictElement
+        elif t is cst.List or t is cst.Tuple:
+            elements = node.elements  # type: ignore[attr-defined]
+            wanted = cst.Element
+        else:
             return ()
         out: list[str] = []
-        for el in node.elements:  # type: ignore[attr-defined]
+        for el in elements:
             v = el.value
-            if type(el) is not cst.Element or type(v) is not cst.Name or self.is_builtin(v.value) \
+            if type(el) is not wanted or type(v) is not cst.Name or self.is_builtin(v.value) \
                     or self.resolve_import(v.value) is not None:
                 return ()
             out.append(v.value)

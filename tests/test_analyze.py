@@ -584,10 +584,11 @@ def test_a_helper_redefined_later_changes_only_what_the_definition_in_force_chan
 
 def test_lists_of_variables_and_loops_over_them_are_recorded() -> None:
     facts = analyze_source(
-        "combine = [train_df, test_df]\npair = (a, b)\nmixed = [a, 1]\n"
+        "combine = [train_df, test_df]\npair = (a, b)\nmixed = [a, 1]\nsets = {'tr': a, 'te': b}\n"
         "for d in combine:\n    d['x'] = 1\nfor df in [train_df, test_df]:\n    print(df.shape)\n"
         "if ok:\n    later = [a]\n", 0)
-    assert facts.containers == (("combine", ("train_df", "test_df")), ("pair", ("a", "b")))
+    assert facts.containers == (("combine", ("train_df", "test_df")), ("pair", ("a", "b")),
+                                ("sets", ("a", "b")))
     assert facts.loops == ((("d",), ("combine",), ()), (("df",), (), ("train_df", "test_df")))
     loops = analyze_source(
         "for name, model in models.items():\n    model.fit(X, y)\n"
@@ -624,8 +625,11 @@ def test_fitting_the_models_of_a_dict_in_a_loop_changes_the_dict() -> None:
         "for name, model in models.items():\n    model.fit(X_train, y_train)",
         "for name, model in models.items():\n    print(name, model.score(X_test, y_test))",
         "for m in models.values():\n    m.set_params(C=2)",
+        "frames = {'train': train, 'test': test}",
+        "for key, frame in frames.items():\n    frame.fillna(0, inplace=True)",
     )
     facts = analyze_notebook(nb)
     assert facts[1] is not None and facts[1].mutates == {"model", "models"}
     assert facts[2] is not None and facts[2].mutates == frozenset()
     assert facts[3] is not None and facts[3].mutates == {"m", "models"}
+    assert facts[5] is not None and facts[5].mutates == {"frame", "frames", "train", "test"}
