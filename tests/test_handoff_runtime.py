@@ -414,3 +414,12 @@ def test_a_later_save_block_does_not_point_at_an_earlier_blocks_versions(tmp_pat
     assert json.loads((tmp_path / "combine__c4.nbsplit.json").read_text())["kind"] == "pickle"
     (back,) = _namespace(tmp_path)["_nbsplit_load"]("combine__c4")
     assert list(back["x"]) == [5.0]
+
+
+def test_a_dict_of_handed_frames_loads_holding_those_very_frames(tmp_path: Path) -> None:
+    train, test = pd.DataFrame({"x": [1.0]}), pd.DataFrame({"x": [2.0]})
+    _save_block(tmp_path, {"train__c1": train, "test__c1": test, "frames__c1": {"train": train, "test": test}})
+    ns = _namespace(tmp_path)
+    frames = ns["_nbsplit_load"]("frames__c1")
+    assert frames["train"] is ns["_nbsplit_load"]("train__c1")
+    assert frames["test"] is ns["_nbsplit_load"]("test__c1")
