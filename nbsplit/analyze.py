@@ -69,6 +69,12 @@ SIDE_EFFECT_METHODS: frozenset[str] = frozenset({
     "basicConfig", "setLevel", "upload", "upload_file", "put", "post", "mount", "unmount",
     "rm", "cp", "mv", "mkdirs", "install", "login", "init", "log",
 })
+# Functions that change their first argument in place.
+ARGUMENT_MUTATORS: frozenset[str] = frozenset({
+    "random.shuffle", "numpy.random.shuffle", "numpy.fill_diagonal", "numpy.copyto", "numpy.put",
+    "numpy.place", "numpy.putmask", "heapq.heappush", "heapq.heapify",
+})
+
 _MLFLOW_WRITE_PREFIXES = ("log", "set_", "start_run", "end_run", "register", "autolog", "create",
                           "delete", "save", "enable", "disable", "transition")
 
@@ -451,6 +457,10 @@ class _Walker:
         mutating = inplace or (method_of_chain and method in MUTATING_METHODS)
         if receiver is not None and not chain_has_call and mutating:
             self.mutate(receiver)
+        if (name in ARGUMENT_MUTATORS or method == "shuffle" and method_of_chain) and node.args \
+                and node.args[0].keyword is None and type(node.args[0].value) is cst.Name:
+            mutating = True  # ``np.random.shuffle(X)`` changes X; ``rng.shuffle(X)`` too
+            self.mutate(node.args[0].value.value)
         if self.owner is not None:
             self.owner.calls.append(call)
             return

@@ -518,4 +518,7 @@ MUTATING_METHODS: frozenset[str] = frozenset({
     "intersection_update", "symmetric_difference_update",
     "fit", "partial_fit", "fit_transform", "fit_predict", "fit_resample", "set_params",
     "compile", "train_on_batch", "fit_generator", "add_pipe", "load_state_dict",
+    # torch's mode and optimiser, gensim, Prophet, a booster or network loaded into an object
+    "train", "zero_grad", "step", "build_vocab", "add_regressor", "add_seasonality",
+    "add_country_holidays", "load_model", "load_weights", "set_weights",
 })

@@ -633,3 +633,21 @@ def test_fitting_the_models_of_a_dict_in_a_loop_changes_the_dict() -> None:
     assert facts[2] is not None and facts[2].mutates == frozenset()
     assert facts[3] is not None and facts[3].mutates == {"m", "models"}
     assert facts[5] is not None and facts[5].mutates == {"frame", "frames", "train", "test"}
+
+
+@pytest.mark.parametrize("source, changed", [
+    ("import numpy as np\nnp.random.shuffle(X)", {"X"}),
+    ("import random\nrandom.shuffle(items)", {"items"}),
+    ("rng.shuffle(idx)", {"idx"}),
+    ("model.train()", {"model"}),
+    ("optimizer.zero_grad()\nloss.backward()\noptimizer.step()", {"optimizer"}),
+    ("m.add_regressor('temp')", {"m"}),
+    ("booster.load_model('model.json')", {"booster"}),
+    ("import mlflow\nloaded = mlflow.pyfunc.load_model(uri)", set()),
+    ("import numpy as np\nnp.random.permutation(X)", set()),
+], ids=["np-shuffle", "random-shuffle", "generator-shuffle", "torch-train", "optimizer",
+        "prophet-regressor", "booster-load", "mlflow-load", "permutation"])
+def test_calls_that_change_an_object_in_place(source: str, changed: set[str]) -> None:
+    facts = analyze_source(source, 0)
+    assert facts.mutates == frozenset(changed)
+    assert not facts.display_only or not changed
