@@ -251,3 +251,36 @@ def test_rendered_ipynb_metadata_names_stage_and_source() -> None:
     prep = render_stages(_plan(), RenderOptions(out=OUT))[0]
     meta = json.loads(prep.text)["metadata"]
     assert meta["nbsplit"] == {"source": "churn.ipynb", "stage": "data-prep"}
+
+
+def _save_cells(tmp_path: Path, sources: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """The generated save cells of each stage notebook of a tagged notebook (stage, source)."""
+    from nbsplit.api import plan_notebook
+    from nbsplit.convert import render_files
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(f"# nbsplit: {stage}\n{src}") for stage, src in sources]
+    path = tmp_path / "frames.ipynb"
+    nbformat.write(nb, path)
+    files, _ = render_files(plan_notebook(path), tmp_path / "split")
+    out: dict[str, list[str]] = {}
+    for name, text in files.items():
+        if name.endswith(".ipynb"):
+            cells = nbformat.reads(text, as_version=4).cells
+            out[name] = [c.source for c in cells if "_nbsplit_save(" in c.source]
+    return out
+
+
+def test_a_save_cell_holding_a_list_and_its_frames_announces_them_together(tmp_path: Path) -> None:
+    saves = _save_cells(tmp_path, [
+        ("data-prep", "import pandas as pd\ntrain = pd.DataFrame({'a': [1]})\ntest = train.copy()\n"
+                      "combine = [train, test]\nn_rows = 3"),
+        ("featurization", "for d in combine:\n    d['b'] = d.a * 2"),
+        ("training", "print(train.b.sum(), test.b.sum(), n_rows)"),
+    ])
+    (prep,) = saves["01_data-prep.ipynb"]
+    first = prep.splitlines()[0]
+    assert first.startswith("_nbsplit_saving({") and "n_rows" not in first
+    assert all(f"'{n}__c0': {n}" in first for n in ("combine", "train", "test"))
+    # featurization saves the frames it changed, not the list: nothing to announce
+    assert not any("_nbsplit_saving" in s for s in saves["03_featurization.ipynb"])
