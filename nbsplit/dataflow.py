@@ -71,6 +71,7 @@ from typing import Any, Literal, Sequence
 from nbsplit import reserved
 from nbsplit.analyze_text import mask_ipython
 from nbsplit.classify.placement import INDEX, LABELS, SEQUENCE_BACK, SIDE, solve
+from nbsplit.indirect_changes import merged_functions
 from nbsplit.randomness import call_draws, global_rng_effects
 from nbsplit.model import (
     PIPELINE_STAGES,
@@ -576,17 +577,6 @@ def _assigned_in_text(name: str, source: str) -> bool:
     return False
 
 
-def _merged_functions(functions: Sequence[FunctionInfo]) -> dict[str, FunctionInfo]:
-    """One entry per name; a cell that defines ``f``, calls it, then redefines it may have run
-    either body, so the free names and calls of every definition count."""
-    out: dict[str, FunctionInfo] = {}
-    for fi in functions:
-        seen = out.get(fi.name)
-        out[fi.name] = fi if seen is None else replace(
-            fi, free_names=seen.free_names | fi.free_names, calls=seen.calls + fi.calls)
-    return out
-
-
 @dataclass(frozen=True)
 class Read:
     name: str
@@ -634,7 +624,7 @@ class Engine:
             self.info[cell.index] = _CellInfo(
                 cell=cell, facts=f,
                 imports=frozenset(a for a, _ in f.imports),
-                functions=_merged_functions(f.functions),
+                functions=merged_functions(f.functions),
                 rng=rng.get(cell.index))
         self.diags: list[Diagnostic] = []
         self._stmts: dict[int, tuple[TopStatement, ...] | None] = {}

@@ -23,7 +23,7 @@ from typing import Mapping, Sequence
 
 from nbsplit.model import Call, CellFacts, FunctionInfo
 
-__all__ = ["with_indirect_changes", "call_changes"]
+__all__ = ["with_indirect_changes", "call_changes", "merged_functions"]
 
 _DEPTH = 8  # helpers calling helpers: deeper chains are not followed
 
@@ -44,7 +44,7 @@ def with_indirect_changes(facts: Sequence[CellFacts | None]) -> tuple[CellFacts 
             out.append(None)
             continue
         if f.functions:
-            helpers = {**helpers, **_merged(f.functions)}
+            helpers = {**helpers, **merged_functions(f.functions)}
         changed: set[str] = set()
         for call in f.calls if helpers else ():
             if call.receiver is None and call.name in helpers:
@@ -101,8 +101,9 @@ def _changes(fi: FunctionInfo, helpers: Mapping[str, FunctionInfo],
     return frozenset(params), frozenset(globals_)
 
 
-def _merged(functions: Sequence[FunctionInfo]) -> dict[str, FunctionInfo]:
-    """One entry per name; a cell defining ``f`` twice may have run either body."""
+def merged_functions(functions: Sequence[FunctionInfo]) -> dict[str, FunctionInfo]:
+    """One entry per name; a cell that defines ``f``, calls it, then redefines it may have run
+    either body, so the free names, calls and changes of every definition count."""
     out: dict[str, FunctionInfo] = {}
     for fi in functions:
         seen = out.get(fi.name)
