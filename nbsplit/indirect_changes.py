@@ -25,9 +25,6 @@ from nbsplit.model import Call, CellFacts, FunctionInfo
 
 __all__ = ["with_indirect_changes", "call_changes", "merged_functions"]
 
-_DEPTH = 8  # helpers calling helpers: deeper chains are not followed
-
-
 def with_indirect_changes(facts: Sequence[CellFacts | None]) -> tuple[CellFacts | None, ...]:
     """``facts`` with what each cell changes through a helper or a loop variable recorded as the
     cell's own change. Cells without such changes are returned as they are."""
@@ -36,6 +33,7 @@ def with_indirect_changes(facts: Sequence[CellFacts | None]) -> tuple[CellFacts 
                for f in facts):
         return tuple(facts)
     helpers: dict[str, FunctionInfo] = {}
+    memo: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
     # name -> the variables whose objects the list bound to it holds (those not rebound since)
     containers: dict[str, tuple[str, ...]] = {}
     out: list[CellFacts | None] = []
@@ -45,10 +43,11 @@ def with_indirect_changes(facts: Sequence[CellFacts | None]) -> tuple[CellFacts 
             continue
         if f.functions:
             helpers = {**helpers, **merged_functions(f.functions)}
+            memo: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         changed: set[str] = set()
         for call in f.calls if helpers else ():
             if call.receiver is None and call.name in helpers:
-                changed |= call_changes(call, helpers)
+                changed |= call_changes(call, helpers, memo)
         for variables, iterated, names in f.loops:
             if any(v in f.mutates or v in changed for v in variables):
                 changed.update(names)
@@ -69,13 +68,15 @@ def with_indirect_changes(facts: Sequence[CellFacts | None]) -> tuple[CellFacts 
     return tuple(out)
 
 
-def call_changes(call: Call, helpers: Mapping[str, FunctionInfo], depth: int = 0) -> set[str]:
+def call_changes(call: Call, helpers: Mapping[str, FunctionInfo],
+                 memo: dict[str, tuple[frozenset[str], frozenset[str]]] | None = None) -> set[str]:
     """The caller's variables that ``call`` of a helper changes: the ones passed for a changed
-    parameter, and the globals the helper (or a helper it calls) changes."""
+    parameter, and the globals the helper (or a helper it calls) changes. ``memo`` holds each
+    helper's changes while ``helpers`` stays the same."""
     fi = helpers.get(call.name)
-    if fi is None or fi.is_class or depth > _DEPTH:
+    if fi is None or fi.is_class:
         return set()
-    params, globals_ = _changes(fi, helpers, depth)
+    params, globals_ = _changes(fi, helpers, {} if memo is None else memo, set())
     out = set(globals_)
     if params:
         for key, name in call.passed:
@@ -86,19 +87,34 @@ def call_changes(call: Call, helpers: Mapping[str, FunctionInfo], depth: int = 0
 
 
 def _changes(fi: FunctionInfo, helpers: Mapping[str, FunctionInfo],
-             depth: int) -> tuple[frozenset[str], frozenset[str]]:
-    """(parameters, globals) ``fi`` changes, its own and through the helpers it calls."""
+             memo: dict[str, tuple[frozenset[str], frozenset[str]]],
+             active: set[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """(parameters, globals) ``fi`` changes, its own and through the helpers it calls; each
+    helper once (``memo``), a helper already being followed (recursion) by its own changes."""
+    done = memo.get(fi.name)
+    if done is not None:
+        return done
+    if fi.name in active:
+        return fi.changed_params, fi.changed_globals
+    active.add(fi.name)
     params = set(fi.changed_params)
     globals_ = set(fi.changed_globals)
     for inner in fi.calls:
-        if inner.receiver is not None or inner.name == fi.name or inner.name not in helpers:
+        callee = helpers.get(inner.name) if inner.receiver is None else None
+        if callee is None or callee.is_class:
             continue
-        for name in call_changes(inner, helpers, depth + 1):
+        inner_params, inner_globals = _changes(callee, helpers, memo, active)
+        handed = {name for key, name in inner.passed
+                  if (callee.params[key] if isinstance(key, int) and key < len(callee.params)
+                      else key) in inner_params}
+        for name in handed | inner_globals:
             if name in fi.free_names:
                 globals_.add(name)
             elif name in fi.params:
                 params.add(name)  # a parameter handed on; the body's locals are not the caller's
-    return frozenset(params), frozenset(globals_)
+    active.discard(fi.name)
+    memo[fi.name] = result = (frozenset(params), frozenset(globals_))
+    return result
 
 
 def merged_functions(functions: Sequence[FunctionInfo]) -> dict[str, FunctionInfo]:

@@ -651,3 +651,18 @@ def test_calls_that_change_an_object_in_place(source: str, changed: set[str]) ->
     facts = analyze_source(source, 0)
     assert facts.mutates == frozenset(changed)
     assert not facts.display_only or not changed
+
+
+def test_helpers_calling_each_other_in_a_cycle_change_what_either_changes() -> None:
+    nb = _notebook(
+        "def a(df, n):\n    df['a'] = n\n    if n:\n        b(df, n - 1)\n\n"
+        "def b(frame, n):\n    a(frame, n)\n    log.append(n)\n",
+        "b(train, 3)",
+        # thirty helpers each calling all the others: followed once each
+        "\n".join(f"def h{i}(x):\n    " + "; ".join(f"h{j}(x)" for j in range(30)) + "\n" for i in range(30))
+        + "def h30(x):\n    x.fit()\n",
+        "h0(model)",
+    )
+    facts = analyze_notebook(nb)
+    assert facts[1] is not None and facts[1].mutates == {"train", "log"}
+    assert facts[3] is not None and facts[3].mutates == frozenset()
