@@ -135,6 +135,7 @@ class _StageBuilder:
         self.cells: list[Cell] = []
         self.placements: dict[int, int] = {}
         self._spark: set[int] | None = None
+        self._held: dict[str, set[str]] | None = None  # list variable -> the variables it holds
         self._body()
         if monitor is not None:
             # Drift of the scored batch from the training features, logged in this stage's run.
@@ -262,10 +263,12 @@ class _StageBuilder:
         """The saves of a list of the notebook's variables (``combine = [train_df, test_df]``)
         and of the variables it holds, when one save cell has both: the runtime saves the list
         pointing at their saves, so a stage loading them gets one object under both names."""
-        held: dict[str, set[str]] = {}
-        for facts in self.plan.facts:
-            for name, names in facts.containers if facts is not None else ():
-                held.setdefault(name, set()).update(names)
+        if self._held is None:
+            self._held = {}
+            for facts in self.plan.facts:
+                for name, names in facts.containers if facts is not None else ():
+                    self._held.setdefault(name, set()).update(names)
+        held = self._held
         saved = {c["name"] for c in contexts if c["plain"] and not c["feature_table"]}
         pairs = {n for c in saved & held.keys() for n in held[c] & saved}
         if not pairs:
