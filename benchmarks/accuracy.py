@@ -8,6 +8,7 @@
     python benchmarks/accuracy.py --ceiling       # the labels themselves as tags, placed by the
                                                   # plan: the most any valid plan can score
     python benchmarks/accuracy.py --partial       # only the notebooks whose snapshots are here
+    python benchmarks/accuracy.py --exclude r22   # leave out the notebooks whose id starts with r22
     python benchmarks/accuracy.py --holdout r7    # fit on every notebook whose id does not start
                                                   # with r7, score the ones that do (a new batch
                                                   # labelled after the fit: a true held-out test)
@@ -322,13 +323,17 @@ def main(argv: list[str] | None = None) -> None:
                                               "lines, to diff two experiments cell by cell")
     ap.add_argument("--ceiling", action="store_true", help="score the plan of the labels themselves, as tags")
     ap.add_argument("--holdout", help="comma-separated id prefixes: fit on the other notebooks, score these")
+    ap.add_argument("--exclude", help="comma-separated id prefixes left out altogether (to compare "
+                                      "experiments while a new batch is being labelled)")
     ap.add_argument("--partial", action="store_true",
                     help="skip notebooks whose repository has no snapshot here (experiments on a part of "
                          "the corpus; refused with --write-weights)")
     ns = ap.parse_args(argv)
-    if ns.partial and ns.write_weights:
-        ap.error("--write-weights fits the shipped weights on the whole corpus: not with --partial")
+    if (ns.partial or ns.exclude) and ns.write_weights:
+        ap.error("--write-weights fits the shipped weights on the whole corpus: not with --partial or --exclude")
     items = load_items(partial=ns.partial)
+    if ns.exclude:
+        items = [it for it in items if not it.id.startswith(tuple(ns.exclude.split(",")))]
     if MISSING:
         print(f"partial corpus: {len(MISSING)} labelled notebooks skipped, {len(set(MISSING))} repositories "
               f"without a snapshot (fetch them for the full figures)")
