@@ -9,7 +9,9 @@ Paths built from constants count too (``DATA_DIR + "train.csv"``, ``os.path.join
 ``nbsplit.path_exprs``). A literal counts when it looks like a path (``data/x.csv``, ``outputs/``,
 ``model.joblib``, the file of a relative ``sqlite:///mlflow.db``) or names something that exists
 in the source folder;
-``inputs`` are the ones that exist when converting, everything else is an output.
+``inputs`` are the ones that exist when converting, everything else is an output. After a
+top-level ``os.chdir("data")`` or ``%cd data`` (a literal folder inside the notebook's), later
+names are read from that folder: ``pd.read_csv("train.csv")`` there is ``data/train.csv``.
 """
 
 from __future__ import annotations
@@ -54,8 +56,13 @@ def relative_paths(notebook: Notebook) -> tuple[PathUse, ...]:
 def _path_cells(notebook: Notebook) -> tuple[tuple[str, tuple[int, ...]], ...]:
     base = notebook.path.parent
     cells: dict[str, list[int]] = {}
-    paths: dict[str, str | None] = {}  # each literal's reading, once (a bare name: one stat)
+    # each literal's reading in each working folder, once (a bare name: one stat)
+    paths: dict[tuple[str, str], str | None] = {}
     built = built_paths(notebook)
+    # the working folder relative to the notebook's, after ``os.chdir("data")`` or ``%cd data``;
+    # "" once it is unknown (a variable, an absolute path, above the notebook's folder): from
+    # then on names are read from the notebook's folder, as without a change of folder
+    cwd = "."
     for cell in notebook.cells:
         texts = built.get(cell.index, ())
         if cell.kind == "code" and ("'" in cell.source or '"' in cell.source):
@@ -66,13 +73,45 @@ def _path_cells(notebook: Notebook) -> tuple[tuple[str, tuple[int, ...]], ...]:
                 strings = tuple(s for s in strings if s not in tails)
             texts = (*strings, *texts)
         for text in texts:
-            if text in paths:
-                path = paths[text]
+            if (cwd, text) in paths:
+                path = paths[cwd, text]
             else:
-                path = paths[text] = _as_path(text, base)
+                path = paths[cwd, text] = _in_folder(text, base, cwd)
             if path is not None and cell.index not in cells.setdefault(path, []):
                 cells[path].append(cell.index)
+        if cell.kind == "code" and cwd and ("chdir" in cell.source or "%cd" in cell.source):
+            cwd = _changed_folder(cell.source, cwd)
     return tuple((p, tuple(sorted(c))) for p, c in cells.items())
+
+
+def _in_folder(text: str, base: Path, cwd: str) -> str | None:
+    """``text`` read in working folder ``cwd``, as a path relative to the notebook's folder."""
+    if cwd in (".", ""):
+        # after a change of folder we cannot follow (Colab's ``%cd /content/...``), reading the
+        # name from the notebook's folder keeps what was found before: the inputs beside it
+        return _as_path(text, base)
+    path = _as_path(text, base / cwd)
+    return None if path is None else posixpath.normpath(posixpath.join(cwd, path))
+
+
+_CHDIR = re.compile(r"""^[ \t]*(?:os\.chdir\(\s*(?:r?(["'])(.*?)\1)?|%cd[ \t]+(.*?)[ \t]*$)""", re.M)
+
+
+def _changed_folder(source: str, cwd: str) -> str:
+    """The working folder after a cell's top-level ``os.chdir(...)`` / ``%cd`` lines: a literal
+    relative folder inside the notebook's folder is followed; anything else makes it unknown."""
+    for m in _CHDIR.finditer(source):
+        target = m.group(2)
+        if m.group(3) is not None:
+            target = m.group(3)
+            if len(target) > 1 and target[0] == target[-1] and target[0] in "'\"":
+                target = target[1:-1]
+        if not target or target.startswith(("/", "~", "$", "{")) or any(ch in target for ch in ":'\" \\"):
+            return ""
+        cwd = posixpath.normpath(posixpath.join(cwd, target))
+        if cwd == ".." or cwd.startswith("../"):
+            return ""
+    return cwd
 
 
 def _strings(source: str) -> tuple[str, ...] | None:

@@ -90,3 +90,27 @@ def test_a_file_beside_the_notebook_is_synced_alone(tmp_path: Path) -> None:
     assert sync_folders(uses) == () and sync_files(uses) == ("train.csv",)
     files = convert_notebook(source, tmp_path / "stages", dry_run=True).files
     assert yaml.safe_load(files["databricks.yml"])["sync"]["paths"] == [".", "../train.csv"]
+
+
+@pytest.mark.parametrize("change", ["os.chdir('data')", "%cd data", "os.chdir(\"data/\")"])
+def test_names_after_a_change_of_folder_are_read_from_that_folder(tmp_path: Path, change: str) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "iris.csv").write_text("a,b\n1,2\n")
+    nb = read_notebook(_notebook(tmp_path, [
+        "import os\nimport pandas as pd", change, "df = pd.read_csv('iris.csv')",
+        "df.to_csv('clean.csv')"]))
+    uses = {u.path: u for u in relative_paths(nb)}
+    assert uses["data/iris.csv"].exists and uses["data/iris.csv"].cells == (2,)
+    assert not uses["data/clean.csv"].exists
+    assert "iris.csv" not in uses and "clean.csv" not in uses
+    assert sync_folders(relative_paths(nb)) == ("data",)
+
+
+@pytest.mark.parametrize("change", ["os.chdir(DATA)", "%cd /content/drive/MyDrive/project", "os.chdir('..')"])
+def test_a_change_of_folder_nbsplit_cannot_follow_keeps_names_beside_the_notebook(tmp_path: Path,
+                                                                                  change: str) -> None:
+    (tmp_path / "train.csv").write_text("a,b\n1,2\n")
+    nb = read_notebook(_notebook(tmp_path, ["import os\nDATA = os.environ['DATA']", change,
+                                            "df = pd.read_csv('train.csv')"]))
+    uses = {u.path: u for u in relative_paths(nb)}
+    assert uses["train.csv"].exists and uses["train.csv"].cells == (2,)
