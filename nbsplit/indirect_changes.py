@@ -25,6 +25,7 @@ from nbsplit.model import Call, CellFacts, FunctionInfo
 
 __all__ = ["with_indirect_changes", "call_changes", "merged_functions"]
 
+
 def with_indirect_changes(facts: Sequence[CellFacts | None]) -> tuple[CellFacts | None, ...]:
     """``facts`` with what each cell changes through a helper or a loop variable recorded as the
     cell's own change. Cells without such changes are returned as they are."""
@@ -43,7 +44,7 @@ def with_indirect_changes(facts: Sequence[CellFacts | None]) -> tuple[CellFacts 
             continue
         if f.functions:
             helpers = {**helpers, **merged_functions(f.functions)}
-            memo: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+            memo = {}  # each helper's changes hold only while ``helpers`` stays the same
         changed: set[str] = set()
         for call in f.calls if helpers else ():
             if call.receiver is None and call.name in helpers:
