@@ -77,7 +77,7 @@ def call_changes(call: Call, helpers: Mapping[str, FunctionInfo],
     fi = helpers.get(call.name)
     if fi is None or fi.is_class:
         return set()
-    params, globals_ = _changes(fi, helpers, {} if memo is None else memo, set())
+    params, globals_ = _changes(fi, helpers, {} if memo is None else memo)
     out = set(globals_)
     if params:
         for key, name in call.passed:
@@ -88,34 +88,54 @@ def call_changes(call: Call, helpers: Mapping[str, FunctionInfo],
 
 
 def _changes(fi: FunctionInfo, helpers: Mapping[str, FunctionInfo],
-             memo: dict[str, tuple[frozenset[str], frozenset[str]]],
-             active: set[str]) -> tuple[frozenset[str], frozenset[str]]:
-    """(parameters, globals) ``fi`` changes, its own and through the helpers it calls; each
-    helper once (``memo``), a helper already being followed (recursion) by its own changes."""
+             memo: dict[str, tuple[frozenset[str], frozenset[str]]]) -> tuple[frozenset[str], frozenset[str]]:
+    """(parameters, globals) ``fi`` changes, its own and through the helpers it calls.
+
+    Helpers calling each other in a cycle each change what the others hand back to them, so the
+    helpers ``fi`` reaches are solved together, to a fixpoint, and all memoised at once: a helper
+    memoised half-way through a cycle would answer differently depending on which one a cell
+    called first."""
     done = memo.get(fi.name)
     if done is not None:
         return done
-    if fi.name in active:
-        return fi.changed_params, fi.changed_globals
-    active.add(fi.name)
-    params = set(fi.changed_params)
-    globals_ = set(fi.changed_globals)
-    for inner in fi.calls:
-        callee = helpers.get(inner.name) if inner.receiver is None else None
-        if callee is None or callee.is_class:
+    reached: dict[str, FunctionInfo] = {}
+    todo = [fi]
+    while todo:
+        g = todo.pop()
+        if g.name in reached or g.name in memo:
             continue
-        inner_params, inner_globals = _changes(callee, helpers, memo, active)
-        handed = {name for key, name in inner.passed
-                  if (callee.params[key] if isinstance(key, int) and key < len(callee.params)
-                      else key) in inner_params}
-        for name in handed | inner_globals:
-            if name in fi.free_names:
-                globals_.add(name)
-            elif name in fi.params:
-                params.add(name)  # a parameter handed on; the body's locals are not the caller's
-    active.discard(fi.name)
-    memo[fi.name] = result = (frozenset(params), frozenset(globals_))
-    return result
+        reached[g.name] = g
+        todo.extend(c for c in _callees(g, helpers) if c.name not in reached)
+    found = {name: (set(g.changed_params), set(g.changed_globals)) for name, g in reached.items()}
+    grew = True
+    while grew:  # the sets only grow and are bounded by each helper's names: this ends
+        grew = False
+        for name, g in reached.items():
+            params, globals_ = found[name]
+            before = len(params) + len(globals_)
+            for inner in g.calls:
+                callee = helpers.get(inner.name) if inner.receiver is None else None
+                if callee is None or callee.is_class:
+                    continue
+                inner_params, inner_globals = memo.get(callee.name) or found[callee.name]
+                handed = {n for key, n in inner.passed
+                          if (callee.params[key] if isinstance(key, int) and key < len(callee.params)
+                              else key) in inner_params}
+                for n in handed | inner_globals:
+                    if n in g.free_names:
+                        globals_.add(n)
+                    elif n in g.params:
+                        params.add(n)  # a parameter handed on; the body's locals are not the caller's
+            grew |= len(params) + len(globals_) != before
+    for name, (params, globals_) in found.items():
+        memo[name] = (frozenset(params), frozenset(globals_))
+    return memo[fi.name]
+
+
+def _callees(fi: FunctionInfo, helpers: Mapping[str, FunctionInfo]) -> list[FunctionInfo]:
+    return [callee for inner in fi.calls
+            if inner.receiver is None and (callee := helpers.get(inner.name)) is not None
+            and not callee.is_class]
 
 
 def merged_functions(functions: Sequence[FunctionInfo]) -> dict[str, FunctionInfo]:

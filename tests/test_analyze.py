@@ -666,3 +666,14 @@ def test_helpers_calling_each_other_in_a_cycle_change_what_either_changes() -> N
     facts = analyze_notebook(nb)
     assert facts[1] is not None and facts[1].mutates == {"train", "log"}
     assert facts[3] is not None and facts[3].mutates == frozenset()
+
+
+def test_a_helper_in_a_cycle_changes_the_same_whichever_helper_a_cell_calls_first() -> None:
+    # b reaches c only through a: b's changes must include c's even when a was followed first
+    defs = ("def a(x):\n    b(x)\n    c(x)\n\n"
+            "def b(y):\n    a(y)\n\n"
+            "def c(z):\n    z['k'] = 1\n")
+    for first, second in (("a", "b"), ("b", "a")):
+        facts = analyze_notebook(_notebook(defs, f"{first}(t1)", f"{second}(t2)"))
+        assert facts[1] is not None and facts[1].mutates == {"t1"}, first
+        assert facts[2] is not None and facts[2].mutates == {"t2"}, first
