@@ -10,8 +10,10 @@ Paths built from constants count too (``DATA_DIR + "train.csv"``, ``os.path.join
 ``model.joblib``, the file of a relative ``sqlite:///mlflow.db``) or names something that exists
 in the source folder;
 ``inputs`` are the ones that exist when converting, everything else is an output. After a
-top-level ``os.chdir("data")`` or ``%cd data`` (a literal folder inside the notebook's), later
-names are read from that folder: ``pd.read_csv("train.csv")`` there is ``data/train.csv``.
+top-level ``os.chdir("data")`` or ``%cd data`` (a literal relative folder), later names are read
+from that folder: ``pd.read_csv("train.csv")`` there is ``data/train.csv``; after
+``os.chdir("..")`` in a repository's ``notebooks/``, ``data/train.csv`` is ``../data/train.csv``,
+above the notebook's folder (``outside_paths``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from nbsplit.memo import per_notebook
-from nbsplit.model import Notebook
+from nbsplit.model import Cell, Notebook
 from nbsplit.path_exprs import built_paths
 
 __all__ = ["PathUse", "outside_folders", "outside_paths", "relative_paths", "sync_files", "sync_folders"]
@@ -77,29 +79,59 @@ def _path_cells(notebook: Notebook) -> tuple[tuple[str, tuple[int, ...]], ...]:
                 path = paths[cwd, text]
             else:
                 path = paths[cwd, text] = _in_folder(text, base, cwd)
-            if path is not None and cell.index not in cells.setdefault(path, []):
+            if path is not None and not _above(path) and cell.index not in cells.setdefault(path, []):
                 cells[path].append(cell.index)
-        if cell.kind == "code" and cwd and ("chdir" in cell.source or "%cd" in cell.source):
-            cwd = _changed_folder(cell.source, cwd)
+        cwd = _after_cell(cell, cwd, base)
     return tuple((p, tuple(sorted(c))) for p, c in cells.items())
 
 
+def _after_cell(cell: Cell, cwd: str, base: Path) -> str:
+    if cell.kind == "code" and cwd and ("chdir" in cell.source or "%cd" in cell.source):
+        return _changed_folder(cell.source, cwd, base)
+    return cwd
+
+
+def _above(path: str) -> bool:
+    return path == ".." or path.startswith("../")
+
+
 def _in_folder(text: str, base: Path, cwd: str) -> str | None:
-    """``text`` read in working folder ``cwd``, as a path relative to the notebook's folder."""
+    """``text`` read in working folder ``cwd``, as a path relative to the notebook's folder (it
+    starts with ``../`` when it is above that folder)."""
     if cwd in (".", ""):
         # after a change of folder we cannot follow (Colab's ``%cd /content/...``), reading the
         # name from the notebook's folder keeps what was found before: the inputs beside it
         return _as_path(text, base)
-    path = _as_path(text, base / cwd)
-    return None if path is None else posixpath.normpath(posixpath.join(cwd, path))
+    if text.startswith(_SQLITE) and not text.startswith(_SQLITE + "/"):
+        text = text[len(_SQLITE):]
+    # ``../x.csv`` read in ``data`` is ``x.csv`` beside the notebook: the leading steps move the
+    # folder the rest is read in
+    lead = _LEADING_STEPS.match(text).group(0)  # type: ignore[union-attr]
+    folder = posixpath.normpath(posixpath.join(cwd, lead)) if lead else cwd
+    path = _as_path(text[len(lead):], base / folder)
+    return None if path is None else _from_notebook(posixpath.join(folder, path), base)
+
+
+def _from_notebook(path: str, base: Path) -> str:
+    """``path`` (relative to the notebook's folder) normalised; one that goes up and comes back
+    down (``../notebooks/x.csv`` from ``notebooks/``) is read as what it names, ``x.csv``."""
+    path = posixpath.normpath(path)
+    if not _above(path):
+        return path
+    here = posixpath.normpath(base.absolute().as_posix())
+    return posixpath.relpath(posixpath.normpath(posixpath.join(here, path)), here)
+
+
+_LEADING_STEPS = re.compile(r"(?:\.\.?/+)*")
 
 
 _CHDIR = re.compile(r"""^[ \t]*(?:os\.chdir\(\s*(?:r?(["'])(.*?)\1)?|%cd[ \t]+(.*?)[ \t]*$)""", re.M)
 
 
-def _changed_folder(source: str, cwd: str) -> str:
-    """The working folder after a cell's top-level ``os.chdir(...)`` / ``%cd`` lines: a literal
-    relative folder inside the notebook's folder is followed; anything else makes it unknown."""
+def _changed_folder(source: str, cwd: str, base: Path) -> str:
+    """The working folder after a cell's top-level ``os.chdir(...)`` / ``%cd`` lines, relative to
+    the notebook's folder (``..`` for ``os.chdir("..")`` in a repository's ``notebooks/``): a
+    literal relative folder is followed; anything else makes it unknown."""
     for m in _CHDIR.finditer(source):
         target = m.group(2)
         if m.group(3) is not None:
@@ -109,8 +141,7 @@ def _changed_folder(source: str, cwd: str) -> str:
         if not target or target.startswith(("/", "~", "$", "{")) or any(ch in target for ch in ":'\" \\"):
             return ""
         cwd = posixpath.normpath(posixpath.join(cwd, target))
-        if cwd == ".." or cwd.startswith("../"):
-            return ""
+        cwd = _from_notebook(cwd, base)  # ``%cd ..`` then ``%cd notebooks`` is back home
     return cwd
 
 
@@ -169,11 +200,20 @@ def outside_paths(notebook: Notebook) -> tuple[str, ...]:
     (``%run ../utils.py``)."""
     found: dict[str, None] = {}
     built = built_paths(notebook)
+    base = notebook.path.parent
+    cwd = "."
     for cell in notebook.cells:
         texts = built.get(cell.index, ())
-        if cell.kind == "code" and ".." in cell.source:
+        moved = cwd not in (".", "")
+        if cell.kind == "code" and (moved or ".." in cell.source):
             texts = (*(_strings(cell.source) or ()), *_magic_words(cell.source), *texts)
         for text in texts:
+            if moved:
+                # after ``os.chdir("..")`` a plain ``data/x.csv`` is above the notebook's folder
+                path = _in_folder(text, base, cwd)
+                if path is not None and _above(path) and not _holds_notebook(path, base):
+                    found.setdefault(path)
+                continue
             if text.startswith(_SQLITE) and not text.startswith(_SQLITE + "/"):
                 text = text[len(_SQLITE):]
             if not _OUTSIDE.fullmatch(text):
@@ -181,7 +221,16 @@ def outside_paths(notebook: Notebook) -> tuple[str, ...]:
             path = posixpath.normpath(text)
             if path.startswith("../") and set(PurePosixPath(path).parts) != {".."}:
                 found.setdefault(path)
+        cwd = _after_cell(cell, cwd, base)
     return tuple(found)
+
+
+def _holds_notebook(path: str, base: Path) -> bool:
+    """``path`` (``..``, ``../notebooks`` for a notebook in ``notebooks/``) is the notebook's own
+    folder or one above it: not a file it reads."""
+    here = posixpath.normpath(base.absolute().as_posix())
+    there = posixpath.normpath(posixpath.join(here, path))
+    return here == there or here.startswith(there.rstrip("/") + "/")
 
 
 def _magic_words(source: str) -> tuple[str, ...]:

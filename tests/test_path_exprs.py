@@ -11,7 +11,7 @@ import yaml
 
 from nbsplit.convert import convert_notebook
 from nbsplit.path_exprs import built_paths
-from nbsplit.paths import relative_paths, sync_files, sync_folders
+from nbsplit.paths import outside_folders, outside_paths, relative_paths, sync_files, sync_folders
 from nbsplit.read import read_notebook
 
 
@@ -106,7 +106,8 @@ def test_names_after_a_change_of_folder_are_read_from_that_folder(tmp_path: Path
     assert sync_folders(relative_paths(nb)) == ("data",)
 
 
-@pytest.mark.parametrize("change", ["os.chdir(DATA)", "%cd /content/drive/MyDrive/project", "os.chdir('..')"])
+@pytest.mark.parametrize("change", ["os.chdir(DATA)", "%cd /content/drive/MyDrive/project",
+                                    "os.chdir(os.path.abspath('..'))"])
 def test_a_change_of_folder_nbsplit_cannot_follow_keeps_names_beside_the_notebook(tmp_path: Path,
                                                                                   change: str) -> None:
     (tmp_path / "train.csv").write_text("a,b\n1,2\n")
@@ -114,3 +115,31 @@ def test_a_change_of_folder_nbsplit_cannot_follow_keeps_names_beside_the_noteboo
                                             "df = pd.read_csv('train.csv')"]))
     uses = {u.path: u for u in relative_paths(nb)}
     assert uses["train.csv"].exists and uses["train.csv"].cells == (2,)
+
+
+@pytest.mark.parametrize("change", ["os.chdir('..')", "%cd ..", "os.chdir('../')"])
+def test_names_after_moving_up_to_the_repository_are_read_above_the_notebook(tmp_path: Path,
+                                                                               change: str) -> None:
+    # a repository's notebooks/ folder whose notebook moves to the repository root first
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "iris.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "notebooks").mkdir()
+    nb = read_notebook(_notebook(tmp_path / "notebooks", [
+        "import os\nimport pandas as pd", change, "df = pd.read_csv('data/iris.csv')",
+        "df.to_csv('data/clean.csv')", "%run notebooks/helpers.py"]))
+    # ``notebooks/helpers.py`` from the repository root is the file beside the notebook: not above
+    assert {u.path for u in relative_paths(nb)} == set()
+    assert outside_paths(nb) == ("../data/iris.csv", "../data/clean.csv")
+    assert outside_folders(nb) == ("../data",)
+
+
+def test_moving_up_and_back_down_or_down_and_up_reads_relative_names_where_they_are(tmp_path: Path) -> None:
+    (tmp_path / "notebooks" / "data").mkdir(parents=True)
+    (tmp_path / "notebooks" / "train.csv").write_text("a\n1\n")
+    (tmp_path / "notebooks" / "data" / "test.csv").write_text("a\n1\n")
+    nb = read_notebook(_notebook(tmp_path / "notebooks", [
+        "import pandas as pd", "%cd ..", "%cd notebooks", "train = pd.read_csv('train.csv')",
+        "import os\nos.chdir('data')", "test = pd.read_csv('test.csv')\nold = pd.read_csv('../train.csv')"]))
+    uses = {u.path: u.cells for u in relative_paths(nb)}
+    assert uses == {"train.csv": (3, 5), "data": (4,), "data/test.csv": (5,)}
+    assert outside_paths(nb) == ()
