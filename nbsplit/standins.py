@@ -482,6 +482,21 @@ def _pip_magic(shell: Any, original: Any, line: str) -> None:
                   f"packages; install it into this environment (pip install {requirement!r})")
 
 
+_SHELL_PIP = re.compile(r"^(\s*)!\s*(?:pip3?|python3?\s+-m\s+pip)\s+((?:un)?install\b.*)$")
+
+
+def shell_pip_transform(lines: list[str]) -> list[str]:
+    """``!pip install x`` (Colab and Kaggle notebooks' habit) becomes ``%pip install x``: the
+    local run changes no packages either way, and the source runs and the stages print the same."""
+    out = []
+    for line in lines:
+        body = line.rstrip("\n")
+        match = _SHELL_PIP.match(body)
+        out.append(line if match is None else
+                   f"{match.group(1)}%pip {match.group(2)}" + line[len(body):])
+    return out
+
+
 _FIRST_MAGIC = re.compile(r"^(\s*)%(sql|python|md|md-sandbox|sh|restart_python)\b[ \t]*(.*)$")
 
 
@@ -535,6 +550,7 @@ def _install_magics(shell: Any) -> None:
         return databricks_magic_transform(lines)
 
     shell.input_transformers_cleanup.append(transform)
+    shell.input_transformers_cleanup.append(shell_pip_transform)
     original_pip = shell.find_line_magic("pip")
     shell.register_magic_function(lambda line: _pip_magic(shell, original_pip, line),
                                   magic_kind="line", magic_name="pip")

@@ -12,7 +12,7 @@ import pytest
 
 from nbsplit import standins
 from nbsplit.standins import (Fs, InputWidgetNotDefined, TaskValues, Widgets, cell_needs_spark,
-                              databricks_magic_transform, pip_install_plan, split_sql)
+                              databricks_magic_transform, pip_install_plan, shell_pip_transform, split_sql)
 
 
 def test_widgets_job_parameters_win_over_defaults() -> None:
@@ -102,6 +102,19 @@ def test_databricks_magic_cells(source: str, expected: str) -> None:
     assert "".join(databricks_magic_transform(lines)) == expected
 
 
+@pytest.mark.parametrize("source, expected", [
+    pytest.param("!pip install kaggle --quiet", "%pip install kaggle --quiet", id="bang-pip"),
+    pytest.param("import os\n  ! pip3 install -q a b\nx = 1", "import os\n  %pip install -q a b\nx = 1",
+                 id="indented-pip3"),
+    pytest.param("!python -m pip uninstall -y x\n", "%pip uninstall -y x\n", id="python-m-pip"),
+    pytest.param("!pip list", "!pip list", id="pip-list-untouched"),
+    pytest.param("!ls data", "!ls data", id="other-shell"),
+    pytest.param("s = '!pip install x'", "s = '!pip install x'", id="in-a-string"),
+])
+def test_shell_pip_installs_go_through_the_pip_stand_in(source: str, expected: str) -> None:
+    assert "".join(shell_pip_transform(source.splitlines(keepends=True))) == expected
+
+
 def test_pip_install_plan_knows_what_is_installed() -> None:
     plan = dict(pip_install_plan(["-q", "pandas>=1.0", "--index-url", "https://x", "no-such-pkg-nbsplit",
                                   "scikit-learn[alldeps]==1.9"]))
@@ -133,6 +146,7 @@ def test_standins_in_a_real_kernel(tmp_path: Path) -> None:
         'dbutils.jobs.taskValues.set("n", 3)\nprint(dbutils.jobs.taskValues.get("t1", "n"))',
         "%pip install pandas",
         'import pandas as pd\ndisplay(pd.DataFrame({"a": [1, 2]}))',
+        "!pip install --quiet pandas",
         '%python\nprint("python cell")',
         'print("before")\ndbutils.notebook.exit("done")\nprint("never")',
         'print("after exit")',
@@ -151,8 +165,9 @@ def test_standins_in_a_real_kernel(tmp_path: Path) -> None:
     assert texts[1].strip() == "3"
     assert "skipped %pip install pandas (installed:" in texts[2]
     assert "a" in texts[3] and "1" in texts[3]
-    assert texts[4].strip() == "python cell"
-    assert texts[5].split() == ["before", "Notebook", "exited:", "done"]
-    assert texts[6] == ""
+    assert texts[4].strip().startswith("nbsplit run: skipped %pip install pandas (installed:")
+    assert texts[5].strip() == "python cell"
+    assert texts[6].split() == ["before", "Notebook", "exited:", "done"]
+    assert texts[7] == ""
     assert json.loads((state / "task_values" / "t1.json").read_text()) == {"n": 3}
     assert not (Path(os.environ.get("IPYTHONDIR", "~/.ipython")).expanduser() / "nbsplit_standins.py").exists()
