@@ -22,7 +22,10 @@ Each row's outcome:
 - ``timeout``: a stage cell ran longer than ``--timeout`` (a search on a busy machine).
 
 Found this way on 2026-12-04 (55 notebooks): an object column's NaN handed off as None under
-pandas 2, ``sklearn.experimental`` enabling imports, ``%run ../x.py`` outside the folder.
+pandas 2, ``sklearn.experimental`` enabling imports, ``%run ../x.py`` outside the folder; on
+2026-12-05 (the other 33): ``!pip install`` run for real by the first local run (now the ``%pip``
+stand-in). That day 13 reproduced, 17 failed on their own (NumPy 2 removals, old scikit-learn
+APIs, Windows paths, network), 2 timed out, none differed.
 """
 
 from __future__ import annotations
