@@ -78,13 +78,14 @@ def call_changes(call: Call, helpers: Mapping[str, FunctionInfo],
     if fi is None or fi.is_class:
         return set()
     params, globals_ = _changes(fi, helpers, {} if memo is None else memo)
-    out = set(globals_)
-    if params:
-        for key, name in call.passed:
-            param = fi.params[key] if isinstance(key, int) and key < len(fi.params) else key
-            if param in params:
-                out.add(name)
-    return out
+    return set(globals_) | _handed(call, fi, params)
+
+
+def _handed(call: Call, fi: FunctionInfo, params: frozenset[str] | set[str]) -> set[str]:
+    """The names ``call`` passes for the parameters of ``fi`` in ``params`` (by position or
+    keyword)."""
+    return {name for key, name in call.passed
+            if (fi.params[key] if isinstance(key, int) and key < len(fi.params) else key) in params}
 
 
 def _changes(fi: FunctionInfo, helpers: Mapping[str, FunctionInfo],
@@ -105,7 +106,7 @@ def _changes(fi: FunctionInfo, helpers: Mapping[str, FunctionInfo],
         if g.name in reached or g.name in memo:
             continue
         reached[g.name] = g
-        todo.extend(c for c in _callees(g, helpers) if c.name not in reached)
+        todo.extend(callee for _, callee in _helper_calls(g, helpers) if callee.name not in reached)
     found = {name: (set(g.changed_params), set(g.changed_globals)) for name, g in reached.items()}
     grew = True
     while grew:  # the sets only grow and are bounded by each helper's names: this ends
@@ -113,15 +114,9 @@ def _changes(fi: FunctionInfo, helpers: Mapping[str, FunctionInfo],
         for name, g in reached.items():
             params, globals_ = found[name]
             before = len(params) + len(globals_)
-            for inner in g.calls:
-                callee = helpers.get(inner.name) if inner.receiver is None else None
-                if callee is None or callee.is_class:
-                    continue
+            for inner, callee in _helper_calls(g, helpers):
                 inner_params, inner_globals = memo.get(callee.name) or found[callee.name]
-                handed = {n for key, n in inner.passed
-                          if (callee.params[key] if isinstance(key, int) and key < len(callee.params)
-                              else key) in inner_params}
-                for n in handed | inner_globals:
+                for n in _handed(inner, callee, inner_params) | inner_globals:
                     if n in g.free_names:
                         globals_.add(n)
                     elif n in g.params:
@@ -132,8 +127,9 @@ def _changes(fi: FunctionInfo, helpers: Mapping[str, FunctionInfo],
     return memo[fi.name]
 
 
-def _callees(fi: FunctionInfo, helpers: Mapping[str, FunctionInfo]) -> list[FunctionInfo]:
-    return [callee for inner in fi.calls
+def _helper_calls(fi: FunctionInfo, helpers: Mapping[str, FunctionInfo]) -> list[tuple[Call, FunctionInfo]]:
+    """The calls in ``fi``'s body of a notebook helper (a plain name, not a class), with it."""
+    return [(inner, callee) for inner in fi.calls
             if inner.receiver is None and (callee := helpers.get(inner.name)) is not None
             and not callee.is_class]
 
