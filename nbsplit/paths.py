@@ -61,9 +61,9 @@ def _path_cells(notebook: Notebook) -> tuple[tuple[str, tuple[int, ...]], ...]:
     # each literal's reading in each working folder, once (a bare name: one stat)
     paths: dict[tuple[str, str], str | None] = {}
     built = built_paths(notebook)
-    # the working folder relative to the notebook's, after ``os.chdir("data")`` or ``%cd data``;
-    # "" once it is unknown (a variable, an absolute path, above the notebook's folder): from
-    # then on names are read from the notebook's folder, as without a change of folder
+    # the working folder relative to the notebook's, after ``os.chdir("data")``, ``%cd ..``;
+    # "" once it is unknown (a variable, an absolute or Colab path): from then on names are read
+    # from the notebook's folder, as without a change of folder
     cwd = "."
     for cell in notebook.cells:
         texts = built.get(cell.index, ())
@@ -210,27 +210,16 @@ def outside_paths(notebook: Notebook) -> tuple[str, ...]:
         for text in texts:
             if moved:
                 # after ``os.chdir("..")`` a plain ``data/x.csv`` is above the notebook's folder
+                # (and ``../notebooks`` from ``notebooks/`` comes back as ``.``)
                 path = _in_folder(text, base, cwd)
-                if path is not None and _above(path) and not _holds_notebook(path, base):
-                    found.setdefault(path)
-                continue
-            if text.startswith(_SQLITE) and not text.startswith(_SQLITE + "/"):
-                text = text[len(_SQLITE):]
-            if not _OUTSIDE.fullmatch(text):
-                continue
-            path = posixpath.normpath(text)
-            if path.startswith("../") and set(PurePosixPath(path).parts) != {".."}:
+            else:
+                if text.startswith(_SQLITE) and not text.startswith(_SQLITE + "/"):
+                    text = text[len(_SQLITE):]
+                path = posixpath.normpath(text) if _OUTSIDE.fullmatch(text) else None
+            if path is not None and _above(path) and set(PurePosixPath(path).parts) != {".."}:
                 found.setdefault(path)
         cwd = _after_cell(cell, cwd, base)
     return tuple(found)
-
-
-def _holds_notebook(path: str, base: Path) -> bool:
-    """``path`` (``..``, ``../notebooks`` for a notebook in ``notebooks/``) is the notebook's own
-    folder or one above it: not a file it reads."""
-    here = posixpath.normpath(base.absolute().as_posix())
-    there = posixpath.normpath(posixpath.join(here, path))
-    return here == there or here.startswith(there.rstrip("/") + "/")
 
 
 def _magic_words(source: str) -> tuple[str, ...]:
