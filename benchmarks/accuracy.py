@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "benchmarks" / "corpus"))
 
 import corpus  # noqa: E402
 from nbsplit.analyze import analyze_notebook  # noqa: E402
-from nbsplit.classify import classify_notebook, learned  # noqa: E402
+from nbsplit.classify import classify_notebook, fitted, learned  # noqa: E402
 from nbsplit.config import Config  # noqa: E402
 from nbsplit.model import Notebook  # noqa: E402
 from nbsplit.plan import build_plan  # noqa: E402
@@ -379,8 +379,8 @@ def main(argv: list[str] | None = None) -> None:
     if ns.write_weights:
         weights = fit(training_set(items, rows))
         # the rule layer's confidences, caps and sequence costs live in the same file: keep them
-        weights["constants"] = json.loads(WEIGHTS.read_text(encoding="utf-8"))["constants"]
-        WEIGHTS.write_text(json.dumps(weights, indent=0, sort_keys=True) + "\n", encoding="utf-8")
+        weights["constants"] = fitted.parse(WEIGHTS.read_text(encoding="utf-8"))["constants"]
+        WEIGHTS.write_text(fitted.render(weights), encoding="utf-8")
         print(f"\nwrote {WEIGHTS.relative_to(ROOT)} ({len(weights['weights'])} + {len(weights['stack']['weights'])} "
               f"features, fitted on "
               f"{weights['fitted_on']} cells)")

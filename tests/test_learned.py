@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from nbsplit.analyze import analyze_source
-from nbsplit.classify import classify_notebook, learned
+from nbsplit.classify import classify_notebook, fitted, learned
 from nbsplit.config import Config
 from nbsplit.model import Stage
 from nbsplit.read import read_notebook
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def shipped() -> dict:
     text = resources.files("nbsplit.classify").joinpath("weights.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    return fitted.parse(text)
 
 
 def test_the_shipped_weights_match_the_features_the_code_computes() -> None:
@@ -36,6 +36,24 @@ def test_the_shipped_weights_match_the_features_the_code_computes() -> None:
     # fitted on the committed corpus, not on a handful of samples
     assert w["fitted_on"] >= 3000
     assert learned.active_weights() == w
+
+
+def test_the_weight_file_keeps_one_feature_per_line_and_reads_back_exactly() -> None:
+    text = resources.files("nbsplit.classify").joinpath("weights.json").read_text(encoding="utf-8")
+    raw = json.loads(text)
+    assert raw["weight_scale"] == fitted.WEIGHT_SCALE
+    assert all(isinstance(w, int) for row in raw["weights"].values() for w in row)
+    w = shipped()
+    lines = text.splitlines()
+    # a refit diffs feature by feature: every feature of both models sits on a line of its own
+    assert len([ln for ln in lines if ln.startswith('"') and ln.rstrip(",").endswith("]")
+                and ":" in ln]) >= len(w["weights"]) + len(w["stack"]["weights"])
+    assert fitted.render(w) == text
+    made = {"classes": ["eda", "training"], "intercept": [0.5, -0.25], "fitted_on": 2,
+            "weights": {"call:.fit": [-0.1274, 0.0003], "bias": [0.0, -1.0]},
+            "stack": {"classes": ["eda", "training"], "intercept": [0.0, 0.1],
+                      "weights": {"p:eda": [2.5, -0.0001]}}}
+    assert fitted.parse(fitted.render(made)) == made
 
 
 def test_inference_is_plain_python() -> None:

@@ -9,6 +9,10 @@ Why: numbers that decide how sure the classifier is belong with the numbers fitt
 where ``benchmarks/accuracy.py --write-weights`` keeps them (it refits the weights and carries
 the constants over), not scattered as literals through the signal modules.
 
+The file keeps each fitted weight as an integer count of ``1 / weight_scale`` (4 decimals), one
+feature per line: a third smaller than one float per line, and a refit still diffs feature by
+feature. ``render`` writes that form and ``parse`` reads it back to the exact floats ``round(w, 4)``.
+
 Example: ``constant("confidence.feeds") == 0.62``: an "eda" cell that only computes a value for
 one later stage takes that stage with confidence 0.62.
 """
@@ -20,6 +24,9 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+WEIGHT_SCALE = 10_000
+_TABLE = "weights"
+
 
 @lru_cache(maxsize=1)
 def data() -> dict[str, Any]:
@@ -28,7 +35,39 @@ def data() -> dict[str, Any]:
         text = resources.files("nbsplit.classify").joinpath("weights.json").read_text(encoding="utf-8")
     except (FileNotFoundError, OSError):
         return {}
-    return json.loads(text)
+    return parse(text)
+
+
+def parse(text: str) -> dict[str, Any]:
+    """``weights.json`` text as the model reads it: weight tables as floats."""
+    out: dict[str, Any] = json.loads(text)
+    scale = out.pop("weight_scale", None)
+    if scale:
+        _scale_tables(out, scale)
+    return out
+
+
+def _scale_tables(node: dict[str, Any], scale: int) -> None:
+    for key, value in node.items():
+        if key == _TABLE and isinstance(value, dict):
+            node[key] = {name: [w / scale for w in row] for name, row in value.items()}
+        elif isinstance(value, dict):
+            _scale_tables(value, scale)
+
+
+def render(weights: dict[str, Any]) -> str:
+    """The file text for fitted ``weights`` (floats): sorted keys, one feature per line."""
+    return _render({**weights, "weight_scale": WEIGHT_SCALE}, None) + "\n"
+
+
+def _render(value: Any, key: str | None) -> str:
+    if key == _TABLE and isinstance(value, dict):
+        rows = (f"{json.dumps(name)}: [{','.join(str(round(w * WEIGHT_SCALE)) for w in row)}]"
+                for name, row in sorted(value.items()))
+        return "{\n" + ",\n".join(rows) + "\n}"
+    if isinstance(value, dict):
+        return "{\n" + ",\n".join(f"{json.dumps(k)}: {_render(v, k)}" for k, v in sorted(value.items())) + "\n}"
+    return json.dumps(value)
 
 
 def constant(name: str) -> float:
