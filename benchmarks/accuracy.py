@@ -289,7 +289,7 @@ def ceiling(items: Sequence[Item]) -> None:
     placement(moved, len(pairs))
 
 
-def holdout(items: Sequence[Item], prefixes: tuple[str, ...]) -> None:
+def holdout(items: Sequence[Item], prefixes: tuple[str, ...]) -> list[tuple[str, str, float, str, int]]:
     """Fit on every notebook outside ``prefixes`` (as ``--write-weights`` would) and score the
     notebooks inside: none of them, nor any notebook of their repositories, reached the fit."""
     held = [it for it in items if it.id.startswith(prefixes)]
@@ -309,18 +309,40 @@ def holdout(items: Sequence[Item], prefixes: tuple[str, ...]) -> None:
     confusion(scored)
     calibration(scored)
     placement(moved, len(scored))
+    # Several rounds are often held out together (fitted once on the rounds before them): each
+    # batch (the id up to its first "-", e.g. r31a) gets its own line; macro-F1 over its stages.
+    print("\nper batch (right/cells, accuracy, macro-F1 over the stages its labels use)")
+    for batch in sorted({it.id.split("-")[0] for it in held}):
+        mine = [x for x in scored if x[3].split("-")[0] == batch]
+        present = {g for g, *_ in mine}
+        f1 = [_f1(mine, c) for c in CLASSES if c in present]
+        right = sum(g == p for g, p, *_ in mine)
+        print(f"  {batch:<8} {right:>5}/{len(mine):<5} {right / len(mine):.3f}  {sum(f1) / len(f1):.3f}")
     print("\nper notebook (right/cells)")
     for it in held:
         mine = [g == p for g, p, _, nid, _ in scored if nid == it.id]
         print(f"  {it.id:<40} {sum(mine):>4}/{len(mine):<4} {sum(mine) / max(len(mine), 1):.2f}")
+    return scored
+
+
+def _f1(pairs: Sequence[tuple[str, str, float, str, int]], c: str) -> float:
+    tp = sum(g == c and p == c for g, p, *_ in pairs)
+    sup = sum(g == c for g, *_ in pairs)
+    pred = sum(p == c for _, p, *_ in pairs)
+    return 2 * tp / (sup + pred) if sup + pred else 0.0
+
+
+def dump(path: Path, pairs: Sequence[tuple[str, str, float, str, int]]) -> None:
+    path.write_text("".join(json.dumps([nid, i, g, p, round(conf, 2)]) + "\n" for g, p, conf, nid, i in pairs),
+                    encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--write-weights", action="store_true")
     ap.add_argument("--misses", type=int, default=0)
-    ap.add_argument("--dump", type=Path, help="write every CV cell (id, index, label, nbsplit, confidence) as JSON "
-                                              "lines, to diff two experiments cell by cell")
+    ap.add_argument("--dump", type=Path, help="write every CV (or --holdout) cell (id, index, label, nbsplit, "
+                                              "confidence) as JSON lines, to diff two experiments cell by cell")
     ap.add_argument("--ceiling", action="store_true", help="score the plan of the labels themselves, as tags")
     ap.add_argument("--holdout", help="comma-separated id prefixes: fit on the other notebooks, score these")
     ap.add_argument("--exclude", help="comma-separated id prefixes left out altogether (to compare "
@@ -338,7 +360,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"partial corpus: {len(MISSING)} labelled notebooks skipped, {len(set(MISSING))} repositories "
               f"without a snapshot (fetch them for the full figures)")
     if ns.holdout:
-        holdout(items, tuple(ns.holdout.split(",")))
+        scored = holdout(items, tuple(ns.holdout.split(",")))
+        if ns.dump:
+            dump(ns.dump, scored)
         return
     if ns.ceiling:
         ceiling(items)
@@ -374,8 +398,7 @@ def main(argv: list[str] | None = None) -> None:
         for g, p, conf, nid, i in [x for x in cv if x[0] != x[1]][:ns.misses]:
             print(f"  {nid} cell {i}: label {g}, nbsplit {p} ({conf:.2f})")
     if ns.dump:
-        ns.dump.write_text("".join(json.dumps([nid, i, g, p, round(conf, 2)]) + "\n" for g, p, conf, nid, i in cv),
-                           encoding="utf-8")
+        dump(ns.dump, cv)
     if ns.write_weights:
         weights = fit(training_set(items, rows))
         # the rule layer's confidences, caps and sequence costs live in the same file: keep them
