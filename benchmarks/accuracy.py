@@ -204,16 +204,21 @@ def report(name: str, pairs: list[tuple[str, str, float, str, int]]) -> dict[str
     print(f"\n## {name}: {n} code cells, {len({p[3] for p in pairs})} notebooks")
     print(f"{'stage':<14}{'support':>8}{'prec':>7}{'recall':>7}{'F1':>7}")
     for c in CLASSES:
-        tp = sum(g == c and p == c for g, p, *_ in pairs)
-        sup = sum(g == c for g, *_ in pairs)
-        pred = sum(p == c for _, p, *_ in pairs)
-        prec = tp / pred if pred else 0.0
-        rec = tp / sup if sup else 0.0
-        f1s[c] = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+        sup, prec, rec, f1s[c] = _scores(pairs, c)
         print(f"{c:<14}{sup:>8}{prec:>7.2f}{rec:>7.2f}{f1s[c]:>7.2f}")
     macro = sum(f1s.values()) / len(f1s)
     print(f"accuracy {acc:.3f}   macro-F1 {macro:.3f}")
     return {"accuracy": acc, "macro_f1": macro}
+
+
+def _scores(pairs: Sequence[tuple[str, str, float, str, int]], c: str) -> tuple[int, float, float, float]:
+    """Support, precision, recall and F1 of stage ``c``."""
+    tp = sum(g == c and p == c for g, p, *_ in pairs)
+    sup = sum(g == c for g, *_ in pairs)
+    pred = sum(p == c for _, p, *_ in pairs)
+    prec = tp / pred if pred else 0.0
+    rec = tp / sup if sup else 0.0
+    return sup, prec, rec, (2 * prec * rec / (prec + rec) if prec + rec else 0.0)
 
 
 def confusion(pairs: list[tuple[str, str, float, str, int]]) -> None:
@@ -315,7 +320,7 @@ def holdout(items: Sequence[Item], prefixes: tuple[str, ...]) -> list[tuple[str,
     for batch in sorted({it.id.split("-")[0] for it in held}):
         mine = [x for x in scored if x[3].split("-")[0] == batch]
         present = {g for g, *_ in mine}
-        f1 = [_f1(mine, c) for c in CLASSES if c in present]
+        f1 = [_scores(mine, c)[3] for c in CLASSES if c in present]
         right = sum(g == p for g, p, *_ in mine)
         print(f"  {batch:<8} {right:>5}/{len(mine):<5} {right / len(mine):.3f}  {sum(f1) / len(f1):.3f}")
     print("\nper notebook (right/cells)")
@@ -323,13 +328,6 @@ def holdout(items: Sequence[Item], prefixes: tuple[str, ...]) -> list[tuple[str,
         mine = [g == p for g, p, _, nid, _ in scored if nid == it.id]
         print(f"  {it.id:<40} {sum(mine):>4}/{len(mine):<4} {sum(mine) / max(len(mine), 1):.2f}")
     return scored
-
-
-def _f1(pairs: Sequence[tuple[str, str, float, str, int]], c: str) -> float:
-    tp = sum(g == c and p == c for g, p, *_ in pairs)
-    sup = sum(g == c for g, *_ in pairs)
-    pred = sum(p == c for _, p, *_ in pairs)
-    return 2 * tp / (sup + pred) if sup + pred else 0.0
 
 
 def dump(path: Path, pairs: Sequence[tuple[str, str, float, str, int]]) -> None:
