@@ -2,7 +2,9 @@
 
     python benchmarks/accuracy.py                 # rules alone and fitted weights, grouped 5-fold CV
     python benchmarks/accuracy.py --write-weights # also fit on the whole corpus and write the
-                                                  # shipped nbsplit/classify/weights.json
+                                                  # shipped nbsplit/classify/weights.json and
+                                                  # trees.json
+    python benchmarks/accuracy.py --no-trees      # the logistic passes without the boosted trees
     python benchmarks/accuracy.py --misses 40     # print the first misses of the CV run
     python benchmarks/accuracy.py --dump F.jsonl  # every CV cell's label and stage, to diff runs
     python benchmarks/accuracy.py --ceiling       # the labels themselves as tags, placed by the
@@ -15,8 +17,8 @@
 
 What is scored: the stage ``nbsplit plan`` finally gives each non-empty code cell (after the
 dataflow's moves) against the labels in benchmarks/corpus/labels. The fitted model of every fold
-never saw a notebook of the held-out repositories. Needs the ``dev`` extra (scikit-learn) and
-the repository snapshots the corpus manifest names (see benchmarks/corpus/README.md).
+never saw a notebook of the held-out repositories. Needs the ``dev`` extra (scikit-learn,
+LightGBM) and the repository snapshots the corpus manifest names (see benchmarks/corpus/README.md).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from nbsplit.read import read_notebook  # noqa: E402
 
 CLASSES = ("data-prep", "eda", "featurization", "training", "evaluation", "prediction", "monitoring", "setup")
 WEIGHTS = ROOT / "nbsplit" / "classify" / "weights.json"
+TREES = ROOT / "nbsplit" / "classify" / "trees.json"
 FOLDS = 5
 C = 0.5  # fixed before looking at CV results; regularisation for ~100 sparse features
 
@@ -152,21 +155,86 @@ def fit(notebooks: Sequence[Fitted]) -> dict[str, Any]:
         for n, (repo, cells) in enumerate(notebooks):
             if inner_fold[repo] == k:
                 probs[n] = [{s.value: p for s, p in learned.predict(f, inner)} for f, _ in cells]
-    second = fit_linear([({**f, **learned.stack_features(probs[n], pos)}, lab, repo)
-                         for n, (repo, cells) in enumerate(notebooks) for pos, (f, lab) in enumerate(cells) if lab])
+    rows = [({**f, **learned.stack_features(probs[n], pos)}, lab, repo)
+            for n, (repo, cells) in enumerate(notebooks) for pos, (f, lab) in enumerate(cells) if lab]
+    second = fit_linear(rows)
     first["stack"] = {key: second[key] for key in ("classes", "intercept", "weights")}
+    if WITH_TREES:
+        first["trees"] = fit_trees(rows)
     return first
+
+
+# Boosted trees over the second pass's rows (``nbsplit.classify.boosted``). Chosen on the CV of
+# 1,298 notebooks before placement (corpus README, "Boosted trees as a third pass"): 100 rounds
+# of 15 leaves keep most of the gain of 200 x 31 at a sixth of the nodes.
+TREE_ROUNDS = 100
+TREE_LEAVES = 15
+TREE_RATE = 0.2
+TREE_GATE = 0.8  # blend only where the second pass's best stage is below this
+TREE_WEIGHT = 0.5
+WITH_TREES = True  # --no-trees: the two logistic passes alone, to measure what the trees add
+
+
+def fit_trees(rows: Sequence[tuple[dict[str, float], str, str]]) -> dict[str, Any]:
+    """LightGBM's multiclass trees on the same rows, features and repository filter as the
+    logistic passes, exported to ``trees.json``'s form. Deterministic: one seed, row-wise
+    histograms, two threads. Fitted on doubles, as inference reads them: a split LightGBM puts at
+    a value it saw (0.558) is then that double, not the float32 just below it."""
+    import lightgbm
+    import numpy as np
+    from sklearn.feature_extraction import DictVectorizer
+
+    keep = _kept_features(rows)
+    vec = DictVectorizer(sparse=True, dtype=np.float64)
+    x = vec.fit_transform([{k: v for k, v in f.items() if k in keep} for f, *_ in rows]).tocsr()
+    classes = sorted({lab for _, lab, _ in rows})
+    y = np.array([classes.index(lab) for _, lab, _ in rows])
+    model = lightgbm.LGBMClassifier(
+        n_estimators=TREE_ROUNDS, num_leaves=TREE_LEAVES, learning_rate=TREE_RATE, min_child_samples=20,
+        colsample_bytree=0.5, subsample=0.8, subsample_freq=1, reg_lambda=1.0, random_state=0,
+        deterministic=True, force_row_wise=True, n_jobs=2, verbose=-1)
+    model.fit(x, y)
+    return export_trees(model.booster_.dump_model(), [str(n) for n in vec.get_feature_names_out()], classes)
+
+
+def export_trees(dumped: dict[str, Any], names: Sequence[str], classes: Sequence[str]) -> dict[str, Any]:
+    """A LightGBM ``dump_model()`` as flat lists per tree over the names the splits use."""
+    used: dict[str, int] = {}
+    trees = []
+    for info in dumped["tree_info"]:
+        feat: list[int] = []
+        thr: list[float] = []
+        left: list[int] = []
+        right: list[int] = []
+        leaf: list[float] = []
+
+        def walk(node: dict[str, Any]) -> int:
+            if "split_index" not in node:
+                leaf.append(float(node["leaf_value"]))
+                return ~(len(leaf) - 1)
+            if node["decision_type"] != "<=" or node.get("missing_type") not in (None, "None"):
+                raise ValueError(f"unsupported split {node['decision_type']} / {node.get('missing_type')}")
+            k = len(feat)
+            feat.append(used.setdefault(names[node["split_feature"]], len(used)))
+            thr.append(float(node["threshold"]))
+            left.append(0)
+            right.append(0)
+            left[k] = walk(node["left_child"])
+            right[k] = walk(node["right_child"])
+            return k
+
+        walk(info["tree_structure"])
+        trees.append([feat, thr, left, right, leaf])
+    return {"feature_version": learned.FEATURE_VERSION, "classes": list(classes),
+            "per_round": dumped["num_tree_per_iteration"], "gate": TREE_GATE, "weight": TREE_WEIGHT,
+            "features": list(used), "trees": trees}
 
 
 def fit_linear(rows: Sequence[tuple[dict[str, float], str, str]]) -> dict[str, Any]:
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    seen: dict[str, set[str]] = defaultdict(set)
-    for f, _, repo in rows:
-        for name in f:
-            seen[name].add(repo)
-    keep = {name for name, repos in seen.items() if len(repos) >= MIN_REPOS}
+    keep = _kept_features(rows)
     vec = DictVectorizer(sparse=True)
     x = vec.fit_transform([{k: v for k, v in f.items() if k in keep} for f, *_ in rows])
     y = [lab for _, lab, _ in rows]
@@ -181,6 +249,14 @@ def fit_linear(rows: Sequence[tuple[dict[str, float], str, str]]) -> dict[str, A
     return {"feature_version": learned.FEATURE_VERSION, "classes": [str(c) for c in model.classes_],
             "intercept": [round(float(b), 4) for b in model.intercept_],
             "weights": dict(sorted(table.items())), "fitted_on": len(rows)}
+
+
+def _kept_features(rows: Sequence[tuple[dict[str, float], str, str]]) -> set[str]:
+    seen: dict[str, set[str]] = defaultdict(set)
+    for f, _, repo in rows:
+        for name in f:
+            seen[name].add(repo)
+    return {name for name, repos in seen.items() if len(repos) >= MIN_REPOS}
 
 
 def folds(items: Sequence[Item]) -> list[list[int]]:
@@ -348,7 +424,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--partial", action="store_true",
                     help="skip notebooks whose repository has no snapshot here (experiments on a part of "
                          "the corpus; refused with --write-weights)")
+    ap.add_argument("--no-trees", action="store_true",
+                    help="fit and score without the boosted-trees pass (to measure what it adds)")
     ns = ap.parse_args(argv)
+    if ns.no_trees and ns.write_weights:
+        ap.error("--write-weights ships the trees: not with --no-trees")
+    global WITH_TREES
+    WITH_TREES = not ns.no_trees
     if (ns.partial or ns.exclude) and ns.write_weights:
         ap.error("--write-weights fits the shipped weights on the whole corpus: not with --partial or --exclude")
     items = load_items(partial=ns.partial)
@@ -401,10 +483,12 @@ def main(argv: list[str] | None = None) -> None:
         weights = fit(training_set(items, rows))
         # the rule layer's confidences, caps and sequence costs live in the same file: keep them
         weights["constants"] = fitted.parse(WEIGHTS.read_text(encoding="utf-8"))["constants"]
+        trees = weights.pop("trees")
         WEIGHTS.write_text(fitted.render(weights), encoding="utf-8")
+        TREES.write_text(fitted.render_trees(trees), encoding="utf-8")
         print(f"\nwrote {WEIGHTS.relative_to(ROOT)} ({len(weights['weights'])} + {len(weights['stack']['weights'])} "
-              f"features, fitted on "
-              f"{weights['fitted_on']} cells)")
+              f"features, fitted on {weights['fitted_on']} cells) and {TREES.relative_to(ROOT)} "
+              f"({len(trees['trees'])} trees over {len(trees['features'])} features)")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 What: ``data()`` is the parsed file, read once; ``constant(name)`` one of its ``constants`` --
 the confidences, caps and sequence costs the rule layer uses (``confidence.heading_cap``,
 ``sequence.forward``, ``evidence.decay``, ...). ``learned`` reads the fitted weights from the
-same file.
+same file, and the boosted trees from ``trees.json`` beside it (``trees``; ``boosted``).
 
 Why: numbers that decide how sure the classifier is belong with the numbers fitted on the corpus,
 where ``benchmarks/accuracy.py --write-weights`` keeps them (it refits the weights and carries
@@ -36,6 +36,30 @@ def data() -> dict[str, Any]:
     except (FileNotFoundError, OSError):
         return {}
     return parse(text)
+
+
+@lru_cache(maxsize=1)
+def trees() -> dict[str, Any]:
+    """The shipped ``trees.json`` (``boosted``), split features resolved; {} without the file."""
+    from nbsplit.classify import boosted
+
+    try:
+        text = resources.files("nbsplit.classify").joinpath("trees.json").read_text(encoding="utf-8")
+    except (FileNotFoundError, OSError):
+        return {}
+    return boosted.load(json.loads(text))
+
+
+def render_trees(model: dict[str, Any]) -> str:
+    """The ``trees.json`` text for an exported tree model: one tree per line, thresholds to 7
+    significant digits (a split's side changes only for a value within 1e-7 of its threshold),
+    leaf values to 5 decimals."""
+    head = {k: v for k, v in sorted(model.items()) if k not in ("trees", "resolved")}
+    lines = [json.dumps([feat, [float(f"{t:.7g}") for t in thr], left, right, [round(v, 5) for v in leaf]],
+                        separators=(",", ":"))
+             for feat, thr, left, right, leaf in model["trees"]]
+    body = ",\n".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in head.items())
+    return "{\n" + body + ',\n"trees": [\n' + ",\n".join(lines) + "\n]\n}\n"
 
 
 def parse(text: str) -> dict[str, Any]:

@@ -16,15 +16,17 @@ multinomial logistic model with weights fitted on the labelled corpus (``benchma
 kind (``weights["stack"]``) then reads the same features plus the first model's probabilities for
 the cell and for two code cells each side (``stack_features``) and picks the stage: a cell whose
 neighbours are surely training reads differently from one among eda cells, which the rule stages
-of the neighbours say only coarsely. Its probability is the confidence. Each family of features
-is a small function registered with ``@feature`` (``FEATURES``, run in registration order) that
-reads one cell's ``CellView``: add a feature by registering a function over facts the analysis
-already has, not by re-reading the source.
+of the neighbours say only coarsely. Where that second model is unsure (its best stage below
+``trees.json``'s gate), boosted trees over the same features (``boosted``) are blended in: they
+read features together, which a sum of weights cannot. The probability is the confidence.
+Each family of features is a small function registered with ``@feature`` (``FEATURES``, run in
+registration order) that reads one cell's ``CellView``: add a feature by registering a function
+over facts the analysis already has, not by re-reading the source.
 
 Why: per-notebook hand rules did not carry over to strangers' notebooks (first looks 0.66-0.79);
 fitting how much to trust each signal, by grouped cross-validation over many repositories, does.
-Inference stays plain Python over a small JSON file (``weights.json``): the core imports no
-numpy or scikit-learn.
+Inference stays plain Python over two JSON files (``weights.json``, ``trees.json``): the core
+imports no numpy, scikit-learn or LightGBM.
 
 Example: a ``X.head()`` right after featurization has rule stage eda, evidence "only displays
 data" and a featurization neighbour; the fitted weights keep it eda with probability ~0.8.
@@ -42,7 +44,7 @@ from operator import add, mul
 from pathlib import PurePath
 from typing import Any, Callable, Mapping, Sequence
 
-from nbsplit.classify import fitted
+from nbsplit.classify import boosted, fitted
 from nbsplit.classify import lexicon as lex
 from nbsplit.classify.context import Context, name_tokens
 from nbsplit.classify.evidence import Evidence, _combine
@@ -63,12 +65,17 @@ def use_weights(weights: Mapping[str, Any] | None, *, disabled: bool = False) ->
     """Evaluate other weights (cross-validation folds) or none (feature extraction)."""
     global _override, _disabled
     _override = dict(weights) if weights is not None else None
+    if _override is not None and _override.get("trees"):
+        _override["trees"] = boosted.load(_override["trees"])
     _disabled = disabled
 
 
 def _shipped() -> dict[str, Any] | None:
     data = fitted.data()
-    return data if data.get("feature_version") == FEATURE_VERSION else None
+    if data.get("feature_version") != FEATURE_VERSION:
+        return None
+    trees = fitted.trees()
+    return {**data, "trees": trees} if trees.get("feature_version") == FEATURE_VERSION else data
 
 
 def active_weights() -> dict[str, Any] | None:
@@ -629,7 +636,16 @@ def predict_sequence(features: Sequence[Mapping[str, float]], weights: Mapping[s
     probs = [{s.value: p for s, p in ranked} for ranked in first]
     for pos, stage in (fixed or {}).items():
         probs[pos] = {c: float(c == stage) for c in weights["classes"]}
-    return [predict({**f, **stack_features(probs, pos)}, stack) for pos, f in enumerate(features)]
+    trees = weights.get("trees")
+    out = []
+    for pos, f in enumerate(features):
+        both = {**f, **stack_features(probs, pos)}
+        ranked = predict(both, stack)
+        if trees and ranked[0][1] < trees["gate"]:
+            mixed = boosted.blend({s.value: p for s, p in ranked}, both, trees)
+            ranked = _ranked(mixed)
+        out.append(ranked)
+    return out
 
 
 def predict(features: Mapping[str, float], weights: Mapping[str, Any]) -> list[tuple[Stage, float]]:
@@ -659,8 +675,13 @@ def predict(features: Mapping[str, float], weights: Mapping[str, Any]) -> list[t
     top = max(scores)
     exps = [math.exp(s - top) for s in scores]
     total = sum(exps)
-    probs = [(_STAGE_OF.get(c) or Stage(c), e / total) for c, e in zip(classes, exps)]
-    return sorted(probs, key=lambda p: (-p[1], p[0].order if p[0].is_pipeline else 99))
+    return _ranked({c: e / total for c, e in zip(classes, exps)})
+
+
+def _ranked(probs: Mapping[str, float]) -> list[tuple[Stage, float]]:
+    """(stage, probability) best first; a tie goes to the earlier pipeline stage."""
+    pairs = [(_STAGE_OF.get(c) or Stage(c), p) for c, p in probs.items()]
+    return sorted(pairs, key=lambda p: (-p[1], p[0].order if p[0].is_pipeline else 99))
 
 
 _STAGE_OF = {stage.value: stage for stage in Stage}
