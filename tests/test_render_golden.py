@@ -17,6 +17,7 @@ import pytest
 from convert_cases.support import CASES, SAMPLES, plan_case
 from nbsplit.convert import render_files
 from nbsplit.render.manifest import MANIFEST_NAME
+from tests.golden_job.regenerate import pristine
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE = os.environ.get("NBSPLIT_UPDATE_GOLDEN") == "1"
@@ -30,8 +31,8 @@ SOURCES = {
 def render_golden(name: str) -> dict[str, str]:
     """The files kept as golden for ``name``: stage notebooks and manifest (job files belong to
     the job renderer's own tests)."""
-    source = SOURCES[name]
-    files, stages = render_files(plan_case(source), source.parent / f"{source.stem}_split")
+    with pristine(SOURCES[name]) as source:
+        files, stages = render_files(plan_case(source), source.parent / f"{source.stem}_split")
     keep = {s.file for s in stages} | {MANIFEST_NAME}
     return {k: v for k, v in files.items() if k in keep}
 

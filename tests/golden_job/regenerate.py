@@ -3,7 +3,11 @@ repository root). See README.md in this folder."""
 
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,6 +22,22 @@ CASES = {
 }
 
 
+@contextmanager
+def pristine(source: Path) -> Iterator[Path]:
+    """``source`` and the ``data/`` folder beside it, copied into a fresh folder of the same name.
+    A render records which paths the notebook names already exist (the manifest's ``input``, the
+    bundle's synced folders), and running a sample -- the README's first command -- leaves its
+    outputs (``outputs/``, ``predictions/``, ``mlflow.db``) beside it: golden files are rendered
+    from what the repository holds, not from what the last run left."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / source.parent.name
+        folder.mkdir()
+        shutil.copy2(source, folder / source.name)
+        if (source.parent / "data").is_dir():
+            shutil.copytree(source.parent / "data", folder / "data")
+        yield folder / source.name
+
+
 def render_case(name: str) -> dict[str, str]:
     """The job files convert writes for the case (job.json, databricks.yml, resources/*)."""
     from nbsplit.api import plan_notebook
@@ -25,9 +45,9 @@ def render_case(name: str) -> dict[str, str]:
     from nbsplit.render.job import JobOptions
 
     notebook, fmt, options = CASES[name]
-    source = ROOT / "sample_notebooks" / notebook
-    plan = plan_notebook(source)
-    files, _ = render_files(plan, source.parent / f"{name}_split", fmt=fmt, job_options=JobOptions(**options))
+    with pristine(ROOT / "sample_notebooks" / notebook) as source:
+        plan = plan_notebook(source)
+        files, _ = render_files(plan, source.parent / f"{name}_split", fmt=fmt, job_options=JobOptions(**options))
     return {k: v for k, v in files.items() if k in JOB_FILES or k.startswith("resources/")}
 
 
