@@ -165,11 +165,12 @@ def fit(notebooks: Sequence[Fitted]) -> dict[str, Any]:
 
 
 # Boosted trees over the second pass's rows (``nbsplit.classify.boosted``). Chosen on the CV of
-# 1,298 notebooks before placement (corpus README, "Boosted trees as a third pass"): 100 rounds
-# of 15 leaves keep most of the gain of 200 x 31 at a sixth of the nodes.
+# 1,298 notebooks per cell before placement (``benchmarks/tree_sweep.py``; corpus README,
+# "Boosted trees as a third pass"): 100 rounds of 31 leaves gain as much as 200 x 31 at half the
+# nodes, and more than 15 leaves on four folds of five.
 TREE_ROUNDS = 100
-TREE_LEAVES = 15
-TREE_RATE = 0.2
+TREE_LEAVES = 31
+TREE_RATE = 0.15
 TREE_GATE = 0.8  # blend only where the second pass's best stage is below this
 TREE_WEIGHT = 0.5
 WITH_TREES = True  # --no-trees: the two logistic passes alone, to measure what the trees add
