@@ -139,8 +139,18 @@ STACK_FOLDS = 4  # inner folds (by repository) for the first pass's out-of-fold 
 
 
 def fit(notebooks: Sequence[Fitted]) -> dict[str, Any]:
-    """Both passes of the fitted layer. The first model is fitted on every labelled cell. The
-    second (``weights["stack"]``) on the same features plus the first pass's probabilities
+    """The fitted layer: both logistic passes (``fit_logistic``) and, unless ``--no-trees``, the
+    boosted trees on the second pass's rows."""
+    weights, rows = fit_logistic(notebooks)
+    if WITH_TREES:
+        weights["trees"] = fit_trees(rows)
+    return weights
+
+
+def fit_logistic(notebooks: Sequence[Fitted]) -> tuple[dict[str, Any], list[tuple[dict[str, float], str, str]]]:
+    """Both logistic passes, and the rows the second was fitted on. The first model is fitted on
+    every labelled cell. The second (``weights["stack"]``) on the same features plus the first
+    pass's probabilities
     around each cell (``learned.stack_features``), and those probabilities come from first models
     that never saw the cell's repository (inner folds by repository): fitted on probabilities of
     cells it had seen, the second pass would learn to trust the first far more than it should on
@@ -159,9 +169,7 @@ def fit(notebooks: Sequence[Fitted]) -> dict[str, Any]:
             for n, (repo, cells) in enumerate(notebooks) for pos, (f, lab) in enumerate(cells) if lab]
     second = fit_linear(rows)
     first["stack"] = {key: second[key] for key in ("classes", "intercept", "weights")}
-    if WITH_TREES:
-        first["trees"] = fit_trees(rows)
-    return first
+    return first, rows
 
 
 # Boosted trees over the second pass's rows (``nbsplit.classify.boosted``). Chosen on the CV of

@@ -5,7 +5,7 @@
 
 Per cell before placement (the plan's dataflow moves are left out, so settings compare on the
 classifier alone): for each of ``accuracy.py``'s five folds by repository, both logistic passes
-are fitted once (as ``accuracy.fit`` does, inner folds included), then trees of every setting on
+are fitted once (``accuracy.fit_logistic``, inner folds included), then trees of every setting on
 the second pass's rows; each held-out cell is scored by the second pass alone, by the trees alone
 and by the blend at the shipped gate and weight. Prints a table of right cells and macro-F1.
 Needs the ``dev`` extra and the corpus snapshots (see benchmarks/corpus/README.md).
@@ -14,11 +14,9 @@ Needs the ``dev`` extra and the corpus snapshots (see benchmarks/corpus/README.m
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 for p in (ROOT, ROOT / "benchmarks"):
@@ -65,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     for fold in accuracy.folds(items):
         held = set(fold)
         train = accuracy.training_set(items, rows, lambda k: k not in held)
-        second_rows, weights = _logistic(train)
+        weights, second_rows = accuracy.fit_logistic(train)
         tests = []
         for k in sorted(held):
             feats = [f for _, f in rows[k]]
@@ -92,26 +90,6 @@ def main(argv: list[str] | None = None) -> None:
     for name, pairs in scored.items():
         delta = " ".join(f"{a - b:+d}" for a, b in zip(per_fold[name], base))
         print(f"{name:<32} {sum(y == p for y, p in pairs):>7} {_macro(pairs):>9.4f}  {delta}")
-
-
-def _logistic(train: Sequence[Any]) -> tuple[list[tuple[dict[str, float], str, str]], dict[str, Any]]:
-    """Both logistic passes of one training fold as ``accuracy.fit`` fits them, and the second
-    pass's rows (the trees' training rows)."""
-    first = accuracy.fit_linear([(f, lab, repo) for repo, cells in train for f, lab in cells if lab])
-    repos = sorted({repo for repo, _ in train}, key=lambda r: hashlib.sha1(r.encode()).hexdigest())
-    inner_fold = {repo: k % accuracy.STACK_FOLDS for k, repo in enumerate(repos)}
-    probs: list[list[dict[str, float]]] = [[] for _ in train]
-    for k in range(accuracy.STACK_FOLDS):
-        inner = accuracy.fit_linear([(f, lab, repo) for repo, cells in train if inner_fold[repo] != k
-                                     for f, lab in cells if lab])
-        for n, (repo, cells) in enumerate(train):
-            if inner_fold[repo] == k:
-                probs[n] = [{s.value: p for s, p in learned.predict(f, inner)} for f, _ in cells]
-    second_rows = [({**f, **learned.stack_features(probs[n], pos)}, lab, repo)
-                   for n, (repo, cells) in enumerate(train) for pos, (f, lab) in enumerate(cells) if lab]
-    second = accuracy.fit_linear(second_rows)
-    first["stack"] = {key: second[key] for key in ("classes", "intercept", "weights")}
-    return second_rows, first
 
 
 def _count(scored: dict[str, list[tuple[str, str]]], per_fold: dict[str, list[int]], name: str,

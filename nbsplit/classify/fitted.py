@@ -28,14 +28,18 @@ WEIGHT_SCALE = 10_000
 _TABLE = "weights"
 
 
+def _read(name: str) -> str | None:
+    try:
+        return resources.files("nbsplit.classify").joinpath(name).read_text(encoding="utf-8")
+    except (FileNotFoundError, OSError):
+        return None
+
+
 @lru_cache(maxsize=1)
 def data() -> dict[str, Any]:
     """The shipped ``weights.json`` ({} when the package was installed without it)."""
-    try:
-        text = resources.files("nbsplit.classify").joinpath("weights.json").read_text(encoding="utf-8")
-    except (FileNotFoundError, OSError):
-        return {}
-    return parse(text)
+    text = _read("weights.json")
+    return parse(text) if text is not None else {}
 
 
 @lru_cache(maxsize=1)
@@ -43,11 +47,8 @@ def trees() -> dict[str, Any]:
     """The shipped ``trees.json`` (``boosted``), split features resolved; {} without the file."""
     from nbsplit.classify import boosted
 
-    try:
-        text = resources.files("nbsplit.classify").joinpath("trees.json").read_text(encoding="utf-8")
-    except (FileNotFoundError, OSError):
-        return {}
-    return boosted.load(json.loads(text))
+    text = _read("trees.json")
+    return boosted.load(json.loads(text)) if text is not None else {}
 
 
 def render_trees(model: dict[str, Any]) -> str:
