@@ -150,11 +150,10 @@ def fit(notebooks: Sequence[Fitted]) -> dict[str, Any]:
 def fit_logistic(notebooks: Sequence[Fitted]) -> tuple[dict[str, Any], list[tuple[dict[str, float], str, str]]]:
     """Both logistic passes, and the rows the second was fitted on. The first model is fitted on
     every labelled cell. The second (``weights["stack"]``) on the same features plus the first
-    pass's probabilities
-    around each cell (``learned.stack_features``), and those probabilities come from first models
-    that never saw the cell's repository (inner folds by repository): fitted on probabilities of
-    cells it had seen, the second pass would learn to trust the first far more than it should on
-    a stranger's notebook."""
+    pass's probabilities around each cell (``learned.stack_features``), and those probabilities
+    come from first models that never saw the cell's repository (inner folds by repository):
+    fitted on probabilities of cells it had seen, the second pass would learn to trust the first
+    far more than it should on a stranger's notebook."""
     first = fit_linear([(f, lab, repo) for repo, cells in notebooks for f, lab in cells if lab])
     repos = sorted({repo for repo, _ in notebooks}, key=lambda r: hashlib.sha1(r.encode()).hexdigest())
     inner_fold = {repo: k % STACK_FOLDS for k, repo in enumerate(repos)}
