@@ -188,7 +188,6 @@ def fit_trees(rows: Sequence[tuple[dict[str, float], str, str]]) -> dict[str, An
     logistic passes, exported to ``trees.json``'s form. Deterministic: one seed, row-wise
     histograms, two threads. Fitted on doubles, as inference reads them: a split LightGBM puts at
     a value it saw (0.558) is then that double, not the float32 just below it."""
-    import lightgbm
     import numpy as np
     from sklearn.feature_extraction import DictVectorizer
 
@@ -197,12 +196,18 @@ def fit_trees(rows: Sequence[tuple[dict[str, float], str, str]]) -> dict[str, An
     x = vec.fit_transform([{k: v for k, v in f.items() if k in keep} for f, *_ in rows]).tocsr()
     classes = sorted({lab for _, lab, _ in rows})
     y = np.array([classes.index(lab) for _, lab, _ in rows])
-    model = lightgbm.LGBMClassifier(
+    model = tree_model().fit(x, y)
+    return export_trees(model.booster_.dump_model(), [str(n) for n in vec.get_feature_names_out()], classes)
+
+
+def tree_model() -> Any:
+    """The unfitted LightGBM classifier ``fit_trees`` fits (the settings above)."""
+    import lightgbm
+
+    return lightgbm.LGBMClassifier(
         n_estimators=TREE_ROUNDS, num_leaves=TREE_LEAVES, learning_rate=TREE_RATE, min_child_samples=20,
         colsample_bytree=0.5, subsample=0.8, subsample_freq=1, reg_lambda=1.0, random_state=0,
         deterministic=True, force_row_wise=True, n_jobs=2, verbose=-1)
-    model.fit(x, y)
-    return export_trees(model.booster_.dump_model(), [str(n) for n in vec.get_feature_names_out()], classes)
 
 
 def export_trees(dumped: dict[str, Any], names: Sequence[str], classes: Sequence[str]) -> dict[str, Any]:
@@ -295,8 +300,8 @@ def report(name: str, pairs: list[tuple[str, str, float, str, int]]) -> dict[str
     return {"accuracy": acc, "macro_f1": macro}
 
 
-def _scores(pairs: Sequence[tuple[str, str, float, str, int]], c: str) -> tuple[int, float, float, float]:
-    """Support, precision, recall and F1 of stage ``c``."""
+def _scores(pairs: Sequence[tuple[Any, ...]], c: str) -> tuple[int, float, float, float]:
+    """Support, precision, recall and F1 of stage ``c`` over (label, stage, ...) tuples."""
     tp = sum(g == c and p == c for g, p, *_ in pairs)
     sup = sum(g == c for g, *_ in pairs)
     pred = sum(p == c for _, p, *_ in pairs)

@@ -54,10 +54,8 @@ def test_the_tree_walk_gives_lightgbm_raw_scores_and_the_file_reads_back() -> No
     vec = DictVectorizer(sparse=True, dtype=np.float64)
     x = vec.fit_transform([f for f, *_ in rows])
     y = np.array([model["classes"].index(lab) for _, lab, _ in rows])
-    ref = lightgbm.LGBMClassifier(
-        n_estimators=acc.TREE_ROUNDS, num_leaves=acc.TREE_LEAVES, learning_rate=acc.TREE_RATE,
-        min_child_samples=20, colsample_bytree=0.5, subsample=0.8, subsample_freq=1, reg_lambda=1.0,
-        random_state=0, deterministic=True, force_row_wise=True, n_jobs=2, verbose=-1).fit(x, y)
+    ref = acc.tree_model().fit(x, y)
+    assert isinstance(ref, lightgbm.LGBMClassifier)
     fresh = [f for f, *_ in _rows(200, seed=2)]
     want = ref.booster_.predict(vec.transform(fresh), raw_score=True)
     from_file = boosted.load(json.loads(fitted.render_trees(model)))
