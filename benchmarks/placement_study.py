@@ -1,13 +1,16 @@
 """The placement's moves, measured without refitting: what the dataflow constraints do to the
 classifier's stages on the grouped CV and the holdouts.
 
-    python benchmarks/placement_study.py cache F.pickle   # fit every CV fold and holdout (r7, r8,
-                                                           # r9) once; keep each held-out cell's
+    python benchmarks/placement_study.py cache F.pickle [--holdouts r7,r8,r9]
+                                                           # fit every CV fold and holdout once
+                                                           # (--holdouts '': the folds alone);
+                                                           # keep each held-out cell's
                                                            # classification (before placement)
     python benchmarks/placement_study.py eval F.pickle [--dump G.jsonl]
                                                            # plan every held-out notebook with the
                                                            # code as it is now; per fold/holdout
-                                                           # right cells, and the moves by kind
+                                                           # right cells, the folds' macro-F1 and
+                                                           # the moves by kind
 
 Why: the fit does not depend on the placement (the fitted layer's features are the rule layer's,
 before any dataflow move), so a change to the placement (``classify.placement``, the dataflow's
@@ -36,7 +39,7 @@ from nbsplit.plan import build_plan  # noqa: E402
 HOLDOUTS = ("r7", "r8", "r9")
 
 
-def cache(path: Path) -> None:
+def cache(path: Path, holdouts: tuple[str, ...] = HOLDOUTS) -> None:
     items = acc.load_items()
     rows = {k: acc.rows_of(it) for k, it in enumerate(items)}
     groups: dict[str, list[tuple[int, tuple]]] = {}
@@ -45,7 +48,7 @@ def cache(path: Path) -> None:
         learned.use_weights(acc.fit(acc.training_set(items, rows, lambda k: k not in held)))
         groups[f"fold{n + 1}"] = [(k, classify_notebook(items[k].nb, items[k].facts, Config())[0]) for k in sorted(held)]
         print(f"fold {n + 1} cached", flush=True)
-    for prefix in HOLDOUTS:
+    for prefix in holdouts:
         held = [k for k, it in enumerate(items) if it.id.startswith(prefix)]
         repos = {items[k].repo for k in held}
         learned.use_weights(acc.fit(acc.training_set(
@@ -78,8 +81,10 @@ def evaluate(path: Path, dump: Path | None) -> dict[str, int]:
                 out.append([name, it.id, i, lab, pre, post, how, final[i].reasons[-1] if how else ""])
         rights[name] = right
     cv = [rights[g] for g in groups if g.startswith("fold")]
-    print("folds " + " ".join(str(r) for r in cv) + f"  total {sum(cv)}  holdouts " +
-          " ".join(f"{h} {rights[h]}" for h in HOLDOUTS if h in rights))
+    macro = sum(acc._scores([(r[3], r[5]) for r in out if r[0].startswith("fold")], c)[3]
+                for c in acc.CLASSES) / len(acc.CLASSES)
+    print("folds " + " ".join(str(r) for r in cv) + f"  total {sum(cv)}  macro-F1 {macro:.4f}  holdouts " +
+          " ".join(f"{h} {r}" for h, r in rights.items() if not h.startswith("fold")))
     for how in ("forward", "back", "eda"):
         b, a, n = (moves[(True, how, x)] for x in ("before", "after", "neither"))
         print(f"  CV {how:<8} moved {b + a + n:>4}: right before {b:>4}, right after {a:>4}")
@@ -93,9 +98,11 @@ def main() -> None:
     ap.add_argument("command", choices=("cache", "eval"))
     ap.add_argument("path", type=Path)
     ap.add_argument("--dump", type=Path)
+    ap.add_argument("--holdouts", default=",".join(HOLDOUTS),
+                    help="cache: comma-separated id prefixes fitted without their rounds ('' for none)")
     ns = ap.parse_args()
     if ns.command == "cache":
-        cache(ns.path)
+        cache(ns.path, tuple(h for h in ns.holdouts.split(",") if h))
     else:
         evaluate(ns.path, ns.dump)
 
