@@ -33,7 +33,12 @@ NBS111   an import or definition a stage cannot get as the monolith had it
 NBS112   a name read before, or without, any kept definition
 NBS113   no code cell belongs to a pipeline stage
 NBS114   an in-place change through an alias (``df = raw``) that a stage cannot follow
+NBS116   a code cell nbsplit cannot parse as Python (a syntax error, nesting too deep):
+         classified from its text only
 =======  ===========================================================================
+
+The classifier's warning for a cell below the confidence threshold carries NBS104, the rule
+``check`` reports for the same cell.
 
 Warnings do not change the exit code unless ``strict``; every error does (exit 1). A rule is
 switched off for the whole project with ``ignore = ["NBS104"]`` in ``[tool.nbsplit]``, and for

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from nbsplit.check_rules import RULES, closest_slug, scan_cell
@@ -112,3 +115,28 @@ def test_every_rule_documented_in_module_docstring() -> None:
         assert code_ in (module.__doc__ or "")
         assert rule.severity in ("error", "warning")
     assert RULES["NBS104"].severity == "warning"
+
+
+def test_every_diagnostic_a_plan_gives_carries_a_documented_code(samples_dir: Path, tmp_path: Path) -> None:
+    """Tools act on a diagnostic's code and cells, never on its words: a real notebook with its
+    stage tags taken off (so the classifier decides, and some cells fall below the threshold),
+    a cell that does not parse and a name nothing defines gives only coded diagnostics, each
+    code listed in check_rules' documentation."""
+    import nbformat
+
+    from nbsplit.api import plan_notebook
+    from nbsplit.check_rules import __doc__ as documented
+    from nbsplit.config import Config
+
+    nb = nbformat.read(samples_dir / "messy_sales.ipynb", as_version=4)
+    for cell in nb.cells:
+        cell.metadata["tags"] = [t for t in cell.metadata.get("tags", []) if not t.startswith("nbsplit:")]
+    nb.cells.append(nbformat.v4.new_code_cell("print 'total'"))  # Python 2: does not parse
+    nb.cells.append(nbformat.v4.new_code_cell("summary = ghost_frame.describe()"))
+    path = tmp_path / "messy_sales.ipynb"
+    nbformat.write(nb, path)
+    plan = plan_notebook(path, Config(threshold=0.99))
+    codes = {d.code for d in plan.diagnostics}
+    assert {"NBS104", "NBS112", "NBS116"} <= codes
+    assert codes <= set(re.findall(r"^(NBS\d{3}) ", documented or "", re.M))
+    assert all(d.cells and d.cells[0] == d.cell for d in plan.diagnostics if d.cell is not None)

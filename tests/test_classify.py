@@ -240,12 +240,14 @@ def test_empty_cell_is_skip() -> None:
 
 def test_parse_fallback_warning() -> None:
     _, diags = classify((PRELUDE, "print 'hello'"))
-    assert any(d.severity == "warning" and d.message.startswith("could not parse: ") and d.cell == 1 for d in diags)
+    found = [d for d in diags if d.severity == "warning" and d.message.startswith("could not parse: ")]
+    assert [(d.cell, d.code, d.cells) for d in found] == [(1, "NBS116", (1,))]
 
 
 def test_uncertain_cells_are_warned() -> None:
     classes, diags = classify((PRELUDE, "a = b"), Config(threshold=0.99))
-    assert any(d.cell == 1 and "uncertain" in d.message for d in diags)
+    uncertain = [d for d in diags if d.code == "NBS104"]
+    assert 1 in [d.cell for d in uncertain] and all("uncertain" in d.message and d.cells == (d.cell,) for d in uncertain)
     _, none = classify((PRELUDE, "a = b"), Config(threshold=0.0))
     assert not [d for d in none if "uncertain" in d.message]
 

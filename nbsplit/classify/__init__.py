@@ -55,6 +55,10 @@ from nbsplit.model import Cell, CellFacts, Classification, Diagnostic, Notebook,
 __all__ = ["classify_notebook", "SIGNALS", "CLASSIFIER_VERSION"]
 
 CLASSIFIER_VERSION = "1"
+# The classifier's diagnostic codes (documented with check's rules in check_rules.py): tools act
+# on the code and the cell, not on the message's words.
+CODE_UNCERTAIN = "NBS104"  # below the confidence threshold: the same rule check reports
+CODE_UNPARSED = "NBS116"  # a code cell that does not parse: classified from its text only
 
 Signal = Callable[[Context, Sequence[Evidence]], None]
 SIGNALS: Registry[Signal] = Registry("signals")
@@ -90,7 +94,7 @@ def classify_notebook(
             if not problem.startswith("too deeply nested"):
                 problem = f"could not parse: {problem}"
             diags.append(Diagnostic("warning", f"{problem}; classified from text only",
-                                    cell.index))
+                                    cell.index, CODE_UNPARSED, (cell.index,)))
         if mark is not None:
             result[cell.index] = Classification(cell.index, mark.stage, 1.0, mark.origin, (mark.reason,))
             forced[cell.index] = mark.stage
@@ -149,7 +153,7 @@ def classify_notebook(
                 "warning",
                 f"uncertain stage '{c.stage.value}' (confidence {c.confidence:.2f}): "
                 f"{'; '.join(c.reasons) or 'no evidence'}; tag it 'nbsplit:<stage>' to decide",
-                c.index,
+                c.index, CODE_UNCERTAIN, (c.index,),
             ))
     diags.sort(key=lambda d: (d.cell if d.cell is not None else -1, d.severity != "error"))
     return out, tuple(diags)
