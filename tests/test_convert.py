@@ -161,3 +161,36 @@ def test_render_files_is_pure_and_independent_of_cwd(case: Path, monkeypatch: py
     monkeypatch.chdir(case.parent.parent)
     again, _ = render_files(plan, case.parent / "split")
     assert first == again
+
+
+def test_a_notebook_of_settings_only_is_refused_naming_its_longest_cell(samples_dir: Path, tmp_path: Path) -> None:
+    """A notebook holding only imports and settings (the churn sample's setup cells, like the
+    `00_setup` notebooks of many repositories) has no stage to write: one line naming the file
+    and the cell to start from, exit 1, and no output folder."""
+    from click.testing import CliRunner
+
+    from nbsplit.cli import cli
+
+    nb = nbformat.read(samples_dir / "churn_pandas.ipynb", as_version=4)
+    nb.cells = [c for c in nb.cells if c.cell_type == "markdown" or "nbsplit:setup" in c.metadata.get("tags", [])]
+    code = [(k, c) for k, c in enumerate(nb.cells) if c.cell_type == "code"]
+    assert len(code) >= 2
+    longest = max(code, key=lambda kc: (len(kc[1].source.splitlines()), -kc[0]))[0]
+    path = tmp_path / "settings.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(NbsplitError) as raised:
+        convert_notebook(path, tmp_path / "stages")
+    assert raised.value.cell == longest and raised.value.exit_code == 1
+    assert f"its {len(code)} code cells are setup" in raised.value.message
+    assert not (tmp_path / "stages").exists()
+    result = CliRunner().invoke(cli, ["convert", str(path), "--out", str(tmp_path / "stages")])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [f"nbsplit: error: {path}:cell {longest}: {raised.value.message}"]
+
+
+def test_a_notebook_without_code_is_refused_as_such(tmp_path: Path) -> None:
+    path = tmp_path / "notes.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Notes\nNothing ran here.")]), path)
+    with pytest.raises(NbsplitError, match="nothing to convert: the notebook has no code$") as raised:
+        convert_notebook(path, tmp_path / "stages")
+    assert raised.value.cell is None and not (tmp_path / "stages").exists()

@@ -75,8 +75,7 @@ def render_outputs(plan: SplitPlan, out: Path, *, fmt: NotebookFormat = "ipynb",
                             live_metric=monitoring.live.spec() if monitoring.target is not None and monitoring.live else None)
     stages = render_stages(plan, options)
     if not stages:
-        raise NbsplitError("nothing to convert: no cell belongs to a pipeline stage", plan.notebook.path,
-                           exit_code=EXIT_PROBLEMS)
+        raise _nothing_to_convert(plan)
     notebook_files = {s.stage: s.file for s in stages}
     files: dict[str, str] = {s.file: s.text for s in stages}
     if source_sha256 is None:
@@ -110,6 +109,25 @@ def render_outputs(plan: SplitPlan, out: Path, *, fmt: NotebookFormat = "ipynb",
         "serving": declares_serving(plan, job_options)})
     files[".gitignore"] = f"{STATE_DIR}/\n"
     return dict(sorted(files.items())), stages
+
+
+def _nothing_to_convert(plan: SplitPlan) -> NbsplitError:
+    """The refusal when no stage notebook came out, naming the cell to start from: the longest
+    code cell. A whole script typed into one cell (imports first, then load, fit and score) reads
+    as setup, and only its author can say where its steps begin."""
+    code = [c for c in plan.notebook.cells if c.kind == "code" and not c.is_empty]
+    if not code:
+        return NbsplitError("nothing to convert: the notebook has no code", plan.notebook.path,
+                            exit_code=EXIT_PROBLEMS)
+    stages = sorted({plan.classifications[c.index].stage.value for c in code})
+    longest = max(code, key=lambda c: (len(c.source.splitlines()), -c.index))
+    lines = len(longest.source.splitlines())
+    what = f"its code cell is {stages[0]}" if len(code) == 1 else f"its {len(code)} code cells are {' or '.join(stages)}"
+    return NbsplitError(
+        f"nothing to convert: no cell belongs to a pipeline stage ({what}); give this cell, the longest "
+        f"({lines} line{'s' if lines != 1 else ''}), its stage (tag nbsplit:<stage> or a first line "
+        "'# nbsplit: <stage>'), or split it into one cell per step", plan.notebook.path, longest.index,
+        exit_code=EXIT_PROBLEMS)
 
 
 def job_files(plan: SplitPlan, notebook_files: Mapping[Stage, str], options: JobOptions | None = None, *,
