@@ -59,6 +59,9 @@ _REGISTER = {"register_model", "create_model_version", "set_registered_model_ali
 # Calls that move which version an alias (or a legacy stage) names: (keyword, position) of it.
 _ALIAS_MOVES = {"set_registered_model_alias": ("alias", 1), "transition_model_version_stage": ("stage", 2)}
 _REGISTER_WORDS = frozenset(_REGISTER | set(_ALIAS_MOVES) | {"registered_model_name"})
+# mlflow calls that read a logged or registered model back (``models:/name@champion``)
+_MODEL_READS = {"load_model", "spark_udf", "get_model_version_by_alias", "get_latest_versions", "get_model_version"}
+_MODELS_URI = "models:/"
 _WORD = re.compile(r"\w+")
 
 
@@ -115,6 +118,10 @@ class MLFacts:
     # (cell, alias or stage when literal) of the notebook's own alias/stage moves: no gate decides them
     alias_moves: tuple[tuple[int, str | None], ...] = ()
     logs: bool = False  # the notebook starts MLflow runs itself
+    # cells that register a model or move an alias/stage, and cells that read a model back from
+    # the MLflow store: the store carries the model between them, no handoff does
+    registry_writes: tuple[int, ...] = ()
+    model_reads: tuple[int, ...] = ()
     stages: Mapping[int, str] = field(default_factory=dict)  # cell -> stage slug (for the JSON)
 
     def model(self, name: str | None) -> ModelFact | None:
@@ -641,7 +648,11 @@ class _Calls(_CellWalk):
         if leaf in _REGISTER or any(
                 a.keyword is not None and a.keyword.value == "registered_model_name" for a in node.args):
             cell.s.registers = True
+            cell.s.registry_writes.append(cell.index)
+        if qualified.startswith("mlflow") and leaf in _MODEL_READS:
+            cell.s.model_reads.append(cell.index)
         if leaf in _ALIAS_MOVES:
+            cell.s.registry_writes.append(cell.index)
             keyword, position = _ALIAS_MOVES[leaf]
             arg = next((a for a in node.args if a.keyword is not None and a.keyword.value == keyword), None)
             if arg is None and len(node.args) > position and node.args[position].keyword is None:
@@ -664,6 +675,8 @@ class _State:
     registers: bool = False
     alias_moves: list[tuple[int, str | None]] = field(default_factory=list)
     logs: bool = False
+    registry_writes: list[int] = field(default_factory=list)
+    model_reads: list[int] = field(default_factory=list)
 
     def add_imports(self, node: cst.Import | cst.ImportFrom) -> None:
         if isinstance(node, cst.Import):
@@ -701,6 +714,8 @@ def facts_from_sources(sources: Iterable[tuple[int, str]]) -> _State:
     """The notebook-wide state after reading ``(index, python source)`` cells in order."""
     state = _State()
     for index, source in sources:
+        if _MODELS_URI in source:  # passed to a helper or bound to a name first: still a read
+            state.model_reads.append(index)
         try:
             parsed = _python(source)
         except Exception:  # noqa: BLE001 - a cell libcst cannot read says nothing about models
@@ -756,6 +771,8 @@ def ml_facts(plan: SplitPlan, *, metric: str | None = None, greater_is_better: b
     return MLFacts(models=models, metrics=metrics, main_model=main, primary_metric=primary,
                    greater_is_better=greater if primary else None, tracking_uris=tuple(state.tracking_uris),
                    registers=state.registers, alias_moves=tuple(state.alias_moves), logs=state.logs,
+                   registry_writes=tuple(sorted(set(state.registry_writes))),
+                   model_reads=tuple(sorted(set(state.model_reads))),
                    stages={m.cell: stage_of[m.cell].value for m in (*models, *metrics) if m.cell in stage_of})
 
 

@@ -265,3 +265,41 @@ def test_a_model_rebound_in_a_loop_is_the_last_pass_fit() -> None:
     assert (s.models["model"].fitted_cell, s.models["model"].fit_args) == (3, ("X_b", "y_b"))
     assert "rf" not in s.models  # bound to a loop variable: no model the analysis knows
     assert "score" not in {m.name for m in s.metrics.values()}  # a metric per pass is none of the notebook's
+
+
+def test_registry_writes_and_model_reads() -> None:
+    """What the MLflow store carries between cells: registering (by call or by
+    ``registered_model_name=``) and alias moves write; a ``models:/`` URI anywhere in a cell
+    (an f-string, a string bound to a name and handed to a helper) or an mlflow model load reads.
+    A model read back with joblib is no read of the store."""
+    s = _state("import mlflow\nfrom mlflow import MlflowClient",
+               "mlflow.sklearn.log_model(m, 'model', registered_model_name='churn')",
+               "MlflowClient().set_registered_model_alias('churn', 'champion', 1)",
+               "champion = mlflow.pyfunc.load_model(f'models:/{name}@champion')",
+               "uri = 'models:/' + name + '/1'\nscore(uri)",
+               "m2 = mlflow.sklearn.load_model(path)",
+               "other = joblib.load('model.pkl')")
+    assert sorted(set(s.registry_writes)) == [1, 2]
+    assert sorted(set(s.model_reads)) == [3, 4, 5]
+
+
+@pytest.mark.parametrize("mlflow_on", [True, False], ids=["instrumented", "no-mlflow"])
+def test_a_stage_loading_the_registered_champion_runs_after_the_stage_registering_it(
+        tmp_path: Path, mlflow_on: bool) -> None:
+    """databricks_housing's prediction loads ``models:/{model_name}@champion``, which its
+    training cell registers and aliases; its data only needs featurization. Without the edge,
+    `nbsplit run --parallel` and the Databricks job could score before training registered
+    (seen in CI: "Registered Model with name=housing_value_gbr not found")."""
+    import json
+
+    from nbsplit.render.tracking import MLflowOptions
+
+    plan = plan_notebook(SAMPLES / "databricks_housing.py")
+    by_stage = {sp.stage.value: sp for sp in plan.stages}
+    assert "training" not in {d.value for d in by_stage["prediction"].depends_on}  # the data alone
+    result = convert_notebook(SAMPLES / "databricks_housing.py", tmp_path / "out", dry_run=True,
+                              mlflow=MLflowOptions(enabled=mlflow_on))
+    tasks = {t["task_key"]: [d["task_key"] for d in t.get("depends_on", [])]
+             for t in json.loads(result.files["job.json"])["tasks"]}
+    assert tasks["prediction"] == ["featurization", "training"]
+    assert tasks["training"] == ["featurization"]  # nothing else gained an edge

@@ -33,7 +33,7 @@ from nbsplit.render.notebooks import RenderedStage, RenderOptions, render_stages
 from nbsplit.render.parameters import STATE_DIR, local_parameters
 from nbsplit.render.templating import render
 from nbsplit.widgets import notebook_widgets
-from nbsplit.render.tracking import MLflowOptions, autolog_reason, registry_order, tracking_specs
+from nbsplit.render.tracking import MLflowOptions, autolog_reason, registry_dependencies, registry_order, tracking_specs
 
 __all__ = ["FORMATS", "job_files", "render_outputs"]
 
@@ -51,7 +51,7 @@ def render_outputs(plan: SplitPlan, out: Path, *, fmt: NotebookFormat = "ipynb",
         raise NbsplitError(f"unknown format {fmt!r} (choose one of {', '.join(FORMATS)})")
     job_options = job_options or JobOptions()
     mlflow = mlflow or MLflowOptions()
-    plan = registry_order(plan, mlflow)
+    plan = registry_dependencies(registry_order(plan, mlflow))
     levels = job_options.levels
     monitoring = MonitoringInputs(reason=f"MLOps level {levels.level} generates no monitoring stage")
     if levels.monitoring:

@@ -43,7 +43,8 @@ from typing import Any
 from nbsplit.mlfacts import MLFacts, ml_facts
 from nbsplit.model import SplitPlan, Stage
 
-__all__ = ["AUTOLOG_FLAVOURS", "MLflowOptions", "StageTracking", "autolog_reason", "registry_order", "tracking_specs"]
+__all__ = ["AUTOLOG_FLAVOURS", "MLflowOptions", "StageTracking", "autolog_reason", "registry_dependencies",
+           "registry_order", "tracking_specs"]
 
 _MODEL_KINDS = ("estimator", "pipeline", "search")
 # Flavours with an MLflow autolog (statsmodels has one, but nbsplit does not follow its fits;
@@ -192,6 +193,31 @@ def registry_order(plan: SplitPlan, options: MLflowOptions | None = None) -> Spl
     stages = tuple(
         replace(sp, depends_on=tuple(sorted({*sp.depends_on, gate}, key=lambda s: s.order)))
         if sp.stage is Stage.PREDICTION and gate not in sp.depends_on else sp
+        for sp in plan.stages)
+    return replace(plan, stages=stages)
+
+
+def registry_dependencies(plan: SplitPlan, facts: MLFacts | None = None) -> SplitPlan:
+    """``plan`` with every stage that reads a model back from the MLflow store (a
+    ``models:/name@champion`` load) run after each earlier stage whose cells registered a model
+    or moved an alias before that read in the notebook. The monolith loaded what those cells had
+    just written, and the store, not a handoff, carries it: without the edge a parallel run, or
+    the Databricks job, loads the model before training registered it (or last run's version)."""
+    from dataclasses import replace
+
+    facts = facts or ml_facts(plan)
+    if not facts.registry_writes or not facts.model_reads:
+        return plan
+    extra: dict[Stage, set[Stage]] = {}
+    for read in facts.model_reads:
+        reader = plan.stage_of(read)
+        for write in facts.registry_writes:
+            writer = plan.stage_of(write)
+            if write < read and writer.is_pipeline and reader.is_pipeline and writer.order < reader.order:
+                extra.setdefault(reader, set()).add(writer)
+    stages = tuple(
+        replace(sp, depends_on=tuple(sorted({*sp.depends_on, *extra[sp.stage]}, key=lambda s: s.order)))
+        if extra.get(sp.stage, set()) - set(sp.depends_on) else sp
         for sp in plan.stages)
     return replace(plan, stages=stages)
 
