@@ -183,18 +183,12 @@ def registry_order(plan: SplitPlan, options: MLflowOptions | None = None) -> Spl
     """``plan`` with the prediction stage run after the gate when it scores with ``@champion``:
     its data only needs training, but the champion it loads is the one the gate chose (without
     this edge a parallel run, or the Databricks job, could score before the gate moved it)."""
-    from dataclasses import replace
-
     specs = tracking_specs(plan, options)
     gate = next((stage for stage, t in specs.items() if "gate" in t.spec), None)
     prediction = specs.get(Stage.PREDICTION)
     if gate is None or prediction is None or prediction.champion is None or gate.order >= Stage.PREDICTION.order:
         return plan
-    stages = tuple(
-        replace(sp, depends_on=tuple(sorted({*sp.depends_on, gate}, key=lambda s: s.order)))
-        if sp.stage is Stage.PREDICTION and gate not in sp.depends_on else sp
-        for sp in plan.stages)
-    return replace(plan, stages=stages)
+    return _with_dependencies(plan, {Stage.PREDICTION: {gate}})
 
 
 def registry_dependencies(plan: SplitPlan, facts: MLFacts | None = None) -> SplitPlan:
@@ -203,11 +197,7 @@ def registry_dependencies(plan: SplitPlan, facts: MLFacts | None = None) -> Spli
     or moved an alias before that read in the notebook. The monolith loaded what those cells had
     just written, and the store, not a handoff, carries it: without the edge a parallel run, or
     the Databricks job, loads the model before training registered it (or last run's version)."""
-    from dataclasses import replace
-
     facts = facts or ml_facts(plan)
-    if not facts.registry_writes or not facts.model_reads:
-        return plan
     extra: dict[Stage, set[Stage]] = {}
     for read in facts.model_reads:
         reader = plan.stage_of(read)
@@ -215,6 +205,15 @@ def registry_dependencies(plan: SplitPlan, facts: MLFacts | None = None) -> Spli
             writer = plan.stage_of(write)
             if write < read and writer.is_pipeline and reader.is_pipeline and writer.order < reader.order:
                 extra.setdefault(reader, set()).add(writer)
+    return _with_dependencies(plan, extra)
+
+
+def _with_dependencies(plan: SplitPlan, extra: dict[Stage, set[Stage]]) -> SplitPlan:
+    """``plan`` with the stages of ``extra`` also depending on the stages it lists (pipeline order)."""
+    from dataclasses import replace
+
+    if not any(deps - set(sp.depends_on) for sp in plan.stages if (deps := extra.get(sp.stage))):
+        return plan
     stages = tuple(
         replace(sp, depends_on=tuple(sorted({*sp.depends_on, *extra[sp.stage]}, key=lambda s: s.order)))
         if extra.get(sp.stage, set()) - set(sp.depends_on) else sp
