@@ -39,6 +39,7 @@ from nbsplit.analyze_text import (
     STRING_LEN,
     Masked,
     fallback_facts,
+    leading_indent,
     literal_text,
     mask_ipython,
     parse_error_message,
@@ -1422,12 +1423,12 @@ def python_ast(source: str, *, masked: bool = False) -> ast.Module | None:
     changed nothing), once per distinct source at any notebook size. Raises what masking raises."""
     view = python_view(source)
     if not masked:
-        text = source
+        text = leading_indent(source)
     elif view.masked is None:
         return safe_ast(mask_ipython(source).source)  # masking raises here, as it did for the view
     else:
         text = view.masked.source
-    key = "ast" if text == source else "ast masked"
+    key = "ast" if text == source else "ast masked" if masked else "ast dedented"
     memo = view.memo
     if key in memo:
         return memo[key]  # type: ignore[return-value]

@@ -155,16 +155,46 @@ def _first_code_line(lines: list[str]) -> int:
     return -1
 
 
+_LEADING_INDENT = re.compile(r"[ \t]+")
+
+
+def _dedent_like_ipython(lines: list[str], first: int) -> bool:
+    """IPython's ``leading_indent`` input transform, in place: when the cell's first non-blank
+    line is indented, that exact indentation is removed from every line starting with it. The
+    kernel runs `` df.info()`` (a stray space pasted in front) as a statement, so the analysis
+    must read it as one too, not as an IndentationError. True when lines changed."""
+    if first < 0 or lines[first][:1] not in (" ", "\t"):
+        return False
+    prefix = _LEADING_INDENT.match(lines[first]).group()  # type: ignore[union-attr]
+    n = len(prefix)
+    for i, line in enumerate(lines):
+        if line.startswith(prefix):
+            lines[i] = line[n:]
+    return True
+
+
+def leading_indent(source: str) -> str:
+    """``source`` as the IPython kernel sees it before anything else (``_dedent_like_ipython``);
+    the same line count, so line numbers still point at the cell's lines."""
+    if source[:1] not in (" ", "\t", "\n", "\r"):
+        return source
+    lines = source.split("\n")
+    return "\n".join(lines) if _dedent_like_ipython(lines, _first_code_line(lines)) else source
+
+
 def mask_ipython(source: str) -> Masked:
     """Replace IPython-only lines with Python of the same line count.
 
     Only lines that start a statement are touched (never the inside of a string or of open
     brackets, so ``a % b`` on a continuation line is left alone). A masked line becomes ``pass``
-    at its own indentation, so a magic inside a block keeps the block valid.
+    at its own indentation, so a magic inside a block keeps the block valid. A cell indented as a
+    whole is first dedented as IPython does (``leading_indent``).
     """
     lines = source.split("\n")
-    out = Masked(source=source)
     first = _first_code_line(lines)
+    if _dedent_like_ipython(lines, first):
+        source = "\n".join(lines)
+    out = Masked(source=source)
     start = 0
     if first >= 0 and lines[first].lstrip().startswith("%%"):
         head = lines[first].strip()

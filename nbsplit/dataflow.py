@@ -69,7 +69,7 @@ from functools import cached_property
 from typing import Any, Literal, Sequence
 
 from nbsplit import reserved
-from nbsplit.analyze_text import mask_ipython
+from nbsplit.analyze_text import leading_indent, mask_ipython
 from nbsplit.classify.placement import INDEX, LABELS, SEQUENCE_BACK, SIDE, solve
 from nbsplit.indirect_changes import merged_functions
 from nbsplit.randomness import call_draws, global_rng_effects
@@ -204,6 +204,7 @@ def top_statements(source: str) -> tuple[TopStatement, ...] | None:
     """Import and def/class statements at a cell's top level, verbatim. None when the cell does
     not parse even with magics masked (then only single-line imports are recovered)."""
     masked = mask_magics(source)
+    source = leading_indent(source)  # verbatim text as the kernel runs it (a cell indented as a whole)
     lines = source.splitlines(keepends=True)
     try:
         tree = ast.parse(masked)

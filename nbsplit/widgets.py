@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 
+from nbsplit.analyze_text import leading_indent
 from nbsplit.memo import per_notebook
 from nbsplit.model import Notebook
 from nbsplit.parse_guard import safe_ast
@@ -33,7 +34,7 @@ def _widgets(notebook: Notebook) -> tuple[tuple[str, str], ...]:
             # no `dbutils` name, so no widget: skips parsing and walking almost every cell (a
             # non-ASCII cell may spell the name in letters Python normalizes to it)
             continue
-        tree = safe_ast(cell.source)
+        tree = safe_ast(leading_indent(cell.source))
         if tree is None:  # magics and shell lines: widgets are declared in Python cells (or too deep to parse)
             continue
         for node in ast.walk(tree):

@@ -677,3 +677,48 @@ def test_a_helper_in_a_cycle_changes_the_same_whichever_helper_a_cell_calls_firs
         facts = analyze_notebook(_notebook(defs, f"{first}(t1)", f"{second}(t2)"))
         assert facts[1] is not None and facts[1].mutates == {"t1"}, first
         assert facts[2] is not None and facts[2].mutates == {"t2"}, first
+
+
+# A cell indented as a whole (a stray space pasted in front of every line) runs in Jupyter: the
+# kernel's first input transform (IPython's ``leading_indent``) removes the first line's
+# indentation from every line that starts with it. The analysis reads it the same way.
+_INDENTED_CELLS = [
+    " df.info()",
+    " df['a']=df['a'].astype(float)\n df['b']=df['b'].astype(float)",
+    "\n\n   x = 1\ny = x",
+    "  # a comment first\ndef f(a):\n    if a:\n        return a\n    return 0",
+    "\tq = load()\n\tr = q.copy()",
+    " import numpy as np \nnums = df.select_dtypes(include=[np.number])",
+    "  def evaluate_model(model, X):\n    # predict\n    return model.predict(X)\n",
+    "    \n  a = 1\n  b = [a,\n1]",
+]
+
+
+@pytest.mark.parametrize("source", _INDENTED_CELLS)
+def test_a_cell_indented_as_a_whole_is_read_as_the_kernel_runs_it(source: str) -> None:
+    import ast
+
+    transforms = pytest.importorskip("IPython.core.inputtransformer2")
+    as_run = ast.dump(ast.parse(transforms.TransformerManager().transform_cell(source)))
+    masked = mask_ipython(source).source
+    assert masked.count("\n") == source.count("\n")
+    assert ast.dump(ast.parse(masked)) == as_run
+    facts = analyze_source(source, 0)
+    assert facts.parsed and facts.error is None
+
+
+def test_an_indented_cell_defines_and_reads_its_names() -> None:
+    facts = analyze_source(" import pandas as pd\n df = pd.read_csv('data/sales.csv')\n df.head()", 3)
+    assert facts.parsed
+    assert facts.defines == {"df", "pd"}
+    assert ("pd", "pandas") in facts.imports
+    later = analyze_source(" clean = df.dropna()\n clean.describe()", 4)
+    assert later.parsed and later.reads == {"df"} and later.defines == {"clean"}
+
+
+def test_only_the_first_lines_indentation_is_removed() -> None:
+    # IPython keeps a line that does not start with the first line's indentation as it is, so a
+    # cell whose later line is less indented stays a syntax error, in the kernel and here.
+    source = "    a = 1\n  b = 2"
+    assert mask_ipython(source).source == "a = 1\n  b = 2"
+    assert not analyze_source(source, 0).parsed

@@ -719,3 +719,19 @@ def test_a_change_through_an_alias_keeps_both_cells_in_one_stage() -> None:
     assert by_cell[1] is by_cell[2]
     assert not [d for d in plan.diagnostics if "same object" in d.message]
     assert plan.moves.get(2) == "back" or plan.moves.get(1) == "forward"
+
+
+def test_a_helper_in_a_cell_indented_as_a_whole_is_copied_as_the_kernel_runs_it() -> None:
+    # A stray space in front of every line: Jupyter runs the cell (IPython dedents it first), so
+    # the plan must see `clean` and copy it into the stage that calls it without the space.
+    plan = plan_of(
+        ("setup", "import pandas as pd"),
+        ("data-prep", ' def clean(d):\n     return d.dropna()\n raw = clean(pd.read_csv("x.csv"))'),
+        ("eda", "raw.describe()"),
+        ("training", "fit_on = clean(raw)"),
+    )
+    assert not [d for d in plan.diagnostics if d.code in ("NBS112", "NBS116")]
+    train = stage(plan, S.TRAINING)
+    assert train.helpers == ("def clean(d):\n    return d.dropna()",)
+    assert train.loads == {"raw": S.DATA_PREP}
+    assert placements(plan)[1] == (Placement(S.DATA_PREP, "cell"), Placement(S.TRAINING, "helper"))
