@@ -56,8 +56,9 @@ STEPS = ("read", "analyze", "classify", "plan", "stages", "fix")
 # and stand alone), so requiring a tag on them would be a rule nobody can satisfy.
 _UNTAGGABLE_LANGUAGES = UNTAGGABLE_LANGUAGES
 _EXPLICIT = ("tag", "directive")
+_UNPARSED = "NBS116"  # classify.CODE_UNPARSED, without importing the classifier to map a code
 # Codes whose message is easier to act on with the cell's first line beside it.
-_SHOW_FIRST_LINE = {"NBS102", "NBS103", "NBS104", "NBS105", "NBS106"}
+_SHOW_FIRST_LINE = {"NBS102", "NBS103", "NBS104", "NBS105", "NBS106", "NBS116"}
 
 
 @dataclass(frozen=True)
@@ -388,6 +389,8 @@ def _tag_problems(nb: Notebook, marks: Sequence[CellMarks], classifications: Seq
 
 
 def _plan_problems(nb: Notebook, plan: SplitPlan) -> list[Problem]:
+    from nbsplit.classify import CODE_UNPARSED, TEXT_ONLY
+
     def first(cell: int | None) -> str:
         return nb.cells[cell].first_line if cell is not None and 0 <= cell < len(nb.cells) else ""
 
@@ -402,8 +405,32 @@ def _plan_problems(nb: Notebook, plan: SplitPlan) -> list[Problem]:
             cycle = _cycle_message(plan, diag, loops)
             if cycle is not None:
                 code, message = "NBS106", cycle
+        elif code == CODE_UNPARSED:
+            why = _python_says(nb, diag.cell) or message.removesuffix(TEXT_ONLY).removeprefix("could not parse: ")
+            message = (f"does not parse as Python ({why}): the split cannot see what the cell reads or "
+                       "writes; fix it, or mark it skip ('nbsplit:skip', or '# nbsplit: skip' on its first line) "
+                       "if it is notes rather than code")
         found.append(_problem(nb.path, diag.cell, code, message, first(diag.cell)))
     return found
+
+
+def _python_says(nb: Notebook, cell: int | None) -> str | None:
+    """Python's own words for a cell that does not parse ("Missing parentheses in call to 'print'"),
+    which a person fixes faster than the parser's list of expected tokens; None if Python parses it
+    (nesting too deep for the analysis) or the cell is not there."""
+    import ast
+
+    from nbsplit.analyze_text import mask_ipython
+
+    if cell is None or not 0 <= cell < len(nb.cells):
+        return None
+    try:
+        ast.parse(mask_ipython(nb.cells[cell].source).source)
+    except SyntaxError as exc:
+        return f"line {exc.lineno}: {exc.msg}" if exc.lineno else exc.msg
+    except (ValueError, RecursionError, MemoryError):
+        return None
+    return None
 
 
 def _cycle_message(plan: SplitPlan, diag: Diagnostic, loops: dict[tuple[Stage, Stage], list[Handoff]]) -> str | None:
@@ -473,6 +500,8 @@ def _plan_code(diag: Diagnostic) -> str | None:
     not report (tag problems come from check's own scan; notes such as 'reads a skipped cell'
     are not lint). Check plans strictly, so a backward read arrives as an NBS105 error."""
     if diag.code in ("NBS105", "NBS106") and diag.severity == "error":
+        return diag.code
+    if diag.code == _UNPARSED:
         return diag.code
     return None
 

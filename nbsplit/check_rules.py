@@ -19,11 +19,13 @@ NBS108   error     the stages folder is missing, has no manifest, or was made fr
 NBS115   warning   a local-file MLflow tracking URI (``mlflow.set_tracking_uri("sqlite:///mlflow.db")``,
                    ``file:``, a path): the runs stay on one machine; on Databricks the workspace
                    tracks, and ``nbsplit run`` logs nbsplit's runs to its own store
+NBS116   warning   a code cell nbsplit cannot parse as Python (a syntax error after IPython's own
+                   transforms, or nesting too deep): the split cannot see what it reads or writes
 =======  ========  ===========================================================================
 
 The planner's diagnostics carry codes too (``Diagnostic.code``, with the cells and names
 involved in ``cells``/``names``), shown by ``plan`` and ``convert``; ``check`` plans strictly, so
-of these it reports NBS105/NBS106:
+of these it reports NBS105/NBS106 (and NBS116, which the classifier gives):
 
 =======  ===========================================================================
 NBS109   a cell the dataflow constraints moved (reader moved on, producer pulled back, eda
@@ -33,8 +35,8 @@ NBS111   an import or definition a stage cannot get as the monolith had it
 NBS112   a name read before, or without, any kept definition
 NBS113   no code cell belongs to a pipeline stage
 NBS114   an in-place change through an alias (``df = raw``) that a stage cannot follow
-NBS116   a code cell nbsplit cannot parse as Python (a syntax error, nesting too deep):
-         classified from its text only
+NBS116   a code cell nbsplit cannot parse as Python: classified from its text only (the
+         check rule above)
 =======  ===========================================================================
 
 The classifier's warning for a cell below the confidence threshold carries NBS104, the rule
@@ -89,6 +91,7 @@ RULES: dict[str, Rule] = {
         Rule("NBS107", "error", "converted stages folder is stale"),
         Rule("NBS108", "error", "stages folder missing, without manifest, or for another notebook"),
         Rule("NBS115", "warning", "local-file MLflow tracking URI (not portable)"),
+        Rule("NBS116", "warning", "code cell that does not parse as Python"),
     )
 }
 

@@ -538,3 +538,34 @@ def test_nbs107_writing_the_inferred_tags_keeps_the_stages_fresh(tmp_path: Path,
         nb.cells.append(v4.new_code_cell("print('one more cell')"))
         nbformat.write(nb, path)
     assert (sample, None, "NBS107") in codes(check(path, stages_dir=out))
+
+
+def test_nbs116_a_cell_that_does_not_parse_is_a_warning_until_fixed_or_skipped(tmp_path: Path) -> None:
+    path = write_nb(tmp_path / "nb.ipynb", [
+        ("code", SETUP, ["nbsplit:setup"]),
+        ("code", " " + LOAD.replace("\n", "\n "), ["nbsplit:data-prep"]),  # indented as a whole: Jupyter runs it
+        ("code", "%%bash\nls data | wc -l", ["nbsplit:eda"]),
+        ("code", FIT, ["nbsplit:training"]),
+        ("code", 'print "accuracy", model.score(df[["tenure"]], df["churn"])', ["nbsplit:evaluation"]),
+    ])
+    report = check(path)
+    assert codes(report) == [("nb.ipynb", 4, "NBS116")]
+    problem = report.problems[0]
+    assert problem.severity == "warning" and report.exit_code == 0
+    # Python's own words, which say what to change
+    assert problem.message.startswith("does not parse as Python (line 1: Missing parentheses in call to 'print'")
+    assert "classified from text only" not in problem.message
+    assert lines(report)[0].endswith('| print "accuracy", model.score(df[["tenure"]], df["churn"])')
+    assert check(path, strict=True).exit_code == 1
+
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[4].metadata["tags"] = ["nbsplit:evaluation", "nbsplit:noqa=NBS116"]
+    nbformat.write(nb, path)
+    assert check(path, strict=True).problems == ()
+    nb.cells[4].metadata["tags"] = ["nbsplit:skip"]  # notes, not code: it goes nowhere
+    nbformat.write(nb, path)
+    assert check(path, strict=True).problems == ()
+    nb.cells[4].metadata["tags"] = ["nbsplit:evaluation"]
+    nb.cells[4].source = 'print("accuracy", model.score(df[["tenure"]], df["churn"]))'
+    nbformat.write(nb, path)
+    assert check(path, strict=True).problems == ()

@@ -59,6 +59,7 @@ CLASSIFIER_VERSION = "1"
 # on the code and the cell, not on the message's words.
 CODE_UNCERTAIN = "NBS104"  # below the confidence threshold: the same rule check reports
 CODE_UNPARSED = "NBS116"  # a code cell that does not parse: classified from its text only
+TEXT_ONLY = "; classified from text only"  # how the NBS116 message ends (check rewords it)
 
 Signal = Callable[[Context, Sequence[Evidence]], None]
 SIGNALS: Registry[Signal] = Registry("signals")
@@ -89,11 +90,12 @@ def classify_notebook(
     for cell, f in zip(cells, facts):
         mark, problems = tags.explicit_mark(cell)
         diags.extend(problems)
-        if f is not None and not f.parsed and cell.kind == "code":
+        # a cell marked skip goes nowhere: what it reads or writes does not matter
+        if f is not None and not f.parsed and cell.kind == "code" and not (mark is not None and mark.stage is Stage.SKIP):
             problem = f.error or "syntax error"
             if not problem.startswith("too deeply nested"):
                 problem = f"could not parse: {problem}"
-            diags.append(Diagnostic("warning", f"{problem}; classified from text only",
+            diags.append(Diagnostic("warning", f"{problem}{TEXT_ONLY}",
                                     cell.index, CODE_UNPARSED, (cell.index,)))
         if mark is not None:
             result[cell.index] = Classification(cell.index, mark.stage, 1.0, mark.origin, (mark.reason,))
