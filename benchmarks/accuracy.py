@@ -403,6 +403,7 @@ def holdout(items: Sequence[Item], prefixes: tuple[str, ...]) -> list[tuple[str,
     confusion(scored)
     calibration(scored)
     placement(moved, len(scored))
+    by_format(held, scored)
     # Several rounds are often held out together (fitted once on the rounds before them): each
     # batch (the id up to its first "-", e.g. r31a) gets its own line; macro-F1 over its stages.
     print("\nper batch (right/cells, accuracy, macro-F1 over the stages its labels use)")
@@ -417,6 +418,22 @@ def holdout(items: Sequence[Item], prefixes: tuple[str, ...]) -> list[tuple[str,
         mine = [g == p for g, p, _, nid, _ in scored if nid == it.id]
         print(f"  {it.id:<40} {sum(mine):>4}/{len(mine):<4} {sum(mine) / max(len(mine), 1):.2f}")
     return scored
+
+
+def by_format(items: Sequence[Item], pairs: Sequence[tuple[str, str, float, str, int]]) -> None:
+    """One line per notebook format (``.ipynb``, Databricks source, percent script): the kinds
+    of notebook a user converts differ, and a weak one hides in the corpus-wide figure."""
+    fmt = {it.id: it.nb.format for it in items}
+    print("\nby notebook format (notebooks, cells, accuracy, macro-F1 over the stages its labels use)")
+    for name in sorted(set(fmt.values())):
+        mine = [x for x in pairs if fmt.get(x[3]) == name]
+        if not mine:
+            continue
+        present = {g for g, *_ in mine}
+        f1 = [_scores(mine, c)[3] for c in CLASSES if c in present]
+        right = sum(g == p for g, p, *_ in mine)
+        print(f"  {name:<11} {len({x[3] for x in mine}):>5} {len(mine):>6}  {right / len(mine):.3f}  "
+              f"{sum(f1) / len(f1):.3f}")
 
 
 def dump(path: Path, pairs: Sequence[tuple[str, str, float, str, int]]) -> None:
@@ -486,6 +503,7 @@ def main(argv: list[str] | None = None) -> None:
     calibration(cv)
     thresholds(cv)
     placement(moved, len(cv))
+    by_format(items, cv)
     if ns.misses:
         print("\nmisses:")
         for g, p, conf, nid, i in [x for x in cv if x[0] != x[1]][:ns.misses]:
