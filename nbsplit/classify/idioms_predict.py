@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from nbsplit.classify import lexicon as lex
-from nbsplit.classify.context import Context, lookup_call, name_tokens
+from nbsplit.classify.context import Context, lookup_call, name_tokens, own_names
 from nbsplit.classify.idioms import (
     SIGNAL, D, E, F, M, P, PyCell, T, V, loads_training_data,
 )
@@ -160,7 +160,8 @@ def writes_predictions(c: PyCell) -> None:
     """Writing a frame that holds predictions (named so, filled into a submission template, or
     written after scoring new data) -> prediction. Sets ``c.writes_predictions``."""
     ctx, facts, ev = c.ctx, c.facts, c.ev
-    strings = " ".join(facts.strings).lower()
+    # a path's folders and a table's catalog/schema name the project ("loan_prediction"), not the data
+    strings = own_names(facts.strings).lower()
     submission = "submission" in strings or "submit" in strings
     if submission and c.predicts is None and loads_training_data(ctx, facts):
         # train.csv, test.csv and sample_submission.csv read together: loading, not predicting

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from nbsplit.classify import lexicon as lex
+from nbsplit.classify.context import own_name, unqualified
 from nbsplit.classify.evidence import Evidence
 from nbsplit.classify.idioms import SIGNAL, D, E, F, P, PyCell, S, V
 
@@ -37,7 +38,7 @@ def sql_evidence(sql: str, ev: Evidence, *, displayed: bool, factor: float = 1.0
         lowered = text.lower()
         if "feature" in lowered:
             ev.add(F, 3.0 * factor, "writes a feature table with SQL", SIGNAL)
-        elif re.search(lex.SQL_WRITES_PREDICTIONS_PATTERN, lowered):
+        elif re.search(lex.SQL_WRITES_PREDICTIONS_PATTERN, unqualified(lowered)):
             ev.add(P, 2.6 * factor, "writes predictions with SQL", SIGNAL)
         else:
             ev.add(D, 3.0 * factor, "creates or changes tables with SQL", SIGNAL)
@@ -56,8 +57,9 @@ def sql_evidence(sql: str, ev: Evidence, *, displayed: bool, factor: float = 1.0
 
 def _select_evidence(text: str, ev: Evidence, displayed: bool, factor: float) -> None:
     lowered = text.lower()
-    tables = " ".join(_SQL_TABLES.findall(lowered))
-    if displayed and _PREDICTION_TABLE.search(tables + " " + lowered.split("from", 1)[0]):
+    # a table's own name says what it holds; its catalog and schema name the project
+    tables = " ".join(own_name(t) for t in _SQL_TABLES.findall(lowered))
+    if displayed and _PREDICTION_TABLE.search(tables + " " + unqualified(lowered.split("from", 1)[0])):
         if re.search(lex.SQL_PRODUCTION_PATTERN, lowered) and re.search(lex.SQL_STAGING_PATTERN, lowered):
             # production vs staging (champion vs challenger) predictions side by side
             ev.add(V, 3.0 * factor, "compares the predictions of two model versions with SQL", SIGNAL)

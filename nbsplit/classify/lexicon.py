@@ -34,6 +34,10 @@ SUBMISSION_TOKENS = frozenset({"sub", "submission", "submit", "sample"})
 VALIDATION_TOKENS = frozenset({"val", "valid", "validation"})
 # Text (string literals, lower-cased) that says a written frame holds predictions.
 PREDICTION_TEXT_PATTERN = r"pred|scor|inferen|submission"
+# Last parts of a dotted string that make it a file name, not a catalog.schema.table name.
+FILE_EXTENSIONS = frozenset({"csv", "tsv", "txt", "json", "jsonl", "parquet", "pq", "orc", "avro", "xlsx", "xls",
+                             "pkl", "pickle", "joblib", "feather", "h5", "hdf5", "npy", "npz", "zip", "gz",
+                             "db", "sqlite", "delta", "xml", "html", "png", "jpg", "pdf", "model", "bin"})
 # Cell magics whose body is another language, and what they are called here.
 CELL_MAGIC_LANGUAGES = frozenset({"sql", "sh", "bash", "script", "html", "javascript", "js", "latex",
                                   "markdown", "writefile"})
