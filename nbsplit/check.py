@@ -56,7 +56,6 @@ STEPS = ("read", "analyze", "classify", "plan", "stages", "fix")
 # and stand alone), so requiring a tag on them would be a rule nobody can satisfy.
 _UNTAGGABLE_LANGUAGES = UNTAGGABLE_LANGUAGES
 _EXPLICIT = ("tag", "directive")
-_UNPARSED = "NBS116"  # classify.CODE_UNPARSED, without importing the classifier to map a code
 # Codes whose message is easier to act on with the cell's first line beside it.
 _SHOW_FIRST_LINE = {"NBS102", "NBS103", "NBS104", "NBS105", "NBS106", "NBS116"}
 
@@ -498,10 +497,13 @@ def _stage_loops(plan: SplitPlan) -> dict[tuple[Stage, Stage], list[Handoff]]:
 def _plan_code(diag: Diagnostic) -> str | None:
     """The check rule a planner diagnostic belongs to, from its code; None for ones check does
     not report (tag problems come from check's own scan; notes such as 'reads a skipped cell'
-    are not lint). Check plans strictly, so a backward read arrives as an NBS105 error."""
+    are not lint). Check plans strictly, so a backward read arrives as an NBS105 error; a cell the
+    classifier could not parse arrives as NBS116."""
+    from nbsplit.classify import CODE_UNPARSED
+
     if diag.code in ("NBS105", "NBS106") and diag.severity == "error":
         return diag.code
-    if diag.code == _UNPARSED:
+    if diag.code == CODE_UNPARSED:
         return diag.code
     return None
 
