@@ -40,21 +40,9 @@ def name_tokens(name: str) -> frozenset[str]:
     return frozenset(parts) | {name.lower()}
 
 
-_DOTTED = re.compile(r"(?<![\w`.])[\w`]+(?:\.[\w`]+){1,3}(?![\w`.])")
+_QUALIFIED = re.compile(r"[\w`]+(?:\.[\w`]+){1,3}")
+_QUALIFIERS = re.compile(r"\b(?:[\w`]+\.){1,3}(?=[\w`])")
 _PATH_SEP = re.compile(r"[\\/]")
-_SQL_SCOPE = re.compile(lex.SQL_SETUP_PATTERN, re.I)
-
-
-def _cut(m: re.Match[str]) -> str:
-    name = m.group()
-    last = name.rsplit(".", 1)[-1]
-    return name if last.lower() in lex.FILE_EXTENSIONS else last
-
-
-def unqualified(text: str) -> str:
-    """``text`` with every qualified table name cut to its own name (``SELECT * FROM
-    proj_pred.s.t`` -> ``SELECT * FROM t``); a file name (``predictions.csv``) stays whole."""
-    return _DOTTED.sub(_cut, text)
 
 
 def own_name(text: str) -> str:
@@ -62,17 +50,36 @@ def own_name(text: str) -> str:
     (``out/loan_prediction/clean.csv`` -> ``clean.csv``) or of a qualified table name
     (``churn_prediction.silver.customers`` -> ``customers``). The folders, catalogs and schemas
     above it name the project or the dataset (``loan-prediction``), not what this cell writes or
-    reads. Text with spaces (a message, a query) keeps its words (``unqualified``)."""
+    reads. Text with spaces (a message, a query) is returned as it is."""
     t = text.strip()
-    if t and not any(ch.isspace() for ch in t) and ("/" in t or "\\" in t):
+    if not t or any(ch.isspace() for ch in t):
+        return text
+    if "/" in t or "\\" in t:
         return _PATH_SEP.split(t.rstrip("/\\"))[-1]
-    return unqualified(text)
+    if _QUALIFIED.fullmatch(t) and t.rsplit(".", 1)[-1].lower() not in lex.FILE_EXTENSIONS:
+        return t.rsplit(".", 1)[-1]
+    return text
+
+
+_SQL_SCOPE = re.compile(lex.SQL_SETUP_PATTERN, re.I)
 
 
 def own_names(strings: Sequence[str]) -> str:
-    """A cell's string literals as what they name themselves (``own_name``), joined; a ``USE
-    catalog``/``SET`` statement is left out: it names where the project lives."""
-    return " ".join(own_name(s) for s in strings if not _SQL_SCOPE.match(s))
+    """A cell's string literals as what they name themselves, joined: each path or table cut to
+    its own name (``own_name``), each query's qualified names too (``unqualified``), and a
+    ``USE catalog``/``SET`` statement left out: it names where the project lives."""
+    out = []
+    for s in strings:
+        if _SQL_SCOPE.match(s):
+            continue
+        out.append(unqualified(s) if " " in s.strip() else own_name(s))
+    return " ".join(out)
+
+
+def unqualified(sql: str) -> str:
+    """``sql`` with every qualified name cut to its own name (``SELECT * FROM proj_pred.s.t`` ->
+    ``SELECT * FROM t``): see ``own_name``."""
+    return _QUALIFIERS.sub("", sql)
 
 
 @dataclass
