@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import nbformat
 
 from nbsplit.errors import EXIT_PROBLEMS, NbsplitError
 from nbsplit.render.manifest import MANIFEST_NAME
+
+if TYPE_CHECKING:
+    from traitlets.config import Config
 
 __all__ = ["StageExecutionError", "execute_notebook", "execute_stages", "inject_parameters", "load_notebook"]
 
@@ -85,13 +89,37 @@ def execute_notebook(path: Path | str, cwd: Path | str, *, timeout: int = 600, k
     seconds per cell. Raises ``StageExecutionError`` when a cell fails.
     """
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     path = Path(path)
     nb = inject_parameters(load_notebook(path), dict(parameters or {}))
     kernel_env = dict(os.environ) | dict(env or {})
-    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, allow_errors=False,
-                            resources={"metadata": {"path": str(cwd)}})
+    with tempfile.TemporaryDirectory(prefix="nbsplit-kernel-") as sockets:
+        client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, allow_errors=False,
+                                resources={"metadata": {"path": str(cwd)}},
+                                config=_kernel_transport(Path(sockets)))
+        _execute(client, nb, path, cwd, kernel_env)
+    return nb
+
+
+def _kernel_transport(sockets: Path) -> Config:
+    """Kernel channels over Unix sockets in ``sockets`` where the platform has them.
+
+    Over TCP, jupyter_client picks five free ports, releases them and hands them to the kernel to
+    bind; anything else on the machine (a Spark JVM, a parallel kernel) can take one in between,
+    and the kernel then dies with "Address already in use" and the stage fails after a minute's
+    wait. A socket file in a private folder cannot be taken.
+    """
+    from traitlets.config import Config
+
+    if os.name == "nt":
+        return Config()
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(sockets / "kernel")}})
+
+
+def _execute(client: Any, nb: nbformat.NotebookNode, path: Path, cwd: Path | str,
+             kernel_env: dict[str, str]) -> None:
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
     try:
         client.execute(cwd=str(cwd), env=kernel_env)
     except CellExecutionError as exc:
@@ -103,7 +131,6 @@ def execute_notebook(path: Path | str, cwd: Path | str, *, timeout: int = 600, k
     except DeadKernelError as exc:
         position, source_index = _running_cell(nb)
         raise StageExecutionError(path, position, source_index, "DeadKernelError", str(exc), nb) from None
-    return nb
 
 
 def execute_stages(out_dir: Path | str, order: Sequence[str], cwd: Path | str | None = None, *,

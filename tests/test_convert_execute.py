@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nbformat
@@ -46,3 +47,18 @@ def test_runs_in_cwd_with_env_and_parameters_and_reports_the_failing_source_cell
     assert "cell 2 (source cell 9) failed: ZeroDivisionError" in str(err) and "\n" not in str(err)
     printed = err.executed.cells[2].outputs[0]["text"]  # injected cell shifts the node by one
     assert printed == "hello env-ok given\n"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="Unix sockets: Windows kernels keep TCP")
+def test_kernels_talk_over_private_unix_sockets_not_tcp_ports(tmp_path: Path) -> None:
+    # Over TCP the kernel binds ports that jupyter_client released a moment before; a Spark JVM or
+    # a parallel kernel took one in CI ("Address already in use") and the stage failed.
+    path = _write(tmp_path / "stage.ipynb", [
+        ("from ipykernel.kernelapp import IPKernelApp\napp = IPKernelApp.instance()\n"
+         "print(app.transport, app.ip)", {}),
+    ])
+    executed = execute_notebook(path, tmp_path, timeout=60)
+    transport, where = executed.cells[0].outputs[0]["text"].split()
+    assert transport == "ipc"
+    folder = Path(where).parent
+    assert folder.name.startswith("nbsplit-kernel-") and not folder.exists()  # removed with its sockets
