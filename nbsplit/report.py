@@ -14,7 +14,7 @@ from rich.table import Table
 
 from nbsplit.config import Config
 from nbsplit.model import Cell, SplitPlan, Stage
-from nbsplit.paths import relative_paths
+from nbsplit.paths import PathUse, relative_paths
 from nbsplit.plan import placement_summary
 
 if TYPE_CHECKING:
@@ -93,8 +93,7 @@ def print_plan(plan: SplitPlan, config: Config, console: Console | None = None) 
     uses = relative_paths(plan.notebook)
     if uses:
         console.print("files (relative to the notebook's folder; stage notebooks resolve them from data_dir): "
-                      + _escape(", ".join(f"{u.path} ({'in' if u.exists else 'out'}, cell "
-                                          f"{', '.join(map(str, u.cells))})" for u in uses)))
+                      + _escape(", ".join(_file_use(u) for u in uses)))
     uncertain = [c for c in plan.classifications
                  if c.confidence < config.threshold and c.origin not in ("tag", "directive")]
     if uncertain:
@@ -249,3 +248,11 @@ def print_run_summary(console: Any, result: "RunResult", stages: Mapping[str, st
 
 def _escape(text: str) -> str:
     return text.replace("[", r"\[")
+
+
+def _file_use(use: PathUse) -> str:
+    """``data/x.csv (cell 3)``; a file not beside the notebook says so, since the stages will
+    need it in data_dir when they run."""
+    cells = "cells" if len(use.cells) > 1 else "cell"
+    where = f"{cells} {', '.join(map(str, use.cells))}"
+    return f"{use.path} ({where})" if use.exists else f"{use.path} ({where}; not found here)"

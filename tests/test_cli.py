@@ -129,6 +129,17 @@ def test_plan_table_mentions_every_cell(tmp_path: Path) -> None:
     assert "data-prep" in proc.stdout and "eda" in proc.stdout
 
 
+def test_plan_says_which_files_it_reads_and_which_are_not_there(tmp_path: Path) -> None:
+    (tmp_path / "churn.csv").write_text("a\n1\n")
+    cells = [nbformat.v4.new_code_cell("import pandas as pd"),
+             nbformat.v4.new_code_cell("df = pd.read_csv('churn.csv')\nnew = pd.read_csv('new_customers.csv')")]
+    path = write_nb(tmp_path / "nb.ipynb", cells)
+    proc = nbsplit("plan", str(path))
+    assert proc.returncode == 0, proc.stderr
+    flat = " ".join(proc.stdout.split())
+    assert "churn.csv (cell 1)" in flat and "new_customers.csv (cell 1; not found here)" in flat
+
+
 def test_tag_shows_then_writes_and_keeps_everything_else(tmp_path: Path) -> None:
     cells = [nbformat.v4.new_code_cell("import pandas as pd"),
              nbformat.v4.new_code_cell("df = pd.read_csv('churn.csv')"),
