@@ -45,8 +45,11 @@ _CAPTURE_OPTS = re.compile(r"--no-(?:stdout|stderr|display)")
 # line); the second branch keeps the old pattern's all-space name part (``"   = !ls"``).
 _CANDIDATE = re.compile(
     r"^[ \t]*+[%!?]|^[ \t]*(?:[\w,][\w, ]*+=|(?<= )=)[ \t]*+[!%]|\?[ \t]*+\r?$"
-    r"|^[ \t]*+(?:pip|conda|mamba|matplotlib)[ \t]", re.MULTILINE
+    r"|^[ \t]*+(?:pip|conda|mamba|matplotlib)[ \t]|^[ \t]*+[/,;][A-Za-z_]", re.MULTILINE
 )
+# IPython's call escapes at a statement's start: ``/f a b`` is ``f(a, b)``, ``,f a b`` is
+# ``f("a", "b")`` and ``;f a b`` is ``f("a b")`` (``EscapedCommand``, whatever autocall says).
+_ESCAPED_CALL = re.compile(r"([/,;])([A-Za-z_][\w.]*+)(?:[ \t](.*))?")
 # IPython's automagic runs ``pip install x`` and ``matplotlib inline`` without the ``%``; as
 # Python the two words side by side are a syntax error, so such a line is always the magic.
 _AUTOMAGIC = re.compile(r"(?:(?:pip|conda|mamba)[ \t]+(?:install|uninstall|freeze|list|show|download|update|remove)"
@@ -259,6 +262,8 @@ def _mask_line(line: str, out: Masked) -> str | None:
     indent = line[: len(line) - len(stripped)]
     if stripped[:1] in ("p", "c", "m") and _AUTOMAGIC.match(stripped):
         stripped = "%" + stripped  # automagic: the same line magic
+    if stripped[:1] in ("/", ",", ";"):
+        return _escaped_call(stripped, indent)
     if not stripped or stripped[0] not in "%!?" and "=" not in stripped and "?" not in stripped:
         return None
     text = stripped.rstrip("\r")
@@ -309,6 +314,23 @@ def _mask_line(line: str, out: Masked) -> str | None:
                 out.magics.append(head)
                 return indent + "pass" + cr
     return None
+
+
+def _escaped_call(stripped: str, indent: str) -> str | None:
+    """The call an escaped line stands for; quoted words become string literals Python reads
+    back as the same text (IPython pastes them between bare double quotes)."""
+    cr = "\r" if stripped.endswith("\r") else ""
+    m = _ESCAPED_CALL.fullmatch(stripped.rstrip("\r"))
+    if m is None:
+        return None
+    escape, name, rest = m.group(1), m.group(2), (m.group(3) or "").strip()
+    if escape == "/":
+        args = ", ".join(rest.split())
+    elif escape == ",":
+        args = ", ".join(repr(word) for word in rest.split())
+    else:
+        args = repr(rest)
+    return f"{indent}{name}({args}){cr}"
 
 
 # --------------------------------------------------------------------------------------------

@@ -716,6 +716,40 @@ def test_an_indented_cell_defines_and_reads_its_names() -> None:
     assert later.parsed and later.reads == {"df"} and later.defines == {"clean"}
 
 
+# IPython's call escapes at the start of a statement (``EscapedCommand``, on whatever autocall
+# says): ``/f a b`` runs ``f(a, b)``, ``,f a b`` runs ``f("a", "b")``, ``;f a b`` runs ``f("a b")``.
+_ESCAPED_CALLS = [
+    "/print df",
+    ",describe train test",
+    ";print hello world",
+    "import os\n;os.listdir data/raw\nfiles = 1",
+    "for c in cols:\n    /plot_hist df c",
+    "  ;display.max_rows",
+]
+
+
+@pytest.mark.parametrize("source", _ESCAPED_CALLS)
+def test_an_escaped_call_is_read_as_the_call_the_kernel_makes(source: str) -> None:
+    import ast
+
+    transforms = pytest.importorskip("IPython.core.inputtransformer2")
+    as_run = ast.dump(ast.parse(transforms.TransformerManager().transform_cell(source)))
+    masked = mask_ipython(source).source
+    assert masked.count("\n") == source.count("\n")
+    assert ast.dump(ast.parse(masked)) == as_run
+    assert analyze_source(source, 0).parsed
+
+
+def test_an_escaped_call_reads_its_names_and_a_continuation_comma_stays_code() -> None:
+    facts = analyze_source("/plot_hist df 'Age'", 2)
+    assert facts.parsed and facts.reads >= {"plot_hist", "df"}
+    quoted = analyze_source(",plot_hist df Age", 3)
+    assert quoted.parsed and quoted.reads == {"plot_hist"}  # the words are strings
+    # a line that starts with a comma inside brackets is Python, not an escape
+    source = "cols = [\n    'a'\n    ,'b']"
+    assert mask_ipython(source).source == source and analyze_source(source, 4).parsed
+
+
 def test_only_the_first_lines_indentation_is_removed() -> None:
     # IPython keeps a line that does not start with the first line's indentation as it is, so a
     # cell whose later line is less indented stays a syntax error, in the kernel and here.

@@ -35,6 +35,7 @@ FAMILIES: list[tuple[str, Callable[[str], object], str]] = [
     ("callees-dots", callees, "a."),
     ("nesting-guard", parse_cost, "(a + b." ),
     ("masking", mask_ipython, "x = 1 ? "),
+    ("escaped-call", lambda s: mask_ipython(";f" + s + "x"), " \t"),
     ("text-fallback", lambda s: analyze_source("x = (\n" + s), "df.loc[a.isna()] = for a, "),
 ]
 
