@@ -45,15 +45,19 @@ _CAPTURE_OPTS = re.compile(r"--no-(?:stdout|stderr|display)")
 # line); the second branch keeps the old pattern's all-space name part (``"   = !ls"``).
 _CANDIDATE = re.compile(
     r"^[ \t]*+[%!?]|^[ \t]*(?:[\w,][\w, ]*+=|(?<= )=)[ \t]*+[!%]|\?[ \t]*+\r?$"
-    r"|^[ \t]*+(?:pip|conda|mamba|matplotlib)[ \t]|^[ \t]*+[/,;][A-Za-z_]", re.MULTILINE
+    r"|^[ \t]*+(?:pip|conda|mamba|matplotlib|cd|ls)[ \t]|^[ \t]*+[/,;][A-Za-z_]", re.MULTILINE
 )
 # IPython's call escapes at a statement's start: ``/f a b`` is ``f(a, b)``, ``,f a b`` is
 # ``f("a", "b")`` and ``;f a b`` is ``f("a b")`` (``EscapedCommand``, whatever autocall says).
 _ESCAPED_CALL = re.compile(r"([/,;])([A-Za-z_][\w.]*+)(?:[ \t](.*))?")
 # IPython's automagic runs ``pip install x`` and ``matplotlib inline`` without the ``%``; as
 # Python the two words side by side are a syntax error, so such a line is always the magic.
+# ``cd``/``ls`` followed by a path (``cd ../data``, ``cd /content/drive/MyDrive``, ``ls $out``) are
+# the magic and the shell alias too: nobody divides a variable named ``cd`` by ``content``.
 _AUTOMAGIC = re.compile(r"(?:(?:pip|conda|mamba)[ \t]+(?:install|uninstall|freeze|list|show|download|update|remove)"
-                        r"|matplotlib[ \t]+(?:inline|notebook|widget|ipympl|agg|qt|tk))\b")
+                        r"|matplotlib[ \t]+(?:inline|notebook|widget|ipympl|agg|qt|tk))\b"
+                        r"|(?:cd|ls)[ \t]++(?!(?:and|or|in|is|not|if|else|for)\b)"
+                        r"(?:[\w~.\"'$\\]|[/-](?![ \t=]))")
 _LINE_MAGIC = re.compile(r"%(\w+)[ \t]*(.*)$", re.DOTALL)
 _ASSIGN_MAGIC = re.compile(
     r"^((?:[A-Za-z_]\w*[ \t]*,[ \t]*)*[A-Za-z_]\w*)[ \t]*=[ \t]*(!|%{1,2})(.*)$", re.DOTALL
@@ -260,7 +264,7 @@ def _mask_line(line: str, out: Masked) -> str | None:
     """The Python replacing one statement-start line, or None to keep it."""
     stripped = line.lstrip()
     indent = line[: len(line) - len(stripped)]
-    if stripped[:1] in ("p", "c", "m") and _AUTOMAGIC.match(stripped):
+    if stripped[:1] in ("p", "c", "m", "l") and _AUTOMAGIC.match(stripped):
         stripped = "%" + stripped  # automagic: the same line magic
     if stripped[:1] in ("/", ",", ";"):
         return _escaped_call(stripped, indent)

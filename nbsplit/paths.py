@@ -86,7 +86,8 @@ def _path_cells(notebook: Notebook) -> tuple[tuple[str, tuple[int, ...]], ...]:
 
 
 def _after_cell(cell: Cell, cwd: str, base: Path) -> str:
-    if cell.kind == "code" and cwd and ("chdir" in cell.source or "%cd" in cell.source):
+    if cell.kind == "code" and cwd and ("chdir" in cell.source or "%cd" in cell.source
+                                        or _BARE_CD.search(cell.source)):
         return _changed_folder(cell.source, cwd, base)
     return cwd
 
@@ -125,7 +126,10 @@ def _from_notebook(path: str, base: Path) -> str:
 _LEADING_STEPS = re.compile(r"(?:\.\.?/+)*")
 
 
-_CHDIR = re.compile(r"""^[ \t]*(?:os\.chdir\(\s*(?:r?(["'])(.*?)\1)?|%cd[ \t]+(.*?)[ \t]*$)""", re.M)
+# ``cd data`` without the ``%`` is IPython's automagic (``analyze_text._AUTOMAGIC``): the same magic
+_CHDIR = re.compile(r"""^[ \t]*(?:os\.chdir\(\s*(?:r?(["'])(.*?)\1)?|%?cd[ \t]+(?![=(\[]|[-+*/%&|^@<>]=)(.*?)[ \t]*$)""",
+                    re.M)
+_BARE_CD = re.compile(r"^[ \t]*cd[ \t]", re.M)
 
 
 def _changed_folder(source: str, cwd: str, base: Path) -> str:

@@ -250,6 +250,13 @@ MAGIC_CASES = [
     case("%python\nx = 1", "databricks-python-magic", defines={"x"}, parsed=True),
     case("%md ## Title\nmore text", "databricks-md-one-liner", magics=("%md ## Title",),
          parsed=True, defines=set()),
+    # IPython's automagic: ``cd``/``ls`` and a path are the magic and the shell alias
+    case("cd ../data\ndf = load()", "automagic-cd", magics=("%cd ../data",), defines={"df"},
+         reads={"load"}, parsed=True),
+    case('cd "/content/drive/My Drive/x"', "automagic-cd-quoted", magics=('%cd "/content/drive/My Drive/x"',),
+         parsed=True),
+    case("ls $out/artifacts/", "automagic-ls-expansion", magics=("%ls $out/artifacts/",), parsed=True),
+    case("cd = 3\nls - cd", "cd-ls-as-names", magics=(), defines={"cd"}, reads={"ls"}, parsed=True),
 ]
 
 FALLBACK_CASES = [

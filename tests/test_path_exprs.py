@@ -92,7 +92,8 @@ def test_a_file_beside_the_notebook_is_synced_alone(tmp_path: Path) -> None:
     assert yaml.safe_load(files["databricks.yml"])["sync"]["paths"] == [".", "../train.csv"]
 
 
-@pytest.mark.parametrize("change", ["os.chdir('data')", "%cd data", "os.chdir(\"data/\")"])
+@pytest.mark.parametrize("change", ["os.chdir('data')", "%cd data", "os.chdir(\"data/\")",
+                                    "cd data"])  # IPython's automagic: %cd without the %
 def test_names_after_a_change_of_folder_are_read_from_that_folder(tmp_path: Path, change: str) -> None:
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "iris.csv").write_text("a,b\n1,2\n")
@@ -117,7 +118,7 @@ def test_a_change_of_folder_nbsplit_cannot_follow_keeps_names_beside_the_noteboo
     assert uses["train.csv"].exists and uses["train.csv"].cells == (2,)
 
 
-@pytest.mark.parametrize("change", ["os.chdir('..')", "%cd ..", "os.chdir('../')"])
+@pytest.mark.parametrize("change", ["os.chdir('..')", "%cd ..", "os.chdir('../')", "cd .."])
 def test_names_after_moving_up_to_the_repository_are_read_above_the_notebook(tmp_path: Path,
                                                                                change: str) -> None:
     # a repository's notebooks/ folder whose notebook moves to the repository root first
