@@ -45,7 +45,7 @@ _CAPTURE_OPTS = re.compile(r"--no-(?:stdout|stderr|display)")
 # line); the second branch keeps the old pattern's all-space name part (``"   = !ls"``).
 _CANDIDATE = re.compile(
     r"^[ \t]*+[%!?]|^[ \t]*(?:[\w,][\w, ]*+=|(?<= )=)[ \t]*+[!%]|\?[ \t]*+\r?$"
-    r"|^[ \t]*+(?:pip|conda|mamba|matplotlib|cd|ls)[ \t]|^[ \t]*+[/,;][A-Za-z_]", re.MULTILINE
+    r"|^[ \t]*+(?:pip|conda|mamba|matplotlib|cd|ls)[ \t]|^[ \t]*+[/,;](?:[A-Za-z_]|[ \t]*+\r?$)", re.MULTILINE
 )
 # IPython's call escapes at a statement's start: ``/f a b`` is ``f(a, b)``, ``,f a b`` is
 # ``f("a", "b")`` and ``;f a b`` is ``f("a b")`` (``EscapedCommand``, whatever autocall says).
@@ -324,7 +324,12 @@ def _escaped_call(stripped: str, indent: str) -> str | None:
     """The call an escaped line stands for; quoted words become string literals Python reads
     back as the same text (IPython pastes them between bare double quotes)."""
     cr = "\r" if stripped.endswith("\r") else ""
-    m = _ESCAPED_CALL.fullmatch(stripped.rstrip("\r"))
+    text = stripped.rstrip("\r")
+    if text.strip() in ("/", ",", ";"):
+        # an escape with nothing after it (a ';' on its own line after a plot, to hide the last
+        # value) is IPython's ("") or (): a constant, shown as nothing worth a stage
+        return indent + "pass" + cr
+    m = _ESCAPED_CALL.fullmatch(text)
     if m is None:
         return None
     escape, name, rest = m.group(1), m.group(2), (m.group(3) or "").strip()

@@ -747,6 +747,13 @@ def test_an_escaped_call_is_read_as_the_call_the_kernel_makes(source: str) -> No
     assert analyze_source(source, 0).parsed
 
 
+def test_a_semicolon_alone_that_hides_a_plots_value_is_nothing() -> None:
+    # IPython runs a lone ';' as ("") (the line after train.hist(...) that hides its repr)
+    facts = analyze_source("sns.set()\ntrain.hist(bins=60)\n;", 5)
+    assert facts.parsed and facts.reads == {"sns", "train"}
+    assert mask_ipython("train.hist(bins=60)\n;  \n").source == "train.hist(bins=60)\npass\n"
+
+
 def test_an_escaped_call_reads_its_names_and_a_continuation_comma_stays_code() -> None:
     facts = analyze_source("/plot_hist df 'Age'", 2)
     assert facts.parsed and facts.reads >= {"plot_hist", "df"}
