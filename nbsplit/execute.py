@@ -111,9 +111,14 @@ def _kernel_transport(sockets: Path) -> Config:
     """
     from traitlets.config import Config
 
-    if os.name == "nt":
+    prefix = str(sockets / "kernel")
+    # a Unix socket's path holds at most 104 bytes (macOS; 108 on Linux), the channel's "-N" too
+    if os.name == "nt" or len(prefix.encode()) > _SOCKET_PATH_MAX:
         return Config()
-    return Config({"KernelManager": {"transport": "ipc", "ip": str(sockets / "kernel")}})
+    return Config({"KernelManager": {"transport": "ipc", "ip": prefix}})
+
+
+_SOCKET_PATH_MAX = 100
 
 
 def _execute(client: Any, nb: nbformat.NotebookNode, path: Path, cwd: Path | str,

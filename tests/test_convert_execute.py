@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nbsplit.execute import StageExecutionError, execute_notebook, inject_parameters
+from nbsplit.execute import StageExecutionError, _kernel_transport, execute_notebook, inject_parameters
 
 pytestmark = pytest.mark.slow
 
@@ -62,3 +62,11 @@ def test_kernels_talk_over_private_unix_sockets_not_tcp_ports(tmp_path: Path) ->
     assert transport == "ipc"
     folder = Path(where).parent
     assert folder.name.startswith("nbsplit-kernel-") and not folder.exists()  # removed with its sockets
+
+
+@pytest.mark.skipif(os.name == "nt", reason="Unix sockets: Windows kernels keep TCP")
+def test_a_temporary_folder_too_deep_for_a_socket_path_keeps_tcp(tmp_path: Path) -> None:
+    # zmq cannot bind a Unix socket whose path is over ~104 bytes (a long $TMPDIR on macOS)
+    deep = tmp_path / ("d" * 120)
+    assert "transport" not in _kernel_transport(deep).get("KernelManager", {})
+    assert _kernel_transport(Path("/tmp/nbsplit-kernel-abc"))["KernelManager"]["transport"] == "ipc"
