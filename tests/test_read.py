@@ -221,6 +221,47 @@ def test_databricks_header_only_first_line_counts(tmp_path: Path) -> None:
     assert [(c.kind, c.source) for c in nb.cells] == [("markdown", "Hello\n")]
 
 
+# A cell that opens with ``# MAGIC`` lines and goes on with plain Python lines (13 files in 6 of
+# the repositories probed: Databricks' own export of a Python cell's %pip line, Delta Live Tables
+# files and hand-written sources with a %md heading above the code) used to become one markdown or
+# magic cell: its code vanished without a word.
+_MIXED = {
+    "md-heading": ("# MAGIC %md\n# MAGIC # Ingest\n\nimport pandas as pd\ndf = pd.read_csv('x.csv')",
+                   "# MAGIC %md\n# MAGIC # Ingest\n\nimport pandas as pd\ndf = pd.read_csv('x.csv')"),
+    "pip-line": ("# MAGIC %pip install xgboost\ndbutils.library.restartPython()",
+                 "%pip install xgboost\ndbutils.library.restartPython()"),
+    "sql-then-code": ("# MAGIC %sql\n# MAGIC SELECT 1\nimport pandas as pd",
+                      "# MAGIC %sql\n# MAGIC SELECT 1\nimport pandas as pd"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_MIXED))
+def test_magic_lines_above_python_lines_make_a_python_cell_and_lose_no_code(tmp_path: Path, name: str) -> None:
+    from nbsplit.analyze import analyze_source
+    from nbsplit.read.databricks import dump_databricks, read_databricks
+
+    text, source = _MIXED[name]
+    path = tmp_path / "mixed.py"
+    path.write_text(f"# Databricks notebook source\n{text}\n\n# COMMAND ----------\n\nx = 1\n", encoding="utf-8")
+    cells = read_notebook(path).cells
+    assert [(c.kind, c.language, c.source) for c in cells] == [("code", "python", source), ("code", "python", "x = 1")]
+    assert analyze_source(cells[0].source, 0).parsed
+    again = read_databricks(dump_databricks(cells), "again.py").cells
+    assert [(c.kind, c.language, c.source) for c in again] == [(c.kind, c.language, c.source) for c in cells]
+
+
+def test_a_python_cell_with_a_pip_line_and_code_is_written_as_a_python_cell() -> None:
+    # written all behind # MAGIC it would be a %pip cell, and pip would get the import as arguments
+    from nbsplit.model import Cell
+    from nbsplit.read.databricks import dump_databricks, read_databricks
+
+    cell = Cell(index=0, kind="code", source="%pip install lightgbm\nimport lightgbm", language="python")
+    text = dump_databricks((cell,))
+    assert "# MAGIC %python\n# MAGIC %pip install lightgbm\n# MAGIC import lightgbm" in text
+    back = read_databricks(text, "x.py").cells
+    assert [(c.kind, c.language, c.source) for c in back] == [("code", "python", cell.source)]
+
+
 # --- percent ----------------------------------------------------------------------------------
 
 

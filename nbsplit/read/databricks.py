@@ -22,6 +22,9 @@ The format (see REFERENCE.md section 3)::
 - A cell whose lines are ``# MAGIC``-prefixed is a magic cell: ``%md``/``%md-sandbox`` gives a
   markdown cell (source without the magic line); any other magic gives a code cell whose
   ``language`` is the magic's name and whose source starts with the magic line.
+- A cell that starts with ``# MAGIC`` lines and also holds plain lines is a Python cell
+  (``_mixed_cell``): its ``%pip``-style line magics are unprefixed, its other ``# MAGIC`` lines
+  stay comments.
 
 ``dump_databricks`` writes the canonical layout back, so for a canonically formatted file
 ``dump_databricks(read(text).cells) == text``. What it writes reads back to the same cells, by
@@ -66,6 +69,8 @@ _SEPARATOR_RE = re.compile(r"^#\s*COMMAND\s*-{10,}\s*$")
 _DBTITLE_RE = re.compile(r"^#\s*DBTITLE\s+(\d+)\s*,(.*)$")
 _MARKDOWN_MAGICS = MARKDOWN_MAGICS
 _PYTHON_MAGIC = "%python"
+# IPython line magics a Databricks Python cell may hold among its code lines
+_PYTHON_LINE_MAGICS = frozenset({"pip", "conda", "matplotlib", "load_ext", "reload_ext", "autoreload", "config", "env"})
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # Lines that give an R notebook away (R exports also start with '# Databricks notebook source').
 _R_ASSIGN_RE = re.compile(r"^\s*[A-Za-z.][\w.]*\s*<-\s*\S")
@@ -132,6 +137,8 @@ def parse_cell(index: int, lines: Sequence[str]) -> Cell:
         if m.group(1) != "1":
             metadata["dbtitle_show"] = m.group(1)
         lines = lines[1:]
+    if lines and is_magic_line(lines[0]) and any(line.strip() and not is_magic_line(line) for line in lines):
+        return _mixed_cell(index, lines, title, metadata)
     if lines and is_magic_line(lines[0]):
         body = [unmagic(line) for line in lines]
         magic = magic_name(body[0])
@@ -152,6 +159,21 @@ def parse_cell(index: int, lines: Sequence[str]) -> Cell:
                         title=title, metadata=metadata)
     return Cell(index=index, kind="code", source="\n".join(lines), language="python",
                 title=title, metadata=metadata)
+
+
+def _mixed_cell(index: int, lines: Sequence[str], title: str | None, metadata: dict[str, object]) -> Cell:
+    """A cell whose ``# MAGIC`` lines come with plain Python lines: a Python cell.
+
+    Databricks writes a Python cell's IPython line magics that way (``# MAGIC %pip install x``
+    above ``dbutils.library.restartPython()``), and hand-written sources and Delta Live Tables
+    files put a ``# MAGIC %md`` heading above their code, where Python reads it as comments.
+    Line magics become the IPython lines they stand for; every other ``# MAGIC`` line (a
+    heading, a query) stays as written, a comment: no line of code is dropped or made up.
+    """
+    source = [unmagic(line) if is_magic_line(line) and magic_name(unmagic(line)) in _PYTHON_LINE_MAGICS
+              else line for line in lines]
+    return Cell(index=index, kind="code", source="\n".join(source), language="python", title=title,
+                metadata=metadata)
 
 
 def read_databricks(text: str, path: Path | str) -> Notebook:
@@ -240,6 +262,10 @@ def _python_lines(source: str, *, force_magic: bool) -> list[str]:
     if force_magic or not _reads_back_as_python(lines):
         return [_magic(line) for line in [_PYTHON_MAGIC, *lines]]
     if lines and magic_name(lines[0]) is not None:
+        if any(line.strip() and magic_name(line) is None for line in lines[1:]):
+            # ``%pip install x`` then ``import x``: as a %pip cell Databricks would hand the code
+            # lines to pip; a %python cell runs the line magic and the code
+            return [_magic(line) for line in [_PYTHON_MAGIC, *lines]]
         return [_magic(line) for line in lines]  # %pip, %sql...: Databricks' own magic cells
     return lines
 
