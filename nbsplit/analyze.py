@@ -1358,13 +1358,21 @@ class PythonView:
 # us to avoid validating the tree when parsing a file"): ~15 % of a parse, ~8 % of a typical
 # ``nbsplit check``. For parsed trees nearly all of it re-checks what the grammar already
 # guarantees (whitespace around keywords, matching quotes and brackets, valid numbers and names).
-# Two checks go beyond the grammar and can refuse what parsed, so those two node types are still
-# validated: a bare ``except:`` before another handler (``Try``) and str concatenated with bytes
-# (``ConcatenatedString``); a differential test (tests/test_analyze_parse.py) parses ~190 snippets
-# of odd syntax both ways, and every corpus cell parses the same (no validation error at all).
+# Some checks go beyond the grammar and can refuse what parsed, so those node types are still
+# validated: a bare ``except:`` before another handler (``Try``), str concatenated with bytes
+# (``ConcatenatedString``), and the space a keyword needs before some tokens (``return*x``,
+# ``not.5``: libcst refuses both, the grammar takes them; found by the token-soup property test),
+# which every node with a keyword checks. A differential test (tests/test_analyze_parse.py) parses
+# ~190 snippets of odd syntax and random token soup both ways; every corpus cell parses the same.
 _CSTNode = cst.CSTNode
 _VALIDATE = _CSTNode.__dict__["__post_init__"]
-_STILL_VALIDATED = (cst.Try, cst.ConcatenatedString)
+_KEYWORD_NODES = ("AsName", "Assert", "Asynchronous", "Await", "BaseSimpleComp", "BooleanOperation", "CompFor",
+                  "CompIf", "Comparison", "ComparisonTarget", "Del", "DictComp", "ExceptHandler", "For", "From",
+                  "FunctionDef", "Global", "If", "IfExp", "Import", "ImportAlias", "Lambda", "LazyImport",
+                  "Nonlocal", "Raise", "Return", "StarredDictComp", "TypeAlias", "UnaryOperation", "While", "With",
+                  "WithItem", "Yield")
+_STILL_VALIDATED: tuple[type[cst.CSTNode], ...] = (cst.Try, cst.ConcatenatedString, *(
+    getattr(cst, name) for name in _KEYWORD_NODES if hasattr(cst, name)))
 
 
 def _skip_validation(self: object) -> None:
