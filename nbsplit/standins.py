@@ -467,14 +467,17 @@ def _pip_magic(shell: Any, original: Any, line: str) -> None:
     import shlex
 
     args = shlex.split(line)
-    if not args or args[0] != "install":
-        if args and args[0] == "uninstall":
+    # the verb may follow pip's own options (``%pip -q install x``): handing that line to the real
+    # magic installed for real
+    verb = next((a for a in args if a in ("install", "uninstall")), None)
+    if verb != "install":
+        if verb == "uninstall":
             print(f"nbsplit run: skipped %pip {line} (the local run does not change packages)")
             return
         if original is not None:
             return original(line)
         return None
-    for requirement, version in pip_install_plan(args[1:]):
+    for requirement, version in pip_install_plan(args[args.index("install") + 1:]):
         if version is not None:
             print(f"nbsplit run: skipped %pip install {requirement} (installed: {version})")
         else:
@@ -482,7 +485,21 @@ def _pip_magic(shell: Any, original: Any, line: str) -> None:
                   f"packages; install it into this environment (pip install {requirement!r})")
 
 
-_SHELL_PIP = re.compile(r"^(\s*)!\s*(?:pip3?|python3?\s+-m\s+pip)\s+((?:un)?install\b.*)$")
+# ``!pip install x`` and its spellings: ``!pip3.11``, ``!python3.10 -m pip``, ``!{sys.executable} -m
+# pip`` (the usual advice for installing into the kernel's own Python), options before the verb
+_SHELL_PIP = re.compile(r"^(\s*)!\s*(?:pip[\d.]*|(?:python[\d.]*|\"?\{sys\.executable\}\"?)\s+-m\s+pip)"
+                        r"\s+((?:-[\w-]+\s+)*(?:un)?install\b.*)$")
+_SHELL_CONDA = re.compile(r"^(\s*)!\s*(conda|mamba)\s+((?:-[\w-]+\s+)*(?:install|remove|uninstall|update)\b.*)$")
+_CONDA_CHANGES = ("install", "remove", "uninstall", "update", "upgrade")
+
+
+def _conda_magic(original: Any, name: str, line: str) -> None:
+    import shlex
+
+    if any(a in _CONDA_CHANGES for a in shlex.split(line)):
+        print(f"nbsplit run: skipped %{name} {line} (the local run does not change packages)")
+        return None
+    return original(line) if original is not None else None
 
 
 def shell_pip_transform(lines: list[str]) -> list[str]:
@@ -492,8 +509,12 @@ def shell_pip_transform(lines: list[str]) -> list[str]:
     for line in lines:
         body = line.rstrip("\n")
         match = _SHELL_PIP.match(body)
+        if match is not None:
+            out.append(f"{match.group(1)}%pip {match.group(2)}" + line[len(body):])
+            continue
+        match = _SHELL_CONDA.match(body)
         out.append(line if match is None else
-                   f"{match.group(1)}%pip {match.group(2)}" + line[len(body):])
+                   f"{match.group(1)}%{match.group(2)} {match.group(3)}" + line[len(body):])
     return out
 
 
@@ -554,6 +575,10 @@ def _install_magics(shell: Any) -> None:
     original_pip = shell.find_line_magic("pip")
     shell.register_magic_function(lambda line: _pip_magic(shell, original_pip, line),
                                   magic_kind="line", magic_name="pip")
+    for name in ("conda", "mamba"):
+        original = shell.find_line_magic(name)
+        shell.register_magic_function(lambda line, name=name, original=original: _conda_magic(original, name, line),
+                                      magic_kind="line", magic_name=name)
     shell.register_magic_function(lambda line: None, magic_kind="line", magic_name="restart_python")
 
 

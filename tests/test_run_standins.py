@@ -110,6 +110,16 @@ def test_databricks_magic_cells(source: str, expected: str) -> None:
     pytest.param("!pip list", "!pip list", id="pip-list-untouched"),
     pytest.param("!ls data", "!ls data", id="other-shell"),
     pytest.param("s = '!pip install x'", "s = '!pip install x'", id="in-a-string"),
+    # the spellings a strangers' notebook installed for real with (probe, 2026-12-05)
+    pytest.param("import sys\n!{sys.executable} -m pip install -r requirements.txt",
+                 "import sys\n%pip install -r requirements.txt", id="sys-executable"),
+    pytest.param('!"{sys.executable}" -m pip install x', "%pip install x", id="quoted-sys-executable"),
+    pytest.param("!pip -q install x", "%pip -q install x", id="option-before-verb"),
+    pytest.param("!python3.10 -m pip install x", "%pip install x", id="versioned-python"),
+    pytest.param("!pip3.11 install x", "%pip install x", id="versioned-pip"),
+    pytest.param("!conda install -y -c conda-forge x", "%conda install -y -c conda-forge x", id="conda"),
+    pytest.param("!mamba install x", "%mamba install x", id="mamba"),
+    pytest.param("!conda list", "!conda list", id="conda-list-untouched"),
 ])
 def test_shell_pip_installs_go_through_the_pip_stand_in(source: str, expected: str) -> None:
     assert "".join(shell_pip_transform(source.splitlines(keepends=True))) == expected
@@ -171,3 +181,30 @@ def test_standins_in_a_real_kernel(tmp_path: Path) -> None:
     assert texts[7] == ""
     assert json.loads((state / "task_values" / "t1.json").read_text()) == {"n": 3}
     assert not (Path(os.environ.get("IPYTHONDIR", "~/.ipython")).expanduser() / "nbsplit_standins.py").exists()
+
+
+@pytest.mark.slow
+def test_no_spelling_of_an_install_changes_packages_in_a_real_kernel(tmp_path: Path) -> None:
+    # '!{sys.executable} -m pip install -r requirements.txt' in a stranger's setup cell installed
+    # two packages into the machine's Python during a local run
+    from nbsplit.execute import execute_notebook
+
+    state = tmp_path / ".nbsplit"
+    standins.write_ipython_dir(state / "ipython")
+    missing = "nbsplit-no-such-package-4f2a"
+    cells = [
+        f"import sys\n!{{sys.executable}} -m pip install --quiet {missing}",
+        "%pip -q install pandas",
+        f"!conda install -y {missing}",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells],
+                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    env = {"IPYTHONDIR": str(state / "ipython"), standins.ENV_STATE_DIR: str(state)}
+    out = execute_notebook(path, tmp_path, timeout=60, env=env)
+    texts = ["".join(o.get("text", "") for o in c.outputs) for c in out.cells]
+    assert texts[0].strip().startswith(f"nbsplit run: NOT installing {missing}:")
+    assert texts[1].strip().startswith("nbsplit run: skipped %pip install pandas (installed:")
+    assert texts[2].strip() == f"nbsplit run: skipped %conda install -y {missing} (the local run does not change packages)"
