@@ -34,7 +34,9 @@ __all__ = ["PathUse", "outside_folders", "outside_paths", "relative_paths", "syn
 _EXTENSIONS = frozenset(
     "csv tsv txt json jsonl parquet pq feather arrow orc avro xlsx xls pkl pickle joblib npy npz h5 hdf5 "
     "db sqlite zip gz model pt pth onnx yaml yml".split())
-_PATH = re.compile(r"[\w.\-]+(?:/[\w.\-]+)*/?")
+# a file or folder name may hold single spaces between its words (``shopping center.csv``)
+_NAME = r"[\w.\-]+(?: [\w.\-]+)*"
+_PATH = re.compile(rf"{_NAME}(?:/{_NAME})*/?")
 _SQLITE = "sqlite:///"
 
 
@@ -172,8 +174,8 @@ def _as_path(text: str, base: Path) -> str | None:
     if ".." in path.parts:
         return None
     looks_like = "/" in text.strip("/") or path.suffix.lstrip(".").lower() in _EXTENSIONS or text.endswith("/")
-    if not looks_like and not (base / text).exists():
-        return None
+    if (not looks_like or " " in text) and not (base / text).exists():
+        return None  # words with a slash ("Age/Fare ratio") name a file only when there is one
     return path.as_posix()
 
 
@@ -192,7 +194,7 @@ def sync_files(uses: tuple[PathUse, ...]) -> tuple[str, ...]:
     return tuple(sorted(u.path for u in uses if u.exists and not u.folder and len(PurePosixPath(u.path).parts) == 1))
 
 
-_OUTSIDE = re.compile(r"(?:\./)?(?:\.\./)+[\w.\-]+(?:/[\w.\-]+)*/?")
+_OUTSIDE = re.compile(rf"(?:\./)?(?:\.\./)+{_NAME}(?:/{_NAME})*/?")
 
 
 def outside_paths(notebook: Notebook) -> tuple[str, ...]:

@@ -144,3 +144,21 @@ def test_moving_up_and_back_down_or_down_and_up_reads_relative_names_where_they_
     uses = {u.path: u.cells for u in relative_paths(nb)}
     assert uses == {"train.csv": (3, 5), "data": (4,), "data/test.csv": (5,)}
     assert outside_paths(nb) == ()
+
+
+def test_a_file_name_with_a_space_is_a_file_the_split_takes_along(tmp_path: Path) -> None:
+    # run probe, 2026-12-05: '../data/shopping center.csv' was not seen, so the comparison's copy
+    # of the source tree and the bundle's sync paths left ../data out
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "shopping center.csv").write_text("a\n1\n")
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "raw sales.csv").write_text("a\n1\n")
+    nb = read_notebook(_notebook(tmp_path / "notebooks", [
+        "import pandas as pd",
+        "shop = pd.read_csv('../data/shopping center.csv')\nraw = pd.read_csv('raw sales.csv')",
+        "plt.title('Age/Fare ratio')\nplt.xlabel('price / m2')"]))
+    assert outside_paths(nb) == ("../data/shopping center.csv",)
+    assert outside_folders(nb) == ("../data",)
+    # beside the notebook, a name with a space counts when the file is there; words with a slash
+    # in a title are not a file
+    assert {u.path: u.exists for u in relative_paths(nb)} == {"raw sales.csv": True}

@@ -21,6 +21,7 @@ from nbsplit.analyze_text import _CANDIDATE, _for_targets, mask_ipython
 from nbsplit.analyze_bindings import callees
 from nbsplit.classify.idioms_magics import _SHELL_LOOK
 from nbsplit.parse_guard import parse_cost
+from nbsplit.paths import _OUTSIDE
 from nbsplit.standins import _SHELL_PIP
 
 FAMILIES: list[tuple[str, Callable[[str], object], str]] = [
@@ -38,6 +39,7 @@ FAMILIES: list[tuple[str, Callable[[str], object], str]] = [
     ("masking", mask_ipython, "x = 1 ? "),
     ("escaped-call", lambda s: mask_ipython(";f" + s + "x"), " \t"),
     ("shell-pip-options", lambda s: _SHELL_PIP.match("!pip " + s + "x"), "-q "),
+    ("outside-path-spaces", lambda s: _OUTSIDE.fullmatch("../" + s + "?"), "a "),
     ("text-fallback", lambda s: analyze_source("x = (\n" + s), "df.loc[a.isna()] = for a, "),
 ]
 
