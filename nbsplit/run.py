@@ -571,7 +571,12 @@ def _text_outputs(cell: Mapping[str, Any]) -> str:
             if text is not None:
                 parts.append(text if isinstance(text, str) else "".join(text))
     text = "".join(parts)
-    return "\n".join(line.rstrip() for line in text.splitlines()).strip()
+    return "\n".join(_MEMORY_USAGE.sub(r"\1#", line.rstrip()) for line in text.splitlines()).strip()
+
+
+# ``DataFrame.info()``'s last line measures buffers, not data: a frame handed to a later stage
+# (written and read back) is compacted, and pandas 3's Arrow strings then report less memory
+_MEMORY_USAGE = re.compile(r"^(memory usage: )[\d.]+\+? (?:bytes|[KMGT]B)$")
 
 
 def _copy_source_tree(source_dir: Path, exclude: Sequence[Path], dest: Path) -> Path:
@@ -584,6 +589,12 @@ def _copy_source_tree(source_dir: Path, exclude: Sequence[Path], dest: Path) -> 
         return skip
 
     shutil.copytree(source_dir, dest, ignore=ignore, symlinks=True)
+    root = source_dir.resolve()
+    for path in excluded:
+        # the split's own folder stays out of the copy, but its name stays in: the stages run
+        # beside it, so a monolith's '!ls' or os.listdir(".") must list it too
+        if path.is_dir() and path.parent == root:
+            (dest / path.name).mkdir(exist_ok=True)
     return dest
 
 

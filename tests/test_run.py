@@ -318,3 +318,32 @@ def test_spark_ml_binned_roc_metrics_are_compared_without_their_digits(tmp_path:
     nbformat.write(notebook(got), tmp_path / "01_stage.ipynb")
     result = compare_runs_with_split(manifest, [notebook(outputs), notebook(outputs)], results)
     assert [m.index for m in result.mismatches] == [1, 3] and result.without_digits == ()
+
+
+def test_the_comparison_reads_info_without_its_memory_footprint() -> None:
+    # run probe: df.info() after a hand-off said 646.5 KB where the monolith said 647.9 KB (the
+    # reloaded frame's buffers are compacted); the rows, columns and types were the same
+    from nbsplit.run import _text_outputs
+
+    def cell(text: str) -> dict:
+        return {"outputs": [{"output_type": "stream", "name": "stdout", "text": text}]}
+
+    info = "<class 'pandas.DataFrame'>\nRangeIndex: 3 entries\ndtypes: int64(1), str(1)\nmemory usage: {}\n"
+    assert _text_outputs(cell(info.format("647.9 KB"))) == _text_outputs(cell(info.format("646.5+ KB")))
+    assert _text_outputs(cell(info.format("1.2 MB"))).endswith("memory usage: #")
+    # a cell that prints its own numbers on such a line is still compared digit for digit
+    assert _text_outputs(cell("peak memory usage: 3 KB")) != _text_outputs(cell("peak memory usage: 4 KB"))
+
+
+def test_the_monoliths_copy_lists_the_split_folder_as_the_stages_see_it(tmp_path: Path) -> None:
+    # run probe: a setup cell's '!ls' printed 'stages_nbs' in every stage (they run beside it) and
+    # not in the monolith's copy of the source folder
+    from nbsplit.run import _copy_source_tree
+
+    source = tmp_path / "project"
+    (source / "stages_nbs").mkdir(parents=True)
+    (source / "stages_nbs" / "01_data-prep.ipynb").write_text("{}")
+    (source / "data.csv").write_text("a\n1\n")
+    copy = _copy_source_tree(source, [source / "stages_nbs"], tmp_path / "copy")
+    assert sorted(p.name for p in copy.iterdir()) == ["data.csv", "stages_nbs"]
+    assert list((copy / "stages_nbs").iterdir()) == []  # its name, not its files
