@@ -60,6 +60,7 @@ def test_the_source_copy_gets_the_named_outside_files_and_nothing_else(tmp_path:
     source = _project(tmp_path, CELLS + [("data-prep", "open('../out/summary.txt', 'w')\nx = '../..'")])
     folder = tmp_path / "proj" / "notebooks" / "stages"
     folder.mkdir()
+    (folder / "01_data-prep.ipynb").write_text("{}")
     outside = outside_paths(read_notebook(source))
     copy, _ = _prepare_source_copy(source.resolve(), folder.resolve(), {"handoff_dir": "h"}, tmp_path / "w", {},
                                    outside)
@@ -68,7 +69,8 @@ def test_the_source_copy_gets_the_named_outside_files_and_nothing_else(tmp_path:
     assert (root / "data" / "small.csv").read_text() == "x,y\n1,a\n2,b\n4,c\n"
     assert (root / "out").is_dir() and not (root / "out" / "summary.txt").exists()  # where it writes
     assert not (root / "data" / "other.csv").exists() and not (root / "big").exists()
-    assert not (root / "notebooks" / "stages").exists()  # the output folder is never copied
+    # the output folder's files are never copied; its name is there, empty, as the stages see it
+    assert list((root / "notebooks" / "stages").iterdir()) == []
 
 
 @pytest.mark.slow
