@@ -701,19 +701,6 @@ _INDENTED_CELLS = [
 ]
 
 
-@pytest.mark.parametrize("source", _INDENTED_CELLS)
-def test_a_cell_indented_as_a_whole_is_read_as_the_kernel_runs_it(source: str) -> None:
-    import ast
-
-    transforms = pytest.importorskip("IPython.core.inputtransformer2")
-    as_run = ast.dump(ast.parse(transforms.TransformerManager().transform_cell(source)))
-    masked = mask_ipython(source).source
-    assert masked.count("\n") == source.count("\n")
-    assert ast.dump(ast.parse(masked)) == as_run
-    facts = analyze_source(source, 0)
-    assert facts.parsed and facts.error is None
-
-
 def test_an_indented_cell_defines_and_reads_its_names() -> None:
     facts = analyze_source(" import pandas as pd\n df = pd.read_csv('data/sales.csv')\n df.head()", 3)
     assert facts.parsed
@@ -735,8 +722,8 @@ _ESCAPED_CALLS = [
 ]
 
 
-@pytest.mark.parametrize("source", _ESCAPED_CALLS)
-def test_an_escaped_call_is_read_as_the_call_the_kernel_makes(source: str) -> None:
+@pytest.mark.parametrize("source", _INDENTED_CELLS + _ESCAPED_CALLS)
+def test_a_cell_is_read_as_the_kernel_runs_it(source: str) -> None:
     import ast
 
     transforms = pytest.importorskip("IPython.core.inputtransformer2")
@@ -744,7 +731,8 @@ def test_an_escaped_call_is_read_as_the_call_the_kernel_makes(source: str) -> No
     masked = mask_ipython(source).source
     assert masked.count("\n") == source.count("\n")
     assert ast.dump(ast.parse(masked)) == as_run
-    assert analyze_source(source, 0).parsed
+    facts = analyze_source(source, 0)
+    assert facts.parsed and facts.error is None
 
 
 def test_a_semicolon_alone_that_hides_a_plots_value_is_nothing() -> None:
