@@ -25,7 +25,14 @@ Found this way on 2026-12-04 (55 notebooks): an object column's NaN handed off a
 pandas 2, ``sklearn.experimental`` enabling imports, ``%run ../x.py`` outside the folder; on
 2026-12-05 (the other 33): ``!pip install`` run for real by the first local run (now the ``%pip``
 stand-in). That day 13 reproduced, 17 failed on their own (NumPy 2 removals, old scikit-learn
-APIs, Windows paths, network), 2 timed out, none differed.
+APIs, Windows paths, network), 2 timed out, none differed. Later that day a one-off probe ran the
+same filter over 96 notebooks outside the corpus (one per repository on this machine): 40
+reproduced, 49 failed on their own, 3 timed out, 1 was refused (no stage cell), and four were
+nbsplit's: ``!{sys.executable} -m pip install -r ...`` installed for real (now the ``%pip``
+stand-in, as are ``!pip -q install``, ``!python3.10 -m pip`` and ``!conda install``), a data path
+with a space (``../data/shopping center.csv``) left out of the comparison's copy and the bundle's
+sync paths, and two false differences (``!ls`` listing the output folder, ``df.info()``'s memory
+line after a hand-off).
 """
 
 from __future__ import annotations
