@@ -489,8 +489,8 @@ def _pip_magic(shell: Any, original: Any, line: str) -> None:
 # pip`` (the usual advice for installing into the kernel's own Python), options before the verb
 _SHELL_PIP = re.compile(r"^(\s*)!\s*(?:pip[\d.]*|(?:python[\d.]*|\"?\{sys\.executable\}\"?)\s+-m\s+pip)"
                         r"\s+((?:-[\w-]+\s+)*(?:un)?install\b.*)$")
-_SHELL_CONDA = re.compile(r"^(\s*)!\s*(conda|mamba)\s+((?:-[\w-]+\s+)*(?:install|remove|uninstall|update)\b.*)$")
 _CONDA_CHANGES = ("install", "remove", "uninstall", "update", "upgrade")
+_SHELL_CONDA = re.compile(rf"^(\s*)!\s*(conda|mamba)\s+((?:-[\w-]+\s+)*(?:{'|'.join(_CONDA_CHANGES)})\b.*)$")
 
 
 def _conda_magic(original: Any, name: str, line: str) -> None:

@@ -119,6 +119,7 @@ def test_databricks_magic_cells(source: str, expected: str) -> None:
     pytest.param("!pip3.11 install x", "%pip install x", id="versioned-pip"),
     pytest.param("!conda install -y -c conda-forge x", "%conda install -y -c conda-forge x", id="conda"),
     pytest.param("!mamba install x", "%mamba install x", id="mamba"),
+    pytest.param("!conda upgrade -y numpy", "%conda upgrade -y numpy", id="conda-upgrade"),
     pytest.param("!conda list", "!conda list", id="conda-list-untouched"),
 ])
 def test_shell_pip_installs_go_through_the_pip_stand_in(source: str, expected: str) -> None:
