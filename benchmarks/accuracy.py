@@ -14,6 +14,10 @@
     python benchmarks/accuracy.py --holdout r7    # fit on every notebook whose id does not start
                                                   # with r7, score the ones that do (a new batch
                                                   # labelled after the fit: a true held-out test)
+    python benchmarks/accuracy.py --shipped r44   # score the notebooks whose id starts with r44
+                                                  # with the shipped weights, no fitting: needs
+                                                  # only their snapshots (a fresh machine), and
+                                                  # refuses any notebook the weights were fitted on
 
 What is scored: the stage ``nbsplit plan`` finally gives each non-empty code cell (after the
 dataflow's moves) against the labels in benchmarks/corpus/labels. The fitted model of every fold
@@ -26,6 +30,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import subprocess
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
@@ -64,13 +69,16 @@ class Item:
 MISSING: list[str] = []
 
 
-def load_items(partial: bool = False) -> list[Item]:
-    """Every labelled notebook. ``partial``: skip the ones whose repository has no snapshot here
-    (recorded in ``MISSING``) instead of stopping: a fresh machine's fetch can bring only part of
-    the corpus's repositories in one session; figures on a part are for comparing experiments on
-    the same part, never for the shipped weights."""
+def load_items(partial: bool = False, only: tuple[str, ...] = ()) -> list[Item]:
+    """Every labelled notebook (``only``: those whose id starts with one of these prefixes).
+    ``partial``: skip the ones whose repository has no snapshot here (recorded in ``MISSING``)
+    instead of stopping: a fresh machine's fetch can bring only part of the corpus's repositories
+    in one session; figures on a part are for comparing experiments on the same part, never for
+    the shipped weights."""
     items = []
     for e in corpus.load_manifest():
+        if only and not e.id.startswith(only):
+            continue
         lf = corpus.LABELS / f"{e.id}.json"
         if not lf.exists():
             continue
@@ -393,13 +401,57 @@ def holdout(items: Sequence[Item], prefixes: tuple[str, ...]) -> list[tuple[str,
           f"{len(repos)} repositories; fitted on {len(train_items)} notebooks")
     report("rules alone, held-out batch", rules_alone(held))
     learned.use_weights(fit(training_set(train_items, {k: rows_of(it) for k, it in enumerate(train_items)})))
+    try:
+        return score_held(held, "fitted weights, held-out batch")
+    finally:
+        learned.use_weights(None)
+
+
+def fitted_ids() -> tuple[str, set[str], set[str]]:
+    """The commit that last wrote the shipped weights, and the ids and repositories (lower case)
+    of the manifest at that commit: the notebooks those weights were fitted on."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(ROOT), *args], check=True, capture_output=True,
+                              text=True).stdout
+    try:
+        rev = git("log", "-1", "--format=%H", "--", str(WEIGHTS.relative_to(ROOT))).strip()
+        manifest = git("show", f"{rev}:benchmarks/corpus/manifest.jsonl")
+    except (OSError, subprocess.CalledProcessError) as exc:
+        sys.exit(f"--shipped needs the git history of {WEIGHTS.relative_to(ROOT)}: {exc}")
+    entries = [json.loads(line) for line in manifest.splitlines() if line.strip()]
+    return rev, {e["id"] for e in entries}, {e["repo"].lower() for e in entries}
+
+
+def shipped(prefixes: tuple[str, ...]) -> list[tuple[str, str, float, str, int]]:
+    """Score the notebooks inside ``prefixes`` with the weights the package ships: a held-out test
+    only if none of them, nor any notebook of their repositories, was in the corpus the weights
+    were fitted on, which is checked (before any snapshot is read) against the manifest of the
+    commit that wrote them."""
+    chosen = [e for e in corpus.load_manifest() if e.id.startswith(prefixes)]
+    if not chosen:
+        sys.exit(f"--shipped {','.join(prefixes)}: no notebook of the manifest has such an id")
+    rev, ids, repos = fitted_ids()
+    seen = [e.id for e in chosen if e.id in ids or e.repo.lower() in repos]
+    if seen:
+        sys.exit(f"--shipped: the weights written at {rev[:10]} were fitted on {len(seen)} of these "
+                 f"notebooks or their repositories ({', '.join(seen[:3])}{', ...' if len(seen) > 3 else ''}); "
+                 f"use --holdout")
+    held = load_items(only=prefixes)
+    print(f"held out: {len(held)} notebooks ({sum(len(it.labels) for it in held)} code cells) from "
+          f"{len({it.repo for it in held})} repositories; shipped weights written at {rev[:10]}, "
+          f"fitted on {len(ids)} notebooks")
+    report("rules alone, held-out batch", rules_alone(held))
+    return score_held(held, "shipped weights, held-out batch")
+
+
+def score_held(held: Sequence[Item], name: str) -> list[tuple[str, str, float, str, int]]:
+    """Score ``held`` with the weights in use and print the held-out report."""
     scored = []
     moved: list[tuple[str, str, str, str]] = []
     for it in held:
         stages, conf = plan_stages(it, moved)
         scored.extend((lab, stages[i], conf[i], it.id, i) for i, lab in it.labels.items())
-    learned.use_weights(None)
-    report("fitted weights, held-out batch", scored)
+    report(name, scored)
     confusion(scored)
     calibration(scored)
     placement(moved, len(scored))
@@ -449,6 +501,8 @@ def main(argv: list[str] | None = None) -> None:
                                               "confidence) as JSON lines, to diff two experiments cell by cell")
     ap.add_argument("--ceiling", action="store_true", help="score the plan of the labels themselves, as tags")
     ap.add_argument("--holdout", help="comma-separated id prefixes: fit on the other notebooks, score these")
+    ap.add_argument("--shipped", help="comma-separated id prefixes: score these with the shipped weights "
+                                      "(no fitting; only their snapshots are needed)")
     ap.add_argument("--exclude", help="comma-separated id prefixes left out altogether (to compare "
                                       "experiments while a new batch is being labelled)")
     ap.add_argument("--partial", action="store_true",
@@ -463,6 +517,14 @@ def main(argv: list[str] | None = None) -> None:
     WITH_TREES = not ns.no_trees
     if (ns.partial or ns.exclude) and ns.write_weights:
         ap.error("--write-weights fits the shipped weights on the whole corpus: not with --partial or --exclude")
+    if ns.shipped:
+        if ns.write_weights or ns.holdout or ns.ceiling:
+            ap.error("--shipped scores with the shipped weights: not with --write-weights, --holdout or --ceiling")
+        prefixes = tuple(ns.shipped.split(","))
+        scored = shipped(prefixes)
+        if ns.dump:
+            dump(ns.dump, scored)
+        return
     items = load_items(partial=ns.partial)
     if ns.exclude:
         items = [it for it in items if not it.id.startswith(tuple(ns.exclude.split(",")))]
