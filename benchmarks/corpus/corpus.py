@@ -17,7 +17,7 @@ Commands::
     python benchmarks/corpus/corpus.py second ID --labeler NAME
         a second, independent labelling: writes the skeleton second/ID.json, prints the cells
     python benchmarks/corpus/corpus.py check --second [ID...]   validate second/ files
-    python benchmarks/corpus/corpus.py agreement       the two labellings compared, code cells
+    python benchmarks/corpus/corpus.py agreement [--partial]   the two labellings compared, code cells
 """
 
 from __future__ import annotations
@@ -265,9 +265,18 @@ def cmd_agreement(args: argparse.Namespace) -> None:
     (what accuracy is measured on), with the disagreements by pair."""
     pairs: list[tuple[str, str]] = []
     per_nb = []
+    absent = 0
     for e in load_manifest():
         f2 = SECOND / f"{e.id}.json"
-        if not f2.exists() or check_one(e, SECOND) or check_one(e):
+        if not f2.exists():
+            continue
+        try:
+            if check_one(e, SECOND) or check_one(e):
+                continue
+        except SystemExit:  # no snapshot of its repository here
+            if not args.partial:
+                raise
+            absent += 1
             continue
         first = json.loads((LABELS / f"{e.id}.json").read_text(encoding="utf-8"))["cells"]
         second = json.loads(f2.read_text(encoding="utf-8"))["cells"]
@@ -286,6 +295,8 @@ def cmd_agreement(args: argparse.Namespace) -> None:
     total = sum((LABELS / f"{e.id}.json").exists() for e in load_manifest())
     print(f"{len(per_nb)} of {total} notebooks labelled twice, {n} code cells: "
           f"agreement {agree:.3f}, Cohen's kappa {kappa:.3f}")
+    if absent:
+        print(f"partial: {absent} notebooks labelled twice were skipped (no snapshot of their repository here)")
     for nid, a, m in per_nb:
         print(f"  {nid:<40} {a:>4}/{m:<4} {a / m:.2f}")
     print("disagreements (first -> second):")
@@ -355,6 +366,8 @@ def main(argv: list[str] | None = None) -> None:
     sc.add_argument("--labeler", required=True)
     sc.set_defaults(func=cmd_second)
     ag = sub.add_parser("agreement")
+    ag.add_argument("--partial", action="store_true",
+                    help="skip the notebooks whose repository has no snapshot here (a fresh machine)")
     ag.set_defaults(func=cmd_agreement)
     m = sub.add_parser("materialize")
     m.set_defaults(func=cmd_materialize)
