@@ -303,8 +303,13 @@ def report(name: str, pairs: list[tuple[str, str, float, str, int]]) -> dict[str
     for c in CLASSES:
         sup, prec, rec, f1s[c] = _scores(pairs, c)
         print(f"{c:<14}{sup:>8}{prec:>7.2f}{rec:>7.2f}{f1s[c]:>7.2f}")
-    macro = sum(f1s.values()) / len(f1s)
-    print(f"accuracy {acc:.3f}   macro-F1 {macro:.3f}")
+    # A stage nobody labelled and nbsplit never gave (monitoring in a batch of Kaggle notebooks)
+    # has no F1 at all: averaging it in as 0 would report 7/8 of the true macro-F1.
+    seen = {g for g, *_ in pairs} | {p for _, p, *_ in pairs}
+    macro = sum(f for c, f in f1s.items() if c in seen) / len(seen & set(CLASSES))
+    missing = [c for c in CLASSES if c not in seen]
+    print(f"accuracy {acc:.3f}   macro-F1 {macro:.3f}" + (f" (over the stages present; none: {', '.join(missing)})"
+                                                           if missing else ""))
     return {"accuracy": acc, "macro_f1": macro}
 
 
