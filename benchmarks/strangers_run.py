@@ -1,7 +1,7 @@
 """Strangers' notebooks end to end: corpus notebooks whose data is in their own repository,
 converted and run with ``nbsplit run --compare``, one row each.
 
-    python benchmarks/strangers_run.py [--python PY] [--ids a,b] [--limit N] [--timeout S] [--list]
+    python benchmarks/strangers_run.py [--python PY] [--ids a,b] [--limit N] [--timeout S] [--list] [--mirror]
 
 From the labelled corpus (``benchmarks/corpus``; repository snapshots under ``$NBSPLIT_MIRROR``)
 it picks the ``.ipynb`` notebooks that read at least one data file present in their repository
@@ -10,6 +10,10 @@ has, and reach no network, cloud storage, Colab/Kaggle/DBFS path or Spark. Each 
 extracted at that commit into a scratch folder; the notebook is converted into ``stages_nbs/``
 beside it and run there with ``--compare`` by ``--python`` (its kernels use that interpreter: a
 venv with ``pandas<3`` and xgboost/lightgbm/statsmodels runs them as a Databricks runtime would).
+
+``--mirror`` takes the candidates from every repository snapshot on this machine that the corpus
+does not use instead (the same filters; the first notebook by path of each repository): notebooks
+nobody here has read, so no label biases which ones are run.
 
 Each row's outcome:
 
@@ -73,16 +77,47 @@ print(json.dumps({"tasks": [[t.key, t.status, t.source_cell, (t.message or "")[:
 """
 
 
-def candidates(python: str) -> list[dict[str, Any]]:
+def mirror_entries() -> list[Any]:
+    """One entry per ``.ipynb`` of 15 KB-3 MB at HEAD of every snapshot whose repository the
+    corpus does not use (materialised under an id starting ``mirror-``)."""
+    used = {e.repo.lower() for e in corpus.load_manifest()}
+    base = corpus.mirror_dir("x/y").parent.parent
+    out = []
+    for folder in sorted(base.iterdir()) if base.is_dir() else ():
+        if "+" not in folder.name or folder.name.endswith(".part"):
+            continue
+        repo = folder.name.replace("+", "/", 1)
+        gd = corpus.mirror_dir(repo)
+        if repo.lower() in used or not gd.exists():
+            continue
+        head = subprocess.run(["git", "--git-dir", str(gd), "rev-parse", "HEAD"], capture_output=True, text=True)
+        if head.returncode != 0:
+            continue
+        listing = subprocess.run(["git", "--git-dir", str(gd), "ls-tree", "-r", "-l", "HEAD"],
+                                 capture_output=True, text=True).stdout
+        for line in listing.splitlines():
+            meta, path = line.split("\t", 1)
+            size = meta.split()[3]
+            if path.endswith(".ipynb") and size.isdigit() and 15_000 <= int(size) <= 3_000_000:
+                slug = re.sub(r"[^A-Za-z0-9]+", "-", f"{folder.name}-{path}")[-120:]
+                out.append(corpus.Entry(f"mirror-{slug}", repo, head.stdout.strip(), path, ()))
+    return out
+
+
+def candidates(python: str, entries: list[Any] | None = None, per_repo: int = 0) -> list[dict[str, Any]]:
+    from nbsplit.errors import NbsplitError
     from nbsplit.paths import outside_paths, relative_paths
     from nbsplit.read import read_notebook
 
     picked: list[tuple[Any, Any, list[str], list[str]]] = []
     modules: set[str] = set()
-    for e in corpus.load_manifest():
+    for e in corpus.load_manifest() if entries is None else entries:
         if not e.path.endswith(".ipynb") or not corpus.mirror_dir(e.repo).exists():
             continue
-        nb = read_notebook(corpus.materialize(e))
+        try:
+            nb = read_notebook(corpus.materialize(e))
+        except NbsplitError:  # a notebook nbsplit refuses is the probe's concern, not a run's
+            continue
         code = "\n".join(c.source for c in nb.cells if c.kind == "code")
         if any(u in code for u in _UNREACHABLE):
             continue
@@ -106,6 +141,8 @@ def candidates(python: str) -> list[dict[str, Any]]:
         found = [f for f in found if f in files]
         if not found or any(files[f] < 200 for f in found) or sum(files[f] for f in found) > _MAX_BYTES:
             continue  # no data here, a Git LFS pointer, or too big
+        if per_repo and sum(o["repo"] == e.repo for o in out) >= per_repo:
+            continue
         out.append({"id": e.id, "repo": e.repo, "commit": e.commit, "path": e.path,
                     "code_cells": sum(1 for c in nb.cells if c.kind == "code")})
     return sorted(out, key=lambda o: (o["code_cells"], o["id"]))
@@ -200,8 +237,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--timeout", type=int, default=300, help="seconds per cell")
     ap.add_argument("--list", action="store_true", help="only list the candidates")
+    ap.add_argument("--mirror", action="store_true",
+                    help="candidates from the snapshots here that the corpus does not use (one per repository)")
     ns = ap.parse_args(argv)
-    cands = candidates(ns.python)
+    cands = candidates(ns.python, mirror_entries(), per_repo=1) if ns.mirror else candidates(ns.python)
     if ns.ids:
         wanted = set(ns.ids.split(","))
         cands = [c for c in cands if c["id"] in wanted]
