@@ -107,7 +107,9 @@ def test_an_output_the_schema_refuses_is_dropped_and_the_rest_kept() -> None:
     # sparkmagic's PySpark3 kernel declares its language as "pyspark3": Python
     (lambda raw: raw["metadata"].update(kernelspec={"name": "pyspark3kernel", "language": "pyspark3"}),
      lambda nb: nb.cells[1].source == "x = 1"),
-], ids=["extra-cell-key", "no-notebook-metadata", "pyspark3-kernel"])
+    # a cell saved while it ran: Jupyter shows its prompt as "*"
+    (lambda raw: raw["cells"][1].update(execution_count="*"), lambda nb: nb.cells[1].execution_count is None),
+], ids=["extra-cell-key", "no-notebook-metadata", "pyspark3-kernel", "running-cell"])
 def test_what_jupyter_opens_and_the_split_never_reads_is_repaired(tmp_path: Path, change: Any, check: Any) -> None:
     raw = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# Title"},
                      {"cell_type": "code", "execution_count": 1, "metadata": {}, "outputs": [], "source": "x = 1"}],
@@ -119,6 +121,26 @@ def test_what_jupyter_opens_and_the_split_never_reads_is_repaired(tmp_path: Path
     assert [c.kind for c in nb.cells] == ["markdown", "code"]
     assert check(nb)
     assert read_notebook(path) == nb  # the same input gives the same notebook
+
+
+def test_an_ipython_1_notebook_saved_while_a_cell_ran_is_read(tmp_path: Path) -> None:
+    """nbformat 3 stored a running cell's prompt number as "*" (seen in a public course's
+    notebooks); upgraded, it is a v4 ``execution_count`` the schema refuses: read as never run,
+    and any other string stays an invalid notebook naming the cell."""
+    def v3(count: Any) -> dict[str, Any]:
+        return {"metadata": {"name": "old"}, "nbformat": 3, "nbformat_minor": 0, "worksheets": [{"cells": [
+            {"cell_type": "code", "collapsed": False, "input": "x = 1", "language": "python", "metadata": {},
+             "outputs": [], "prompt_number": 1},
+            {"cell_type": "code", "collapsed": False, "input": "y = x + 1", "language": "python", "metadata": {},
+             "outputs": [], "prompt_number": count}], "metadata": {}}]}
+    path = tmp_path / "old.ipynb"
+    path.write_text(json.dumps(v3("*")))
+    nb = read_notebook(path)
+    assert [(c.source, c.execution_count) for c in nb.cells] == [("x = 1", 1), ("y = x + 1", None)]
+    path.write_text(json.dumps(v3("2")))
+    with pytest.raises(NbsplitError, match="execution_count") as exc:
+        read_notebook(path)
+    assert exc.value.cell == 1
 
 
 def test_a_bad_id_in_a_pre_45_notebook_is_still_refused(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ from nbsplit import jsondump
 from nbsplit.errors import NbsplitError
 from nbsplit.model import Cell, Notebook
 from nbsplit.languages import EXPORTED_IPYNB_MAGICS
-from nbsplit.read.validate import load_json, validate_ipynb_structure
+from nbsplit.read.validate import RUNNING_COUNT, load_json, validate_ipynb_structure
 
 __all__ = ["read_ipynb", "build_ipynb", "dumps_ipynb", "notebook_language", "check_python"]
 
@@ -170,12 +170,18 @@ def _repair(exc: Any, parts: list[Any]) -> Callable[[Any], None] | None:
     """A repair for a schema error in what the split never reads, or None (refuse). Jupyter opens
     such files with a warning: a stream output with ``"metadata": {"tags": null}`` written by an
     old front end, a cell carrying an ``execution_state`` key, a code cell without
-    ``execution_count``, a notebook without ``metadata`` (all in public notebooks)."""
+    ``execution_count``, a notebook without ``metadata``, a cell saved while it ran (all in
+    public notebooks)."""
     if len(parts) >= 4 and parts[0] == "cells" and parts[2] == "outputs" \
             and isinstance(parts[1], int) and isinstance(parts[3], int):
         # a stored output is a record of a past run: stage notebooks drop it unless --keep-outputs
         cell, output = parts[1], parts[3]
         return lambda d: d["cells"][cell]["outputs"].__delitem__(output)
+    if len(parts) == 3 and parts[0] == "cells" and isinstance(parts[1], int) \
+            and parts[2] == "execution_count" and exc.instance == RUNNING_COUNT:
+        # IPython 1-3 saved a cell that was still running with prompt number "*"
+        cell = parts[1]
+        return lambda d: d["cells"][cell].__setitem__("execution_count", None)
     if not isinstance(exc.instance, dict) or not isinstance(exc.schema, dict):
         return None
 

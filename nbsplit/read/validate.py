@@ -27,6 +27,7 @@ __all__ = [
     "load_json",
     "check_json_tree",
     "validate_ipynb_structure",
+    "RUNNING_COUNT",
     "validate_notebook",
     "validate_tags",
     "lone_surrogate",
@@ -163,6 +164,11 @@ def _check_string(text: str, path: Path, cell: int | None) -> None:
         raise NbsplitError(f"text holds a lone surrogate {bad} (not valid Unicode; cannot be written out)", path, cell)
 
 
+# The prompt number Jupyter shows, and IPython 1-3 saved, for a cell still running: read as
+# never run (the repair in ipynb._repair).
+RUNNING_COUNT = "*"
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -226,7 +232,7 @@ def _validate_raw_cell(cell: Any, index: int, path: Path) -> None:
         if not isinstance(outputs, list) or not all(isinstance(o, dict) for o in outputs):
             raise NbsplitError("invalid notebook: outputs must be a list of objects", path, index)
         count = cell.get("execution_count")
-        if count is not None and not _is_int(count):
+        if count is not None and not _is_int(count) and count != RUNNING_COUNT:
             raise NbsplitError(f"invalid notebook: execution_count must be an integer or null, "
                                f"got {type_name(count)}", path, index)
 
