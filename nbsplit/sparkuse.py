@@ -37,20 +37,24 @@ def spark_cells(cells: Sequence[Cell], facts: Sequence[CellFacts | None]) -> set
     imported: dict[str, str] = {}  # name -> qualified name, as the last import bound it
     spark_values: set[str] = set()  # names last written by a cell that needed Spark
     spark_functions: set[str] = set()
+    # ``sc = StandardScaler()`` is the most common scaler name in notebooks: a runtime name the
+    # notebook bound to a value of its own is that value, not Databricks' SparkContext.
+    rebound: set[str] = set()
     out: set[int] = set()
     for cell, f in zip(cells, facts):
         if f is None or cell.kind != "code":
             continue
         own = dict(f.imports)
         resolved = {n: own.get(n) or imported.get(n, "") for n in f.reads}
+        runtime = _RUNTIME_SPARK - rebound - f.defines
         needs = (
             cell.language == "sql"
             or any(m.lstrip().startswith(("%sql", "%%sql")) for m in f.magics)
             or any(_is_pyspark(q) for q in own.values())
             or any(_is_pyspark(q) for q in resolved.values())
-            or bool(f.reads & (_RUNTIME_SPARK | spark_values | spark_functions))
+            or bool(f.reads & (runtime | spark_values | spark_functions))
             or any(n.startswith(VIEW_PREFIX) for n in f.reads | f.defines)
-            or any(_is_pyspark(c.name) or c.name.split(".", 1)[0] in _RUNTIME_SPARK for c in f.calls)
+            or any(_is_pyspark(c.name) or c.name.split(".", 1)[0] in runtime for c in f.calls)
         )
         for fi in f.functions:
             names = fi.free_names
@@ -65,8 +69,10 @@ def spark_cells(cells: Sequence[Cell], facts: Sequence[CellFacts | None]) -> set
         if needs:
             out.add(cell.index)
             spark_values |= written
+            rebound -= written  # ``sc = spark.sparkContext``: Spark's again (and a Spark value)
         else:
             spark_values -= written
+            rebound |= written & _RUNTIME_SPARK
     return out
 
 

@@ -46,6 +46,30 @@ def test_single_cells(source: str, needs: bool) -> None:
     assert (spark_cells(nb.cells, facts) == {0}) is needs
 
 
+def test_sc_bound_to_a_scaler_is_not_the_spark_context() -> None:
+    """``sc = StandardScaler()`` (a public breast-cancer notebook): the run started a JVM for
+    training and evaluation, and pandas, first imported by that start, then printed frames in
+    another layout than the stages. A runtime name the notebook binds itself is its own value,
+    in that cell and after it; bound from Spark again, it is Spark's."""
+    nb, facts, _ = notebook(
+        ("data-prep", "import pandas as pd\ndf = pd.read_csv('a.csv')\nX, y = df[['a']], df['b']"),
+        ("training", "from sklearn.preprocessing import StandardScaler\nsc = StandardScaler()\nX = sc.fit_transform(X)"),
+        ("evaluation", "X_new = sc.transform(df[['a']])"),
+        ("data-prep", "sc = spark.sparkContext"),
+        ("data-prep", "rdd = sc.parallelize([1, 2])"),
+    )
+    assert spark_cells(nb.cells, facts) == {3, 4}
+    plain = plan_of(
+        ("data-prep", "import pandas as pd\ndf = pd.read_csv('a.csv')\nX, y = df[['a']], df['b']"),
+        ("training", "from sklearn.preprocessing import StandardScaler\nsc = StandardScaler()\nX = sc.fit_transform(X)"),
+        ("evaluation", "X_new = sc.transform(df[['a']])"),
+    )
+    assert spark_stages(plain) == ()
+    # without the notebook's own binding, ``sc`` is Databricks' SparkContext
+    nb, facts, _ = notebook(("data-prep", "rdd = sc.parallelize([1, 2])"))
+    assert spark_cells(nb.cells, facts) == {0}
+
+
 def test_a_notebook_function_using_pyspark_makes_its_callers_need_spark() -> None:
     nb, facts, _ = notebook(
         ("setup", "from pyspark.sql import functions as F"),
