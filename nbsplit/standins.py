@@ -597,7 +597,11 @@ def _install_spark_hook(shell: Any) -> None:
             return
         if shell.user_ns.get("spark") is None and (wanted or cell_needs_spark(source)) \
                 and "getOrCreate(" not in source:
-            configured.add(id(_ensure_spark(shell)))
+            # pre_run_cell runs outside the cell's builtins: pandas, first imported here by
+            # pyspark, would miss get_ipython, take the kernel for a terminal and print every
+            # later frame in a terminal's layout (the monolith's frames unlike a stage's).
+            with shell.builtin_trap:
+                configured.add(id(_ensure_spark(shell)))
 
     def post_run_cell(result: Any) -> None:
         if "pyspark.sql" not in sys.modules:

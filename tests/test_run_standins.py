@@ -184,6 +184,35 @@ def test_standins_in_a_real_kernel(tmp_path: Path) -> None:
     assert not (Path(os.environ.get("IPYTHONDIR", "~/.ipython")).expanduser() / "nbsplit_standins.py").exists()
 
 
+def test_a_session_started_before_a_cell_leaves_pandas_a_kernel_s_display(tmp_path: Path) -> None:
+    """The run starts Spark before a cell that needs it; pyspark imports pandas, and pandas
+    decides at import whether it prints for a kernel (20 columns, then '...') or a terminal (every
+    column, wrapped), by looking for IPython. Imported from the hook, it took the kernel for a
+    terminal: a monolith that starts Spark printed its frames unlike its stages. The session
+    factory is replaced by a pandas import here, so no JVM starts."""
+    from nbsplit.execute import execute_notebook
+
+    state = tmp_path / ".nbsplit"
+    standins.write_ipython_dir(state / "ipython")
+    cells = [
+        "# handoff_dir: a parameters cell, before which the run starts no session\n"
+        "import sys\nsys.modules['_nbsplit_standins'].create_spark = lambda: __import__('pandas') and object()",
+        "import sys\nprint('pandas' in sys.modules)",
+        "import pandas as pd\nprint(pd.get_option('display.max_columns'))",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells],
+                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    env = {"IPYTHONDIR": str(state / "ipython"), standins.ENV_STATE_DIR: str(state),
+           standins.ENV_SPARK: "1"}
+    out = execute_notebook(path, tmp_path, timeout=60, env=env)
+    texts = ["".join(o.get("text", "") for o in c.outputs).strip() for c in out.cells]
+    assert texts[1] == "True"  # the stand-in "session" started before cell 1, importing pandas
+    assert texts[2] == "20"
+
+
 @pytest.mark.slow
 def test_no_spelling_of_an_install_changes_packages_in_a_real_kernel(tmp_path: Path) -> None:
     # '!{sys.executable} -m pip install -r requirements.txt' in a stranger's setup cell installed
