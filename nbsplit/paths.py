@@ -38,6 +38,16 @@ _EXTENSIONS = frozenset(
 _NAME = r"[\w.\-]+(?: [\w.\-]+)*"
 _PATH = re.compile(rf"{_NAME}(?:/{_NAME})*/?")
 _SQLITE = "sqlite:///"
+# The longest file name file systems hold (NAME_MAX on Linux and macOS, 255 on Windows) and a
+# bound on a relative path: a longer literal (a speech pasted as one word) names no file, and
+# asking the disk about it fails with "File name too long" instead of saying no.
+_NAME_MAX = 255
+_PATH_MAX = 1024
+
+
+def _fits(text: str) -> bool:
+    data = text.encode("utf-8", "surrogatepass")
+    return len(data) <= _PATH_MAX and all(len(part) <= _NAME_MAX for part in data.split(b"/"))
 
 
 @dataclass(frozen=True)
@@ -168,7 +178,7 @@ def _strings(source: str) -> tuple[str, ...] | None:
 def _as_path(text: str, base: Path) -> str | None:
     if text.startswith(_SQLITE) and not text.startswith(_SQLITE + "/"):
         text = text[len(_SQLITE):]
-    if not _PATH.fullmatch(text) or text.startswith((".", "-")) and not text.startswith("./"):
+    if not _PATH.fullmatch(text) or text.startswith((".", "-")) and not text.startswith("./") or not _fits(text):
         return None
     path = PurePosixPath(text)
     if ".." in path.parts:
@@ -221,7 +231,7 @@ def outside_paths(notebook: Notebook) -> tuple[str, ...]:
             else:
                 if text.startswith(_SQLITE) and not text.startswith(_SQLITE + "/"):
                     text = text[len(_SQLITE):]
-                path = posixpath.normpath(text) if _OUTSIDE.fullmatch(text) else None
+                path = posixpath.normpath(text) if _OUTSIDE.fullmatch(text) and _fits(text) else None
             if path is not None and _above(path) and set(PurePosixPath(path).parts) != {".."}:
                 found.setdefault(path)
         cwd = _after_cell(cell, cwd, base)

@@ -162,3 +162,24 @@ def test_a_file_name_with_a_space_is_a_file_the_split_takes_along(tmp_path: Path
     # beside the notebook, a name with a space counts when the file is there; words with a slash
     # in a title are not a file
     assert {u.path: u.exists for u in relative_paths(nb)} == {"raw sales.csv": True}
+
+
+def test_a_literal_no_file_system_could_hold_names_no_file(tmp_path: Path) -> None:
+    """A speech pasted as one word (a public lesson notebook), longer than any file name: asking
+    the disk about it failed with "File name too long" and ``plan`` stopped with an internal
+    error. It names no file; the names around it still do."""
+    speech = "fourscoreandsevenyearsago" * 12  # 300 bytes, one path component
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train.csv").write_text("a\n1\n")
+    path = _notebook(tmp_path, [
+        f"text = '{speech}'\nwords = text.split('e')",
+        f"import pandas as pd\ndf = pd.read_csv('data/train.csv')\nmaybe = '{speech}.csv'",
+        f"other = pd.read_csv('../{speech}/x.csv')\nalso = 'data/{'y' * 1100}.csv'",
+        "df.to_csv('out.csv')",
+    ])
+    nb = read_notebook(path)
+    assert [(u.path, u.exists) for u in relative_paths(nb)] == [("data/train.csv", True), ("out.csv", False)]
+    assert outside_paths(nb) == ()
+    out = tmp_path / "stages"
+    convert_notebook(path, out)
+    assert (out / "nbsplit-manifest.json").is_file()
