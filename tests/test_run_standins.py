@@ -147,11 +147,25 @@ def test_cell_needs_spark(source: str, needs: bool) -> None:
 
 
 @pytest.mark.slow
-def test_standins_in_a_real_kernel(tmp_path: Path) -> None:
+def _run_with_standins(tmp_path: Path, cells: list[str], env: dict[str, str]) -> list[str]:
+    """``cells`` run in a real kernel with the stand-ins loaded as ``nbsplit run`` loads them
+    (state in ``tmp_path/.nbsplit``); each cell's printed and displayed text."""
     from nbsplit.execute import execute_notebook
 
     state = tmp_path / ".nbsplit"
     standins.write_ipython_dir(state / "ipython")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells],
+                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    env = {"IPYTHONDIR": str(state / "ipython"), standins.ENV_STATE_DIR: str(state), **env}
+    out = execute_notebook(path, tmp_path, timeout=60, env=env)
+    return ["".join(o.get("text", "") or o.get("data", {}).get("text/plain", "") for o in c.outputs)
+            for c in out.cells]
+
+
+def test_standins_in_a_real_kernel(tmp_path: Path) -> None:
     cells = [
         'dbutils.widgets.text("catalog", "dev")\nprint(dbutils.widgets.get("catalog"))',
         'dbutils.jobs.taskValues.set("n", 3)\nprint(dbutils.jobs.taskValues.get("t1", "n"))',
@@ -162,16 +176,9 @@ def test_standins_in_a_real_kernel(tmp_path: Path) -> None:
         'print("before")\ndbutils.notebook.exit("done")\nprint("never")',
         'print("after exit")',
     ]
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells],
-                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                           "language": "python"}})
-    path = tmp_path / "nb.ipynb"
-    nbformat.write(nb, path)
-    env = {"IPYTHONDIR": str(state / "ipython"), standins.ENV_STATE_DIR: str(state),
-           standins.ENV_TASK_KEY: "t1", standins.ENV_PARAMETERS: json.dumps({"catalog": "prod"})}
-    out = execute_notebook(path, tmp_path, timeout=60, env=env)
-    texts = ["".join(o.get("text", "") or o.get("data", {}).get("text/plain", "") for o in c.outputs)
-             for c in out.cells]
+    texts = _run_with_standins(tmp_path, cells, {standins.ENV_TASK_KEY: "t1",
+                                                  standins.ENV_PARAMETERS: json.dumps({"catalog": "prod"})})
+    state = tmp_path / ".nbsplit"
     assert texts[0].strip() == "prod"
     assert texts[1].strip() == "3"
     assert "skipped %pip install pandas (installed:" in texts[2]
@@ -190,25 +197,13 @@ def test_a_session_started_before_a_cell_leaves_pandas_a_kernel_s_display(tmp_pa
     column, wrapped), by looking for IPython. Imported from the hook, it took the kernel for a
     terminal: a monolith that starts Spark printed its frames unlike its stages. The session
     factory is replaced by a pandas import here, so no JVM starts."""
-    from nbsplit.execute import execute_notebook
-
-    state = tmp_path / ".nbsplit"
-    standins.write_ipython_dir(state / "ipython")
     cells = [
         "# handoff_dir: a parameters cell, before which the run starts no session\n"
         "import sys\nsys.modules['_nbsplit_standins'].create_spark = lambda: __import__('pandas') and object()",
         "import sys\nprint('pandas' in sys.modules)",
         "import pandas as pd\nprint(pd.get_option('display.max_columns'))",
     ]
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells],
-                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                           "language": "python"}})
-    path = tmp_path / "nb.ipynb"
-    nbformat.write(nb, path)
-    env = {"IPYTHONDIR": str(state / "ipython"), standins.ENV_STATE_DIR: str(state),
-           standins.ENV_SPARK: "1"}
-    out = execute_notebook(path, tmp_path, timeout=60, env=env)
-    texts = ["".join(o.get("text", "") for o in c.outputs).strip() for c in out.cells]
+    texts = [t.strip() for t in _run_with_standins(tmp_path, cells, {standins.ENV_SPARK: "1"})]
     assert texts[1] == "True"  # the stand-in "session" started before cell 1, importing pandas
     assert texts[2] == "20"
 
