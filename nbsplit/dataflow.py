@@ -47,7 +47,9 @@ Decisions beyond the first design, and why:
   (NBS110) that those numbers differ from the monolith's.
 - A value built from a notebook class (``Selector()``) or holding a notebook function passed to a
   constructor (``FunctionTransformer(add_ratio)``) needs that definition where it is unpickled:
-  reading the value also reads those definitions (copied as helpers).
+  reading the value also reads those definitions (copied as helpers). So does a cell that
+  unpickles a file (``pickle.load``, ``joblib.load``, ``pd.read_pickle``) after the notebook
+  pickled such a value (``pickle.dump(scaler, f)``): which file is not followed.
 - A copied definition runs at the top of the stage, so what its header and class body load
   (bases, decorators, defaults) must be imports or helpers there; a value is warned about.
 
@@ -126,6 +128,12 @@ _UNPICKLABLE_CALLS = (
     "requests.Session", "threading.Lock", "socket.socket",
 )
 # What must occur in a cell's text for any of them to be called there: ``open(``, ``connect(``.
+# The notebook's own pickles: ``pickle.dump(scaler, f)`` in one stage, ``pickle.load(f)`` in a
+# later one. Unpickling an object of a notebook class needs that class in ``__main__``.
+_PICKLERS = ("pickle", "joblib", "dill", "cloudpickle")
+_PICKLE_WRITES = frozenset(f"{m}.dump" for m in _PICKLERS)
+_PICKLE_READS = frozenset({*(f"{m}.load" for m in _PICKLERS), *(f"{m}.loads" for m in _PICKLERS),
+                           "pandas.read_pickle", "pd.read_pickle"})
 _UNPICKLABLE_TAILS = tuple(dict.fromkeys(bad.rsplit(".", 1)[-1] + "(" for bad in _UNPICKLABLE_CALLS))
 
 BindKind = Literal["import", "def", "data"]
@@ -862,6 +870,7 @@ class Engine:
         last: dict[str, int] = {}
         rng_writers: list[int] = []  # kept cells that seeded or drew, in source order
         value_defs: dict[tuple[str, int], frozenset[str]] = {}  # (name, version) -> defs it holds
+        pickled_defs: set[str] = set()  # defs held by values the notebook pickled to files so far
         aliases: dict[str, frozenset[str]] = {}  # name -> every name bound to the same object
         for c in kept:
             inf = self.info[c]
@@ -877,6 +886,10 @@ class Engine:
                         bd = binding.get(d)
                         if bd is not None and bd[0] == "def":
                             direct.add(d)
+            # a file the notebook pickled such a value to: which file is not followed, so every
+            # definition pickled so far is read where the notebook unpickles
+            if pickled_defs and any(call.name in _PICKLE_READS for call in inf.facts.calls):
+                direct |= {d for d in pickled_defs if binding.get(d, ("",))[0] == "def"}
             own_rng = inf.rng
             for fname, fi in inf.functions.items():
                 if any(call.name == fname for call in inf.facts.calls):
@@ -942,6 +955,13 @@ class Engine:
                     self.data_writers.add(c)
                     if carried:
                         value_defs[(n, c)] = carried
+            for call in inf.facts.calls:  # after the writes: ``x = ...; x.to_pickle(p)`` in one cell
+                if call.name in _PICKLE_WRITES or call.method == "to_pickle":
+                    pickled = [*call.args, *([call.receiver] if call.method == "to_pickle" and call.receiver else [])]
+                    for n in pickled:
+                        b = binding.get(n)
+                        if b is not None and b[0] == "data":
+                            pickled_defs |= value_defs.get((n, last.get(n, b[1])), frozenset())
             for n in inf.binds if aliases else ():  # (no alias group yet: nothing to end)
                 for other in aliases.pop(n, frozenset()) - {n}:
                     aliases[other] = aliases[other] - {n}

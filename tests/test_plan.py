@@ -509,6 +509,37 @@ def test_objects_of_notebook_classes_bring_their_class() -> None:
                               "import numpy as np")
 
 
+@pytest.mark.parametrize(("dump", "load"), [
+    ("import pickle\nwith open('scaler.pkl', 'wb') as f:\n    pickle.dump(scaler, f)",
+     "import pickle\nwith open('scaler.pkl', 'rb') as f:\n    scaler2 = pickle.load(f)"),
+    ("import joblib\njoblib.dump(scaler, 'scaler.joblib')", "import joblib\nscaler2 = joblib.load('scaler.joblib')"),
+    ("import pandas as pd\nfitted = pd.Series([scaler])\nfitted.to_pickle('s.pkl')",
+     "import pandas as pd\nscaler2 = pd.read_pickle('s.pkl')[0]"),
+], ids=["pickle", "joblib", "pandas"])
+def test_a_file_the_notebook_pickled_brings_its_class_where_it_is_unpickled(dump: str, load: str) -> None:
+    """A public absenteeism notebook pickles its own CustomScaler to a file in training and loads
+    it in the scoring section: the prediction stage failed with "Can't get attribute
+    'CustomScaler' on <module '__main__'>". Which file is not followed: every notebook class a
+    pickled value held goes where the notebook unpickles."""
+    plan = plan_of(
+        ("setup", "from sklearn.base import BaseEstimator, TransformerMixin"),
+        ("featurization", "class CustomScaler(BaseEstimator, TransformerMixin):\n    def transform(self, X):\n        return X"),
+        ("featurization", "scaler = CustomScaler()\nZ = scaler.transform(X)"),
+        ("training", dump),
+        ("prediction", load + "\nprint(scaler2.transform(new))"),
+    )
+    pred = stage(plan, S.PREDICTION)
+    assert [h.split("(")[0] for h in pred.helpers] == ["class CustomScaler"]
+    assert pred.imports[0] == "from sklearn.base import BaseEstimator, TransformerMixin"
+    # a pickle of nothing the notebook defines brings nothing
+    plain = plan_of(
+        ("featurization", "class CustomScaler:\n    pass"),
+        ("training", "import pickle\nmodel = fit_it(X)\npickle.dump(model, open('m.pkl', 'wb'))"),
+        ("prediction", "import pickle\nm = pickle.load(open('m.pkl', 'rb'))"),
+    )
+    assert stage(plain, S.PREDICTION).helpers == ()
+
+
 def test_copied_definition_brings_what_its_header_needs() -> None:
     plan = plan_of(
         ("setup", "from pyspark.sql.functions import udf\nfrom pyspark.sql.types import StringType\nimport re"),
