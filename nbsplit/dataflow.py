@@ -128,13 +128,13 @@ _UNPICKLABLE_CALLS = (
     "requests.Session", "threading.Lock", "socket.socket",
 )
 # What must occur in a cell's text for any of them to be called there: ``open(``, ``connect(``.
+_UNPICKLABLE_TAILS = tuple(dict.fromkeys(bad.rsplit(".", 1)[-1] + "(" for bad in _UNPICKLABLE_CALLS))
 # The notebook's own pickles: ``pickle.dump(scaler, f)`` in one stage, ``pickle.load(f)`` in a
 # later one. Unpickling an object of a notebook class needs that class in ``__main__``.
 _PICKLERS = ("pickle", "joblib", "dill", "cloudpickle")
 _PICKLE_WRITES = frozenset(f"{m}.dump" for m in _PICKLERS)
 _PICKLE_READS = frozenset({*(f"{m}.load" for m in _PICKLERS), *(f"{m}.loads" for m in _PICKLERS),
                            "pandas.read_pickle", "pd.read_pickle"})
-_UNPICKLABLE_TAILS = tuple(dict.fromkeys(bad.rsplit(".", 1)[-1] + "(" for bad in _UNPICKLABLE_CALLS))
 
 BindKind = Literal["import", "def", "data"]
 Move = tuple[int, Stage, Stage, str]  # cell, from, to, reason
