@@ -36,13 +36,15 @@ nbsplit's: ``!{sys.executable} -m pip install -r ...`` installed for real (now t
 stand-in, as are ``!pip -q install``, ``!python3.10 -m pip`` and ``!conda install``), a data path
 with a space (``../data/shopping center.csv``) left out of the comparison's copy and the bundle's
 sync paths, and two false differences (``!ls`` listing the output folder, ``df.info()``'s memory
-line after a hand-off). On a fresh machine on 2026-12-05 (evening), ``--mirror`` ran 65 notebooks
-of repositories fetched that day and ``--ids`` the 5 runnable ones of corpus round 44: 23
-reproduced, 44 failed on their own (removed pandas/scikit-learn/NumPy APIs, missing optional
+line after a hand-off). On a fresh machine on 2026-12-05 (evening), ``--mirror`` ran all 63 of its
+candidates (repositories fetched that day) and ``--ids`` the 5 runnable ones of corpus round 44:
+25 reproduced, 45 failed on their own (removed pandas/scikit-learn/NumPy APIs, missing optional
 readers, files not in the repository, notebook bugs), 1 timed out (a stacking grid search), and
-two were nbsplit's, both now reproduced: ``sc = StandardScaler()`` taken for the SparkContext (the
+three were nbsplit's. Two now reproduce: ``sc = StandardScaler()`` taken for the SparkContext (the
 run started Spark, whose pandas import from a pre-cell hook printed the monolith's frames in a
-terminal's layout), and a notebook class pickled to a file and unpickled in a later stage.
+terminal's layout), and a notebook class pickled to a file and unpickled in a later stage. One is
+open: a data-prep cell reads a CSV that an earlier featurization cell writes, so its stage reads
+the older copy committed in the repository (the plan has no file edges).
 """
 
 from __future__ import annotations
@@ -99,14 +101,11 @@ def mirror_entries() -> list[Any]:
         head = subprocess.run(["git", "--git-dir", str(gd), "rev-parse", "HEAD"], capture_output=True, text=True)
         if head.returncode != 0:
             continue
-        listing = subprocess.run(["git", "--git-dir", str(gd), "ls-tree", "-r", "-l", "HEAD"],
-                                 capture_output=True, text=True).stdout
-        for line in listing.splitlines():
-            meta, path = line.split("\t", 1)
-            size = meta.split()[3]
-            if path.endswith(".ipynb") and size.isdigit() and 15_000 <= int(size) <= 3_000_000:
+        commit = head.stdout.strip()
+        for path, size in _tree(corpus.Entry("", repo, commit, "", ())).items():
+            if path.endswith(".ipynb") and 15_000 <= size <= 3_000_000:
                 slug = re.sub(r"[^A-Za-z0-9]+", "-", f"{folder.name}-{path}")[-120:]
-                out.append(corpus.Entry(f"mirror-{slug}", repo, head.stdout.strip(), path, ()))
+                out.append(corpus.Entry(f"mirror-{slug}", repo, commit, path, ()))
     return out
 
 
