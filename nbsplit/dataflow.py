@@ -50,6 +50,12 @@ Decisions beyond the first design, and why:
   reading the value also reads those definitions (copied as helpers). So does a cell that
   unpickles a file (``pickle.load``, ``joblib.load``, ``pd.read_pickle``) after the notebook
   pickled such a value (``pickle.dump(scaler, f)``): which file is not followed.
+- A file is a carrier too (``nbsplit.file_uses``): a cell naming a path an earlier cell wrote
+  (``to_csv`` then ``read_csv``) reads it like a value (``Read`` of kind ``"file"``, named by the
+  path), so the placement keeps it in the writer's stage or a later one and its stage depends on
+  the writer's (``FileRead``); nothing is saved for it. Without this a split read whatever copy
+  was on disk before the job ran (a run probe notebook trained on the stale export its
+  repository commits).
 - A copied definition runs at the top of the stage, so what its header and class body load
   (bases, decorators, defaults) must be imports or helpers there; a value is warned about.
 
@@ -73,6 +79,7 @@ from typing import Any, Literal, Sequence
 from nbsplit import reserved
 from nbsplit.analyze_text import leading_indent, mask_ipython
 from nbsplit.classify.placement import INDEX, LABELS, SEQUENCE_BACK, SIDE, solve
+from nbsplit.file_uses import file_uses
 from nbsplit.indirect_changes import merged_functions
 from nbsplit.randomness import call_draws, global_rng_effects
 from nbsplit.model import (
@@ -81,6 +88,7 @@ from nbsplit.model import (
     CellFacts,
     Classification,
     Diagnostic,
+    FileRead,
     FunctionInfo,
     Handoff,
     Notebook,
@@ -588,9 +596,26 @@ def _assigned_in_text(name: str, source: str) -> bool:
 
 @dataclass(frozen=True)
 class Read:
-    name: str
+    name: str  # a variable, or a path for a ``"file"`` read
     writer: int | None
-    kind: BindKind | None
+    kind: BindKind | Literal["file"] | None
+
+
+# reads that order the reader after the writer: a value (handed off) or a file (on disk)
+_ORDERED = ("data", "file")
+
+
+def _show(name: str) -> str:
+    """A read's name in a message: a variable, or a path (never an identifier) as a file."""
+    return f"`{name}`" if name.isidentifier() else f"the file `{name}`"
+
+
+def _makes(name: str) -> str:
+    return "computes" if name.isidentifier() else "writes"
+
+
+def _made(name: str) -> str:
+    return "computed" if name.isidentifier() else "written"
 
 
 @dataclass
@@ -607,6 +632,7 @@ class Flow:
     # an import/definition, or one a stage cell would shadow if it ran at the top
     inline: dict[Stage, dict[tuple[int, int], tuple[int, str]]] = field(default_factory=dict)
     handoffs_in: dict[Stage, list[Handoff]] = field(default_factory=dict)
+    files_in: dict[Stage, list[FileRead]] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     moves: dict[int, str] = field(default_factory=dict)
 
@@ -693,7 +719,7 @@ class Engine:
                 if self.stage[c] is Stage.EDA:
                     continue
                 for r in graph[c]:
-                    if not (r.kind == "data" and r.writer is not None and r.name != RNG_STATE
+                    if not (r.kind in _ORDERED and r.writer is not None and r.name != RNG_STATE
                             and self.stage[r.writer] is Stage.EDA):
                         continue
                     if self.stage[c] is Stage.SETUP and c not in self.anchor:
@@ -706,9 +732,9 @@ class Engine:
             for c, (w, name) in sorted(lookers.items()):
                 self.stage[c] = Stage.EDA
                 self.moves[c] = "eda"
-                self._note_move(c, Stage.EDA, f"setup cell {c} reads `{name}`, computed by eda cell {w}: it is "
+                self._note_move(c, Stage.EDA, f"setup cell {c} reads {_show(name)}, {_made(name)} by eda cell {w}: it is "
                                 "not shared setup but part of eda",
-                                f"moved to eda: reads `{name}`, which eda computes in cell {w}",
+                                f"moved to eda: reads {_show(name)}, which eda {_makes(name)} in cell {w}",
                                 cells=(c, w), names=(name,))
             if not feeders and not lookers:
                 break
@@ -716,9 +742,9 @@ class Engine:
                 self.anchor[w] = self.stage[c]  # with no better guess it joins its earliest use
                 self.stage[w] = self._best_main_line(w)
                 self.moves[w] = "eda"
-                self._note_move(w, self.stage[w], f"cell {w} (eda) computes `{name}`, which cell {c} uses: "
+                self._note_move(w, self.stage[w], f"cell {w} (eda) {_makes(name)} {_show(name)}, which cell {c} uses: "
                                 "eda feeds no stage",
-                                f"moved to {self.stage[w]}: computes `{name}`, which cell {c} uses",
+                                f"moved to {self.stage[w]}: {_makes(name)} {_show(name)}, which cell {c} uses",
                                 cells=(w, c), names=(name,))
             kept.extend(self.diags)
         self.diags = kept
@@ -764,7 +790,7 @@ class Engine:
         # the random state is not a constraint: a cell keeps its stage and the walk warns when
         # that stage cannot hold the state the monolith drew from (``_rng_reachable``)
         edges = sorted({(r.writer, c) for c in variables for r in graph[c]
-                        if r.kind == "data" and r.writer is not None and r.writer in costs
+                        if r.kind in _ORDERED and r.writer is not None and r.writer in costs
                         and r.name != RNG_STATE}
                        # a change through an alias is a change of the object both names hold:
                        # the two cells share one stage (an edge each way), or a stage reading the
@@ -783,10 +809,10 @@ class Engine:
             variables.remove(c)
             self.stage[c] = Stage.EDA
             self.moves.setdefault(c, "eda")
-            reads = sorted((r.name, r.writer) for r in graph[c] if r.kind == "data" and r.name != RNG_STATE
+            reads = sorted((r.name, r.writer) for r in graph[c] if r.kind in _ORDERED and r.name != RNG_STATE
                            and r.writer in costs and INDEX[LABELS[labels[r.writer]]] > INDEX[old[c]])
             name, w = reads[0] if reads else ("", None)
-            got = f"`{name}` from cell {w} ({LABELS[labels[w]]})" if w is not None else "a later stage's value"
+            got = f"{_show(name)} from cell {w} ({LABELS[labels[w]]})" if w is not None else "a later stage's value"
             self._note_move(c, Stage.EDA, f"cell {c} ({old[c]}) reads {got} and no stage reads what it computes: "
                             "it only looks, beside the main line",
                             f"moved to eda: reads {got} and feeds no stage", cells=(c, w) if w is not None else (c,),
@@ -796,7 +822,7 @@ class Engine:
         readers: dict[int, list[tuple[int, str]]] = {}
         for w, r in edges:
             for x in graph[r]:
-                if x.writer == w and x.kind == "data" and x.name != RNG_STATE:
+                if x.writer == w and x.kind in _ORDERED and x.name != RNG_STATE:
                     readers.setdefault(w, []).append((r, x.name))
         for c in variables:
             new = self.stage[c]
@@ -804,7 +830,7 @@ class Engine:
                 continue
             if INDEX[new] > INDEX[old[c]]:
                 self.moves.setdefault(c, "forward")
-                reads = [(r.writer, r.name) for r in graph[c] if r.kind == "data" and r.name != RNG_STATE
+                reads = [(r.writer, r.name) for r in graph[c] if r.kind in _ORDERED and r.name != RNG_STATE
                          and r.writer in costs and self.stage[r.writer] is new]
                 w, name = min(reads, key=lambda t: (INDEX[old[t[0]]] <= INDEX[old[c]], t[0])) if reads else (None, "")
                 if w is None:
@@ -812,17 +838,18 @@ class Engine:
                     reason, cells, names = f"moved to {new} with what it reads", (c,), ()
                 else:
                     if old[c] is Stage.SETUP:
-                        what = (f"setup cell {c} reads `{name}`, computed by cell {w} ({new}): it is not "
+                        what = (f"setup cell {c} reads {_show(name)}, {_made(name)} by cell {w} ({new}): it is not "
                                 f"shared setup but part of {new}")
                     else:
-                        what = f"cell {c} ({old[c]}) reads `{name}` from cell {w} ({new}), a later stage"
-                    reason, cells, names = f"moved to {new}: reads `{name}`, which {new} defines in cell {w}", (c, w), (name,)
+                        what = f"cell {c} ({old[c]}) reads {_show(name)} from cell {w} ({new}), a later stage"
+                    reason, cells, names = (f"moved to {new}: reads {_show(name)}, which {new} "
+                                              f"{'defines' if name.isidentifier() else 'writes'} in cell {w}", (c, w), (name,))
             else:
                 self.moves.setdefault(c, "back")
                 users = [(r, n) for r, n in readers.get(c, ()) if self.stage[r] is new]
                 reader, _ = min(users, key=lambda t: (INDEX[old[t[0]]] >= INDEX[old[c]], t[0])) if users else (None, "")
                 names = tuple(sorted({n for r, n in users if r == reader}))
-                listed = ", ".join(f"`{n}`" for n in names) or "what it computes"
+                listed = ", ".join(_show(n) for n in names) or "what it computes"
                 holder = next((h for h, x in sorted(self.alias_pairs) if x == c and self.stage[h] is new), None)
                 if reader is None and holder is not None:
                     reader = holder
@@ -833,7 +860,8 @@ class Engine:
                     what = f"cell {c} ({old[c]}) moved back to {new} with the cells around it"
                     reason = f"moved back to {new} with the cells around it"
                 else:
-                    what = (f"cell {c} ({old[c]}) computes {listed}, which cell {reader} ({new}) reads: moving "
+                    verb = "computes" if any(n.isidentifier() for n in names) else "writes"
+                    what = (f"cell {c} ({old[c]}) {verb} {listed}, which cell {reader} ({new}) reads: moving "
                             "it back costs less than moving its readers forward")
                     reason = f"moved back to {new}: {new} cell {reader} reads what it computes"
                 cells = (c, reader) if reader is not None else (c,)
@@ -872,6 +900,8 @@ class Engine:
         value_defs: dict[tuple[str, int], frozenset[str]] = {}  # (name, version) -> defs it holds
         pickled_defs: set[str] = set()  # defs held by values the notebook pickled to files so far
         aliases: dict[str, frozenset[str]] = {}  # name -> every name bound to the same object
+        files = file_uses(self.nb)
+        last_file: dict[str, int] = {}  # path -> the last kept cell that wrote it
         for c in kept:
             inf = self.info[c]
             direct = set(inf.facts.reads)
@@ -937,7 +967,13 @@ class Engine:
                         self.warn(c, f"cell {c} reads `{n}`, which skipped cell {sk[lo]} changes "
                                      "before it: the stages run without that change",
                                   code=CODE_NAMES, cells=(c, sk[lo]), names=(n,))
+            for path in sorted(files.names.get(c, ())):
+                w = last_file.get(path)
+                if w is not None:
+                    reads.append(Read(path, w, "file"))
             self.reads[c] = reads
+            for path in files.writes.get(c, ()):
+                last_file[path] = c
             carried = self._carried(inf, reads)
             for r in reads:
                 if r.kind == "data" and r.writer is not None:
@@ -1098,7 +1134,7 @@ class Engine:
         moved = False
         culprits, feeders = [], []
         for r in reads:
-            if r.kind != "data" or r.writer is None:
+            if r.kind not in _ORDERED or r.writer is None:
                 continue
             ws = self.stage[r.writer]
             if ws is Stage.EDA:
@@ -1112,7 +1148,7 @@ class Engine:
             eda = [t for t in culprits if t[3] is Stage.EDA]
             # a setup cell reading what eda computed looks with it; otherwise the latest producer
             _, name, writer, target = eda[0] if eda else max(culprits, key=lambda t: (t[0], -t[2]))
-            names = ", ".join(f"`{n}`" for n in sorted({t[1] for t in culprits}))
+            names = ", ".join(_show(n) for n in sorted({t[1] for t in culprits}))
             tagged = self.classes[c].origin in ("tag", "directive")
             if own is Stage.SETUP:
                 what = (f"setup cell {c} reads {names}, computed by cell {writer} ({target}): "
@@ -1127,7 +1163,7 @@ class Engine:
             if self.stage[w] is not Stage.EDA or own is Stage.EDA:
                 continue
             tagged = self.classes[w].origin in ("tag", "directive")
-            what = (f"cell {w} (eda{', tagged' if tagged else ''}) computes `{name}`, which cell {c} "
+            what = (f"cell {w} (eda{', tagged' if tagged else ''}) {_makes(name)} {_show(name)}, which cell {c} "
                     f"({own}) uses: eda feeds no stage")
             moved |= self._move(w, own, what, cells=(w, c), names=(name,))
         return moved
@@ -1174,7 +1210,7 @@ class Engine:
                 m = stack.pop()
                 for r in self.reads.get(m, ()):
                     w = r.writer
-                    if w is not None and r.kind in ("data", "def") and w not in mem \
+                    if w is not None and r.kind in ("data", "def", "file") and w not in mem \
                             and self.stage[w] is Stage.SETUP and w not in import_only:
                         mem.add(w)
                         stack.append(w)
@@ -1189,7 +1225,7 @@ class Engine:
                     m = stack.pop()
                     for r in self.reads.get(m, ()):
                         w = r.writer
-                        if w is not None and r.kind in ("data", "def") and w not in members[first] \
+                        if w is not None and r.kind in ("data", "def", "file") and w not in members[first] \
                                 and self.stage[w] is Stage.SETUP and w not in import_only:
                             members[first].add(w)
                             stack.append(w)
@@ -1200,6 +1236,7 @@ class Engine:
             imports: dict[tuple[int, int], str] = {}
             helpers: dict[tuple[int, int], str] = {}
             handoffs: dict[tuple[str, int], Handoff] = {}
+            files: dict[tuple[str, int], FileRead] = {}
             bound: dict[tuple[str, str], tuple[int, str]] = {}
             inline: dict[tuple[int, int], tuple[int, str]] = {}
             tables = {"import": imports, "def": helpers, "inline": inline}
@@ -1217,6 +1254,9 @@ class Engine:
                         self._add_statement(tables, w, r.name, "import", s, m, mem, bound)
                     elif r.kind == "def":
                         self._add_statement(tables, w, r.name, "def", s, m, mem, bound)
+                    elif r.kind == "file":
+                        if (r.name, w) not in files and self.stage[w] is not s and self.stage[w].is_pipeline:
+                            files[(r.name, w)] = FileRead(path=r.name, writer=w, producer=self.stage[w], before_cell=m)
                     elif (r.name, w) not in handoffs:
                         handoffs[(r.name, w)] = Handoff(
                             name=r.name, version=w, producer=self.stage[w], consumer=s,
@@ -1239,6 +1279,7 @@ class Engine:
             flow.helpers[s] = dict(sorted(helpers.items()))
             flow.inline[s] = dict(sorted(inline.items(), key=lambda kv: (kv[1][0], kv[0])))
             flow.handoffs_in[s] = sorted(handoffs.values(), key=lambda h: (h.before_cell, h.name))
+            flow.files_in[s] = sorted(files.values(), key=lambda f: (f.before_cell, f.path))
         self._carry_config(flow, members)
         self._carry_enablers(flow)
         flow.diagnostics = self.diags

@@ -437,6 +437,19 @@ class Handoff:
 
 
 @dataclass(frozen=True)
+class FileRead:
+    """A file a stage's cell names after another stage's cell wrote it (``df.to_csv(p)`` then
+    ``pd.read_csv(p)``): nothing is saved or loaded, the file is on disk; the stage runs after
+    ``producer`` (``writer`` is the source index of the last cell that wrote it, ``before_cell``
+    the first cell of this stage that names it)."""
+
+    path: str
+    writer: int
+    producer: Stage
+    before_cell: int
+
+
+@dataclass(frozen=True)
 class StagePlan:
     """One stage notebook: its cells (source indices, in order; setup cells it needs included),
     what it loads (name -> producing stage) and saves, and the stages it depends on."""
@@ -458,6 +471,8 @@ class StagePlan:
     # instead of at its top, so each use gets the version it had in the monolith (a notebook
     # that redefines ``clean`` later, both versions used in this stage).
     inline: tuple[tuple[int, str], ...] = ()
+    # files this stage names after an earlier stage wrote them: why it depends on that stage
+    files_in: tuple[FileRead, ...] = ()
 
 
 @dataclass(frozen=True)

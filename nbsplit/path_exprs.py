@@ -21,12 +21,12 @@ from __future__ import annotations
 import ast
 import posixpath
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, Mapping
 
 from nbsplit.memo import per_notebook
 from nbsplit.model import Notebook
 
-__all__ = ["built_paths"]
+__all__ = ["built_paths", "statements_with_constants", "string_value"]
 
 _JOIN = frozenset({"os.path.join", "path.join", "posixpath.join", "join"})
 _PATH_TYPES = frozenset({"Path", "PurePath", "PosixPath", "PurePosixPath", "pathlib.Path", "pathlib.PurePath"})
@@ -44,19 +44,28 @@ class _Part:
 def built_paths(notebook: Notebook) -> dict[int, tuple[str, ...]]:
     """Per code cell, the paths its expressions build (normalised, a folder keeps its trailing
     ``/``), in the order they appear; cells that build none are absent."""
+    out: dict[int, list[str]] = {}
+    for index, stmt, env in statements_with_constants(notebook):
+        for expr in _outermost(stmt):
+            text = _path_text(_safe_eval(expr, env))
+            if text:
+                out.setdefault(index, []).append(text)
+    return {index: tuple(dict.fromkeys(found)) for index, found in out.items()}
+
+
+def statements_with_constants(notebook: Notebook) -> Iterator[tuple[int, ast.stmt, Mapping[str, str]]]:
+    """Every top-level statement of the code cells that may name a path, in source order, with
+    the string constants bound at module level before it (the mapping is valid until the next
+    item). A cell with no string literal and no known constant's name is passed over: it names
+    no path and rebinds no constant."""
     env: dict[str, str] = {}
-    out: dict[int, tuple[str, ...]] = {}
     for cell in notebook.cells:
         source = cell.source
         if cell.kind != "code" or ("'" not in source and '"' not in source and "pardir" not in source
                                    and not any(name in source for name in env)):
-            continue  # no literal and no constant: it builds no path and binds none we know
-        found: list[str] = []
-        for exprs, assigned in _statements(source):
-            for expr in exprs:
-                text = _path_text(_safe_eval(expr, env))
-                if text:
-                    found.append(text)
+            continue
+        for stmt, assigned in _statements(source):
+            yield cell.index, stmt, env
             if assigned is not None:
                 name, value = assigned
                 part = _safe_eval(value, env)
@@ -64,17 +73,20 @@ def built_paths(notebook: Notebook) -> dict[int, tuple[str, ...]]:
                     env[name] = part.text
                 else:
                     env.pop(name, None)  # rebound to something unknown: stop resolving it
-        if found:
-            out[cell.index] = tuple(dict.fromkeys(found))
-    return out
 
 
-_Statement = tuple[tuple[ast.expr, ...], "tuple[str, ast.expr] | None"]
+def string_value(node: ast.expr, env: Mapping[str, str]) -> str | None:
+    """The whole string ``node`` evaluates to with ``env``'s constants, or None."""
+    part = _safe_eval(node, env)
+    return part.text if part is not None and part.whole else None
+
+
+_Statement = tuple[ast.stmt, "tuple[str, ast.expr] | None"]
 
 
 def _statements(source: str) -> tuple[_Statement, ...]:
-    """Per top-level statement: its outermost expressions that could build a path, and the
-    ``name = value`` it binds (a single name), kept on analyze's view of the source."""
+    """Per top-level statement: the statement and the ``name = value`` it binds (a single
+    name), kept on analyze's view of the source."""
     from nbsplit.analyze import python_ast, python_view
 
     memo = python_view(source).memo
@@ -89,7 +101,7 @@ def _statements(source: str) -> tuple[_Statement, ...]:
             assigned = (stmt.targets[0].id, stmt.value)
         elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
             assigned = (stmt.target.id, stmt.value)
-        result.append((tuple(_outermost(stmt)), assigned))
+        result.append((stmt, assigned))
     memo["path statements"] = value = tuple(result)
     return value
 
@@ -115,14 +127,14 @@ def _builds(node: ast.AST) -> bool:
     return False
 
 
-def _safe_eval(node: ast.expr, env: dict[str, str]) -> _Part | None:
+def _safe_eval(node: ast.expr, env: Mapping[str, str]) -> _Part | None:
     try:
         return _eval(node, env)
     except RecursionError:  # a chain of thousands of ``+`` (analyze's nesting guard stops most)
         return None
 
 
-def _eval(node: ast.expr, env: dict[str, str]) -> _Part | None:
+def _eval(node: ast.expr, env: Mapping[str, str]) -> _Part | None:
     """The string ``node`` evaluates to with ``env``'s constants: whole, only its known start,
     or None when even its start is unknown."""
     if isinstance(node, ast.Constant):
@@ -149,7 +161,7 @@ def _eval(node: ast.expr, env: dict[str, str]) -> _Part | None:
     return None
 
 
-def _concat(parts: list[ast.expr], env: dict[str, str], formatted: bool = False) -> _Part | None:
+def _concat(parts: list[ast.expr], env: Mapping[str, str], formatted: bool = False) -> _Part | None:
     text = ""
     for k, part in enumerate(parts):
         if formatted and isinstance(part, ast.FormattedValue):
@@ -165,7 +177,7 @@ def _concat(parts: list[ast.expr], env: dict[str, str], formatted: bool = False)
     return _Part(text, True)
 
 
-def _join(parts: list[ast.expr], env: dict[str, str]) -> _Part | None:
+def _join(parts: list[ast.expr], env: Mapping[str, str]) -> _Part | None:
     known: list[str] = []
     for part in parts:
         value = _eval(part, env)

@@ -136,21 +136,23 @@ def _stage_plans(flow: Flow) -> tuple[StagePlan, ...]:
             cells=tuple(flow.cells[s]),
             loads=loads,
             saves=tuple(saves),
-            depends_on=tuple(sorted({h.producer for h in ins}, key=lambda st: st.order)),
+            depends_on=tuple(sorted({h.producer for h in ins} | {f.producer for f in flow.files_in.get(s, ())},
+                                    key=lambda st: st.order)),
             handoffs_in=tuple(ins),
             handoffs_out=tuple(out),
             imports=tuple(dict.fromkeys(flow.imports[s].values())),
             helpers=tuple(dict.fromkeys(flow.helpers[s].values())),
             inline=tuple(flow.inline[s].values()),
+            files_in=tuple(flow.files_in.get(s, ())),
         ))
     return tuple(plans)
 
 
 def plan_to_json(plan: SplitPlan) -> dict[str, Any]:
     """DESIGN.md's plan JSON, plus per stage ``handoffs`` (each load with its version and the cell
-    it is loaded before), ``imports`` and ``helpers`` (verbatim source), and ``mlflow``: the
-    models, metrics, main model and primary metric the instrumentation logs
-    (:class:`nbsplit.mlfacts.MLFacts`)."""
+    it is loaded before), ``files`` (each file it names after another stage's cell wrote it),
+    ``imports`` and ``helpers`` (verbatim source), and ``mlflow``: the models, metrics, main
+    model and primary metric the instrumentation logs (:class:`nbsplit.mlfacts.MLFacts`)."""
     from nbsplit.mlfacts import ml_facts
 
     kinds = {c.index: c.kind for c in plan.notebook.cells}
@@ -169,6 +171,8 @@ def plan_to_json(plan: SplitPlan) -> dict[str, Any]:
              "depends_on": [d.value for d in sp.depends_on],
              "handoffs": [{"name": h.name, "version": h.version, "from": h.producer.value,
                            "before_cell": h.before_cell} for h in sp.handoffs_in],
+             "files": [{"path": f.path, "from": f.producer.value, "written_by": f.writer,
+                        "before_cell": f.before_cell} for f in sp.files_in],
              "imports": list(sp.imports),
              "helpers": list(sp.helpers),
              "inline": [{"before_cell": c, "source": text} for c, text in sp.inline]}

@@ -382,6 +382,44 @@ print(test_df.columns.tolist())
 '''
 
 
+# A file as the handoff: the feature cell writes the encoded frame to a CSV and the next section
+# reads it back to train, as many notebooks do before a modelling part. The repository also
+# keeps an older export under that name (data/customers_features.csv, from make_data.py): a split
+# that ran the reading cell before the writing one would train on that stale file.
+NOTEBOOKS["file_handoff"] = '''md:# Churn from the exported features
+# ---
+import pandas as pd
+from sklearn.model_selection import train_test_split
+from sklearn.linear_model import LogisticRegression
+# ---
+raw = pd.read_csv("data/customers.csv")
+raw = raw.drop_duplicates().dropna().reset_index(drop=True)
+print(raw.shape)
+# ---
+md:## Features
+# ---
+features = pd.get_dummies(raw.drop(columns=["customer_id"]), columns=["plan", "region"], dtype=int)
+features["spend_per_call"] = (features["monthly"] / (features["calls"] + 1)).round(4)
+# ---
+features.to_csv("data/customers_features.csv", index=False)
+# ---
+md:## Load the prepared data
+# ---
+df = pd.read_csv("data/customers_features.csv")
+print(df.shape)
+print(sorted(df.columns))
+# ---
+df.describe().round(3)
+# ---
+md:## Train
+# ---
+X = df.drop(columns=["churn"])
+y = df["churn"]
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
+model = LogisticRegression(max_iter=2000).fit(X_train, y_train)
+print(round(model.score(X_test, y_test), 4))
+'''
+
 def cells(text: str) -> list:
     out = []
     for chunk in text.split("# ---\n"):

@@ -1,4 +1,5 @@
-"""Write customers.csv, the small synthetic data every faithfulness notebook reads.
+"""Write customers.csv, the small synthetic data every faithfulness notebook reads (and the stale
+customers_features.csv of file_handoff).
 
 Deterministic (a private generator, seed 2024): rerunning gives the same file byte for byte.
 A few missing values and duplicated ids, as real exports have them."""
@@ -29,6 +30,12 @@ def main() -> None:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["customer_id", "plan", "tenure", "monthly", "calls", "region", "churn"])
         writer.writerows(rows)
+    # an older export of file_handoff's features, as a repository commits it: fewer rows and
+    # columns than the notebook writes (a split reading it instead of the fresh file differs)
+    with open(HERE / "customers_features.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["tenure", "monthly", "calls", "churn"])
+        writer.writerows([[r[2], r[3] or 0, r[4], r[6]] for r in rows[:40]])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,192 @@
+"""Which files each code cell writes, and which cells name a file an earlier cell wrote.
+
+A notebook often hands a value to a later cell through a file instead of a variable::
+
+    df.to_csv("Absenteeism_preprocessed.csv", index=False)      # cell 109 (featurization)
+    data = pd.read_csv("Absenteeism_preprocessed.csv")           # cell 111 (data-prep?)
+
+The monolith runs them in that order. A split that puts the reader in an earlier stage reads
+whatever file was there before the job ran (a stale copy the repository commits, or nothing), so
+the plan treats a later cell that names a written path like a cell that reads a value: it runs in
+the writer's stage or a later one, and its stage depends on the writer's (``dataflow``).
+
+A cell writes a path when a call writes to it: ``to_csv``/``to_parquet``/... (pandas, polars),
+``savefig``, ``save``/``save_model``/``dump`` (NumPy, Keras, joblib, torch), Spark's
+``df.write...csv(path)``, ``open(path, "w")``, ``Path(path).write_text``, ``shutil.copy`` and
+``urlretrieve`` targets. The path is the call's argument as a literal or built from the string
+constants assigned above (``path_exprs``: ``OUT + "x.csv"``, ``os.path.join(DIR, "x.csv")``).
+A later cell names it when one of its strings, constants or built paths is that path. Which
+value a file holds is not followed; a path built from a loop variable or a function argument is
+not known, and then no order is imposed (as before).
+"""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+from dataclasses import dataclass
+from typing import Iterator, Mapping
+
+from nbsplit.memo import per_notebook
+from nbsplit.model import Notebook
+from nbsplit.path_exprs import statements_with_constants, string_value
+
+__all__ = ["FileUses", "file_uses"]
+
+# methods whose positional string arguments (and path keywords) are files they write
+_WRITE_METHODS = frozenset({
+    "to_csv", "to_parquet", "to_excel", "to_json", "to_pickle", "to_feather", "to_hdf", "to_stata",
+    "to_orc", "to_xml", "to_netcdf", "to_file", "write_csv", "write_parquet", "write_json",
+    "write_excel", "write_ipc", "savefig", "save", "save_model", "save_weights", "save_pretrained",
+    "savetxt", "savez", "savez_compressed", "dump", "imwrite", "to_filename", "export_graphviz",
+    "write_image", "write_html",
+})
+# Spark's DataFrameWriter: ``df.write.mode("overwrite").parquet(path)``
+_SPARK_FORMATS = frozenset({"csv", "parquet", "json", "orc", "text", "save", "saveAsTextFile"})
+_SPARK_WRITERS = frozenset({"write", "writeStream"})
+_OPEN = frozenset({"open", "io.open", "codecs.open", "gzip.open", "bz2.open", "lzma.open"})
+# calls whose last positional argument is the file they write
+_LAST_IS_TARGET = frozenset({"copy", "copy2", "copyfile", "move", "rename", "replace", "urlretrieve",
+                             "copytree"})
+_PATH_KEYWORDS = frozenset({"path", "fname", "filename", "filepath", "path_or_buf", "file", "f", "fp",
+                            "excel_writer", "buf", "filepath_or_buffer", "output_file", "out_file",
+                            "dst", "target"})
+_MAX_PATH = 1024
+
+
+@dataclass(frozen=True)
+class FileUses:
+    """``writes``: per code cell, the paths it writes (normalised). ``names``: per code cell
+    after a first write, the written paths it names other than as a write target (a read, a
+    copy, a logged artifact: anything but writing the file again)."""
+
+    writes: Mapping[int, frozenset[str]]
+    names: Mapping[int, frozenset[str]]
+
+
+@per_notebook
+def file_uses(notebook: Notebook) -> FileUses:
+    writes: dict[int, set[str]] = {}
+    named: dict[int, set[str]] = {}
+    pending: list[tuple[int, ast.stmt, dict[str, str], set[int]]] = []
+    written: set[str] = set()
+    for index, stmt, env in statements_with_constants(notebook):
+        found = list(_written_by(stmt, env))
+        if found:
+            writes.setdefault(index, set()).update(path for _, path in found)
+            written |= {path for _, path in found}
+        if written:  # only statements from the first write on can name a written file
+            pending.append((index, stmt, dict(env), {id(node) for node, _ in found}))
+    for index, stmt, env, targets in pending:
+        texts = _named_by(stmt, env, targets) & written
+        if texts:
+            named.setdefault(index, set()).update(texts)
+    return FileUses({c: frozenset(p) for c, p in writes.items()}, {c: frozenset(p) for c, p in named.items()})
+
+
+def _written_by(stmt: ast.stmt, env: Mapping[str, str]) -> Iterator[tuple[ast.expr, str]]:
+    """(argument, path) for every file a call of ``stmt`` writes."""
+    for node in _run_now(stmt):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = _callee(func)
+        method = name.rpartition(".")[2]
+        if name in _OPEN or method == "open" and isinstance(func, ast.Attribute) and _is_path_call(func.value):
+            if _opens_for_writing(node):
+                target = node.args[0] if node.args else _keyword(node, "file")
+                if isinstance(func, ast.Attribute) and method == "open" and name not in _OPEN:
+                    target = func.value  # ``Path(p).open("w")``
+                yield from _targets(target, env)
+        elif method in ("write_text", "write_bytes") and isinstance(func, ast.Attribute):
+            yield from _targets(func.value, env)
+        elif method in _LAST_IS_TARGET and len(node.args) >= 2:
+            yield from _targets(node.args[-1], env)
+        elif method in _SPARK_FORMATS and isinstance(func, ast.Attribute) and _spark_writer(func.value):
+            yield from _targets(node.args[0] if node.args else _keyword(node, "path"), env)
+        elif method in _WRITE_METHODS:
+            for arg in node.args:
+                yield from _targets(arg, env)
+            for kw in node.keywords:
+                if kw.arg in _PATH_KEYWORDS:
+                    yield from _targets(kw.value, env)
+
+
+def _named_by(stmt: ast.stmt, env: Mapping[str, str], targets: set[int]) -> set[str]:
+    """The paths ``stmt`` names other than as the target of a write (``targets``: node ids):
+    writing a file again does not read it."""
+    out: set[str] = set()
+    for node in _run_now(stmt, targets):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            continue  # ``path = "new.csv"`` binds the name: it does not use the old value
+        if isinstance(node, (ast.Constant, ast.Name, ast.JoinedStr, ast.BinOp, ast.Call)):
+            out.update(_paths(node, env))
+    return out
+
+
+def _run_now(stmt: ast.stmt, skip: set[int] = frozenset()) -> Iterator[ast.expr]:  # type: ignore[assignment]
+    """The nodes of ``stmt`` that run when the cell runs: not the bodies of the functions,
+    classes and lambdas it defines (a write there happens when they are called), nor ``skip``."""
+    stack: list[ast.AST] = [stmt]
+    while stack:
+        node = stack.pop()
+        if id(node) in skip or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        yield node  # type: ignore[misc]
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def _targets(node: ast.expr | None, env: Mapping[str, str]) -> Iterator[tuple[ast.expr, str]]:
+    for path in _paths(node, env):
+        yield node, path  # type: ignore[misc]
+
+
+def _paths(node: ast.expr | None, env: Mapping[str, str]) -> Iterator[str]:
+    if node is None:
+        return
+    text = string_value(node, env)
+    if text is None or not text.strip() or "\n" in text or len(text) > _MAX_PATH:
+        return
+    norm = posixpath.normpath(text.strip())
+    leaf = norm.rpartition("/")[2]
+    # a file name or a folder: "x.csv", "out/model", not a separator, a column or a sentence
+    if norm not in (".", "/") and ("/" in norm or "." in leaf.strip(".")) and " " not in leaf.strip():
+        yield norm
+
+
+def _opens_for_writing(call: ast.Call) -> bool:
+    mode = call.args[1] if len(call.args) > 1 else _keyword(call, "mode")
+    if isinstance(call.func, ast.Attribute) and _callee(call.func) not in _OPEN:
+        mode = call.args[0] if call.args else _keyword(call, "mode")  # ``Path(p).open("w")``
+    return isinstance(mode, ast.Constant) and isinstance(mode.value, str) and any(m in mode.value for m in "wax")
+
+
+def _is_path_call(node: ast.expr) -> bool:
+    return isinstance(node, ast.Call) and _callee(node.func).rpartition(".")[2] in ("Path", "PurePath", "PosixPath")
+
+
+def _spark_writer(node: ast.expr) -> bool:
+    """``df.write``, ``df.write.mode("overwrite").option(...)``: a writer chain."""
+    while True:
+        if isinstance(node, ast.Attribute):
+            if node.attr in _SPARK_WRITERS:
+                return True
+            node = node.value
+        elif isinstance(node, ast.Call):
+            node = node.func
+        else:
+            return False
+
+
+def _keyword(call: ast.Call, name: str) -> ast.expr | None:
+    return next((kw.value for kw in call.keywords if kw.arg == name), None)
+
+
+def _callee(node: ast.expr) -> str:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    return ".".join(reversed(parts))
