@@ -5,7 +5,9 @@ classifier's stages on the grouped CV and the holdouts.
                                                            # fit every CV fold and holdout once
                                                            # (--holdouts '': the folds alone);
                                                            # keep each held-out cell's
-                                                           # classification (before placement)
+                                                           # classification (before placement);
+                                                           # --partial: only the notebooks whose
+                                                           # snapshots are here
     python benchmarks/placement_study.py eval F.pickle [--dump G.jsonl]
                                                            # plan every held-out notebook with the
                                                            # code as it is now; per fold/holdout
@@ -39,8 +41,8 @@ from nbsplit.plan import build_plan  # noqa: E402
 HOLDOUTS = ("r7", "r8", "r9")
 
 
-def cache(path: Path, holdouts: tuple[str, ...] = HOLDOUTS) -> None:
-    items = acc.load_items()
+def cache(path: Path, holdouts: tuple[str, ...] = HOLDOUTS, partial: bool = False) -> None:
+    items = acc.load_items(partial=partial)
     rows = {k: acc.rows_of(it) for k, it in enumerate(items)}
     groups: dict[str, list[tuple[int, tuple]]] = {}
     for n, fold in enumerate(acc.folds(items)):
@@ -100,9 +102,12 @@ def main() -> None:
     ap.add_argument("--dump", type=Path)
     ap.add_argument("--holdouts", default=",".join(HOLDOUTS),
                     help="cache: comma-separated id prefixes fitted without their rounds ('' for none)")
+    ap.add_argument("--partial", action="store_true",
+                    help="cache: only the notebooks whose snapshots are here (folds over those: for "
+                         "comparing placements on a machine without the whole corpus, not a record)")
     ns = ap.parse_args()
     if ns.command == "cache":
-        cache(ns.path, tuple(h for h in ns.holdouts.split(",") if h))
+        cache(ns.path, tuple(h for h in ns.holdouts.split(",") if h), ns.partial)
     else:
         evaluate(ns.path, ns.dump)
 

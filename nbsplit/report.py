@@ -86,6 +86,9 @@ def print_plan(plan: SplitPlan, config: Config, console: Console | None = None) 
         snap = [f"{n} x{k}" for n, k in sorted(versions.items()) if k > 1]
         if snap:
             loads += f" (snapshots: {', '.join(snap)})"
+        # a file another stage wrote is on disk, not loaded: it orders the stages all the same
+        files = ", ".join(f"file {f.path} <- {f.producer.value}" for f in sp.files_in)
+        loads = f"{loads}, {files}" if loads and files else loads or files
         summary.add_row(f"[{_STAGE_STYLE[sp.stage]}]{sp.stage.value}[/]", str(len(sp.cells)),
                         _escape(loads or "-"), _escape(", ".join(sp.saves) or "-"),
                         ", ".join(s.value for s in sp.depends_on) or "-")

@@ -138,3 +138,23 @@ def test_rebinding_a_path_constant_does_not_name_its_old_file() -> None:
                              'path = "sub_b.csv"\nsub.to_csv(path)\nprint("saved", path)'))
     assert uses.writes == {0: frozenset({"sub_a.csv"}), 1: frozenset({"sub_b.csv"})}
     assert "sub_a.csv" not in uses.names.get(1, ())
+
+
+def test_plan_output_lists_a_file_another_stage_wrote_with_the_loads() -> None:
+    import io
+
+    from rich.console import Console
+
+    from nbsplit.config import Config
+    from nbsplit.report import print_plan
+
+    plan = plan_of(
+        ("setup", "import pandas as pd"),
+        ("data-prep", 'raw = pd.read_csv("raw.csv").dropna()'),
+        ("training", 'model = fit(raw)\njoblib.dump(model, "model.pkl")'),
+        ("prediction", 'loaded = joblib.load("model.pkl")\nloaded.predict(raw)'),
+    )
+    buffer = io.StringIO()
+    print_plan(plan, Config(), Console(file=buffer, width=200, highlight=False))
+    row = next(line for line in buffer.getvalue().splitlines() if line.startswith("│ prediction"))
+    assert "raw <- data-prep, file model.pkl <- training" in row
