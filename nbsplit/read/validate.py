@@ -103,12 +103,29 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
+_LFS_POINTER = "version https://git-lfs.github.com/spec/"
+
+
+def _what_text_is(text: str) -> str | None:
+    """What a file that is not JSON is, when it is one of the usual mistakes: the notebook's web
+    page saved from the browser, or the Git LFS pointer checked out instead of the file."""
+    head = text.lstrip("\ufeff \t\r\n")[:2000].lower()
+    if head.startswith(("<!doctype html", "<html")) or head.startswith("<") and "<html" in head:
+        return "an HTML page (a web page saved instead of the raw .ipynb file?)"
+    if head.startswith(_LFS_POINTER):
+        return "a Git LFS pointer (the notebook itself is in LFS storage: run git lfs pull)"
+    return None
+
+
 def load_json(text: str, path: Path, what: str = "JSON") -> Any:
     """Parse ``text``; syntax errors, nesting deeper than Python's stack, integers too long to
     convert and lone surrogates are one error line each."""
     try:
         data = json.loads(text.lstrip("\ufeff"))
     except json.JSONDecodeError as exc:
+        what_it_is = _what_text_is(text)
+        if what_it_is:
+            raise NbsplitError(f"{what_it_is}, not {what}", path) from None
         raise NbsplitError(f"invalid {what} at line {exc.lineno} column {exc.colno}: {exc.msg}", path) from None
     except RecursionError:
         raise NbsplitError(f"invalid {what}: nested deeper than {MAX_JSON_DEPTH} levels", path) from None
