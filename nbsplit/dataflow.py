@@ -1289,7 +1289,10 @@ class Engine:
         """A configuration statement (``plt.rcParams[...] = ...``, ``sns.set_theme()``,
         ``pd.set_option``) in a stage cell is state every later cell of the monolith runs under:
         every other stage with a cell after it gets the statement (and the import it needs) in
-        its imports cell, in source order, like setup."""
+        its imports cell, in source order, like setup; a stage that also has cells of its own
+        before it gets the statement right before its first cell after it (``inline``), so those
+        earlier cells run without it as in the monolith (a figure size set in an evaluation cell
+        resized a training plot drawn before it)."""
         aliases: dict[str, str] = {}
         for c in self._kept():
             inf = self.info[c]
@@ -1308,8 +1311,15 @@ class Engine:
                 # import: rerun it wherever those cells went.
                 for k, line in enumerate(m for m in inf.facts.magics if m.startswith("%run")):
                     flow.imports[s][(c, 10_000 + k)] = line
+                # a stage with cells of its own before this one runs them without the setting,
+                # as the monolith did: it gets the statement right before its first later cell
+                later = min(m for m in members[s] if m > c)
+                inline = any(m < c and self.stage[m] is s for m in members[s])
                 for pos, text, root in found:
-                    flow.imports[s][(c, pos)] = text
+                    if inline and "getOrCreate(" not in text:  # the stage needs its session from the top
+                        flow.inline[s][(c, pos)] = (later, text)
+                    else:
+                        flow.imports[s][(c, pos)] = text
                     if root == "spark" or root in self.info[c].imports:
                         if root in self.info[c].imports:
                             self._import_into(flow, s, c, root)
@@ -1319,6 +1329,7 @@ class Engine:
                     if w is not None:
                         self._import_into(flow, s, w, root)
                 flow.imports[s] = dict(sorted(flow.imports[s].items()))
+                flow.inline[s] = dict(sorted(flow.inline[s].items(), key=lambda kv: (kv[1][0], kv[0])))
                 sessions = session_names(inf.cell.source) if found else set()
                 if sessions:  # the stage builds the session itself now: nothing to load
                     flow.handoffs_in[s] = [h for h in flow.handoffs_in[s]

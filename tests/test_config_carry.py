@@ -180,3 +180,18 @@ def test_the_notebooks_own_session_builder_is_carried_with_its_import() -> None:
     assert "from pyspark.sql import SparkSession" in imports
     assert any(t.startswith("spark = (SparkSession.builder.master('local[1]')") for t in imports)
     assert "spark.sparkContext.setLogLevel('ERROR')" in imports
+
+
+def test_a_setting_made_after_some_of_a_stages_cells_comes_right_before_its_later_ones() -> None:
+    # Kaggle house-prices kernel: a training plot, then an evaluation cell resizes figures, then
+    # more training. The first training plot must keep the default size, as in the monolith.
+    plan = plan_of(
+        ("data-prep", "import pandas as pd\nimport matplotlib\nimport matplotlib.pyplot as plt\ndf = pd.read_csv('a.csv')"),
+        ("training", "cv = df.mean()\ncv.plot(title='Validation')"),
+        ("evaluation", "matplotlib.rcParams['figure.figsize'] = (8.0, 10.0)\ncv.plot(kind='barh')"),
+        ("training", "m2 = df.median()\nm2.plot()"),
+    )
+    training = stage(plan, Stage.TRAINING)
+    assert "matplotlib.rcParams['figure.figsize'] = (8.0, 10.0)" not in training.imports
+    assert training.inline == ((3, "matplotlib.rcParams['figure.figsize'] = (8.0, 10.0)"),)
+    assert "import matplotlib" in training.imports

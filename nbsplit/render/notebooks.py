@@ -196,7 +196,7 @@ class _StageBuilder:
         if sp.imports:
             self._generated("imports", self._render("imports.py.j2", imports=list(sp.imports)))
         if sp.helpers:
-            self._generated("helpers", self._render("helpers.py.j2", helpers=list(sp.helpers)))
+            self._generated("helpers", self._render("helpers.py.j2", helpers=list(sp.helpers), inline=False))
 
         cells = list(sp.cells)
         loads_before: dict[int | None, list[Handoff]] = {}
@@ -226,7 +226,7 @@ class _StageBuilder:
                 self._autolog_cell(autolog)
             if index in inline:
                 # a second version of an import/definition, right where the monolith had it
-                self._generated("helpers", self._render("helpers.py.j2", helpers=inline[index]))
+                self._generated("helpers", self._render("helpers.py.j2", helpers=inline[index], inline=True))
             if index in loads_before:
                 self._load_cell(loads_before[index])
             self._user(index)
