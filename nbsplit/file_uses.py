@@ -29,7 +29,7 @@ from typing import Iterator, Mapping
 
 from nbsplit.memo import per_notebook
 from nbsplit.model import Notebook
-from nbsplit.path_exprs import statements_with_constants, string_value
+from nbsplit.path_exprs import dotted_name, statements_with_constants, string_value
 
 __all__ = ["FileUses", "file_uses"]
 
@@ -90,8 +90,8 @@ def _written_by(stmt: ast.stmt, env: Mapping[str, str]) -> Iterator[tuple[ast.ex
         if not isinstance(node, ast.Call):
             continue
         func = node.func
-        name = _callee(func)
-        method = name.rpartition(".")[2]
+        name = dotted_name(func) or ""
+        method = func.attr if isinstance(func, ast.Attribute) else name
         if name in _OPEN or method == "open" and isinstance(func, ast.Attribute) and _is_path_call(func.value):
             if _opens_for_writing(node):
                 target = node.args[0] if node.args else _keyword(node, "file")
@@ -156,13 +156,14 @@ def _paths(node: ast.expr | None, env: Mapping[str, str]) -> Iterator[str]:
 
 def _opens_for_writing(call: ast.Call) -> bool:
     mode = call.args[1] if len(call.args) > 1 else _keyword(call, "mode")
-    if isinstance(call.func, ast.Attribute) and _callee(call.func) not in _OPEN:
+    if isinstance(call.func, ast.Attribute) and dotted_name(call.func) not in _OPEN:
         mode = call.args[0] if call.args else _keyword(call, "mode")  # ``Path(p).open("w")``
     return isinstance(mode, ast.Constant) and isinstance(mode.value, str) and any(m in mode.value for m in "wax")
 
 
 def _is_path_call(node: ast.expr) -> bool:
-    return isinstance(node, ast.Call) and _callee(node.func).rpartition(".")[2] in ("Path", "PurePath", "PosixPath")
+    return isinstance(node, ast.Call) and (dotted_name(node.func) or "").rpartition(".")[2] in (
+        "Path", "PurePath", "PosixPath")
 
 
 def _spark_writer(node: ast.expr) -> bool:
@@ -180,13 +181,3 @@ def _spark_writer(node: ast.expr) -> bool:
 
 def _keyword(call: ast.Call, name: str) -> ast.expr | None:
     return next((kw.value for kw in call.keywords if kw.arg == name), None)
-
-
-def _callee(node: ast.expr) -> str:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-    return ".".join(reversed(parts))

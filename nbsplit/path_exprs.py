@@ -26,7 +26,7 @@ from typing import Iterator, Mapping
 from nbsplit.memo import per_notebook
 from nbsplit.model import Notebook
 
-__all__ = ["built_paths", "statements_with_constants", "string_value"]
+__all__ = ["built_paths", "dotted_name", "statements_with_constants", "string_value"]
 
 _JOIN = frozenset({"os.path.join", "path.join", "posixpath.join", "join"})
 _PATH_TYPES = frozenset({"Path", "PurePath", "PosixPath", "PurePosixPath", "pathlib.Path", "pathlib.PurePath"})
@@ -122,7 +122,7 @@ def _builds(node: ast.AST) -> bool:
     if isinstance(node, ast.JoinedStr):
         return True
     if isinstance(node, ast.Call):
-        name = _dotted(node.func)
+        name = dotted_name(node.func)
         return name in _JOIN or name in _PATH_TYPES
     return False
 
@@ -143,7 +143,7 @@ def _eval(node: ast.expr, env: Mapping[str, str]) -> _Part | None:
         value = env.get(node.id)
         return None if value is None else _Part(value, True)
     if isinstance(node, ast.Attribute):
-        name = _dotted(node)
+        name = dotted_name(node)
         return _Part("..", True) if name in _PARDIR else _Part("/", True) if name in _SEP else None
     if isinstance(node, ast.JoinedStr):
         return _concat(node.values, env, formatted=True)
@@ -153,7 +153,7 @@ def _eval(node: ast.expr, env: Mapping[str, str]) -> _Part | None:
         # strings do not divide: ``a / b`` on path-like operands is a pathlib join
         return _join([node.left, node.right], env)
     if isinstance(node, ast.Call) and not node.keywords:
-        name = _dotted(node.func)
+        name = dotted_name(node.func)
         if name in _JOIN or name in _PATH_TYPES:
             return _join(node.args, env) if node.args else None
         if name == "str" and len(node.args) == 1:
@@ -204,7 +204,9 @@ def _path_text(part: _Part | None) -> str:
     return "" if text == "." else text + "/" if folder and text != "/" else text
 
 
-def _dotted(node: ast.AST) -> str | None:
+def dotted_name(node: ast.AST) -> str | None:
+    """``pd.read_csv`` for that callee, ``spark.read.format().load`` for a chain; None when
+    the root is not a name (the dataflow's reading, imported late: dataflow imports this)."""
     from nbsplit.dataflow import _dotted as dotted
 
     return dotted(node)
