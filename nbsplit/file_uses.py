@@ -30,6 +30,7 @@ from typing import Iterator, Mapping
 from nbsplit.memo import per_notebook
 from nbsplit.model import Notebook
 from nbsplit.path_exprs import dotted_name, statements_with_constants, string_value
+from nbsplit.paths import fits_a_path
 
 __all__ = ["FileUses", "file_uses"]
 
@@ -51,7 +52,6 @@ _LAST_IS_TARGET = frozenset({"copy", "copy2", "copyfile", "move", "rename", "rep
 _PATH_KEYWORDS = frozenset({"path", "fname", "filename", "filepath", "path_or_buf", "file", "f", "fp",
                             "excel_writer", "buf", "filepath_or_buffer", "output_file", "out_file",
                             "dst", "target"})
-_MAX_PATH = 1024
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ def _paths(node: ast.expr | None, env: Mapping[str, str]) -> Iterator[str]:
     if node is None:
         return
     text = string_value(node, env)
-    if text is None or not text.strip() or "\n" in text or len(text) > _MAX_PATH:
+    if text is None or not text.strip() or "\n" in text or not fits_a_path(text):
         return
     norm = posixpath.normpath(text.strip())
     leaf = norm.rpartition("/")[2]

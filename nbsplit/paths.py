@@ -29,7 +29,7 @@ from nbsplit.memo import per_notebook
 from nbsplit.model import Cell, Notebook
 from nbsplit.path_exprs import built_paths
 
-__all__ = ["PathUse", "outside_folders", "outside_paths", "relative_paths", "sync_files", "sync_folders"]
+__all__ = ["PathUse", "fits_a_path", "outside_folders", "outside_paths", "relative_paths", "sync_files", "sync_folders"]
 
 _EXTENSIONS = frozenset(
     "csv tsv txt json jsonl parquet pq feather arrow orc avro xlsx xls pkl pickle joblib npy npz h5 hdf5 "
@@ -45,7 +45,9 @@ _NAME_MAX = 255
 _PATH_MAX = 1024
 
 
-def _fits(text: str) -> bool:
+def fits_a_path(text: str) -> bool:
+    """Whether ``text`` is short enough to name a file (no component over ``_NAME_MAX`` bytes, at
+    most ``_PATH_MAX`` in all)."""
     data = text.encode("utf-8", "surrogatepass")
     return len(data) <= _PATH_MAX and all(len(part) <= _NAME_MAX for part in data.split(b"/"))
 
@@ -178,7 +180,7 @@ def _strings(source: str) -> tuple[str, ...] | None:
 def _as_path(text: str, base: Path) -> str | None:
     if text.startswith(_SQLITE) and not text.startswith(_SQLITE + "/"):
         text = text[len(_SQLITE):]
-    if not _PATH.fullmatch(text) or text.startswith((".", "-")) and not text.startswith("./") or not _fits(text):
+    if not _PATH.fullmatch(text) or text.startswith((".", "-")) and not text.startswith("./") or not fits_a_path(text):
         return None
     path = PurePosixPath(text)
     if ".." in path.parts:
@@ -231,7 +233,7 @@ def outside_paths(notebook: Notebook) -> tuple[str, ...]:
             else:
                 if text.startswith(_SQLITE) and not text.startswith(_SQLITE + "/"):
                     text = text[len(_SQLITE):]
-                path = posixpath.normpath(text) if _OUTSIDE.fullmatch(text) and _fits(text) else None
+                path = posixpath.normpath(text) if _OUTSIDE.fullmatch(text) and fits_a_path(text) else None
             if path is not None and _above(path) and set(PurePosixPath(path).parts) != {".."}:
                 found.setdefault(path)
         cwd = _after_cell(cell, cwd, base)
