@@ -863,7 +863,7 @@ class Engine:
                     verb = "computes" if any(n.isidentifier() for n in names) else "writes"
                     what = (f"cell {c} ({old[c]}) {verb} {listed}, which cell {reader} ({new}) reads: moving "
                             "it back costs less than moving its readers forward")
-                    reason = f"moved back to {new}: {new} cell {reader} reads what it computes"
+                    reason = f"moved back to {new}: {new} cell {reader} reads what it {verb}"
                 cells = (c, reader) if reader is not None else (c,)
             self._note_move(c, new, what, reason, cells=cells, names=names)
 

@@ -70,3 +70,19 @@ def test_a_read_is_resolved_with_the_run_of_cells_around_it() -> None:
     assert [plan.stage_of(i) for i in range(4)] == [S.DATA_PREP] * 4
     assert plan.moves == {1: "back"}
     assert plan.classifications[1].reasons[-1] == "moved back to data-prep: data-prep cell 2 reads what it computes"
+
+
+def test_a_writer_moved_back_to_its_readers_stage_says_it_writes_a_file() -> None:
+    """The read that moved the cell back is of a file it wrote, not of a value it computed."""
+    cells = (
+        ("import pandas as pd\nraw = pd.read_csv('a.csv')", {"data-prep": 0.95, "eda": 0.05}),
+        ("raw.dropna().to_csv('clean.csv')", {"featurization": 0.55, "data-prep": 0.4, "eda": 0.05}),
+        ("clean = pd.read_csv('clean.csv')", {"data-prep": 0.97, "featurization": 0.02, "eda": 0.01}),
+        ("clean.to_parquet('clean.parquet')", {"data-prep": 0.97, "featurization": 0.02, "eda": 0.01}),
+    )
+    plan = plan_with_scores(*cells)
+    assert plan.stage_of(1) is S.DATA_PREP and plan.moves == {1: "back"}
+    assert plan.classifications[1].reasons[-1] == "moved back to data-prep: data-prep cell 2 reads what it writes"
+    moved = next(d for d in plan.diagnostics if d.cell == 1)
+    assert moved.names == ("clean.csv",)
+    assert "writes the file `clean.csv`, which cell 2 (data-prep) reads" in moved.message
