@@ -79,7 +79,7 @@ from typing import Any, Literal, Sequence
 from nbsplit import reserved
 from nbsplit.analyze_text import leading_indent, mask_ipython
 from nbsplit.classify.placement import INDEX, LABELS, SEQUENCE_BACK, SIDE, solve
-from nbsplit.file_uses import file_uses
+from nbsplit.file_uses import file_uses, imported_files
 from nbsplit.indirect_changes import merged_functions
 from nbsplit.randomness import call_draws, global_rng_effects
 from nbsplit.model import (
@@ -967,7 +967,11 @@ class Engine:
                         self.warn(c, f"cell {c} reads `{n}`, which skipped cell {sk[lo]} changes "
                                      "before it: the stages run without that change",
                                   code=CODE_NAMES, cells=(c, sk[lo]), names=(n,))
-            for path in sorted(files.names.get(c, ())):
+            named = set(files.names.get(c, ()))
+            for r in reads:  # a name an import of a written module binds: the import needs the file
+                if r.kind == "import" and r.writer is not None:
+                    named |= files.imports.get(r.writer, frozenset())
+            for path in sorted(named):
                 w = last_file.get(path)
                 if w is not None:
                     reads.append(Read(path, w, "file"))
@@ -1417,15 +1421,25 @@ class Engine:
         # the binders are in source order: only those before the reader, not every one of them
         binders = self._binders.get(name, ())
         shadow = not mem.isdisjoint(binders[:bisect_left(binders, reader)])
-        if other[1] != what or shadow:
+        if other[1] != what or shadow or kind == "import" and self._writes_module_first(w, match.text, reader, mem):
             # A second version of the name in this stage, or a stage cell that rebinds it before
             # this reader: the statement runs right before its first reader, so every use gets
-            # the version it had in the monolith (the stage's cells run in source order).
+            # the version it had in the monolith (the stage's cells run in source order). So
+            # does the import of a module a cell of this stage writes (``%%writefile``) first.
             tables["inline"][key] = (reader, match.text)
         else:
             into[key] = match.text
         if kind == "def":
             self._definition_needs(match, w, name, s, reader, mem, bound, tables)
+
+    def _writes_module_first(self, w: int, statement: str, reader: int, mem: set[int]) -> bool:
+        """Whether ``statement`` (an import in cell ``w``) loads a module that a cell the stage
+        runs (``mem``) writes before ``reader``: the stage's imports cell would run too early."""
+        modules = file_uses(self.nb).imports.get(w)
+        if not modules:
+            return False
+        loaded = imported_files(statement) & modules
+        return any(r.kind == "file" and r.name in loaded and r.writer in mem for r in self.reads.get(reader, ()))
 
     @cached_property
     def _binders(self) -> dict[str, list[int]]:

@@ -24,15 +24,17 @@ from __future__ import annotations
 
 import ast
 import posixpath
-from dataclasses import dataclass
+import re
+import shlex
+from dataclasses import dataclass, field
 from typing import Iterator, Mapping
 
 from nbsplit.memo import per_notebook
 from nbsplit.model import Notebook
-from nbsplit.path_exprs import dotted_name, statements_with_constants, string_value
+from nbsplit.path_exprs import cell_tree, dotted_name, statements_with_constants, string_value
 from nbsplit.paths import fits_a_path
 
-__all__ = ["FileUses", "file_uses"]
+__all__ = ["FileUses", "file_uses", "imported_files"]
 
 # methods whose positional string arguments (and path keywords) are files they write
 _WRITE_METHODS = frozenset({
@@ -49,6 +51,7 @@ _OPEN = frozenset({"open", "io.open", "codecs.open", "gzip.open", "bz2.open", "l
 # calls whose last positional argument is the file they write
 _LAST_IS_TARGET = frozenset({"copy", "copy2", "copyfile", "move", "rename", "replace", "urlretrieve",
                              "copytree"})
+_WRITEFILE = re.compile(r"\s*%%writefile[ \t]+(?:(?:-a|--append)[ \t]+)?(\S+)[ \t]*$")
 _PATH_KEYWORDS = frozenset({"path", "fname", "filename", "filepath", "path_or_buf", "file", "f", "fp",
                             "excel_writer", "buf", "filepath_or_buffer", "output_file", "out_file",
                             "dst", "target"})
@@ -58,10 +61,14 @@ _PATH_KEYWORDS = frozenset({"path", "fname", "filename", "filepath", "path_or_bu
 class FileUses:
     """``writes``: per code cell, the paths it writes (normalised). ``names``: per code cell
     after a first write, the written paths it names other than as a write target (a read, a
-    copy, a logged artifact: anything but writing the file again)."""
+    copy, a logged artifact: anything but writing the file again). ``imports``: per code cell,
+    the written modules (``%%writefile x.py``) its import statements load, also in ``names``:
+    a cell using a name such an import binds reads the module too, wherever the import is
+    copied."""
 
     writes: Mapping[int, frozenset[str]]
     names: Mapping[int, frozenset[str]]
+    imports: Mapping[int, frozenset[str]] = field(default_factory=dict)
 
 
 @per_notebook
@@ -69,19 +76,38 @@ def file_uses(notebook: Notebook) -> FileUses:
     writes: dict[int, set[str]] = {}
     named: dict[int, set[str]] = {}
     pending: list[tuple[int, ast.stmt, dict[str, str], set[int]]] = []
-    written: set[str] = set()
+    # a ``%%writefile`` cell has no Python statement to walk: its file is known up front
+    for cell in notebook.cells:
+        target = _writefile_target(cell.source) if cell.kind == "code" else None
+        if target is not None:
+            writes[cell.index] = {target}
+    written: set[str] = {path for paths in writes.values() for path in paths}
+    first = min(writes, default=None)
     for index, stmt, env in statements_with_constants(notebook):
         found = list(_written_by(stmt, env))
         if found:
             writes.setdefault(index, set()).update(path for _, path in found)
             written |= {path for _, path in found}
-        if written:  # only statements from the first write on can name a written file
+            first = index if first is None else min(first, index)
+        if first is not None and index >= first:  # only from the first write on can a cell name one
             pending.append((index, stmt, dict(env), {id(node) for node, _ in found}))
     for index, stmt, env, targets in pending:
         texts = _named_by(stmt, env, targets) & written
         if texts:
             named.setdefault(index, set()).update(texts)
-    return FileUses({c: frozenset(p) for c, p in writes.items()}, {c: frozenset(p) for c, p in named.items()})
+    imported: dict[int, frozenset[str]] = {}
+    if first is not None:
+        modules = {p for p in written if p.endswith(".py")}
+        for cell in notebook.cells:
+            if cell.kind == "code" and cell.index > first:
+                texts = _named_by_ipython_lines(cell.source, written)
+                loaded = imported_files(cell.source) & modules if modules and "import" in cell.source else set()
+                if loaded:
+                    imported[cell.index] = frozenset(loaded)
+                if texts | loaded:
+                    named.setdefault(cell.index, set()).update(texts | loaded)
+    return FileUses({c: frozenset(p) for c, p in writes.items()}, {c: frozenset(p) for c, p in named.items()},
+                    imported)
 
 
 def _written_by(stmt: ast.stmt, env: Mapping[str, str]) -> Iterator[tuple[ast.expr, str]]:
@@ -152,6 +178,58 @@ def _paths(node: ast.expr | None, env: Mapping[str, str]) -> Iterator[str]:
     # a file name or a folder: "x.csv", "out/model", not a separator, a column or a sentence
     if norm not in (".", "/") and ("/" in norm or "." in leaf.strip(".")) and " " not in leaf.strip():
         yield norm
+
+
+def _writefile_target(source: str) -> str | None:
+    """The file a ``%%writefile [-a] path`` cell writes (its body: a script, a module the
+    notebook imports, an app); None for any other cell or a path IPython expands (``{name}``)."""
+    if "%%writefile" not in source:
+        return None
+    head = next((line for line in source.splitlines() if line.strip()), "")
+    m = _WRITEFILE.match(head)
+    if m is None or any(ch in m.group(1) for ch in "{}$"):
+        return None
+    return next(_paths(ast.Constant(m.group(1).strip("'\"")), {}), None)
+
+
+def _named_by_ipython_lines(source: str, written: set[str]) -> set[str]:
+    """The written paths a ``%run``/``!python``/``%load`` line names (``%run train.py``, ``!python
+    score.py --out x.csv``): magics and shell lines are not Python, so their words are compared."""
+    if "%" not in source and "!" not in source:
+        return set()
+    out: set[str] = set()
+    for line in source.splitlines():
+        text = line.strip()
+        if not text.startswith(("%", "!")) or text.startswith("%%"):
+            continue
+        try:
+            words = shlex.split(text, comments=True)
+        except ValueError:  # an unclosed quote
+            words = text.split()
+        for word in words[1:]:
+            out.update(p for p in _paths(ast.Constant(word), {}) if p in written)
+    return out
+
+
+def imported_files(source: str) -> set[str]:
+    """The files ``import a.b`` / ``from a.b import c`` may load from the working folder
+    (``a.py``, ``a/b.py``, ``a/b/c.py`` and the packages' ``__init__.py``): a module written by
+    ``%%writefile`` is read where it is imported."""
+    tree = cell_tree(source)
+    out: set[str] = set()
+    for stmt in tree.body if tree is not None else ():
+        for node in _run_now(stmt):
+            modules: list[str] = []
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [f"{node.module}.{alias.name}" for alias in node.names]
+            for module in modules:
+                parts = module.split(".")
+                for n in range(1, len(parts) + 1):
+                    stem = "/".join(parts[:n])
+                    out.update((f"{stem}.py", f"{stem}/__init__.py"))
+    return out
 
 
 def _opens_for_writing(call: ast.Call) -> bool:

@@ -26,7 +26,7 @@ from typing import Iterator, Mapping
 from nbsplit.memo import per_notebook
 from nbsplit.model import Notebook
 
-__all__ = ["built_paths", "dotted_name", "statements_with_constants", "string_value"]
+__all__ = ["built_paths", "cell_tree", "dotted_name", "statements_with_constants", "string_value"]
 
 _JOIN = frozenset({"os.path.join", "path.join", "posixpath.join", "join"})
 _PATH_TYPES = frozenset({"Path", "PurePath", "PosixPath", "PurePosixPath", "pathlib.Path", "pathlib.PurePath"})
@@ -87,13 +87,13 @@ _Statement = tuple[ast.stmt, "tuple[str, ast.expr] | None"]
 def _statements(source: str) -> tuple[_Statement, ...]:
     """Per top-level statement: the statement and the ``name = value`` it binds (a single
     name), kept on analyze's view of the source."""
-    from nbsplit.analyze import python_ast, python_view
+    from nbsplit.analyze import python_view
 
     memo = python_view(source).memo
     hit = memo.get("path statements")
     if hit is not None:
         return hit  # type: ignore[return-value]
-    tree = python_ast(source)
+    tree = cell_tree(source)
     result: list[_Statement] = []
     for stmt in tree.body if tree is not None else ():
         assigned = None
@@ -104,6 +104,15 @@ def _statements(source: str) -> tuple[_Statement, ...]:
         result.append((stmt, assigned))
     memo["path statements"] = value = tuple(result)
     return value
+
+
+def cell_tree(source: str) -> ast.Module | None:
+    """The cell's Python with its IPython lines masked (``%matplotlib inline``, ``!ls`` and
+    ``%%time`` become nothing), so a read or write beside them is still seen; None when it is
+    not Python (``%%bash``, ``%%writefile``) or cannot be parsed."""
+    from nbsplit.analyze import python_ast, python_view
+
+    return python_ast(source, masked=True) if python_view(source).masked is not None else None
 
 
 def _outermost(node: ast.AST) -> Iterator[ast.expr]:

@@ -27,7 +27,7 @@ from pathlib import Path, PurePosixPath
 
 from nbsplit.memo import per_notebook
 from nbsplit.model import Cell, Notebook
-from nbsplit.path_exprs import built_paths
+from nbsplit.path_exprs import built_paths, cell_tree
 
 __all__ = ["PathUse", "fits_a_path", "outside_folders", "outside_paths", "relative_paths", "sync_files", "sync_folders"]
 
@@ -82,7 +82,7 @@ def _path_cells(notebook: Notebook) -> tuple[tuple[str, tuple[int, ...]], ...]:
     for cell in notebook.cells:
         texts = built.get(cell.index, ())
         if cell.kind == "code" and ("'" in cell.source or '"' in cell.source):
-            # magic and shell cells name no Python paths (or too deep to parse): None
+            # a %%bash or %%writefile cell names no Python paths (nor one too deep to parse): None
             strings = _strings(cell.source) or ()
             if texts:  # ``"x.csv"`` in ``os.path.join(DATA_DIR, "x.csv")`` names no file of its own
                 tails = {t.rstrip("/").rpartition("/")[2] for t in texts if "/" in t.rstrip("/")}
@@ -164,14 +164,14 @@ def _changed_folder(source: str, cwd: str, base: Path) -> str:
 
 
 def _strings(source: str) -> tuple[str, ...] | None:
-    """The string literals of a cell in ``ast.walk`` order, None when it is not plain Python:
-    a function of the source, kept on analyze's view of it (shared by identical cells)."""
-    from nbsplit.analyze import python_ast, python_view
+    """The string literals of a cell in ``ast.walk`` order (its IPython lines masked), None when
+    it is not Python: a function of the source, kept on analyze's view of it (shared by identical cells)."""
+    from nbsplit.analyze import python_view
 
     memo = python_view(source).memo
     if "strings" in memo:
         return memo["strings"]  # type: ignore[return-value]
-    tree = python_ast(source)
+    tree = cell_tree(source)
     found = memo["strings"] = None if tree is None else tuple(
         node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str))
     return found

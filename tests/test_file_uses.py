@@ -158,3 +158,115 @@ def test_plan_output_lists_a_file_another_stage_wrote_with_the_loads() -> None:
     print_plan(plan, Config(), Console(file=buffer, width=200, highlight=False))
     row = next(line for line in buffer.getvalue().splitlines() if line.startswith("│ prediction"))
     assert "raw <- data-prep, file model.pkl <- training" in row
+
+
+@pytest.mark.parametrize("cell, path", [
+    ("%%writefile churn_report.py\ndef report(m):\n    return m", "churn_report.py"),
+    ("%%writefile -a src/utils.py\nX = 1", "src/utils.py"),
+    ('\n%%writefile "app.py"\nimport streamlit as st', "app.py"),
+    ("%%writefile ./dags/model_eval.py\ndef f():\n    pass", "dags/model_eval.py"),
+])
+def test_a_writefile_cell_writes_its_file(cell: str, path: str) -> None:
+    assert file_uses(code_nb(cell)).writes == {0: frozenset({path})}
+
+
+@pytest.mark.parametrize("cell", [
+    "%%writefile {folder}/utils.py\nX = 1",  # IPython expands the name: the path is not known here
+    "%%bash\necho hi > utils.py",
+    "# %%writefile utils.py\nX = 1",
+])
+def test_other_cells_write_no_module(cell: str) -> None:
+    assert file_uses(code_nb(cell)).writes == {}
+
+
+@pytest.mark.parametrize("reader", [
+    "from dags.model_eval import evaluate\nevaluate(model)",
+    "from dags import model_eval",
+    "import dags.model_eval as me",
+    "%run dags/model_eval.py",
+    "!python ./dags/model_eval.py --out scores.csv",
+    "res = subprocess.run(['python', 'dags/model_eval.py'])",
+])
+def test_a_later_cell_importing_or_running_a_written_module_reads_it(reader: str) -> None:
+    uses = file_uses(code_nb("%%writefile dags/model_eval.py\ndef evaluate(m):\n    return m", reader))
+    assert uses.names == {1: frozenset({"dags/model_eval.py"})}
+
+
+@pytest.mark.parametrize("reader", [
+    "from .model_eval import evaluate",  # relative: the package's own module, not the notebook's file
+    "import model_eval",  # another file: dags/ is not on the path
+    "import os\nos.listdir('.')",
+    "%%writefile dags/model_eval.py\ndef evaluate(m):\n    return 0",  # written again, not read
+])
+def test_other_imports_and_rewrites_read_no_written_module(reader: str) -> None:
+    uses = file_uses(code_nb("%%writefile dags/model_eval.py\ndef evaluate(m):\n    return m", reader))
+    assert uses.names == {}
+
+
+def test_ipython_lines_beside_python_hide_no_write_or_read() -> None:
+    uses = file_uses(code_nb('%matplotlib inline\nfeatures.to_csv("features.csv")',
+                             '!ls -la\ndf = pd.read_csv("features.csv")',
+                             '%%time\nagain = pd.read_csv("features.csv")'))
+    assert uses.writes == {0: frozenset({"features.csv"})}
+    assert uses.names == {1: frozenset({"features.csv"}), 2: frozenset({"features.csv"})}
+
+
+def test_an_import_of_a_module_a_later_stage_writes_moves_after_the_writer() -> None:
+    """A module the notebook writes with ``%%writefile`` is read where it is imported: the
+    importing cell runs in the writer's stage or a later one, or it would import a stale copy or
+    nothing."""
+    plan = plan_of(
+        ("setup", "import pandas as pd"),
+        ("data-prep", 'raw = pd.read_csv("raw.csv").dropna()'),
+        ("training", "model = fit(raw)"),
+        ("evaluation", "%%writefile churn_report.py\ndef report(model, X):\n    return model.score(X)"),
+        ("training", "from churn_report import report\nprint(report(model, raw))"),
+    )
+    assert plan.stage_of(3) is plan.stage_of(4) is S.EVALUATION
+    moved = next(d for d in plan.diagnostics if d.code == "NBS109" and d.cell == 4)
+    assert moved.names == ("churn_report.py",) and moved.cells == (4, 3)
+    assert "reads the file `churn_report.py` from cell 3 (evaluation), a later stage" in moved.message
+    assert stage(plan, S.EVALUATION).files_in == ()  # written and read in one stage
+
+
+def test_strict_planning_reports_an_import_of_a_module_a_later_stage_writes() -> None:
+    plan = plan_of(
+        ("setup", "import pandas as pd"),
+        ("training", "model = fit(pd.read_csv('raw.csv'))"),
+        ("prediction", "%%writefile scorer.py\ndef score(model, X):\n    return model.predict(X)"),
+        ("evaluation", "import scorer\nprint(scorer.score(model, X_test))"),
+        strict=True,
+    )
+    errors = [d for d in plan.diagnostics if d.severity == "error" and d.code == "NBS105"]
+    assert [(d.cell, d.names) for d in errors] == [(3, ("scorer.py",))]
+
+
+def test_a_stage_imports_a_module_it_writes_right_before_the_cell_that_uses_it() -> None:
+    """``%%writefile prep_utils.py`` at the top, then ``from prep_utils import clean``: both are
+    setup, copied into the stages that use ``clean``. The stage's imports cell runs before the
+    copied ``%%writefile`` cell, so the import runs inline, right before its first reader."""
+    plan = plan_of(
+        ("setup", "%%writefile prep_utils.py\ndef clean(frame):\n    return frame.dropna()"),
+        ("setup", "import pandas as pd\nfrom prep_utils import clean"),
+        ("data-prep", 'raw = clean(pd.read_csv("raw.csv"))'),
+        ("featurization", "X = pd.get_dummies(raw)"),
+    )
+    prep = stage(plan, S.DATA_PREP)
+    assert 0 in prep.cells  # the cell that writes the module runs in the stage
+    assert prep.imports == ("import pandas as pd",)
+    assert prep.inline == ((2, "from prep_utils import clean"),)
+    featurization = stage(plan, S.FEATURIZATION)
+    assert "from prep_utils import clean" not in featurization.imports + tuple(t for _, t in featurization.inline)
+
+
+def test_an_import_of_a_module_an_earlier_stage_wrote_stays_in_the_imports_cell() -> None:
+    plan = plan_of(
+        ("setup", "import pandas as pd"),
+        ("training", "%%writefile scorer.py\ndef score(model, X):\n    return model.predict(X)"),
+        ("training", "from scorer import score\nmodel = fit(pd.read_csv('raw.csv'))"),
+        ("prediction", "print(score(model, pd.read_csv('new.csv')))"),
+    )
+    prediction = stage(plan, S.PREDICTION)
+    assert "from scorer import score" in prediction.imports and prediction.inline == ()
+    assert [(f.path, f.writer) for f in prediction.files_in] == [("scorer.py", 1)]
+    assert S.TRAINING in prediction.depends_on

@@ -420,11 +420,74 @@ model = LogisticRegression(max_iter=2000).fit(X_train, y_train)
 print(round(model.score(X_test, y_test), 4))
 '''
 
+# Modules written by ``%%writefile`` and imported by later cells, as notebooks do for a cleaning
+# helper, a metrics helper, a training script or an app. The first is written and imported at
+# the top (setup): a stage's generated imports cell runs before its copy of the writing cell,
+# so the import must run where the notebook had it. The team tagged the cell that writes the
+# second with the evaluation stage, but the training section already imports it: the split runs
+# the writing cell in training (with a warning) so that the training stage finds the module.
+NOTEBOOKS["module_writefile"] = '''md:# Churn model with its own helper modules
+# ---
+%%writefile prep_utils.py
+import pandas as pd
+
+
+def clean(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop repeated and incomplete rows."""
+    return frame.drop_duplicates().dropna().reset_index(drop=True)
+# ---
+import pandas as pd
+from sklearn.model_selection import train_test_split
+from sklearn.linear_model import LogisticRegression
+from prep_utils import clean
+# ---
+raw = clean(pd.read_csv("data/customers.csv"))
+print(raw.shape)
+# ---
+features = pd.get_dummies(raw.drop(columns=["customer_id"]), columns=["plan", "region"], dtype=int)
+X = features.drop(columns=["churn"])
+y = features["churn"]
+# ---
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
+model = LogisticRegression(max_iter=2000).fit(X_train, y_train)
+# ---
+tags:nbsplit:evaluation
+%%writefile churn_report.py
+from sklearn.metrics import accuracy_score, f1_score
+
+
+def report(model, X, y):
+    """Accuracy and F1 of a fitted classifier on a labelled set."""
+    predicted = model.predict(X)
+    return {"accuracy": round(accuracy_score(y, predicted), 4), "f1": round(f1_score(y, predicted), 4)}
+# ---
+# nbsplit: training
+from churn_report import report
+print(report(model, X_train, y_train))
+# ---
+md:## Evaluation
+# ---
+print(report(model, X_test, y_test))
+'''
+
+
 def cells(text: str) -> list:
+    """``# ---`` separates cells; ``md:`` starts a markdown cell, ``tags:a,b`` on a code cell's
+    first line gives it those cell tags (for cells whose first line must stay a cell magic)."""
     out = []
     for chunk in text.split("# ---\n"):
         chunk = chunk.rstrip("\n")
-        out.append(v4.new_markdown_cell(chunk[3:]) if chunk.startswith("md:") else v4.new_code_cell(chunk))
+        if chunk.startswith("md:"):
+            out.append(v4.new_markdown_cell(chunk[3:]))
+            continue
+        tags = []
+        if chunk.startswith("tags:"):
+            first, _, chunk = chunk.partition("\n")
+            tags = first[5:].split(",")
+        cell = v4.new_code_cell(chunk)
+        if tags:
+            cell.metadata["tags"] = tags
+        out.append(cell)
     return out
 
 
