@@ -19,11 +19,15 @@ Scope rules (documented because the plan depends on them):
   comprehensions at the top level are reads of the cell (they usually run right away).
 - Augmented assignment ``x += 1`` at top level mutates ``x`` (and reads it); it is not in
   ``defines``. ``del x`` mutates ``x``.
+- A presence check names the name it checks: ``"x" in globals()`` (or ``not in``, ``locals()``,
+  ``vars()``, ``dir()``) and ``globals().get("x")`` read ``x``. A "rerunnable on its own" cell
+  rebuilds what is missing; a stage that did not hold ``x`` where the monolith did rebuilt it.
 """
 
 from __future__ import annotations
 
 import ast
+import keyword
 import re
 from typing import Any, Callable, Iterable, Mapping
 
@@ -53,6 +57,9 @@ from nbsplit.parse_guard import safe_ast, too_deep
 
 __all__ = ["analyze_cell", "analyze_source", "analyze_notebook", "MUTATING_METHODS",
            "SIDE_EFFECT_METHODS"]
+
+# builtins whose result lists the names bound where they are called
+_NAMESPACE_CALLS = frozenset({"globals", "locals", "vars", "dir"})
 
 # Calls that write files/tables/runs or change global state: a cell making one is not
 # "display only" even though it is a bare expression. Plot calls are deliberately absent.
@@ -147,6 +154,7 @@ class _Walker:
         self.collectors: list[tuple[_Scope, list[str]]] = []
         self.side_effect = False
         self.branch_depth = 0  # > 0 inside a conditional block of the top level
+        self.presence_checks: set[str] = set()  # "x" in globals(), globals().get("x")
     # -- dispatch --------------------------------------------------------------------------
 
     def expr(self, node: _Node | None) -> None:
@@ -356,6 +364,26 @@ class _Walker:
         self.expr(node.left)
         for c in node.comparisons:
             self.expr(c.comparator)
+        # ``if "preprocessor" not in globals():`` reads ``preprocessor``: the cell acts on whether
+        # an earlier cell bound it, so a stage must hold what the monolith held there
+        if type(node.left) is cst.SimpleString and any(
+                type(c.operator) in (cst.In, cst.NotIn) and self.is_namespace_call(c.comparator)
+                for c in node.comparisons):
+            self.presence(node.left)
+
+    def is_namespace_call(self, node: _Node) -> bool:
+        """``globals()``, ``locals()``, ``vars()``, ``dir()``: the names bound at that point."""
+        return type(node) is cst.Call and not node.args and type(node.func) is cst.Name \
+            and node.func.value in _NAMESPACE_CALLS and self.is_builtin(node.func.value)
+
+    def presence(self, literal: cst.SimpleString) -> None:
+        try:
+            name = literal.evaluated_value
+        except Exception:  # noqa: BLE001 - a malformed literal names nothing
+            return
+        if isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name):
+            self.presence_checks.add(name)
+            self.load(name)
 
     def e_ifexp(self, node: cst.IfExp) -> None:
         self.expr(node.test)
@@ -428,6 +456,9 @@ class _Walker:
     def e_call(self, node: cst.Call) -> None:
         func = node.func
         self.expr(func)
+        if type(func) is cst.Attribute and func.attr.value == "get" and node.args \
+                and type(node.args[0].value) is cst.SimpleString and self.is_namespace_call(func.value):
+            self.presence(node.args[0].value)  # ``globals().get("model")``
         collected: list[str] = []
         self.collectors.append((self.scope, collected))
         for arg in node.args:
@@ -1482,7 +1513,9 @@ def _walk(module: cst.Module, index: int, masked: Masked, imports: Mapping[str, 
         containers=tuple(w.containers),
         loops=tuple(w.loops),
         idioms=idiom_facts(module),
-        self_bound_reads=frozenset(w.self_bound_reads - w.unbound_reads),
+        # a presence check of a name the cell then binds (``if "df" not in globals(): df = ...``)
+        # is no read of an undefined name when nothing binds it before
+        self_bound_reads=frozenset((w.self_bound_reads - w.unbound_reads) | (w.presence_checks & defines)),
         parsed=True,
     )
     return facts, w.import_map

@@ -758,3 +758,36 @@ def test_only_the_first_lines_indentation_is_removed() -> None:
     source = "    a = 1\n  b = 2"
     assert mask_ipython(source).source == "a = 1\n  b = 2"
     assert not analyze_source(source, 0).parsed
+
+
+@pytest.mark.parametrize("source, name", [
+    ('if "preprocessor" not in globals():\n    preprocessor = build()', "preprocessor"),
+    ("if 'train_df' not in locals():\n    train_df = load()\nprint(train_df.shape)", "train_df"),
+    ('model = globals().get("best_model")', "best_model"),
+    ('ready = "X_train" in dir() and "y_train" in vars()', "X_train"),
+    ('def restore():\n    if "scaler" not in globals():\n        return None\n    return 1', "scaler"),
+])
+def test_a_presence_check_of_a_name_reads_it(source: str, name: str) -> None:
+    """The cell acts on whether an earlier cell bound the name: a stage must hold what the
+    monolith held there (a stage that lacked it rebuilt the preprocessor differently)."""
+    facts = analyze_source(source)
+    if source.startswith("def"):
+        assert name in facts.functions[0].free_names
+    else:
+        assert name in facts.reads
+
+
+def test_a_presence_check_of_what_the_cell_then_binds_is_no_undefined_read() -> None:
+    facts = analyze_source('if "df" not in globals():\n    df = load()')
+    assert "df" in facts.reads and "df" in facts.self_bound_reads
+
+
+@pytest.mark.parametrize("source", [
+    'flag = "churn" in columns',
+    'if "region" in df.columns:\n    df = df.drop(columns="region")',
+    'if "not a name" in globals():\n    pass',
+    'if "class" in globals():\n    pass',
+])
+def test_other_membership_tests_read_no_name_from_a_string(source: str) -> None:
+    facts = analyze_source(source)
+    assert not facts.reads & {"churn", "region", "class", "not a name"}

@@ -766,3 +766,19 @@ def test_a_helper_in_a_cell_indented_as_a_whole_is_copied_as_the_kernel_runs_it(
     assert train.helpers == ("def clean(d):\n    return d.dropna()",)
     assert train.loads == {"raw": S.DATA_PREP}
     assert placements(plan)[1] == (Placement(S.DATA_PREP, "cell"), Placement(S.TRAINING, "helper"))
+
+
+def test_a_stage_holds_what_a_presence_check_asks_for_before_it() -> None:
+    """``if "preprocessor" not in globals(): preprocessor = ...`` skipped its branch in the
+    monolith (featurization had built one); a training stage that did not load it rebuilt
+    another, and a later model differed (a run probe notebook)."""
+    plan = plan_of(
+        ("setup", "import pandas as pd\nfrom sklearn.compose import ColumnTransformer"),
+        ("data-prep", "df = pd.read_csv('a.csv')"),
+        ("featurization", "preprocessor = ColumnTransformer([('num', 'passthrough', ['a'])])"),
+        ("training", "if 'preprocessor' not in globals():\n    preprocessor = ColumnTransformer([])"),
+        ("training", "model = fit(preprocessor, df)"),
+    )
+    loads = [(h.name, h.producer, h.before_cell) for h in stage(plan, Stage.TRAINING).handoffs_in]
+    assert ("preprocessor", Stage.FEATURIZATION, 3) in loads
+    assert not [m for m in messages(plan) if "preprocessor" in m]

@@ -246,8 +246,10 @@ print(round(tree.score(X, y), 4))
 # the data folder named once and joined (the bundle must sync it); an import only there to
 # enable an experimental scikit-learn estimator; an object column whose NaN a OneHotEncoder names
 # (`region_nan`: pandas 2's parquet gave it back as None, the stage then named `region_None`); the
-# last fold of a loop used after it (no "never defined" warning). Unexecuted: the test runs it
-# with --compare, and CI's pandas<3 job runs it once more.
+# last fold of a loop used after it (no "never defined" warning); a cell that rebuilds the encoder
+# only when `"enc" not in globals()` (a later probe: the stage must hold the encoder the monolith
+# had there, or it builds another one). Unexecuted: the test runs it with --compare, and CI's
+# pandas<3 job runs it once more.
 NOTEBOOKS["strangers_idioms"] = '''md:# Churn with imputation, one-hot regions and the last CV fold
 # ---
 import os
@@ -284,6 +286,17 @@ for tr, te in skf.split(X, y):
     X_train, X_test, y_train, y_test = X.iloc[tr], X.iloc[te], y.iloc[tr], y.iloc[te]
 model = LogisticRegression(max_iter=1000).fit(X_train, y_train)
 print(round(model.score(X_test, y_test), 4))
+# ---
+md:## What the model learnt per region
+# ---
+# so that this part also runs on its own: rebuild what the parts above made
+if "model" not in globals():
+    model = LogisticRegression(max_iter=1000).fit(X_train, y_train)
+if "enc" not in globals():
+    enc = OneHotEncoder(sparse_output=False).fit(df[["plan"]])
+# ---
+region_columns = [c for c in enc.get_feature_names_out() if c in X_train.columns]
+print(region_columns, model.coef_[0][[list(X_train.columns).index(c) for c in region_columns]].round(3))
 '''
 
 # Helpers that change what they are given: a cleaning function that sets and drops columns of
