@@ -55,7 +55,11 @@ Decisions beyond the first design, and why:
   path), so the placement keeps it in the writer's stage or a later one and its stage depends on
   the writer's (``FileRead``); nothing is saved for it. Without this a split read whatever copy
   was on disk before the job ran (a run probe notebook trained on the stale export its
-  repository commits).
+  repository commits). A module a ``%%writefile`` cell writes is such a file: its importers
+  read it, and so does every cell using a name that import binds (the import is copied to that
+  cell's stage); a stage that runs the writing cell itself imports the module inline, right
+  before its first reader, not in the imports cell at its top (which runs before the module
+  exists on a fresh run).
 - A copied definition runs at the top of the stage, so what its header and class body load
   (bases, decorators, defaults) must be imports or helpers there; a value is warned about.
 
