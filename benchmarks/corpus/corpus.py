@@ -18,6 +18,10 @@ Commands::
         a second, independent labelling: writes the skeleton second/ID.json, prints the cells
     python benchmarks/corpus/corpus.py check --second [ID...]   validate second/ files
     python benchmarks/corpus/corpus.py agreement [--partial]   the two labellings compared, code cells
+    python benchmarks/corpus/corpus.py missing [--limit N] [--chunks K --out DIR]
+        the repositories the manifest names that have no snapshot here, in manifest order (what
+        to ``fetch``, at most 500 a session); ``--chunks`` writes them as K lists DIR/fetchI.txt,
+        one per helper
 """
 
 from __future__ import annotations
@@ -344,6 +348,33 @@ def cmd_stats(args: argparse.Namespace) -> None:
     print("by kind:", json.dumps(dict(sorted(kinds.items()))))
 
 
+def missing_repos() -> list[str]:
+    """The manifest's repositories without a snapshot under the mirror, first use first."""
+    seen: dict[str, None] = {}
+    for e in load_manifest():
+        seen.setdefault(e.repo, None)
+    return [r for r in seen if not mirror_dir(r).exists()]
+
+
+def cmd_missing(args: argparse.Namespace) -> None:
+    repos = missing_repos()
+    total = len(repos)
+    if args.limit:
+        repos = repos[:args.limit]
+    if args.chunks:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        size = -(-len(repos) // args.chunks)
+        for i in range(args.chunks):
+            (out / f"fetch{i}.txt").write_text("".join(f"{r}\n" for r in repos[i * size:(i + 1) * size]),
+                                              encoding="utf-8")
+        print(f"{total} repositories without a snapshot; {len(repos)} written to {args.chunks} lists in {out}")
+        return
+    for r in repos:
+        print(r)
+    print(f"{total} repositories without a snapshot", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -373,6 +404,11 @@ def main(argv: list[str] | None = None) -> None:
     m.set_defaults(func=cmd_materialize)
     st = sub.add_parser("stats")
     st.set_defaults(func=cmd_stats)
+    mi = sub.add_parser("missing")
+    mi.add_argument("--limit", type=int, default=0)
+    mi.add_argument("--chunks", type=int, default=0)
+    mi.add_argument("--out", default="fetch-lists")
+    mi.set_defaults(func=cmd_missing)
     ns = ap.parse_args(argv)
     ns.func(ns)
 
