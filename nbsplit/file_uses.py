@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import ast
 import posixpath
-import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Iterator, Mapping
@@ -51,7 +50,6 @@ _OPEN = frozenset({"open", "io.open", "codecs.open", "gzip.open", "bz2.open", "l
 # calls whose last positional argument is the file they write
 _LAST_IS_TARGET = frozenset({"copy", "copy2", "copyfile", "move", "rename", "replace", "urlretrieve",
                              "copytree"})
-_WRITEFILE = re.compile(r"\s*%%writefile[ \t]+(?:(?:-a|--append)[ \t]+)?(\S+)[ \t]*$")
 _PATH_KEYWORDS = frozenset({"path", "fname", "filename", "filepath", "path_or_buf", "file", "f", "fp",
                             "excel_writer", "buf", "filepath_or_buffer", "output_file", "out_file",
                             "dst", "target"})
@@ -182,14 +180,17 @@ def _paths(node: ast.expr | None, env: Mapping[str, str]) -> Iterator[str]:
 
 def _writefile_target(source: str) -> str | None:
     """The file a ``%%writefile [-a] path`` cell writes (its body: a script, a module the
-    notebook imports, an app); None for any other cell or a path IPython expands (``{name}``)."""
+    notebook imports, an app), as the masking read its first line; None for any other cell or a
+    path IPython expands (``{name}``)."""
     if "%%writefile" not in source:
         return None
-    head = next((line for line in source.splitlines() if line.strip()), "")
-    m = _WRITEFILE.match(head)
-    if m is None or any(ch in m.group(1) for ch in "{}$"):
+    from nbsplit.analyze import python_view
+
+    masked = python_view(source).masked
+    if masked is None or masked.python_body or not masked.strings or not masked.magics[0].startswith("%%writefile"):
         return None
-    return next(_paths(ast.Constant(m.group(1).strip("'\"")), {}), None)
+    target = masked.strings[0].strip("'\"")
+    return None if any(ch in target for ch in "{}$") else next(_paths(ast.Constant(target), {}), None)
 
 
 def _named_by_ipython_lines(source: str, written: set[str]) -> set[str]:
