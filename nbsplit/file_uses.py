@@ -195,13 +195,16 @@ def _writefile_target(source: str) -> str | None:
 
 def _named_by_ipython_lines(source: str, written: set[str]) -> set[str]:
     """The written paths a ``%run``/``!python``/``%load`` line names (``%run train.py``, ``!python
-    score.py --out x.csv``): magics and shell lines are not Python, so their words are compared."""
+    score.py --out x.csv``): magics and shell lines are not Python, so the words of the lines the
+    masking found are compared."""
     if "%" not in source and "!" not in source:
         return set()
+    from nbsplit.analyze import python_view
+
+    masked = python_view(source).masked
     out: set[str] = set()
-    for line in source.splitlines():
-        text = line.strip()
-        if not text.startswith(("%", "!")) or text.startswith("%%"):
+    for text in masked.magics if masked is not None else ():
+        if text.startswith("%%"):
             continue
         try:
             words = shlex.split(text, comments=True)
