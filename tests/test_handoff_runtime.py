@@ -423,3 +423,22 @@ def test_a_dict_of_handed_frames_loads_holding_those_very_frames(tmp_path: Path)
     frames = ns["_nbsplit_load"]("frames__c1")
     assert frames["train"] is ns["_nbsplit_load"]("train__c1")
     assert frames["test"] is ns["_nbsplit_load"]("test__c1")
+
+
+def test_the_outputs_a_prediction_stage_marks_are_data_not_code_logs_or_stores(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    stages = tmp_path / "stages"
+    stages.mkdir()
+    ns = _module(stages)
+    monkeypatch.chdir(tmp_path)
+    since = time.time() - 1
+    written = ["predictions.csv", "out/scores.parquet", "helpers.py", "run.log", "mlflow.db",
+               "mlruns/0/meta.yaml", "metastore_db/seg0/c10.dat", "stages/handoff.pkl",
+               "report.ipynb", "tables/preds/_SUCCESS", "tables/preds/part-0.parquet"]
+    for rel in written:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    found = {str(Path(p).relative_to(tmp_path)) for p in ns["_nbs_written_outputs"](since)}
+    assert found == {"predictions.csv", "out/scores.parquet", "tables/preds"}
