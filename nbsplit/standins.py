@@ -557,6 +557,43 @@ def install(shell: Any) -> None:
     _install_exit(shell)
     _install_spark_hook(shell)
     _install_magics(shell)
+    _install_noninteractive_system()
+
+
+def run_shell_command(cmd: str) -> int:
+    """A ``!cmd`` line: run with no input, its output (stdout and stderr, in order) printed as it
+    comes; the exit status.
+
+    IPython runs ``!cmd`` on a pseudo-terminal, so a command that asks a question waits for an
+    answer no one gives: ``!unzip data.zip`` hangs on the second run, asking whether to replace
+    what the first extracted, until the cell times out. With no input it takes its default
+    (unzip: replace [N]one) and the cell goes on, as it does on a Databricks job."""
+    import codecs
+    import subprocess
+
+    shell = os.environ.get("SHELL") or None
+    proc = subprocess.Popen(cmd, shell=True, executable=shell if shell and os.path.exists(shell) else None,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    assert proc.stdout is not None
+    try:
+        for chunk in iter(lambda: proc.stdout.read1(65536), b""):  # type: ignore[union-attr]
+            sys.stdout.write(decoder.decode(chunk))
+            sys.stdout.flush()
+        sys.stdout.write(decoder.decode(b"", final=True))
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.kill()
+        proc.wait()
+        raise
+
+
+def _install_noninteractive_system() -> None:
+    # The kernel's ``!cmd`` (system_piped) calls its module's ``system`` with the command already
+    # expanded ($var, {expr}); replacing that function keeps the expansion and the _exit_code.
+    module = sys.modules.get("ipykernel.zmqshell")
+    if module is not None and callable(getattr(module, "system", None)) and os.name == "posix":
+        module.system = run_shell_command  # type: ignore[attr-defined]
 
 
 def _install_magics(shell: Any) -> None:

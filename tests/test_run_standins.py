@@ -233,3 +233,28 @@ def test_no_spelling_of_an_install_changes_packages_in_a_real_kernel(tmp_path: P
     assert texts[0].strip().startswith(f"nbsplit run: NOT installing {missing}:")
     assert texts[1].strip().startswith("nbsplit run: skipped %pip install pandas (installed:")
     assert texts[2].strip() == f"nbsplit run: skipped %conda install -y {missing} (the local run does not change packages)"
+
+
+def test_a_shell_command_that_asks_a_question_gets_no_answer_and_goes_on(tmp_path: Path) -> None:
+    """``!unzip`` of an archive already extracted asks whether to replace each file; IPython's
+    pseudo-terminal left it waiting for the cell's timeout. With the stand-ins it reads no input,
+    takes [N]one, and the notebook goes on; $-expansion and _exit_code still work."""
+    import shutil
+    import zipfile
+
+    if shutil.which("unzip") is None:
+        pytest.skip("no unzip on this machine")
+    (tmp_path / "a.txt").write_text("one\n")
+    with zipfile.ZipFile(tmp_path / "a.zip", "w") as archive:
+        archive.write(tmp_path / "a.txt", "a.txt")
+    cells = [
+        "!unzip a.zip",
+        "print(_exit_code)",
+        "name = 'a.txt'\n!cat $name && echo to-stderr 1>&2",
+        "lines = !echo captured\nprint(lines)",
+    ]
+    texts = _run_with_standins(tmp_path, cells, {})
+    assert "replace a.txt?" in texts[0]
+    assert texts[1].strip() == "1"  # unzip: answered [N]one, nothing extracted
+    assert texts[2].split() == ["one", "to-stderr"]
+    assert texts[3].strip() == "['captured']"
