@@ -284,6 +284,8 @@ def _mask_line(line: str, out: Masked) -> str | None:
             out.strings.append(rest.strip()[:SQL_LEN])
         if name not in ("matplotlib", "config", "python") or text.startswith("%%"):
             out.quiet = False
+        if name == "store" and not text.startswith("%%"):
+            return indent + _store_code(rest) + cr
         return indent + "pass" + cr
     if text.startswith("!"):
         out.magics.append(head)
@@ -318,6 +320,20 @@ def _mask_line(line: str, out: Masked) -> str | None:
                 out.magics.append(head)
                 return indent + "pass" + cr
     return None
+
+
+def _store_code(rest: str) -> str:
+    """The Python standing for ``%store``: ``%store -r a b`` binds ``a`` and ``b`` (restored from
+    IPython's database, so a later stage is handed them like any value), ``%store a b`` (save)
+    reads them; deleting, clearing and restoring everything name nothing."""
+    words = rest.split(">", 1)[0].split()
+    if not words:
+        return "pass"
+    if words[0].startswith("-"):
+        names = [w for w in words[1:] if w.isidentifier() and not keyword.iskeyword(w)]
+        return " = ".join(names) + " = None" if words[0] == "-r" and names else "pass"
+    names = [w for w in words if w.isidentifier() and not keyword.iskeyword(w)]
+    return f"({', '.join(names)},)" if names else "pass"
 
 
 def _escaped_call(stripped: str, indent: str) -> str | None:

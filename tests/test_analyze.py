@@ -791,3 +791,18 @@ def test_a_presence_check_of_what_the_cell_then_binds_is_no_undefined_read() -> 
 def test_other_membership_tests_read_no_name_from_a_string(source: str) -> None:
     facts = analyze_source(source)
     assert not facts.reads & {"churn", "region", "class", "not a name"}
+
+
+@pytest.mark.parametrize("source,defines,reads", [
+    ("%store -r df model\nprint(df.shape)", {"df", "model"}, set()),
+    ("%store df\n%store -d old\n%store -r\n%store -z", set(), {"df"}),
+    ("%store report >report.txt", set(), {"report"}),
+    ("for name in names:\n    %store -r cache\n    use(cache, name)", {"name", "cache"}, {"names", "use"}),
+])
+def test_store_magic_restores_and_saves_names(source: str, defines: set[str], reads: set[str]) -> None:
+    """``%store -r df`` binds ``df`` (from IPython's database: a strangers' notebook restores what
+    another notebook stored), so a later stage is handed it instead of finding it never defined;
+    ``%store df`` saves, a read of ``df``."""
+    facts = analyze_source(source)
+    assert facts.parsed and facts.defines == defines and facts.reads == reads
+    assert not facts.display_only

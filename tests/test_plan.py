@@ -782,3 +782,13 @@ def test_a_stage_holds_what_a_presence_check_asks_for_before_it() -> None:
     loads = [(h.name, h.producer, h.before_cell) for h in stage(plan, Stage.TRAINING).handoffs_in]
     assert ("preprocessor", Stage.FEATURIZATION, 3) in loads
     assert not [m for m in messages(plan) if "preprocessor" in m]
+
+
+def test_a_value_restored_by_store_is_handed_to_the_stage_that_uses_it() -> None:
+    plan = plan_of(
+        ("setup", "import pandas as pd"),
+        ("data-prep", "%store -r df\ndf = df.dropna()"),
+        ("training", "model = df.mean()"),
+    )
+    assert stage(plan, Stage.TRAINING).loads == {"df": Stage.DATA_PREP}
+    assert not [m for m in messages(plan) if "never defined" in m]
