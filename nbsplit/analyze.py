@@ -587,11 +587,35 @@ class _Walker:
             self.expr(target.value)
             self.mutate_root(target)
         elif t is cst.Subscript:
+            name = self.namespace_key(target)
+            if name is not None:
+                # ``globals()["x"] = v`` is ``x = v`` (in a function: ``global x; x = v``)
+                if self.scope is not self.module:
+                    self.scope.globals.add(name)
+                self.bind(name)
+                return
             self.expr(target.value)
             self.slices(target)
             self.mutate_root(target)
         else:
             self.expr(target)
+
+    def namespace_key(self, target: cst.Subscript) -> str | None:
+        """``x`` for ``globals()["x"]`` (and ``vars()``/``locals()`` at the top level): the
+        subscript names a global variable."""
+        call = target.value
+        if type(call) is not cst.Call or call.args or type(call.func) is not cst.Name:
+            return None
+        func = call.func.value
+        if func != "globals" and not (func in ("vars", "locals") and self.scope is self.module):
+            return None
+        if func in self.import_map or not self.is_builtin(func) or len(target.slice) != 1:
+            return None
+        index = target.slice[0].slice
+        if type(index) is not cst.Index or type(index.value) is not cst.SimpleString:
+            return None
+        key = index.value.evaluated_value
+        return key if isinstance(key, str) and key.isidentifier() else None
 
     def mutate_root(self, target: _Node) -> None:
         node = target

@@ -806,3 +806,20 @@ def test_store_magic_restores_and_saves_names(source: str, defines: set[str], re
     facts = analyze_source(source)
     assert facts.parsed and facts.defines == defines and facts.reads == reads
     assert not facts.display_only
+
+
+@pytest.mark.parametrize("source,defines,reads", [
+    ('globals()["df"] = load()', {"df"}, {"load"}),
+    ('vars()["x"] = 1\nprint(x)', {"x"}, set()),
+    ("globals()[name] = 1", set(), {"name"}),  # a computed name: nothing to follow
+    ('d = {}\nd["k"] = 1', {"d"}, set()),
+])
+def test_an_assignment_through_globals_binds_the_name(source: str, defines: set[str], reads: set[str]) -> None:
+    facts = analyze_source(source)
+    assert facts.defines == defines and facts.reads == reads
+
+
+def test_an_assignment_through_globals_in_a_function_changes_that_global() -> None:
+    via_globals = analyze_source('def f():\n    globals()["model"] = fit()\nf()').functions[0]
+    via_statement = analyze_source("def f():\n    global model\n    model = fit()\nf()").functions[0]
+    assert via_globals.changed_globals == via_statement.changed_globals == {"model"}

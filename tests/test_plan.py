@@ -792,3 +792,12 @@ def test_a_value_restored_by_store_is_handed_to_the_stage_that_uses_it() -> None
     )
     assert stage(plan, Stage.TRAINING).loads == {"df": Stage.DATA_PREP}
     assert not [m for m in messages(plan) if "never defined" in m]
+
+
+def test_a_value_bound_through_globals_is_handed_to_the_stage_that_uses_it() -> None:
+    plan = plan_of(
+        ("setup", "import pandas as pd"),
+        ("data-prep", 'globals()["df"] = pd.read_csv("a.csv")'),
+        ("training", "model = df.mean()"),
+    )
+    assert stage(plan, Stage.TRAINING).loads == {"df": Stage.DATA_PREP}
