@@ -15,9 +15,10 @@ A cell writes a path when a call writes to it: ``to_csv``/``to_parquet``/... (pa
 ``df.write...csv(path)``, ``open(path, "w")``, ``Path(path).write_text``, ``shutil.copy`` and
 ``urlretrieve`` targets. The path is the call's argument as a literal or built from the string
 constants assigned above (``path_exprs``: ``OUT + "x.csv"``, ``os.path.join(DIR, "x.csv")``).
-A later cell names it when one of its strings, constants or built paths is that path. Which
-value a file holds is not followed; a path built from a loop variable or a function argument is
-not known, and then no order is imposed (as before).
+A call of one of the notebook's own functions writes what its body writes, where it is called
+(``_helper_writes``). A later cell names it when one of its strings, constants or built paths is
+that path. Which value a file holds is not followed; a path built from a loop variable is not
+known, and then no order is imposed (as before).
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ def file_uses(notebook: Notebook) -> FileUses:
         target = _writefile_target(cell.source) if cell.kind == "code" else None
         if target is not None:
             writes[cell.index] = {target}
+    helper_targets: set[int] = set()
+    for index, paths in _helper_writes(notebook, helper_targets).items():
+        writes.setdefault(index, set()).update(paths)
     written: set[str] = {path for paths in writes.values() for path in paths}
     first = min(writes, default=None)
     for index, stmt, env in statements_with_constants(notebook):
@@ -88,7 +92,7 @@ def file_uses(notebook: Notebook) -> FileUses:
             written |= {path for _, path in found}
             first = index if first is None else min(first, index)
         if first is not None and index >= first:  # only from the first write on can a cell name one
-            pending.append((index, stmt, dict(env), {id(node) for node, _ in found}))
+            pending.append((index, stmt, dict(env), {id(node) for node, _ in found} | helper_targets))
     for index, stmt, env, targets in pending:
         texts = _named_by(stmt, env, targets) & written
         if texts:
@@ -106,6 +110,68 @@ def file_uses(notebook: Notebook) -> FileUses:
                     named.setdefault(cell.index, set()).update(texts | loaded)
     return FileUses({c: frozenset(p) for c, p in writes.items()}, {c: frozenset(p) for c, p in named.items()},
                     imported)
+
+
+def _helper_writes(notebook: Notebook, targets: set[int]) -> dict[int, set[str]]:
+    """Per code cell, the files its calls of the notebook's own functions write: ``def
+    save(df, path="clean.csv"): df.to_csv(path)`` then ``save(df)`` writes ``clean.csv`` where it
+    is called, not where it is defined. A path is known from the function's constants, its
+    parameters' string defaults and the call's string arguments; ``targets`` gets the call
+    arguments that name a written file (passing a path to write is no read of it)."""
+    if not any(cell.kind == "code" and "def " in cell.source for cell in notebook.cells):
+        return {}
+    helpers: dict[str, tuple[ast.FunctionDef | ast.AsyncFunctionDef, dict[str, str]]] = {}
+    out: dict[int, set[str]] = {}
+    for index, stmt, env in statements_with_constants(notebook, every=True):
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            helpers[stmt.name] = (stmt, dict(env))
+            continue
+        if not helpers:
+            continue
+        for node in _run_now(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                helpers.pop(node.id, None)  # ``save = other``: no longer the function above
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in helpers:
+                function, defined_env = helpers[node.func.id]
+                for arg, path in _written_by_call(function, defined_env, node, env):
+                    out.setdefault(index, set()).add(path)
+                    if arg is not None:
+                        targets.add(id(arg))
+    return out
+
+
+def _written_by_call(function: ast.FunctionDef | ast.AsyncFunctionDef, defined_env: Mapping[str, str],
+                     call: ast.Call, env: Mapping[str, str]) -> Iterator[tuple[ast.expr | None, str]]:
+    """(the call's argument naming it or None, path) for each file ``function``'s body writes
+    when ``call`` runs it."""
+    spec = function.args
+    positional = spec.posonlyargs + spec.args
+    params = [a.arg for a in positional + spec.kwonlyargs]
+    params += [a.arg for a in (spec.vararg, spec.kwarg) if a is not None]
+    local = {n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    scope = {k: v for k, v in defined_env.items() if k not in local and k not in params}
+    given: dict[str, ast.expr] = {}
+    for i, arg in enumerate(call.args):
+        if isinstance(arg, ast.Starred):
+            break
+        if i < len(positional):
+            given[positional[i].arg] = arg
+    given.update({kw.arg: kw.value for kw in call.keywords if kw.arg is not None})
+    defaults = dict(zip([a.arg for a in positional[len(positional) - len(spec.defaults):]], spec.defaults))
+    defaults.update({a.arg: d for a, d in zip(spec.kwonlyargs, spec.kw_defaults) if d is not None})
+    via: dict[str, ast.expr] = {}
+    for name in params:
+        if name in local:
+            continue  # rebound in the body (``path = path + ".csv"``): not the value passed
+        value = string_value(given[name], env) if name in given else (
+            string_value(defaults[name], defined_env) if name in defaults else None)
+        if value is not None:
+            scope[name] = value
+            if name in given:
+                via[name] = given[name]
+    for stmt in function.body:
+        for node, path in _written_by(stmt, scope):
+            yield (via.get(node.id) if isinstance(node, ast.Name) else None), path
 
 
 def _written_by(stmt: ast.stmt, env: Mapping[str, str]) -> Iterator[tuple[ast.expr, str]]:

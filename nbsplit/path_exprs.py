@@ -53,16 +53,16 @@ def built_paths(notebook: Notebook) -> dict[int, tuple[str, ...]]:
     return {index: tuple(dict.fromkeys(found)) for index, found in out.items()}
 
 
-def statements_with_constants(notebook: Notebook) -> Iterator[tuple[int, ast.stmt, Mapping[str, str]]]:
+def statements_with_constants(notebook: Notebook, *, every: bool = False) -> Iterator[tuple[int, ast.stmt, Mapping[str, str]]]:
     """Every top-level statement of the code cells that may name a path, in source order, with
     the string constants bound at module level before it (the mapping is valid until the next
     item). A cell with no string literal and no known constant's name is passed over: it names
-    no path and rebinds no constant."""
+    no path and rebinds no constant (``every``: it is not, for a call of a function that does)."""
     env: dict[str, str] = {}
     for cell in notebook.cells:
         source = cell.source
-        if cell.kind != "code" or ("'" not in source and '"' not in source and "pardir" not in source
-                                   and not any(name in source for name in env)):
+        if cell.kind != "code" or (not every and "'" not in source and '"' not in source
+                                   and "pardir" not in source and not any(name in source for name in env)):
             continue
         for stmt, assigned in _statements(source):
             yield cell.index, stmt, env

@@ -270,3 +270,33 @@ def test_an_import_of_a_module_an_earlier_stage_wrote_stays_in_the_imports_cell(
     assert "from scorer import score" in prediction.imports and prediction.inline == ()
     assert [(f.path, f.writer) for f in prediction.files_in] == [("scorer.py", 1)]
     assert S.TRAINING in prediction.depends_on
+
+
+def test_a_call_of_the_notebooks_own_function_writes_its_files_where_it_is_called() -> None:
+    uses = file_uses(code_nb(
+        'import joblib\nOUT = "out"',
+        'def save(obj, path="model.pkl"):\n    joblib.dump(obj, path)\n\n'
+        'def save_df(df, name):\n    df.to_csv(OUT + "/" + name, index=False)\n\n'
+        'def log(x):\n    open("log.txt", "w").write(x)',
+        "save(clf)",
+        'save_df(df, name="clean.csv")',
+        'm = joblib.load("model.pkl")\nd = pd.read_csv("out/clean.csv")',
+        "for n in names:\n    save_df(df, n)",  # a path from a loop variable: not known
+        'def save_df(df, name):\n    name = name + ".bak"\n    df.to_csv(name)',
+        'save_df(df, "other.csv")',  # the parameter is rebound in the body: not the value passed
+    ))
+    assert uses.writes == {2: {"model.pkl"}, 3: {"out/clean.csv"}}
+    # passing the path to write is no read of it; the cell reading both files names them
+    assert uses.names == {4: {"model.pkl", "out/clean.csv"}}
+
+
+def test_a_stage_reading_what_a_helper_call_wrote_runs_after_it() -> None:
+    plan = plan_of(
+        ("setup", 'import joblib\ndef persist(model, path="artifacts/model.joblib"):\n    joblib.dump(model, path)'),
+        ("data-prep", 'raw = pd.read_csv("raw.csv")'),
+        ("training", "model = fit(raw)\npersist(model)"),
+        ("prediction", 'loaded = joblib.load("artifacts/model.joblib")\nloaded.predict(raw)'),
+    )
+    prediction = stage(plan, S.PREDICTION)
+    assert [(f.path, f.producer, f.writer) for f in prediction.files_in] == [("artifacts/model.joblib", S.TRAINING, 2)]
+    assert S.TRAINING in prediction.depends_on
