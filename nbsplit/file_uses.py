@@ -51,6 +51,9 @@ _OPEN = frozenset({"open", "io.open", "codecs.open", "gzip.open", "bz2.open", "l
 # calls whose last positional argument is the file they write
 _LAST_IS_TARGET = frozenset({"copy", "copy2", "copyfile", "move", "rename", "replace", "urlretrieve",
                              "copytree"})
+# ...but ``df["x"].replace("T", "0.01")`` and ``s.str.replace(a, b)`` replace values: only
+# ``os.replace``/``os.rename`` and ``Path(p).replace``/``.rename`` move a file
+_ALSO_VALUE_METHODS = frozenset({"replace", "rename"})
 _PATH_KEYWORDS = frozenset({"path", "fname", "filename", "filepath", "path_or_buf", "file", "f", "fp",
                             "excel_writer", "buf", "filepath_or_buffer", "output_file", "out_file",
                             "dst", "target"})
@@ -190,7 +193,10 @@ def _written_by(stmt: ast.stmt, env: Mapping[str, str]) -> Iterator[tuple[ast.ex
                 yield from _targets(target, env)
         elif method in ("write_text", "write_bytes") and isinstance(func, ast.Attribute):
             yield from _targets(func.value, env)
-        elif method in _LAST_IS_TARGET and len(node.args) >= 2:
+        elif method in _ALSO_VALUE_METHODS and isinstance(func, ast.Attribute) and _is_path_call(func.value):
+            yield from _targets(node.args[0] if node.args else _keyword(node, "target"), env)
+        elif method in _LAST_IS_TARGET and len(node.args) >= 2 and (
+                method not in _ALSO_VALUE_METHODS or name.startswith(("os.", "shutil."))):
             yield from _targets(node.args[-1], env)
         elif method in _SPARK_FORMATS and isinstance(func, ast.Attribute) and _spark_writer(func.value):
             yield from _targets(node.args[0] if node.args else _keyword(node, "path"), env)
@@ -240,8 +246,18 @@ def _paths(node: ast.expr | None, env: Mapping[str, str]) -> Iterator[str]:
     norm = posixpath.normpath(text.strip())
     leaf = norm.rpartition("/")[2]
     # a file name or a folder: "x.csv", "out/model", not a separator, a column or a sentence
-    if norm not in (".", "/") and ("/" in norm or "." in leaf.strip(".")) and " " not in leaf.strip():
+    if norm not in (".", "/") and ("/" in norm or "." in leaf.strip(".")) and " " not in leaf.strip() \
+            and not _is_number(leaf):
         yield norm
+
+
+def _is_number(text: str) -> bool:
+    """``"0.01"``, ``"1e-3"``: a value, not a file name."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _writefile_target(source: str) -> str | None:

@@ -31,6 +31,8 @@ def code_nb(*sources: str) -> Notebook:
     ('plt.savefig("figures/roc.png", dpi=120)', "figures/roc.png"),
     ('np.save("arrays/X.npy", X)', "arrays/X.npy"),
     ('shutil.copy("raw.csv", "backup/raw.csv")', "backup/raw.csv"),
+    ('os.replace("tmp.csv", "final.csv")', "final.csv"),
+    ('Path("tmp.csv").rename("data/final.csv")', "data/final.csv"),
 ])
 def test_a_write_call_names_the_file_it_writes(writer: str, path: str) -> None:
     uses = file_uses(code_nb(writer))
@@ -44,6 +46,10 @@ def test_a_write_call_names_the_file_it_writes(writer: str, path: str) -> None:
     'df.to_csv(buffer)',
     'print(df.to_csv())',
     'spark.read.parquet("clean.parquet").write.saveAsTable("clean")',
+    # values replaced, not files moved: a stranger's weather column ("T" for a trace of rain)
+    "df['rain'] = df['precipitation'].replace('T', '0.01')",
+    "df['name'] = df['name'].str.replace('_', 'a.b')",
+    'np.save("1e-3", X)',  # a number is no file name
 ])
 def test_reads_and_unknown_targets_write_no_file(source: str) -> None:
     assert file_uses(code_nb(source)).writes == {}
