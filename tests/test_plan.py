@@ -784,20 +784,15 @@ def test_a_stage_holds_what_a_presence_check_asks_for_before_it() -> None:
     assert not [m for m in messages(plan) if "preprocessor" in m]
 
 
-def test_a_value_restored_by_store_is_handed_to_the_stage_that_uses_it() -> None:
+@pytest.mark.parametrize("binding", [
+    pytest.param("%store -r df\ndf = df.dropna()", id="restored-by-store"),
+    pytest.param('globals()["df"] = pd.read_csv("a.csv")', id="bound-through-globals"),
+])
+def test_a_value_bound_without_an_assignment_is_handed_to_the_stage_that_uses_it(binding: str) -> None:
     plan = plan_of(
         ("setup", "import pandas as pd"),
-        ("data-prep", "%store -r df\ndf = df.dropna()"),
+        ("data-prep", binding),
         ("training", "model = df.mean()"),
     )
     assert stage(plan, Stage.TRAINING).loads == {"df": Stage.DATA_PREP}
     assert not [m for m in messages(plan) if "never defined" in m]
-
-
-def test_a_value_bound_through_globals_is_handed_to_the_stage_that_uses_it() -> None:
-    plan = plan_of(
-        ("setup", "import pandas as pd"),
-        ("data-prep", 'globals()["df"] = pd.read_csv("a.csv")'),
-        ("training", "model = df.mean()"),
-    )
-    assert stage(plan, Stage.TRAINING).loads == {"df": Stage.DATA_PREP}
