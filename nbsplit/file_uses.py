@@ -16,7 +16,7 @@ A cell writes a path when a call writes to it: ``to_csv``/``to_parquet``/... (pa
 ``urlretrieve`` targets. The path is the call's argument as a literal or built from the string
 constants assigned above (``path_exprs``: ``OUT + "x.csv"``, ``os.path.join(DIR, "x.csv")``).
 A call of one of the notebook's own functions writes what its body writes, where it is called
-(``_helper_writes``). A later cell names it when one of its strings, constants or built paths is
+(``_written_by_calls``). A later cell names it when one of its strings, constants or built paths is
 that path. Which value a file holds is not followed; a path built from a loop variable is not
 known, and then no order is imposed (as before).
 """
@@ -83,19 +83,25 @@ def file_uses(notebook: Notebook) -> FileUses:
         target = _writefile_target(cell.source) if cell.kind == "code" else None
         if target is not None:
             writes[cell.index] = {target}
-    helper_targets: set[int] = set()
-    for index, paths in _helper_writes(notebook, helper_targets).items():
-        writes.setdefault(index, set()).update(paths)
     written: set[str] = {path for paths in writes.values() for path in paths}
     first = min(writes, default=None)
-    for index, stmt, env in statements_with_constants(notebook):
-        found = list(_written_by(stmt, env))
+    # the notebook's own functions, for the files their calls write; with one, a cell without a
+    # string or constant may still write (``save(model)``), so every statement is looked at
+    helpers: dict[str, tuple[ast.FunctionDef | ast.AsyncFunctionDef, dict[str, str]]] = {}
+    every = any(cell.kind == "code" and "def " in cell.source for cell in notebook.cells)
+    for index, stmt, env in statements_with_constants(notebook, every=every):
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            helpers[stmt.name] = (stmt, dict(env))
+            continue
+        found: list[tuple[ast.expr | None, str]] = list(_written_by(stmt, env))
+        if helpers:
+            found += _written_by_calls(stmt, env, helpers)
         if found:
             writes.setdefault(index, set()).update(path for _, path in found)
             written |= {path for _, path in found}
             first = index if first is None else min(first, index)
         if first is not None and index >= first:  # only from the first write on can a cell name one
-            pending.append((index, stmt, dict(env), {id(node) for node, _ in found} | helper_targets))
+            pending.append((index, stmt, dict(env), {id(node) for node, _ in found if node is not None}))
     for index, stmt, env, targets in pending:
         texts = _named_by(stmt, env, targets) & written
         if texts:
@@ -115,31 +121,20 @@ def file_uses(notebook: Notebook) -> FileUses:
                     imported)
 
 
-def _helper_writes(notebook: Notebook, targets: set[int]) -> dict[int, set[str]]:
-    """Per code cell, the files its calls of the notebook's own functions write: ``def
-    save(df, path="clean.csv"): df.to_csv(path)`` then ``save(df)`` writes ``clean.csv`` where it
-    is called, not where it is defined. A path is known from the function's constants, its
-    parameters' string defaults and the call's string arguments; ``targets`` gets the call
-    arguments that name a written file (passing a path to write is no read of it)."""
-    if not any(cell.kind == "code" and "def " in cell.source for cell in notebook.cells):
-        return {}
-    helpers: dict[str, tuple[ast.FunctionDef | ast.AsyncFunctionDef, dict[str, str]]] = {}
-    out: dict[int, set[str]] = {}
-    for index, stmt, env in statements_with_constants(notebook, every=True):
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            helpers[stmt.name] = (stmt, dict(env))
-            continue
-        if not helpers:
-            continue
-        for node in _run_now(stmt):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                helpers.pop(node.id, None)  # ``save = other``: no longer the function above
-            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in helpers:
-                function, defined_env = helpers[node.func.id]
-                for arg, path in _written_by_call(function, defined_env, node, env):
-                    out.setdefault(index, set()).add(path)
-                    if arg is not None:
-                        targets.add(id(arg))
+def _written_by_calls(stmt: ast.stmt, env: Mapping[str, str],
+                      helpers: dict[str, tuple[ast.FunctionDef | ast.AsyncFunctionDef, dict[str, str]]]
+                      ) -> list[tuple[ast.expr | None, str]]:
+    """(the call's argument naming it or None, path) for the files ``stmt``'s calls of the
+    notebook's own functions write: ``def save(df, path="clean.csv"): df.to_csv(path)`` then
+    ``save(df)`` writes ``clean.csv`` where it is called, not where it is defined. A path is known
+    from the function's constants, its parameters' string defaults and the call's string
+    arguments (passing a path to write is no read of it)."""
+    out: list[tuple[ast.expr | None, str]] = []
+    for node in _run_now(stmt):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            helpers.pop(node.id, None)  # ``save = other``: no longer the function above
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in helpers:
+            out.extend(_written_by_call(*helpers[node.func.id], node, env))
     return out
 
 
