@@ -1247,7 +1247,7 @@ class Engine:
             files: dict[tuple[str, int], FileRead] = {}
             bound: dict[tuple[str, str], tuple[int, str]] = {}
             inline: dict[tuple[int, int], tuple[int, str]] = {}
-            tables = {"import": imports, "def": helpers, "inline": inline}
+            tables = {"import": imports, "def": helpers, "inline": inline, "handoff": handoffs}
             for w in self.star_cells:
                 if w not in mem:
                     for st in self.statements(w) or ():
@@ -1384,14 +1384,33 @@ class Engine:
                 elif any(d in t.defs for t in stmts):
                     self._add_statement(tables, w, d, "def", s, reader, mem, bound)
                 elif self.info[w].binds.get(d) == "data":
-                    self._header_warning(name, w, d, s, reader, w)
+                    self._value_at_definition(tables, st, w, name, d, s, reader, w)
                 continue
             if r.writer is None or r.writer in mem:
                 continue
             if r.kind in ("import", "def"):
                 self._add_statement(tables, r.writer, d, r.kind, s, reader, mem, bound)
             else:
-                self._header_warning(name, w, d, s, reader, r.writer)
+                self._value_at_definition(tables, st, w, name, d, s, reader, r.writer)
+
+    def _value_at_definition(self, tables: dict[str, dict[Any, Any]], st: TopStatement, w: int, name: str,
+                             d: str, s: Stage, reader: int, writer: int) -> None:
+        """A copied definition whose header reads a value (``def clean(t, stop=STOPWORDS)``): the
+        stage loads that value from the earlier stage that made it and defines the function
+        right before its first reader, after the loads, instead of with the helpers at the top.
+        A value no earlier stage makes cannot be loaded there: the plan says so."""
+        producer = self.stage[writer]
+        if not (producer.is_pipeline and producer is not Stage.EDA
+                and (s is Stage.EDA or producer.order < s.order)):
+            self._header_warning(name, w, d, s, reader, writer)
+            return
+        key = (w, st.position)
+        tables["def"].pop(key, None)
+        tables["inline"].setdefault(key, (reader, st.text))
+        handoff = tables["handoff"].get((d, writer))
+        if handoff is None or handoff.before_cell > reader:
+            tables["handoff"][(d, writer)] = Handoff(name=d, version=writer, producer=producer,
+                                                     consumer=s, before_cell=reader)
 
     def _header_warning(self, name: str, w: int, d: str, s: Stage, reader: int,
                         writer: int) -> None:

@@ -550,8 +550,11 @@ def test_copied_definition_brings_what_its_header_needs() -> None:
     pred = stage(plan, S.PREDICTION)
     assert pred.imports == ("from pyspark.sql.functions import udf",
                             "from pyspark.sql.types import StringType", "import re")
-    assert len(pred.helpers) == 2
-    assert any("uses `LIMIT` when it runs" in m for m in messages(plan))
+    assert len(pred.helpers) == 1 and pred.helpers[0].startswith("@udf")
+    # a header reading a value: the value is loaded and the function defined after it
+    assert pred.loads == {"LIMIT": S.FEATURIZATION}
+    assert pred.inline == ((3, "def cut(s, n=LIMIT):\n    return s[:n]"),)
+    assert not any("LIMIT" in m for m in messages(plan))
 
 
 @pytest.mark.parametrize("opener", ["from helpers import *", "%run ./shared_functions"])
@@ -796,3 +799,36 @@ def test_a_value_bound_without_an_assignment_is_handed_to_the_stage_that_uses_it
     )
     assert stage(plan, Stage.TRAINING).loads == {"df": Stage.DATA_PREP}
     assert not [m for m in messages(plan) if "never defined" in m]
+
+
+DEFAULT_READS_A_VALUE = (
+    ("setup", "import re"),
+    ("data-prep", 'STOPWORDS = ["a", "the"]\nraw = ["a b c", "the d e"]'),
+    ("data-prep", "def clean(text, stopwords=STOPWORDS):\n    return [w for w in text.split() if w not in stopwords]"),
+    ("data-prep", "raw = [' '.join(clean(t)) for t in raw]"),
+    ("featurization", "feats = [clean(t) for t in raw]"),
+)
+
+
+def test_a_copied_definition_whose_header_reads_a_value_is_defined_after_loading_it() -> None:
+    """``def clean(t, stopwords=STOPWORDS)`` evaluates ``STOPWORDS`` when it is defined (the Made
+    With ML course notebook and its forks): copied to the top of featurization, with the
+    helpers, it failed before the stage loaded the value. The stage loads it and defines the
+    function right before its first reader."""
+    plan = plan_of(*DEFAULT_READS_A_VALUE)
+    feat = stage(plan, Stage.FEATURIZATION)
+    assert feat.loads == {"STOPWORDS": Stage.DATA_PREP, "raw": Stage.DATA_PREP}
+    assert feat.helpers == ()
+    assert feat.inline == ((4, DEFAULT_READS_A_VALUE[2][1]),)
+    assert not [m for m in messages(plan) if "STOPWORDS" in m]
+
+
+def test_a_definition_whose_header_reads_a_later_stages_value_is_still_reported() -> None:
+    plan = plan_of(
+        ("setup", "import re"),
+        ("training", 'STOPWORDS = ["a"]'),
+        ("training", "def clean(text, stopwords=STOPWORDS):\n    return text"),
+        ("featurization", "feats = clean(raw_text)"),
+        ("training", "model = fit(clean(raw_text), feats)"),
+    )
+    assert [d for d in plan.diagnostics if d.code == "NBS111" and "STOPWORDS" in d.message]

@@ -284,3 +284,22 @@ def test_a_save_cell_holding_a_list_and_its_frames_announces_them_together(tmp_p
     assert all(f"'{n}__c0': {n}" in first for n in ("combine", "train", "test"))
     # featurization saves the frames it changed, not the list: nothing to announce
     assert not any("_nbsplit_saving" in s for s in saves["03_featurization.ipynb"])
+
+
+def test_an_inline_definition_reading_a_loaded_value_comes_after_the_load() -> None:
+    """At one cell: a class a loaded value may need goes before the loads, a definition whose
+    header reads a loaded value (``def clean(t, stop=STOPWORDS)``) after them."""
+    plan = _plan()
+    train = plan.stages[2]
+    stop = Handoff("STOPWORDS", 4, Stage.DATA_PREP, Stage.TRAINING, 5)
+    inline = ((5, "class Box:\n    pass"), (5, "def clean(t, stop=STOPWORDS):\n    return t"))
+    train = replace(train, handoffs_in=train.handoffs_in + (stop,), inline=inline,
+                    loads={**train.loads, "STOPWORDS": Stage.DATA_PREP})
+    plan = replace(plan, stages=(plan.stages[0], plan.stages[1], train))
+    cells = render_stages(plan, RenderOptions(out=OUT))[2].cells
+    kinds = _kinds(cells)
+    at = kinds.index("load")
+    assert kinds[at - 1:at + 3] == ["helpers", "load", "helpers", "src5"]
+    assert "class Box" in cells[at - 1].source and "def clean" not in cells[at - 1].source
+    assert "STOPWORDS = _nbsplit_load('STOPWORDS__c4')" in cells[at].source
+    assert "def clean(t, stop=STOPWORDS)" in cells[at + 1].source

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nbsplit.analyze import analyze_source
 from nbsplit.model import Cell, Handoff, NotebookFormat, SplitPlan, Stage, StagePlan
 from nbsplit.render.parameters import MLFLOW_PARAMETERS, RUNTIME_MODULE, STAGE_PARAMETERS, local_parameters, sanitize_name
 from nbsplit.render.monitoring import is_generated
@@ -224,11 +225,14 @@ class _StageBuilder:
             if autolog is not None and index == autolog["cell"]:
                 # Before the loads of the cell fitting the main model; off again right after it.
                 self._autolog_cell(autolog)
-            if index in inline:
+            early, late = _around_loads(inline.get(index, ()), loads_before.get(index, ()))
+            if early:
                 # a second version of an import/definition, right where the monolith had it
-                self._generated("helpers", self._render("helpers.py.j2", helpers=inline[index], inline=True))
+                self._generated("helpers", self._render("helpers.py.j2", helpers=early, inline=True))
             if index in loads_before:
                 self._load_cell(loads_before[index])
+            if late:
+                self._generated("helpers", self._render("helpers.py.j2", helpers=late, inline=True))
             self._user(index)
             if autolog is not None and index == autolog["cell"]:
                 self._generated("autolog", self._render("mlflow_autolog_end.py.j2", stage=self.stage.value))
@@ -370,3 +374,16 @@ def _handoff_context(h: Handoff, consumers: Mapping[str, list[Stage]]) -> dict[s
         # be held by another (``combine = [train_df, test_df]``)
         "plain": h.name != RNG_STATE and not h.name.startswith(VIEW_PREFIX),
     }
+
+
+def _around_loads(statements: Sequence[str], loads: Sequence[Handoff]) -> tuple[list[str], list[str]]:
+    """The inline statements before a cell's loads (a class a loaded value needs, an import) and
+    those after them: a definition whose header reads a loaded value (``def clean(t,
+    stop=STOPWORDS)``) can only run once that value is loaded."""
+    loaded = {h.name for h in loads}
+    early: list[str] = []
+    late: list[str] = []
+    for text in statements:
+        (late if loaded and loaded & analyze_source(text).reads else early).append(text)
+    return early, late
+

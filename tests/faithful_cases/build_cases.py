@@ -439,6 +439,31 @@ print(round(model.score(X_test, y_test), 4))
 # so the import must run where the notebook had it. The team tagged the cell that writes the
 # second with the evaluation stage, but the training section already imports it: the split runs
 # the writing cell in training (with a warning) so that the training stage finds the module.
+# A helper whose default argument is a value a data-prep cell made (``def clean(text,
+# stopwords=STOPWORDS)`` in the Made With ML course notebook): the default is evaluated when the
+# function is defined, so a stage that copies the helper must load the value first.
+NOTEBOOKS["header_default"] = '''md:# Churn with a feature helper whose default is a column list
+# ---
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+# ---
+# nbsplit: data-prep
+df = pd.read_csv("data/customers.csv").dropna().reset_index(drop=True)
+DROP = ["customer_id", "plan", "region", "churn"]
+# ---
+# nbsplit: data-prep
+def features(frame, drop=DROP):
+    return frame.drop(columns=drop)
+# ---
+# nbsplit: data-prep
+print(features(df).shape)
+# ---
+# nbsplit: training
+model = LogisticRegression(max_iter=1000).fit(features(df), df["churn"])
+print(round(model.score(features(df), df["churn"]), 4))
+'''
+
+
 NOTEBOOKS["module_writefile"] = '''md:# Churn model with its own helper modules
 # ---
 %%writefile prep_utils.py
