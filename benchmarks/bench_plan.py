@@ -189,7 +189,7 @@ def main() -> None:
     total = t_read + t_analyze + t_classify + t_plan
     rows = [("read", t_read), ("analyze", t_analyze), ("classify", t_classify), ("plan", t_plan),
             ("library total", total), ("`nbsplit --version` (startup)", t_startup),
-            ("`nbsplit plan --format json` (process)", t_cli),
+            ("`nbsplit plan` process, bytecode cached", t_cli),
             ("  the same, environment as is", t_cli_as_is)]
     print(f"nbsplit plan on {args.cells} cells, best of {args.repeat}")
     print(f"{'step':<42}{'seconds':>10}{'ms/cell':>10}")
