@@ -248,6 +248,29 @@ def test_the_notebook_file_name_is_a_feature_of_every_cell(name: str, flag: str 
     assert flags == {i: ([flag] if flag else []) for i in features}
 
 
+def test_a_monitoring_notebooks_flags_say_whether_its_monitoring_has_begun() -> None:
+    """A notebook named for monitoring often rebuilds its data first (a copy of the preparation
+    notebook) and computes drift only at the end: the cells before the first one whose own code
+    monitors carry the name and the drift flags as ``:before``, that cell and the ones after as
+    ``:from``, so the fitted layer can tell the preparation from the monitoring."""
+    sources = ["import pandas as pd\nfrom scipy.stats import ks_2samp",
+               "ref = pd.read_csv('train.csv')\ncur = pd.read_csv('new_month.csv')",
+               "cur.head()",
+               "cur['age'] = cur['age'].fillna(cur['age'].median())",
+               "for col in ['age', 'income']:\n    print(col, ks_2samp(ref[col], cur[col]).pvalue)",
+               "cur.describe()"]
+    named = _features_named("model_monitoring.ipynb", sources, "nb:file_monitoring", "nb:drift")
+    sides = {i: sorted({k.split(":")[2] for k in names if k.count(":") == 3}) for i, names in named.items()}
+    assert sides[1] == sides[3] == ["before"]
+    assert sides[4] == sides[5] == ["from"]
+    assert "nb:drift:before:eda" in named[2] and "nb:drift:from:eda" in named[5]
+    assert "nb:file_monitoring:eda" in named[2]  # the name itself stays a feature of every cell
+    # without a cell that monitors, the name alone, as before
+    plain = _features_named("model_monitoring.ipynb", sources[:4], "nb:file_monitoring")
+    assert all(k.count(":") == 2 for names in plain.values() for k in names)
+    assert plain[1] == ["nb:file_monitoring:data-prep"]
+
+
 def test_lineage_follows_values_through_every_later_and_earlier_cell() -> None:
     """A cleaning step feeds the fit two cells later (not only its next reader); the test file
     prepared after training feeds the scoring cell and never the fit; the scoring cell's inputs
