@@ -127,9 +127,10 @@ def cell_features(nb: Notebook, facts: Sequence[CellFacts | None], ctx: Context,
                   evidence: Sequence[Evidence], result: Sequence[Classification],
                   seq: Sequence[int]) -> dict[int, dict[str, float]]:
     """Features of every code cell in ``seq`` (the decoded, non-skipped code cells)."""
+    first_monitor = _first_monitor(evidence, seq)
     view = _NotebookView(nb, ctx, result, seq, _LaterReaders(ctx, result), _first_mentions(facts),
-                         _model_output_readers(facts, ctx), _notebook_flags(ctx, evidence, result, seq),
-                         _first_monitor(evidence, seq), _lineage(facts, result, seq))
+                         _model_output_readers(facts, ctx), _notebook_flags(ctx, result, seq, first_monitor),
+                         first_monitor, _lineage(facts, result, seq))
     out: dict[int, dict[str, float]] = {}
     for pos, i in enumerate(seq):
         cell = CellView(pos, i, result[i], evidence[i], facts[i], view)
@@ -327,15 +328,13 @@ _STRONG_MONITORING = 2.4
 
 
 def _first_monitor(evidence: Sequence[Evidence], seq: Sequence[int]) -> int | None:
-    return next((i for i in seq if _monitors(evidence[i])), None)
+    return next((i for i in seq
+                 if evidence[i].stage_weight(Stage.MONITORING, exclude=("headings", "comments")) >= _STRONG_MONITORING),
+                None)
 
 
-def _monitors(ev: Evidence) -> bool:
-    return ev.stage_weight(Stage.MONITORING, exclude=("headings", "comments")) >= _STRONG_MONITORING
-
-
-def _notebook_flags(ctx: Context, evidence: Sequence[Evidence], result: Sequence[Classification],
-                    seq: Sequence[int]) -> frozenset[str]:
+def _notebook_flags(ctx: Context, result: Sequence[Classification], seq: Sequence[int],
+                    first_monitor: int | None) -> frozenset[str]:
     """Notebook-level facts: "loads_no_fit" (it loads a saved or registered model and no cell's
     rule stage is training), "drift" (some cell's code gave strong monitoring evidence: a
     drift helper or monitor, metrics of fresh labels or over time), and "file_scoring" /
@@ -344,7 +343,7 @@ def _notebook_flags(ctx: Context, evidence: Sequence[Evidence], result: Sequence
     flags: set[str] = set()
     if ctx.scores_with_loaded_model and not any(result[i].stage is Stage.TRAINING for i in seq):
         flags.add("loads_no_fit")
-    if any(_monitors(evidence[i]) for i in seq):
+    if first_monitor is not None:
         flags.add("drift")
     # The notebook's own file name: "05_inference", "batch_scoring", "model_monitoring".
     words = name_tokens(PurePath(str(ctx.nb.path)).stem)
