@@ -309,13 +309,10 @@ def notebook_context(c: CellView, f: dict[str, float]) -> None:
     stage = c.base.stage
     first = c.notebook.first_monitor
     side = "" if first is None else ":before" if c.i < first else ":from"
-    for flag in sorted(c.notebook.flags & _FILE_FLAGS):
-        f[f"nb:{flag}:{stage.value}"] = 1.0
-        if side and flag in _MONITOR_FLAGS:
-            f[f"nb:{flag}{side}:{stage.value}"] = 1.0
-    if stage not in _MONITOR_LOOKALIKES:
-        return
-    for flag in sorted(c.notebook.flags - _FILE_FLAGS):
+    flags = sorted(c.notebook.flags & _FILE_FLAGS)
+    if stage in _MONITOR_LOOKALIKES:
+        flags += sorted(c.notebook.flags - _FILE_FLAGS)
+    for flag in flags:
         f[f"nb:{flag}:{stage.value}"] = 1.0
         if side and flag in _MONITOR_FLAGS:
             f[f"nb:{flag}{side}:{stage.value}"] = 1.0
