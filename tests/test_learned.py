@@ -103,6 +103,33 @@ def test_the_fitted_layer_explains_where_it_overrules_the_rules() -> None:
     assert overruled > 0  # the layer does something on notebooks it was not fitted on
 
 
+def test_an_overruled_cell_names_the_kind_of_evidence_its_reasons_give() -> None:
+    """The rules place an imports-and-config cell by its position (no stage evidence of its own
+    for training); the fitted layer calls it setup because it imports. That reason is code, so
+    the origin says ``heuristic``, not ``heading`` (there is no heading in the notebook)."""
+    from nbsplit.analyze import analyze_notebook
+    from nbsplit.model import Cell, Notebook
+
+    sources = ["import numpy as np\nimport pandas as pd\nfrom sklearn import set_config\nset_config(display='diagram')",
+               "import dill\nfrom sklearn.model_selection import train_test_split",
+               "data = pd.read_csv('taxi.csv')\ntrain_df, test_df = train_test_split(data, test_size=0.2)",
+               "from sklearn.linear_model import LinearRegression\nlr = LinearRegression()\n"
+               "lr.fit(train_df[['distance']], train_df['duration'])"]
+    nb = Notebook(path=Path("taxi.ipynb"), format="ipynb",
+                  cells=tuple(Cell(index=i, kind="code", source=s) for i, s in enumerate(sources)))
+    facts = analyze_notebook(nb)
+    learned.use_weights(None, disabled=True)
+    try:
+        rules, _ = classify_notebook(nb, facts, Config())
+    finally:
+        learned.use_weights(None)
+    fitted_, _ = classify_notebook(nb, facts, Config())
+    assert (rules[0].stage, rules[0].origin) == (Stage.TRAINING, "neighbour")
+    assert fitted_[0].stage is Stage.SETUP
+    assert fitted_[0].reasons == ("imports numpy", "fitted weights prefer setup over the rules' training")
+    assert fitted_[0].origin == "heuristic"
+
+
 def test_explicit_marks_are_never_overruled() -> None:
     nb = read_notebook(ROOT / "sample_notebooks" / "credito_ptbr.ipynb")
     facts = tuple(analyze_source(c.source, c.index) if c.kind == "code" else None for c in nb.cells)

@@ -216,7 +216,11 @@ def _rescore(nb: Notebook, facts: Sequence[CellFacts | None], ctx: Context, evid
             continue
         reasons = evidence[i].reasons(stage, _MAX_REASONS)
         code_w = evidence[i].stage_weight(stage, exclude=_TEXT_SIGNALS)
-        origin = "heuristic" if code_w >= 1.0 else "heading" if reasons else "neighbour"
+        text_w = evidence[i].stage_weight(stage) - code_w
+        # the origin names the kind of evidence the reasons give: weak code evidence for the
+        # fitted stage ("imports numpy") is still code, not a heading
+        origin = ("heuristic" if code_w >= 1.0 or 0 < code_w >= text_w
+                  else "heading" if reasons else "neighbour")
         if not reasons:
             # only the neighbours count: a window of the labels as they are now (earlier cells
             # already rescored), not a copy of all of them per cell
