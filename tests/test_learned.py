@@ -6,6 +6,7 @@ import dataclasses
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 from nbsplit.analyze import analyze_source
 from nbsplit.classify import classify_notebook, fitted, learned
 from nbsplit.config import Config
-from nbsplit.model import Stage
+from nbsplit.model import Cell, CellFacts, Classification, Notebook, Stage
 from nbsplit.read import read_notebook
 from test_classify_samples import evaluate, sample_paths, strip_marks
 
@@ -84,16 +85,23 @@ def unmarked(path: Path):
     return nb, facts
 
 
+def _rules_and_fitted(nb: Notebook, facts: Sequence[CellFacts | None]
+                      ) -> tuple[tuple[Classification, ...], tuple[Classification, ...]]:
+    """The notebook classified by the rules alone, then with the shipped weights."""
+    learned.use_weights(None, disabled=True)
+    try:
+        rules, _ = classify_notebook(nb, facts, Config())
+    finally:
+        learned.use_weights(None)
+    weighted, _ = classify_notebook(nb, facts, Config())
+    return rules, weighted
+
+
 def test_the_fitted_layer_explains_where_it_overrules_the_rules() -> None:
     overruled = 0
     for path in sample_paths():
         nb, facts = unmarked(path)
-        learned.use_weights(None, disabled=True)
-        try:
-            rules, _ = classify_notebook(nb, facts, Config())
-        finally:
-            learned.use_weights(None)
-        fitted, _ = classify_notebook(nb, facts, Config())
+        rules, fitted = _rules_and_fitted(nb, facts)
         for r, f in zip(rules, fitted):
             if nb.cells[f.index].kind == "code" and f.stage is not Stage.SKIP:
                 assert 0.0 <= f.confidence <= 0.99
@@ -108,7 +116,6 @@ def test_an_overruled_cell_names_the_kind_of_evidence_its_reasons_give() -> None
     for training); the fitted layer calls it setup because it imports. That reason is code, so
     the origin says ``heuristic``, not ``heading`` (there is no heading in the notebook)."""
     from nbsplit.analyze import analyze_notebook
-    from nbsplit.model import Cell, Notebook
 
     sources = ["import numpy as np\nimport pandas as pd\nfrom sklearn import set_config\nset_config(display='diagram')",
                "import dill\nfrom sklearn.model_selection import train_test_split",
@@ -117,13 +124,7 @@ def test_an_overruled_cell_names_the_kind_of_evidence_its_reasons_give() -> None
                "lr.fit(train_df[['distance']], train_df['duration'])"]
     nb = Notebook(path=Path("taxi.ipynb"), format="ipynb",
                   cells=tuple(Cell(index=i, kind="code", source=s) for i, s in enumerate(sources)))
-    facts = analyze_notebook(nb)
-    learned.use_weights(None, disabled=True)
-    try:
-        rules, _ = classify_notebook(nb, facts, Config())
-    finally:
-        learned.use_weights(None)
-    fitted_, _ = classify_notebook(nb, facts, Config())
+    rules, fitted_ = _rules_and_fitted(nb, analyze_notebook(nb))
     assert (rules[0].stage, rules[0].origin) == (Stage.TRAINING, "neighbour")
     assert fitted_[0].stage is Stage.SETUP
     assert fitted_[0].reasons == ("imports numpy", "fitted weights prefer setup over the rules' training")
@@ -160,7 +161,6 @@ def _captured_features(name: str, sources: list[str],
     """The fitted layer's features of every code cell of a notebook made of ``sources`` (with
     the stored ``outputs`` of some cells)."""
     from nbsplit.analyze import analyze_notebook
-    from nbsplit.model import Cell, Notebook
 
     nb = Notebook(path=Path(name), format="ipynb",
                   cells=tuple(Cell(index=i, kind="code", source=s, outputs=(outputs or {}).get(i, ()))
