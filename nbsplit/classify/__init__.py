@@ -219,7 +219,7 @@ def _rescore(nb: Notebook, facts: Sequence[CellFacts | None], ctx: Context, evid
         text_w = evidence[i].stage_weight(stage) - code_w
         # the origin names the kind of evidence the reasons give: weak code evidence for the
         # fitted stage ("imports numpy") is still code, not a heading
-        origin = ("heuristic" if code_w >= 1.0 or 0 < code_w >= text_w
+        origin = ("heuristic" if code_w >= 1.0 or (code_w > 0 and code_w >= text_w)
                   else "heading" if reasons else "neighbour")
         if not reasons:
             # only the neighbours count: a window of the labels as they are now (earlier cells
