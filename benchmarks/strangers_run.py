@@ -62,10 +62,10 @@ cell (``if 'preprocessor' not in globals(): ...``) took the branch the monolith 
 stage did not hold the preprocessor (a presence check now reads the name). Its follow-up found
 modules written with ``%%writefile`` and imported by an earlier stage or by setup (now files the
 importers read, imported inline where the stage writes them). On 2026-12-06, a new machine with
-the repositories of rounds 31-50 only, the 20 candidates of rounds 44-50 ran (``--python`` a venv
-with ``pandas<3``, xgboost, lightgbm, statsmodels, catboost, imbalanced-learn; ``--timeout 180``):
-11 reproduced, 9 failed on their own (scikit-learn's removed ``sparse=`` and positional ``RFE``
-arguments, seaborn's and pandas' changed APIs, a Postgres driver, names a notebook never
+the repositories of rounds 31-50 only, all 41 candidates they hold ran (``--python`` a venv with
+``pandas<3``, xgboost, lightgbm, statsmodels, catboost, imbalanced-learn; ``--timeout 180``):
+22 reproduced, 19 failed on their own (removed scikit-learn, seaborn and pandas APIs, models
+fitted on text columns, files not in the repository, a Postgres driver, names a notebook never
 defined, a pipeline used before it was fitted), none differed: none was nbsplit's.
 """
 
