@@ -46,7 +46,7 @@ from typing import Callable, Sequence
 
 from nbsplit.classify import calls, feeds, fitted, headings, helpers, learned, rules, scoring, sequence, shows, structure, tags
 from nbsplit.classify.context import Context
-from nbsplit.classify.evidence import Evidence
+from nbsplit.classify.evidence import TEXT_SIGNALS, Evidence
 from nbsplit.classify.registry import Registry
 from nbsplit.config import Config
 from nbsplit.analyze import analyze_source
@@ -66,7 +66,6 @@ SIGNALS: Registry[Signal] = Registry("signals")
 SIGNALS.register(calls.apply, "calls")
 SIGNALS.register(structure.apply, "structure")
 SIGNALS.register(headings.apply, "headings")
-_TEXT_SIGNALS = ("headings", "comments")
 _MAX_REASONS = 3
 _HEADING_CAP = fitted.constant("confidence.heading_cap")
 _WEAK_CODE = fitted.constant("confidence.weak_code")
@@ -215,7 +214,7 @@ def _rescore(nb: Notebook, facts: Sequence[CellFacts | None], ctx: Context, evid
             result[i] = Classification(i, stage, conf, base.origin, base.reasons, scores)
             continue
         reasons = evidence[i].reasons(stage, _MAX_REASONS)
-        code_w = evidence[i].stage_weight(stage, exclude=_TEXT_SIGNALS)
+        code_w = evidence[i].stage_weight(stage, exclude=TEXT_SIGNALS)
         text_w = evidence[i].stage_weight(stage) - code_w
         # the origin names the kind of evidence the reasons give: weak code evidence for the
         # fitted stage ("imports numpy") is still code, not a heading
@@ -236,7 +235,7 @@ def _rescore(nb: Notebook, facts: Sequence[CellFacts | None], ctx: Context, evid
 
 def _explain(i: int, stage: Stage, margin: float, ev: Evidence, pos: int, seq: list[int],
              labels: list[Stage]) -> Classification:
-    code_w = ev.stage_weight(stage, exclude=_TEXT_SIGNALS)
+    code_w = ev.stage_weight(stage, exclude=TEXT_SIGNALS)
     text_w = ev.stage_weight(stage) - code_w
     reasons = ev.reasons(stage, _MAX_REASONS)
     if code_w >= 1.0:
@@ -255,7 +254,7 @@ def _explain(i: int, stage: Stage, margin: float, ev: Evidence, pos: int, seq: l
     if origin == "heading":
         # Headings are coarse ("Carga de Datos" over a split): a heading alone never makes a cell
         # certain, and against the cell's own code evidence it is a guess.
-        rival = max((w for s, w in ev.scores(exclude=_TEXT_SIGNALS).items() if s is not stage), default=0.0)
+        rival = max((w for s, w in ev.scores(exclude=TEXT_SIGNALS).items() if s is not stage), default=0.0)
         conf = min(conf, _HEADING_CAP if rival < 1.0 else _HEADING_AGAINST_CODE_CAP)
     return Classification(i, stage, conf, origin, tuple(reasons))
 

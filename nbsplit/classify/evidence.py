@@ -20,6 +20,10 @@ from dataclasses import dataclass, field
 from nbsplit.classify import fitted
 from nbsplit.model import Stage
 
+# the signals that read text about the code (markdown headings, comments), not the code itself:
+# excluded where only what the code does counts
+TEXT_SIGNALS = ("headings", "comments")
+
 # Second-best hit counts 60 %, third 36 %, ...: more evidence helps, but sub-linearly.
 _DECAY = fitted.constant("evidence.decay")
 _CAP = fitted.constant("evidence.cap")
@@ -68,7 +72,7 @@ class Evidence:
         return out
 
     def has_code_evidence(self) -> bool:
-        return any(h.signal not in ("headings", "comments") for h in self.hits)
+        return any(h.signal not in TEXT_SIGNALS for h in self.hits)
 
 
 def _combine(weights) -> float:

@@ -11,11 +11,11 @@ only to show them"); ``print("Catalog: " + catalog)`` after ``%run ./setup`` -> 
 from __future__ import annotations
 
 from nbsplit.classify import lexicon as lex
+from nbsplit.classify.evidence import TEXT_SIGNALS
 from nbsplit.classify.idioms import SIGNAL, E, PyCell, S, T, plots_only
 from nbsplit.classify.idioms_setup import shows_configuration
 from nbsplit.model import CellFacts
 
-_CODE_SIGNALS = ("headings", "comments")  # excluded: what the code alone says
 
 
 def computes_to_show(c: PyCell) -> None:
@@ -39,7 +39,7 @@ def peek_after_work(c: PyCell) -> None:
     """A peek (``.head()``, ``.shape``) after real work does not make the cell eda."""
     ev = c.ev
     if c.assigned - c.xy and not c.facts.display_only and ev.stage_weight(E) > 0 and any(
-        s is not E and w >= 1.5 for s, w in ev.scores(exclude=_CODE_SIGNALS).items()
+        s is not E and w >= 1.5 for s, w in ev.scores(exclude=TEXT_SIGNALS).items()
     ):
         ev.scale(E, 0.6)
 

@@ -11,10 +11,10 @@ Example: ``psi = population_stability_index(ref, cur)`` -> monitoring ("computes
 from __future__ import annotations
 
 from nbsplit.classify import lexicon as lex
+from nbsplit.classify.evidence import TEXT_SIGNALS
 from nbsplit.classify.context import name_tokens
 from nbsplit.classify.idioms import SIGNAL, E, M, PyCell, V, resolved_calls
 
-_CODE_SIGNALS = ("headings", "comments")  # excluded: what the code alone says
 
 
 def drift(c: PyCell) -> None:
@@ -77,8 +77,8 @@ def metric_names(c: PyCell) -> None:
 def results_over_plots(c: PyCell) -> None:
     """Plots and tables of drift are monitoring, of model results evaluation, not eda."""
     ev = c.ev
-    if ev.stage_weight(M, exclude=_CODE_SIGNALS) >= 2.4:
+    if ev.stage_weight(M, exclude=TEXT_SIGNALS) >= 2.4:
         ev.scale(E, 0.4)
         ev.scale(V, 0.6)
-    elif ev.stage_weight(V, exclude=_CODE_SIGNALS) >= 2.5:
+    elif ev.stage_weight(V, exclude=TEXT_SIGNALS) >= 2.5:
         ev.scale(E, 0.4)
