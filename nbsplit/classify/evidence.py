@@ -24,6 +24,10 @@ from nbsplit.model import Stage
 # excluded where only what the code does counts
 TEXT_SIGNALS = ("headings", "comments")
 
+# Code evidence this strong for monitoring (a drift helper, metrics over time) is a fact about the
+# cell, not a guess: it outweighs eda/evaluation looks and marks the notebook as one that monitors.
+STRONG_MONITORING = 2.4
+
 # Second-best hit counts 60 %, third 36 %, ...: more evidence helps, but sub-linearly.
 _DECAY = fitted.constant("evidence.decay")
 _CAP = fitted.constant("evidence.cap")

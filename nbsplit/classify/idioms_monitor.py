@@ -11,7 +11,7 @@ Example: ``psi = population_stability_index(ref, cur)`` -> monitoring ("computes
 from __future__ import annotations
 
 from nbsplit.classify import lexicon as lex
-from nbsplit.classify.evidence import TEXT_SIGNALS
+from nbsplit.classify.evidence import STRONG_MONITORING, TEXT_SIGNALS
 from nbsplit.classify.context import name_tokens
 from nbsplit.classify.idioms import SIGNAL, E, M, PyCell, V, resolved_calls
 
@@ -77,7 +77,7 @@ def metric_names(c: PyCell) -> None:
 def results_over_plots(c: PyCell) -> None:
     """Plots and tables of drift are monitoring, of model results evaluation, not eda."""
     ev = c.ev
-    if ev.stage_weight(M, exclude=TEXT_SIGNALS) >= 2.4:
+    if ev.stage_weight(M, exclude=TEXT_SIGNALS) >= STRONG_MONITORING:
         ev.scale(E, 0.4)
         ev.scale(V, 0.6)
     elif ev.stage_weight(V, exclude=TEXT_SIGNALS) >= 2.5:

@@ -47,7 +47,7 @@ from typing import Any, Callable, Mapping, Sequence
 from nbsplit.classify import boosted, fitted
 from nbsplit.classify import lexicon as lex
 from nbsplit.classify.context import Context, name_tokens
-from nbsplit.classify.evidence import TEXT_SIGNALS, Evidence, _combine
+from nbsplit.classify.evidence import STRONG_MONITORING, TEXT_SIGNALS, Evidence, _combine
 from nbsplit.classify.registry import Registry
 from nbsplit.model import _ORDER, CellFacts, Classification, Notebook, Stage
 
@@ -321,12 +321,11 @@ def notebook_context(c: CellView, f: dict[str, float]) -> None:
 _MONITOR_LOOKALIKES = frozenset({Stage.EDA, Stage.EVALUATION, Stage.PREDICTION, Stage.MONITORING})
 _FILE_FLAGS = frozenset({"file_scoring", "file_monitoring"})
 _MONITOR_FLAGS = frozenset({"file_monitoring", "drift"})
-_STRONG_MONITORING = 2.4
 
 
 def _first_monitor(evidence: Sequence[Evidence], seq: Sequence[int]) -> int | None:
     return next((i for i in seq
-                 if evidence[i].stage_weight(Stage.MONITORING, exclude=TEXT_SIGNALS) >= _STRONG_MONITORING),
+                 if evidence[i].stage_weight(Stage.MONITORING, exclude=TEXT_SIGNALS) >= STRONG_MONITORING),
                 None)
 
 
