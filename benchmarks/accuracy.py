@@ -564,8 +564,8 @@ def main(argv: list[str] | None = None) -> None:
         part = cv[start:]
         per_fold.append(f"{sum(g == p for g, p, *_ in part)}/{len(part)}")
     learned.use_weights(None)
-    print("\nper fold (right/cells): " + "  ".join(per_fold))
     report("fitted weights, grouped cross-validation (held-out repositories)", cv)
+    print("\nper fold, fitted (right/cells): " + "  ".join(per_fold))
     confusion(cv)
     calibration(cv)
     thresholds(cv)
