@@ -277,7 +277,7 @@ def _kept_features(rows: Sequence[tuple[dict[str, float], str, str]]) -> set[str
     for f, _, repo in rows:
         for name in f:
             seen[name].add(repo)
-    return {name for name, repos in seen.items() if len(repos) >= MIN_REPOS}
+    return {name for name, repos in seen.items() if len(repos) >= (15 if name.startswith('str:') else MIN_REPOS)}
 
 
 def folds(items: Sequence[Item]) -> list[list[int]]:

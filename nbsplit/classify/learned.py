@@ -246,6 +246,25 @@ def identifier_words(c: CellView, f: dict[str, float]) -> None:
             f[f"reads_tok:{tok}"] = 1.0
 
 
+_STRING_WORD = re.compile(r"[^\W\d_]{3,12}")
+
+
+@feature
+def string_words(c: CellView, f: dict[str, float]) -> None:
+    """Words of its string literals: file and table names, printed labels ("Accuracy:")."""
+    cf = c.cf
+    if cf is None:
+        return
+    seen: dict[str, None] = {}
+    for text in cf.strings:
+        for w in _STRING_WORD.findall(text.lower()):
+            seen.setdefault(w, None)
+            if len(seen) >= 40:
+                break
+    for w in seen:
+        f[f"str:{w}"] = 1.0
+
+
 @feature
 def column_writes(c: CellView, f: dict[str, float]) -> None:
     """An existing column changed (cleaning: data-prep) or a new one derived (featurization),
