@@ -17,7 +17,6 @@ from nbsplit.classify.idioms_setup import shows_configuration
 from nbsplit.model import CellFacts
 
 
-
 def computes_to_show(c: PyCell) -> None:
     """"Look without changing what later cells use": every name the cell binds is read by no
     later cell, nothing earlier is changed, and the cell shows something -> eda."""

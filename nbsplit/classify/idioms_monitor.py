@@ -11,10 +11,9 @@ Example: ``psi = population_stability_index(ref, cur)`` -> monitoring ("computes
 from __future__ import annotations
 
 from nbsplit.classify import lexicon as lex
-from nbsplit.classify.evidence import STRONG_MONITORING, TEXT_SIGNALS
 from nbsplit.classify.context import name_tokens
+from nbsplit.classify.evidence import STRONG_MONITORING, TEXT_SIGNALS
 from nbsplit.classify.idioms import SIGNAL, E, M, PyCell, V, resolved_calls
-
 
 
 def drift(c: PyCell) -> None:
