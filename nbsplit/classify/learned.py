@@ -247,20 +247,22 @@ def identifier_words(c: CellView, f: dict[str, float]) -> None:
 
 
 _STRING_WORD = re.compile(r"[^\W\d_]{3,12}")
+_STRING_WORDS_PER_CELL = 40  # a cell that lists a hundred column names says no more with all of them
 
 
 @feature
 def string_words(c: CellView, f: dict[str, float]) -> None:
-    """Words of its string literals: file and table names, printed labels ("Accuracy:")."""
+    """Words of its string literals: file and table names (``"predictions.csv"``,
+    ``"drift_report"``), printed labels (``"Accuracy:"``), column names; the first 40, in order."""
     cf = c.cf
     if cf is None:
         return
-    seen: dict[str, None] = {}
+    seen: dict[str, None] = {}  # a dict keeps the order seen: the order of predict's float sums
     for text in cf.strings:
         for w in _STRING_WORD.findall(text.lower()):
-            seen.setdefault(w, None)
-            if len(seen) >= 40:
+            if len(seen) == _STRING_WORDS_PER_CELL:
                 break
+            seen.setdefault(w, None)
     for w in seen:
         f[f"str:{w}"] = 1.0
 
