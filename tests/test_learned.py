@@ -194,6 +194,21 @@ def test_column_writes_become_features_judged_across_cells() -> None:
     assert colw[3] == ["colw:over", "colw:over:fix", "subset:rows"]
 
 
+def test_the_words_of_string_literals_are_features_up_to_forty_a_cell() -> None:
+    """File names and printed labels say what a cell is for (``"predictions.csv"``,
+    ``"Accuracy:"``): their words, lower-cased and cut at digits, underscores and punctuation,
+    are features; a cell that lists many column names gives its first 40 words, in order."""
+    words = [f"zz{a}{b}" for a in "abcdefg" for b in "abcdefgh"][:50]
+    sources = ["import pandas as pd\nscores = pd.DataFrame({'p': [1]})",
+               "scores.to_csv('Predictions_2024.csv')\nprint('Accuracy:', 0.9, 'ROC_AUC')",
+               f"cols = [{' '.join(words[:30])!r}, {' '.join(words[30:])!r}, 'lastword']"]
+    named = _features_named("strs.ipynb", sources, "str:")
+    assert named[1] == ["str:accuracy", "str:auc", "str:csv", "str:predictions", "str:roc"]
+    assert named[0] == []  # 'p' is one letter: too short to say anything
+    in_order = [k for k in _captured_features("strs.ipynb", sources)[2] if k.startswith("str:")]
+    assert in_order == [f"str:{w}" for w in words[:40]]
+
+
 def test_model_outputs_are_followed_to_the_cells_that_read_them() -> None:
     """Predictions and scores of a fitted model are followed through the names built from them
     (``preds`` -> ``results`` -> ``results.head()``); the model itself and the data it was fitted

@@ -3,7 +3,8 @@
 What: after the rule-based pass (signals -> evidence -> sequence decoder -> post-passes) every
 unmarked code cell is described by features -- the evidence each signal gave each stage, the
 stage the rules chose and how sure they were, the rule stages of its neighbours, where it sits in
-the notebook, whether it only shows values and which stage built what it shows, whether it
+the notebook, the words of the names it writes and reads and of its string literals
+(``"predictions.csv"``, ``"Accuracy:"``), whether it only shows values and which stage built what it shows, whether it
 changes existing columns or derives new ones (``CellFacts.column_writes``), whether it reads
 a fitted model's predictions or scores (followed through the names built from them), whether
 the notebook computes drift or scores a loaded model it never fits (for its eda/evaluation/
