@@ -4,11 +4,11 @@ What: after the rule-based pass (signals -> evidence -> sequence decoder -> post
 unmarked code cell is described by features -- the evidence each signal gave each stage, the
 stage the rules chose and how sure they were, the rule stages of its neighbours, where it sits in
 the notebook, the words of the names it writes and reads and of its string literals
-(``"predictions.csv"``, ``"Accuracy:"``), whether it only shows values and which stage built what it shows, whether it
-changes existing columns or derives new ones (``CellFacts.column_writes``), whether it reads
-a fitted model's predictions or scores (followed through the names built from them), whether
-the notebook computes drift or scores a loaded model it never fits (for its eda/evaluation/
-prediction/monitoring-looking cells), whether its file name says it scores or monitors
+(``"predictions.csv"``, ``"Accuracy:"``), whether it only shows values and which stage built what
+it shows, whether it changes existing columns or derives new ones (``CellFacts.column_writes``),
+whether it reads a fitted model's predictions or scores (followed through the names built from
+them), whether the notebook computes drift or scores a loaded model it never fits (for its
+eda/evaluation/prediction/monitoring-looking cells), whether its file name says it scores or monitors
 (``05_batch_inference``, ``model_monitoring``; for every cell), which main-line stages its
 values reach and came from through every later or earlier cell (not only the next reader), what
 it showed when its author ran it (stored outputs: a plot, a table, the words printed) -- and a
@@ -260,6 +260,8 @@ def string_words(c: CellView, f: dict[str, float]) -> None:
         return
     seen: dict[str, None] = {}  # a dict keeps the order seen: the order of predict's float sums
     for text in cf.strings:
+        if len(seen) == _STRING_WORDS_PER_CELL:
+            break  # the later literals need not be scanned at all
         for w in _STRING_WORD.findall(text.lower()):
             if len(seen) == _STRING_WORDS_PER_CELL:
                 break
