@@ -319,6 +319,12 @@ def report(name: str, pairs: list[tuple[str, str, float, str, int]]) -> dict[str
     return {"accuracy": acc, "macro_f1": macro}
 
 
+def macro_f1(pairs: Sequence[tuple[Any, ...]]) -> float:
+    """Macro-F1 over every stage (the studies' figure; ``report`` averages the stages present,
+    which on the whole corpus is every stage)."""
+    return sum(_scores(pairs, c)[3] for c in CLASSES) / len(CLASSES)
+
+
 def _scores(pairs: Sequence[tuple[Any, ...]], c: str) -> tuple[int, float, float, float]:
     """Support, precision, recall and F1 of stage ``c`` over (label, stage, ...) tuples."""
     tp = sum(g == c and p == c for g, p, *_ in pairs)

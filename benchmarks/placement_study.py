@@ -115,21 +115,17 @@ def evaluate(path: Path, dump: Path | None, gate: float | None = None,
                 out.append([name, it.id, i, lab, pre, post, how, final[i].reasons[-1] if how else ""])
         rights[name] = right
     cv = [rights[g] for g in groups if g.startswith("fold")]
-    macro = _macro_f1([(r[3], r[5]) for r in out if r[0].startswith("fold")])
+    macro = acc.macro_f1([(r[3], r[5]) for r in out if r[0].startswith("fold")])
     before = [(r[3], r[4]) for r in out if r[0].startswith("fold")]
     print("folds " + " ".join(str(r) for r in cv) + f"  total {sum(cv)}  macro-F1 {macro:.4f}  holdouts " +
           " ".join(f"{h} {r}" for h, r in rights.items() if not h.startswith("fold")))
-    print(f"  before the plan: folds right {sum(lab == pre for lab, pre in before)}  macro-F1 {_macro_f1(before):.4f}")
+    print(f"  before the plan: folds right {sum(lab == pre for lab, pre in before)}  macro-F1 {acc.macro_f1(before):.4f}")
     for how in ("forward", "back", "eda"):
         b, a, n = (moves[(True, how, x)] for x in ("before", "after", "neither"))
         print(f"  CV {how:<8} moved {b + a + n:>4}: right before {b:>4}, right after {a:>4}")
     if dump:
         dump.write_text("".join(json.dumps(r) + "\n" for r in out), encoding="utf-8")
     return rights
-
-
-def _macro_f1(pairs: Sequence[tuple[str, str]]) -> float:
-    return sum(acc._scores(pairs, c)[3] for c in acc.CLASSES) / len(acc.CLASSES)
 
 
 def main() -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,11 +33,6 @@ def _setting(text: str) -> tuple[int, int, float]:
     size, _, rate = text.partition("@")
     rounds, _, leaves = size.partition("x")
     return int(rounds), int(leaves), float(rate)
-
-
-def _macro(pairs: Sequence[tuple[str, str]]) -> float:
-    """Macro-F1 as ``accuracy.report`` computes it (over every stage)."""
-    return sum(accuracy._scores(pairs, c)[3] for c in accuracy.CLASSES) / len(accuracy.CLASSES)
 
 
 def _top(probs: dict[str, float]) -> str:
@@ -83,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'scorer':<32} {'right':>7} {'macro-F1':>9}  per fold vs the second pass")
     for name, pairs in scored.items():
         delta = " ".join(f"{a - b:+d}" for a, b in zip(per_fold[name], base))
-        print(f"{name:<32} {sum(y == p for y, p in pairs):>7} {_macro(pairs):>9.4f}  {delta}")
+        print(f"{name:<32} {sum(y == p for y, p in pairs):>7} {accuracy.macro_f1(pairs):>9.4f}  {delta}")
 
 
 def _count(scored: dict[str, list[tuple[str, str]]], per_fold: dict[str, list[int]], name: str,
