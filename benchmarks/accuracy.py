@@ -144,7 +144,8 @@ def training_set(items: Sequence[Item], rows: dict[int, list[tuple[int, dict[str
 
 MIN_REPOS = 3  # a feature seen in fewer repositories is a notebook's quirk, not a pattern
 # The words of string literals (``str:``) are mostly one project's file and column names: kept
-# from 3 repositories they were 3x the fit's time for fewer right cells than from 15 (corpus README)
+# from 3 repositories they were 3x the fit's time for fewer right cells than from 15 (corpus README).
+# Attribute names (``attr:``) are as open a vocabulary (a project's own classes' fields): the same rule.
 MIN_REPOS_STRING_WORDS = 15
 
 
@@ -283,7 +284,7 @@ def _kept_features(rows: Sequence[tuple[dict[str, float], str, str]]) -> set[str
         for name in f:
             seen[name].add(repo)
     return {name for name, repos in seen.items()
-            if len(repos) >= (MIN_REPOS_STRING_WORDS if name.startswith("str:") else MIN_REPOS)}
+            if len(repos) >= (MIN_REPOS_STRING_WORDS if name.startswith(("str:", "attr:")) else MIN_REPOS)}
 
 
 def folds(items: Sequence[Item]) -> list[list[int]]:

@@ -209,6 +209,24 @@ def test_the_words_of_string_literals_are_features_up_to_forty_a_cell() -> None:
     assert in_order == [f"str:{w}" for w in words[:40]]
 
 
+def test_attribute_names_are_features_methods_included_up_to_forty_a_cell() -> None:
+    """``.shape`` peeks, ``.str`` cleans, ``.coef_`` reads a fitted model: every attribute name a
+    cell touches is a feature (module functions and methods too), the first 40 alphabetically,
+    none longer than 30 characters; a name alone is not an attribute."""
+    many = [f"a{k:02d}" for k in range(45)]
+    sources = ["import pandas as pd\ndf = pd.read_csv('t.csv')",
+               "df['name'] = df['name'].str.strip()\nprint(df.shape, model.coef_)",
+               "x = 1\ny = x",
+               "obj." + ".".join(many),
+               "obj." + "q" * 31 + " = 1\nobj.ok"]
+    named = _features_named("attrs.ipynb", sources, "attr:")
+    assert named[0] == ["attr:read_csv"]
+    assert named[1] == ["attr:coef_", "attr:shape", "attr:str", "attr:strip"]
+    assert named[2] == []
+    assert named[3] == [f"attr:{a}" for a in many[:40]]
+    assert named[4] == ["attr:ok"]
+
+
 def test_model_outputs_are_followed_to_the_cells_that_read_them() -> None:
     """Predictions and scores of a fitted model are followed through the names built from them
     (``preds`` -> ``results`` -> ``results.head()``); the model itself and the data it was fitted

@@ -270,6 +270,23 @@ def string_words(c: CellView, f: dict[str, float]) -> None:
         f[f"str:{w}"] = 1.0
 
 
+_ATTRS_PER_CELL = 40  # the first 40 in alphabetical order: a cell is rarely longer than that
+
+
+@feature
+def attribute_names(c: CellView, f: dict[str, float]) -> None:
+    """The attribute names it touches, methods and module functions included: ``.shape`` and
+    ``.dtypes`` look, ``.str`` and ``.dt`` clean, ``.coef_`` reads a fitted model. The call
+    features keep a module's API whole (``pandas.get_dummies``) and a method only by name;
+    these say the same of attributes that are never called (corpus README, "Attribute names")."""
+    cf = c.cf
+    if cf is None:
+        return
+    for a in sorted(cf.attributes)[:_ATTRS_PER_CELL]:
+        if len(a) <= 30:
+            f[f"attr:{a}"] = 1.0
+
+
 @feature
 def column_writes(c: CellView, f: dict[str, float]) -> None:
     """An existing column changed (cleaning: data-prep) or a new one derived (featurization),
