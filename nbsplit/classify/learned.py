@@ -277,8 +277,8 @@ _ATTRS_PER_CELL = 40  # the first 40 in alphabetical order: a cell is rarely lon
 def attribute_names(c: CellView, f: dict[str, float]) -> None:
     """The attribute names it touches, methods and module functions included: ``.shape`` and
     ``.dtypes`` look, ``.str`` and ``.dt`` clean, ``.coef_`` reads a fitted model. The call
-    features keep a module's API whole (``pandas.get_dummies``) and a method only by name;
-    these say the same of attributes that are never called (corpus README, "Attribute names")."""
+    features see only what is called; these see the attributes that are never called too
+    (corpus README, "Attribute names")."""
     cf = c.cf
     if cf is None:
         return
