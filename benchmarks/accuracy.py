@@ -18,6 +18,9 @@
                                                   # with the shipped weights, no fitting: needs
                                                   # only their snapshots (a fresh machine), and
                                                   # refuses any notebook the weights were fitted on
+    python benchmarks/accuracy.py --fold-seed 1   # the same CV over another draw of balanced
+                                                  # folds (repositories dealt in a seeded order):
+                                                  # how far the draw alone moves the figure
 
 What is scored: the stage ``nbsplit plan`` finally gives each non-empty code cell (after the
 dataflow's moves) against the labels in benchmarks/corpus/labels. The fitted model of every fold
@@ -30,6 +33,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import random
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -287,14 +291,23 @@ def _kept_features(rows: Sequence[tuple[dict[str, float], str, str]]) -> set[str
             if len(repos) >= (MIN_REPOS_STRING_WORDS if name.startswith(("str:", "attr:")) else MIN_REPOS)}
 
 
-def folds(items: Sequence[Item]) -> list[list[int]]:
-    """Repositories dealt to folds by size (largest first, to the emptiest fold): deterministic."""
+def folds(items: Sequence[Item], seed: int | None = None) -> list[list[int]]:
+    """Repositories dealt to folds, each to the emptiest fold: by size, largest first (the figure
+    of record), or with ``seed`` in a seeded random order, a different draw of balanced folds.
+
+    The size order re-deals many repositories whenever notebooks join, so two refits differ by
+    the draw as well as by the data; scoring the same corpus under a few seeds measures how much
+    of a difference the draw alone makes."""
     by_repo: dict[str, list[int]] = defaultdict(list)
     for k, it in enumerate(items):
         by_repo[it.repo].append(k)
     out: list[list[int]] = [[] for _ in range(FOLDS)]
     sizes = [0] * FOLDS
-    for repo, ks in sorted(by_repo.items(), key=lambda kv: (-sum(len(items[k].labels) for k in kv[1]), kv[0])):
+    order = sorted(by_repo.items(), key=lambda kv: (-sum(len(items[k].labels) for k in kv[1]), kv[0]))
+    if seed is not None:
+        order = sorted(by_repo.items())
+        random.Random(seed).shuffle(order)
+    for repo, ks in order:
         f = sizes.index(min(sizes))
         out[f].extend(ks)
         sizes[f] += sum(len(items[k].labels) for k in ks)
@@ -528,11 +541,17 @@ def main(argv: list[str] | None = None) -> None:
                          "the corpus; with --write-weights only when at most 1%% of the notebooks are missing)")
     ap.add_argument("--no-trees", action="store_true",
                     help="fit and score without the boosted-trees pass (to measure what it adds)")
+    ap.add_argument("--fold-seed", type=int,
+                    help="deal the repositories to the folds in this seeded random order instead of by "
+                         "size: another draw of the folds, to see how far the draw alone moves the figure")
     ns = ap.parse_args(argv)
     if ns.no_trees and ns.write_weights:
         ap.error("--write-weights ships the trees: not with --no-trees")
     global WITH_TREES
     WITH_TREES = not ns.no_trees
+    if ns.fold_seed is not None and (ns.write_weights or ns.shipped or ns.holdout or ns.ceiling):
+        ap.error("--fold-seed draws other cross-validation folds: only for a plain CV run (with --dump, "
+                 "--exclude or --partial)")
     if ns.exclude and ns.write_weights:
         ap.error("--write-weights fits the shipped weights on the whole corpus: not with --exclude")
     if ns.shipped:
@@ -563,7 +582,8 @@ def main(argv: list[str] | None = None) -> None:
         ceiling(items)
         return
     print(f"corpus: {len(items)} notebooks, {len({it.repo for it in items})} repositories, "
-          f"{sum(len(it.labels) for it in items)} labelled code cells; {FOLDS} folds by repository")
+          f"{sum(len(it.labels) for it in items)} labelled code cells; {FOLDS} folds by repository"
+          + (f", dealt in seeded order {ns.fold_seed}" if ns.fold_seed is not None else ""))
 
     report("rules alone (no fitted weights; tuned on earlier rounds, so not held out)", rules_alone(items))
 
@@ -571,7 +591,7 @@ def main(argv: list[str] | None = None) -> None:
     cv = []
     moved: list[tuple[str, str, str, str]] = []
     per_fold = []
-    for fold in folds(items):
+    for fold in folds(items, ns.fold_seed):
         held = set(fold)
         start = len(cv)
         learned.use_weights(fit(training_set(items, rows, lambda k: k not in held)))

@@ -52,3 +52,33 @@ def test_an_unknown_prefix_is_a_one_line_error() -> None:
     with pytest.raises(SystemExit) as exc:
         acc.shipped(("no-such-batch-",))
     assert str(exc.value) == "--shipped no-such-batch-: no notebook of the manifest has such an id"
+
+
+class _Nb:  # the two fields ``folds`` reads of a corpus item
+    def __init__(self, repo: str, cells: int) -> None:
+        self.repo, self.labels = repo, dict.fromkeys(range(cells), "eda")
+
+
+def test_a_fold_seed_deals_another_balanced_partition_by_repository() -> None:
+    acc = _accuracy()
+    items = [_Nb(f"o/r{k % 37}", 5 + (k * 7) % 40) for k in range(120)]  # 37 repositories, some with several notebooks
+    by_size = acc.folds(items)
+    drawn = [acc.folds(items, seed) for seed in (1, 2)]
+    for parts in [by_size, *drawn]:
+        assert sorted(k for part in parts for k in part) == list(range(len(items)))
+        # a repository never straddles two folds
+        assert all(len({f for f, part in enumerate(parts) if any(items[k].repo == repo for k in part)}) == 1
+                   for repo in {it.repo for it in items})
+        sizes = [sum(len(items[k].labels) for k in part) for part in parts]
+        biggest_repo = max(sum(len(it.labels) for it in items if it.repo == r) for r in {it.repo for it in items})
+        assert max(sizes) - min(sizes) <= biggest_repo
+    assert drawn[0] == acc.folds(items, 1)  # the same seed, the same draw
+    as_sets = [sorted(map(sorted, parts)) for parts in (by_size, *drawn)]
+    assert as_sets[0] != as_sets[1] and as_sets[1] != as_sets[2]
+
+
+def test_a_fold_seed_is_refused_where_no_cross_validation_runs() -> None:
+    acc = _accuracy()
+    with pytest.raises(SystemExit) as exc:
+        acc.main(["--fold-seed", "1", "--write-weights"])
+    assert exc.value.code == 2
