@@ -303,8 +303,9 @@ def folds(items: Sequence[Item], seed: int | None = None) -> list[list[int]]:
         by_repo[it.repo].append(k)
     out: list[list[int]] = [[] for _ in range(FOLDS)]
     sizes = [0] * FOLDS
-    order = sorted(by_repo.items(), key=lambda kv: (-sum(len(items[k].labels) for k in kv[1]), kv[0]))
-    if seed is not None:
+    if seed is None:
+        order = sorted(by_repo.items(), key=lambda kv: (-sum(len(items[k].labels) for k in kv[1]), kv[0]))
+    else:
         order = sorted(by_repo.items())
         random.Random(seed).shuffle(order)
     for repo, ks in order:
