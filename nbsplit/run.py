@@ -616,8 +616,9 @@ def _prepare_source_copy(source: Path, folder: Path, parameters: Mapping[str, st
     kernel environment of one source run, with its own state dir (MLflow store, handoffs).
 
     ``outside`` are the paths above that folder the notebook names (``../data/x.csv``): each is
-    copied (or, not there yet, gets its folder) at the same place relative to the copy, so the
-    monolith reads and writes them as in place, and nothing else of the disk is copied."""
+    copied (or, not there yet, gets its folder if that folder exists in place) at the same place
+    relative to the copy, so the monolith reads and writes them as in place, and nothing else of
+    the disk is copied."""
     from nbsplit.standins import ENV_TASK_KEY
 
     # Shortest first: a named folder is copied whole before a file named inside it.
@@ -639,8 +640,11 @@ def _prepare_source_copy(source: Path, folder: Path, parameters: Mapping[str, st
         elif original.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(original, target)
-        else:  # an output the notebook writes there
+        elif original.parent.is_dir():  # an output the notebook writes into a folder that exists
             target.parent.mkdir(parents=True, exist_ok=True)
+        # A folder missing in place stays missing in the copy: the stages run in place, so a
+        # monolith that wrote into a folder the copy made up would succeed where they fail, and
+        # the comparison would blame the split for the notebook's own missing folder.
     state = workdir / STATE_DIR
     params = dict(parameters)
     params["handoff_dir"] = str(state / "handoffs")

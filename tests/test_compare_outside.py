@@ -57,7 +57,10 @@ def test_outside_paths_joined_from_literals(tmp_path: Path) -> None:
 
 
 def test_the_source_copy_gets_the_named_outside_files_and_nothing_else(tmp_path: Path) -> None:
-    source = _project(tmp_path, CELLS + [("data-prep", "open('../out/summary.txt', 'w')\nx = '../..'")])
+    source = _project(tmp_path, CELLS + [("data-prep", "open('../out/summary.txt', 'w')\nx = '../..'\n"
+                                                       "open('../gone/m.pkl', 'wb')")])
+    (tmp_path / "proj" / "out").mkdir()
+    (tmp_path / "proj" / "out" / "old.txt").write_text("not named\n")
     folder = tmp_path / "proj" / "notebooks" / "stages"
     folder.mkdir()
     (folder / "01_data-prep.ipynb").write_text("{}")
@@ -67,7 +70,10 @@ def test_the_source_copy_gets_the_named_outside_files_and_nothing_else(tmp_path:
     root = tmp_path / "w" / "src"
     assert copy == root / "notebooks" / "nb.ipynb" and copy.is_file()
     assert (root / "data" / "small.csv").read_text() == "x,y\n1,a\n2,b\n4,c\n"
-    assert (root / "out").is_dir() and not (root / "out" / "summary.txt").exists()  # where it writes
+    # where it writes: the folder, empty (what it holds is not named); a folder missing in place
+    # stays missing, so the monolith fails there as it would in place
+    assert (root / "out").is_dir() and list((root / "out").iterdir()) == []
+    assert not (root / "gone").exists()
     assert not (root / "data" / "other.csv").exists() and not (root / "big").exists()
     # the output folder's files are never copied; its name is there, empty, as the stages see it
     assert list((root / "notebooks" / "stages").iterdir()) == []
@@ -90,6 +96,30 @@ def test_compare_runs_a_notebook_reading_a_sibling_data_folder(tmp_path: Path) -
     executed = nbformat.read(out / ".nbsplit" / "executed" / "01_data-prep.ipynb", as_version=4)
     assert "rows: 3" in json.dumps([c.get("outputs") for c in executed.cells])
     assert not (tmp_path / "proj" / "notebooks" / "data").exists()  # nothing written beside the source
+
+
+@pytest.mark.slow
+def test_compare_blames_the_notebook_for_a_folder_missing_in_place(tmp_path: Path) -> None:
+    """A training cell writing ``../models/m.txt`` where no ``models`` folder exists fails in
+    place, in its stage; the monolith's copy must not make the folder up, or the comparison
+    reports a split defect for the notebook's own missing folder (seen on a stranger's notebook
+    whose model folder its repository snapshot lacked)."""
+    source = _project(tmp_path, CELLS + [("training", "with open('../models/m.txt', 'w') as fh:\n"
+                                                      "    fh.write(str(total))")])
+    out = tmp_path / "proj" / "notebooks" / "nb_pipeline"
+
+    def nbsplit(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "nbsplit", *args], capture_output=True, text=True,
+                              cwd=tmp_path, timeout=600, env={**os.environ, "COLUMNS": "200"})
+
+    assert nbsplit("convert", str(source), "--out", str(out)).returncode == 0
+    ran = nbsplit("run", str(out), "--compare")
+    assert ran.returncode != 0  # the training stage fails, as the notebook does in place
+    said = " ".join(ran.stdout.split())  # the report wraps long lines
+    assert "failed training" in said and "FileNotFoundError" in said
+    assert "the source notebook itself fails" in said, said
+    assert "only the cells before source cell 3 were compared" in said and "0 mismatch(es)" in said
+    assert not (tmp_path / "proj" / "models").exists()
 
 
 def test_the_bundle_syncs_the_folders_named_above_the_notebook(tmp_path: Path) -> None:
