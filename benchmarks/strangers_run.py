@@ -73,6 +73,15 @@ their own (removed scikit-learn APIs, Windows paths, files not in the repository
 reader, Python 2 prints), 4 timed out, and one differed without being nbsplit's: a
 ``DecisionTreeClassifier()`` with no ``random_state``, cross-validated in a notebook that never
 seeds NumPy, whose two fresh monolith runs agreed by chance (eight seeds give four values).
+On 2026-12-07 (evening), a new machine holding a seeded random 400 of the corpus's repositories
+and 88 more, all 34 candidates ran (the same venv, ``--timeout 180``): 13 reproduced, 17 failed on
+their own (removed NumPy/scikit-learn/seaborn/matplotlib APIs, files not in the repository, a
+Postgres driver, the network, notebook bugs), 2 timed out, and two differed. One was nbsplit's
+comparison: a notebook writing ``../model/final_model.pk1`` where the snapshot had no ``model/``
+folder failed in its stage (in place), while the monolith's copy had been given the folder and
+succeeded; the copy now gets an output's folder only when it exists in place, and the row reads
+"notebook fails". The other, a ``GridSearchCV(n_jobs=-1)`` over an unseeded random forest in a
+notebook that never seeds, reproduced when run again: its monolith runs had agreed by chance.
 """
 
 from __future__ import annotations
