@@ -40,6 +40,11 @@ def _project(tmp_path: Path, cells: list[tuple[str, str]] = CELLS) -> Path:
     return path
 
 
+def _nbsplit(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "nbsplit", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=600, env={**os.environ, "COLUMNS": "200"})
+
+
 def test_outside_paths_are_the_literals_above_the_notebook_folder(tmp_path: Path) -> None:
     path = _project(tmp_path, CELLS + [("data-prep", "a = '../data/./x/../small.csv'\nb = '../..'\nc = '..'\n"
                                                      "d = 'data/in.csv'\ne = 'sqlite:///../db/m.db'\nf = '../out/'")])
@@ -84,13 +89,9 @@ def test_compare_runs_a_notebook_reading_a_sibling_data_folder(tmp_path: Path) -
     source = _project(tmp_path)
     out = tmp_path / "proj" / "notebooks" / "nb_pipeline"
 
-    def nbsplit(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "nbsplit", *args], capture_output=True, text=True,
-                              cwd=tmp_path, timeout=600, env={**os.environ, "COLUMNS": "200"})
-
-    converted = nbsplit("convert", str(source), "--out", str(out))
+    converted = _nbsplit(tmp_path, "convert", str(source), "--out", str(out))
     assert converted.returncode == 0, converted.stderr
-    ran = nbsplit("run", str(out), "--compare")
+    ran = _nbsplit(tmp_path, "run", str(out), "--compare")
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "3 deterministic source cell(s) compared, 0 mismatch(es)" in ran.stdout
     executed = nbformat.read(out / ".nbsplit" / "executed" / "01_data-prep.ipynb", as_version=4)
@@ -108,12 +109,8 @@ def test_compare_blames_the_notebook_for_a_folder_missing_in_place(tmp_path: Pat
                                                       "    fh.write(str(total))")])
     out = tmp_path / "proj" / "notebooks" / "nb_pipeline"
 
-    def nbsplit(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "nbsplit", *args], capture_output=True, text=True,
-                              cwd=tmp_path, timeout=600, env={**os.environ, "COLUMNS": "200"})
-
-    assert nbsplit("convert", str(source), "--out", str(out)).returncode == 0
-    ran = nbsplit("run", str(out), "--compare")
+    assert _nbsplit(tmp_path, "convert", str(source), "--out", str(out)).returncode == 0
+    ran = _nbsplit(tmp_path, "run", str(out), "--compare")
     assert ran.returncode != 0  # the training stage fails, as the notebook does in place
     said = " ".join(ran.stdout.split())  # the report wraps long lines
     assert "failed training" in said and "FileNotFoundError" in said
