@@ -301,17 +301,18 @@ def folds(items: Sequence[Item], seed: int | None = None) -> list[list[int]]:
     by_repo: dict[str, list[int]] = defaultdict(list)
     for k, it in enumerate(items):
         by_repo[it.repo].append(k)
+    cells = {repo: sum(len(items[k].labels) for k in ks) for repo, ks in by_repo.items()}
     out: list[list[int]] = [[] for _ in range(FOLDS)]
     sizes = [0] * FOLDS
     if seed is None:
-        order = sorted(by_repo.items(), key=lambda kv: (-sum(len(items[k].labels) for k in kv[1]), kv[0]))
+        order = sorted(by_repo, key=lambda repo: (-cells[repo], repo))
     else:
-        order = sorted(by_repo.items())
+        order = sorted(by_repo)
         random.Random(seed).shuffle(order)
-    for repo, ks in order:
+    for repo in order:
         f = sizes.index(min(sizes))
-        out[f].extend(ks)
-        sizes[f] += sum(len(items[k].labels) for k in ks)
+        out[f].extend(by_repo[repo])
+        sizes[f] += cells[repo]
     return out
 
 
