@@ -91,13 +91,26 @@ def execute_notebook(path: Path | str, cwd: Path | str, *, timeout: int = 600, k
     from nbclient import NotebookClient
 
     path = Path(path)
-    nb = inject_parameters(load_notebook(path), dict(parameters or {}))
+    nb = inject_parameters(_without_stored_run(load_notebook(path)), dict(parameters or {}))
     kernel_env = dict(os.environ) | dict(env or {})
+    started: list[int] = []  # the cells sent to the kernel, in order: the last one is running
     with tempfile.TemporaryDirectory(prefix="nbsplit-kernel-") as sockets:
         client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, allow_errors=False,
                                 resources={"metadata": {"path": str(cwd)}},
-                                config=_kernel_transport(Path(sockets)))
-        _execute(client, nb, path, cwd, kernel_env)
+                                config=_kernel_transport(Path(sockets)),
+                                on_cell_execute=lambda cell, cell_index: started.append(cell_index))
+        _execute(client, nb, path, cwd, kernel_env, started)
+    return nb
+
+
+def _without_stored_run(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """``nb`` with no code cell's stored outputs or execution count: a source notebook saved
+    after its author's run (what ``run --compare`` executes) would otherwise keep them on the
+    cells a failed run never reached, as if this run had printed them."""
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
     return nb
 
 
@@ -122,7 +135,7 @@ _SOCKET_PATH_MAX = 100
 
 
 def _execute(client: Any, nb: nbformat.NotebookNode, path: Path, cwd: Path | str,
-             kernel_env: dict[str, str]) -> None:
+             kernel_env: dict[str, str], started: Sequence[int]) -> None:
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     try:
@@ -131,10 +144,10 @@ def _execute(client: Any, nb: nbformat.NotebookNode, path: Path, cwd: Path | str
         position, source_index = _failed_cell(nb)
         raise StageExecutionError(path, position, source_index, exc.ename, exc.evalue, nb) from None
     except CellTimeoutError as exc:
-        position, source_index = _running_cell(nb)
+        position, source_index = _running_cell(nb, started)
         raise StageExecutionError(path, position, source_index, "TimeoutError", str(exc), nb) from None
     except DeadKernelError as exc:
-        position, source_index = _running_cell(nb)
+        position, source_index = _running_cell(nb, started)
         raise StageExecutionError(path, position, source_index, "DeadKernelError", str(exc), nb) from None
 
 
@@ -176,12 +189,10 @@ def _failed_cell(nb: nbformat.NotebookNode) -> tuple[int | None, int | None]:
     return None, None
 
 
-def _running_cell(nb: nbformat.NotebookNode) -> tuple[int | None, int | None]:
-    # The last code cell with an execution count ran (or was running) when the kernel stopped.
-    last = None
-    for i, cell in enumerate(nb.cells):
-        if cell.get("cell_type") == "code" and cell.get("execution_count") is not None:
-            last = i
-    if last is None:
+def _running_cell(nb: nbformat.NotebookNode, started: Sequence[int]) -> tuple[int | None, int | None]:
+    # The cell last sent to the kernel: its execution count may never arrive from a kernel that
+    # died at once, so the count cannot say which cell was running.
+    if not started:
         return None, None
+    last = started[-1]
     return _position(nb, last), _source_index(nb.cells[last])

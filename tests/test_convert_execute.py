@@ -70,3 +70,22 @@ def test_a_temporary_folder_too_deep_for_a_socket_path_keeps_tcp(tmp_path: Path)
     deep = tmp_path / ("d" * 120)
     assert "transport" not in _kernel_transport(deep).get("KernelManager", {})
     assert _kernel_transport(Path("/tmp/nbsplit-kernel-abc"))["KernelManager"]["transport"] == "ipc"
+
+
+@pytest.mark.parametrize("stop, ename", [("import os\nos._exit(1)", "DeadKernelError"),
+                                         ("import time\ntime.sleep(60)", "TimeoutError")])
+def test_a_dead_kernel_or_timeout_names_its_cell_when_the_notebook_holds_an_earlier_run(
+        tmp_path: Path, stop: str, ename: str) -> None:
+    # A source notebook saved after its author's run (what `run --compare` executes) has an
+    # execution count on every cell; the cell that was running is the one to name, not its last.
+    path = _write(tmp_path / "monolith.ipynb", [("x = 1", {}), (stop, {}), ("print(x)", {})])
+    nb = nbformat.read(path, as_version=4)
+    for n, cell in enumerate(nb.cells, start=1):
+        cell.execution_count = n
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"stored {n}\n")]
+    nbformat.write(nb, path)
+    with pytest.raises(StageExecutionError) as info:
+        execute_notebook(path, tmp_path, timeout=3)
+    err = info.value
+    assert (err.position, err.ename) == (1, ename)
+    assert err.executed.cells[2].outputs == [] and err.executed.cells[2].execution_count is None
