@@ -146,9 +146,12 @@ def _execute(client: Any, nb: nbformat.NotebookNode, path: Path, cwd: Path | str
     except CellTimeoutError as exc:
         position, source_index = _running_cell(nb, started)
         raise StageExecutionError(path, position, source_index, "TimeoutError", str(exc), nb) from None
-    except DeadKernelError as exc:
+    except DeadKernelError:
+        # nbclient says only "Kernel died"; most often the system killed it for memory
         position, source_index = _running_cell(nb, started)
-        raise StageExecutionError(path, position, source_index, "DeadKernelError", str(exc), nb) from None
+        raise StageExecutionError(path, position, source_index, "DeadKernelError",
+                                  "the kernel died while this cell ran (out of memory, or the cell ended "
+                                  "the process)", nb) from None
 
 
 def execute_stages(out_dir: Path | str, order: Sequence[str], cwd: Path | str | None = None, *,

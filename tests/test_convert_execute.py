@@ -88,4 +88,5 @@ def test_a_dead_kernel_or_timeout_names_its_cell_when_the_notebook_holds_an_earl
         execute_notebook(path, tmp_path, timeout=3)
     err = info.value
     assert (err.position, err.ename) == (1, ename)
+    assert "cell 1 failed" in str(err) and (ename != "DeadKernelError" or "out of memory" in str(err))
     assert err.executed.cells[2].outputs == [] and err.executed.cells[2].execution_count is None
