@@ -95,6 +95,9 @@ class CompareResult:
     without_digits: tuple[int, ...] = ()
     # What decided which cells are deterministic (their outputs agree across these runs).
     basis: str = "two runs of the source"
+    # Cells that list the kernel's namespace (``%whos``, ``%watermark --iversions``, ``dir()``),
+    # not compared: a stage holds only the names and imports its own cells need.
+    namespace: tuple[int, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -752,11 +755,32 @@ def digits_follow_session(cells: Sequence[Any]) -> set[int]:
     return {code[k] for k in found}
 
 
+# a line that lists what the kernel holds: IPython's %who/%whos/%who_ls (automagic too),
+# watermark's versions of every imported package, or dir()/globals()/locals() without arguments
+_NAMESPACE_LINE = re.compile(
+    r"^%(?:who|whos|who_ls)(?:\s|$)|^(?:who|whos|who_ls)(?:[ \t]+\w+)*$"
+    r"|^%watermark\b.*\s(?:-iv|--iversions?)\b"
+    r"|(?<![\w.])(?:dir|globals|locals)\(\s*\)")
+
+
+def lists_namespace(source: str) -> bool:
+    """True when a cell prints a listing of the kernel's namespace, which a stage notebook cannot
+    reproduce: it holds only the names and imports its own cells need (plus nbsplit's hand-off
+    helpers), not every name the monolith made before that cell."""
+    return any(_NAMESPACE_LINE.search(line.strip()) for line in source.splitlines())
+
+
+def _source_text(cell: Mapping[str, Any]) -> str:
+    source = cell.get("source") or ""
+    return "".join(source) if isinstance(source, list) else source
+
+
 def compare_runs_with_split(manifest: Mapping[str, Any], runs: Sequence[Any],
                             results: Mapping[str, TaskResult], before: int | None = None) -> CompareResult:
     """Check that every deterministic code cell's text output (the same in all ``runs`` of the
     source) is reproduced by the split's executed stage notebooks, found through the manifest.
-    A cell printing Spark ML's binned ROC metrics is compared without its digits. ``before``: the
+    A cell printing Spark ML's binned ROC metrics is compared without its digits; a cell listing the
+    kernel's namespace (``lists_namespace``) is not compared. ``before``: the
     source cell the monolith failed in (only the cells before it ran). A failed stage is compared
     up to the source cell it failed in (a failure the monolith did not have shows there); the
     cells of stages that did not run are not compared."""
@@ -776,6 +800,7 @@ def compare_runs_with_split(manifest: Mapping[str, Any], runs: Sequence[Any],
     reference = runs[-1]
     session_digits = digits_follow_session(reference.cells)
     digitless: list[int] = []
+    listings: list[int] = []
     for entry in manifest.get("cells") or []:
         index, file, position = entry.get("index"), entry.get("file"), entry.get("cell")
         if (index is None or any(index >= len(run.cells) for run in runs)
@@ -788,6 +813,9 @@ def compare_runs_with_split(manifest: Mapping[str, Any], runs: Sequence[Any],
             continue
         if not expected or file is None or position is None or file not in executed:
             continue
+        if lists_namespace(_source_text(reference.cells[index])):
+            listings.append(index)
+            continue
         if file not in loaded:
             loaded[file] = nbformat.read(executed[file], as_version=4)
         cells = loaded[file].cells
@@ -799,7 +827,8 @@ def compare_runs_with_split(manifest: Mapping[str, Any], runs: Sequence[Any],
             same = without_digits(got) == without_digits(expected)
         if not same:
             mismatches.append(CellMismatch(index, file, position, expected, got))
-    return CompareResult(compared, tuple(mismatches), tuple(nondeterministic), without_digits=tuple(digitless))
+    return CompareResult(compared, tuple(mismatches), tuple(nondeterministic), without_digits=tuple(digitless),
+                         namespace=tuple(listings))
 
 
 def _compare(plan: _SourceRuns | None, manifest: Mapping[str, Any], results: Mapping[str, TaskResult],
@@ -835,6 +864,10 @@ def _compare_messages(compare: CompareResult) -> list[str]:
         lines.append(f"compare: source cell(s) {cells} print Spark ML's binned ROC/PR metrics, compared "
                      "without their digits: Spark bins them by its count of RDDs the session made before, "
                      "which a stage does not share with the monolith")
+    if compare.namespace:
+        cells = ", ".join(str(i) for i in compare.namespace)
+        lines.append(f"compare: source cell(s) {cells} list the kernel's namespace (%whos, %watermark --iversions, "
+                     "dir()), not compared: a stage holds only the names and imports its own cells need")
     for m in compare.mismatches:
         exp = m.expected.splitlines()[:1] or [""]
         got = m.got.splitlines()[:1] or [""]

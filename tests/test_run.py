@@ -199,6 +199,39 @@ def test_parallel_and_compare_on_the_tiny_split(tiny: Path) -> None:
 
 
 @pytest.mark.slow
+def test_a_cell_listing_the_kernels_namespace_is_not_compared(tmp_path: Path) -> None:
+    """Strangers' run: a Portuguese churn notebook ends with `%watermark --iversions`, which lists
+    the version of every package the kernel imported; the setup cell holding it is copied into
+    each stage, whose kernel imported only what that stage needs, so the listing was reported as
+    the split's mismatch. `%who` and `dir()` list names the same way."""
+    from nbsplit.run import _compare_messages, lists_namespace
+
+    cells = TINY_CELLS[:2] + [
+        ("training", "import math\nweight = math.fsum(data)\nprint('weight:', weight)"),
+        ("evaluation", "%who"),
+        ("evaluation", "print(sorted(k for k in dir() if not k.startswith('_')))"),
+        ("evaluation", "print('check:', weight > 1)"),
+    ]
+    split = tagged_split(tmp_path, cells)
+    result = run_folder(split, compare=True, console=quiet())
+    assert result.ok, result.messages
+    assert result.compare.namespace == (3, 4)
+    assert result.compare.compared == 3 and not result.compare.mismatches
+    assert any("source cell(s) 3, 4 list the kernel's namespace" in m for m in _compare_messages(result.compare))
+    # What the cells would have been compared on: the monolith's kernel holds `data`, `math`,
+    # `weight` there; the evaluation stage's holds nbsplit's hand-off names (it loads `weight`
+    # only before the cell that reads it).
+    monolith = {"data", "json", "math", "os", "SCALE", "weight"}
+    stage = nbformat.read(result.task("evaluation").executed, as_version=4)
+    listing = set(next(output_text(c) for c in stage.cells if c.get("source") == "%who").split())
+    assert listing and not listing & monolith
+    for text in ("%watermark --iversions", "%watermark -a me -iv", "whos", "%who_ls", "print(globals())"):
+        assert lists_namespace(text), text
+    for text in ("%watermark -v -m", "who = 3", "dir(df)", "model.locals()", "print(df.columns)"):
+        assert not lists_namespace(text), text
+
+
+@pytest.mark.slow
 def test_a_failing_stage_whose_monolith_fails_too_says_where_the_monolith_fails(tmp_path: Path) -> None:
     """Strangers' notebooks often fail on this machine's libraries (an old scikit-learn API): the
     stage fails, and the compare line says the monolith fails at the same cell, so the user does
