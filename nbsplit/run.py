@@ -743,6 +743,11 @@ def without_digits(text: str) -> str:
     return _DIGITS.sub("#", text)
 
 
+def _source_text(cell: Mapping[str, Any]) -> str:
+    source = cell.get("source") or ""
+    return "".join(source) if isinstance(source, list) else source
+
+
 def digits_follow_session(cells: Sequence[Any]) -> set[int]:
     """Indices of the code cells (of a run of the source) whose printed digits depend on what the
     Spark session ran before, not on the data or the model: they read a Spark ML summary's binned
@@ -750,8 +755,7 @@ def digits_follow_session(cells: Sequence[Any]) -> set[int]:
     from nbsplit.sparkuse import binned_metric_cells
 
     code = [i for i, c in enumerate(cells) if c.get("cell_type") == "code"]
-    sources = [c.get("source") or "" for c in (cells[i] for i in code)]
-    found = binned_metric_cells(["".join(s) if isinstance(s, list) else s for s in sources])
+    found = binned_metric_cells([_source_text(cells[i]) for i in code])
     return {code[k] for k in found}
 
 
@@ -768,11 +772,6 @@ def lists_namespace(source: str) -> bool:
     reproduce: it holds only the names and imports its own cells need (plus nbsplit's hand-off
     helpers), not every name the monolith made before that cell."""
     return any(_NAMESPACE_LINE.search(line.strip()) for line in source.splitlines())
-
-
-def _source_text(cell: Mapping[str, Any]) -> str:
-    source = cell.get("source") or ""
-    return "".join(source) if isinstance(source, list) else source
 
 
 def compare_runs_with_split(manifest: Mapping[str, Any], runs: Sequence[Any],
