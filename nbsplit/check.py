@@ -2,7 +2,8 @@
 
 Each notebook is read, its marks scanned (``nbsplit.check_rules``), then analysed, classified
 and planned with ``strict=True``, so a backward dependency is reported instead of silently
-moving a cell. With ``stages_dir`` the converted folder's manifest must name the notebook and
+moving a cell; it is an error only between cells whose stages a person decided (tags,
+directives, configured rules), a warning when one of them is the classifier's guess. With ``stages_dir`` the converted folder's manifest must name the notebook and
 hold its current sha256 (DIR is one converted folder, or a folder of converted folders); without
 it, converted folders next to the notebook whose manifest names it are checked for staleness
 too, so the pre-commit hook needs no settings. Stage notebooks inside a converted folder are
@@ -56,6 +57,11 @@ STEPS = ("read", "analyze", "classify", "plan", "stages", "fix")
 # and stand alone), so requiring a tag on them would be a rule nobody can satisfy.
 _UNTAGGABLE_LANGUAGES = UNTAGGABLE_LANGUAGES
 _EXPLICIT = ("tag", "directive")
+# A person's decisions: a backward read or a cycle between cells that all carry one is an
+# error; one that involves an inferred stage is a warning (``_all_decided``).
+_DECIDED = ("tag", "directive", "rule")
+INFERRED_CONFLICT = (" (a stage here is inferred, not tagged: convert places the untagged cells "
+                     "itself; tag them to decide, or run nbsplit check --fix)")
 # Codes whose message is easier to act on with the cell's first line beside it.
 _SHOW_FIRST_LINE = {"NBS102", "NBS103", "NBS104", "NBS105", "NBS106", "NBS116"}
 
@@ -400,17 +406,34 @@ def _plan_problems(nb: Notebook, plan: SplitPlan) -> list[Problem]:
         if code is None:
             continue
         message = diag.message
-        if code == "NBS105" and diag.cell is not None and loops:
-            cycle = _cycle_message(plan, diag, loops)
+        severity: Severity | None = None
+        if code == "NBS105" and diag.cell is not None:
+            involved = list(diag.cells)
+            cycle = _cycle_message(plan, diag, loops) if loops else None
             if cycle is not None:
-                code, message = "NBS106", cycle
+                code, (message, on_loop) = "NBS106", cycle
+                involved += on_loop
+            if not _all_decided(plan, involved):
+                severity = "warning"
+                message += INFERRED_CONFLICT
         elif code == CODE_UNPARSED:
             why = _python_says(nb, diag.cell) or message.removesuffix(TEXT_ONLY).removeprefix("could not parse: ")
             message = (f"does not parse as Python ({why}): the split cannot see what the cell reads or "
                        "writes; fix it, or mark it skip ('nbsplit:skip', or '# nbsplit: skip' on its first line) "
                        "if it is notes rather than code")
-        found.append(_problem(nb.path, diag.cell, code, message, first(diag.cell)))
+        problem = _problem(nb.path, diag.cell, code, message, first(diag.cell))
+        found.append(problem if severity is None else replace(problem, severity=severity))
     return found
+
+
+def _all_decided(plan: SplitPlan, cells: Sequence[int]) -> bool:
+    """True when every cell of a conflict carries a person's decision (a tag, a directive, a
+    configured rule): the team's own marks contradict each other and no split keeps them all.
+    When one of the stages is the classifier's guess, ``convert`` reconciles the conflict by
+    placing the guessed cells itself, so failing a commit on it would fail it on what nbsplit
+    inferred (which a refit of its weights may flip), not on what the team wrote."""
+    return all(0 <= c < len(plan.classifications) and plan.classifications[c].origin in _DECIDED
+               for c in cells)
 
 
 def _python_says(nb: Notebook, cell: int | None) -> str | None:
@@ -432,8 +455,10 @@ def _python_says(nb: Notebook, cell: int | None) -> str | None:
     return None
 
 
-def _cycle_message(plan: SplitPlan, diag: Diagnostic, loops: dict[tuple[Stage, Stage], list[Handoff]]) -> str | None:
-    """The NBS106 message for a backward read that closes a loop, else None."""
+def _cycle_message(plan: SplitPlan, diag: Diagnostic,
+                   loops: dict[tuple[Stage, Stage], list[Handoff]]) -> tuple[str, list[int]] | None:
+    """The NBS106 message for a backward read that closes a loop, and the cells on the loop's
+    way back (readers and writers); None when the read closes no loop."""
     if diag.cell is None or len(diag.cells) < 2:
         return None
     writer = diag.cells[1]
@@ -449,7 +474,8 @@ def _cycle_message(plan: SplitPlan, diag: Diagnostic, loops: dict[tuple[Stage, S
     steps += [f"cell {h.before_cell} ({h.consumer}) reads `{h.name}` from cell {h.version} ({h.producer})"
               for h in loop]
     return (f"cycle between stages {stages}: {'; '.join(steps)}; tag cell {diag.cell} "
-            f"nbsplit:{producer}, or stop it reading {names}")
+            f"nbsplit:{producer}, or stop it reading {names}",
+            [c for h in loop for c in (h.before_cell, h.version)])
 
 
 def _stage_loops(plan: SplitPlan) -> dict[tuple[Stage, Stage], list[Handoff]]:

@@ -13,7 +13,8 @@ NBS103   error     untagged non-empty code cell while tags are required (``--req
 NBS104   warning   untagged cell whose inferred stage has a confidence below the threshold
                    (only without required tags; fails only with ``--strict``)
 NBS105   error     backward dependency: a cell reads a name that only a later stage defines
-NBS106   error     a cycle between stages
+                   (a warning when a cell involved has an inferred stage: convert places it)
+NBS106   error     a cycle between stages (a warning when a cell on the loop is inferred)
 NBS107   error     the converted stages folder (``--stages DIR``) is stale: the notebook changed
 NBS108   error     the stages folder is missing, has no manifest, or was made from another file
 NBS115   warning   a local-file MLflow tracking URI (``mlflow.set_tracking_uri("sqlite:///mlflow.db")``,

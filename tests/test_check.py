@@ -263,6 +263,59 @@ def test_nbs106_cycle_between_stages_names_the_cells(tmp_path: Path) -> None:
         assert cell in message
 
 
+def test_a_conflict_between_inferred_stages_warns_and_the_same_stages_tagged_fail(tmp_path: Path) -> None:
+    """Errors are about what the team wrote; a backward read or cycle that involves a stage the
+    classifier guessed is a warning, because convert places untagged cells itself (and a refit
+    of the weights may change the guess). Written as tags, the same stages are an error."""
+    from nbsplit.api import plan_notebook
+    from nbsplit.check import INFERRED_CONFLICT
+
+    cells = [
+        "import pandas as pd\nfrom sklearn.pipeline import Pipeline\n"
+        "from sklearn.preprocessing import StandardScaler\nfrom sklearn.linear_model import LogisticRegression",
+        LOAD,
+        "features = ['tenure', 'charges']\nX = df[features]\ny = df['churn']",
+        "classifier = LogisticRegression(C=0.5, max_iter=500)",
+        "preprocess = StandardScaler()\npipeline = Pipeline([('scale', preprocess), ('clf', classifier)])",
+        "pipeline.fit(X, y)",
+    ]
+    untagged = write_nb(tmp_path / "untagged.ipynb", [("code", c, []) for c in cells])
+    before = untagged.read_bytes()
+    report = check(untagged, threshold=0.0)
+    conflicts = [p for p in report.problems if p.code in ("NBS105", "NBS106")]
+    assert conflicts, "the classifier no longer guesses a conflict here: pick cells it does"
+    assert {p.severity for p in conflicts} == {"warning"}
+    assert all(p.message.endswith(INFERRED_CONFLICT) for p in conflicts)
+    assert report.exit_code == 0
+    assert check(untagged, threshold=0.0, strict=True).exit_code == 1
+    assert untagged.read_bytes() == before
+    # convert's plan reconciles the guesses: no error, the cells placed
+    placed = plan_notebook(untagged)
+    assert not [d for d in placed.diagnostics if d.severity == "error"]
+    assert placed.moves
+
+    guessed = [c.stage.value for c in plan_notebook(untagged, strict=True).classifications]
+    tagged = write_nb(tmp_path / "tagged.ipynb", [("code", c, [f"nbsplit:{s}"]) for c, s in zip(cells, guessed)])
+    decided = check(tagged, threshold=0.0)
+    assert [(p.cell, p.code) for p in decided.problems] == [(p.cell, p.code) for p in conflicts]
+    assert {p.severity for p in decided.problems} == {"error"}
+    assert not any(INFERRED_CONFLICT in p.message for p in decided.problems)
+    assert decided.exit_code == 1
+    # a team's [tool.nbsplit.rules] decide stages as tags do
+    import re
+
+    from nbsplit.config import Rule
+    from nbsplit.model import Stage
+    rules = tuple(Rule(Stage(s), source=re.escape(c.splitlines()[0])) for c, s in zip(cells, guessed))
+    by_rules = check(untagged, config=Config(rules=rules), threshold=0.0)
+    assert {(p.cell, p.code, p.severity) for p in by_rules.problems} == {(p.cell, p.code, "error") for p in conflicts}
+    # one guessed cell on the loop is enough for convert to resolve it: a warning again
+    loop_cell = conflicts[0].cell
+    mixed = write_nb(tmp_path / "mixed.ipynb", [("code", c, [] if i == loop_cell else [f"nbsplit:{s}"])
+                                                for i, (c, s) in enumerate(zip(cells, guessed))])
+    assert {p.severity for p in check(mixed, threshold=0.0).problems if p.code in ("NBS105", "NBS106")} == {"warning"}
+
+
 # -- NBS100 and skipped files ---------------------------------------------------------------------
 
 
