@@ -4,11 +4,11 @@ Each notebook is read, its marks scanned (``nbsplit.check_rules``), then analyse
 and planned with ``strict=True``, so a backward dependency is reported instead of silently
 moving a cell; it is an error only between cells whose stages a person decided (tags,
 directives, configured rules), a warning when one of them is the classifier's guess. With
-``stages_dir`` the converted folder's manifest must name the notebook and hold its current sha256 (DIR is one converted folder, or a folder of converted folders); without
-it, converted folders next to the notebook whose manifest names it are checked for staleness
-too, so the pre-commit hook needs no settings. Stage notebooks inside a converted folder are
-generated output and skipped. The rules and their codes are documented in
-``nbsplit.check_rules``.
+``stages_dir`` the converted folder's manifest must name the notebook and hold its current
+sha256 (DIR is one converted folder, or a folder of converted folders); without it, converted
+folders next to the notebook whose manifest names it are checked for staleness too, so the
+pre-commit hook needs no settings. Stage notebooks inside a converted folder are generated
+output and skipped. The rules and their codes are documented in ``nbsplit.check_rules``.
 
 Output is one line per problem, in the format linters use::
 
