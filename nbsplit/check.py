@@ -38,8 +38,8 @@ from nbsplit.check_rules import RULES, CellMarks, scan_cell
 from nbsplit.config import Config
 from nbsplit.errors import EXIT_OK, EXIT_PROBLEMS, NbsplitError, printable
 from nbsplit.languages import UNTAGGABLE_LANGUAGES
-from nbsplit.model import (MANIFEST_NAME, Classification, Diagnostic, Handoff, Notebook, Severity,
-                           SplitPlan, Stage)
+from nbsplit.model import (DECIDED_ORIGINS, MANIFEST_NAME, Classification, Diagnostic, Handoff, Notebook,
+                           Severity, SplitPlan, Stage)
 
 __all__ = [
     "Problem",
@@ -57,9 +57,7 @@ STEPS = ("read", "analyze", "classify", "plan", "stages", "fix")
 # and stand alone), so requiring a tag on them would be a rule nobody can satisfy.
 _UNTAGGABLE_LANGUAGES = UNTAGGABLE_LANGUAGES
 _EXPLICIT = ("tag", "directive")
-# A person's decisions: a backward read or a cycle between cells that all carry one is an
-# error; one that involves an inferred stage is a warning (``_all_decided``).
-_DECIDED = ("tag", "directive", "rule")
+# The end of an NBS105/NBS106 that involves an inferred stage (``_all_decided``): a warning.
 INFERRED_CONFLICT = (" (a stage here is inferred, not tagged: convert places the untagged cells "
                      "itself; tag them to decide, or run nbsplit check --fix)")
 # Codes whose message is easier to act on with the cell's first line beside it.
@@ -432,7 +430,7 @@ def _all_decided(plan: SplitPlan, cells: Sequence[int]) -> bool:
     When one of the stages is the classifier's guess, ``convert`` reconciles the conflict by
     placing the guessed cells itself, so failing a commit on it would fail it on what nbsplit
     inferred (which a refit of its weights may flip), not on what the team wrote."""
-    return all(0 <= c < len(plan.classifications) and plan.classifications[c].origin in _DECIDED
+    return all(0 <= c < len(plan.classifications) and plan.classifications[c].origin in DECIDED_ORIGINS
                for c in cells)
 
 

@@ -87,6 +87,7 @@ from nbsplit.file_uses import file_uses, imported_files
 from nbsplit.indirect_changes import merged_functions
 from nbsplit.randomness import call_draws, global_rng_effects
 from nbsplit.model import (
+    DECIDED_ORIGINS,
     PIPELINE_STAGES,
     Cell,
     CellFacts,
@@ -761,7 +762,7 @@ class Engine:
     def _costs(self, c: int) -> list[float]:
         """How unlikely the classifier found each main-line stage for cell ``c`` (nats)."""
         cls = self.classes[c]
-        if cls.origin in ("tag", "directive", "rule"):
+        if cls.origin in DECIDED_ORIGINS:
             return [0.0 if s is cls.stage else _MARKED_COST for s in LABELS]
         probs = dict(cls.scores)
         if not probs:
@@ -803,7 +804,7 @@ class Engine:
         # eda is a side branch: a cell whose value no main-line cell reads may look instead of
         # following a later stage's value forward, at the cost the classifier gave eda
         side = {c: min(-math.log(max(p, 1e-4)), _MAX_COST) for c in variables
-                if c not in self.anchor and self.classes[c].origin not in ("tag", "directive", "rule")
+                if c not in self.anchor and self.classes[c].origin not in DECIDED_ORIGINS
                 and (p := dict(self.classes[c].scores).get(Stage.EDA.value)) is not None}
         line = [c for c in variables if self.stage[c].is_pipeline]
         labels = solve(costs, edges, side, line, SEQUENCE_BACK)

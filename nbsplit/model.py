@@ -17,6 +17,10 @@ NotebookFormat = Literal["ipynb", "databricks", "percent"]
 Severity = Literal["error", "warning"]
 # "dataflow": the plan moved the cell to a later stage because it reads what that stage makes.
 Origin = Literal["tag", "directive", "heuristic", "heading", "neighbour", "rule", "default", "dataflow"]
+# A person decided these stages (a tag, a "# nbsplit:" directive, a configured rule): the
+# placement moves such a cell only at a prohibitive cost, and check reports a conflict
+# between such cells alone as an error.
+DECIDED_ORIGINS: tuple[Origin, ...] = ("tag", "directive", "rule")
 
 
 class Stage(str, Enum):
