@@ -1205,7 +1205,13 @@ class Engine:
         setup_code = [i for i in kept if self.stage[i] is Stage.SETUP]
         import_only = {i for i in setup_code if self._import_only(i)}
         modules = frozenset().union(*(inf.imports for inf in self.info.values()))
-        everywhere = [i for i in setup_code if i not in import_only
+        # a ``%%writefile`` cell whose file later cells read goes with its readers (below), not
+        # to every stage: a stage that never runs the file needs no copy, and ``-a`` would append
+        # once per stage
+        file_writers = {r.writer for rs in self.reads.values() for r in rs if r.kind == "file"}
+        with_readers = {i for i in setup_code if i in file_writers
+                        and self.info[i].facts.magics[:1] and self.info[i].facts.magics[0].startswith("%%writefile")}
+        everywhere = [i for i in setup_code if i not in import_only and i not in with_readers
                       and not self.info[i].facts.display_only and not self.info[i].cell.is_empty
                       and (self.info[i].side_effect_only and i not in self.data_writers
                            or self.info[i].facts.magics or self.info[i].rng == "seed"

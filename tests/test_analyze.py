@@ -404,6 +404,31 @@ def test_builtin_shadowed_by_an_earlier_cell_is_read() -> None:
     assert facts[1] is not None and "id" in facts[1].reads
 
 
+def test_a_run_of_a_script_the_notebook_wrote_is_read_as_the_script() -> None:
+    nb = _notebook(
+        "%%writefile steps/train.py\nlosses = []\nfor epoch in range(n_epochs):\n    model.partial_fit(X, y)\n",
+        "%run -i steps/train.py",
+        "%run -i ./steps/train.py  # again",
+        "%%writefile -a steps/train.py\nscore = model.score(X, y)",
+        "%run steps/train.py",
+        "%run -m steps.train",
+        "%run other.py",
+    )
+    facts = analyze_notebook(nb)
+    run = facts[1]
+    assert run is not None and run.defines >= {"losses", "epoch"}
+    assert {"n_epochs", "model", "X", "y"} <= run.reads and "model" in run.mutates
+    assert run.magics == ()  # no magic line left: the plan does not copy it as configuration
+    assert facts[2] is not None and facts[2].defines == run.defines  # ./ and a comment: the same file
+    # ``-a`` appends to the body the later run executes
+    assert facts[4] is not None and "score" in facts[4].defines and "losses" in facts[4].defines
+    # a module, or a file the notebook did not write, stays a magic line
+    assert facts[5] is not None and facts[5].magics == ("%run -m steps.train",) and not facts[5].defines
+    assert facts[6] is not None and facts[6].magics == ("%run other.py",) and not facts[6].defines
+    # the written cell itself runs nothing
+    assert facts[0] is not None and not facts[0].defines and not facts[0].reads
+
+
 def test_string_caps() -> None:
     src = "\n".join(f"s{i} = '{'x' * 300}'" for i in range(80))
     facts = analyze_source(src)

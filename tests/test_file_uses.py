@@ -278,6 +278,27 @@ def test_an_import_of_a_module_an_earlier_stage_wrote_stays_in_the_imports_cell(
     assert S.TRAINING in prediction.depends_on
 
 
+def test_a_script_written_as_setup_goes_only_to_the_stage_that_runs_it() -> None:
+    """``%%writefile steps/train.py`` then ``%run -i steps/train.py``: the run cell is the
+    script's code (it reads ``X``, defines ``model``), and the written cell goes with it, not to
+    every stage as a setup cell with a magic would; a stage that never runs the file gets no copy
+    (``%%writefile -a`` would append once per stage)."""
+    plan = plan_of(
+        ("setup", "import pandas as pd\nfrom sklearn.linear_model import LogisticRegression"),
+        ("data-prep", 'df = pd.read_csv("raw.csv").dropna()'),
+        ("featurization", 'X, y = df[["a", "b"]], df["target"]'),
+        ("setup", "%%writefile steps/train.py\nmodel = LogisticRegression().fit(X, y)"),
+        ("training", "%run -i steps/train.py"),
+        ("evaluation", "print(model.score(X, y))"),
+    )
+    training = stage(plan, S.TRAINING)
+    assert 3 in training.cells and 4 in training.cells
+    assert all(3 not in sp.cells for sp in plan.stages if sp.stage is not S.TRAINING)
+    assert {"X", "y"} <= set(training.loads) and "model" in training.saves
+    assert "model" in stage(plan, S.EVALUATION).loads
+    assert "%run -i steps/train.py" not in stage(plan, S.EVALUATION).imports
+
+
 def test_a_call_of_the_notebooks_own_function_writes_its_files_where_it_is_called() -> None:
     uses = file_uses(code_nb(
         'import joblib\nOUT = "out"',

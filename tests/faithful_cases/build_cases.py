@@ -242,6 +242,61 @@ print(round(tree.score(X, y), 4))
 '''
 
 
+# "PyTorch step by step" style (corpus r57c): each step is a script the notebook writes with
+# `%%writefile` and runs with `%run -i`, in the notebook's namespace. Read as magic lines, the
+# `%run` cells looked like setup and were copied into every stage (the data-prep stage ran the
+# training loop before anything it reads existed); they are the scripts' code (`run_scripts`),
+# and each `%%writefile` goes with the stage that runs its file.
+NOTEBOOKS["step_scripts"] = '''md:# Churn classifier, one script per step
+# ---
+import os
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import SGDClassifier
+from sklearn.metrics import accuracy_score, log_loss
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+os.makedirs("steps", exist_ok=True)
+# ---
+df = pd.read_csv("data/customers.csv").drop_duplicates().dropna()
+print(df.shape)
+# ---
+md:## Data preparation
+# ---
+%%writefile steps/data_preparation.py
+features = ["tenure", "monthly", "calls"]
+X_train, X_test, y_train, y_test = train_test_split(
+    df[features].to_numpy(), df["churn"].to_numpy(), test_size=0.25, random_state=0)
+scaler = StandardScaler().fit(X_train)
+X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+# ---
+%run -i steps/data_preparation.py
+# ---
+md:## Model configuration and training
+# ---
+%%writefile steps/model_configuration.py
+model = SGDClassifier(loss="log_loss", learning_rate="constant", eta0=0.01, random_state=0)
+classes = np.unique(y_train)
+n_epochs = 20
+# ---
+%run -i steps/model_configuration.py
+# ---
+%%writefile steps/model_training.py
+losses = []
+for epoch in range(n_epochs):
+    model.partial_fit(X_train, y_train, classes=classes)
+    losses.append(log_loss(y_train, model.predict_proba(X_train)))
+# ---
+%run -i steps/model_training.py
+# ---
+print(len(losses), round(losses[-1], 4))
+# ---
+md:## Evaluation
+# ---
+print("test accuracy", round(accuracy_score(y_test, model.predict(X_test)), 4))
+'''
+
+
 # What running strangers' notebooks with `nbsplit run --compare` broke on (issue 8 probe, 2026-12-04):
 # the data folder named once and joined (the bundle must sync it); an import only there to
 # enable an experimental scikit-learn estimator; an object column whose NaN a OneHotEncoder names

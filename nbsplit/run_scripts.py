@@ -1,0 +1,97 @@
+"""Scripts a notebook writes and then runs: ``%%writefile step.py`` followed by ``%run -i step.py``.
+
+Some notebooks keep each step in a file they write themselves and run it in a later cell (the
+"PyTorch step by step" style)::
+
+    %%writefile model_training/v0.py          # cell 8
+    for epoch in range(n_epochs):
+        model.train()
+        ...
+
+    %run -i model_training/v0.py              # cell 9
+
+Cell 9 is the training loop: it reads ``model`` and ``train_loader`` from the notebook and
+defines ``losses``. Read as a magic line, it would look like a configuration line that reads and
+defines nothing, be classified as setup and be copied ahead of every later stage. The analysis
+reads such a cell as the body it runs instead (``inline_runs``): the body's reads, definitions
+and calls are the cell's. ``-i`` runs the body in the notebook's namespace; without it the body
+runs in a fresh one and its names land in the notebook's when it ends, so reading it as inlined
+code may count a read the script does not make (one load more, never one less).
+
+Only a ``.py`` file an earlier cell of the same notebook wrote is followed (``-a`` appends); a
+``%run`` of any other file, or of a module (``-m``), stays a magic line.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+from typing import Mapping
+
+__all__ = ["inline_runs", "written_script"]
+
+_RUN_LINE = re.compile(r"^%run[ \t]+(\S.*)$")
+# ``%run`` options that take no value (``-t -N4`` and ``-G`` included); ``-m`` names a module
+_FLAGS = re.compile(r"^-(?:[iednpGt]+|N\d+)$")
+
+
+def _normal(path: str) -> str | None:
+    path = path.strip().strip("'\"")
+    if not path.endswith(".py") or any(ch in path for ch in "{}$"):
+        return None  # a path IPython expands at run time is not known here
+    return posixpath.normpath(path)
+
+
+def written_script(source: str) -> tuple[str, str, bool] | None:
+    """``(path, body, append)`` for a ``%%writefile [-a] path.py`` cell, else None."""
+    lines = source.split("\n")
+    head = next((k for k, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), None)
+    if head is None or not lines[head].startswith("%%writefile"):
+        return None
+    try:
+        words = shlex.split(lines[head][len("%%writefile"):])
+    except ValueError:
+        return None
+    append = any(w in ("-a", "--append") for w in words)
+    paths = [w for w in words if not w.startswith("-")]
+    path = _normal(paths[-1]) if paths else None
+    if path is None:
+        return None
+    return path, "\n".join(lines[head + 1:]), append
+
+
+def _run_target(line: str) -> str | None:
+    m = _RUN_LINE.match(line.rstrip())
+    if m is None:
+        return None
+    try:
+        words = shlex.split(m.group(1), comments=True)
+    except ValueError:
+        return None
+    for word in words:
+        if word == "-m":
+            return None
+        if not _FLAGS.match(word):
+            return _normal(word)
+    return None
+
+
+def inline_runs(source: str, scripts: Mapping[str, str]) -> str:
+    """``source`` with every top-level ``%run [-i] path.py`` line whose file is in ``scripts``
+    (written by an earlier ``%%writefile`` cell) replaced by that file's body; ``source``
+    itself when there is none."""
+    if "%run" not in source or not scripts:
+        return source
+    lines = source.split("\n")
+    out: list[str] = []
+    changed = False
+    for line in lines:
+        target = _run_target(line) if line.startswith("%run") else None
+        body = scripts.get(target) if target is not None else None
+        if body is None:
+            out.append(line)
+            continue
+        out.append(body)
+        changed = True
+    return "\n".join(out) if changed else source
