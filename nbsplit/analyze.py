@@ -53,7 +53,7 @@ from nbsplit.analyze_idioms import idiom_facts
 from nbsplit.indirect_changes import with_indirect_changes
 from nbsplit.cstwalk import children, inner_children
 from nbsplit.model import Call, Cell, CellFacts, ColumnWrite, FunctionInfo, Notebook
-from nbsplit.run_scripts import inline_runs, written_script
+from nbsplit.run_scripts import run_sources
 from nbsplit.parse_guard import safe_ast, too_deep
 
 __all__ = ["analyze_cell", "analyze_source", "analyze_notebook", "MUTATING_METHODS",
@@ -1606,14 +1606,14 @@ def _analyze_cells(nb: Notebook) -> tuple[CellFacts | None, ...]:
     # map changes), so a key never needs the map's items.
     done: dict[tuple[str, str, int, frozenset[str]], tuple[CellFacts, dict[str, str]]] = {}
     version = 0
-    scripts: dict[str, str] = {}  # the .py files ``%%writefile`` cells wrote so far, by path
+    runs = run_sources(nb)
     for cell in nb.cells:
         if cell.kind != "code":
             out.append(None)
             continue
         shadow = frozenset(shadowed)
         # ``%run -i step.py`` runs the body an earlier cell wrote: the cell is read as that body
-        source = inline_runs(cell.source, scripts)
+        source = runs.get(cell.index, cell.source)
         key = (source, cell.language, version, shadow)
         hit = done.get(key)
         if hit is not None:
@@ -1623,10 +1623,6 @@ def _analyze_cells(nb: Notebook) -> tuple[CellFacts | None, ...]:
         else:
             facts, after = _analyze(source, cell.index, cell.language, imports, shadow)
             done[key] = (facts, after)
-        written = written_script(cell.source) if "%%writefile" in cell.source else None
-        if written is not None:
-            path, body, append = written
-            scripts[path] = scripts.get(path, "") + "\n" + body if append else body
         if after != imports:
             version += 1
         imports = after

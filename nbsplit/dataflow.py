@@ -84,6 +84,7 @@ from nbsplit import reserved
 from nbsplit.analyze_text import leading_indent, mask_ipython
 from nbsplit.classify.placement import INDEX, LABELS, SEQUENCE_BACK, SIDE, solve
 from nbsplit.file_uses import file_uses, imported_files
+from nbsplit.run_scripts import run_sources
 from nbsplit.indirect_changes import merged_functions
 from nbsplit.randomness import call_draws, global_rng_effects
 from nbsplit.model import (
@@ -681,7 +682,8 @@ class Engine:
     # -- helpers
     def statements(self, index: int) -> tuple[TopStatement, ...] | None:
         if index not in self._stmts:
-            self._stmts[index] = top_statements(self.nb.cells[index].source)
+            # a cell running a script the notebook wrote: the script's own statements
+            self._stmts[index] = top_statements(run_sources(self.nb).get(index, self.nb.cells[index].source))
         return self._stmts[index]
 
     def warn(self, cell: int | None, message: str, severity: str = "warning", *, code: str,

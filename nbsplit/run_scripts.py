@@ -18,6 +18,10 @@ and calls are the cell's. ``-i`` runs the body in the notebook's namespace; with
 runs in a fresh one and its names land in the notebook's when it ends, so reading it as inlined
 code may count a read the script does not make (one load more, never one less).
 
+The plan reads the same text (``run_sources``) where it copies a definition or an import the
+script made into another stage: ``def accuracy_of`` from ``train.py``, not the whole ``%run``
+cell (which would run the training again there).
+
 Only a ``.py`` file an earlier cell of the same notebook wrote is followed (``-a`` appends); a
 ``%run`` of any other file, or of a module (``-m``), stays a magic line.
 """
@@ -29,7 +33,10 @@ import re
 import shlex
 from typing import Mapping
 
-__all__ = ["inline_runs", "written_script"]
+from nbsplit.memo import per_notebook
+from nbsplit.model import Notebook
+
+__all__ = ["inline_runs", "run_sources", "written_script"]
 
 _RUN_LINE = re.compile(r"^%run[ \t]+(\S.*)$")
 # ``%run`` options that take no value (``-t -N4`` and ``-G`` included); ``-m`` names a module
@@ -95,3 +102,22 @@ def inline_runs(source: str, scripts: Mapping[str, str]) -> str:
         out.append(body)
         changed = True
     return "\n".join(out) if changed else source
+
+
+@per_notebook
+def run_sources(notebook: Notebook) -> Mapping[int, str]:
+    """Per code cell that runs a script an earlier cell wrote, its source with the script
+    inlined (``inline_runs``); cells that run none are absent."""
+    scripts: dict[str, str] = {}
+    out: dict[int, str] = {}
+    for cell in notebook.cells:
+        if cell.kind != "code":
+            continue
+        source = inline_runs(cell.source, scripts)
+        if source is not cell.source:
+            out[cell.index] = source
+        written = written_script(cell.source) if "%%writefile" in cell.source else None
+        if written is not None:
+            path, body, append = written
+            scripts[path] = scripts.get(path, "") + "\n" + body if append else body
+    return out

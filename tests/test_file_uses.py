@@ -287,16 +287,21 @@ def test_a_script_written_as_setup_goes_only_to_the_stage_that_runs_it() -> None
         ("setup", "import pandas as pd\nfrom sklearn.linear_model import LogisticRegression"),
         ("data-prep", 'df = pd.read_csv("raw.csv").dropna()'),
         ("featurization", 'X, y = df[["a", "b"]], df["target"]'),
-        ("setup", "%%writefile steps/train.py\nmodel = LogisticRegression().fit(X, y)"),
+        ("setup", "%%writefile steps/train.py\ndef score_of(m, X, y):\n    return round(m.score(X, y), 4)\n\n"
+                  "model = LogisticRegression().fit(X, y)"),
         ("training", "%run -i steps/train.py"),
-        ("evaluation", "print(model.score(X, y))"),
+        ("evaluation", "print(score_of(model, X, y))"),
     )
     training = stage(plan, S.TRAINING)
     assert 3 in training.cells and 4 in training.cells
     assert all(3 not in sp.cells for sp in plan.stages if sp.stage is not S.TRAINING)
     assert {"X", "y"} <= set(training.loads) and "model" in training.saves
     assert "model" in stage(plan, S.EVALUATION).loads
-    assert "%run -i steps/train.py" not in stage(plan, S.EVALUATION).imports
+    evaluation = stage(plan, S.EVALUATION)
+    assert "%run -i steps/train.py" not in evaluation.imports
+    # the script's function is copied as its definition, not as the cell that runs the training
+    assert evaluation.helpers == ("def score_of(m, X, y):\n    return round(m.score(X, y), 4)",)
+    assert not [d for d in plan.diagnostics if "could not extract" in d.message]
 
 
 def test_a_call_of_the_notebooks_own_function_writes_its_files_where_it_is_called() -> None:
