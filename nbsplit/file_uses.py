@@ -34,7 +34,7 @@ from nbsplit.model import Notebook
 from nbsplit.path_exprs import cell_tree, dotted_name, statements_with_constants, string_value
 from nbsplit.paths import fits_a_path
 
-__all__ = ["FileUses", "file_uses", "imported_files"]
+__all__ = ["FileUses", "file_uses", "imported_files", "writefile_target", "written_path"]
 
 # methods whose positional string arguments (and path keywords) are files they write
 _WRITE_METHODS = frozenset({
@@ -80,7 +80,7 @@ def file_uses(notebook: Notebook) -> FileUses:
     pending: list[tuple[int, ast.stmt, dict[str, str], set[int]]] = []
     # a ``%%writefile`` cell has no Python statement to walk: its file is known up front
     for cell in notebook.cells:
-        target = _writefile_target(cell.source) if cell.kind == "code" else None
+        target = writefile_target(cell.source) if cell.kind == "code" else None
         if target is not None:
             writes[cell.index] = {target}
     written: set[str] = {path for paths in writes.values() for path in paths}
@@ -255,7 +255,13 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _writefile_target(source: str) -> str | None:
+def written_path(text: str) -> str | None:
+    """``text`` as the plan names a file (normalised: ``./a/../b.py`` -> ``b.py``), or None when
+    it does not look like a file name (a column, a sentence, a number)."""
+    return next(_paths(ast.Constant(text), {}), None)
+
+
+def writefile_target(source: str) -> str | None:
     """The file a ``%%writefile [-a] path`` cell writes (its body: a script, a module the
     notebook imports, an app), as the masking read its first line; None for any other cell or a
     path IPython expands (``{name}``)."""
@@ -267,7 +273,7 @@ def _writefile_target(source: str) -> str | None:
     if masked is None or masked.python_body or not masked.strings or not masked.magics[0].startswith("%%writefile"):
         return None
     target = masked.strings[0].strip("'\"")
-    return None if any(ch in target for ch in "{}$") else next(_paths(ast.Constant(target), {}), None)
+    return None if any(ch in target for ch in "{}$") else written_path(target)
 
 
 def _named_by_ipython_lines(source: str, written: set[str]) -> set[str]:

@@ -28,11 +28,11 @@ Only a ``.py`` file an earlier cell of the same notebook wrote is followed (``-a
 
 from __future__ import annotations
 
-import posixpath
 import re
 import shlex
 from typing import Mapping
 
+from nbsplit.file_uses import writefile_target, written_path
 from nbsplit.memo import per_notebook
 from nbsplit.model import Notebook
 
@@ -43,28 +43,15 @@ _RUN_LINE = re.compile(r"^%run[ \t]+(\S.*)$")
 _FLAGS = re.compile(r"^-(?:[iednpGt]+|N\d+)$")
 
 
-def _normal(path: str) -> str | None:
-    path = path.strip().strip("'\"")
-    if not path.endswith(".py") or any(ch in path for ch in "{}$"):
-        return None  # a path IPython expands at run time is not known here
-    return posixpath.normpath(path)
-
-
 def written_script(source: str) -> tuple[str, str, bool] | None:
-    """``(path, body, append)`` for a ``%%writefile [-a] path.py`` cell, else None."""
+    """``(path, body, append)`` for a ``%%writefile [-a] path.py`` cell, else None; the path as
+    ``file_uses`` names the file the cell writes, so a ``%run`` of it is also a read of that file."""
+    path = writefile_target(source)
+    if path is None or not path.endswith(".py"):
+        return None
     lines = source.split("\n")
-    head = next((k for k, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), None)
-    if head is None or not lines[head].startswith("%%writefile"):
-        return None
-    try:
-        words = shlex.split(lines[head][len("%%writefile"):])
-    except ValueError:
-        return None
-    append = any(w in ("-a", "--append") for w in words)
-    paths = [w for w in words if not w.startswith("-")]
-    path = _normal(paths[-1]) if paths else None
-    if path is None:
-        return None
+    head = next(k for k, line in enumerate(lines) if line.lstrip().startswith("%%writefile"))
+    append = bool({"-a", "--append"} & set(lines[head].split()))
     return path, "\n".join(lines[head + 1:]), append
 
 
@@ -80,7 +67,8 @@ def _run_target(line: str) -> str | None:
         if word == "-m":
             return None
         if not _FLAGS.match(word):
-            return _normal(word)
+            path = written_path(word.strip("'\""))
+            return path if path is not None and path.endswith(".py") else None
     return None
 
 
