@@ -556,6 +556,7 @@ def install(shell: Any) -> None:
     ns.setdefault("displayHTML", displayHTML)
     _install_exit(shell)
     _install_spark_hook(shell)
+    _install_inline_figures(shell)
     _install_magics(shell)
     _install_noninteractive_system()
 
@@ -656,6 +657,42 @@ def _install_spark_hook(shell: Any) -> None:
 
     shell.events.register("pre_run_cell", pre_run_cell)
     shell.events.register("post_run_cell", post_run_cell)
+
+
+_INLINE_BACKENDS = ("inline", "module://matplotlib_inline.backend_inline")
+
+
+def _install_inline_figures(shell: Any) -> None:
+    """Every figure shows in the outputs of the cell that drew it, in the source run and in the
+    stages alike.
+
+    The kernel loads matplotlib's inline backend when a cell first draws, and the backend then
+    hooks itself in to show figures after each cell. With matplotlib before 3.8 that hook fails
+    on a circular import and is retried after the cell, so the first figure shows at the end of
+    the *next* cell the kernel runs: in the monolith one cell, in a stage another (the next cell
+    of that stage), and ``run --compare`` would report a difference the split did not make.
+    After each cell, when the backend is loaded but not hooked in, this does what the retry
+    does (``%matplotlib inline``'s setup) and shows the cell's figures then."""
+
+    def post_execute() -> None:
+        inline = sys.modules.get("matplotlib_inline.backend_inline")
+        matplotlib = sys.modules.get("matplotlib")
+        if inline is None or matplotlib is None or inline.flush_figures in shell.events.callbacks["post_execute"]:
+            return
+        # dict.__getitem__: reading rcParams["backend"] would resolve an unset backend
+        backend = dict.__getitem__(matplotlib.rcParams, "backend")
+        if backend not in _INLINE_BACKENDS:
+            return
+        try:
+            from IPython.core.pylabtools import activate_matplotlib
+
+            activate_matplotlib(backend)
+            inline.configure_inline_support(shell, backend)
+        except Exception:  # noqa: BLE001 - the backend's own retry after the cell still runs
+            return
+        inline.flush_figures()
+
+    shell.events.register("post_execute", post_execute)
 
 
 def _install_exit(shell: Any) -> None:

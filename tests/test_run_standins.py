@@ -208,6 +208,32 @@ def test_a_session_started_before_a_cell_leaves_pandas_a_kernel_s_display(tmp_pa
     assert texts[2] == "20"
 
 
+def test_a_figure_shows_in_the_cell_that_drew_it_when_the_backend_hooks_in_late(tmp_path: Path) -> None:
+    """With matplotlib before 3.8 the inline backend's hook failed on a circular import when the
+    first cell drew, and was retried after that cell: the first figure showed at the end of the
+    next cell, one cell in the monolith and another in a stage, and ``run --compare`` reported a
+    difference the split had not made (a stranger's Kayak notebook). Cell 0 makes the hook's
+    first attempt fail as that import did; the figure must still show in cell 2."""
+    pytest.importorskip("matplotlib_inline")
+    cells = [
+        "import IPython.core.pylabtools as pylabtools\n"
+        "_activate, _calls = pylabtools.activate_matplotlib, []\n"
+        "def _fails_once(backend):\n"
+        "    _calls.append(backend)\n"
+        "    if len(_calls) == 1:  # as matplotlib<3.8's: interactive mode on, then the import fails\n"
+        "        __import__('matplotlib').interactive(True)\n"
+        "        raise ImportError('cannot import name (partially initialized module)')\n"
+        "    _activate(backend)\n"
+        "pylabtools.activate_matplotlib = _fails_once",
+        "import matplotlib.pyplot as plt",
+        "fig, ax = plt.subplots()\nax.plot([1, 2])\nNone",
+        "y = 2",
+    ]
+    texts = _run_with_standins(tmp_path, cells, {"MPLBACKEND": "module://matplotlib_inline.backend_inline"})
+    assert texts[2].startswith("<Figure size")
+    assert texts[3] == ""
+
+
 @pytest.mark.slow
 def test_no_spelling_of_an_install_changes_packages_in_a_real_kernel(tmp_path: Path) -> None:
     # '!{sys.executable} -m pip install -r requirements.txt' in a stranger's setup cell installed
