@@ -264,8 +264,11 @@ CALLS: dict[str, tuple[Stage, float]] = {
     "uvicorn.run": (P, 3.0),
     "gradio.Interface": (P, 3.0),
     "gradio.Blocks": (P, 3.0),
-    # Databricks Lakehouse Monitoring: the client module and the SDK's monitor specifications
+    # Databricks Lakehouse Monitoring: the client module (and its preview names, still in
+    # Databricks' quickstarts), and the SDK's monitor specifications
     "databricks.lakehouse_monitoring": (M, 3.2),
+    "databricks.data_monitoring": (M, 3.2),
+    "databricks.model_monitoring": (M, 3.2),
     "databricks.sdk.service.catalog.MonitorInferenceLog": (M, 3.2),
     "databricks.sdk.service.catalog.MonitorTimeSeries": (M, 3.2),
     "databricks.sdk.service.catalog.MonitorSnapshot": (M, 3.2),
