@@ -269,6 +269,8 @@ CALLS: dict[str, tuple[Stage, float]] = {
     "databricks.lakehouse_monitoring": (M, 3.2),
     "databricks.data_monitoring": (M, 3.2),
     "databricks.model_monitoring": (M, 3.2),
+    "databricks.sdk.WorkspaceClient.quality_monitors": (M, 3.2),
+    "databricks.sdk.WorkspaceClient.lakehouse_monitors": (M, 3.2),
     "databricks.sdk.service.catalog.MonitorInferenceLog": (M, 3.2),
     "databricks.sdk.service.catalog.MonitorTimeSeries": (M, 3.2),
     "databricks.sdk.service.catalog.MonitorSnapshot": (M, 3.2),
@@ -655,6 +657,10 @@ METHODS: dict[str, tuple[Stage, float]] = {
     "classification_report": (V, 2.5),
     "score_batch": (P, 3.5),
     "make_future_dataframe": (P, 1.5),
+    # the Databricks SDK's Lakehouse Monitoring service (``w.quality_monitors.create(...)``;
+    # ``lakehouse_monitors`` its earlier name): attributes of a WorkspaceClient, named nowhere else
+    "quality_monitors": (M, 3.2),
+    "lakehouse_monitors": (M, 3.2),
 }
 
 # Feature-store client methods: featurization when the receiver is a feature-store client.
