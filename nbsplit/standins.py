@@ -679,16 +679,16 @@ def _install_inline_figures(shell: Any) -> None:
         matplotlib = sys.modules.get("matplotlib")
         if inline is None or matplotlib is None or inline.flush_figures in shell.events.callbacks["post_execute"]:
             return
-        # dict.__getitem__: reading rcParams["backend"] would resolve an unset backend
-        backend = dict.__getitem__(matplotlib.rcParams, "backend")
-        if backend not in _INLINE_BACKENDS:
-            return
         try:
+            # dict.__getitem__: reading rcParams["backend"] would resolve an unset backend
+            backend = dict.__getitem__(matplotlib.rcParams, "backend")
+            if backend not in _INLINE_BACKENDS:
+                return
             from IPython.core.pylabtools import activate_matplotlib
 
             activate_matplotlib(backend)
             inline.configure_inline_support(shell, backend)
-        except Exception:  # noqa: BLE001 - the backend's own retry after the cell still runs
+        except Exception:  # noqa: BLE001 - never a cell's error; the backend's own retry still runs
             return
         inline.flush_figures()
 
